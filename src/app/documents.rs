@@ -1,0 +1,219 @@
+//! `/v1/documents`: upload, list, read, download, delete.
+
+use super::{created, App, Ctx};
+use crate::auth::Principal;
+use crate::documents::{blob_key, check_size, clean_filename, resolve_media_type, Document};
+use crate::error::ApiError;
+use crate::http::{multipart, Request, Response};
+use crate::ids::{looks_like_id, new_id};
+use crate::jobs::result_key;
+use crate::ports::{BlobStore, Entropy, JobQueue, MetaStore};
+use serde_json::json;
+use sha2::{Digest, Sha256};
+
+const DEFAULT_PAGE: u32 = 20;
+const MAX_PAGE: u32 = 100;
+
+/// The file a request carries, whether raw or as a multipart `file` field.
+struct Upload<'a> {
+    bytes: &'a [u8],
+    content_type: Option<String>,
+    filename: Option<String>,
+}
+
+fn upload_of(req: &Request) -> Result<Upload<'_>, ApiError> {
+    let content_type = req.header("content-type");
+    if let Some(boundary) = content_type.and_then(multipart::boundary) {
+        let parts = multipart::parse(&req.body, &boundary)?;
+        let file = parts.into_iter().find(|p| p.name == "file").ok_or_else(|| {
+            ApiError::Invalid("invalid_multipart", "the form has no 'file' field".into())
+        })?;
+        return Ok(Upload {
+            bytes: file.body,
+            content_type: file.content_type,
+            filename: file.filename.as_deref().and_then(clean_filename),
+        });
+    }
+    Ok(Upload {
+        bytes: &req.body,
+        content_type: content_type.map(str::to_string),
+        filename: req.header("x-filename").and_then(clean_filename),
+    })
+}
+
+pub async fn create<M: MetaStore, B: BlobStore, Q: JobQueue, E: Entropy>(
+    app: &App<M, B, Q, E>,
+    req: &Request,
+    ctx: &Ctx,
+    who: &Principal,
+) -> Result<Response, ApiError> {
+    let upload = upload_of(req)?;
+    check_size(upload.bytes.len() as u64, app.config.max_upload_bytes)?;
+    let media_type = resolve_media_type(
+        upload.content_type.as_deref(),
+        upload.filename.as_deref(),
+        &app.config.accepted_media_types,
+    )?;
+    let id = new_id("doc", ctx.now_ms, &app.entropy);
+    let doc = Document {
+        blob_key: blob_key(&who.tenant_id, &id),
+        id,
+        tenant_id: who.tenant_id.clone(),
+        filename: upload.filename,
+        media_type,
+        size_bytes: upload.bytes.len() as u64,
+        sha256: hex::encode(Sha256::digest(upload.bytes)),
+        created_at_ms: ctx.now_ms,
+    };
+    app.blobs
+        .put(&doc.blob_key, upload.bytes.to_vec(), &doc.media_type)
+        .await?;
+    if let Err(e) = app.meta.insert_document(&doc).await {
+        // No metadata, no document: remove the bytes so nothing is orphaned.
+        let _ = app.blobs.delete(&doc.blob_key).await;
+        return Err(e.into());
+    }
+    Ok(created(&format!("/v1/documents/{}", doc.id), &doc.view()))
+}
+
+pub async fn list<M: MetaStore, B: BlobStore, Q: JobQueue, E: Entropy>(
+    app: &App<M, B, Q, E>,
+    req: &Request,
+    who: &Principal,
+) -> Result<Response, ApiError> {
+    let limit = match req.query_param("limit") {
+        None => DEFAULT_PAGE,
+        Some(v) => v
+            .parse::<u32>()
+            .ok()
+            .filter(|n| (1..=MAX_PAGE).contains(n))
+            .ok_or_else(|| {
+                ApiError::Invalid(
+                    "invalid_limit",
+                    format!("limit must be an integer from 1 to {MAX_PAGE}"),
+                )
+            })?,
+    };
+    let cursor = req.query_param("cursor");
+    if let Some(c) = &cursor {
+        if !looks_like_id("doc", c) {
+            return Err(ApiError::Invalid(
+                "invalid_cursor",
+                "cursor must be a next_cursor value from a previous page".into(),
+            ));
+        }
+    }
+    let mut docs = app
+        .meta
+        .list_documents(&who.tenant_id, cursor.as_deref(), limit + 1)
+        .await?;
+    let next_cursor = (docs.len() > limit as usize).then(|| {
+        docs.truncate(limit as usize);
+        docs.last().map(|d| d.id.clone())
+    });
+    let data: Vec<_> = docs.iter().map(Document::view).collect();
+    Ok(Response::json(
+        200,
+        &json!({ "data": data, "next_cursor": next_cursor.flatten() }),
+    ))
+}
+
+async fn find<M: MetaStore, B, Q, E>(
+    app: &App<M, B, Q, E>,
+    id: &str,
+    who: &Principal,
+) -> Result<Document, ApiError> {
+    if !looks_like_id("doc", id) {
+        return Err(ApiError::NotFound("document".into()));
+    }
+    app.meta
+        .get_document(&who.tenant_id, id)
+        .await?
+        .ok_or_else(|| ApiError::NotFound("document".into()))
+}
+
+pub async fn get<M: MetaStore, B: BlobStore, Q: JobQueue, E: Entropy>(
+    app: &App<M, B, Q, E>,
+    id: &str,
+    who: &Principal,
+) -> Result<Response, ApiError> {
+    let doc = find(app, id, who).await?;
+    Ok(Response::json(200, &doc.view()))
+}
+
+pub async fn content<M: MetaStore, B: BlobStore, Q: JobQueue, E: Entropy>(
+    app: &App<M, B, Q, E>,
+    id: &str,
+    who: &Principal,
+) -> Result<Response, ApiError> {
+    let doc = find(app, id, who).await?;
+    let bytes = app
+        .blobs
+        .get(&doc.blob_key)
+        .await?
+        .ok_or_else(|| ApiError::Internal(format!("blob {} missing", doc.blob_key)))?;
+    let disposition = content_disposition(doc.filename.as_deref().unwrap_or(&doc.id));
+    Ok(Response::new(200)
+        .with_header("content-type", &doc.media_type)
+        .with_header("content-disposition", &disposition)
+        .with_header("etag", &format!("\"{}\"", doc.sha256))
+        .with_header("x-content-type-options", "nosniff")
+        .with_body(bytes))
+}
+
+pub async fn delete<M: MetaStore, B: BlobStore, Q: JobQueue, E: Entropy>(
+    app: &App<M, B, Q, E>,
+    id: &str,
+    who: &Principal,
+) -> Result<Response, ApiError> {
+    let doc = find(app, id, who).await?;
+    // Metadata first: if blob removal fails afterwards the leftovers are
+    // unreachable orphans (swept later), never metadata pointing at nothing.
+    let jobs = app
+        .meta
+        .delete_document(&who.tenant_id, &doc.id)
+        .await?
+        .ok_or_else(|| ApiError::NotFound("document".into()))?;
+    let _ = app.blobs.delete(&doc.blob_key).await;
+    for job in &jobs {
+        for command in &job.commands {
+            let _ = app
+                .blobs
+                .delete(&result_key(&job.tenant_id, &job.id, command.name))
+                .await;
+        }
+    }
+    Ok(Response::new(204))
+}
+
+/// `attachment` with an ASCII fallback and the exact name in RFC 5987 form.
+fn content_disposition(filename: &str) -> String {
+    let ascii: String = filename
+        .chars()
+        .map(|c| if c.is_ascii_graphic() && c != '"' && c != '\\' || c == ' ' { c } else { '_' })
+        .collect();
+    let encoded: String = filename
+        .bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect();
+    format!("attachment; filename=\"{ascii}\"; filename*=UTF-8''{encoded}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::content_disposition;
+
+    #[test]
+    fn disposition_escapes_quotes_and_keeps_utf8_exactly() {
+        assert_eq!(
+            content_disposition("a\"ü.txt"),
+            "attachment; filename=\"a__.txt\"; filename*=UTF-8''a%22%C3%BC.txt"
+        );
+    }
+}

@@ -1,0 +1,109 @@
+//! The application: routes a core [`Request`] to its handler over the ports
+//! and renders every outcome, errors included, as a [`Response`].
+//!
+//! Handlers live in one file per resource; each is parse → core → map.
+
+mod documents;
+mod jobs;
+mod keys;
+mod system;
+
+use crate::auth::{self, Principal};
+use crate::config::Config;
+use crate::error::ApiError;
+use crate::http::routes::{match_route, Match, RouteId};
+use crate::http::{Request, Response};
+use crate::ports::{BlobStore, Entropy, JobQueue, MetaStore};
+
+/// Per-request facts supplied by the edge (the core reads no clock).
+#[derive(Debug, Clone)]
+pub struct Ctx {
+    pub now_ms: u64,
+    pub request_id: String,
+}
+
+/// The application over its ports.
+pub struct App<M, B, Q, E> {
+    pub config: Config,
+    pub meta: M,
+    pub blobs: B,
+    pub queue: Q,
+    pub entropy: E,
+}
+
+impl<M: MetaStore, B: BlobStore, Q: JobQueue, E: Entropy> App<M, B, Q, E> {
+    /// Handles one request. Never fails: errors become problem+json, and
+    /// every response carries `X-Request-Id`.
+    pub async fn handle(&self, req: &Request, ctx: &Ctx) -> Response {
+        let mut resp = match self.dispatch(req, ctx).await {
+            Ok(resp) => resp,
+            Err(err) => err.to_response(&ctx.request_id),
+        };
+        resp.set_header("x-request-id", &ctx.request_id);
+        resp
+    }
+
+    async fn dispatch(&self, req: &Request, ctx: &Ctx) -> Result<Response, ApiError> {
+        let (id, params) = match match_route(req.method, &req.path) {
+            Match::Found { id, params } => (id, params),
+            Match::MethodNotAllowed { allow } => return Err(ApiError::MethodNotAllowed { allow }),
+            Match::NotFound => return Err(ApiError::NotFound(format!("route {}", req.path))),
+        };
+        let param = params.first().map(String::as_str).unwrap_or("");
+        match id {
+            RouteId::Health => Ok(system::health()),
+            RouteId::Ready => Ok(system::ready(self).await),
+            RouteId::OpenApi => Ok(system::openapi()),
+            RouteId::TestRedeliverJob if self.config.enable_test_routes => {
+                jobs::redeliver(self, param).await
+            }
+            RouteId::TestRedeliverJob => Err(ApiError::NotFound(format!("route {}", req.path))),
+            _ => {
+                let who = self.authenticate(req).await?;
+                self.dispatch_authenticated(id, param, req, ctx, &who).await
+            }
+        }
+    }
+
+    async fn dispatch_authenticated(
+        &self,
+        id: RouteId,
+        param: &str,
+        req: &Request,
+        ctx: &Ctx,
+        who: &Principal,
+    ) -> Result<Response, ApiError> {
+        match id {
+            RouteId::ListDocuments => documents::list(self, req, who).await,
+            RouteId::CreateDocument => documents::create(self, req, ctx, who).await,
+            RouteId::GetDocument => documents::get(self, param, who).await,
+            RouteId::GetDocumentContent => documents::content(self, param, who).await,
+            RouteId::DeleteDocument => documents::delete(self, param, who).await,
+            RouteId::CreateJob => jobs::create(self, req, ctx, who).await,
+            RouteId::GetJob => jobs::get(self, param, who).await,
+            RouteId::GetJobResult => jobs::result(self, req, param, who).await,
+            RouteId::ListKeys => keys::list(self, who).await,
+            RouteId::CreateKey => keys::create(self, req, ctx, who).await,
+            RouteId::DeleteKey => keys::revoke(self, param, ctx, who).await,
+            RouteId::Health | RouteId::Ready | RouteId::OpenApi | RouteId::TestRedeliverJob => {
+                Err(ApiError::Internal(format!("{id:?} reached the authenticated dispatcher")))
+            }
+        }
+    }
+
+    /// Resolves the bearer token to a principal. Every lookup goes to the
+    /// metadata store (no cache), so a revoked key fails on its next use.
+    async fn authenticate(&self, req: &Request) -> Result<Principal, ApiError> {
+        let token = auth::bearer_token(req)?;
+        if !auth::is_api_key(token) {
+            return Err(ApiError::Unauthorized);
+        }
+        let hash = auth::hash_key(&self.config.api_key_pepper, token);
+        auth::admit(self.meta.find_key_by_hash(&hash).await?)
+    }
+}
+
+/// A `201 Created` JSON response with its `Location`.
+fn created(location: &str, body: &impl serde::Serialize) -> Response {
+    Response::json(201, body).with_header("location", location)
+}

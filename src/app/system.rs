@@ -1,0 +1,40 @@
+//! Unauthenticated system routes: liveness, readiness, the API description.
+
+use super::App;
+use crate::http::Response;
+use crate::ports::{BlobStore, Entropy, JobQueue, MetaStore, StoreResult};
+use serde_json::json;
+
+pub fn health() -> Response {
+    Response::json(200, &json!({ "status": "ok" }))
+}
+
+/// Probes each dependency; 503 when any is down. Reports only up/down, so
+/// it is safe without credentials.
+pub async fn ready<M: MetaStore, B: BlobStore, Q: JobQueue, E: Entropy>(
+    app: &App<M, B, Q, E>,
+) -> Response {
+    let d1 = app.meta.ping().await;
+    let r2 = app.blobs.ping().await;
+    let queue = app.queue.ping().await;
+    let all_ok = d1.is_ok() && r2.is_ok() && queue.is_ok();
+    let body = json!({
+        "status": if all_ok { "ready" } else { "degraded" },
+        "checks": { "d1": state(&d1), "r2": state(&r2), "queue": state(&queue) },
+    });
+    Response::json(if all_ok { 200 } else { 503 }, &body)
+}
+
+fn state(r: &StoreResult<()>) -> &'static str {
+    if r.is_ok() {
+        "ok"
+    } else {
+        "unavailable"
+    }
+}
+
+pub fn openapi() -> Response {
+    Response::new(200)
+        .with_header("content-type", "application/json")
+        .with_body(crate::openapi::DOCUMENT.as_bytes().to_vec())
+}

@@ -1,0 +1,146 @@
+//! Runtime configuration, parsed once per request from Worker vars and
+//! secrets (see the table in README.md). Parsing is pure: the edge passes a
+//! lookup function.
+
+use crate::documents::DEFAULT_MEDIA_TYPES;
+
+/// Parsed settings with their defaults applied.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// `development`, `test`, `staging` or `production`.
+    pub environment: String,
+    /// Largest document accepted by `POST /v1/documents`, in bytes.
+    pub max_upload_bytes: u64,
+    /// Media types accepted for upload (essence only, lower-case).
+    pub accepted_media_types: Vec<String>,
+    /// Server-side secret mixed into API-key hashes.
+    pub api_key_pepper: String,
+    /// How many times a job may be started before it is failed for good.
+    pub job_max_attempts: u32,
+    /// How long a running job's claim lasts before another delivery may take over.
+    pub job_lease_ms: u64,
+    /// Enables `/__test/*` routes. Never set in production.
+    pub enable_test_routes: bool,
+}
+
+/// Why configuration could not be used.
+#[derive(Debug, thiserror::Error, PartialEq)]
+pub enum ConfigError {
+    #[error("setting {0} is missing")]
+    Missing(&'static str),
+    #[error("setting {0} is invalid: {1}")]
+    Invalid(&'static str, String),
+}
+
+pub const DEFAULT_MAX_UPLOAD_BYTES: u64 = 25 * 1024 * 1024;
+
+impl Config {
+    /// Builds the configuration from a lookup of Worker vars/secrets.
+    pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Config, ConfigError> {
+        let get = |k: &str| get(k).filter(|v| !v.trim().is_empty());
+        let pepper = get("API_KEY_PEPPER").ok_or(ConfigError::Missing("API_KEY_PEPPER"))?;
+        if pepper.len() < 16 {
+            return Err(ConfigError::Invalid(
+                "API_KEY_PEPPER",
+                "must be at least 16 characters".into(),
+            ));
+        }
+        let accepted = match get("ACCEPTED_MEDIA_TYPES") {
+            Some(list) => list
+                .split(',')
+                .map(|s| s.trim().to_ascii_lowercase())
+                .filter(|s| !s.is_empty())
+                .collect(),
+            None => DEFAULT_MEDIA_TYPES.iter().map(|s| s.to_string()).collect(),
+        };
+        let environment = get("ENVIRONMENT").unwrap_or_else(|| "development".into());
+        let test_routes = get("ENABLE_TEST_ROUTES").is_some_and(|v| v == "true");
+        if test_routes && environment == "production" {
+            return Err(ConfigError::Invalid(
+                "ENABLE_TEST_ROUTES",
+                "must not be set in production".into(),
+            ));
+        }
+        Ok(Config {
+            environment,
+            max_upload_bytes: number(&get, "MAX_UPLOAD_BYTES", DEFAULT_MAX_UPLOAD_BYTES)?,
+            accepted_media_types: accepted,
+            api_key_pepper: pepper,
+            job_max_attempts: number(&get, "JOB_MAX_ATTEMPTS", 5)? as u32,
+            job_lease_ms: number(&get, "JOB_LEASE_SECONDS", 300)? * 1000,
+            enable_test_routes: test_routes,
+        })
+    }
+
+    /// `live` in production, `test` elsewhere: the environment part of key prefixes.
+    pub fn key_environment(&self) -> &'static str {
+        if self.environment == "production" {
+            "live"
+        } else {
+            "test"
+        }
+    }
+}
+
+fn number(
+    get: &impl Fn(&str) -> Option<String>,
+    name: &'static str,
+    default: u64,
+) -> Result<u64, ConfigError> {
+    match get(name) {
+        None => Ok(default),
+        Some(v) => v
+            .trim()
+            .parse::<u64>()
+            .ok()
+            .filter(|n| *n > 0)
+            .ok_or_else(|| ConfigError::Invalid(name, format!("'{v}' is not a positive integer"))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn lookup(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
+        let map: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        move |k| map.get(k).cloned()
+    }
+
+    #[test]
+    fn defaults_apply_when_only_the_pepper_is_set() {
+        let c = Config::from_lookup(lookup(&[("API_KEY_PEPPER", "0123456789abcdef")])).unwrap();
+        assert_eq!(c.max_upload_bytes, DEFAULT_MAX_UPLOAD_BYTES);
+        assert!(c.accepted_media_types.contains(&"application/pdf".to_string()));
+        assert_eq!(c.key_environment(), "test");
+    }
+
+    #[test]
+    fn missing_pepper_and_bad_numbers_are_reported() {
+        assert_eq!(
+            Config::from_lookup(lookup(&[])).unwrap_err(),
+            ConfigError::Missing("API_KEY_PEPPER")
+        );
+        let err = Config::from_lookup(lookup(&[
+            ("API_KEY_PEPPER", "0123456789abcdef"),
+            ("MAX_UPLOAD_BYTES", "ten"),
+        ]))
+        .unwrap_err();
+        assert!(matches!(err, ConfigError::Invalid("MAX_UPLOAD_BYTES", _)));
+    }
+
+    #[test]
+    fn test_routes_are_refused_in_production() {
+        let err = Config::from_lookup(lookup(&[
+            ("API_KEY_PEPPER", "0123456789abcdef"),
+            ("ENVIRONMENT", "production"),
+            ("ENABLE_TEST_ROUTES", "true"),
+        ]))
+        .unwrap_err();
+        assert!(matches!(err, ConfigError::Invalid("ENABLE_TEST_ROUTES", _)));
+    }
+}

@@ -1,0 +1,253 @@
+//! Documents: the stored record, its public view, and the pure rules of an
+//! upload (media type, size, filename). No I/O here.
+
+use crate::error::ApiError;
+use crate::time::rfc3339;
+use serde::Serialize;
+
+/// Media types accepted by default: every format the processing engine
+/// targets, whether or not its extractor has landed yet.
+pub const DEFAULT_MEDIA_TYPES: &[&str] = &[
+    "text/plain",
+    "text/markdown",
+    "text/html",
+    "text/csv",
+    "text/tab-separated-values",
+    "text/x-rst",
+    "text/org",
+    "text/xml",
+    "application/xml",
+    "application/json",
+    "application/x-ndjson",
+    "application/yaml",
+    "message/rfc822",
+    "application/pdf",
+    "application/rtf",
+    "application/epub+zip",
+    "application/zip",
+    "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+    "application/vnd.openxmlformats-officedocument.presentationml.presentation",
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "application/vnd.oasis.opendocument.text",
+    "application/msword",
+    "application/vnd.ms-powerpoint",
+    "application/vnd.ms-excel",
+    "application/vnd.ms-outlook",
+];
+
+/// Media types by file extension, used when the client sends no useful
+/// `Content-Type` (none, or `application/octet-stream`).
+const BY_EXTENSION: &[(&str, &str)] = &[
+    ("txt", "text/plain"),
+    ("text", "text/plain"),
+    ("log", "text/plain"),
+    ("md", "text/markdown"),
+    ("markdown", "text/markdown"),
+    ("html", "text/html"),
+    ("htm", "text/html"),
+    ("csv", "text/csv"),
+    ("tsv", "text/tab-separated-values"),
+    ("rst", "text/x-rst"),
+    ("org", "text/org"),
+    ("xml", "application/xml"),
+    ("json", "application/json"),
+    ("ndjson", "application/x-ndjson"),
+    ("jsonl", "application/x-ndjson"),
+    ("yaml", "application/yaml"),
+    ("yml", "application/yaml"),
+    ("eml", "message/rfc822"),
+    ("pdf", "application/pdf"),
+    ("rtf", "application/rtf"),
+    ("epub", "application/epub+zip"),
+    ("zip", "application/zip"),
+    ("docx", "application/vnd.openxmlformats-officedocument.wordprocessingml.document"),
+    ("pptx", "application/vnd.openxmlformats-officedocument.presentationml.presentation"),
+    ("xlsx", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+    ("odt", "application/vnd.oasis.opendocument.text"),
+    ("doc", "application/msword"),
+    ("ppt", "application/vnd.ms-powerpoint"),
+    ("xls", "application/vnd.ms-excel"),
+    ("msg", "application/vnd.ms-outlook"),
+];
+
+/// Aliases clients commonly send, mapped to the canonical type.
+const ALIASES: &[(&str, &str)] = &[
+    ("text/x-markdown", "text/markdown"),
+    ("application/x-yaml", "application/yaml"),
+    ("text/yaml", "application/yaml"),
+    ("text/x-yaml", "application/yaml"),
+    ("application/jsonl", "application/x-ndjson"),
+    ("application/ndjson", "application/x-ndjson"),
+    ("text/rtf", "application/rtf"),
+    ("application/x-zip-compressed", "application/zip"),
+];
+
+/// A stored document's metadata.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Document {
+    pub id: String,
+    pub tenant_id: String,
+    pub filename: Option<String>,
+    pub media_type: String,
+    pub size_bytes: u64,
+    pub sha256: String,
+    pub blob_key: String,
+    pub created_at_ms: u64,
+}
+
+/// The document as clients see it.
+#[derive(Debug, Serialize)]
+pub struct DocumentView<'a> {
+    pub id: &'a str,
+    pub filename: Option<&'a str>,
+    pub media_type: &'a str,
+    pub size_bytes: u64,
+    pub sha256: &'a str,
+    pub created_at: String,
+    pub content_url: String,
+}
+
+impl Document {
+    pub fn view(&self) -> DocumentView<'_> {
+        DocumentView {
+            id: &self.id,
+            filename: self.filename.as_deref(),
+            media_type: &self.media_type,
+            size_bytes: self.size_bytes,
+            sha256: &self.sha256,
+            created_at: rfc3339(self.created_at_ms),
+            content_url: format!("/v1/documents/{}/content", self.id),
+        }
+    }
+}
+
+/// Where a document's bytes live in the bucket. Tenant first, so a tenant's
+/// objects can be listed and erased by prefix.
+pub fn blob_key(tenant_id: &str, document_id: &str) -> String {
+    format!("tenants/{tenant_id}/documents/{document_id}/original")
+}
+
+/// Resolves the upload's media type from `Content-Type` (parameters dropped,
+/// aliases mapped) or, when that says nothing, from the filename's
+/// extension, and checks it against the accepted list.
+pub fn resolve_media_type(
+    content_type: Option<&str>,
+    filename: Option<&str>,
+    accepted: &[String],
+) -> Result<String, ApiError> {
+    let declared = content_type
+        .map(|ct| ct.split(';').next().unwrap_or("").trim().to_ascii_lowercase())
+        .filter(|ct| !ct.is_empty() && ct != "application/octet-stream");
+    let media_type = match declared {
+        Some(ct) => canonical(&ct),
+        None => filename
+            .and_then(extension)
+            .and_then(|ext| BY_EXTENSION.iter().find(|(e, _)| *e == ext))
+            .map(|(_, t)| t.to_string())
+            .ok_or_else(|| {
+                ApiError::UnsupportedMediaType(
+                    content_type.unwrap_or("(none)").trim().to_string(),
+                )
+            })?,
+    };
+    if accepted.contains(&media_type) {
+        Ok(media_type)
+    } else {
+        Err(ApiError::UnsupportedMediaType(media_type))
+    }
+}
+
+fn canonical(ct: &str) -> String {
+    ALIASES
+        .iter()
+        .find(|(alias, _)| *alias == ct)
+        .map_or(ct, |(_, c)| c)
+        .to_string()
+}
+
+fn extension(filename: &str) -> Option<String> {
+    filename
+        .rsplit_once('.')
+        .map(|(_, ext)| ext.to_ascii_lowercase())
+}
+
+/// Cleans a client-supplied filename: keeps the last path component, drops
+/// control characters, caps the length. `None` when nothing usable remains.
+pub fn clean_filename(raw: &str) -> Option<String> {
+    let last = raw.rsplit(['/', '\\']).next().unwrap_or("");
+    let cleaned: String = last
+        .chars()
+        .filter(|c| !c.is_control())
+        .take(255)
+        .collect();
+    let cleaned = cleaned.trim();
+    (!cleaned.is_empty() && cleaned != "." && cleaned != "..").then(|| cleaned.to_string())
+}
+
+/// Checks the body size against the limit and refuses empty bodies.
+pub fn check_size(size: u64, limit: u64) -> Result<(), ApiError> {
+    if size == 0 {
+        Err(ApiError::EmptyBody)
+    } else if size > limit {
+        Err(ApiError::PayloadTooLarge { size, limit })
+    } else {
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn accepted() -> Vec<String> {
+        DEFAULT_MEDIA_TYPES.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn content_type_parameters_and_case_are_ignored() {
+        let t = resolve_media_type(Some("Text/Plain; charset=UTF-16"), None, &accepted());
+        assert_eq!(t.unwrap(), "text/plain");
+    }
+
+    #[test]
+    fn octet_stream_falls_back_to_the_filename_extension() {
+        let t = resolve_media_type(
+            Some("application/octet-stream"),
+            Some("stanley-cups.CSV"),
+            &accepted(),
+        );
+        assert_eq!(t.unwrap(), "text/csv");
+    }
+
+    #[test]
+    fn images_and_unknown_types_are_refused_by_name() {
+        let err = resolve_media_type(Some("image/png"), Some("a.png"), &accepted()).unwrap_err();
+        assert_eq!(err, ApiError::UnsupportedMediaType("image/png".into()));
+        let err = resolve_media_type(None, Some("noext"), &accepted()).unwrap_err();
+        assert_eq!(err.status(), 415);
+    }
+
+    #[test]
+    fn aliases_map_to_canonical_types() {
+        let t = resolve_media_type(Some("text/x-markdown"), None, &accepted());
+        assert_eq!(t.unwrap(), "text/markdown");
+    }
+
+    #[test]
+    fn filenames_lose_paths_and_control_characters() {
+        assert_eq!(clean_filename("../../etc/passwd").as_deref(), Some("passwd"));
+        assert_eq!(clean_filename("C:\\x\\a\u{0}b.txt").as_deref(), Some("ab.txt"));
+        assert_eq!(clean_filename(".."), None);
+        assert_eq!(clean_filename("   "), None);
+    }
+
+    #[test]
+    fn empty_and_oversized_bodies_are_refused() {
+        assert_eq!(check_size(0, 10), Err(ApiError::EmptyBody));
+        assert_eq!(
+            check_size(11, 10),
+            Err(ApiError::PayloadTooLarge { size: 11, limit: 10 })
+        );
+        assert_eq!(check_size(10, 10), Ok(()));
+    }
+}

@@ -1,0 +1,346 @@
+//! The metadata-store port over D1. All SQL lives here; every tenant-facing
+//! statement filters by tenant. Integers are bound as `f64` because D1
+//! refuses JS BigInts.
+
+use super::storage::classify;
+use crate::auth::{ApiKey, Role};
+use crate::documents::Document;
+use crate::jobs::{Command, Job, JobError, JobStatus};
+use crate::ports::{MetaStore, StoreError, StoreResult};
+use serde::Deserialize;
+use worker::wasm_bindgen::JsValue;
+use worker::{D1Database, D1PreparedStatement};
+
+pub struct D1Meta(pub D1Database);
+
+fn text(s: &str) -> JsValue {
+    JsValue::from_str(s)
+}
+
+fn num(n: u64) -> JsValue {
+    JsValue::from_f64(n as f64)
+}
+
+fn opt_text(s: Option<&str>) -> JsValue {
+    s.map_or(JsValue::NULL, JsValue::from_str)
+}
+
+#[derive(Deserialize)]
+struct KeyRow {
+    id: String,
+    tenant_id: String,
+    name: String,
+    prefix: String,
+    hash: String,
+    role: String,
+    created_at: f64,
+    revoked_at: Option<f64>,
+}
+
+impl KeyRow {
+    fn into_key(self) -> StoreResult<ApiKey> {
+        Ok(ApiKey {
+            role: Role::parse(&self.role)
+                .ok_or_else(|| StoreError::Permanent(format!("bad role {}", self.role)))?,
+            id: self.id,
+            tenant_id: self.tenant_id,
+            name: self.name,
+            prefix: self.prefix,
+            hash: self.hash,
+            created_at_ms: self.created_at as u64,
+            revoked_at_ms: self.revoked_at.map(|v| v as u64),
+        })
+    }
+}
+
+#[derive(Deserialize)]
+struct DocRow {
+    id: String,
+    tenant_id: String,
+    filename: Option<String>,
+    media_type: String,
+    size_bytes: f64,
+    sha256: String,
+    blob_key: String,
+    created_at: f64,
+}
+
+impl From<DocRow> for Document {
+    fn from(r: DocRow) -> Document {
+        Document {
+            id: r.id,
+            tenant_id: r.tenant_id,
+            filename: r.filename,
+            media_type: r.media_type,
+            size_bytes: r.size_bytes as u64,
+            sha256: r.sha256,
+            blob_key: r.blob_key,
+            created_at_ms: r.created_at as u64,
+        }
+    }
+}
+
+#[derive(Deserialize)]
+struct JobRow {
+    id: String,
+    tenant_id: String,
+    document_id: String,
+    commands: String,
+    status: String,
+    progress: f64,
+    attempts: f64,
+    deliveries: f64,
+    error_code: Option<String>,
+    error_message: Option<String>,
+    created_at: f64,
+    started_at: Option<f64>,
+    finished_at: Option<f64>,
+    lease_until: Option<f64>,
+}
+
+impl JobRow {
+    fn into_job(self) -> StoreResult<Job> {
+        let commands: Vec<Command> = serde_json::from_str(&self.commands)
+            .map_err(|e| StoreError::Permanent(format!("job {} commands: {e}", self.id)))?;
+        let status = JobStatus::parse(&self.status)
+            .ok_or_else(|| StoreError::Permanent(format!("bad status {}", self.status)))?;
+        Ok(Job {
+            error: self.error_code.map(|code| JobError {
+                code,
+                message: self.error_message.unwrap_or_default(),
+            }),
+            id: self.id,
+            tenant_id: self.tenant_id,
+            document_id: self.document_id,
+            commands,
+            status,
+            progress: self.progress as u8,
+            attempts: self.attempts as u32,
+            deliveries: self.deliveries as u32,
+            created_at_ms: self.created_at as u64,
+            started_at_ms: self.started_at.map(|v| v as u64),
+            finished_at_ms: self.finished_at.map(|v| v as u64),
+            lease_until_ms: self.lease_until.map(|v| v as u64),
+        })
+    }
+}
+
+const JOB_COLUMNS: &str = "id, tenant_id, document_id, commands, status, progress, attempts, \
+deliveries, error_code, error_message, created_at, started_at, finished_at, lease_until";
+
+impl D1Meta {
+    fn stmt(&self, sql: &str, args: &[JsValue]) -> StoreResult<D1PreparedStatement> {
+        self.0.prepare(sql).bind(args).map_err(classify)
+    }
+
+    async fn run(&self, sql: &str, args: &[JsValue]) -> StoreResult<usize> {
+        let result = self.stmt(sql, args)?.run().await.map_err(classify)?;
+        Ok(result.meta().ok().flatten().and_then(|m| m.changes).unwrap_or(0))
+    }
+
+    async fn all<T: for<'de> Deserialize<'de>>(
+        &self,
+        sql: &str,
+        args: &[JsValue],
+    ) -> StoreResult<Vec<T>> {
+        let result = self.stmt(sql, args)?.all().await.map_err(classify)?;
+        result.results::<T>().map_err(classify)
+    }
+
+    async fn first<T: for<'de> Deserialize<'de>>(
+        &self,
+        sql: &str,
+        args: &[JsValue],
+    ) -> StoreResult<Option<T>> {
+        Ok(self.all::<T>(sql, args).await?.into_iter().next())
+    }
+
+    async fn job_where(&self, clause: &str, args: &[JsValue]) -> StoreResult<Option<Job>> {
+        let sql = format!("SELECT {JOB_COLUMNS} FROM jobs WHERE {clause}");
+        self.first::<JobRow>(&sql, args).await?.map(JobRow::into_job).transpose()
+    }
+}
+
+impl MetaStore for D1Meta {
+    async fn ping(&self) -> StoreResult<()> {
+        self.run("SELECT 1", &[]).await.map(|_| ())
+    }
+
+    async fn find_key_by_hash(&self, hash: &str) -> StoreResult<Option<ApiKey>> {
+        let sql = "SELECT id, tenant_id, name, prefix, hash, role, created_at, revoked_at \
+                   FROM api_keys WHERE hash = ?1";
+        self.first::<KeyRow>(sql, &[text(hash)])
+            .await?
+            .map(KeyRow::into_key)
+            .transpose()
+    }
+
+    async fn insert_key(&self, k: &ApiKey) -> StoreResult<()> {
+        let sql = "INSERT INTO api_keys (id, tenant_id, name, prefix, hash, role, created_at) \
+                   VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)";
+        let args = [
+            text(&k.id),
+            text(&k.tenant_id),
+            text(&k.name),
+            text(&k.prefix),
+            text(&k.hash),
+            text(k.role.as_str()),
+            num(k.created_at_ms),
+        ];
+        self.run(sql, &args).await.map(|_| ())
+    }
+
+    async fn list_keys(&self, tenant_id: &str) -> StoreResult<Vec<ApiKey>> {
+        let sql = "SELECT id, tenant_id, name, prefix, hash, role, created_at, revoked_at \
+                   FROM api_keys WHERE tenant_id = ?1 ORDER BY id DESC";
+        let rows = self.all::<KeyRow>(sql, &[text(tenant_id)]).await?;
+        rows.into_iter().map(KeyRow::into_key).collect()
+    }
+
+    async fn revoke_key(&self, tenant_id: &str, id: &str, now_ms: u64) -> StoreResult<bool> {
+        let sql = "UPDATE api_keys SET revoked_at = ?3 \
+                   WHERE tenant_id = ?1 AND id = ?2 AND revoked_at IS NULL";
+        Ok(self.run(sql, &[text(tenant_id), text(id), num(now_ms)]).await? == 1)
+    }
+
+    async fn insert_document(&self, d: &Document) -> StoreResult<()> {
+        let sql = "INSERT INTO documents (id, tenant_id, filename, media_type, size_bytes, \
+                   sha256, blob_key, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)";
+        let args = [
+            text(&d.id),
+            text(&d.tenant_id),
+            opt_text(d.filename.as_deref()),
+            text(&d.media_type),
+            num(d.size_bytes),
+            text(&d.sha256),
+            text(&d.blob_key),
+            num(d.created_at_ms),
+        ];
+        self.run(sql, &args).await.map(|_| ())
+    }
+
+    async fn get_document(&self, tenant_id: &str, id: &str) -> StoreResult<Option<Document>> {
+        let sql = "SELECT * FROM documents WHERE tenant_id = ?1 AND id = ?2";
+        Ok(self
+            .first::<DocRow>(sql, &[text(tenant_id), text(id)])
+            .await?
+            .map(Document::from))
+    }
+
+    async fn list_documents(
+        &self,
+        tenant_id: &str,
+        before: Option<&str>,
+        limit: u32,
+    ) -> StoreResult<Vec<Document>> {
+        let sql = "SELECT * FROM documents WHERE tenant_id = ?1 AND (?2 IS NULL OR id < ?2) \
+                   ORDER BY id DESC LIMIT ?3";
+        let args = [text(tenant_id), opt_text(before), num(u64::from(limit))];
+        let rows = self.all::<DocRow>(sql, &args).await?;
+        Ok(rows.into_iter().map(Document::from).collect())
+    }
+
+    async fn delete_document(&self, tenant_id: &str, id: &str) -> StoreResult<Option<Vec<Job>>> {
+        let jobs_sql = format!(
+            "SELECT {JOB_COLUMNS} FROM jobs WHERE tenant_id = ?1 AND document_id = ?2"
+        );
+        let args = [text(tenant_id), text(id)];
+        let jobs: Vec<Job> = self
+            .all::<JobRow>(&jobs_sql, &args)
+            .await?
+            .into_iter()
+            .map(JobRow::into_job)
+            .collect::<StoreResult<_>>()?;
+        // One batch = one transaction: the document and its jobs go together.
+        let results = self
+            .0
+            .batch(vec![
+                self.stmt("DELETE FROM jobs WHERE tenant_id = ?1 AND document_id = ?2", &args)?,
+                self.stmt("DELETE FROM documents WHERE tenant_id = ?1 AND id = ?2", &args)?,
+            ])
+            .await
+            .map_err(classify)?;
+        let deleted = results
+            .get(1)
+            .and_then(|r| r.meta().ok().flatten())
+            .and_then(|m| m.changes)
+            .unwrap_or(0);
+        Ok((deleted == 1).then_some(jobs))
+    }
+
+    async fn insert_job(&self, j: &Job) -> StoreResult<()> {
+        let commands = serde_json::to_string(&j.commands)
+            .map_err(|e| StoreError::Permanent(e.to_string()))?;
+        let sql = "INSERT INTO jobs (id, tenant_id, document_id, commands, status, progress, \
+                   attempts, deliveries, created_at, updated_at) \
+                   VALUES (?1, ?2, ?3, ?4, ?5, 0, 0, 0, ?6, ?6)";
+        let args = [
+            text(&j.id),
+            text(&j.tenant_id),
+            text(&j.document_id),
+            text(&commands),
+            text(j.status.as_str()),
+            num(j.created_at_ms),
+        ];
+        self.run(sql, &args).await.map(|_| ())
+    }
+
+    async fn delete_job(&self, tenant_id: &str, id: &str) -> StoreResult<()> {
+        let sql = "DELETE FROM jobs WHERE tenant_id = ?1 AND id = ?2";
+        self.run(sql, &[text(tenant_id), text(id)]).await.map(|_| ())
+    }
+
+    async fn get_job(&self, tenant_id: &str, id: &str) -> StoreResult<Option<Job>> {
+        self.job_where("tenant_id = ?1 AND id = ?2", &[text(tenant_id), text(id)])
+            .await
+    }
+
+    async fn load_job(&self, id: &str) -> StoreResult<Option<Job>> {
+        self.job_where("id = ?1", &[text(id)]).await
+    }
+
+    async fn record_delivery(&self, id: &str) -> StoreResult<()> {
+        let sql = "UPDATE jobs SET deliveries = deliveries + 1 WHERE id = ?1";
+        self.run(sql, &[text(id)]).await.map(|_| ())
+    }
+
+    async fn claim_job(&self, id: &str, now_ms: u64, lease_until_ms: u64) -> StoreResult<bool> {
+        // One conditional UPDATE is atomic in D1 (SQLite): of two concurrent
+        // deliveries, exactly one sees `changes = 1`.
+        let sql = "UPDATE jobs SET status = 'running', attempts = attempts + 1, \
+                   lease_until = ?3, started_at = COALESCE(started_at, ?2), \
+                   progress = MAX(progress, 5), updated_at = ?2 \
+                   WHERE id = ?1 AND (status = 'queued' \
+                   OR (status = 'running' AND lease_until < ?2))";
+        Ok(self.run(sql, &[text(id), num(now_ms), num(lease_until_ms)]).await? == 1)
+    }
+
+    async fn set_progress(&self, id: &str, progress: u8, now_ms: u64) -> StoreResult<()> {
+        let sql = "UPDATE jobs SET progress = ?2, updated_at = ?3 \
+                   WHERE id = ?1 AND status = 'running'";
+        let args = [text(id), num(u64::from(progress)), num(now_ms)];
+        self.run(sql, &args).await.map(|_| ())
+    }
+
+    async fn complete_job(&self, id: &str, now_ms: u64) -> StoreResult<()> {
+        let sql = "UPDATE jobs SET status = 'succeeded', progress = 100, error_code = NULL, \
+                   error_message = NULL, finished_at = ?2, updated_at = ?2, lease_until = NULL \
+                   WHERE id = ?1 AND status = 'running'";
+        self.run(sql, &[text(id), num(now_ms)]).await.map(|_| ())
+    }
+
+    async fn fail_job(&self, id: &str, error: &JobError, now_ms: u64) -> StoreResult<()> {
+        let sql = "UPDATE jobs SET status = 'failed', error_code = ?2, error_message = ?3, \
+                   finished_at = ?4, updated_at = ?4, lease_until = NULL \
+                   WHERE id = ?1 AND status = 'running'";
+        let args = [text(id), text(&error.code), text(&error.message), num(now_ms)];
+        self.run(sql, &args).await.map(|_| ())
+    }
+
+    async fn release_job(&self, id: &str, error: &JobError, now_ms: u64) -> StoreResult<()> {
+        let sql = "UPDATE jobs SET status = 'queued', error_code = ?2, error_message = ?3, \
+                   updated_at = ?4, lease_until = NULL WHERE id = ?1 AND status = 'running'";
+        let args = [text(id), text(&error.code), text(&error.message), num(now_ms)];
+        self.run(sql, &args).await.map(|_| ())
+    }
+}

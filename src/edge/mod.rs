@@ -1,0 +1,187 @@
+//! The Workers edge: entry points, conversion between `worker` and core HTTP
+//! types, and construction of the port adapters from the environment.
+//! Nothing here decides anything a test would want to check natively.
+
+mod d1;
+mod storage;
+
+use crate::app::{App, Ctx};
+use crate::config::Config;
+use crate::error::ApiError;
+use crate::http::{self, Method};
+use crate::ids::new_id;
+use crate::jobs::runner::{process_delivery, Disposition, RunnerLimits};
+use crate::jobs::JobMessage;
+use d1::D1Meta;
+use serde_json::json;
+use storage::{CryptoEntropy, JobsQueue, R2Blobs};
+use worker::{
+    event, Context, Env, MessageBatch, MessageExt, QueueRetryOptionsBuilder, Request, Response,
+};
+
+/// Bodies other than document uploads are small JSON; refuse big ones unread.
+const MAX_JSON_BODY: u64 = 1024 * 1024;
+/// Room for multipart framing around an upload at the size limit.
+const MULTIPART_SLACK: u64 = 64 * 1024;
+
+type EdgeApp = App<D1Meta, R2Blobs, JobsQueue, CryptoEntropy>;
+
+#[event(start)]
+fn start() {
+    console_error_panic_hook::set_once();
+}
+
+fn config(env: &Env) -> Result<Config, crate::config::ConfigError> {
+    Config::from_lookup(|name| {
+        env.var(name)
+            .map(|v| v.to_string())
+            .or_else(|_| env.secret(name).map(|s| s.to_string()))
+            .ok()
+    })
+}
+
+fn app(env: &Env, config: Config) -> worker::Result<EdgeApp> {
+    Ok(App {
+        config,
+        meta: D1Meta(env.d1("DB")?),
+        blobs: R2Blobs(env.bucket("DOCUMENTS")?),
+        queue: JobsQueue(env.queue("JOBS").ok()),
+        entropy: CryptoEntropy,
+    })
+}
+
+fn log(value: serde_json::Value) {
+    worker::console_log!("{value}");
+}
+
+#[event(fetch)]
+async fn fetch(mut req: Request, env: Env, _ctx: Context) -> worker::Result<Response> {
+    let started = worker::Date::now().as_millis();
+    let ctx = Ctx {
+        now_ms: started,
+        request_id: new_id("req", started, &CryptoEntropy),
+    };
+    let method = req.method().to_string();
+    let path = req.path();
+    let resp = match handle(&mut req, &env, &ctx).await {
+        Ok(resp) => resp,
+        Err(cause) => {
+            let err = ApiError::Internal(cause);
+            log(json!({"level": "error", "request_id": ctx.request_id, "error": err.to_string()}));
+            let mut r = err.to_response(&ctx.request_id);
+            r.set_header("x-request-id", &ctx.request_id);
+            r
+        }
+    };
+    if resp.status >= 500 {
+        log(json!({"level": "error", "request_id": ctx.request_id, "status": resp.status}));
+    }
+    log(json!({
+        "level": "info", "msg": "request", "request_id": ctx.request_id,
+        "method": method, "path": path, "status": resp.status,
+        "latency_ms": worker::Date::now().as_millis().saturating_sub(started),
+        "bytes_out": resp.body.len(),
+    }));
+    to_worker(resp)
+}
+
+/// Builds the app and runs the request; `Err` only for broken deployments
+/// (missing bindings or settings), reported as a generic 500.
+async fn handle(req: &mut Request, env: &Env, ctx: &Ctx) -> Result<http::Response, String> {
+    let config = config(env).map_err(|e| e.to_string())?;
+    let limit = config.max_upload_bytes;
+    let app = app(env, config).map_err(|e| format!("bindings: {e}"))?;
+    let core_req = match to_core(req, limit).await {
+        Ok(r) => r,
+        Err(err) => return Ok(err.to_response(&ctx.request_id)),
+    };
+    Ok(app.handle(&core_req, ctx).await)
+}
+
+/// Converts the request, refusing oversized bodies before reading them.
+async fn to_core(req: &mut Request, upload_limit: u64) -> Result<http::Request, ApiError> {
+    let method = Method::parse(req.method().as_ref());
+    let url = req.url().map_err(|e| ApiError::Internal(e.to_string()))?;
+    let target = match url.query() {
+        Some(q) => format!("{}?{q}", url.path()),
+        None => url.path().to_string(),
+    };
+    let mut core = http::Request::new(method, &target);
+    for (name, value) in req.headers().entries() {
+        core = core.with_header(&name, &value);
+    }
+    if matches!(method, Method::Post | Method::Put | Method::Patch) {
+        let cap = if url.path() == "/v1/documents" {
+            upload_limit + MULTIPART_SLACK
+        } else {
+            MAX_JSON_BODY
+        };
+        let declared = core.header("content-length").and_then(|v| v.parse::<u64>().ok());
+        if let Some(size) = declared.filter(|s| *s > cap) {
+            return Err(ApiError::PayloadTooLarge { size, limit: cap });
+        }
+        let body = req
+            .bytes()
+            .await
+            .map_err(|e| ApiError::Invalid("unreadable_body", e.to_string()))?;
+        if body.len() as u64 > cap {
+            return Err(ApiError::PayloadTooLarge {
+                size: body.len() as u64,
+                limit: cap,
+            });
+        }
+        core = core.with_body(body);
+    }
+    Ok(core)
+}
+
+fn to_worker(resp: http::Response) -> worker::Result<Response> {
+    let headers = worker::Headers::new();
+    for (name, value) in &resp.headers {
+        headers.set(name, value)?;
+    }
+    let out = if resp.body.is_empty() {
+        Response::empty()?
+    } else {
+        Response::from_bytes(resp.body)?
+    };
+    Ok(out.with_status(resp.status).with_headers(headers))
+}
+
+#[event(queue)]
+async fn queue(batch: MessageBatch<JobMessage>, env: Env, _ctx: Context) -> worker::Result<()> {
+    // Never return Err: that would retry the whole batch. Each message is
+    // acked or retried on its own.
+    let Some(app) = config(&env).ok().and_then(|c| app(&env, c).ok()) else {
+        log(json!({"level": "error", "msg": "queue consumer misconfigured"}));
+        batch.retry_all();
+        return Ok(());
+    };
+    let limits = RunnerLimits {
+        max_attempts: app.config.job_max_attempts,
+        lease_ms: app.config.job_lease_ms,
+    };
+    for raw in batch.raw_iter() {
+        let Ok(msg) = worker::serde_wasm_bindgen::from_value::<JobMessage>(raw.body()) else {
+            log(json!({"level": "warn", "msg": "undecodable queue message dropped", "id": raw.id()}));
+            raw.ack();
+            continue;
+        };
+        let now = worker::Date::now().as_millis();
+        let outcome = process_delivery(&app.meta, &app.blobs, limits, &msg.job_id, now).await;
+        log(json!({
+            "level": "info", "msg": "job delivery", "job_id": msg.job_id,
+            "outcome": format!("{outcome:?}"),
+            "latency_ms": worker::Date::now().as_millis().saturating_sub(now),
+        }));
+        match outcome {
+            Disposition::Ack => raw.ack(),
+            Disposition::Retry { delay_seconds } => raw.retry_with_options(
+                &QueueRetryOptionsBuilder::new()
+                    .with_delay_seconds(delay_seconds)
+                    .build(),
+            ),
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,85 @@
+//! Adapters of the blob-store and queue ports over R2 and Cloudflare Queues.
+
+use crate::jobs::JobMessage;
+use crate::ports::{BlobStore, Entropy, JobQueue, StoreError, StoreResult};
+use worker::{Bucket, HttpMetadata, Queue};
+
+/// Classifies a binding error. Constraint violations will fail again the same
+/// way; anything else (network, overload, timeouts) may pass on a retry.
+pub fn classify(e: worker::Error) -> StoreError {
+    let text = e.to_string();
+    if text.contains("constraint") || text.contains("SQLITE_ERROR") {
+        StoreError::Permanent(text)
+    } else {
+        StoreError::Transient(text)
+    }
+}
+
+pub struct R2Blobs(pub Bucket);
+
+impl BlobStore for R2Blobs {
+    async fn put(&self, key: &str, bytes: Vec<u8>, content_type: &str) -> StoreResult<()> {
+        let meta = HttpMetadata {
+            content_type: Some(content_type.to_string()),
+            ..HttpMetadata::default()
+        };
+        self.0
+            .put(key, bytes)
+            .http_metadata(meta)
+            .execute()
+            .await
+            .map(|_| ())
+            .map_err(classify)
+    }
+
+    async fn get(&self, key: &str) -> StoreResult<Option<Vec<u8>>> {
+        let Some(object) = self.0.get(key).execute().await.map_err(classify)? else {
+            return Ok(None);
+        };
+        match object.body() {
+            Some(body) => body.bytes().await.map(Some).map_err(classify),
+            None => Ok(Some(Vec::new())),
+        }
+    }
+
+    async fn delete(&self, key: &str) -> StoreResult<()> {
+        self.0.delete(key).await.map_err(classify)
+    }
+
+    async fn ping(&self) -> StoreResult<()> {
+        self.0.head("ready-probe").await.map(|_| ()).map_err(classify)
+    }
+}
+
+/// The jobs queue; `None` when the binding is missing (reported by `/ready`).
+pub struct JobsQueue(pub Option<Queue>);
+
+impl JobQueue for JobsQueue {
+    async fn send(&self, msg: &JobMessage) -> StoreResult<()> {
+        let queue = self.0.as_ref().ok_or_else(|| {
+            StoreError::Permanent("queue binding JOBS is not configured".into())
+        })?;
+        queue.send(msg).await.map_err(classify)
+    }
+
+    async fn ping(&self) -> StoreResult<()> {
+        match self.0 {
+            Some(_) => Ok(()),
+            None => Err(StoreError::Permanent("queue binding JOBS missing".into())),
+        }
+    }
+}
+
+/// Crypto-grade randomness from the runtime (`crypto.getRandomValues`).
+pub struct CryptoEntropy;
+
+impl Entropy for CryptoEntropy {
+    fn fill(&self, buf: &mut [u8]) {
+        // getrandom's `js` backend cannot fail in a Workers isolate; should it
+        // ever, a zeroed buffer would make ids collide, so refuse loudly
+        // instead: the request fails and the panic hook logs why.
+        if getrandom::getrandom(buf).is_err() {
+            panic!("crypto.getRandomValues is unavailable");
+        }
+    }
+}

@@ -1,0 +1,190 @@
+//! The one error envelope: every failure a client sees is an [`ApiError`],
+//! rendered once as RFC 9457 `application/problem+json`.
+//!
+//! 5xx bodies stay generic; their cause travels in [`ApiError::Internal`] so
+//! the edge can log it with the request id, and is never sent to the client.
+
+use crate::http::Response;
+use crate::ports::StoreError;
+use serde::Serialize;
+
+/// Everything that can go wrong in a request, as the client will see it.
+#[derive(Debug, thiserror::Error, PartialEq)]
+pub enum ApiError {
+    #[error("missing or invalid credentials")]
+    Unauthorized,
+    #[error("forbidden: {0}")]
+    Forbidden(String),
+    #[error("{0} not found")]
+    NotFound(String),
+    #[error("method not allowed")]
+    MethodNotAllowed { allow: Vec<&'static str> },
+    #[error("body of {size} bytes exceeds the limit of {limit} bytes")]
+    PayloadTooLarge { size: u64, limit: u64 },
+    #[error("unsupported media type {0}")]
+    UnsupportedMediaType(String),
+    #[error("the request body is empty")]
+    EmptyBody,
+    /// A well-formed request whose content is wrong (`code`, human detail).
+    #[error("{1}")]
+    Invalid(&'static str, String),
+    /// The request conflicts with the resource's state (`code`, detail).
+    #[error("{1}")]
+    Conflict(&'static str, String),
+    /// A dependency is down; the client may retry (`code`).
+    #[error("service unavailable: {0}")]
+    Unavailable(&'static str),
+    /// A bug or an unexpected dependency failure; the cause is logged only.
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+/// The RFC 9457 body.
+#[derive(Debug, Serialize)]
+pub struct Problem<'a> {
+    #[serde(rename = "type")]
+    pub type_uri: String,
+    pub title: &'a str,
+    pub status: u16,
+    pub detail: String,
+    pub code: &'a str,
+    pub request_id: &'a str,
+}
+
+impl ApiError {
+    pub fn status(&self) -> u16 {
+        match self {
+            ApiError::Unauthorized => 401,
+            ApiError::Forbidden(_) => 403,
+            ApiError::NotFound(_) => 404,
+            ApiError::MethodNotAllowed { .. } => 405,
+            ApiError::Conflict(..) => 409,
+            ApiError::PayloadTooLarge { .. } => 413,
+            ApiError::UnsupportedMediaType(_) => 415,
+            ApiError::EmptyBody | ApiError::Invalid(..) => 422,
+            ApiError::Unavailable(_) => 503,
+            ApiError::Internal(_) => 500,
+        }
+    }
+
+    /// Stable, machine-readable code; part of the API contract.
+    pub fn code(&self) -> &'static str {
+        match self {
+            ApiError::Unauthorized => "unauthorized",
+            ApiError::Forbidden(_) => "forbidden",
+            ApiError::NotFound(_) => "not_found",
+            ApiError::MethodNotAllowed { .. } => "method_not_allowed",
+            ApiError::PayloadTooLarge { .. } => "payload_too_large",
+            ApiError::UnsupportedMediaType(_) => "unsupported_media_type",
+            ApiError::EmptyBody => "empty_body",
+            ApiError::Invalid(code, _) | ApiError::Conflict(code, _) => code,
+            ApiError::Unavailable(code) => code,
+            ApiError::Internal(_) => "internal_error",
+        }
+    }
+
+    fn title(&self) -> &'static str {
+        match self {
+            ApiError::Unauthorized => "Unauthorized",
+            ApiError::Forbidden(_) => "Forbidden",
+            ApiError::NotFound(_) => "Not found",
+            ApiError::MethodNotAllowed { .. } => "Method not allowed",
+            ApiError::PayloadTooLarge { .. } => "Payload too large",
+            ApiError::UnsupportedMediaType(_) => "Unsupported media type",
+            ApiError::EmptyBody => "Empty body",
+            ApiError::Invalid(..) => "Invalid request",
+            ApiError::Conflict(..) => "Conflict",
+            ApiError::Unavailable(_) => "Service unavailable",
+            ApiError::Internal(_) => "Internal server error",
+        }
+    }
+
+    fn detail(&self) -> String {
+        match self {
+            ApiError::Unauthorized => {
+                "Send a valid API key as 'Authorization: Bearer <key>'.".into()
+            }
+            ApiError::MethodNotAllowed { allow } => {
+                format!("This resource supports: {}.", allow.join(", "))
+            }
+            ApiError::UnsupportedMediaType(t) => format!(
+                "Media type '{t}' is not accepted. See GET /openapi.json for the list."
+            ),
+            ApiError::EmptyBody => "The request body is empty; send the document's bytes.".into(),
+            ApiError::Unavailable(_) => {
+                "A dependency is temporarily unavailable; retry later.".into()
+            }
+            // Never echo internal causes to the client.
+            ApiError::Internal(_) => "An unexpected error occurred; it has been logged.".into(),
+            other => other.to_string(),
+        }
+    }
+
+    /// Renders the error as problem+json, tagged with the request id.
+    pub fn to_response(&self, request_id: &str) -> Response {
+        let code = self.code();
+        let problem = Problem {
+            type_uri: format!("urn:quire:problem:{code}"),
+            title: self.title(),
+            status: self.status(),
+            detail: self.detail(),
+            code,
+            request_id,
+        };
+        let mut resp = Response::json(self.status(), &problem)
+            .with_header("content-type", "application/problem+json");
+        match self {
+            ApiError::MethodNotAllowed { allow } => resp.set_header("allow", &allow.join(", ")),
+            ApiError::Unauthorized => resp.set_header("www-authenticate", "Bearer"),
+            ApiError::Unavailable(_) => resp.set_header("retry-after", "5"),
+            _ => {}
+        }
+        resp
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> ApiError {
+        if e.is_retryable() {
+            ApiError::Unavailable("storage_unavailable")
+        } else {
+            ApiError::Internal(e.to_string())
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn problem_body_has_the_rfc9457_members_and_request_id() {
+        let resp = ApiError::NotFound("document".into()).to_response("req_1");
+        assert_eq!(resp.status, 404);
+        assert_eq!(resp.header("content-type"), Some("application/problem+json"));
+        let body = resp.json_body();
+        assert_eq!(body["type"], "urn:quire:problem:not_found");
+        assert_eq!(body["title"], "Not found");
+        assert_eq!(body["status"], 404);
+        assert_eq!(body["detail"], "document not found");
+        assert_eq!(body["code"], "not_found");
+        assert_eq!(body["request_id"], "req_1");
+    }
+
+    #[test]
+    fn internal_errors_never_leak_their_cause() {
+        let resp = ApiError::Internal("D1_ERROR: secret table xyz".into()).to_response("r");
+        let text = String::from_utf8(resp.body).unwrap();
+        assert!(!text.contains("xyz"));
+        assert!(text.contains("internal_error"));
+    }
+
+    #[test]
+    fn method_not_allowed_sets_allow_header() {
+        let resp = ApiError::MethodNotAllowed {
+            allow: vec!["GET", "DELETE"],
+        }
+        .to_response("r");
+        assert_eq!(resp.header("allow"), Some("GET, DELETE"));
+    }
+}

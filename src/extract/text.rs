@@ -1,0 +1,109 @@
+//! Plain text: encoding detection and whitespace tidying.
+//!
+//! Order of evidence: a byte-order mark; then the NUL-byte pattern of
+//! BOM-less UTF-16; then valid UTF-8; then a declared charset hint; last,
+//! windows-1252 (which decodes any byte), flagged with a warning.
+
+use encoding_rs::{Encoding, UTF_16BE, UTF_16LE, WINDOWS_1252};
+
+/// Decoded text and what the caller should know about how.
+pub struct Decoded {
+    pub text: String,
+    pub warnings: Vec<String>,
+}
+
+/// Decodes bytes of unknown encoding into a string.
+pub fn decode(bytes: &[u8], charset_hint: Option<&str>) -> Decoded {
+    let mut warnings = Vec::new();
+    let text = if let Some((enc, bom_len)) = Encoding::for_bom(bytes) {
+        enc.decode_without_bom_handling(&bytes[bom_len..]).0.into_owned()
+    } else if let Some(enc) = sniff_utf16(bytes) {
+        enc.decode_without_bom_handling(bytes).0.into_owned()
+    } else if let Ok(s) = std::str::from_utf8(bytes) {
+        s.to_string()
+    } else {
+        let enc = charset_hint
+            .and_then(|h| Encoding::for_label(h.as_bytes()))
+            .unwrap_or(WINDOWS_1252);
+        if charset_hint.is_none() {
+            warnings.push("encoding_guessed: not valid UTF-8, decoded as windows-1252".into());
+        }
+        enc.decode_without_bom_handling(bytes).0.into_owned()
+    };
+    Decoded { text, warnings }
+}
+
+/// Recognises BOM-less UTF-16 by its NUL bytes: ASCII-range text puts a
+/// zero in every other byte, on the odd side for little-endian.
+fn sniff_utf16(bytes: &[u8]) -> Option<&'static Encoding> {
+    let sample = &bytes[..bytes.len().min(4096) & !1];
+    if sample.len() < 4 {
+        return None;
+    }
+    let pairs = sample.len() / 2;
+    let even = sample.iter().step_by(2).filter(|b| **b == 0).count();
+    let odd = sample.iter().skip(1).step_by(2).filter(|b| **b == 0).count();
+    if odd * 10 >= pairs * 4 && even * 10 < pairs {
+        Some(UTF_16LE)
+    } else if even * 10 >= pairs * 4 && odd * 10 < pairs {
+        Some(UTF_16BE)
+    } else {
+        None
+    }
+}
+
+/// Normalises line endings, drops NULs and trailing spaces, and collapses
+/// runs of blank lines to one, so every extractor's output looks alike.
+pub fn tidy(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut blank_run = 0;
+    for line in text.replace("\r\n", "\n").replace('\r', "\n").lines() {
+        let line = line.replace('\0', "");
+        let line = line.trim_end();
+        if line.trim().is_empty() {
+            blank_run += 1;
+            if blank_run > 1 || out.is_empty() {
+                continue;
+            }
+            out.push('\n');
+        } else {
+            blank_run = 0;
+            out.push_str(line);
+            out.push('\n');
+        }
+    }
+    out.trim_end().to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn utf16(s: &str, le: bool) -> Vec<u8> {
+        s.encode_utf16()
+            .flat_map(|u| if le { u.to_le_bytes() } else { u.to_be_bytes() })
+            .collect()
+    }
+
+    #[test]
+    fn utf16_is_read_with_and_without_bom() {
+        let mut with_bom = vec![0xFF, 0xFE];
+        with_bom.extend(utf16("Grüße", true));
+        assert_eq!(decode(&with_bom, None).text, "Grüße");
+        assert_eq!(decode(&utf16("plain text", true), None).text, "plain text");
+        assert_eq!(decode(&utf16("plain text", false), None).text, "plain text");
+    }
+
+    #[test]
+    fn invalid_utf8_falls_back_to_windows_1252_with_a_warning() {
+        let d = decode(b"caf\xe9", None);
+        assert_eq!(d.text, "café");
+        assert_eq!(d.warnings.len(), 1);
+        assert_eq!(decode(b"caf\xe9", Some("iso-8859-1")).warnings.len(), 0);
+    }
+
+    #[test]
+    fn tidy_normalises_newlines_and_blank_runs() {
+        assert_eq!(tidy("\n\na  \r\n\r\n\r\nb\rc\0\n\n"), "a\n\nb\nc");
+    }
+}

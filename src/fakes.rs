@@ -1,0 +1,244 @@
+//! In-memory fakes of the ports, for application tests (native only).
+//! Each can be told to fail, to exercise the error paths.
+
+use crate::auth::ApiKey;
+use crate::documents::Document;
+use crate::jobs::{Job, JobError, JobMessage, JobStatus};
+use crate::ports::{BlobStore, Entropy, JobQueue, MetaStore, StoreError, StoreResult};
+use std::cell::{Cell, RefCell};
+use std::collections::BTreeMap;
+
+/// Makes the next `n` calls of a fake fail with a transient error.
+#[derive(Default)]
+pub struct Faults(Cell<u32>);
+
+impl Faults {
+    pub fn fail_next(&self, n: u32) {
+        self.0.set(n);
+    }
+
+    fn check(&self) -> StoreResult<()> {
+        match self.0.get() {
+            0 => Ok(()),
+            n => {
+                self.0.set(n - 1);
+                Err(StoreError::Transient("injected fault".into()))
+            }
+        }
+    }
+}
+
+#[derive(Default)]
+pub struct MemBlobs {
+    pub objects: RefCell<BTreeMap<String, Vec<u8>>>,
+    pub faults: Faults,
+}
+
+impl BlobStore for MemBlobs {
+    async fn put(&self, key: &str, bytes: Vec<u8>, _content_type: &str) -> StoreResult<()> {
+        self.faults.check()?;
+        self.objects.borrow_mut().insert(key.to_string(), bytes);
+        Ok(())
+    }
+    async fn get(&self, key: &str) -> StoreResult<Option<Vec<u8>>> {
+        self.faults.check()?;
+        Ok(self.objects.borrow().get(key).cloned())
+    }
+    async fn delete(&self, key: &str) -> StoreResult<()> {
+        self.faults.check()?;
+        self.objects.borrow_mut().remove(key);
+        Ok(())
+    }
+    async fn ping(&self) -> StoreResult<()> {
+        self.faults.check()
+    }
+}
+
+#[derive(Default)]
+pub struct MemMeta {
+    pub keys: RefCell<Vec<ApiKey>>,
+    pub documents: RefCell<BTreeMap<String, Document>>,
+    pub jobs: RefCell<BTreeMap<String, Job>>,
+    pub faults: Faults,
+}
+
+impl MemMeta {
+    fn update_job(&self, id: &str, f: impl FnOnce(&mut Job)) -> StoreResult<()> {
+        self.faults.check()?;
+        if let Some(job) = self.jobs.borrow_mut().get_mut(id) {
+            f(job);
+        }
+        Ok(())
+    }
+}
+
+impl MetaStore for MemMeta {
+    async fn ping(&self) -> StoreResult<()> {
+        self.faults.check()
+    }
+    async fn find_key_by_hash(&self, hash: &str) -> StoreResult<Option<ApiKey>> {
+        self.faults.check()?;
+        Ok(self.keys.borrow().iter().find(|k| k.hash == hash).cloned())
+    }
+    async fn insert_key(&self, key: &ApiKey) -> StoreResult<()> {
+        self.faults.check()?;
+        self.keys.borrow_mut().push(key.clone());
+        Ok(())
+    }
+    async fn list_keys(&self, tenant_id: &str) -> StoreResult<Vec<ApiKey>> {
+        self.faults.check()?;
+        let keys = self.keys.borrow();
+        Ok(keys.iter().filter(|k| k.tenant_id == tenant_id).cloned().collect())
+    }
+    async fn revoke_key(&self, tenant_id: &str, id: &str, now_ms: u64) -> StoreResult<bool> {
+        self.faults.check()?;
+        let mut keys = self.keys.borrow_mut();
+        let key = keys
+            .iter_mut()
+            .find(|k| k.tenant_id == tenant_id && k.id == id && k.revoked_at_ms.is_none());
+        Ok(key.map(|k| k.revoked_at_ms = Some(now_ms)).is_some())
+    }
+    async fn insert_document(&self, doc: &Document) -> StoreResult<()> {
+        self.faults.check()?;
+        self.documents.borrow_mut().insert(doc.id.clone(), doc.clone());
+        Ok(())
+    }
+    async fn get_document(&self, tenant_id: &str, id: &str) -> StoreResult<Option<Document>> {
+        self.faults.check()?;
+        let docs = self.documents.borrow();
+        Ok(docs.get(id).filter(|d| d.tenant_id == tenant_id).cloned())
+    }
+    async fn list_documents(
+        &self,
+        tenant_id: &str,
+        before: Option<&str>,
+        limit: u32,
+    ) -> StoreResult<Vec<Document>> {
+        self.faults.check()?;
+        let docs = self.documents.borrow();
+        Ok(docs
+            .values()
+            .rev()
+            .filter(|d| d.tenant_id == tenant_id && before.is_none_or(|b| d.id.as_str() < b))
+            .take(limit as usize)
+            .cloned()
+            .collect())
+    }
+    async fn delete_document(&self, tenant_id: &str, id: &str) -> StoreResult<Option<Vec<Job>>> {
+        self.faults.check()?;
+        let mut docs = self.documents.borrow_mut();
+        if docs.get(id).is_none_or(|d| d.tenant_id != tenant_id) {
+            return Ok(None);
+        }
+        docs.remove(id);
+        let mut jobs = self.jobs.borrow_mut();
+        let gone: Vec<Job> = jobs.values().filter(|j| j.document_id == id).cloned().collect();
+        jobs.retain(|_, j| j.document_id != id);
+        Ok(Some(gone))
+    }
+    async fn insert_job(&self, job: &Job) -> StoreResult<()> {
+        self.faults.check()?;
+        self.jobs.borrow_mut().insert(job.id.clone(), job.clone());
+        Ok(())
+    }
+    async fn delete_job(&self, tenant_id: &str, id: &str) -> StoreResult<()> {
+        self.faults.check()?;
+        self.jobs
+            .borrow_mut()
+            .retain(|_, j| !(j.id == id && j.tenant_id == tenant_id));
+        Ok(())
+    }
+    async fn get_job(&self, tenant_id: &str, id: &str) -> StoreResult<Option<Job>> {
+        self.faults.check()?;
+        let jobs = self.jobs.borrow();
+        Ok(jobs.get(id).filter(|j| j.tenant_id == tenant_id).cloned())
+    }
+    async fn load_job(&self, id: &str) -> StoreResult<Option<Job>> {
+        self.faults.check()?;
+        Ok(self.jobs.borrow().get(id).cloned())
+    }
+    async fn record_delivery(&self, id: &str) -> StoreResult<()> {
+        self.update_job(id, |j| j.deliveries += 1)
+    }
+    async fn claim_job(&self, id: &str, now_ms: u64, lease_until_ms: u64) -> StoreResult<bool> {
+        self.faults.check()?;
+        let mut jobs = self.jobs.borrow_mut();
+        let Some(job) = jobs.get_mut(id) else { return Ok(false) };
+        let expired = job.lease_until_ms.is_some_and(|l| l < now_ms);
+        let claimable = job.status == JobStatus::Queued
+            || (job.status == JobStatus::Running && expired);
+        if claimable {
+            job.status = JobStatus::Running;
+            job.attempts += 1;
+            job.lease_until_ms = Some(lease_until_ms);
+            job.started_at_ms.get_or_insert(now_ms);
+            job.progress = job.progress.max(5);
+        }
+        Ok(claimable)
+    }
+    async fn set_progress(&self, id: &str, progress: u8, _now_ms: u64) -> StoreResult<()> {
+        self.update_job(id, |j| j.progress = progress)
+    }
+    async fn complete_job(&self, id: &str, now_ms: u64) -> StoreResult<()> {
+        self.update_job(id, |j| {
+            if j.status == JobStatus::Running {
+                j.status = JobStatus::Succeeded;
+                j.progress = 100;
+                j.error = None;
+                j.finished_at_ms = Some(now_ms);
+                j.lease_until_ms = None;
+            }
+        })
+    }
+    async fn fail_job(&self, id: &str, error: &JobError, now_ms: u64) -> StoreResult<()> {
+        self.update_job(id, |j| {
+            if j.status == JobStatus::Running {
+                j.status = JobStatus::Failed;
+                j.error = Some(error.clone());
+                j.finished_at_ms = Some(now_ms);
+                j.lease_until_ms = None;
+            }
+        })
+    }
+    async fn release_job(&self, id: &str, error: &JobError, _now_ms: u64) -> StoreResult<()> {
+        self.update_job(id, |j| {
+            if j.status == JobStatus::Running {
+                j.status = JobStatus::Queued;
+                j.error = Some(error.clone());
+                j.lease_until_ms = None;
+            }
+        })
+    }
+}
+
+/// A queue that records what was sent.
+#[derive(Default)]
+pub struct MemQueue {
+    pub sent: RefCell<Vec<JobMessage>>,
+    pub faults: Faults,
+}
+
+impl JobQueue for MemQueue {
+    async fn send(&self, msg: &JobMessage) -> StoreResult<()> {
+        self.faults.check()?;
+        self.sent.borrow_mut().push(msg.clone());
+        Ok(())
+    }
+    async fn ping(&self) -> StoreResult<()> {
+        self.faults.check()
+    }
+}
+
+/// Deterministic "randomness": a counter, so ids differ and tests repeat.
+#[derive(Default)]
+pub struct CountingEntropy(Cell<u64>);
+
+impl Entropy for CountingEntropy {
+    fn fill(&self, buf: &mut [u8]) {
+        for b in buf.iter_mut() {
+            let n = self.0.get().wrapping_add(1);
+            self.0.set(n);
+            *b = (n.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 56) as u8;
+        }
+    }
+}

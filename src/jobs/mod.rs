@@ -1,0 +1,240 @@
+//! Jobs: the record, its state machine, the commands a job runs and the
+//! queue message. Pure; the consumer logic lives in [`runner`].
+
+pub mod runner;
+
+use crate::error::ApiError;
+use crate::ids::looks_like_id;
+use crate::time::rfc3339;
+use serde::{Deserialize, Serialize};
+
+/// Where a job is in its life. `queued → running → succeeded | failed`;
+/// `running → queued` only when a retryable failure releases it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum JobStatus {
+    Queued,
+    Running,
+    Succeeded,
+    Failed,
+}
+
+impl JobStatus {
+    pub fn parse(s: &str) -> Option<JobStatus> {
+        match s {
+            "queued" => Some(JobStatus::Queued),
+            "running" => Some(JobStatus::Running),
+            "succeeded" => Some(JobStatus::Succeeded),
+            "failed" => Some(JobStatus::Failed),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            JobStatus::Queued => "queued",
+            JobStatus::Running => "running",
+            JobStatus::Succeeded => "succeeded",
+            JobStatus::Failed => "failed",
+        }
+    }
+
+    pub fn is_terminal(self) -> bool {
+        matches!(self, JobStatus::Succeeded | JobStatus::Failed)
+    }
+}
+
+/// A command a job runs on its document.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CommandName {
+    /// Text of the document, with its media type, page and character counts.
+    Extract,
+}
+
+impl CommandName {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CommandName::Extract => "extract",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Command {
+    pub name: CommandName,
+}
+
+/// A typed reason a job failed (or last failed, while it is retried).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct JobError {
+    pub code: String,
+    pub message: String,
+}
+
+impl JobError {
+    pub fn new(code: &str, message: impl Into<String>) -> JobError {
+        JobError {
+            code: code.to_string(),
+            message: message.into(),
+        }
+    }
+}
+
+/// A job record.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Job {
+    pub id: String,
+    pub tenant_id: String,
+    pub document_id: String,
+    pub commands: Vec<Command>,
+    pub status: JobStatus,
+    pub progress: u8,
+    /// Times a consumer claimed the job and started it.
+    pub attempts: u32,
+    /// Queue messages received for the job (duplicates included).
+    pub deliveries: u32,
+    pub error: Option<JobError>,
+    pub created_at_ms: u64,
+    pub started_at_ms: Option<u64>,
+    pub finished_at_ms: Option<u64>,
+    pub lease_until_ms: Option<u64>,
+}
+
+/// The message put on the queue: the job id only, so nothing sensitive or
+/// stale travels through the queue; the consumer reads the rest from D1.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct JobMessage {
+    pub job_id: String,
+}
+
+/// Body of `POST /v1/jobs`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CreateJobRequest {
+    pub document_id: String,
+    pub commands: Vec<Command>,
+}
+
+const MAX_COMMANDS: usize = 16;
+
+impl CreateJobRequest {
+    /// Parses and checks the body; every refusal names what is wrong.
+    pub fn parse(body: &[u8]) -> Result<CreateJobRequest, ApiError> {
+        let req: CreateJobRequest = serde_json::from_slice(body)
+            .map_err(|e| ApiError::Invalid("invalid_body", format!("invalid job request: {e}")))?;
+        if !looks_like_id("doc", &req.document_id) {
+            return Err(ApiError::Invalid(
+                "invalid_document_id",
+                "document_id must be a document id such as 'doc_…'".into(),
+            ));
+        }
+        if req.commands.is_empty() || req.commands.len() > MAX_COMMANDS {
+            return Err(ApiError::Invalid(
+                "invalid_commands",
+                format!("commands must list between 1 and {MAX_COMMANDS} commands"),
+            ));
+        }
+        for (i, c) in req.commands.iter().enumerate() {
+            if req.commands[..i].iter().any(|p| p.name == c.name) {
+                return Err(ApiError::Invalid(
+                    "invalid_commands",
+                    format!("command '{}' is listed twice", c.name.as_str()),
+                ));
+            }
+        }
+        Ok(req)
+    }
+}
+
+/// Where a command's result is stored: under the tenant, beside the job.
+pub fn result_key(tenant_id: &str, job_id: &str, command: CommandName) -> String {
+    format!("tenants/{tenant_id}/jobs/{job_id}/results/{}.json", command.as_str())
+}
+
+/// The job as clients see it.
+#[derive(Debug, Serialize)]
+pub struct JobView<'a> {
+    pub id: &'a str,
+    pub document_id: &'a str,
+    pub status: &'static str,
+    pub progress: u8,
+    pub commands: &'a [Command],
+    pub attempts: u32,
+    pub deliveries: u32,
+    pub error: Option<&'a JobError>,
+    pub created_at: String,
+    pub started_at: Option<String>,
+    pub finished_at: Option<String>,
+    pub result_url: Option<String>,
+}
+
+impl Job {
+    pub fn view(&self) -> JobView<'_> {
+        JobView {
+            id: &self.id,
+            document_id: &self.document_id,
+            status: self.status.as_str(),
+            progress: self.progress,
+            commands: &self.commands,
+            attempts: self.attempts,
+            deliveries: self.deliveries,
+            error: self.error.as_ref(),
+            created_at: rfc3339(self.created_at_ms),
+            started_at: self.started_at_ms.map(rfc3339),
+            finished_at: self.finished_at_ms.map(rfc3339),
+            result_url: (self.status == JobStatus::Succeeded)
+                .then(|| format!("/v1/jobs/{}/result", self.id)),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(body: &str) -> Result<CreateJobRequest, ApiError> {
+        CreateJobRequest::parse(body.as_bytes())
+    }
+
+    #[test]
+    fn a_valid_extract_job_parses() {
+        let req = parse(r#"{"document_id":"doc_01abc","commands":[{"name":"extract"}]}"#).unwrap();
+        assert_eq!(req.commands[0].name, CommandName::Extract);
+    }
+
+    #[test]
+    fn unknown_commands_and_fields_are_refused_with_a_reason() {
+        let err = parse(r#"{"document_id":"doc_1","commands":[{"name":"teleport"}]}"#).unwrap_err();
+        assert_eq!(err.code(), "invalid_body");
+        assert!(err.to_string().contains("teleport"), "{err}");
+        let err = parse(r#"{"document_id":"doc_1","commands":[],"x":1}"#).unwrap_err();
+        assert_eq!(err.code(), "invalid_body");
+    }
+
+    #[test]
+    fn empty_duplicate_and_malformed_inputs_are_refused() {
+        assert_eq!(
+            parse(r#"{"document_id":"doc_1","commands":[]}"#).unwrap_err().code(),
+            "invalid_commands"
+        );
+        let twice = r#"{"document_id":"doc_1","commands":[{"name":"extract"},{"name":"extract"}]}"#;
+        assert_eq!(parse(twice).unwrap_err().code(), "invalid_commands");
+        assert_eq!(
+            parse(r#"{"document_id":"../etc","commands":[{"name":"extract"}]}"#)
+                .unwrap_err()
+                .code(),
+            "invalid_document_id"
+        );
+        assert_eq!(parse("not json").unwrap_err().status(), 422);
+    }
+
+    #[test]
+    fn only_terminal_states_are_terminal() {
+        assert!(JobStatus::Succeeded.is_terminal());
+        assert!(JobStatus::Failed.is_terminal());
+        assert!(!JobStatus::Running.is_terminal());
+        assert_eq!(JobStatus::parse("queued"), Some(JobStatus::Queued));
+    }
+}

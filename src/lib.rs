@@ -1,0 +1,31 @@
+//! Quire: an edge document-processing API.
+//!
+//! The crate is split into a pure core, which compiles and is tested natively
+//! with `cargo test`, and a thin Cloudflare Workers edge (`edge`, wasm32 only)
+//! that adapts the real bindings (D1, R2, Queues) to the core's ports.
+//!
+//! Core modules never read a clock, draw randomness or do I/O themselves:
+//! time, ids and storage reach them through [`ports`].
+
+// Async fns in our port traits are fine: the Workers runtime is single
+// threaded, so no caller ever needs the futures to be `Send`.
+#![allow(async_fn_in_trait)]
+
+pub mod app;
+pub mod auth;
+pub mod config;
+pub mod documents;
+pub mod error;
+pub mod extract;
+pub mod http;
+pub mod ids;
+pub mod jobs;
+pub mod openapi;
+pub mod ports;
+pub mod time;
+
+#[cfg(not(target_arch = "wasm32"))]
+pub mod fakes;
+
+#[cfg(target_arch = "wasm32")]
+mod edge;

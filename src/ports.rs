@@ -1,0 +1,90 @@
+//! Ports: one small trait per outside system the core talks to.
+//!
+//! The edge implements them over D1, R2 and Queues; [`crate::fakes`] over
+//! memory, for application tests. Futures need not be `Send` (one thread).
+
+use crate::auth::ApiKey;
+use crate::documents::Document;
+use crate::jobs::{Job, JobError, JobMessage};
+
+/// A failure of a storage or messaging dependency.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum StoreError {
+    /// May succeed if tried again (network blip, overload, timeout).
+    #[error("transient storage failure: {0}")]
+    Transient(String),
+    /// Will fail again the same way (bad query, constraint violation).
+    #[error("storage failure: {0}")]
+    Permanent(String),
+}
+
+impl StoreError {
+    pub fn is_retryable(&self) -> bool {
+        matches!(self, StoreError::Transient(_))
+    }
+}
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// Object storage for document bytes and job results (R2).
+pub trait BlobStore {
+    async fn put(&self, key: &str, bytes: Vec<u8>, content_type: &str) -> StoreResult<()>;
+    async fn get(&self, key: &str) -> StoreResult<Option<Vec<u8>>>;
+    async fn delete(&self, key: &str) -> StoreResult<()>;
+    /// Cheap liveness probe for `/ready`.
+    async fn ping(&self) -> StoreResult<()>;
+}
+
+/// Metadata storage (D1). Every tenant-facing query takes the tenant id.
+pub trait MetaStore {
+    async fn ping(&self) -> StoreResult<()>;
+
+    async fn find_key_by_hash(&self, hash: &str) -> StoreResult<Option<ApiKey>>;
+    async fn insert_key(&self, key: &ApiKey) -> StoreResult<()>;
+    async fn list_keys(&self, tenant_id: &str) -> StoreResult<Vec<ApiKey>>;
+    /// Marks a key revoked; false when no live key of the tenant has that id.
+    async fn revoke_key(&self, tenant_id: &str, id: &str, now_ms: u64) -> StoreResult<bool>;
+
+    async fn insert_document(&self, doc: &Document) -> StoreResult<()>;
+    async fn get_document(&self, tenant_id: &str, id: &str) -> StoreResult<Option<Document>>;
+    /// Newest first; `before` is the id of the last document of the previous page.
+    async fn list_documents(
+        &self,
+        tenant_id: &str,
+        before: Option<&str>,
+        limit: u32,
+    ) -> StoreResult<Vec<Document>>;
+    /// Deletes the document row and its jobs' rows in one transaction and
+    /// returns the deleted jobs (their result blobs are the caller's to remove).
+    async fn delete_document(&self, tenant_id: &str, id: &str) -> StoreResult<Option<Vec<Job>>>;
+
+    async fn insert_job(&self, job: &Job) -> StoreResult<()>;
+    async fn delete_job(&self, tenant_id: &str, id: &str) -> StoreResult<()>;
+    async fn get_job(&self, tenant_id: &str, id: &str) -> StoreResult<Option<Job>>;
+    /// Loads a job by id alone: only for the queue consumer, which has no tenant.
+    async fn load_job(&self, id: &str) -> StoreResult<Option<Job>>;
+    /// Counts one queue delivery of the job.
+    async fn record_delivery(&self, id: &str) -> StoreResult<()>;
+    /// Atomically moves a job to `running` when it is `queued`, or `running`
+    /// with an expired lease. True when this caller won the claim.
+    async fn claim_job(&self, id: &str, now_ms: u64, lease_until_ms: u64) -> StoreResult<bool>;
+    async fn set_progress(&self, id: &str, progress: u8, now_ms: u64) -> StoreResult<()>;
+    /// `running` → `succeeded`, storing where the results are.
+    async fn complete_job(&self, id: &str, now_ms: u64) -> StoreResult<()>;
+    /// `running` → `failed` with a typed error.
+    async fn fail_job(&self, id: &str, error: &JobError, now_ms: u64) -> StoreResult<()>;
+    /// `running` → `queued` again after a retryable failure.
+    async fn release_job(&self, id: &str, error: &JobError, now_ms: u64) -> StoreResult<()>;
+}
+
+/// The job queue (Cloudflare Queues).
+pub trait JobQueue {
+    async fn send(&self, msg: &JobMessage) -> StoreResult<()>;
+    /// Whether the queue binding is usable, for `/ready`.
+    async fn ping(&self) -> StoreResult<()>;
+}
+
+/// A source of randomness for ids and secrets (crypto-grade at the edge).
+pub trait Entropy {
+    fn fill(&self, buf: &mut [u8]);
+}
