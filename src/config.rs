@@ -115,7 +115,9 @@ mod tests {
     fn defaults_apply_when_only_the_pepper_is_set() {
         let c = Config::from_lookup(lookup(&[("API_KEY_PEPPER", "0123456789abcdef")])).unwrap();
         assert_eq!(c.max_upload_bytes, DEFAULT_MAX_UPLOAD_BYTES);
-        assert!(c.accepted_media_types.contains(&"application/pdf".to_string()));
+        assert!(c
+            .accepted_media_types
+            .contains(&"application/pdf".to_string()));
         assert_eq!(c.key_environment(), "test");
     }
 

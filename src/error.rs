@@ -107,9 +107,9 @@ impl ApiError {
             ApiError::MethodNotAllowed { allow } => {
                 format!("This resource supports: {}.", allow.join(", "))
             }
-            ApiError::UnsupportedMediaType(t) => format!(
-                "Media type '{t}' is not accepted. See GET /openapi.json for the list."
-            ),
+            ApiError::UnsupportedMediaType(t) => {
+                format!("Media type '{t}' is not accepted. See GET /openapi.json for the list.")
+            }
             ApiError::EmptyBody => "The request body is empty; send the document's bytes.".into(),
             ApiError::Unavailable(_) => {
                 "A dependency is temporarily unavailable; retry later.".into()
@@ -161,7 +161,10 @@ mod tests {
     fn problem_body_has_the_rfc9457_members_and_request_id() {
         let resp = ApiError::NotFound("document".into()).to_response("req_1");
         assert_eq!(resp.status, 404);
-        assert_eq!(resp.header("content-type"), Some("application/problem+json"));
+        assert_eq!(
+            resp.header("content-type"),
+            Some("application/problem+json")
+        );
         let body = resp.json_body();
         assert_eq!(body["type"], "urn:quire:problem:not_found");
         assert_eq!(body["title"], "Not found");

@@ -4,7 +4,7 @@
 use crate::auth::ApiKey;
 use crate::documents::Document;
 use crate::jobs::{Job, JobError, JobMessage, JobStatus};
-use crate::ports::{BlobStore, Entropy, JobQueue, MetaStore, StoreError, StoreResult};
+use crate::ports::{BlobStore, Clock, Entropy, JobQueue, MetaStore, StoreError, StoreResult};
 use std::cell::{Cell, RefCell};
 use std::collections::BTreeMap;
 
@@ -60,9 +60,19 @@ pub struct MemMeta {
     pub documents: RefCell<BTreeMap<String, Document>>,
     pub jobs: RefCell<BTreeMap<String, Job>>,
     pub faults: Faults,
+    /// While set, every insert fails with a transient error.
+    pub fail_inserts: Cell<bool>,
 }
 
 impl MemMeta {
+    fn insert_allowed(&self) -> StoreResult<()> {
+        if self.fail_inserts.get() {
+            Err(StoreError::Transient("injected insert failure".into()))
+        } else {
+            Ok(())
+        }
+    }
+
     fn update_job(&self, id: &str, f: impl FnOnce(&mut Job)) -> StoreResult<()> {
         self.faults.check()?;
         if let Some(job) = self.jobs.borrow_mut().get_mut(id) {
@@ -88,7 +98,11 @@ impl MetaStore for MemMeta {
     async fn list_keys(&self, tenant_id: &str) -> StoreResult<Vec<ApiKey>> {
         self.faults.check()?;
         let keys = self.keys.borrow();
-        Ok(keys.iter().filter(|k| k.tenant_id == tenant_id).cloned().collect())
+        Ok(keys
+            .iter()
+            .filter(|k| k.tenant_id == tenant_id)
+            .cloned()
+            .collect())
     }
     async fn revoke_key(&self, tenant_id: &str, id: &str, now_ms: u64) -> StoreResult<bool> {
         self.faults.check()?;
@@ -100,7 +114,10 @@ impl MetaStore for MemMeta {
     }
     async fn insert_document(&self, doc: &Document) -> StoreResult<()> {
         self.faults.check()?;
-        self.documents.borrow_mut().insert(doc.id.clone(), doc.clone());
+        self.insert_allowed()?;
+        self.documents
+            .borrow_mut()
+            .insert(doc.id.clone(), doc.clone());
         Ok(())
     }
     async fn get_document(&self, tenant_id: &str, id: &str) -> StoreResult<Option<Document>> {
@@ -132,12 +149,17 @@ impl MetaStore for MemMeta {
         }
         docs.remove(id);
         let mut jobs = self.jobs.borrow_mut();
-        let gone: Vec<Job> = jobs.values().filter(|j| j.document_id == id).cloned().collect();
+        let gone: Vec<Job> = jobs
+            .values()
+            .filter(|j| j.document_id == id)
+            .cloned()
+            .collect();
         jobs.retain(|_, j| j.document_id != id);
         Ok(Some(gone))
     }
     async fn insert_job(&self, job: &Job) -> StoreResult<()> {
         self.faults.check()?;
+        self.insert_allowed()?;
         self.jobs.borrow_mut().insert(job.id.clone(), job.clone());
         Ok(())
     }
@@ -163,10 +185,12 @@ impl MetaStore for MemMeta {
     async fn claim_job(&self, id: &str, now_ms: u64, lease_until_ms: u64) -> StoreResult<bool> {
         self.faults.check()?;
         let mut jobs = self.jobs.borrow_mut();
-        let Some(job) = jobs.get_mut(id) else { return Ok(false) };
+        let Some(job) = jobs.get_mut(id) else {
+            return Ok(false);
+        };
         let expired = job.lease_until_ms.is_some_and(|l| l < now_ms);
-        let claimable = job.status == JobStatus::Queued
-            || (job.status == JobStatus::Running && expired);
+        let claimable =
+            job.status == JobStatus::Queued || (job.status == JobStatus::Running && expired);
         if claimable {
             job.status = JobStatus::Running;
             job.attempts += 1;
@@ -240,5 +264,25 @@ impl Entropy for CountingEntropy {
             self.0.set(n);
             *b = (n.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 56) as u8;
         }
+    }
+}
+
+/// A clock that moves only when told to.
+#[derive(Default)]
+pub struct ManualClock(pub Cell<u64>);
+
+impl ManualClock {
+    pub fn at(ms: u64) -> ManualClock {
+        ManualClock(Cell::new(ms))
+    }
+
+    pub fn advance(&self, ms: u64) {
+        self.0.set(self.0.get() + ms);
+    }
+}
+
+impl Clock for ManualClock {
+    fn now_ms(&self) -> u64 {
+        self.0.get()
     }
 }

@@ -84,6 +84,12 @@ pub trait JobQueue {
     async fn ping(&self) -> StoreResult<()>;
 }
 
+/// The wall clock, for code that spans many steps (the queue consumer).
+/// Request handlers get `now_ms` once, in their context.
+pub trait Clock {
+    fn now_ms(&self) -> u64;
+}
+
 /// A source of randomness for ids and secrets (crypto-grade at the edge).
 pub trait Entropy {
     fn fill(&self, buf: &mut [u8]);

@@ -25,9 +25,12 @@ fn upload_of(req: &Request) -> Result<Upload<'_>, ApiError> {
     let content_type = req.header("content-type");
     if let Some(boundary) = content_type.and_then(multipart::boundary) {
         let parts = multipart::parse(&req.body, &boundary)?;
-        let file = parts.into_iter().find(|p| p.name == "file").ok_or_else(|| {
-            ApiError::Invalid("invalid_multipart", "the form has no 'file' field".into())
-        })?;
+        let file = parts
+            .into_iter()
+            .find(|p| p.name == "file")
+            .ok_or_else(|| {
+                ApiError::Invalid("invalid_multipart", "the form has no 'file' field".into())
+            })?;
         return Ok(Upload {
             bytes: file.body,
             content_type: file.content_type,
@@ -190,7 +193,13 @@ pub async fn delete<M: MetaStore, B: BlobStore, Q: JobQueue, E: Entropy>(
 fn content_disposition(filename: &str) -> String {
     let ascii: String = filename
         .chars()
-        .map(|c| if c.is_ascii_graphic() && c != '"' && c != '\\' || c == ' ' { c } else { '_' })
+        .map(|c| {
+            if c.is_ascii_graphic() && c != '"' && c != '\\' || c == ' ' {
+                c
+            } else {
+                '_'
+            }
+        })
         .collect();
     let encoded: String = filename
         .bytes()

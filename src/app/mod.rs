@@ -85,9 +85,9 @@ impl<M: MetaStore, B: BlobStore, Q: JobQueue, E: Entropy> App<M, B, Q, E> {
             RouteId::ListKeys => keys::list(self, who).await,
             RouteId::CreateKey => keys::create(self, req, ctx, who).await,
             RouteId::DeleteKey => keys::revoke(self, param, ctx, who).await,
-            RouteId::Health | RouteId::Ready | RouteId::OpenApi | RouteId::TestRedeliverJob => {
-                Err(ApiError::Internal(format!("{id:?} reached the authenticated dispatcher")))
-            }
+            RouteId::Health | RouteId::Ready | RouteId::OpenApi | RouteId::TestRedeliverJob => Err(
+                ApiError::Internal(format!("{id:?} reached the authenticated dispatcher")),
+            ),
         }
     }
 

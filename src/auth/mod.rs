@@ -68,9 +68,7 @@ impl Principal {
     pub fn require_admin(&self) -> Result<(), ApiError> {
         match self.role {
             Role::Admin => Ok(()),
-            Role::Member => Err(ApiError::Forbidden(
-                "this action needs an admin key".into(),
-            )),
+            Role::Member => Err(ApiError::Forbidden("this action needs an admin key".into())),
         }
     }
 }
@@ -169,9 +167,13 @@ mod tests {
     fn bearer_parsing_refuses_missing_repeated_and_foreign_schemes() {
         let base = Request::new(Method::Get, "/");
         assert_eq!(bearer_token(&base), Err(ApiError::Unauthorized));
-        let ok = base.clone().with_header("Authorization", "Bearer qk_test_x");
+        let ok = base
+            .clone()
+            .with_header("Authorization", "Bearer qk_test_x");
         assert_eq!(bearer_token(&ok), Ok("qk_test_x"));
-        let lower = base.clone().with_header("authorization", "bearer qk_test_x");
+        let lower = base
+            .clone()
+            .with_header("authorization", "bearer qk_test_x");
         assert_eq!(bearer_token(&lower), Ok("qk_test_x"));
         let basic = base.clone().with_header("Authorization", "Basic dXNlcjpw");
         assert_eq!(bearer_token(&basic), Err(ApiError::Unauthorized));

@@ -60,9 +60,18 @@ const BY_EXTENSION: &[(&str, &str)] = &[
     ("rtf", "application/rtf"),
     ("epub", "application/epub+zip"),
     ("zip", "application/zip"),
-    ("docx", "application/vnd.openxmlformats-officedocument.wordprocessingml.document"),
-    ("pptx", "application/vnd.openxmlformats-officedocument.presentationml.presentation"),
-    ("xlsx", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+    (
+        "docx",
+        "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+    ),
+    (
+        "pptx",
+        "application/vnd.openxmlformats-officedocument.presentationml.presentation",
+    ),
+    (
+        "xlsx",
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    ),
     ("odt", "application/vnd.oasis.opendocument.text"),
     ("doc", "application/msword"),
     ("ppt", "application/vnd.ms-powerpoint"),
@@ -136,7 +145,13 @@ pub fn resolve_media_type(
     accepted: &[String],
 ) -> Result<String, ApiError> {
     let declared = content_type
-        .map(|ct| ct.split(';').next().unwrap_or("").trim().to_ascii_lowercase())
+        .map(|ct| {
+            ct.split(';')
+                .next()
+                .unwrap_or("")
+                .trim()
+                .to_ascii_lowercase()
+        })
         .filter(|ct| !ct.is_empty() && ct != "application/octet-stream");
     let media_type = match declared {
         Some(ct) => canonical(&ct),
@@ -145,9 +160,7 @@ pub fn resolve_media_type(
             .and_then(|ext| BY_EXTENSION.iter().find(|(e, _)| *e == ext))
             .map(|(_, t)| t.to_string())
             .ok_or_else(|| {
-                ApiError::UnsupportedMediaType(
-                    content_type.unwrap_or("(none)").trim().to_string(),
-                )
+                ApiError::UnsupportedMediaType(content_type.unwrap_or("(none)").trim().to_string())
             })?,
     };
     if accepted.contains(&media_type) {
@@ -175,11 +188,7 @@ fn extension(filename: &str) -> Option<String> {
 /// control characters, caps the length. `None` when nothing usable remains.
 pub fn clean_filename(raw: &str) -> Option<String> {
     let last = raw.rsplit(['/', '\\']).next().unwrap_or("");
-    let cleaned: String = last
-        .chars()
-        .filter(|c| !c.is_control())
-        .take(255)
-        .collect();
+    let cleaned: String = last.chars().filter(|c| !c.is_control()).take(255).collect();
     let cleaned = cleaned.trim();
     (!cleaned.is_empty() && cleaned != "." && cleaned != "..").then(|| cleaned.to_string())
 }
@@ -235,8 +244,14 @@ mod tests {
 
     #[test]
     fn filenames_lose_paths_and_control_characters() {
-        assert_eq!(clean_filename("../../etc/passwd").as_deref(), Some("passwd"));
-        assert_eq!(clean_filename("C:\\x\\a\u{0}b.txt").as_deref(), Some("ab.txt"));
+        assert_eq!(
+            clean_filename("../../etc/passwd").as_deref(),
+            Some("passwd")
+        );
+        assert_eq!(
+            clean_filename("C:\\x\\a\u{0}b.txt").as_deref(),
+            Some("ab.txt")
+        );
         assert_eq!(clean_filename(".."), None);
         assert_eq!(clean_filename("   "), None);
     }
@@ -246,7 +261,10 @@ mod tests {
         assert_eq!(check_size(0, 10), Err(ApiError::EmptyBody));
         assert_eq!(
             check_size(11, 10),
-            Err(ApiError::PayloadTooLarge { size: 11, limit: 10 })
+            Err(ApiError::PayloadTooLarge {
+                size: 11,
+                limit: 10
+            })
         );
         assert_eq!(check_size(10, 10), Ok(()));
     }

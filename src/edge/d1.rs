@@ -135,7 +135,12 @@ impl D1Meta {
 
     async fn run(&self, sql: &str, args: &[JsValue]) -> StoreResult<usize> {
         let result = self.stmt(sql, args)?.run().await.map_err(classify)?;
-        Ok(result.meta().ok().flatten().and_then(|m| m.changes).unwrap_or(0))
+        Ok(result
+            .meta()
+            .ok()
+            .flatten()
+            .and_then(|m| m.changes)
+            .unwrap_or(0))
     }
 
     async fn all<T: for<'de> Deserialize<'de>>(
@@ -157,7 +162,10 @@ impl D1Meta {
 
     async fn job_where(&self, clause: &str, args: &[JsValue]) -> StoreResult<Option<Job>> {
         let sql = format!("SELECT {JOB_COLUMNS} FROM jobs WHERE {clause}");
-        self.first::<JobRow>(&sql, args).await?.map(JobRow::into_job).transpose()
+        self.first::<JobRow>(&sql, args)
+            .await?
+            .map(JobRow::into_job)
+            .transpose()
     }
 }
 
@@ -200,7 +208,10 @@ impl MetaStore for D1Meta {
     async fn revoke_key(&self, tenant_id: &str, id: &str, now_ms: u64) -> StoreResult<bool> {
         let sql = "UPDATE api_keys SET revoked_at = ?3 \
                    WHERE tenant_id = ?1 AND id = ?2 AND revoked_at IS NULL";
-        Ok(self.run(sql, &[text(tenant_id), text(id), num(now_ms)]).await? == 1)
+        Ok(self
+            .run(sql, &[text(tenant_id), text(id), num(now_ms)])
+            .await?
+            == 1)
     }
 
     async fn insert_document(&self, d: &Document) -> StoreResult<()> {
@@ -241,9 +252,8 @@ impl MetaStore for D1Meta {
     }
 
     async fn delete_document(&self, tenant_id: &str, id: &str) -> StoreResult<Option<Vec<Job>>> {
-        let jobs_sql = format!(
-            "SELECT {JOB_COLUMNS} FROM jobs WHERE tenant_id = ?1 AND document_id = ?2"
-        );
+        let jobs_sql =
+            format!("SELECT {JOB_COLUMNS} FROM jobs WHERE tenant_id = ?1 AND document_id = ?2");
         let args = [text(tenant_id), text(id)];
         let jobs: Vec<Job> = self
             .all::<JobRow>(&jobs_sql, &args)
@@ -255,8 +265,14 @@ impl MetaStore for D1Meta {
         let results = self
             .0
             .batch(vec![
-                self.stmt("DELETE FROM jobs WHERE tenant_id = ?1 AND document_id = ?2", &args)?,
-                self.stmt("DELETE FROM documents WHERE tenant_id = ?1 AND id = ?2", &args)?,
+                self.stmt(
+                    "DELETE FROM jobs WHERE tenant_id = ?1 AND document_id = ?2",
+                    &args,
+                )?,
+                self.stmt(
+                    "DELETE FROM documents WHERE tenant_id = ?1 AND id = ?2",
+                    &args,
+                )?,
             ])
             .await
             .map_err(classify)?;
@@ -269,8 +285,8 @@ impl MetaStore for D1Meta {
     }
 
     async fn insert_job(&self, j: &Job) -> StoreResult<()> {
-        let commands = serde_json::to_string(&j.commands)
-            .map_err(|e| StoreError::Permanent(e.to_string()))?;
+        let commands =
+            serde_json::to_string(&j.commands).map_err(|e| StoreError::Permanent(e.to_string()))?;
         let sql = "INSERT INTO jobs (id, tenant_id, document_id, commands, status, progress, \
                    attempts, deliveries, created_at, updated_at) \
                    VALUES (?1, ?2, ?3, ?4, ?5, 0, 0, 0, ?6, ?6)";
@@ -287,7 +303,9 @@ impl MetaStore for D1Meta {
 
     async fn delete_job(&self, tenant_id: &str, id: &str) -> StoreResult<()> {
         let sql = "DELETE FROM jobs WHERE tenant_id = ?1 AND id = ?2";
-        self.run(sql, &[text(tenant_id), text(id)]).await.map(|_| ())
+        self.run(sql, &[text(tenant_id), text(id)])
+            .await
+            .map(|_| ())
     }
 
     async fn get_job(&self, tenant_id: &str, id: &str) -> StoreResult<Option<Job>> {
@@ -312,7 +330,10 @@ impl MetaStore for D1Meta {
                    progress = MAX(progress, 5), updated_at = ?2 \
                    WHERE id = ?1 AND (status = 'queued' \
                    OR (status = 'running' AND lease_until < ?2))";
-        Ok(self.run(sql, &[text(id), num(now_ms), num(lease_until_ms)]).await? == 1)
+        Ok(self
+            .run(sql, &[text(id), num(now_ms), num(lease_until_ms)])
+            .await?
+            == 1)
     }
 
     async fn set_progress(&self, id: &str, progress: u8, now_ms: u64) -> StoreResult<()> {
@@ -333,14 +354,24 @@ impl MetaStore for D1Meta {
         let sql = "UPDATE jobs SET status = 'failed', error_code = ?2, error_message = ?3, \
                    finished_at = ?4, updated_at = ?4, lease_until = NULL \
                    WHERE id = ?1 AND status = 'running'";
-        let args = [text(id), text(&error.code), text(&error.message), num(now_ms)];
+        let args = [
+            text(id),
+            text(&error.code),
+            text(&error.message),
+            num(now_ms),
+        ];
         self.run(sql, &args).await.map(|_| ())
     }
 
     async fn release_job(&self, id: &str, error: &JobError, now_ms: u64) -> StoreResult<()> {
         let sql = "UPDATE jobs SET status = 'queued', error_code = ?2, error_message = ?3, \
                    updated_at = ?4, lease_until = NULL WHERE id = ?1 AND status = 'running'";
-        let args = [text(id), text(&error.code), text(&error.message), num(now_ms)];
+        let args = [
+            text(id),
+            text(&error.code),
+            text(&error.message),
+            num(now_ms),
+        ];
         self.run(sql, &args).await.map(|_| ())
     }
 }

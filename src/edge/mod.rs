@@ -10,11 +10,11 @@ use crate::config::Config;
 use crate::error::ApiError;
 use crate::http::{self, Method};
 use crate::ids::new_id;
-use crate::jobs::runner::{process_delivery, Disposition, RunnerLimits};
+use crate::jobs::runner::{process_delivery, Disposition, RunnerLimits, RunnerPorts};
 use crate::jobs::JobMessage;
 use d1::D1Meta;
 use serde_json::json;
-use storage::{CryptoEntropy, JobsQueue, R2Blobs};
+use storage::{CryptoEntropy, JobsQueue, R2Blobs, WallClock};
 use worker::{
     event, Context, Env, MessageBatch, MessageExt, QueueRetryOptionsBuilder, Request, Response,
 };
@@ -116,7 +116,9 @@ async fn to_core(req: &mut Request, upload_limit: u64) -> Result<http::Request, 
         } else {
             MAX_JSON_BODY
         };
-        let declared = core.header("content-length").and_then(|v| v.parse::<u64>().ok());
+        let declared = core
+            .header("content-length")
+            .and_then(|v| v.parse::<u64>().ok());
         if let Some(size) = declared.filter(|s| *s > cap) {
             return Err(ApiError::PayloadTooLarge { size, limit: cap });
         }
@@ -163,12 +165,19 @@ async fn queue(batch: MessageBatch<JobMessage>, env: Env, _ctx: Context) -> work
     };
     for raw in batch.raw_iter() {
         let Ok(msg) = worker::serde_wasm_bindgen::from_value::<JobMessage>(raw.body()) else {
-            log(json!({"level": "warn", "msg": "undecodable queue message dropped", "id": raw.id()}));
+            log(
+                json!({"level": "warn", "msg": "undecodable queue message dropped", "id": raw.id()}),
+            );
             raw.ack();
             continue;
         };
         let now = worker::Date::now().as_millis();
-        let outcome = process_delivery(&app.meta, &app.blobs, limits, &msg.job_id, now).await;
+        let ports = RunnerPorts {
+            meta: &app.meta,
+            blobs: &app.blobs,
+            clock: &WallClock,
+        };
+        let outcome = process_delivery(ports, limits, &msg.job_id).await;
         log(json!({
             "level": "info", "msg": "job delivery", "job_id": msg.job_id,
             "outcome": format!("{outcome:?}"),

@@ -1,7 +1,7 @@
 //! Adapters of the blob-store and queue ports over R2 and Cloudflare Queues.
 
 use crate::jobs::JobMessage;
-use crate::ports::{BlobStore, Entropy, JobQueue, StoreError, StoreResult};
+use crate::ports::{BlobStore, Clock, Entropy, JobQueue, StoreError, StoreResult};
 use worker::{Bucket, HttpMetadata, Queue};
 
 /// Classifies a binding error. Constraint violations will fail again the same
@@ -47,7 +47,11 @@ impl BlobStore for R2Blobs {
     }
 
     async fn ping(&self) -> StoreResult<()> {
-        self.0.head("ready-probe").await.map(|_| ()).map_err(classify)
+        self.0
+            .head("ready-probe")
+            .await
+            .map(|_| ())
+            .map_err(classify)
     }
 }
 
@@ -56,9 +60,10 @@ pub struct JobsQueue(pub Option<Queue>);
 
 impl JobQueue for JobsQueue {
     async fn send(&self, msg: &JobMessage) -> StoreResult<()> {
-        let queue = self.0.as_ref().ok_or_else(|| {
-            StoreError::Permanent("queue binding JOBS is not configured".into())
-        })?;
+        let queue = self
+            .0
+            .as_ref()
+            .ok_or_else(|| StoreError::Permanent("queue binding JOBS is not configured".into()))?;
         queue.send(msg).await.map_err(classify)
     }
 
@@ -81,5 +86,15 @@ impl Entropy for CryptoEntropy {
         if getrandom::getrandom(buf).is_err() {
             panic!("crypto.getRandomValues is unavailable");
         }
+    }
+}
+
+/// The runtime's clock. (In production it advances only across I/O, which
+/// is all the job runner needs to time its steps.)
+pub struct WallClock;
+
+impl Clock for WallClock {
+    fn now_ms(&self) -> u64 {
+        worker::Date::now().as_millis()
     }
 }

@@ -27,11 +27,20 @@ pub fn to_text(source: &str, delimiter: Option<u8>) -> Result<String, ExtractErr
 /// Picks the candidate that splits the most sample lines into the same
 /// number (> 0) of extra fields; ties go to the earlier candidate (comma).
 pub fn detect_delimiter(source: &str) -> u8 {
-    let lines: Vec<&str> = source.lines().filter(|l| !l.trim().is_empty()).take(20).collect();
+    let lines: Vec<&str> = source
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .take(20)
+        .collect();
     let mut best = (b',', 0usize);
     for cand in CANDIDATES {
-        let counts: Vec<usize> = lines.iter().map(|l| count_outside_quotes(l, cand)).collect();
-        let Some(&first) = counts.first() else { continue };
+        let counts: Vec<usize> = lines
+            .iter()
+            .map(|l| count_outside_quotes(l, cand))
+            .collect();
+        let Some(&first) = counts.first() else {
+            continue;
+        };
         if first == 0 {
             continue;
         }

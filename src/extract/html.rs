@@ -19,7 +19,7 @@ pub fn to_text(bytes: &[u8]) -> Result<String, ExtractError> {
     let pending = Rc::new(RefCell::new(String::new()));
     let hidden = Rc::new(Cell::new(0u32));
 
-    let (o1, o2, o3) = (out.clone(), out.clone(), out.clone());
+    let (o1, o2, o3, o4) = (out.clone(), out.clone(), out.clone(), out.clone());
     let (h1, h2) = (hidden.clone(), hidden.clone());
     let p = pending.clone();
     let settings = Settings {
@@ -35,6 +35,16 @@ pub fn to_text(bytes: &[u8]) -> Result<String, ExtractError> {
                         o.borrow_mut().push('\t');
                         Ok(())
                     }))?;
+                }
+                Ok(())
+            }),
+            // Images keep their description as a placeholder line.
+            element!("img[alt]", move |el| {
+                let alt = el.get_attribute("alt").unwrap_or_default();
+                let alt = html_escape::decode_html_entities(&alt);
+                if !alt.trim().is_empty() {
+                    o4.borrow_mut()
+                        .push_str(&format!("\n[image: {}]\n", alt.trim()));
                 }
                 Ok(())
             }),
@@ -57,7 +67,10 @@ pub fn to_text(bytes: &[u8]) -> Result<String, ExtractError> {
             }
             if t.last_in_text_node() {
                 let raw = std::mem::take(&mut *p.borrow_mut());
-                push_collapsed(&mut o3.borrow_mut(), &html_escape::decode_html_entities(&raw));
+                push_collapsed(
+                    &mut o3.borrow_mut(),
+                    &html_escape::decode_html_entities(&raw),
+                );
             }
             Ok(())
         })],
@@ -116,6 +129,14 @@ mod tests {
              </head><body><p>Hello <b>world</b></p><template><p>hidden</p></template></body></html>",
         );
         assert_eq!(t, "T\n\nHello world");
+    }
+
+    #[test]
+    fn images_keep_their_alt_text() {
+        assert_eq!(
+            text("<p>Logo: <img src=x alt=\"ACME &amp; Co\"></p>"),
+            "Logo:\n[image: ACME & Co]"
+        );
     }
 
     #[test]

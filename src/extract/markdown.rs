@@ -5,7 +5,10 @@ use pulldown_cmark::{Event, Options, Parser, TagEnd};
 
 pub fn to_text(source: &str) -> String {
     let mut out = String::with_capacity(source.len());
-    let parser = Parser::new_ext(source, Options::ENABLE_TABLES | Options::ENABLE_STRIKETHROUGH);
+    let parser = Parser::new_ext(
+        source,
+        Options::ENABLE_TABLES | Options::ENABLE_STRIKETHROUGH,
+    );
     for event in parser {
         match event {
             Event::Text(t) | Event::Code(t) => out.push_str(&t),

@@ -16,7 +16,9 @@ pub struct Decoded {
 pub fn decode(bytes: &[u8], charset_hint: Option<&str>) -> Decoded {
     let mut warnings = Vec::new();
     let text = if let Some((enc, bom_len)) = Encoding::for_bom(bytes) {
-        enc.decode_without_bom_handling(&bytes[bom_len..]).0.into_owned()
+        enc.decode_without_bom_handling(&bytes[bom_len..])
+            .0
+            .into_owned()
     } else if let Some(enc) = sniff_utf16(bytes) {
         enc.decode_without_bom_handling(bytes).0.into_owned()
     } else if let Ok(s) = std::str::from_utf8(bytes) {
@@ -42,7 +44,12 @@ fn sniff_utf16(bytes: &[u8]) -> Option<&'static Encoding> {
     }
     let pairs = sample.len() / 2;
     let even = sample.iter().step_by(2).filter(|b| **b == 0).count();
-    let odd = sample.iter().skip(1).step_by(2).filter(|b| **b == 0).count();
+    let odd = sample
+        .iter()
+        .skip(1)
+        .step_by(2)
+        .filter(|b| **b == 0)
+        .count();
     if odd * 10 >= pairs * 4 && even * 10 < pairs {
         Some(UTF_16LE)
     } else if even * 10 >= pairs * 4 && odd * 10 < pairs {

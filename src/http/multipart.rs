@@ -63,7 +63,9 @@ fn parse_part(raw: &[u8]) -> Result<Part<'_>, ApiError> {
         body: &raw[split + 4..],
     };
     for line in head.split("\r\n") {
-        let Some((name, value)) = line.split_once(':') else { continue };
+        let Some((name, value)) = line.split_once(':') else {
+            continue;
+        };
         if name.trim().eq_ignore_ascii_case("content-disposition") {
             part.name = param(value, "name").unwrap_or_default();
             part.filename = param(value, "filename");
@@ -116,7 +118,10 @@ Content-Type: text/plain\r\n\r\nline1\r\nline2\r\n--XyZ--\r\n";
 
     #[test]
     fn truncated_bodies_are_refused() {
-        let err = parse(b"--XyZ\r\nContent-Disposition: form-data; name=\"file\"\r\n\r\nabc", "XyZ");
+        let err = parse(
+            b"--XyZ\r\nContent-Disposition: form-data; name=\"file\"\r\n\r\nabc",
+            "XyZ",
+        );
         assert_eq!(err.unwrap_err().code(), "invalid_multipart");
         assert!(parse(b"no boundary here", "XyZ").is_err());
     }

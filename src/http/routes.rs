@@ -54,8 +54,16 @@ pub const ROUTES: &[RouteSpec] = &[
     r(RouteId::ListDocuments, Method::Get, "/v1/documents"),
     r(RouteId::CreateDocument, Method::Post, "/v1/documents"),
     r(RouteId::GetDocument, Method::Get, "/v1/documents/{id}"),
-    r(RouteId::DeleteDocument, Method::Delete, "/v1/documents/{id}"),
-    r(RouteId::GetDocumentContent, Method::Get, "/v1/documents/{id}/content"),
+    r(
+        RouteId::DeleteDocument,
+        Method::Delete,
+        "/v1/documents/{id}",
+    ),
+    r(
+        RouteId::GetDocumentContent,
+        Method::Get,
+        "/v1/documents/{id}/content",
+    ),
     r(RouteId::CreateJob, Method::Post, "/v1/jobs"),
     r(RouteId::GetJob, Method::Get, "/v1/jobs/{id}"),
     r(RouteId::GetJobResult, Method::Get, "/v1/jobs/{id}/result"),
@@ -73,9 +81,14 @@ pub const ROUTES: &[RouteSpec] = &[
 /// Outcome of matching a method and path against the table.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Match {
-    Found { id: RouteId, params: Vec<String> },
+    Found {
+        id: RouteId,
+        params: Vec<String>,
+    },
     /// The path exists but not with this method; `allow` lists the methods.
-    MethodNotAllowed { allow: Vec<&'static str> },
+    MethodNotAllowed {
+        allow: Vec<&'static str>,
+    },
     NotFound,
 }
 

@@ -150,7 +150,10 @@ impl CreateJobRequest {
 
 /// Where a command's result is stored: under the tenant, beside the job.
 pub fn result_key(tenant_id: &str, job_id: &str, command: CommandName) -> String {
-    format!("tenants/{tenant_id}/jobs/{job_id}/results/{}.json", command.as_str())
+    format!(
+        "tenants/{tenant_id}/jobs/{job_id}/results/{}.json",
+        command.as_str()
+    )
 }
 
 /// The job as clients see it.
@@ -216,7 +219,9 @@ mod tests {
     #[test]
     fn empty_duplicate_and_malformed_inputs_are_refused() {
         assert_eq!(
-            parse(r#"{"document_id":"doc_1","commands":[]}"#).unwrap_err().code(),
+            parse(r#"{"document_id":"doc_1","commands":[]}"#)
+                .unwrap_err()
+                .code(),
             "invalid_commands"
         );
         let twice = r#"{"document_id":"doc_1","commands":[{"name":"extract"},{"name":"extract"}]}"#;

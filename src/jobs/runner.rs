@@ -10,7 +10,7 @@
 use super::{result_key, CommandName, Job, JobError};
 use crate::documents::Document;
 use crate::extract::{self, ExtractError};
-use crate::ports::{BlobStore, MetaStore, StoreError};
+use crate::ports::{BlobStore, Clock, MetaStore, StoreError};
 use serde::Serialize;
 
 /// What to do with the queue message.
@@ -18,7 +18,9 @@ use serde::Serialize;
 pub enum Disposition {
     Ack,
     /// Deliver again after this many seconds.
-    Retry { delay_seconds: u32 },
+    Retry {
+        delay_seconds: u32,
+    },
 }
 
 /// Limits the runner works under.
@@ -41,7 +43,10 @@ impl From<StoreError> for RunFailure {
         if e.is_retryable() {
             RunFailure::Transient(e)
         } else {
-            RunFailure::Permanent(JobError::new("internal_error", "a storage operation failed"))
+            RunFailure::Permanent(JobError::new(
+                "internal_error",
+                "a storage operation failed",
+            ))
         }
     }
 }
@@ -56,16 +61,22 @@ struct ExtractResult<'a> {
     warnings: &'a [String],
 }
 
-/// Handles one delivery of `job_id` at `now_ms`.
-pub async fn process_delivery(
-    meta: &impl MetaStore,
-    blobs: &impl BlobStore,
+/// The ports the runner works over.
+pub struct RunnerPorts<'a, M, B, C> {
+    pub meta: &'a M,
+    pub blobs: &'a B,
+    pub clock: &'a C,
+}
+
+/// Handles one delivery of `job_id`.
+pub async fn process_delivery<M: MetaStore, B: BlobStore, C: Clock>(
+    ports: RunnerPorts<'_, M, B, C>,
     limits: RunnerLimits,
     job_id: &str,
-    now_ms: u64,
 ) -> Disposition {
-    match claim(meta, limits, job_id, now_ms).await {
-        Ok(Some(job)) => run_claimed(meta, blobs, limits, job, now_ms).await,
+    let (meta, blobs, clock) = (ports.meta, ports.blobs, ports.clock);
+    match claim(meta, limits, job_id, clock.now_ms()).await {
+        Ok(Some(job)) => run_claimed(meta, blobs, clock, limits, job).await,
         Ok(None) => Disposition::Ack,
         Err(d) => d,
     }
@@ -103,16 +114,20 @@ async fn claim(
 async fn run_claimed(
     meta: &impl MetaStore,
     blobs: &impl BlobStore,
+    clock: &impl Clock,
     limits: RunnerLimits,
     job: Job,
-    now_ms: u64,
 ) -> Disposition {
-    match run(meta, blobs, &job, now_ms).await {
-        Ok(()) => match meta.complete_job(&job.id, now_ms).await {
-            Ok(()) => Disposition::Ack,
-            Err(e) => after_failure(meta, limits, &job, RunFailure::from(e), now_ms).await,
-        },
-        Err(failure) => after_failure(meta, limits, &job, failure, now_ms).await,
+    let result = match run(meta, blobs, clock, &job).await {
+        Ok(()) => meta
+            .complete_job(&job.id, clock.now_ms())
+            .await
+            .map_err(RunFailure::from),
+        Err(failure) => Err(failure),
+    };
+    match result {
+        Ok(()) => Disposition::Ack,
+        Err(failure) => after_failure(meta, limits, &job, failure, clock.now_ms()).await,
     }
 }
 
@@ -159,18 +174,18 @@ pub fn backoff_seconds(attempts: u32) -> u32 {
 async fn run(
     meta: &impl MetaStore,
     blobs: &impl BlobStore,
+    clock: &impl Clock,
     job: &Job,
-    now_ms: u64,
 ) -> Result<(), RunFailure> {
     let doc = load_document(meta, job).await?;
-    meta.set_progress(&job.id, 20, now_ms).await?;
+    meta.set_progress(&job.id, 20, clock.now_ms()).await?;
     let bytes = blobs.get(&doc.blob_key).await?.ok_or_else(|| {
         RunFailure::Permanent(JobError::new(
             "document_missing",
             "the document's content is no longer stored",
         ))
     })?;
-    meta.set_progress(&job.id, 40, now_ms).await?;
+    meta.set_progress(&job.id, 40, clock.now_ms()).await?;
     let step = 50 / job.commands.len().max(1) as u8;
     for (i, command) in job.commands.iter().enumerate() {
         let body = match command.name {
@@ -178,7 +193,7 @@ async fn run(
         };
         let key = result_key(&job.tenant_id, &job.id, command.name);
         blobs.put(&key, body, "application/json").await?;
-        meta.set_progress(&job.id, 40 + step * (i as u8 + 1), now_ms)
+        meta.set_progress(&job.id, 40 + step * (i as u8 + 1), clock.now_ms())
             .await?;
     }
     Ok(())

@@ -1,0 +1,480 @@
+//! Application tests: the whole request and job flows over in-memory fakes
+//! of D1, R2 and the queue, driven without a socket. Faults are injected
+//! through the fakes to prove nothing stored is lost.
+
+use futures::executor::block_on;
+use quire::app::{App, Ctx};
+use quire::auth::{hash_key, ApiKey, Role};
+use quire::config::Config;
+use quire::fakes::{CountingEntropy, ManualClock, MemBlobs, MemMeta, MemQueue};
+use quire::http::{Method, Request, Response};
+use quire::jobs::runner::{process_delivery, Disposition, RunnerLimits, RunnerPorts};
+use serde_json::Value;
+
+const PEPPER: &str = "test-pepper-0123456789";
+const ADMIN: &str = "qk_test_admin000000000000000000000000";
+const OTHER_TENANT: &str = "qk_test_other000000000000000000000000";
+
+type TestApp = App<MemMeta, MemBlobs, MemQueue, CountingEntropy>;
+
+struct World {
+    app: TestApp,
+    clock: ManualClock,
+}
+
+fn key(id: &str, tenant: &str, secret: &str, role: Role) -> ApiKey {
+    ApiKey {
+        id: id.into(),
+        tenant_id: tenant.into(),
+        name: id.into(),
+        prefix: secret[..14].into(),
+        hash: hash_key(PEPPER, secret),
+        role,
+        created_at_ms: 0,
+        revoked_at_ms: None,
+    }
+}
+
+fn spawn_app() -> World {
+    let config = Config::from_lookup(|k| match k {
+        "API_KEY_PEPPER" => Some(PEPPER.into()),
+        "MAX_UPLOAD_BYTES" => Some("1000".into()),
+        "JOB_MAX_ATTEMPTS" => Some("3".into()),
+        _ => None,
+    })
+    .unwrap();
+    let meta = MemMeta::default();
+    meta.keys
+        .borrow_mut()
+        .push(key("key_admin", "ten_a", ADMIN, Role::Admin));
+    meta.keys
+        .borrow_mut()
+        .push(key("key_other", "ten_b", OTHER_TENANT, Role::Admin));
+    World {
+        app: App {
+            config,
+            meta,
+            blobs: MemBlobs::default(),
+            queue: MemQueue::default(),
+            entropy: CountingEntropy::default(),
+        },
+        clock: ManualClock::at(1_700_000_000_000),
+    }
+}
+
+impl World {
+    fn send(&self, req: Request) -> Response {
+        self.clock.advance(1);
+        let ctx = Ctx {
+            now_ms: self.clock.0.get(),
+            request_id: "req_test".into(),
+        };
+        block_on(self.app.handle(&req, &ctx))
+    }
+
+    fn as_admin(&self, method: Method, path: &str) -> Request {
+        Request::new(method, path).with_header("authorization", &format!("Bearer {ADMIN}"))
+    }
+
+    fn upload(&self, content_type: &str, body: &[u8]) -> Response {
+        self.send(
+            self.as_admin(Method::Post, "/v1/documents")
+                .with_header("content-type", content_type)
+                .with_body(body.to_vec()),
+        )
+    }
+
+    fn upload_id(&self, content_type: &str, body: &[u8]) -> String {
+        let resp = self.upload(content_type, body);
+        assert_eq!(resp.status, 201, "{}", String::from_utf8_lossy(&resp.body));
+        resp.json_body()["id"].as_str().unwrap().to_string()
+    }
+
+    fn create_job(&self, doc_id: &str) -> Response {
+        let body = format!(r#"{{"document_id":"{doc_id}","commands":[{{"name":"extract"}}]}}"#);
+        self.send(self.as_admin(Method::Post, "/v1/jobs").with_body(body))
+    }
+
+    fn job_id(&self, doc_id: &str) -> String {
+        let resp = self.create_job(doc_id);
+        assert_eq!(resp.status, 202, "{}", String::from_utf8_lossy(&resp.body));
+        resp.json_body()["id"].as_str().unwrap().to_string()
+    }
+
+    fn deliver(&self, job_id: &str) -> Disposition {
+        let ports = RunnerPorts {
+            meta: &self.app.meta,
+            blobs: &self.app.blobs,
+            clock: &self.clock,
+        };
+        let limits = RunnerLimits {
+            max_attempts: self.app.config.job_max_attempts,
+            lease_ms: self.app.config.job_lease_ms,
+        };
+        block_on(process_delivery(ports, limits, job_id))
+    }
+
+    fn job(&self, job_id: &str) -> Value {
+        self.send(self.as_admin(Method::Get, &format!("/v1/jobs/{job_id}")))
+            .json_body()
+    }
+}
+
+fn assert_problem(resp: &Response, status: u16, code: &str) {
+    assert_eq!(
+        resp.status,
+        status,
+        "{}",
+        String::from_utf8_lossy(&resp.body)
+    );
+    assert_eq!(
+        resp.header("content-type"),
+        Some("application/problem+json")
+    );
+    assert_eq!(resp.json_body()["code"], code);
+    assert_eq!(resp.json_body()["request_id"], "req_test");
+    assert_eq!(resp.header("x-request-id"), Some("req_test"));
+}
+
+#[test]
+fn an_uploaded_text_document_is_extracted_by_its_job() {
+    let w = spawn_app();
+    let doc = w.upload("text/plain; charset=utf-8", b"Hello\r\nworld");
+    assert_eq!(doc.status, 201);
+    let doc_id = doc.json_body()["id"].as_str().unwrap().to_string();
+    assert_eq!(
+        doc.header("location").unwrap(),
+        format!("/v1/documents/{doc_id}")
+    );
+
+    let job_id = w.job_id(&doc_id);
+    assert_eq!(w.app.queue.sent.borrow().len(), 1);
+    assert_eq!(w.job(&job_id)["status"], "queued");
+    assert_eq!(w.deliver(&job_id), Disposition::Ack);
+
+    let job = w.job(&job_id);
+    assert_eq!(job["status"], "succeeded");
+    assert_eq!(job["progress"], 100);
+    let result = w.send(w.as_admin(Method::Get, &format!("/v1/jobs/{job_id}/result")));
+    assert_eq!(result.status, 200);
+    let body = result.json_body();
+    assert_eq!(body["text"], "Hello\nworld");
+    assert_eq!(body["characters"], 11);
+    assert_eq!(body["pages"], 1);
+    assert_eq!(body["media_type"], "text/plain");
+}
+
+#[test]
+fn a_second_delivery_of_a_finished_job_changes_nothing() {
+    let w = spawn_app();
+    let job_id = w.job_id(&w.upload_id("text/plain", b"once"));
+    assert_eq!(w.deliver(&job_id), Disposition::Ack);
+    let before = w.job(&job_id);
+    assert_eq!(w.deliver(&job_id), Disposition::Ack);
+    let after = w.job(&job_id);
+    assert_eq!(after["attempts"], 1);
+    assert_eq!(after["deliveries"], 2);
+    assert_eq!(after["finished_at"], before["finished_at"]);
+}
+
+#[test]
+fn a_delivery_while_another_holds_the_lease_is_postponed_not_run() {
+    let w = spawn_app();
+    let job_id = w.job_id(&w.upload_id("text/plain", b"busy"));
+    // Simulate a consumer that claimed the job and is still working.
+    let lease = w.clock.0.get() + 60_000;
+    assert!(block_on(quire::ports::MetaStore::claim_job(
+        &w.app.meta,
+        &job_id,
+        w.clock.0.get(),
+        lease
+    ))
+    .unwrap());
+    assert!(
+        matches!(w.deliver(&job_id), Disposition::Retry { delay_seconds } if delay_seconds >= 60)
+    );
+    assert_eq!(w.job(&job_id)["attempts"], 1);
+    // Once the lease has expired, a delivery takes over and finishes it.
+    w.clock.advance(61_000);
+    assert_eq!(w.deliver(&job_id), Disposition::Ack);
+    assert_eq!(w.job(&job_id)["status"], "succeeded");
+}
+
+#[test]
+fn a_transient_storage_failure_is_retried_and_then_succeeds() {
+    let w = spawn_app();
+    let job_id = w.job_id(&w.upload_id("text/plain", b"retry me"));
+    w.app.blobs.faults.fail_next(1);
+    assert_eq!(w.deliver(&job_id), Disposition::Retry { delay_seconds: 5 });
+    let job = w.job(&job_id);
+    assert_eq!(job["status"], "queued");
+    assert_eq!(job["error"]["code"], "storage_unavailable");
+    assert_eq!(w.deliver(&job_id), Disposition::Ack);
+    let job = w.job(&job_id);
+    assert_eq!(job["status"], "succeeded");
+    assert_eq!(job["attempts"], 2);
+    assert!(job["error"].is_null());
+}
+
+#[test]
+fn a_job_failing_past_its_attempt_budget_fails_with_a_typed_error() {
+    let w = spawn_app();
+    let job_id = w.job_id(&w.upload_id("text/plain", b"doomed"));
+    for _ in 0..2 {
+        w.app.blobs.faults.fail_next(1);
+        assert!(matches!(w.deliver(&job_id), Disposition::Retry { .. }));
+    }
+    w.app.blobs.faults.fail_next(1);
+    assert_eq!(w.deliver(&job_id), Disposition::Ack);
+    let job = w.job(&job_id);
+    assert_eq!(job["status"], "failed");
+    assert_eq!(job["error"]["code"], "attempts_exhausted");
+    assert_eq!(job["attempts"], 3);
+}
+
+#[test]
+fn a_format_without_an_extractor_fails_the_job_with_unsupported_media_type() {
+    let w = spawn_app();
+    let job_id = w.job_id(&w.upload_id("application/pdf", b"%PDF-1.4 ..."));
+    assert_eq!(w.deliver(&job_id), Disposition::Ack);
+    let job = w.job(&job_id);
+    assert_eq!(job["status"], "failed");
+    assert_eq!(job["error"]["code"], "unsupported_media_type");
+    let result = w.send(w.as_admin(Method::Get, &format!("/v1/jobs/{job_id}/result")));
+    assert_problem(&result, 409, "job_failed");
+}
+
+#[test]
+fn malformed_json_fails_the_job_with_malformed_document() {
+    let w = spawn_app();
+    let job_id = w.job_id(&w.upload_id("application/json", b"{\"a\": "));
+    w.deliver(&job_id);
+    assert_eq!(w.job(&job_id)["error"]["code"], "malformed_document");
+}
+
+#[test]
+fn a_job_whose_document_was_deleted_fails_with_document_missing() {
+    let w = spawn_app();
+    let doc_id = w.upload_id("text/plain", b"soon gone");
+    let job_id = w.job_id(&doc_id);
+    w.app.meta.documents.borrow_mut().clear();
+    assert_eq!(w.deliver(&job_id), Disposition::Ack);
+    assert_eq!(w.job(&job_id)["error"]["code"], "document_missing");
+}
+
+#[test]
+fn the_result_of_an_unfinished_job_is_a_conflict() {
+    let w = spawn_app();
+    let job_id = w.job_id(&w.upload_id("text/plain", b"x"));
+    let resp = w.send(w.as_admin(Method::Get, &format!("/v1/jobs/{job_id}/result")));
+    assert_problem(&resp, 409, "job_not_finished");
+}
+
+#[test]
+fn a_queue_outage_leaves_no_job_behind() {
+    let w = spawn_app();
+    let doc_id = w.upload_id("text/plain", b"x");
+    w.app.queue.faults.fail_next(1);
+    let resp = w.create_job(&doc_id);
+    assert_problem(&resp, 503, "queue_unavailable");
+    assert!(resp.header("retry-after").is_some());
+    assert!(w.app.meta.jobs.borrow().is_empty());
+}
+
+#[test]
+fn an_upload_whose_metadata_insert_fails_leaves_no_orphaned_bytes() {
+    let w = spawn_app();
+    w.app.meta.fail_inserts.set(true);
+    let resp = w.upload("text/plain", b"abc");
+    assert_problem(&resp, 503, "storage_unavailable");
+    assert!(w.app.blobs.objects.borrow().is_empty());
+    assert!(w.app.meta.documents.borrow().is_empty());
+}
+
+#[test]
+fn requests_without_a_valid_key_are_refused() {
+    let w = spawn_app();
+    let resp = w.send(Request::new(Method::Get, "/v1/documents"));
+    assert_problem(&resp, 401, "unauthorized");
+    assert_eq!(resp.header("www-authenticate"), Some("Bearer"));
+    let wrong = Request::new(Method::Get, "/v1/documents").with_header(
+        "authorization",
+        "Bearer qk_test_wrong0000000000000000000000000",
+    );
+    assert_problem(&w.send(wrong), 401, "unauthorized");
+}
+
+#[test]
+fn a_revoked_key_is_refused_on_the_next_request() {
+    let w = spawn_app();
+    let created = w.send(
+        w.as_admin(Method::Post, "/v1/keys")
+            .with_body(r#"{"name":"ci","role":"member"}"#),
+    );
+    assert_eq!(created.status, 201);
+    let body = created.json_body();
+    let secret = body["secret"].as_str().unwrap().to_string();
+    assert!(secret.starts_with("qk_test_"));
+    let id = body["id"].as_str().unwrap();
+    let with_new = || {
+        Request::new(Method::Get, "/v1/documents")
+            .with_header("authorization", &format!("Bearer {secret}"))
+    };
+    assert_eq!(w.send(with_new()).status, 200);
+    let listed = w.send(w.as_admin(Method::Get, "/v1/keys")).json_body();
+    assert!(
+        !listed.to_string().contains(&secret),
+        "secrets are never listed"
+    );
+    assert_eq!(
+        w.send(w.as_admin(Method::Delete, &format!("/v1/keys/{id}")))
+            .status,
+        204
+    );
+    assert_problem(&w.send(with_new()), 401, "unauthorized");
+}
+
+#[test]
+fn a_member_key_cannot_manage_keys() {
+    let w = spawn_app();
+    let body = w
+        .send(
+            w.as_admin(Method::Post, "/v1/keys")
+                .with_body(r#"{"name":"m"}"#),
+        )
+        .json_body();
+    let member = body["secret"].as_str().unwrap();
+    let req = Request::new(Method::Get, "/v1/keys")
+        .with_header("authorization", &format!("Bearer {member}"));
+    assert_problem(&w.send(req), 403, "forbidden");
+}
+
+#[test]
+fn another_tenants_documents_and_jobs_are_not_found() {
+    let w = spawn_app();
+    let doc_id = w.upload_id("text/plain", b"private");
+    let job_id = w.job_id(&doc_id);
+    let as_other = |m, p: &str| {
+        Request::new(m, p).with_header("authorization", &format!("Bearer {OTHER_TENANT}"))
+    };
+    for path in [
+        format!("/v1/documents/{doc_id}"),
+        format!("/v1/documents/{doc_id}/content"),
+        format!("/v1/jobs/{job_id}"),
+        format!("/v1/jobs/{job_id}/result"),
+    ] {
+        assert_problem(&w.send(as_other(Method::Get, &path)), 404, "not_found");
+    }
+    let delete = as_other(Method::Delete, &format!("/v1/documents/{doc_id}"));
+    assert_problem(&w.send(delete), 404, "not_found");
+    let list = w.send(as_other(Method::Get, "/v1/documents")).json_body();
+    assert_eq!(list["data"].as_array().unwrap().len(), 0);
+    let job = format!(r#"{{"document_id":"{doc_id}","commands":[{{"name":"extract"}}]}}"#);
+    assert_problem(
+        &w.send(as_other(Method::Post, "/v1/jobs").with_body(job)),
+        404,
+        "not_found",
+    );
+}
+
+#[test]
+fn oversized_empty_and_unsupported_uploads_are_refused_and_not_stored() {
+    let w = spawn_app();
+    assert_problem(
+        &w.upload("text/plain", &[b'a'; 1001]),
+        413,
+        "payload_too_large",
+    );
+    assert_problem(&w.upload("text/plain", b""), 422, "empty_body");
+    let png = w.upload("image/png", b"\x89PNG....");
+    assert_problem(&png, 415, "unsupported_media_type");
+    assert!(png.json_body()["detail"]
+        .as_str()
+        .unwrap()
+        .contains("image/png"));
+    assert!(w.app.blobs.objects.borrow().is_empty());
+    assert!(w.app.meta.documents.borrow().is_empty());
+}
+
+#[test]
+fn a_multipart_upload_keeps_the_file_name_and_type() {
+    let w = spawn_app();
+    let body = b"--b0\r\nContent-Disposition: form-data; name=\"file\"; filename=\"notes.md\"\r\n\
+Content-Type: text/markdown\r\n\r\n# Notes\r\n--b0--\r\n";
+    let resp = w.upload("multipart/form-data; boundary=b0", body);
+    assert_eq!(resp.status, 201);
+    let doc = resp.json_body();
+    assert_eq!(doc["filename"], "notes.md");
+    assert_eq!(doc["media_type"], "text/markdown");
+    assert_eq!(doc["size_bytes"], 7);
+    let content = w.send(w.as_admin(Method::Get, doc["content_url"].as_str().unwrap()));
+    assert_eq!(content.body, b"# Notes");
+    assert_eq!(content.header("content-type"), Some("text/markdown"));
+}
+
+#[test]
+fn listing_pages_through_every_document_exactly_once() {
+    let w = spawn_app();
+    let mut ids: Vec<String> = (0..5)
+        .map(|i| w.upload_id("text/plain", format!("d{i}").as_bytes()))
+        .collect();
+    let mut seen = Vec::new();
+    let mut path = "/v1/documents?limit=2".to_string();
+    loop {
+        let page = w.send(w.as_admin(Method::Get, &path)).json_body();
+        for d in page["data"].as_array().unwrap() {
+            seen.push(d["id"].as_str().unwrap().to_string());
+        }
+        match page["next_cursor"].as_str() {
+            Some(c) => path = format!("/v1/documents?limit=2&cursor={c}"),
+            None => break,
+        }
+    }
+    ids.reverse();
+    assert_eq!(seen, ids, "newest first, each once");
+    let bad = w.send(w.as_admin(Method::Get, "/v1/documents?limit=0"));
+    assert_problem(&bad, 422, "invalid_limit");
+}
+
+#[test]
+fn deleting_a_document_removes_its_bytes_jobs_and_results() {
+    let w = spawn_app();
+    let doc_id = w.upload_id("text/plain", b"bye");
+    let job_id = w.job_id(&doc_id);
+    w.deliver(&job_id);
+    assert_eq!(w.app.blobs.objects.borrow().len(), 2);
+    let resp = w.send(w.as_admin(Method::Delete, &format!("/v1/documents/{doc_id}")));
+    assert_eq!(resp.status, 204);
+    assert!(w.app.blobs.objects.borrow().is_empty());
+    assert!(w.app.meta.jobs.borrow().is_empty());
+    let again = w.send(w.as_admin(Method::Get, &format!("/v1/documents/{doc_id}")));
+    assert_problem(&again, 404, "not_found");
+}
+
+#[test]
+fn unknown_routes_and_wrong_methods_are_problems() {
+    let w = spawn_app();
+    assert_problem(
+        &w.send(Request::new(Method::Get, "/nope")),
+        404,
+        "not_found",
+    );
+    let resp = w.send(Request::new(Method::Put, "/v1/documents"));
+    assert_problem(&resp, 405, "method_not_allowed");
+    assert_eq!(resp.header("allow"), Some("GET, POST"));
+    // Test-only routes do not exist unless enabled.
+    let hidden = w.send(Request::new(Method::Post, "/__test/jobs/job_1/redeliver"));
+    assert_problem(&hidden, 404, "not_found");
+}
+
+#[test]
+fn readiness_reports_each_dependency() {
+    let w = spawn_app();
+    let ok = w.send(Request::new(Method::Get, "/ready"));
+    assert_eq!(ok.status, 200);
+    w.app.blobs.faults.fail_next(1);
+    let down = w.send(Request::new(Method::Get, "/ready"));
+    assert_eq!(down.status, 503);
+    assert_eq!(down.json_body()["checks"]["r2"], "unavailable");
+    assert_eq!(down.json_body()["checks"]["d1"], "ok");
+}

@@ -1,0 +1,107 @@
+//! Every document of the shared corpus goes through extraction: none may
+//! panic, every supported one must yield text (unless it truly has none),
+//! and every other one must be refused with a typed error.
+
+use quire::documents::{resolve_media_type, DEFAULT_MEDIA_TYPES};
+use quire::extract::{extract, ExtractError};
+use std::path::{Path, PathBuf};
+
+/// Files that hold no text at all, where an empty result is the truth.
+const NO_TEXT: &[&str] = &["empty.txt", "fake-text-all-whitespace.txt"];
+
+fn corpus_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus/example-docs")
+}
+
+fn files(dir: &Path, out: &mut Vec<PathBuf>) {
+    for entry in std::fs::read_dir(dir).unwrap().flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            files(&path, out);
+        } else {
+            out.push(path);
+        }
+    }
+}
+
+#[test]
+fn every_corpus_document_is_extracted_or_refused_with_a_typed_error() {
+    let dir = corpus_dir();
+    if !dir.exists() {
+        panic!("corpus not found at {}", dir.display());
+    }
+    let accepted: Vec<String> = DEFAULT_MEDIA_TYPES.iter().map(|s| s.to_string()).collect();
+    let mut all = Vec::new();
+    files(&dir, &mut all);
+    all.sort();
+    assert!(
+        all.len() >= 150,
+        "expected the full corpus, found {}",
+        all.len()
+    );
+    let (mut extracted, mut unsupported, mut refused_upload) = (0, 0, 0);
+    for path in &all {
+        let name = path.file_name().unwrap().to_string_lossy().to_string();
+        let Ok(media_type) = resolve_media_type(None, Some(&name), &accepted) else {
+            refused_upload += 1; // images and unknown types: 415 at upload
+            continue;
+        };
+        let bytes = std::fs::read(path).unwrap();
+        match extract(&media_type, &bytes) {
+            Ok(e) => {
+                extracted += 1;
+                if NO_TEXT.contains(&name.as_str()) {
+                    assert!(e.text.is_empty() && !e.warnings.is_empty(), "{name}");
+                } else {
+                    assert!(
+                        e.text.chars().filter(|c| c.is_alphanumeric()).count() >= 10,
+                        "{name} ({media_type}) yielded almost no text: {:?}",
+                        e.text
+                    );
+                }
+            }
+            Err(ExtractError::Unsupported(t)) => {
+                assert_eq!(t, media_type);
+                unsupported += 1;
+            }
+            Err(ExtractError::Malformed(why)) => panic!("{name}: unexpected malformed: {why}"),
+        }
+    }
+    eprintln!("corpus: {extracted} extracted, {unsupported} typed unsupported, {refused_upload} refused at upload");
+    assert!(extracted >= 40, "only {extracted} extracted");
+}
+
+#[test]
+fn utf16_corpus_files_read_the_same_as_their_utf8_twin() {
+    let dir = corpus_dir();
+    let utf8 = extract(
+        "text/plain",
+        &std::fs::read(dir.join("fake-text.txt")).unwrap(),
+    )
+    .unwrap();
+    for twin in [
+        "fake-text-utf-16.txt",
+        "fake-text-utf-16-le.txt",
+        "fake-text-utf-16-be.txt",
+    ] {
+        let e = extract("text/plain", &std::fs::read(dir.join(twin)).unwrap()).unwrap();
+        assert_eq!(e.text.split_whitespace().next(), Some("This"), "{twin}");
+        assert!(
+            e.text.contains("Doylestown") || e.text.len() > 100,
+            "{twin}: {:?}",
+            e.text
+        );
+        let _ = &utf8;
+    }
+}
+
+#[test]
+fn html_corpus_text_excludes_scripts_and_styles() {
+    let dir = corpus_dir();
+    for name in ["example-10k-1p.html", "fake-html.html", "ideas-page.html"] {
+        let e = extract("text/html", &std::fs::read(dir.join(name)).unwrap()).unwrap();
+        assert!(!e.text.contains("<script"), "{name}");
+        assert!(!e.text.contains("function("), "{name}");
+        assert!(!e.text.contains('{') || name != "fake-html.html", "{name}");
+    }
+}
