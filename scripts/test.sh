@@ -1,0 +1,21 @@
+#!/bin/sh
+# `npm test`: set up what is missing, then every check and test, in order of
+# cost: formatting, lints (host and wasm32), native unit/application/corpus
+# tests, end-to-end tests against `wrangler dev`.
+set -eu
+cd "$(dirname "$0")/.."
+sh scripts/setup.sh
+export PATH="$HOME/.cargo/bin:$PATH" WRANGLER_SEND_METRICS=false
+
+step() { printf '\n== %s\n' "$*"; }
+
+step "cargo fmt --check"
+cargo fmt --all -- --check
+step "clippy (host)"
+cargo clippy --all-targets --locked -- -D warnings
+step "clippy (wasm32)"
+cargo clippy --target wasm32-unknown-unknown --lib --locked -- -D warnings
+step "unit, application and corpus tests (native)"
+cargo test --locked
+step "end-to-end tests (wrangler dev: workerd + local D1, R2, Queues)"
+node tests/e2e/run.mjs

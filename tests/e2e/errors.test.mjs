@@ -1,0 +1,55 @@
+// Bad input and bad credentials: always a typed problem+json, never a crash.
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { ADMIN_KEY, UPLOAD_LIMIT, api, assertProblem, upload } from "./helpers.mjs";
+
+test("requests without a key, with a wrong key or a foreign scheme are refused", async () => {
+  assertProblem(await api("GET", "/v1/documents", { key: null }), 401, "unauthorized");
+  assertProblem(await api("GET", "/v1/documents", { key: "qk_test_notarealkey000000000000000000" }), 401, "unauthorized");
+  const basic = await api("GET", "/v1/documents", { key: null, headers: { authorization: "Basic YTpi" } });
+  assertProblem(basic, 401, "unauthorized");
+  const twice = await api("GET", "/v1/documents", { key: null, headers: { authorization: `Bearer ${ADMIN_KEY}, Bearer ${ADMIN_KEY}` } });
+  assertProblem(twice, 401, "unauthorized");
+});
+
+test("unknown routes are 404 and wrong methods 405, as problem+json", async () => {
+  assertProblem(await api("GET", "/v1/nothing-here"), 404, "not_found");
+  const wrong = await api("PATCH", "/v1/documents");
+  assertProblem(wrong, 405, "method_not_allowed");
+  assert.equal(wrong.headers.get("allow"), "GET, POST");
+});
+
+test("unknown and malformed document and job ids are 404", async () => {
+  assertProblem(await api("GET", "/v1/documents/doc_00000000000000000000000000"), 404, "not_found");
+  assertProblem(await api("GET", "/v1/documents/'%20OR%201=1"), 404, "not_found");
+  assertProblem(await api("GET", "/v1/jobs/job_00000000000000000000000000/result"), 404, "not_found");
+});
+
+test("an upload over the size limit is 413 and stores nothing", async () => {
+  const before = (await api("GET", "/v1/documents?limit=100")).json.data.length;
+  const big = Buffer.alloc(UPLOAD_LIMIT + 1, 97);
+  const resp = await api("POST", "/v1/documents", { headers: { "content-type": "text/plain" }, body: big });
+  assertProblem(resp, 413, "payload_too_large");
+  const after = (await api("GET", "/v1/documents?limit=100")).json.data.length;
+  assert.equal(after, before);
+});
+
+test("an image or unknown media type is 415 naming the type", async () => {
+  const resp = await api("POST", "/v1/documents", { headers: { "content-type": "image/png" }, body: Buffer.from([0x89, 0x50, 0x4e, 0x47]) });
+  assertProblem(resp, 415, "unsupported_media_type");
+  assert.match(resp.json.detail, /image\/png/);
+});
+
+test("an empty upload is 422 empty_body", async () => {
+  const resp = await api("POST", "/v1/documents", { headers: { "content-type": "text/plain" }, body: "" });
+  assertProblem(resp, 422, "empty_body");
+});
+
+test("a job request that is not valid JSON, or names no known command, is 422", async () => {
+  const doc = await upload("x.txt", "text/plain", Buffer.from("x"));
+  const post = (body) => api("POST", "/v1/jobs", { headers: { "content-type": "application/json" }, body });
+  assertProblem(await post("{"), 422, "invalid_body");
+  assertProblem(await post(JSON.stringify({ document_id: doc.id, commands: [{ name: "teleport" }] })), 422, "invalid_body");
+  assertProblem(await post(JSON.stringify({ document_id: doc.id, commands: [] })), 422, "invalid_commands");
+  assertProblem(await post(JSON.stringify({ document_id: "doc_00000000000000000000000000", commands: [{ name: "extract" }] })), 404, "not_found");
+});

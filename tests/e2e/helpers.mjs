@@ -1,0 +1,81 @@
+// Shared helpers for end-to-end tests: a tiny client for the running worker.
+import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import path from "node:path";
+
+export const BASE = process.env.QUIRE_URL;
+export const ADMIN_KEY = process.env.QUIRE_ADMIN_KEY;
+export const CORPUS = process.env.QUIRE_CORPUS;
+export const UPLOAD_LIMIT = Number(process.env.QUIRE_UPLOAD_LIMIT);
+
+if (!BASE || !ADMIN_KEY) throw new Error("run through tests/e2e/run.mjs (npm test)");
+
+export function corpus(name) {
+  return readFileSync(path.join(CORPUS, name));
+}
+
+/** Calls the API; `key: null` sends no Authorization header. */
+export async function api(method, route, { key = ADMIN_KEY, headers = {}, body } = {}) {
+  const h = { ...headers };
+  if (key) h.authorization = `Bearer ${key}`;
+  const resp = await fetch(`${BASE}${route}`, { method, headers: h, body });
+  const text = await resp.text();
+  let json = null;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    // not JSON
+  }
+  return { status: resp.status, headers: resp.headers, text, json };
+}
+
+export function assertProblem(resp, status, code) {
+  assert.equal(resp.status, status, resp.text);
+  assert.equal(resp.headers.get("content-type"), "application/problem+json");
+  assert.equal(resp.json.code, code);
+  assert.equal(resp.json.status, status);
+  assert.match(resp.json.request_id, /^req_/);
+  assert.equal(resp.headers.get("x-request-id"), resp.json.request_id);
+}
+
+export async function upload(name, contentType, bytes = corpus(name)) {
+  const resp = await api("POST", "/v1/documents", {
+    headers: { "content-type": contentType, "x-filename": name },
+    body: bytes,
+  });
+  assert.equal(resp.status, 201, resp.text);
+  return resp.json;
+}
+
+export async function createJob(documentId, key = ADMIN_KEY) {
+  const resp = await api("POST", "/v1/jobs", {
+    key,
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ document_id: documentId, commands: [{ name: "extract" }] }),
+  });
+  assert.equal(resp.status, 202, resp.text);
+  return resp.json;
+}
+
+/** Polls a job until `done(job)` holds (default: a terminal state). */
+export async function waitForJob(id, done = (j) => ["succeeded", "failed"].includes(j.status), timeoutMs = 30_000) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const resp = await api("GET", `/v1/jobs/${id}`);
+    assert.equal(resp.status, 200, resp.text);
+    if (done(resp.json)) return resp.json;
+    if (Date.now() > deadline) assert.fail(`job ${id} stuck: ${resp.text}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+/** Uploads a corpus file, runs `extract`, and returns [job, result]. */
+export async function extractCorpus(name, contentType) {
+  const doc = await upload(name, contentType);
+  const job = await createJob(doc.id);
+  const finished = await waitForJob(job.id);
+  if (finished.status !== "succeeded") return [finished, null];
+  const result = await api("GET", `/v1/jobs/${job.id}/result`);
+  assert.equal(result.status, 200, result.text);
+  return [finished, result.json];
+}

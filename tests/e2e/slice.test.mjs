@@ -1,0 +1,129 @@
+// The upload → job → result slice, through HTTP, for each first extractor,
+// with real corpus documents, against workerd with local D1, R2 and Queues.
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { api, corpus, createJob, extractCorpus, upload, waitForJob } from "./helpers.mjs";
+
+test("health answers without credentials and ready reports D1, R2 and the queue", async () => {
+  const health = await api("GET", "/health", { key: null });
+  assert.equal(health.status, 200);
+  assert.match(health.headers.get("x-request-id"), /^req_/);
+  const ready = await api("GET", "/ready", { key: null });
+  assert.equal(ready.status, 200, ready.text);
+  assert.deepEqual(ready.json.checks, { d1: "ok", r2: "ok", queue: "ok" });
+});
+
+test("the OpenAPI document is served and lists the document routes", async () => {
+  const doc = await api("GET", "/openapi.json", { key: null });
+  assert.equal(doc.status, 200);
+  assert.equal(doc.json.openapi, "3.1.0");
+  assert.ok(doc.json.paths["/v1/documents/{id}/content"].get);
+});
+
+const cases = [
+  ["fake-text.txt", "text/plain", "Doylestown, PA 18901"],
+  ["fake-text-utf-16-be.txt", "text/plain", "Hamburgers are delicious"],
+  ["fake-text-utf-16.txt", "text/plain; charset=utf-16", "I love fuzzy blankets"],
+  ["README.md", "text/markdown", "The sample docs directory contains the following files:"],
+  ["fake-html.html", "text/html", "My First Heading"],
+  ["stanley-cups.csv", "text/csv", "Maple Leafs\tTOR\t13"],
+  ["stanley-cups.tsv", "text/tab-separated-values", "Flyers\tPHI\t2"],
+  ["not-unstructured-payload.json", "application/json", "description: This is sample data #1"],
+  ["simple.ndjson", "application/x-ndjson", "metadata.filename: simple.docx"],
+];
+
+for (const [name, type, expected] of cases) {
+  test(`extracting ${name} (${type}) returns its text`, async () => {
+    const [job, result] = await extractCorpus(name, type);
+    assert.equal(job.status, "succeeded", JSON.stringify(job));
+    assert.equal(job.progress, 100);
+    assert.equal(job.attempts, 1);
+    assert.ok(job.started_at && job.finished_at);
+    assert.ok(result.text.includes(expected), `${name}: ${JSON.stringify(result.text.slice(0, 300))}`);
+    assert.equal(result.characters, [...result.text].length);
+    assert.equal(result.pages, 1);
+    assert.equal(result.media_type, type.split(";")[0]);
+  });
+}
+
+test("HTML extraction leaves out scripts and styles", async () => {
+  const html = Buffer.from(
+    "<html><head><style>body{color:red}</style><script>alert('x')</script></head>" +
+      "<body><p>Visible &amp; kept</p></body></html>",
+  );
+  const doc = await upload("page.html", "text/html", html);
+  const job = await waitForJob((await createJob(doc.id)).id);
+  const result = await api("GET", `/v1/jobs/${job.id}/result`);
+  assert.equal(result.json.text, "Visible & kept");
+});
+
+test("a format without an extractor yet fails the job with unsupported_media_type", async () => {
+  const [job] = await extractCorpus("simple.docx", "application/vnd.openxmlformats-officedocument.wordprocessingml.document");
+  assert.equal(job.status, "failed");
+  assert.equal(job.error.code, "unsupported_media_type");
+  const result = await api("GET", `/v1/jobs/${job.id}/result`);
+  assert.equal(result.status, 409);
+  assert.equal(result.json.code, "job_failed");
+});
+
+test("an invalid JSON document fails its job with malformed_document", async () => {
+  const doc = await upload("broken.json", "application/json", corpus("fake-incomplete-json.txt"));
+  const job = await waitForJob((await createJob(doc.id)).id);
+  assert.equal(job.status, "failed");
+  assert.equal(job.error.code, "malformed_document");
+});
+
+test("an uploaded document's metadata and bytes come back unchanged", async () => {
+  const bytes = corpus("norwich-city.txt");
+  const doc = await upload("norwich-city.txt", "text/plain");
+  assert.equal(doc.size_bytes, bytes.length);
+  assert.match(doc.sha256, /^[0-9a-f]{64}$/);
+  const meta = await api("GET", `/v1/documents/${doc.id}`);
+  assert.deepEqual(meta.json, doc);
+  const resp = await fetch(`${process.env.QUIRE_URL}/v1/documents/${doc.id}/content`, {
+    headers: { authorization: `Bearer ${process.env.QUIRE_ADMIN_KEY}` },
+  });
+  assert.equal(resp.status, 200);
+  assert.equal(resp.headers.get("content-type"), "text/plain");
+  assert.equal(resp.headers.get("etag"), `"${doc.sha256}"`);
+  assert.ok(Buffer.from(await resp.arrayBuffer()).equals(bytes));
+});
+
+test("a multipart upload stores the file field with its name and type", async () => {
+  const form = new FormData();
+  form.append("file", new Blob([corpus("stanley-cups.csv")], { type: "text/csv" }), "cups.csv");
+  const resp = await api("POST", "/v1/documents", { body: form });
+  assert.equal(resp.status, 201, resp.text);
+  assert.equal(resp.json.filename, "cups.csv");
+  assert.equal(resp.json.media_type, "text/csv");
+  assert.equal(resp.json.size_bytes, corpus("stanley-cups.csv").length);
+  assert.equal(resp.headers.get("location"), `/v1/documents/${resp.json.id}`);
+});
+
+test("listing walks all documents with a cursor, newest first, each once", async () => {
+  const mine = [];
+  for (let i = 0; i < 3; i++) mine.push((await upload(`page-${i}.txt`, "text/plain", Buffer.from(`p${i}`))).id);
+  const seen = [];
+  let route = "/v1/documents?limit=2";
+  for (;;) {
+    const page = await api("GET", route);
+    assert.equal(page.status, 200, page.text);
+    assert.ok(page.json.data.length <= 2);
+    seen.push(...page.json.data.map((d) => d.id));
+    if (!page.json.next_cursor) break;
+    route = `/v1/documents?limit=2&cursor=${encodeURIComponent(page.json.next_cursor)}`;
+  }
+  assert.equal(new Set(seen).size, seen.length, "no document twice");
+  assert.deepEqual(seen.slice(0, 3), [...mine].reverse());
+});
+
+test("deleting a document removes it, its content and its job results", async () => {
+  const [job] = await extractCorpus("fake-text.txt", "text/plain");
+  const id = job.document_id;
+  const del = await api("DELETE", `/v1/documents/${id}`);
+  assert.equal(del.status, 204);
+  for (const route of [`/v1/documents/${id}`, `/v1/documents/${id}/content`, `/v1/jobs/${job.id}`, `/v1/jobs/${job.id}/result`]) {
+    assert.equal((await api("GET", route)).status, 404, route);
+  }
+  assert.equal((await api("DELETE", `/v1/documents/${id}`)).status, 404);
+});
