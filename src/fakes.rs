@@ -4,9 +4,21 @@
 use crate::auth::ApiKey;
 use crate::documents::Document;
 use crate::jobs::{Job, JobError, JobMessage, JobStatus};
-use crate::ports::{BlobStore, Clock, Entropy, JobQueue, MetaStore, StoreError, StoreResult};
+use crate::ports::{
+    BlobStore, Clock, Entropy, JobQueue, MetaStore, Ports, StoreError, StoreResult,
+};
 use std::cell::{Cell, RefCell};
 use std::collections::BTreeMap;
+
+/// The in-memory port set.
+pub struct MemPorts;
+
+impl Ports for MemPorts {
+    type Meta = MemMeta;
+    type Blobs = MemBlobs;
+    type Queue = MemQueue;
+    type Entropy = CountingEntropy;
+}
 
 /// Makes the next `n` calls of a fake fail with a transient error.
 #[derive(Default)]

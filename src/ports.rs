@@ -94,3 +94,12 @@ pub trait Clock {
 pub trait Entropy {
     fn fill(&self, buf: &mut [u8]);
 }
+
+/// The set of adapters an [`crate::app::App`] runs over: D1/R2/Queues at the
+/// edge, in-memory fakes in tests.
+pub trait Ports {
+    type Meta: MetaStore;
+    type Blobs: BlobStore;
+    type Queue: JobQueue;
+    type Entropy: Entropy;
+}

@@ -6,7 +6,7 @@ use futures::executor::block_on;
 use quire::app::{App, Ctx};
 use quire::auth::{hash_key, ApiKey, Role};
 use quire::config::Config;
-use quire::fakes::{CountingEntropy, ManualClock, MemBlobs, MemMeta, MemQueue};
+use quire::fakes::{CountingEntropy, ManualClock, MemBlobs, MemMeta, MemPorts, MemQueue};
 use quire::http::{Method, Request, Response};
 use quire::jobs::runner::{process_delivery, Disposition, RunnerLimits, RunnerPorts};
 use serde_json::Value;
@@ -15,7 +15,7 @@ const PEPPER: &str = "test-pepper-0123456789";
 const ADMIN: &str = "qk_test_admin000000000000000000000000";
 const OTHER_TENANT: &str = "qk_test_other000000000000000000000000";
 
-type TestApp = App<MemMeta, MemBlobs, MemQueue, CountingEntropy>;
+type TestApp = App<MemPorts>;
 
 struct World {
     app: TestApp,

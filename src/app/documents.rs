@@ -7,7 +7,7 @@ use crate::error::ApiError;
 use crate::http::{multipart, Request, Response};
 use crate::ids::{looks_like_id, new_id};
 use crate::jobs::result_key;
-use crate::ports::{BlobStore, Entropy, JobQueue, MetaStore};
+use crate::ports::{BlobStore, MetaStore, Ports};
 use serde_json::json;
 use sha2::{Digest, Sha256};
 
@@ -44,8 +44,8 @@ fn upload_of(req: &Request) -> Result<Upload<'_>, ApiError> {
     })
 }
 
-pub async fn create<M: MetaStore, B: BlobStore, Q: JobQueue, E: Entropy>(
-    app: &App<M, B, Q, E>,
+pub async fn create<P: Ports>(
+    app: &App<P>,
     req: &Request,
     ctx: &Ctx,
     who: &Principal,
@@ -79,8 +79,8 @@ pub async fn create<M: MetaStore, B: BlobStore, Q: JobQueue, E: Entropy>(
     Ok(created(&format!("/v1/documents/{}", doc.id), &doc.view()))
 }
 
-pub async fn list<M: MetaStore, B: BlobStore, Q: JobQueue, E: Entropy>(
-    app: &App<M, B, Q, E>,
+pub async fn list<P: Ports>(
+    app: &App<P>,
     req: &Request,
     who: &Principal,
 ) -> Result<Response, ApiError> {
@@ -121,11 +121,7 @@ pub async fn list<M: MetaStore, B: BlobStore, Q: JobQueue, E: Entropy>(
     ))
 }
 
-async fn find<M: MetaStore, B, Q, E>(
-    app: &App<M, B, Q, E>,
-    id: &str,
-    who: &Principal,
-) -> Result<Document, ApiError> {
+async fn find<P: Ports>(app: &App<P>, id: &str, who: &Principal) -> Result<Document, ApiError> {
     if !looks_like_id("doc", id) {
         return Err(ApiError::NotFound("document".into()));
     }
@@ -135,17 +131,13 @@ async fn find<M: MetaStore, B, Q, E>(
         .ok_or_else(|| ApiError::NotFound("document".into()))
 }
 
-pub async fn get<M: MetaStore, B: BlobStore, Q: JobQueue, E: Entropy>(
-    app: &App<M, B, Q, E>,
-    id: &str,
-    who: &Principal,
-) -> Result<Response, ApiError> {
+pub async fn get<P: Ports>(app: &App<P>, id: &str, who: &Principal) -> Result<Response, ApiError> {
     let doc = find(app, id, who).await?;
     Ok(Response::json(200, &doc.view()))
 }
 
-pub async fn content<M: MetaStore, B: BlobStore, Q: JobQueue, E: Entropy>(
-    app: &App<M, B, Q, E>,
+pub async fn content<P: Ports>(
+    app: &App<P>,
     id: &str,
     who: &Principal,
 ) -> Result<Response, ApiError> {
@@ -164,8 +156,8 @@ pub async fn content<M: MetaStore, B: BlobStore, Q: JobQueue, E: Entropy>(
         .with_body(bytes))
 }
 
-pub async fn delete<M: MetaStore, B: BlobStore, Q: JobQueue, E: Entropy>(
-    app: &App<M, B, Q, E>,
+pub async fn delete<P: Ports>(
+    app: &App<P>,
     id: &str,
     who: &Principal,
 ) -> Result<Response, ApiError> {

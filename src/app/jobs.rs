@@ -6,10 +6,10 @@ use crate::error::ApiError;
 use crate::http::{Request, Response};
 use crate::ids::{looks_like_id, new_id};
 use crate::jobs::{result_key, CommandName, CreateJobRequest, Job, JobMessage, JobStatus};
-use crate::ports::{BlobStore, Entropy, JobQueue, MetaStore};
+use crate::ports::{BlobStore, JobQueue, MetaStore, Ports};
 
-pub async fn create<M: MetaStore, B: BlobStore, Q: JobQueue, E: Entropy>(
-    app: &App<M, B, Q, E>,
+pub async fn create<P: Ports>(
+    app: &App<P>,
     req: &Request,
     ctx: &Ctx,
     who: &Principal,
@@ -50,11 +50,7 @@ pub async fn create<M: MetaStore, B: BlobStore, Q: JobQueue, E: Entropy>(
     Ok(Response::json(202, &job.view()).with_header("location", &format!("/v1/jobs/{}", job.id)))
 }
 
-async fn find<M: MetaStore, B, Q, E>(
-    app: &App<M, B, Q, E>,
-    id: &str,
-    who: &Principal,
-) -> Result<Job, ApiError> {
+async fn find<P: Ports>(app: &App<P>, id: &str, who: &Principal) -> Result<Job, ApiError> {
     if !looks_like_id("job", id) {
         return Err(ApiError::NotFound("job".into()));
     }
@@ -64,18 +60,14 @@ async fn find<M: MetaStore, B, Q, E>(
         .ok_or_else(|| ApiError::NotFound("job".into()))
 }
 
-pub async fn get<M: MetaStore, B: BlobStore, Q: JobQueue, E: Entropy>(
-    app: &App<M, B, Q, E>,
-    id: &str,
-    who: &Principal,
-) -> Result<Response, ApiError> {
+pub async fn get<P: Ports>(app: &App<P>, id: &str, who: &Principal) -> Result<Response, ApiError> {
     let job = find(app, id, who).await?;
     Ok(Response::json(200, &job.view()))
 }
 
 /// The stored result of one command (`?command=`; default: the first).
-pub async fn result<M: MetaStore, B: BlobStore, Q: JobQueue, E: Entropy>(
-    app: &App<M, B, Q, E>,
+pub async fn result<P: Ports>(
+    app: &App<P>,
     req: &Request,
     id: &str,
     who: &Principal,
@@ -123,10 +115,7 @@ fn pick_command(job: &Job, wanted: Option<&str>) -> Result<CommandName, ApiError
 
 /// Test-only: puts the job's message on the queue again, as a duplicate
 /// delivery would, to prove it does not run twice.
-pub async fn redeliver<M: MetaStore, B: BlobStore, Q: JobQueue, E: Entropy>(
-    app: &App<M, B, Q, E>,
-    id: &str,
-) -> Result<Response, ApiError> {
+pub async fn redeliver<P: Ports>(app: &App<P>, id: &str) -> Result<Response, ApiError> {
     app.meta
         .load_job(id)
         .await?

@@ -6,7 +6,7 @@ use crate::auth::{hash_key, make_secret, ApiKey, Principal, Role};
 use crate::error::ApiError;
 use crate::http::{Request, Response};
 use crate::ids::{looks_like_id, new_id};
-use crate::ports::{BlobStore, Entropy, JobQueue, MetaStore};
+use crate::ports::{Entropy, MetaStore, Ports};
 use crate::time::rfc3339;
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -34,8 +34,8 @@ fn key_view(k: &ApiKey) -> Value {
     })
 }
 
-pub async fn create<M: MetaStore, B: BlobStore, Q: JobQueue, E: Entropy>(
-    app: &App<M, B, Q, E>,
+pub async fn create<P: Ports>(
+    app: &App<P>,
     req: &Request,
     ctx: &Ctx,
     who: &Principal,
@@ -72,18 +72,15 @@ pub async fn create<M: MetaStore, B: BlobStore, Q: JobQueue, E: Entropy>(
     Ok(created(&format!("/v1/keys/{}", key.id), &body).with_header("cache-control", "no-store"))
 }
 
-pub async fn list<M: MetaStore, B: BlobStore, Q: JobQueue, E: Entropy>(
-    app: &App<M, B, Q, E>,
-    who: &Principal,
-) -> Result<Response, ApiError> {
+pub async fn list<P: Ports>(app: &App<P>, who: &Principal) -> Result<Response, ApiError> {
     who.require_admin()?;
     let keys = app.meta.list_keys(&who.tenant_id).await?;
     let data: Vec<Value> = keys.iter().map(key_view).collect();
     Ok(Response::json(200, &json!({ "data": data })))
 }
 
-pub async fn revoke<M: MetaStore, B: BlobStore, Q: JobQueue, E: Entropy>(
-    app: &App<M, B, Q, E>,
+pub async fn revoke<P: Ports>(
+    app: &App<P>,
     id: &str,
     ctx: &Ctx,
     who: &Principal,

@@ -13,7 +13,7 @@ use crate::config::Config;
 use crate::error::ApiError;
 use crate::http::routes::{match_route, Match, RouteId};
 use crate::http::{Request, Response};
-use crate::ports::{BlobStore, Entropy, JobQueue, MetaStore};
+use crate::ports::{MetaStore, Ports};
 
 /// Per-request facts supplied by the edge (the core reads no clock).
 #[derive(Debug, Clone)]
@@ -23,15 +23,15 @@ pub struct Ctx {
 }
 
 /// The application over its ports.
-pub struct App<M, B, Q, E> {
+pub struct App<P: Ports> {
     pub config: Config,
-    pub meta: M,
-    pub blobs: B,
-    pub queue: Q,
-    pub entropy: E,
+    pub meta: P::Meta,
+    pub blobs: P::Blobs,
+    pub queue: P::Queue,
+    pub entropy: P::Entropy,
 }
 
-impl<M: MetaStore, B: BlobStore, Q: JobQueue, E: Entropy> App<M, B, Q, E> {
+impl<P: Ports> App<P> {
     /// Handles one request. Never fails: errors become problem+json, and
     /// every response carries `X-Request-Id`.
     pub async fn handle(&self, req: &Request, ctx: &Ctx) -> Response {

@@ -2,7 +2,7 @@
 
 use super::App;
 use crate::http::Response;
-use crate::ports::{BlobStore, Entropy, JobQueue, MetaStore, StoreResult};
+use crate::ports::{BlobStore, JobQueue, MetaStore, Ports, StoreResult};
 use serde_json::json;
 
 pub fn health() -> Response {
@@ -11,9 +11,7 @@ pub fn health() -> Response {
 
 /// Probes each dependency; 503 when any is down. Reports only up/down, so
 /// it is safe without credentials.
-pub async fn ready<M: MetaStore, B: BlobStore, Q: JobQueue, E: Entropy>(
-    app: &App<M, B, Q, E>,
-) -> Response {
+pub async fn ready<P: Ports>(app: &App<P>) -> Response {
     let d1 = app.meta.ping().await;
     let r2 = app.blobs.ping().await;
     let queue = app.queue.ping().await;

@@ -24,7 +24,17 @@ const MAX_JSON_BODY: u64 = 1024 * 1024;
 /// Room for multipart framing around an upload at the size limit.
 const MULTIPART_SLACK: u64 = 64 * 1024;
 
-type EdgeApp = App<D1Meta, R2Blobs, JobsQueue, CryptoEntropy>;
+/// The Workers port set.
+struct EdgePorts;
+
+impl crate::ports::Ports for EdgePorts {
+    type Meta = D1Meta;
+    type Blobs = R2Blobs;
+    type Queue = JobsQueue;
+    type Entropy = CryptoEntropy;
+}
+
+type EdgeApp = App<EdgePorts>;
 
 #[event(start)]
 fn start() {
