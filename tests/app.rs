@@ -235,13 +235,21 @@ fn a_job_failing_past_its_attempt_budget_fails_with_a_typed_error() {
 #[test]
 fn a_format_without_an_extractor_fails_the_job_with_unsupported_media_type() {
     let w = spawn_app();
-    let job_id = w.job_id(&w.upload_id("application/pdf", b"%PDF-1.4 ..."));
+    let job_id = w.job_id(&w.upload_id("application/msword", b"\xd0\xcf\x11\xe0 legacy"));
     assert_eq!(w.deliver(&job_id), Disposition::Ack);
     let job = w.job(&job_id);
     assert_eq!(job["status"], "failed");
     assert_eq!(job["error"]["code"], "unsupported_media_type");
     let result = w.send(w.as_admin(Method::Get, &format!("/v1/jobs/{job_id}/result")));
     assert_problem(&result, 409, "job_failed");
+}
+
+#[test]
+fn a_truncated_pdf_fails_the_job_with_malformed_document() {
+    let w = spawn_app();
+    let job_id = w.job_id(&w.upload_id("application/pdf", b"%PDF-1.4 truncated"));
+    assert_eq!(w.deliver(&job_id), Disposition::Ack);
+    assert_eq!(w.job(&job_id)["error"]["code"], "malformed_document");
 }
 
 #[test]

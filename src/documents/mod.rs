@@ -156,9 +156,8 @@ pub fn resolve_media_type(
     let media_type = match declared {
         Some(ct) => canonical(&ct),
         None => filename
-            .and_then(extension)
-            .and_then(|ext| BY_EXTENSION.iter().find(|(e, _)| *e == ext))
-            .map(|(_, t)| t.to_string())
+            .and_then(media_type_for_filename)
+            .map(str::to_string)
             .ok_or_else(|| {
                 ApiError::UnsupportedMediaType(content_type.unwrap_or("(none)").trim().to_string())
             })?,
@@ -168,6 +167,15 @@ pub fn resolve_media_type(
     } else {
         Err(ApiError::UnsupportedMediaType(media_type))
     }
+}
+
+/// The media type a filename's extension implies, if it is one we know.
+pub fn media_type_for_filename(filename: &str) -> Option<&'static str> {
+    let ext = extension(filename)?;
+    BY_EXTENSION
+        .iter()
+        .find(|(e, _)| *e == ext)
+        .map(|(_, t)| *t)
 }
 
 fn canonical(ct: &str) -> String {

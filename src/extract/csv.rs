@@ -1,27 +1,36 @@
-//! CSV and TSV: rows become lines, cells are separated by tabs. The
-//! delimiter is detected unless the media type fixes it.
+//! CSV and TSV: one table element. The delimiter is detected unless the
+//! media type fixes it.
 
+use super::model::Element;
 use super::ExtractError;
 
 const CANDIDATES: [u8; 4] = [b',', b';', b'\t', b'|'];
 
-pub fn to_text(source: &str, delimiter: Option<u8>) -> Result<String, ExtractError> {
+pub fn elements(source: &str, delimiter: Option<u8>) -> Result<Vec<Element>, ExtractError> {
     let delimiter = delimiter.unwrap_or_else(|| detect_delimiter(source));
     let mut reader = csv::ReaderBuilder::new()
         .delimiter(delimiter)
         .has_headers(false)
         .flexible(true)
         .from_reader(source.as_bytes());
-    let mut out = String::with_capacity(source.len());
+    let mut rows = Vec::new();
     for (i, record) in reader.records().enumerate() {
         let record = record.map_err(|e| {
             ExtractError::Malformed(format!("CSV row {} could not be read: {e}", i + 1))
         })?;
-        let cells: Vec<&str> = record.iter().map(str::trim).collect();
-        out.push_str(cells.join("\t").trim_end());
-        out.push('\n');
+        let mut cells: Vec<String> = record.iter().map(|c| c.trim().to_string()).collect();
+        while cells.last().is_some_and(String::is_empty) {
+            cells.pop();
+        }
+        if !cells.is_empty() {
+            rows.push(cells);
+        }
     }
-    Ok(out)
+    Ok(if rows.is_empty() {
+        Vec::new()
+    } else {
+        vec![Element::table(rows)]
+    })
 }
 
 /// Picks the candidate that splits the most sample lines into the same
@@ -74,14 +83,17 @@ mod tests {
         let src = "Lorem, ipsum; dolor sit; amet\nconsectetur; adipiscing; elit\n";
         assert_eq!(detect_delimiter(src), b';');
         assert_eq!(
-            to_text(src, None).unwrap(),
-            "Lorem, ipsum\tdolor sit\tamet\nconsectetur\tadipiscing\telit\n"
+            elements(src, None).unwrap()[0].text,
+            "Lorem, ipsum\tdolor sit\tamet\nconsectetur\tadipiscing\telit"
         );
     }
 
     #[test]
     fn quoted_cells_keep_their_delimiters_and_newlines() {
         let src = "a,\"b, c\"\n1,\"two\nlines\"\n";
-        assert_eq!(to_text(src, None).unwrap(), "a\tb, c\n1\ttwo\nlines\n");
+        assert_eq!(
+            elements(src, None).unwrap()[0].text,
+            "a\tb, c\n1\ttwo\nlines"
+        );
     }
 }

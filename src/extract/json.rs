@@ -1,29 +1,45 @@
 //! JSON and NDJSON: every scalar becomes a `path: value` line, so the text
 //! keeps the structure a reader needs to understand a value.
 
+use super::model::{Builder, Element};
 use super::ExtractError;
 use serde_json::Value;
 
-pub fn to_text(source: &str) -> Result<String, ExtractError> {
+/// One paragraph per item of a top-level array (or one for the document),
+/// each made of `path: value` lines.
+pub fn elements(source: &str) -> Result<Vec<Element>, ExtractError> {
     let value: Value = serde_json::from_str(source)
         .map_err(|e| ExtractError::Malformed(format!("invalid JSON: {e}")))?;
-    let mut out = String::new();
-    flatten(&value, &mut String::new(), &mut out);
-    Ok(out)
+    let mut b = Builder::default();
+    match &value {
+        Value::Array(items) => {
+            for (i, item) in items.iter().enumerate() {
+                b.paragraph(&flat(item, format!("[{i}]")));
+            }
+        }
+        other => b.paragraph(&flat(other, String::new())),
+    }
+    Ok(b.finish())
 }
 
-pub fn ndjson_to_text(source: &str) -> Result<String, ExtractError> {
-    let mut out = String::new();
+/// One paragraph per record (line).
+pub fn ndjson_elements(source: &str) -> Result<Vec<Element>, ExtractError> {
+    let mut b = Builder::default();
     for (i, line) in source.lines().enumerate() {
         if line.trim().is_empty() {
             continue;
         }
         let value: Value = serde_json::from_str(line)
             .map_err(|e| ExtractError::Malformed(format!("invalid JSON on line {}: {e}", i + 1)))?;
-        flatten(&value, &mut String::new(), &mut out);
-        out.push('\n');
+        b.paragraph(&flat(&value, String::new()));
     }
-    Ok(out)
+    Ok(b.finish())
+}
+
+fn flat(value: &Value, mut path: String) -> String {
+    let mut out = String::new();
+    flatten(value, &mut path, &mut out);
+    out
 }
 
 fn flatten(value: &Value, path: &mut String, out: &mut String) {
@@ -67,15 +83,18 @@ mod tests {
 
     #[test]
     fn nested_values_become_path_lines() {
-        let text = to_text(r#"{"name":"Ann","tags":["a","b"],"n":{"x":1,"y":null}}"#).unwrap();
-        assert_eq!(text, "name: Ann\ntags[0]: a\ntags[1]: b\nn.x: 1\n");
+        let els = elements(r#"{"name":"Ann","tags":["a","b"],"n":{"x":1,"y":null}}"#).unwrap();
+        assert_eq!(els[0].text, "name: Ann\ntags[0]: a\ntags[1]: b\nn.x: 1");
+        let els = elements(r#"[{"a":1},{"a":2}]"#).unwrap();
+        assert_eq!(els.len(), 2);
+        assert_eq!(els[1].text, "[1].a: 2");
     }
 
     #[test]
     fn malformed_json_names_the_problem() {
-        let err = to_text(r#"{"name": "#).unwrap_err();
+        let err = elements(r#"{"name": "#).unwrap_err();
         assert!(matches!(err, ExtractError::Malformed(m) if m.contains("invalid JSON")));
-        let err = ndjson_to_text("{\"a\":1}\n{oops}\n").unwrap_err();
+        let err = ndjson_elements("{\"a\":1}\n{oops}\n").unwrap_err();
         assert!(matches!(err, ExtractError::Malformed(m) if m.contains("line 2")));
     }
 }

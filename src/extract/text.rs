@@ -4,6 +4,7 @@
 //! BOM-less UTF-16; then valid UTF-8; then a declared charset hint; last,
 //! windows-1252 (which decodes any byte), flagged with a warning.
 
+use super::model::{Builder, Element, Kind};
 use encoding_rs::{Encoding, UTF_16BE, UTF_16LE, WINDOWS_1252};
 
 /// Decoded text and what the caller should know about how.
@@ -35,6 +36,16 @@ pub fn decode(bytes: &[u8], charset_hint: Option<&str>) -> Decoded {
     Decoded { text, warnings }
 }
 
+/// The text of bytes that are UTF-16 (by BOM or NUL pattern), else `None`.
+pub fn utf16_text(bytes: &[u8]) -> Option<String> {
+    let enc = match Encoding::for_bom(bytes) {
+        Some((enc, _)) if enc == UTF_16LE || enc == UTF_16BE => enc,
+        Some(_) => return None,
+        None => sniff_utf16(bytes)?,
+    };
+    Some(enc.decode(bytes).0.into_owned())
+}
+
 /// Recognises BOM-less UTF-16 by its NUL bytes: ASCII-range text puts a
 /// zero in every other byte, on the odd side for little-endian.
 fn sniff_utf16(bytes: &[u8]) -> Option<&'static Encoding> {
@@ -57,6 +68,46 @@ fn sniff_utf16(bytes: &[u8]) -> Option<&'static Encoding> {
     } else {
         None
     }
+}
+
+/// Splits plain text into paragraphs at blank lines; a block whose every
+/// line starts with a bullet or a number becomes list items.
+pub fn elements(text: &str) -> Vec<Element> {
+    let tidied = tidy(text);
+    let mut b = Builder::default();
+    for block in tidied.split("\n\n") {
+        let lines: Vec<&str> = block.lines().collect();
+        if !lines.is_empty() && lines.iter().all(|l| list_marker(l).is_some()) {
+            for line in lines {
+                if let Some((depth, rest)) = list_marker(line) {
+                    b.push(Element::new(Kind::ListItem { depth }, rest));
+                }
+            }
+        } else {
+            b.paragraph(block);
+        }
+    }
+    b.finish()
+}
+
+/// `(depth, text)` of a bulleted or numbered line.
+fn list_marker(line: &str) -> Option<(u8, &str)> {
+    let trimmed = line.trim_start();
+    let indent = line.len() - trimmed.len();
+    let depth = u8::try_from(indent / 4).unwrap_or(u8::MAX).min(5);
+    for bullet in ["- ", "* ", "• ", "◦ ", "▪ "] {
+        if let Some(rest) = trimmed.strip_prefix(bullet) {
+            return Some((depth, rest));
+        }
+    }
+    let digits = trimmed.bytes().take_while(u8::is_ascii_digit).count();
+    if (1..=3).contains(&digits) {
+        let rest = &trimmed[digits..];
+        if let Some(rest) = rest.strip_prefix(". ").or_else(|| rest.strip_prefix(") ")) {
+            return Some((depth, rest));
+        }
+    }
+    None
 }
 
 /// Normalises line endings, drops NULs and trailing spaces, and collapses
@@ -107,6 +158,22 @@ mod tests {
         assert_eq!(d.text, "café");
         assert_eq!(d.warnings.len(), 1);
         assert_eq!(decode(b"caf\xe9", Some("iso-8859-1")).warnings.len(), 0);
+    }
+
+    #[test]
+    fn blocks_become_paragraphs_and_bullets_list_items() {
+        let els = elements("Intro line\ncontinued\n\n   - one\n   - two\n\n1. first\n2. second");
+        let kinds: Vec<_> = els.iter().map(|e| (&e.kind, e.text.as_str())).collect();
+        assert_eq!(
+            kinds,
+            vec![
+                (&Kind::Paragraph, "Intro line\ncontinued"),
+                (&Kind::ListItem { depth: 0 }, "one"),
+                (&Kind::ListItem { depth: 0 }, "two"),
+                (&Kind::ListItem { depth: 0 }, "first"),
+                (&Kind::ListItem { depth: 0 }, "second"),
+            ]
+        );
     }
 
     #[test]

@@ -9,7 +9,7 @@
 
 use super::{result_key, CommandName, Job, JobError};
 use crate::documents::Document;
-use crate::extract::{self, ExtractError};
+use crate::extract;
 use crate::ports::{BlobStore, Clock, MetaStore, StoreError};
 use serde::Serialize;
 
@@ -55,6 +55,8 @@ impl From<StoreError> for RunFailure {
 #[derive(Debug, Serialize)]
 struct ExtractResult<'a> {
     text: &'a str,
+    markdown: &'a str,
+    elements: &'a [crate::extract::model::Element],
     media_type: &'a str,
     pages: u32,
     characters: usize,
@@ -211,18 +213,16 @@ async fn load_document(meta: &impl MetaStore, job: &Job) -> Result<Document, Run
 }
 
 fn run_extract(doc: &Document, bytes: &[u8]) -> Result<Vec<u8>, RunFailure> {
-    let extraction = extract::extract(&doc.media_type, bytes).map_err(|e| {
-        let code = match e {
-            ExtractError::Unsupported(_) => "unsupported_media_type",
-            ExtractError::Malformed(_) => "malformed_document",
-        };
-        RunFailure::Permanent(JobError::new(code, e.to_string()))
-    })?;
+    let extraction = extract::extract(&doc.media_type, bytes)
+        .map_err(|e| RunFailure::Permanent(JobError::new(e.code(), e.to_string())))?;
+    let text = extraction.text();
     let result = ExtractResult {
-        text: &extraction.text,
+        text: &text,
+        markdown: &extraction.markdown(),
+        elements: &extraction.elements,
         media_type: &doc.media_type,
         pages: extraction.pages,
-        characters: extraction.text.chars().count(),
+        characters: text.chars().count(),
         warnings: &extraction.warnings,
     };
     serde_json::to_vec(&result).map_err(|e| {

@@ -40,7 +40,7 @@ export function assertProblem(resp, status, code) {
 
 export async function upload(name, contentType, bytes = corpus(name)) {
   const resp = await api("POST", "/v1/documents", {
-    headers: { "content-type": contentType, "x-filename": name },
+    headers: { "content-type": contentType, "x-filename": name.split("/").pop() },
     body: bytes,
   });
   assert.equal(resp.status, 201, resp.text);

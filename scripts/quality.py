@@ -1,0 +1,71 @@
+#!/usr/bin/env python3
+"""Extraction quality report: every corpus file that a reference extractor
+can read is extracted by Quire (natively, examples/extract.rs) and by the
+reference (pdftotext for PDF, pandoc for the formats it reads), and the two
+texts are compared by word-level F1 (multiset of lower-cased words).
+
+Usage: python3 scripts/quality.py [--verbose]   (npm run bench:quality)
+Needs poppler-utils and pandoc (Debian packages); missing tools are skipped.
+"""
+import collections, os, re, shutil, subprocess, sys
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+CORPUS = os.path.join(ROOT, "..", "shared", "corpus", "example-docs")
+OURS = os.path.join(ROOT, "target", "release", "examples", "extract")
+
+PANDOC = {".docx": "docx", ".odt": "odt", ".epub": "epub", ".html": "html", ".htm": "html",
+          ".rtf": "rtf", ".md": "markdown", ".rst": "rst", ".org": "org", ".csv": "csv"}
+
+def words(text):
+    return collections.Counter(re.findall(r"\w+", text.lower()))
+
+def f1(ours, ref):
+    a, b = words(ours), words(ref)
+    if not a and not b:
+        return 1.0
+    common = sum((a & b).values())
+    if common == 0:
+        return 0.0
+    p, r = common / sum(a.values()), common / sum(b.values())
+    return 2 * p * r / (p + r)
+
+def reference(path):
+    ext = os.path.splitext(path)[1].lower()
+    try:
+        if ext == ".pdf" and shutil.which("pdftotext"):
+            return "pdftotext", subprocess.run(["pdftotext", path, "-"], capture_output=True, timeout=60).stdout.decode("utf-8", "replace")
+        if ext in PANDOC and shutil.which("pandoc"):
+            out = subprocess.run(["pandoc", "-f", PANDOC[ext], "-t", "plain", "--wrap=none", path],
+                                 capture_output=True, timeout=60)
+            if out.returncode == 0:
+                return "pandoc", out.stdout.decode("utf-8", "replace")
+    except subprocess.TimeoutExpired:
+        pass
+    return None, None
+
+def main():
+    verbose = "--verbose" in sys.argv
+    subprocess.run(["cargo", "build", "--quiet", "--release", "--example", "extract"], cwd=ROOT, check=True)
+    per_format = collections.defaultdict(list)
+    for dirpath, _, files in os.walk(CORPUS):
+        for name in sorted(files):
+            path = os.path.join(dirpath, name)
+            tool, ref = reference(path)
+            if ref is None or not ref.strip():
+                continue
+            out = subprocess.run([OURS, path], capture_output=True, timeout=120)
+            ours = out.stdout.decode("utf-8", "replace") if out.returncode == 0 else ""
+            score = f1(ours, ref)
+            ext = os.path.splitext(name)[1].lower().lstrip(".")
+            per_format[(ext, tool)].append((score, name))
+            if verbose:
+                print(f"{score:5.3f}  {name}")
+    print("| format | reference | files | mean F1 | min F1 (file) |")
+    print("|---|---|---|---|---|")
+    for (ext, tool), scores in sorted(per_format.items()):
+        mean = sum(s for s, _ in scores) / len(scores)
+        worst = min(scores)
+        print(f"| {ext} | {tool} | {len(scores)} | {mean:.3f} | {worst[0]:.3f} ({worst[1]}) |")
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,152 @@
+//! E-mail (.eml, RFC 5322 / MIME) via mail-parser: headers (encoded words
+//! decoded), the text body (or the HTML body, read by the HTML extractor),
+//! and attachments extracted recursively under the nesting limit.
+
+use super::model::{Builder, Element, Kind};
+use super::{extract_nested, html, text, ExtractError, Extraction, Limits};
+use crate::documents::media_type_for_filename;
+use mail_parser::{Address, Message, MessageParser, MimeHeaders, PartType};
+
+pub fn extract(bytes: &[u8], limits: &Limits, depth: u32) -> Result<Extraction, ExtractError> {
+    // UTF-16 messages exist in the wild; MIME parsers expect bytes of an
+    // ASCII-compatible encoding.
+    let owned;
+    let bytes = match text::utf16_text(bytes) {
+        Some(s) => {
+            owned = s.into_bytes();
+            &owned
+        }
+        None => bytes,
+    };
+    let msg = MessageParser::default()
+        .parse(bytes)
+        .ok_or_else(|| ExtractError::Malformed("not an e-mail message".into()))?;
+    let mut out = Extraction {
+        elements: Vec::new(),
+        pages: 1,
+        warnings: Vec::new(),
+    };
+    message(&msg, limits, depth, &mut out)?;
+    Ok(out)
+}
+
+fn message(
+    msg: &Message,
+    limits: &Limits,
+    depth: u32,
+    out: &mut Extraction,
+) -> Result<(), ExtractError> {
+    let mut b = Builder::default();
+    header(&mut b, "From", msg.from());
+    header(&mut b, "To", msg.to());
+    header(&mut b, "Cc", msg.cc());
+    if let Some(date) = msg.date() {
+        b.push(Element::new(email_header("Date"), date.to_rfc3339()));
+    }
+    if let Some(subject) = msg.subject() {
+        b.push(Element::new(email_header("Subject"), subject));
+    }
+    for part in msg.text_bodies() {
+        match &part.body {
+            PartType::Text(t) => text::elements(t).into_iter().for_each(|e| b.push(e)),
+            PartType::Html(h) => {
+                let (els, _) = html::extract(h.as_bytes())?;
+                els.into_iter()
+                    .filter(|e| e.kind != Kind::Title)
+                    .for_each(|e| b.push(e));
+            }
+            _ => {}
+        }
+    }
+    out.elements.extend(b.finish());
+    for part in msg.attachments() {
+        let name = part.attachment_name().unwrap_or("attachment").to_string();
+        if let Some(inner) = part.message() {
+            if depth + 1 > limits.max_depth {
+                return Err(ExtractError::TooLarge(
+                    "attachments nested too deeply".into(),
+                ));
+            }
+            out.elements.push(Element::new(
+                Kind::Heading { level: 2 },
+                format!("Attached message: {name}"),
+            ));
+            message(inner, limits, depth + 1, out)?;
+            continue;
+        }
+        let declared = part.content_type().map(|ct| {
+            format!("{}/{}", ct.ctype(), ct.subtype().unwrap_or("")).to_ascii_lowercase()
+        });
+        if declared.as_deref().is_some_and(|t| t.starts_with("image/")) {
+            out.elements
+                .push(Element::new(Kind::Image { alt: name.clone() }, name));
+            continue;
+        }
+        let media_type = match declared.as_deref() {
+            Some(t) if !t.starts_with("application/octet-stream") => t.to_string(),
+            _ => match media_type_for_filename(&name) {
+                Some(t) => t.to_string(),
+                None => {
+                    out.warnings
+                        .push(format!("attachment {name}: unknown type, not extracted"));
+                    continue;
+                }
+            },
+        };
+        match extract_nested(&media_type, part.contents(), limits, depth + 1) {
+            Ok(inner) => {
+                out.elements.push(Element::new(
+                    Kind::Heading { level: 2 },
+                    format!("Attachment: {name}"),
+                ));
+                out.elements.extend(inner.elements);
+            }
+            Err(e @ ExtractError::TooLarge(_)) => return Err(e),
+            Err(e) => out.warnings.push(format!("attachment {name}: {e}")),
+        }
+    }
+    Ok(())
+}
+
+fn email_header(name: &str) -> Kind {
+    Kind::EmailHeader {
+        name: name.to_string(),
+    }
+}
+
+fn header(b: &mut Builder, name: &str, addr: Option<&Address>) {
+    let Some(addr) = addr else { return };
+    let list: Vec<String> = addr
+        .iter()
+        .map(|a| match (a.name(), a.address()) {
+            (Some(n), Some(e)) => format!("{n} <{e}>"),
+            (None, Some(e)) => e.to_string(),
+            (Some(n), None) => n.to_string(),
+            (None, None) => String::new(),
+        })
+        .filter(|s| !s.is_empty())
+        .collect();
+    if !list.is_empty() {
+        b.push(Element::new(email_header(name), list.join(", ")));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn headers_body_and_attachments_are_read() {
+        let eml = b"From: =?UTF-8?Q?J=C3=B6rg?= <j@example.com>\r\nTo: a@example.com\r\n\
+Subject: Hello\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=XX\r\n\r\n\
+--XX\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nBody text.\r\n\
+--XX\r\nContent-Type: text/csv\r\nContent-Disposition: attachment; filename=\"t.csv\"\r\n\r\na,b\r\n1,2\r\n\
+--XX--\r\n";
+        let ex = extract(eml, &Limits::default(), 0).unwrap();
+        let text = ex.text();
+        assert!(text.contains("Jörg <j@example.com>"), "{text}");
+        assert!(text.contains("Hello"));
+        assert!(text.contains("Body text."));
+        assert!(text.contains("Attachment: t.csv\n\na\tb\n1\t2"), "{text}");
+    }
+}
