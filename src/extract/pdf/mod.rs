@@ -8,6 +8,7 @@
 //! does not do).
 
 mod cmap;
+mod fonts;
 mod walker;
 
 use super::model::{Builder, Element, Kind};

@@ -1,11 +1,18 @@
 //! Turns a page's content stream into lines of text. Text-showing operators
-//! (`Tj`, `TJ`, `'`, `"`) are decoded by the current font; positioning
-//! operators (`Td`, `TD`, `Tm`, `T*`) decide line breaks and spaces.
+//! (`Tj`, `TJ`, `'`, `"`) are decoded by the current font; where each run
+//! lands on the page (text matrix × CTM) and how wide the previous run was
+//! (the font's glyph widths) decide line breaks and word spaces, so text
+//! placed glyph by glyph reads as words.
 
 use super::cmap::{self, CMap};
+use super::fonts::Widths;
 use lopdf::content::Content;
 use lopdf::{Dictionary, Document, Encoding, Object, ObjectId};
 use std::collections::BTreeMap;
+use std::rc::Rc;
+
+/// How deeply form XObjects may nest (they may also refer to themselves).
+const MAX_FORM_DEPTH: u32 = 8;
 
 /// How one font's string bytes become text.
 enum Decoder<'a> {
@@ -35,17 +42,33 @@ impl Decoder<'_> {
     }
 }
 
-fn decoder<'a>(doc: &'a Document, font: &'a Dictionary) -> Decoder<'a> {
-    if let Ok(enc) = font.get_font_encoding(doc) {
-        return Decoder::Lopdf(enc);
-    }
-    let stream = font
-        .get(b"ToUnicode")
-        .and_then(|o| doc.dereference(o))
-        .and_then(|(_, o)| o.as_stream());
-    match stream.and_then(|s| s.decompressed_content().or_else(|_| Ok(s.content.clone()))) {
-        Ok(data) => Decoder::CMap(cmap::parse(&data)),
-        Err(_) => Decoder::Raw,
+/// A font as the walker needs it.
+struct Font<'a> {
+    decoder: Decoder<'a>,
+    widths: Widths,
+    /// Bytes per character code: 2 for composite (Type0) fonts.
+    code_bytes: usize,
+}
+
+fn font<'a>(doc: &'a Document, dict: &'a Dictionary) -> Font<'a> {
+    let composite = dict.get(b"Subtype").and_then(Object::as_name).ok() == Some(b"Type0");
+    let decoder = match dict.get_font_encoding(doc) {
+        Ok(enc) => Decoder::Lopdf(enc),
+        Err(_) => {
+            let stream = dict
+                .get(b"ToUnicode")
+                .and_then(|o| doc.dereference(o))
+                .and_then(|(_, o)| o.as_stream());
+            match stream.and_then(|s| s.decompressed_content().or_else(|_| Ok(s.content.clone()))) {
+                Ok(data) => Decoder::CMap(cmap::parse(&data)),
+                Err(_) => Decoder::Raw,
+            }
+        }
+    };
+    Font {
+        decoder,
+        widths: Widths::of(doc, dict, composite),
+        code_bytes: if composite { 2 } else { 1 },
     }
 }
 
@@ -87,141 +110,236 @@ impl Matrix {
     }
 }
 
-/// Graphics and text state the walker needs.
-struct Pos {
+/// Graphics and text state, and where the last run of text ended.
+struct State<'f> {
+    /// Fonts and form XObjects of the content stream being walked.
+    scope: Scope<'f>,
     ctm: Matrix,
     stack: Vec<Matrix>,
     tm: Matrix,
     tlm: Matrix,
     leading: f32,
+    font: Option<Rc<Font<'f>>>,
+    size: f32,
+    /// (x where the last run ended, its baseline y, its font height), on the page.
+    last: Option<(f32, f32, f32)>,
+    out: String,
 }
 
-impl Pos {
-    /// Vertical position of the text origin on the page.
-    fn y(&self) -> f32 {
-        self.tm.then(self.ctm).0[5]
-    }
-
+impl State<'_> {
     fn line_offset(&mut self, tx: f32, ty: f32) {
         self.tlm = Matrix::translate(tx, ty).then(self.tlm);
         self.tm = self.tlm;
     }
-}
 
-/// Accumulates text with the line and word breaks positioning implies.
-#[derive(Default)]
-struct Lines {
-    out: String,
-    y: Option<f32>,
-}
-
-impl Lines {
-    fn newline(&mut self) {
-        if !self.out.is_empty() && !self.out.ends_with('\n') {
+    fn push_break(&mut self, c: char) {
+        if !self.out.is_empty() && !self.out.ends_with([' ', '\n']) {
+            self.out.push(c);
+        } else if c == '\n' && self.out.ends_with(' ') {
+            self.out.pop();
             self.out.push('\n');
         }
     }
 
-    fn space(&mut self) {
-        if !self.out.is_empty() && !self.out.ends_with([' ', '\n']) {
-            self.out.push(' ');
+    /// Shows a string: break or space as its position demands, then the
+    /// text, then advance the text matrix by its width.
+    fn show(&mut self, bytes: &[u8]) {
+        let Some(font) = self.font.clone() else {
+            return;
+        };
+        let m = self.tm.then(self.ctm);
+        let (x, y) = (m.0[4], m.0[5]);
+        let height = (self.size * m.0[3].hypot(m.0[2])).abs().max(1.0);
+        if let Some((end_x, last_y, last_h)) = self.last {
+            let h = height.min(last_h);
+            if (y - last_y).abs() > 0.5 * h {
+                self.push_break('\n');
+            } else if x - end_x > 0.15 * h || x < end_x - 2.0 * h {
+                self.push_break(' ');
+            }
         }
+        let text = font.decoder.decode(bytes);
+        self.out.push_str(&text.replace(['\r', '\n'], " "));
+        let advance: f32 = bytes
+            .chunks(font.code_bytes)
+            .map(|c| {
+                font.widths
+                    .width(c.iter().fold(0u32, |a, b| (a << 8) | u32::from(*b)))
+            })
+            .sum::<f32>()
+            * self.size
+            / 1000.0;
+        self.tm = Matrix::translate(advance, 0.0).then(self.tm);
+        let end = self.tm.then(self.ctm);
+        self.last = Some((end.0[4], y, height));
     }
+}
 
-    /// The text origin moved to page height `y`: a new line when the
-    /// height changed, else a word break.
-    fn move_to(&mut self, y: f32) {
-        match self.y {
-            Some(prev) if (prev - y).abs() > 1.0 => self.newline(),
-            Some(_) => self.space(),
-            None => self.newline(),
+/// The named resources a content stream can use.
+#[derive(Clone, Default)]
+struct Scope<'a> {
+    fonts: BTreeMap<Vec<u8>, Rc<Font<'a>>>,
+    xobjects: Option<&'a Dictionary>,
+}
+
+fn deref_dict<'a>(doc: &'a Document, o: Option<&'a Object>) -> Option<&'a Dictionary> {
+    doc.dereference(o?).ok()?.1.as_dict().ok()
+}
+
+/// A form XObject's scope: its own resources over the enclosing ones.
+fn form_scope<'a>(
+    doc: &'a Document,
+    resources: Option<&'a Dictionary>,
+    outer: &Scope<'a>,
+) -> Scope<'a> {
+    let mut scope = outer.clone();
+    let Some(res) = resources else { return scope };
+    if let Some(fonts) = deref_dict(doc, res.get(b"Font").ok()) {
+        for (name, f) in fonts.iter() {
+            if let Some(dict) = deref_dict(doc, Some(f)) {
+                scope.fonts.insert(name.clone(), Rc::new(font(doc, dict)));
+            }
         }
-        self.y = Some(y);
     }
+    if let Some(x) = deref_dict(doc, res.get(b"XObject").ok()) {
+        scope.xobjects = Some(x);
+    }
+    scope
 }
 
 /// The text of one page, one line per text line.
 pub fn page_text(doc: &Document, page_id: ObjectId) -> Result<String, lopdf::Error> {
-    let fonts: BTreeMap<Vec<u8>, &Dictionary> = doc.get_page_fonts(page_id)?;
-    let decoders: BTreeMap<&[u8], Decoder> = fonts
-        .iter()
-        .map(|(name, font)| (name.as_slice(), decoder(doc, font)))
-        .collect();
+    let dicts: BTreeMap<Vec<u8>, &Dictionary> = doc.get_page_fonts(page_id)?;
+    let (resources, _) = doc.get_page_resources(page_id)?;
+    let scope = Scope {
+        fonts: dicts
+            .iter()
+            .map(|(name, dict)| (name.clone(), Rc::new(font(doc, dict))))
+            .collect(),
+        xobjects: resources.and_then(|r| deref_dict(doc, r.get(b"XObject").ok())),
+    };
     let content = Content::decode(&doc.get_page_content(page_id)?)?;
-    let mut lines = Lines::default();
-    let mut font: Option<&Decoder> = None;
-    let mut pos = Pos {
+    let mut st = State {
+        scope,
         ctm: IDENTITY,
         stack: Vec::new(),
         tm: IDENTITY,
         tlm: IDENTITY,
         leading: 0.0,
+        font: None,
+        size: 1.0,
+        last: None,
+        out: String::new(),
     };
+    walk(doc, &content, &mut st, 0);
+    Ok(st.out)
+}
+
+/// Runs a form XObject (`Do`) with its matrix and resources.
+fn run_form<'a>(doc: &'a Document, name: &[u8], st: &mut State<'a>, depth: u32) {
+    if depth >= MAX_FORM_DEPTH {
+        return;
+    }
+    let Some(stream) = st
+        .scope
+        .xobjects
+        .and_then(|x| x.get(name).ok())
+        .and_then(|o| doc.dereference(o).ok())
+        .and_then(|(_, o)| o.as_stream().ok())
+    else {
+        return;
+    };
+    if stream.dict.get(b"Subtype").and_then(Object::as_name).ok() != Some(b"Form") {
+        return;
+    }
+    let Ok(data) = stream
+        .decompressed_content()
+        .or_else(|_| Ok::<_, lopdf::Error>(stream.content.clone()))
+    else {
+        return;
+    };
+    let Ok(content) = Content::decode(&data) else {
+        return;
+    };
+    let resources = deref_dict(doc, stream.dict.get(b"Resources").ok());
+    let saved_scope = std::mem::take(&mut st.scope);
+    st.scope = form_scope(doc, resources, &saved_scope);
+    let saved_ctm = st.ctm;
+    if let Ok(Object::Array(m)) = stream.dict.get(b"Matrix") {
+        st.ctm = Matrix::of(m).then(st.ctm);
+    }
+    walk(doc, &content, st, depth + 1);
+    st.ctm = saved_ctm;
+    st.scope = saved_scope;
+}
+
+fn walk<'a>(doc: &'a Document, content: &Content, st: &mut State<'a>, depth: u32) {
     for op in &content.operations {
         let args = &op.operands;
         match op.operator.as_str() {
-            "q" => pos.stack.push(pos.ctm),
-            "Q" => pos.ctm = pos.stack.pop().unwrap_or(IDENTITY),
-            "cm" => pos.ctm = Matrix::of(args).then(pos.ctm),
+            "Do" => {
+                if let Some(name) = args.first().and_then(|n| n.as_name().ok()) {
+                    run_form(doc, name, st, depth);
+                }
+            }
+            "q" => st.stack.push(st.ctm),
+            "Q" => st.ctm = st.stack.pop().unwrap_or(IDENTITY),
+            "cm" => st.ctm = Matrix::of(args).then(st.ctm),
             "BT" => {
-                pos.tm = IDENTITY;
-                pos.tlm = IDENTITY;
+                st.tm = IDENTITY;
+                st.tlm = IDENTITY;
             }
             "Tf" => {
-                font = args
+                st.font = args
                     .first()
                     .and_then(|n| n.as_name().ok())
-                    .and_then(|n| decoders.get(n));
+                    .and_then(|n| st.scope.fonts.get(n).cloned());
+                st.size = num(args.get(1));
             }
-            "TL" => pos.leading = num(args.first()),
+            "TL" => st.leading = num(args.first()),
             "Tm" => {
-                pos.tm = Matrix::of(args);
-                pos.tlm = pos.tm;
-                lines.move_to(pos.y());
+                st.tm = Matrix::of(args);
+                st.tlm = st.tm;
             }
             "Td" | "TD" => {
                 let (tx, ty) = (num(args.first()), num(args.get(1)));
                 if op.operator == "TD" {
-                    pos.leading = -ty;
+                    st.leading = -ty;
                 }
-                pos.line_offset(tx, ty);
-                lines.move_to(pos.y());
+                st.line_offset(tx, ty);
             }
-            "T*" => {
-                pos.line_offset(0.0, -pos.leading);
-                lines.move_to(pos.y());
+            "T*" => st.line_offset(0.0, -st.leading),
+            "'" | "\"" => {
+                st.line_offset(0.0, -st.leading);
+                let operand = if op.operator == "'" {
+                    args.first()
+                } else {
+                    args.get(2)
+                };
+                if let Some(Object::String(bytes, _)) = operand {
+                    st.show(bytes);
+                }
             }
-            "'" => {
-                pos.line_offset(0.0, -pos.leading);
-                lines.move_to(pos.y());
-                show(&mut lines, font, args.first());
+            "Tj" => {
+                if let Some(Object::String(bytes, _)) = args.first() {
+                    st.show(bytes);
+                }
             }
-            "\"" => {
-                pos.line_offset(0.0, -pos.leading);
-                lines.move_to(pos.y());
-                show(&mut lines, font, args.get(2));
-            }
-            "Tj" => show(&mut lines, font, args.first()),
             "TJ" => {
                 if let Some(Object::Array(items)) = args.first() {
                     for item in items {
                         match item {
-                            Object::String(..) => show(&mut lines, font, Some(item)),
-                            other if num(Some(other)) < -200.0 => lines.space(),
-                            _ => {}
+                            Object::String(bytes, _) => st.show(bytes),
+                            other => {
+                                // Adjustments are in thousandths of text space.
+                                let adj = -num(Some(other)) * st.size / 1000.0;
+                                st.tm = Matrix::translate(adj, 0.0).then(st.tm);
+                            }
                         }
                     }
                 }
             }
             _ => {}
         }
-    }
-    Ok(lines.out)
-}
-
-fn show(lines: &mut Lines, font: Option<&Decoder>, operand: Option<&Object>) {
-    if let Some(Object::String(bytes, _)) = operand {
-        let text = font.unwrap_or(&Decoder::Raw).decode(bytes);
-        lines.out.push_str(&text.replace(['\r', '\n'], " "));
     }
 }

@@ -1,0 +1,118 @@
+//! Glyph widths, in thousandths of text space: `/Widths` of simple fonts,
+//! `/W` and `/DW` of a composite font's descendant. Unknown glyphs count
+//! as half an em, which is close enough for spacing decisions.
+
+use lopdf::{Dictionary, Document, Object};
+use std::collections::HashMap;
+
+const FALLBACK: f32 = 500.0;
+
+pub enum Widths {
+    Simple {
+        first: u32,
+        widths: Vec<f32>,
+        missing: f32,
+    },
+    Composite {
+        widths: HashMap<u32, f32>,
+        default: f32,
+    },
+    Unknown,
+}
+
+fn number(o: &Object) -> Option<f32> {
+    o.as_float()
+        .ok()
+        .or_else(|| o.as_i64().ok().map(|i| i as f32))
+}
+
+fn array<'a>(doc: &'a Document, o: Option<&'a Object>) -> Option<&'a Vec<Object>> {
+    let (_, o) = doc.dereference(o?).ok()?;
+    o.as_array().ok()
+}
+
+impl Widths {
+    pub fn of(doc: &Document, font: &Dictionary, composite: bool) -> Widths {
+        if composite {
+            return Self::composite(doc, font).unwrap_or(Widths::Unknown);
+        }
+        let Some(widths) = array(doc, font.get(b"Widths").ok()) else {
+            return Widths::Unknown;
+        };
+        let first = font
+            .get(b"FirstChar")
+            .ok()
+            .and_then(number)
+            .map_or(0, |f| f.max(0.0) as u32);
+        let missing = font
+            .get(b"FontDescriptor")
+            .ok()
+            .and_then(|o| doc.dereference(o).ok())
+            .and_then(|(_, o)| o.as_dict().ok())
+            .and_then(|d| d.get(b"MissingWidth").ok())
+            .and_then(number)
+            .unwrap_or(FALLBACK);
+        Widths::Simple {
+            first,
+            widths: widths
+                .iter()
+                .map(|w| {
+                    doc.dereference(w)
+                        .ok()
+                        .and_then(|(_, o)| number(o))
+                        .unwrap_or(missing)
+                })
+                .collect(),
+            missing,
+        }
+    }
+
+    fn composite(doc: &Document, font: &Dictionary) -> Option<Widths> {
+        let descendant = array(doc, font.get(b"DescendantFonts").ok())?.first()?;
+        let (_, d) = doc.dereference(descendant).ok()?;
+        let d = d.as_dict().ok()?;
+        let default = d.get(b"DW").ok().and_then(number).unwrap_or(1000.0);
+        let mut widths = HashMap::new();
+        if let Some(w) = array(doc, d.get(b"W").ok()) {
+            let mut i = 0;
+            while i < w.len() {
+                let Some(start) = number(&w[i]) else { break };
+                let start = start.max(0.0) as u32;
+                match w.get(i + 1) {
+                    Some(Object::Array(list)) => {
+                        for (k, v) in list.iter().enumerate() {
+                            widths.insert(start + k as u32, number(v).unwrap_or(default));
+                        }
+                        i += 2;
+                    }
+                    Some(end) => {
+                        let end = number(end).unwrap_or(0.0).max(0.0) as u32;
+                        let v = w.get(i + 2).and_then(number).unwrap_or(default);
+                        for c in start..=end.min(start + 65_535) {
+                            widths.insert(c, v);
+                        }
+                        i += 3;
+                    }
+                    None => break,
+                }
+            }
+        }
+        Some(Widths::Composite { widths, default })
+    }
+
+    pub fn width(&self, code: u32) -> f32 {
+        match self {
+            Widths::Simple {
+                first,
+                widths,
+                missing,
+            } => code
+                .checked_sub(*first)
+                .and_then(|i| widths.get(i as usize))
+                .copied()
+                .unwrap_or(*missing),
+            Widths::Composite { widths, default } => widths.get(&code).copied().unwrap_or(*default),
+            Widths::Unknown => FALLBACK,
+        }
+    }
+}
