@@ -3,7 +3,7 @@
 
 use crate::auth::ApiKey;
 use crate::documents::Document;
-use crate::jobs::{Job, JobError, JobMessage, JobStatus};
+use crate::jobs::{CommandState, Job, JobError, JobMessage, JobStatus};
 use crate::ports::{
     BlobStore, Clock, Entropy, JobQueue, MetaStore, Ports, StoreError, StoreResult,
 };
@@ -153,6 +153,14 @@ impl MetaStore for MemMeta {
             .cloned()
             .collect())
     }
+    async fn count_documents_with_sha256(&self, tenant_id: &str, sha256: &str) -> StoreResult<u64> {
+        self.faults.check()?;
+        let docs = self.documents.borrow();
+        Ok(docs
+            .values()
+            .filter(|d| d.tenant_id == tenant_id && d.sha256 == sha256)
+            .count() as u64)
+    }
     async fn delete_document(&self, tenant_id: &str, id: &str) -> StoreResult<Option<Vec<Job>>> {
         self.faults.check()?;
         let mut docs = self.documents.borrow_mut();
@@ -212,8 +220,32 @@ impl MetaStore for MemMeta {
         }
         Ok(claimable)
     }
-    async fn set_progress(&self, id: &str, progress: u8, _now_ms: u64) -> StoreResult<()> {
-        self.update_job(id, |j| j.progress = progress)
+    async fn set_progress(
+        &self,
+        id: &str,
+        progress: u8,
+        commands: &[CommandState],
+        _now_ms: u64,
+    ) -> StoreResult<()> {
+        self.update_job(id, |j| {
+            if j.status == JobStatus::Running {
+                j.progress = progress;
+                j.command_states = commands.to_vec();
+            }
+        })
+    }
+    async fn cancel_job(&self, tenant_id: &str, id: &str, now_ms: u64) -> StoreResult<bool> {
+        self.faults.check()?;
+        let mut jobs = self.jobs.borrow_mut();
+        match jobs.get_mut(id) {
+            Some(j) if j.tenant_id == tenant_id && !j.status.is_terminal() => {
+                j.status = JobStatus::Cancelled;
+                j.finished_at_ms = Some(now_ms);
+                j.lease_until_ms = None;
+                Ok(true)
+            }
+            _ => Ok(false),
+        }
     }
     async fn complete_job(&self, id: &str, now_ms: u64) -> StoreResult<()> {
         self.update_job(id, |j| {

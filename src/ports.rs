@@ -5,7 +5,7 @@
 
 use crate::auth::ApiKey;
 use crate::documents::Document;
-use crate::jobs::{Job, JobError, JobMessage};
+use crate::jobs::{CommandState, Job, JobError, JobMessage};
 
 /// A failure of a storage or messaging dependency.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -54,6 +54,8 @@ pub trait MetaStore {
         before: Option<&str>,
         limit: u32,
     ) -> StoreResult<Vec<Document>>;
+    /// How many of the tenant's documents have these exact bytes.
+    async fn count_documents_with_sha256(&self, tenant_id: &str, sha256: &str) -> StoreResult<u64>;
     /// Deletes the document row and its jobs' rows in one transaction and
     /// returns the deleted jobs (their result blobs are the caller's to remove).
     async fn delete_document(&self, tenant_id: &str, id: &str) -> StoreResult<Option<Vec<Job>>>;
@@ -68,7 +70,16 @@ pub trait MetaStore {
     /// Atomically moves a job to `running` when it is `queued`, or `running`
     /// with an expired lease. True when this caller won the claim.
     async fn claim_job(&self, id: &str, now_ms: u64, lease_until_ms: u64) -> StoreResult<bool>;
-    async fn set_progress(&self, id: &str, progress: u8, now_ms: u64) -> StoreResult<()>;
+    /// Records overall and per-command progress of a running job.
+    async fn set_progress(
+        &self,
+        id: &str,
+        progress: u8,
+        commands: &[CommandState],
+        now_ms: u64,
+    ) -> StoreResult<()>;
+    /// `queued`/`running` → `cancelled`; false when the job is not pending.
+    async fn cancel_job(&self, tenant_id: &str, id: &str, now_ms: u64) -> StoreResult<bool>;
     /// `running` → `succeeded`, storing where the results are.
     async fn complete_job(&self, id: &str, now_ms: u64) -> StoreResult<()>;
     /// `running` → `failed` with a typed error.

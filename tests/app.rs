@@ -450,7 +450,8 @@ fn deleting_a_document_removes_its_bytes_jobs_and_results() {
     let doc_id = w.upload_id("text/plain", b"bye");
     let job_id = w.job_id(&doc_id);
     w.deliver(&job_id);
-    assert_eq!(w.app.blobs.objects.borrow().len(), 2);
+    // original, cached extraction, extract result
+    assert_eq!(w.app.blobs.objects.borrow().len(), 3);
     let resp = w.send(w.as_admin(Method::Delete, &format!("/v1/documents/{doc_id}")));
     assert_eq!(resp.status, 204);
     assert!(w.app.blobs.objects.borrow().is_empty());
@@ -485,4 +486,136 @@ fn readiness_reports_each_dependency() {
     assert_eq!(down.status, 503);
     assert_eq!(down.json_body()["checks"]["r2"], "unavailable");
     assert_eq!(down.json_body()["checks"]["d1"], "ok");
+}
+
+fn job_with(w: &World, doc_id: &str, commands: &str) -> String {
+    let body = format!(r#"{{"document_id":"{doc_id}","commands":{commands}}}"#);
+    let resp = w.send(w.as_admin(Method::Post, "/v1/jobs").with_body(body));
+    assert_eq!(resp.status, 202, "{}", String::from_utf8_lossy(&resp.body));
+    resp.json_body()["id"].as_str().unwrap().to_string()
+}
+
+fn result_of(w: &World, job_id: &str, command: &str) -> Value {
+    let resp = w.send(w.as_admin(
+        Method::Get,
+        &format!("/v1/jobs/{job_id}/result?command={command}"),
+    ));
+    assert_eq!(resp.status, 200, "{}", String::from_utf8_lossy(&resp.body));
+    resp.json_body()
+}
+
+#[test]
+fn one_job_runs_several_commands_each_with_its_own_result() {
+    let w = spawn_app();
+    let text = b"# Report\n\nContact ann@example.com or +44 20 7946 0958. \
+        Quire extracts text from documents. Quire chunks documents for retrieval.";
+    let doc = w.upload_id("text/markdown", text);
+    let job_id = job_with(
+        &w,
+        &doc,
+        r#"[{"name":"extract"},{"name":"chunk","options":{"max_size":60,"overlap":10}},
+            {"name":"stats"},{"name":"detect_pii"},{"name":"redact_pii"},
+            {"name":"keywords","options":{"count":3}},{"name":"summarize_extractive","options":{"count":1}}]"#,
+    );
+    assert_eq!(w.deliver(&job_id), Disposition::Ack);
+    let job = w.job(&job_id);
+    assert_eq!(job["status"], "succeeded");
+    let states = job["command_progress"].as_array().unwrap();
+    assert_eq!(states.len(), 7);
+    assert!(states
+        .iter()
+        .all(|s| s["status"] == "succeeded" && s["progress"] == 100));
+
+    assert!(result_of(&w, &job_id, "extract")["markdown"]
+        .as_str()
+        .unwrap()
+        .starts_with("# Report"));
+    let chunks = result_of(&w, &job_id, "chunk");
+    assert!(chunks["count"].as_u64().unwrap() >= 2);
+    assert!(chunks["chunks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|c| c["characters"].as_u64().unwrap() <= 60));
+    assert_eq!(result_of(&w, &job_id, "stats")["language"], "en");
+    let pii = result_of(&w, &job_id, "detect_pii");
+    assert_eq!(pii["count"], 2);
+    let redacted = result_of(&w, &job_id, "redact_pii");
+    assert!(redacted["text"]
+        .as_str()
+        .unwrap()
+        .contains("Contact [EMAIL] or [PHONE]."));
+    assert_eq!(
+        result_of(&w, &job_id, "keywords")["keywords"]
+            .as_array()
+            .unwrap()
+            .len(),
+        3
+    );
+    let summary = result_of(&w, &job_id, "summarize_extractive");
+    assert!(summary["summary"].as_str().unwrap().contains("Quire"));
+}
+
+#[test]
+fn a_second_job_on_the_same_bytes_reuses_the_cached_extraction() {
+    let w = spawn_app();
+    let doc = w.upload_id("text/plain", b"cache me if you can");
+    let first = w.job_id(&doc);
+    w.deliver(&first);
+    // Remove the original bytes: only the cache can serve the second job.
+    let original = w.app.meta.documents.borrow()[&doc].blob_key.clone();
+    w.app.blobs.objects.borrow_mut().remove(&original);
+    let second = w.job_id(&doc);
+    assert_eq!(w.deliver(&second), Disposition::Ack);
+    assert_eq!(w.job(&second)["status"], "succeeded");
+    assert_eq!(
+        result_of(&w, &second, "extract")["text"],
+        "cache me if you can"
+    );
+}
+
+#[test]
+fn a_cancelled_job_does_not_run_and_cannot_be_cancelled_twice() {
+    let w = spawn_app();
+    let job_id = w.job_id(&w.upload_id("text/plain", b"never mind"));
+    let resp = w.send(w.as_admin(Method::Post, &format!("/v1/jobs/{job_id}/cancel")));
+    assert_eq!(resp.status, 202);
+    assert_eq!(resp.json_body()["status"], "cancelled");
+    assert_eq!(w.deliver(&job_id), Disposition::Ack);
+    let job = w.job(&job_id);
+    assert_eq!(job["status"], "cancelled");
+    assert_eq!(job["attempts"], 0);
+    let again = w.send(w.as_admin(Method::Post, &format!("/v1/jobs/{job_id}/cancel")));
+    assert_problem(&again, 409, "job_finished");
+    let result = w.send(w.as_admin(Method::Get, &format!("/v1/jobs/{job_id}/result")));
+    assert_problem(&result, 409, "job_cancelled");
+}
+
+#[test]
+fn an_llm_command_without_a_provider_fails_typed_but_keeps_earlier_results() {
+    let w = spawn_app();
+    let doc = w.upload_id("text/plain", b"Some text to summarise.");
+    let job_id = job_with(&w, &doc, r#"[{"name":"extract"},{"name":"summarize"}]"#);
+    assert_eq!(w.deliver(&job_id), Disposition::Ack);
+    let job = w.job(&job_id);
+    assert_eq!(job["status"], "failed");
+    assert_eq!(job["error"]["code"], "llm_not_configured");
+    assert_eq!(job["command_progress"][0]["status"], "succeeded");
+    assert_eq!(job["command_progress"][1]["status"], "failed");
+    assert_eq!(
+        result_of(&w, &job_id, "extract")["text"],
+        "Some text to summarise."
+    );
+}
+
+#[test]
+fn invalid_command_options_are_refused_before_a_job_exists() {
+    let w = spawn_app();
+    let doc = w.upload_id("text/plain", b"x");
+    let body = format!(
+        r#"{{"document_id":"{doc}","commands":[{{"name":"extract","options":{{"pages":"5-1"}}}}]}}"#
+    );
+    let resp = w.send(w.as_admin(Method::Post, "/v1/jobs").with_body(body));
+    assert_problem(&resp, 422, "invalid_options");
+    assert!(w.app.meta.jobs.borrow().is_empty());
 }

@@ -6,7 +6,7 @@ use crate::documents::{blob_key, check_size, clean_filename, resolve_media_type,
 use crate::error::ApiError;
 use crate::http::{multipart, Request, Response};
 use crate::ids::{looks_like_id, new_id};
-use crate::jobs::result_key;
+use crate::jobs::{extraction_key, result_key};
 use crate::ports::{BlobStore, MetaStore, Ports};
 use serde_json::json;
 use sha2::{Digest, Sha256};
@@ -74,6 +74,19 @@ pub async fn create<P: Ports>(
     if let Err(e) = app.meta.insert_document(&doc).await {
         // No metadata, no document: remove the bytes so nothing is orphaned.
         let _ = app.blobs.delete(&doc.blob_key).await;
+        // The cached extraction is shared by identical bytes: remove it with
+        // the last document that has them.
+        if app
+            .meta
+            .count_documents_with_sha256(&who.tenant_id, &doc.sha256)
+            .await?
+            == 0
+        {
+            let _ = app
+                .blobs
+                .delete(&extraction_key(&who.tenant_id, &doc.sha256))
+                .await;
+        }
         return Err(e.into());
     }
     Ok(created(&format!("/v1/documents/{}", doc.id), &doc.view()))
@@ -170,11 +183,24 @@ pub async fn delete<P: Ports>(
         .await?
         .ok_or_else(|| ApiError::NotFound("document".into()))?;
     let _ = app.blobs.delete(&doc.blob_key).await;
+    // The cached extraction is shared by identical bytes: remove it with
+    // the last document that has them.
+    if app
+        .meta
+        .count_documents_with_sha256(&who.tenant_id, &doc.sha256)
+        .await?
+        == 0
+    {
+        let _ = app
+            .blobs
+            .delete(&extraction_key(&who.tenant_id, &doc.sha256))
+            .await;
+    }
     for job in &jobs {
         for command in &job.commands {
             let _ = app
                 .blobs
-                .delete(&result_key(&job.tenant_id, &job.id, command.name))
+                .delete(&result_key(&job.tenant_id, &job.id, command.name()))
                 .await;
         }
     }

@@ -5,7 +5,9 @@ use crate::auth::Principal;
 use crate::error::ApiError;
 use crate::http::{Request, Response};
 use crate::ids::{looks_like_id, new_id};
-use crate::jobs::{result_key, CommandName, CreateJobRequest, Job, JobMessage, JobStatus};
+use crate::jobs::{
+    result_key, CommandState, CommandStatus, CreateJobRequest, Job, JobMessage, JobStatus,
+};
 use crate::ports::{BlobStore, JobQueue, MetaStore, Ports};
 
 pub async fn create<P: Ports>(
@@ -23,6 +25,7 @@ pub async fn create<P: Ports>(
         id: new_id("job", ctx.now_ms, &app.entropy),
         tenant_id: who.tenant_id.clone(),
         document_id: body.document_id,
+        command_states: CommandState::pending(&body.commands),
         commands: body.commands,
         status: JobStatus::Queued,
         progress: 0,
@@ -65,6 +68,29 @@ pub async fn get<P: Ports>(app: &App<P>, id: &str, who: &Principal) -> Result<Re
     Ok(Response::json(200, &job.view()))
 }
 
+/// Cancels a queued or running job. A running command finishes, but no
+/// further command starts and the job ends `cancelled`.
+pub async fn cancel<P: Ports>(
+    app: &App<P>,
+    id: &str,
+    ctx: &Ctx,
+    who: &Principal,
+) -> Result<Response, ApiError> {
+    let job = find(app, id, who).await?;
+    if !app
+        .meta
+        .cancel_job(&who.tenant_id, &job.id, ctx.now_ms)
+        .await?
+    {
+        return Err(ApiError::Conflict(
+            "job_finished",
+            format!("the job is already {}", job.status.as_str()),
+        ));
+    }
+    let job = find(app, id, who).await?;
+    Ok(Response::json(202, &job.view()))
+}
+
 /// The stored result of one command (`?command=`; default: the first).
 pub async fn result<P: Ports>(
     app: &App<P>,
@@ -73,14 +99,27 @@ pub async fn result<P: Ports>(
     who: &Principal,
 ) -> Result<Response, ApiError> {
     let job = find(app, id, who).await?;
+    let command = pick_command(&job, req.query_param("command").as_deref())?;
+    let command_done = job
+        .command_states
+        .iter()
+        .any(|c| c.name == command && c.status == CommandStatus::Succeeded);
     match job.status {
         JobStatus::Succeeded => {}
+        // A failed or cancelled job still serves the commands that finished.
+        _ if command_done => {}
         JobStatus::Failed => {
             let why = job.error.as_ref().map_or("unknown", |e| e.code.as_str());
             return Err(ApiError::Conflict(
                 "job_failed",
-                format!("the job failed ({why}); it has no result"),
+                format!("the job failed ({why}); command '{command}' has no result"),
             ));
+        }
+        JobStatus::Cancelled => {
+            return Err(ApiError::Conflict(
+                "job_cancelled",
+                format!("the job was cancelled before command '{command}' finished"),
+            ))
         }
         other => {
             return Err(ApiError::Conflict(
@@ -89,7 +128,6 @@ pub async fn result<P: Ports>(
             ))
         }
     }
-    let command = pick_command(&job, req.query_param("command").as_deref())?;
     let bytes = app
         .blobs
         .get(&result_key(&job.tenant_id, &job.id, command))
@@ -100,12 +138,12 @@ pub async fn result<P: Ports>(
         .with_body(bytes))
 }
 
-fn pick_command(job: &Job, wanted: Option<&str>) -> Result<CommandName, ApiError> {
+fn pick_command(job: &Job, wanted: Option<&str>) -> Result<&'static str, ApiError> {
     let found = match wanted {
         None => job.commands.first(),
-        Some(name) => job.commands.iter().find(|c| c.name.as_str() == name),
+        Some(name) => job.commands.iter().find(|c| c.name() == name),
     };
-    found.map(|c| c.name).ok_or_else(|| {
+    found.map(|c| c.name()).ok_or_else(|| {
         ApiError::Invalid(
             "invalid_command",
             format!("this job did not run command '{}'", wanted.unwrap_or("")),

@@ -5,7 +5,7 @@
 use super::storage::classify;
 use crate::auth::{ApiKey, Role};
 use crate::documents::Document;
-use crate::jobs::{Command, Job, JobError, JobStatus};
+use crate::jobs::{Command, CommandState, Job, JobError, JobStatus};
 use crate::ports::{MetaStore, StoreError, StoreResult};
 use serde::Deserialize;
 use worker::wasm_bindgen::JsValue;
@@ -96,6 +96,7 @@ struct JobRow {
     started_at: Option<f64>,
     finished_at: Option<f64>,
     lease_until: Option<f64>,
+    command_states: Option<String>,
 }
 
 impl JobRow {
@@ -121,12 +122,18 @@ impl JobRow {
             started_at_ms: self.started_at.map(|v| v as u64),
             finished_at_ms: self.finished_at.map(|v| v as u64),
             lease_until_ms: self.lease_until.map(|v| v as u64),
+            // Unreadable progress is cosmetic: show none rather than fail.
+            command_states: self
+                .command_states
+                .and_then(|s| serde_json::from_str(&s).ok())
+                .unwrap_or_default(),
         })
     }
 }
 
 const JOB_COLUMNS: &str = "id, tenant_id, document_id, commands, status, progress, attempts, \
-deliveries, error_code, error_message, created_at, started_at, finished_at, lease_until";
+deliveries, error_code, error_message, created_at, started_at, finished_at, lease_until, \
+command_states";
 
 impl D1Meta {
     fn stmt(&self, sql: &str, args: &[JsValue]) -> StoreResult<D1PreparedStatement> {
@@ -251,6 +258,18 @@ impl MetaStore for D1Meta {
         Ok(rows.into_iter().map(Document::from).collect())
     }
 
+    async fn count_documents_with_sha256(&self, tenant_id: &str, sha256: &str) -> StoreResult<u64> {
+        #[derive(Deserialize)]
+        struct Count {
+            n: f64,
+        }
+        let sql = "SELECT COUNT(*) AS n FROM documents WHERE tenant_id = ?1 AND sha256 = ?2";
+        let row = self
+            .first::<Count>(sql, &[text(tenant_id), text(sha256)])
+            .await?;
+        Ok(row.map_or(0, |c| c.n as u64))
+    }
+
     async fn delete_document(&self, tenant_id: &str, id: &str) -> StoreResult<Option<Vec<Job>>> {
         let jobs_sql =
             format!("SELECT {JOB_COLUMNS} FROM jobs WHERE tenant_id = ?1 AND document_id = ?2");
@@ -287,9 +306,11 @@ impl MetaStore for D1Meta {
     async fn insert_job(&self, j: &Job) -> StoreResult<()> {
         let commands =
             serde_json::to_string(&j.commands).map_err(|e| StoreError::Permanent(e.to_string()))?;
+        let states = serde_json::to_string(&j.command_states)
+            .map_err(|e| StoreError::Permanent(e.to_string()))?;
         let sql = "INSERT INTO jobs (id, tenant_id, document_id, commands, status, progress, \
-                   attempts, deliveries, created_at, updated_at) \
-                   VALUES (?1, ?2, ?3, ?4, ?5, 0, 0, 0, ?6, ?6)";
+                   attempts, deliveries, created_at, updated_at, command_states) \
+                   VALUES (?1, ?2, ?3, ?4, ?5, 0, 0, 0, ?6, ?6, ?7)";
         let args = [
             text(&j.id),
             text(&j.tenant_id),
@@ -297,6 +318,7 @@ impl MetaStore for D1Meta {
             text(&commands),
             text(j.status.as_str()),
             num(j.created_at_ms),
+            text(&states),
         ];
         self.run(sql, &args).await.map(|_| ())
     }
@@ -336,11 +358,34 @@ impl MetaStore for D1Meta {
             == 1)
     }
 
-    async fn set_progress(&self, id: &str, progress: u8, now_ms: u64) -> StoreResult<()> {
-        let sql = "UPDATE jobs SET progress = ?2, updated_at = ?3 \
+    async fn set_progress(
+        &self,
+        id: &str,
+        progress: u8,
+        commands: &[CommandState],
+        now_ms: u64,
+    ) -> StoreResult<()> {
+        let states =
+            serde_json::to_string(commands).map_err(|e| StoreError::Permanent(e.to_string()))?;
+        let sql = "UPDATE jobs SET progress = ?2, command_states = ?3, updated_at = ?4 \
                    WHERE id = ?1 AND status = 'running'";
-        let args = [text(id), num(u64::from(progress)), num(now_ms)];
+        let args = [
+            text(id),
+            num(u64::from(progress)),
+            text(&states),
+            num(now_ms),
+        ];
         self.run(sql, &args).await.map(|_| ())
+    }
+
+    async fn cancel_job(&self, tenant_id: &str, id: &str, now_ms: u64) -> StoreResult<bool> {
+        let sql = "UPDATE jobs SET status = 'cancelled', finished_at = ?3, updated_at = ?3, \
+                   lease_until = NULL \
+                   WHERE tenant_id = ?1 AND id = ?2 AND status IN ('queued', 'running')";
+        Ok(self
+            .run(sql, &[text(tenant_id), text(id), num(now_ms)])
+            .await?
+            == 1)
     }
 
     async fn complete_job(&self, id: &str, now_ms: u64) -> StoreResult<()> {

@@ -23,9 +23,14 @@ mod xml;
 mod zipped;
 
 use model::{Element, Kind};
+use serde::{Deserialize, Serialize};
+
+/// Bumped whenever extractors change what they produce; part of the
+/// extraction cache key, so an upgrade never serves stale extractions.
+pub const EXTRACTOR_VERSION: u32 = 1;
 
 /// Text and structure taken from a document.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Extraction {
     pub elements: Vec<Element>,
     /// Pages in the source (slides for presentations, sheets for

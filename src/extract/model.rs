@@ -2,10 +2,10 @@
 //! plain text and Markdown. Elements carry the page they came from when the
 //! format has pages.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// What an element is.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum Kind {
     Title,
@@ -22,13 +22,13 @@ pub enum Kind {
 }
 
 /// One block of a document.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Element {
     #[serde(flatten)]
     pub kind: Kind,
     /// The element's text (for a table: its cells, tab-separated by row).
     pub text: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub page: Option<u32>,
 }
 

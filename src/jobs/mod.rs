@@ -17,6 +17,7 @@ pub enum JobStatus {
     Running,
     Succeeded,
     Failed,
+    Cancelled,
 }
 
 impl JobStatus {
@@ -26,6 +27,7 @@ impl JobStatus {
             "running" => Some(JobStatus::Running),
             "succeeded" => Some(JobStatus::Succeeded),
             "failed" => Some(JobStatus::Failed),
+            "cancelled" => Some(JobStatus::Cancelled),
             _ => None,
         }
     }
@@ -36,34 +38,50 @@ impl JobStatus {
             JobStatus::Running => "running",
             JobStatus::Succeeded => "succeeded",
             JobStatus::Failed => "failed",
+            JobStatus::Cancelled => "cancelled",
         }
     }
 
     pub fn is_terminal(self) -> bool {
-        matches!(self, JobStatus::Succeeded | JobStatus::Failed)
+        matches!(
+            self,
+            JobStatus::Succeeded | JobStatus::Failed | JobStatus::Cancelled
+        )
     }
 }
 
-/// A command a job runs on its document.
+pub use crate::commands::Command;
+
+/// Where one command of a job stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum CommandName {
-    /// Text of the document, with its media type, page and character counts.
-    Extract,
+#[serde(rename_all = "lowercase")]
+pub enum CommandStatus {
+    Pending,
+    Running,
+    Succeeded,
+    Failed,
 }
 
-impl CommandName {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            CommandName::Extract => "extract",
-        }
-    }
-}
-
+/// Progress of one command, shown in the job.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Command {
-    pub name: CommandName,
+pub struct CommandState {
+    pub name: String,
+    pub status: CommandStatus,
+    pub progress: u8,
+}
+
+impl CommandState {
+    /// All commands of a new job, pending.
+    pub fn pending(commands: &[Command]) -> Vec<CommandState> {
+        commands
+            .iter()
+            .map(|c| CommandState {
+                name: c.name().to_string(),
+                status: CommandStatus::Pending,
+                progress: 0,
+            })
+            .collect()
+    }
 }
 
 /// A typed reason a job failed (or last failed, while it is retried).
@@ -100,6 +118,7 @@ pub struct Job {
     pub started_at_ms: Option<u64>,
     pub finished_at_ms: Option<u64>,
     pub lease_until_ms: Option<u64>,
+    pub command_states: Vec<CommandState>,
 }
 
 /// The message put on the queue: the job id only, so nothing sensitive or
@@ -137,22 +156,31 @@ impl CreateJobRequest {
             ));
         }
         for (i, c) in req.commands.iter().enumerate() {
-            if req.commands[..i].iter().any(|p| p.name == c.name) {
+            if req.commands[..i].iter().any(|p| p.name() == c.name()) {
                 return Err(ApiError::Invalid(
                     "invalid_commands",
-                    format!("command '{}' is listed twice", c.name.as_str()),
+                    format!("command '{}' is listed twice", c.name()),
                 ));
             }
+            c.validate()
+                .map_err(|why| ApiError::Invalid("invalid_options", why))?;
         }
         Ok(req)
     }
 }
 
 /// Where a command's result is stored: under the tenant, beside the job.
-pub fn result_key(tenant_id: &str, job_id: &str, command: CommandName) -> String {
+pub fn result_key(tenant_id: &str, job_id: &str, command: &str) -> String {
+    format!("tenants/{tenant_id}/jobs/{job_id}/results/{command}.json")
+}
+
+/// Where a document's extraction is cached: per tenant (never shared
+/// across tenants), by content hash and extractor version, so re-running
+/// commands on the same bytes skips extraction.
+pub fn extraction_key(tenant_id: &str, sha256: &str) -> String {
     format!(
-        "tenants/{tenant_id}/jobs/{job_id}/results/{}.json",
-        command.as_str()
+        "tenants/{tenant_id}/extractions/{sha256}-v{}.json",
+        crate::extract::EXTRACTOR_VERSION
     )
 }
 
@@ -164,6 +192,7 @@ pub struct JobView<'a> {
     pub status: &'static str,
     pub progress: u8,
     pub commands: &'a [Command],
+    pub command_progress: &'a [CommandState],
     pub attempts: u32,
     pub deliveries: u32,
     pub error: Option<&'a JobError>,
@@ -181,6 +210,7 @@ impl Job {
             status: self.status.as_str(),
             progress: self.progress,
             commands: &self.commands,
+            command_progress: &self.command_states,
             attempts: self.attempts,
             deliveries: self.deliveries,
             error: self.error.as_ref(),
@@ -204,7 +234,7 @@ mod tests {
     #[test]
     fn a_valid_extract_job_parses() {
         let req = parse(r#"{"document_id":"doc_01abc","commands":[{"name":"extract"}]}"#).unwrap();
-        assert_eq!(req.commands[0].name, CommandName::Extract);
+        assert_eq!(req.commands[0].name(), "extract");
     }
 
     #[test]
@@ -214,6 +244,9 @@ mod tests {
         assert!(err.to_string().contains("teleport"), "{err}");
         let err = parse(r#"{"document_id":"doc_1","commands":[],"x":1}"#).unwrap_err();
         assert_eq!(err.code(), "invalid_body");
+        let bad =
+            r#"{"document_id":"doc_1","commands":[{"name":"chunk","options":{"max_size":1}}]}"#;
+        assert_eq!(parse(bad).unwrap_err().code(), "invalid_options");
     }
 
     #[test]

@@ -7,11 +7,12 @@
 //! `ack()` / `retry()`; this code never panics and never returns an error the
 //! runtime would have to handle.
 
-use super::{result_key, CommandName, Job, JobError};
+use super::{
+    extraction_key, result_key, Command, CommandState, CommandStatus, Job, JobError, JobStatus,
+};
 use crate::documents::Document;
-use crate::extract;
+use crate::extract::{self, Extraction};
 use crate::ports::{BlobStore, Clock, MetaStore, StoreError};
-use serde::Serialize;
 
 /// What to do with the queue message.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -32,6 +33,8 @@ pub struct RunnerLimits {
 
 /// Why a claimed run stopped early.
 enum RunFailure {
+    /// The client cancelled the job while it ran; leave it as it is.
+    Cancelled,
     /// The job cannot succeed; fail it for good.
     Permanent(JobError),
     /// A dependency failed; the job may succeed if tried again.
@@ -49,18 +52,6 @@ impl From<StoreError> for RunFailure {
             ))
         }
     }
-}
-
-/// Result stored for the `extract` command.
-#[derive(Debug, Serialize)]
-struct ExtractResult<'a> {
-    text: &'a str,
-    markdown: &'a str,
-    elements: &'a [crate::extract::model::Element],
-    media_type: &'a str,
-    pages: u32,
-    characters: usize,
-    warnings: &'a [String],
 }
 
 /// The ports the runner works over.
@@ -141,6 +132,7 @@ async fn after_failure(
     now_ms: u64,
 ) -> Disposition {
     let outcome = match failure {
+        RunFailure::Cancelled => return Disposition::Ack,
         RunFailure::Permanent(err) => meta.fail_job(&job.id, &err, now_ms).await,
         RunFailure::Transient(cause) if job.attempts >= limits.max_attempts => {
             let err = JobError::new(
@@ -179,26 +171,83 @@ async fn run(
     clock: &impl Clock,
     job: &Job,
 ) -> Result<(), RunFailure> {
+    let mut states = CommandState::pending(&job.commands);
     let doc = load_document(meta, job).await?;
-    meta.set_progress(&job.id, 20, clock.now_ms()).await?;
+    meta.set_progress(&job.id, 10, &states, clock.now_ms())
+        .await?;
+    let extraction = extraction(blobs, &doc).await?;
+    let step = 50 / job.commands.len().max(1);
+    for (i, command) in job.commands.iter().enumerate() {
+        stop_if_cancelled(meta, &job.id).await?;
+        states[i].status = CommandStatus::Running;
+        meta.set_progress(&job.id, (50 + step * i) as u8, &states, clock.now_ms())
+            .await?;
+        let outcome = run_command(blobs, job, &doc, &extraction, command).await;
+        states[i].status = match outcome {
+            Ok(()) => CommandStatus::Succeeded,
+            Err(_) => CommandStatus::Failed,
+        };
+        states[i].progress = 100;
+        let overall = (50 + step * (i + 1)).min(99) as u8;
+        meta.set_progress(&job.id, overall, &states, clock.now_ms())
+            .await?;
+        outcome?;
+    }
+    stop_if_cancelled(meta, &job.id).await
+}
+
+async fn stop_if_cancelled(meta: &impl MetaStore, job_id: &str) -> Result<(), RunFailure> {
+    match meta.load_job(job_id).await? {
+        Some(j) if j.status == JobStatus::Running => Ok(()),
+        _ => Err(RunFailure::Cancelled),
+    }
+}
+
+async fn run_command(
+    blobs: &impl BlobStore,
+    job: &Job,
+    doc: &Document,
+    extraction: &Extraction,
+    command: &Command,
+) -> Result<(), RunFailure> {
+    let result = command.run(extraction, &doc.media_type).map_err(|e| {
+        RunFailure::Permanent(JobError::new(
+            e.code(),
+            format!("command '{}': {e}", command.name()),
+        ))
+    })?;
+    let body = serde_json::to_vec(&result).map_err(|e| {
+        RunFailure::Permanent(JobError::new("internal_error", format!("serialise: {e}")))
+    })?;
+    let key = result_key(&job.tenant_id, &job.id, command.name());
+    blobs.put(&key, body, "application/json").await?;
+    Ok(())
+}
+
+/// The document's extraction: from the cache when this tenant already
+/// extracted the same bytes with this extractor version, else extracted
+/// now and cached.
+async fn extraction(blobs: &impl BlobStore, doc: &Document) -> Result<Extraction, RunFailure> {
+    let cache_key = extraction_key(&doc.tenant_id, &doc.sha256);
+    if let Some(cached) = blobs.get(&cache_key).await? {
+        // A cache entry we cannot read is ignored and rewritten below.
+        if let Ok(ex) = serde_json::from_slice::<Extraction>(&cached) {
+            return Ok(ex);
+        }
+    }
     let bytes = blobs.get(&doc.blob_key).await?.ok_or_else(|| {
         RunFailure::Permanent(JobError::new(
             "document_missing",
             "the document's content is no longer stored",
         ))
     })?;
-    meta.set_progress(&job.id, 40, clock.now_ms()).await?;
-    let step = 50 / job.commands.len().max(1) as u8;
-    for (i, command) in job.commands.iter().enumerate() {
-        let body = match command.name {
-            CommandName::Extract => run_extract(&doc, &bytes)?,
-        };
-        let key = result_key(&job.tenant_id, &job.id, command.name);
-        blobs.put(&key, body, "application/json").await?;
-        meta.set_progress(&job.id, 40 + step * (i as u8 + 1), clock.now_ms())
-            .await?;
+    let ex = extract::extract(&doc.media_type, &bytes)
+        .map_err(|e| RunFailure::Permanent(JobError::new(e.code(), e.to_string())))?;
+    if let Ok(json) = serde_json::to_vec(&ex) {
+        // Caching is an optimisation: a failed write costs a re-extraction later.
+        let _ = blobs.put(&cache_key, json, "application/json").await;
     }
-    Ok(())
+    Ok(ex)
 }
 
 async fn load_document(meta: &impl MetaStore, job: &Job) -> Result<Document, RunFailure> {
@@ -210,24 +259,6 @@ async fn load_document(meta: &impl MetaStore, job: &Job) -> Result<Document, Run
                 "the document was deleted before the job ran",
             ))
         })
-}
-
-fn run_extract(doc: &Document, bytes: &[u8]) -> Result<Vec<u8>, RunFailure> {
-    let extraction = extract::extract(&doc.media_type, bytes)
-        .map_err(|e| RunFailure::Permanent(JobError::new(e.code(), e.to_string())))?;
-    let text = extraction.text();
-    let result = ExtractResult {
-        text: &text,
-        markdown: &extraction.markdown(),
-        elements: &extraction.elements,
-        media_type: &doc.media_type,
-        pages: extraction.pages,
-        characters: text.chars().count(),
-        warnings: &extraction.warnings,
-    };
-    serde_json::to_vec(&result).map_err(|e| {
-        RunFailure::Permanent(JobError::new("internal_error", format!("serialise: {e}")))
-    })
 }
 
 #[cfg(test)]

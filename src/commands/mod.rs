@@ -1,0 +1,263 @@
+//! Commands a job runs on a document's extraction. Pure: each takes the
+//! extraction and its options and returns a JSON result. Commands that need
+//! an LLM are part of the schema; they run through [`crate::llm`].
+
+pub mod chunk;
+pub mod keywords;
+pub mod pii;
+pub mod stats;
+pub mod summary;
+pub mod text;
+
+use crate::extract::{parse_pages, Extraction};
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+
+/// Options of `extract`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ExtractOptions {
+    /// Page range such as `"2-5"`, `"3"` or `"4-"`; all pages by default.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pages: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct CountOptions {
+    /// How many keywords / summary sentences.
+    pub count: usize,
+}
+
+impl Default for CountOptions {
+    fn default() -> CountOptions {
+        CountOptions { count: 10 }
+    }
+}
+
+/// Options of the LLM commands; checked by the LLM layer.
+pub type LlmOptions = serde_json::Map<String, Value>;
+
+/// A command with its options, as clients send it:
+/// `{"name": "chunk", "options": {...}}`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "name", rename_all = "snake_case", deny_unknown_fields)]
+pub enum Command {
+    Extract {
+        #[serde(default)]
+        options: ExtractOptions,
+    },
+    Chunk {
+        #[serde(default)]
+        options: chunk::ChunkOptions,
+    },
+    Stats,
+    DetectPii,
+    RedactPii,
+    Keywords {
+        #[serde(default)]
+        options: CountOptions,
+    },
+    SummarizeExtractive {
+        #[serde(default = "three_sentences")]
+        options: CountOptions,
+    },
+    Summarize {
+        #[serde(default)]
+        options: LlmOptions,
+    },
+    Translate {
+        #[serde(default)]
+        options: LlmOptions,
+    },
+    Classify {
+        #[serde(default)]
+        options: LlmOptions,
+    },
+    ExtractFields {
+        #[serde(default)]
+        options: LlmOptions,
+    },
+    Ask {
+        #[serde(default)]
+        options: LlmOptions,
+    },
+}
+
+fn three_sentences() -> CountOptions {
+    CountOptions { count: 3 }
+}
+
+/// Why a command could not produce a result.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum CommandError {
+    #[error("{0}")]
+    InvalidOptions(String),
+    #[error("command '{0}' needs an LLM provider, and none is configured")]
+    LlmNotConfigured(&'static str),
+}
+
+impl CommandError {
+    pub fn code(&self) -> &'static str {
+        match self {
+            CommandError::InvalidOptions(_) => "invalid_options",
+            CommandError::LlmNotConfigured(_) => "llm_not_configured",
+        }
+    }
+}
+
+impl Command {
+    /// The command's name, as in requests and result URLs.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Command::Extract { .. } => "extract",
+            Command::Chunk { .. } => "chunk",
+            Command::Stats => "stats",
+            Command::DetectPii => "detect_pii",
+            Command::RedactPii => "redact_pii",
+            Command::Keywords { .. } => "keywords",
+            Command::SummarizeExtractive { .. } => "summarize_extractive",
+            Command::Summarize { .. } => "summarize",
+            Command::Translate { .. } => "translate",
+            Command::Classify { .. } => "classify",
+            Command::ExtractFields { .. } => "extract_fields",
+            Command::Ask { .. } => "ask",
+        }
+    }
+
+    /// Whether the command calls an LLM.
+    pub fn needs_llm(&self) -> bool {
+        matches!(
+            self,
+            Command::Summarize { .. }
+                | Command::Translate { .. }
+                | Command::Classify { .. }
+                | Command::ExtractFields { .. }
+                | Command::Ask { .. }
+        )
+    }
+
+    /// Checks options before a job is accepted, so a bad request is a 422,
+    /// not a failed job.
+    pub fn validate(&self) -> Result<(), String> {
+        match self {
+            Command::Extract { options } => match &options.pages {
+                Some(p) if parse_pages(p).is_none() => {
+                    Err(format!("extract pages '{p}' is not a range such as '2-5'"))
+                }
+                _ => Ok(()),
+            },
+            Command::Chunk { options } => options.validate(),
+            Command::Keywords { options } | Command::SummarizeExtractive { options } => {
+                if (1..=100).contains(&options.count) {
+                    Ok(())
+                } else {
+                    Err(format!("{} count must be between 1 and 100", self.name()))
+                }
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// Runs a command that needs no LLM.
+    pub fn run(&self, ex: &Extraction, media_type: &str) -> Result<Value, CommandError> {
+        let text = ex.text();
+        Ok(match self {
+            Command::Extract { options } => extract_result(ex, media_type, options)?,
+            Command::Chunk { options } => {
+                let chunks = chunk::chunk(&ex.elements, options);
+                json!({ "strategy": options.strategy, "count": chunks.len(), "chunks": chunks })
+            }
+            Command::Stats => serde_json::to_value(stats::stats(&ex.elements, &text, ex.pages))
+                .unwrap_or(Value::Null),
+            Command::DetectPii => {
+                let findings = pii::detect(&text);
+                json!({ "count": findings.len(), "findings": findings })
+            }
+            Command::RedactPii => {
+                let (redacted, findings) = pii::redact(&text);
+                json!({ "text": redacted, "count": findings.len(), "findings": findings })
+            }
+            Command::Keywords { options } => {
+                json!({ "keywords": keywords::keywords(&text, options.count) })
+            }
+            Command::SummarizeExtractive { options } => {
+                let sentences = summary::summarize(&text, options.count);
+                json!({ "summary": sentences.join(" "), "sentences": sentences })
+            }
+            other => return Err(CommandError::LlmNotConfigured(other.name())),
+        })
+    }
+}
+
+fn extract_result(
+    ex: &Extraction,
+    media_type: &str,
+    options: &ExtractOptions,
+) -> Result<Value, CommandError> {
+    let mut ex = ex.clone();
+    if let Some(spec) = &options.pages {
+        let (first, last) = parse_pages(spec)
+            .ok_or_else(|| CommandError::InvalidOptions(format!("bad page range '{spec}'")))?;
+        ex.select_pages(first, last);
+    }
+    let text = ex.text();
+    Ok(json!({
+        "text": text,
+        "markdown": ex.markdown(),
+        "elements": ex.elements,
+        "media_type": media_type,
+        "pages": ex.pages,
+        "characters": text.chars().count(),
+        "warnings": ex.warnings,
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(json: &str) -> Result<Command, serde_json::Error> {
+        serde_json::from_str(json)
+    }
+
+    #[test]
+    fn commands_parse_with_and_without_options() {
+        assert_eq!(
+            parse(r#"{"name":"extract"}"#).unwrap(),
+            Command::Extract {
+                options: ExtractOptions::default()
+            }
+        );
+        let c = parse(r#"{"name":"chunk","options":{"strategy":"page","max_size":500}}"#).unwrap();
+        assert!(
+            matches!(c, Command::Chunk { ref options } if options.max_size == 500 && options.overlap == 100)
+        );
+        assert_eq!(parse(r#"{"name":"stats"}"#).unwrap(), Command::Stats);
+        assert!(parse(r#"{"name":"teleport"}"#).is_err());
+        assert!(parse(r#"{"name":"chunk","options":{"size":5}}"#).is_err());
+    }
+
+    #[test]
+    fn llm_commands_say_they_need_a_provider() {
+        let c = parse(r#"{"name":"summarize","options":{"length":"short"}}"#).unwrap();
+        assert!(c.needs_llm());
+        let ex = Extraction {
+            elements: vec![],
+            pages: 1,
+            warnings: vec![],
+        };
+        assert_eq!(
+            c.run(&ex, "text/plain").unwrap_err().code(),
+            "llm_not_configured"
+        );
+    }
+
+    #[test]
+    fn options_are_validated_before_running() {
+        let bad = parse(r#"{"name":"extract","options":{"pages":"9-2"}}"#).unwrap();
+        assert!(bad.validate().is_err());
+        let bad = parse(r#"{"name":"keywords","options":{"count":0}}"#).unwrap();
+        assert!(bad.validate().is_err());
+    }
+}

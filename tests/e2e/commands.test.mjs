@@ -1,0 +1,88 @@
+// Commands beyond extract, the extraction cache and cancellation, through
+// HTTP against the real runtime.
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { api, assertProblem, upload, waitForJob } from "./helpers.mjs";
+
+async function job(documentId, commands) {
+  const resp = await api("POST", "/v1/jobs", {
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ document_id: documentId, commands }),
+  });
+  assert.equal(resp.status, 202, resp.text);
+  return resp.json;
+}
+
+const result = async (id, command) => {
+  const r = await api("GET", `/v1/jobs/${id}/result?command=${command}`);
+  assert.equal(r.status, 200, r.text);
+  return r.json;
+};
+
+test("a PDF job chunks by page, counts, finds PII and keywords in one run", async () => {
+  const doc = await upload("pdf/layout-parser-paper-fast.pdf", "application/pdf");
+  const created = await job(doc.id, [
+    { name: "extract", options: { pages: "2" } },
+    { name: "chunk", options: { strategy: "page" } },
+    { name: "stats" },
+    { name: "detect_pii" },
+    { name: "keywords", options: { count: 5 } },
+    { name: "summarize_extractive" },
+  ]);
+  assert.equal(created.command_progress.length, 6);
+  const done = await waitForJob(created.id);
+  assert.equal(done.status, "succeeded", JSON.stringify(done.error));
+  assert.ok(done.command_progress.every((c) => c.status === "succeeded"));
+
+  const page2 = await result(done.id, "extract");
+  assert.ok(page2.elements.every((e) => (e.page ?? 1) === 2), "only page 2");
+  const stats = await result(done.id, "stats");
+  assert.equal(stats.language, "en");
+  assert.ok(stats.words > 500, `words ${stats.words}`);
+  const chunks = await result(done.id, "chunk");
+  assert.equal(chunks.strategy, "page");
+  assert.ok(chunks.chunks.every((c) => c.page_start === c.page_end));
+  const pii = await result(done.id, "detect_pii");
+  assert.ok(Array.isArray(pii.findings));
+  const kw = await result(done.id, "keywords");
+  assert.equal(kw.keywords.length, 5);
+  const summary = await result(done.id, "summarize_extractive");
+  assert.equal(summary.sentences.length, 3);
+});
+
+test("redaction replaces e-mail addresses and phone numbers", async () => {
+  const doc = await upload("contact.txt", "text/plain", Buffer.from("Reach me at jane.doe@example.org or +1 415 555 0100."));
+  const done = await waitForJob((await job(doc.id, [{ name: "redact_pii" }])).id);
+  assert.equal(done.status, "succeeded");
+  const r = await result(done.id, "redact_pii");
+  assert.equal(r.text, "Reach me at [EMAIL] or [PHONE].");
+});
+
+test("an LLM command without a provider fails typed and keeps the other results", async () => {
+  const doc = await upload("note.txt", "text/plain", Buffer.from("A short note."));
+  const done = await waitForJob((await job(doc.id, [{ name: "extract" }, { name: "summarize" }])).id);
+  assert.equal(done.status, "failed");
+  assert.equal(done.error.code, "llm_not_configured");
+  assert.equal((await result(done.id, "extract")).text, "A short note.");
+});
+
+test("bad command options are refused with 422 before any job exists", async () => {
+  const doc = await upload("x.txt", "text/plain", Buffer.from("x"));
+  const resp = await api("POST", "/v1/jobs", {
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ document_id: doc.id, commands: [{ name: "chunk", options: { max_size: 5 } }] }),
+  });
+  assertProblem(resp, 422, "invalid_options");
+});
+
+test("a job cancelled right after creation ends cancelled and serves no result", async () => {
+  const doc = await upload("fake-text.txt", "text/plain");
+  const created = await job(doc.id, [{ name: "extract" }]);
+  const cancel = await api("POST", `/v1/jobs/${created.id}/cancel`);
+  assert.equal(cancel.status, 202, cancel.text);
+  assert.equal(cancel.json.status, "cancelled");
+  const after = await waitForJob(created.id, (j) => j.deliveries >= 1);
+  assert.equal(after.status, "cancelled");
+  assertProblem(await api("POST", `/v1/jobs/${created.id}/cancel`), 409, "job_finished");
+  assertProblem(await api("GET", `/v1/jobs/${created.id}/result`), 409, "job_cancelled");
+});
