@@ -74,19 +74,6 @@ pub async fn create<P: Ports>(
     if let Err(e) = app.meta.insert_document(&doc).await {
         // No metadata, no document: remove the bytes so nothing is orphaned.
         let _ = app.blobs.delete(&doc.blob_key).await;
-        // The cached extraction is shared by identical bytes: remove it with
-        // the last document that has them.
-        if app
-            .meta
-            .count_documents_with_sha256(&who.tenant_id, &doc.sha256)
-            .await?
-            == 0
-        {
-            let _ = app
-                .blobs
-                .delete(&extraction_key(&who.tenant_id, &doc.sha256))
-                .await;
-        }
         return Err(e.into());
     }
     Ok(created(&format!("/v1/documents/{}", doc.id), &doc.view()))
