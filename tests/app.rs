@@ -619,3 +619,22 @@ fn invalid_command_options_are_refused_before_a_job_exists() {
     assert_problem(&resp, 422, "invalid_options");
     assert!(w.app.meta.jobs.borrow().is_empty());
 }
+
+#[test]
+fn job_events_are_a_stream_of_the_callers_job_only() {
+    let w = spawn_app();
+    let job_id = w.job_id(&w.upload_id("text/plain", b"watch me"));
+    let resp = w.send(w.as_admin(Method::Get, &format!("/v1/jobs/{job_id}/events")));
+    assert_eq!(resp.status, 200);
+    assert_eq!(resp.header("content-type"), Some("text/event-stream"));
+    assert_eq!(
+        resp.stream,
+        Some(quire::http::StreamSpec::JobEvents {
+            tenant_id: "ten_a".into(),
+            job_id: job_id.clone()
+        })
+    );
+    let other = Request::new(Method::Get, &format!("/v1/jobs/{job_id}/events"))
+        .with_header("authorization", &format!("Bearer {OTHER_TENANT}"));
+    assert_problem(&w.send(other), 404, "not_found");
+}

@@ -3,7 +3,7 @@
 use super::{App, Ctx};
 use crate::auth::Principal;
 use crate::error::ApiError;
-use crate::http::{Request, Response};
+use crate::http::{Request, Response, StreamSpec};
 use crate::ids::{looks_like_id, new_id};
 use crate::jobs::{
     result_key, CommandState, CommandStatus, CreateJobRequest, Job, JobMessage, JobStatus,
@@ -66,6 +66,24 @@ async fn find<P: Ports>(app: &App<P>, id: &str, who: &Principal) -> Result<Job, 
 pub async fn get<P: Ports>(app: &App<P>, id: &str, who: &Principal) -> Result<Response, ApiError> {
     let job = find(app, id, who).await?;
     Ok(Response::json(200, &job.view()))
+}
+
+/// Opens a Server-Sent Events stream of the job's progress; the edge
+/// produces it (see [`crate::jobs::events`]).
+pub async fn events<P: Ports>(
+    app: &App<P>,
+    id: &str,
+    who: &Principal,
+) -> Result<Response, ApiError> {
+    let job = find(app, id, who).await?;
+    let mut resp = Response::new(200)
+        .with_header("content-type", "text/event-stream")
+        .with_header("cache-control", "no-cache");
+    resp.stream = Some(StreamSpec::JobEvents {
+        tenant_id: who.tenant_id.clone(),
+        job_id: job.id,
+    });
+    Ok(resp)
 }
 
 /// Cancels a queued or running job. A running command finishes, but no

@@ -83,6 +83,7 @@ impl<P: Ports> App<P> {
             RouteId::GetJob => jobs::get(self, param, who).await,
             RouteId::GetJobResult => jobs::result(self, req, param, who).await,
             RouteId::CancelJob => jobs::cancel(self, param, ctx, who).await,
+            RouteId::JobEvents => jobs::events(self, param, who).await,
             RouteId::ListKeys => keys::list(self, who).await,
             RouteId::CreateKey => keys::create(self, req, ctx, who).await,
             RouteId::DeleteKey => keys::revoke(self, param, ctx, who).await,

@@ -3,6 +3,7 @@
 //! Nothing here decides anything a test would want to check natively.
 
 mod d1;
+mod events;
 mod storage;
 
 use crate::app::{App, Ctx};
@@ -92,7 +93,22 @@ async fn fetch(mut req: Request, env: Env, _ctx: Context) -> worker::Result<Resp
         "latency_ms": worker::Date::now().as_millis().saturating_sub(started),
         "bytes_out": resp.body.len(),
     }));
+    if let Some(http::StreamSpec::JobEvents { tenant_id, job_id }) = resp.stream.clone() {
+        if let Ok(db) = env.d1("DB") {
+            let body = events::job_events(D1Meta(db), tenant_id, job_id);
+            let headers = headers_of(&resp)?;
+            return Ok(Response::from_stream(body)?.with_headers(headers));
+        }
+    }
     to_worker(resp)
+}
+
+fn headers_of(resp: &http::Response) -> worker::Result<worker::Headers> {
+    let headers = worker::Headers::new();
+    for (name, value) in &resp.headers {
+        headers.set(name, value)?;
+    }
+    Ok(headers)
 }
 
 /// Builds the app and runs the request; `Err` only for broken deployments
@@ -148,10 +164,7 @@ async fn to_core(req: &mut Request, upload_limit: u64) -> Result<http::Request, 
 }
 
 fn to_worker(resp: http::Response) -> worker::Result<Response> {
-    let headers = worker::Headers::new();
-    for (name, value) in &resp.headers {
-        headers.set(name, value)?;
-    }
+    let headers = headers_of(&resp)?;
     let out = if resp.body.is_empty() {
         Response::empty()?
     } else {

@@ -141,12 +141,21 @@ pub fn percent_decode(s: &str) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
+/// A response body the edge must produce over time, by polling.
+#[derive(Debug, Clone, PartialEq)]
+pub enum StreamSpec {
+    /// Server-Sent Events of one job's progress.
+    JobEvents { tenant_id: String, job_id: String },
+}
+
 /// A response as the core produces it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Response {
     pub status: u16,
     pub headers: Vec<(String, String)>,
     pub body: Vec<u8>,
+    /// When set, the body is this stream instead of `body`.
+    pub stream: Option<StreamSpec>,
 }
 
 impl Response {
@@ -155,6 +164,7 @@ impl Response {
             status,
             headers: Vec::new(),
             body: Vec::new(),
+            stream: None,
         }
     }
 

@@ -1,6 +1,7 @@
 //! Jobs: the record, its state machine, the commands a job runs and the
 //! queue message. Pure; the consumer logic lives in [`runner`].
 
+pub mod events;
 pub mod runner;
 
 use crate::error::ApiError;

@@ -86,3 +86,42 @@ test("a job cancelled right after creation ends cancelled and serves no result",
   assertProblem(await api("POST", `/v1/jobs/${created.id}/cancel`), 409, "job_finished");
   assertProblem(await api("GET", `/v1/jobs/${created.id}/result`), 409, "job_cancelled");
 });
+
+test("the events stream reports progress and ends with the finished job", async () => {
+  const doc = await upload("norwich-city.txt", "text/plain");
+  const created = await job(doc.id, [{ name: "extract" }, { name: "stats" }, { name: "keywords" }]);
+  const resp = await fetch(`${process.env.QUIRE_URL}/v1/jobs/${created.id}/events`, {
+    headers: { authorization: `Bearer ${process.env.QUIRE_ADMIN_KEY}` },
+  });
+  assert.equal(resp.status, 200);
+  assert.equal(resp.headers.get("content-type"), "text/event-stream");
+  const reader = resp.body.getReader();
+  const decoder = new TextDecoder();
+  let buffer = "";
+  const frames = [];
+  const deadline = Date.now() + 30_000;
+  while (!frames.some((f) => f.event === "done") && Date.now() < deadline) {
+    const { value, done } = await reader.read();
+    if (done) break;
+    buffer += decoder.decode(value, { stream: true });
+    let cut;
+    while ((cut = buffer.indexOf("\n\n")) >= 0) {
+      const raw = buffer.slice(0, cut);
+      buffer = buffer.slice(cut + 2);
+      const event = raw.match(/^event: (.*)$/m)?.[1];
+      const data = raw.match(/^data: (.*)$/m)?.[1];
+      if (event) frames.push({ event, data: JSON.parse(data) });
+    }
+  }
+  await reader.cancel();
+  const last = frames.at(-1);
+  assert.equal(last.event, "done", JSON.stringify(frames.map((f) => f.event)));
+  assert.equal(last.data.status, "succeeded");
+  assert.equal(last.data.progress, 100);
+  const progress = frames.map((f) => f.data.progress);
+  assert.deepEqual(progress, [...progress].sort((a, b) => a - b), "progress never goes back");
+});
+
+test("events of an unknown job are 404", async () => {
+  assertProblem(await api("GET", "/v1/jobs/job_00000000000000000000000000/events"), 404, "not_found");
+});

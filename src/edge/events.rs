@@ -1,0 +1,70 @@
+//! The Server-Sent Events body of `GET /v1/jobs/{id}/events`: polls the
+//! job in D1 and writes a frame whenever it changes, until the job ends,
+//! disappears, or the stream reaches its time limit.
+
+use super::d1::D1Meta;
+use crate::jobs::events::{frame, GONE, KEEP_ALIVE, MAX_STREAM_MS, POLL_MS, TIMEOUT};
+use crate::ports::MetaStore;
+use futures_util::stream::{self, Stream};
+use std::time::Duration;
+
+struct Poll {
+    meta: D1Meta,
+    tenant_id: String,
+    job_id: String,
+    last: Option<String>,
+    seq: u64,
+    polls: u64,
+    done: bool,
+}
+
+/// Polls between frames, at most `MAX_STREAM_MS` in total.
+pub fn job_events(
+    meta: D1Meta,
+    tenant_id: String,
+    job_id: String,
+) -> impl Stream<Item = Result<Vec<u8>, worker::Error>> {
+    let start = Poll {
+        meta,
+        tenant_id,
+        job_id,
+        last: None,
+        seq: 0,
+        polls: 0,
+        done: false,
+    };
+    stream::unfold(start, |mut p| async move {
+        if p.done {
+            return None;
+        }
+        loop {
+            if p.polls > 0 {
+                worker::Delay::from(Duration::from_millis(POLL_MS)).await;
+            }
+            p.polls += 1;
+            if p.polls * POLL_MS > MAX_STREAM_MS {
+                p.done = true;
+                return Some((Ok(TIMEOUT.as_bytes().to_vec()), p));
+            }
+            let job = match p.meta.get_job(&p.tenant_id, &p.job_id).await {
+                Ok(Some(job)) => job,
+                Ok(None) => {
+                    p.done = true;
+                    return Some((Ok(GONE.as_bytes().to_vec()), p));
+                }
+                // A failed read is retried at the next poll.
+                Err(_) => continue,
+            };
+            p.done = job.status.is_terminal();
+            let state = serde_json::to_string(&job.view()).unwrap_or_default();
+            if p.last.as_deref() != Some(state.as_str()) {
+                p.last = Some(state);
+                p.seq += 1;
+                return Some((Ok(frame(&job, p.seq).into_bytes()), p));
+            }
+            if p.polls % 30 == 0 {
+                return Some((Ok(KEEP_ALIVE.as_bytes().to_vec()), p));
+            }
+        }
+    })
+}

@@ -1,0 +1,64 @@
+//! Server-Sent Events for `GET /v1/jobs/{id}/events`: the frames, pure.
+//! The edge polls the job and writes a frame each time it changes, and a
+//! final `done` frame when it ends.
+
+use super::Job;
+
+/// How often the edge looks at the job, and for how long at most before
+/// it ends the stream (clients reconnect; `retry:` tells them when).
+pub const POLL_MS: u64 = 500;
+pub const MAX_STREAM_MS: u64 = 5 * 60 * 1000;
+
+/// The frame for the job's current state: `progress` while it runs,
+/// `done` once it has ended. `data` is the job as `GET /v1/jobs/{id}`
+/// returns it.
+pub fn frame(job: &Job, seq: u64) -> String {
+    let event = if job.status.is_terminal() {
+        "done"
+    } else {
+        "progress"
+    };
+    let data = serde_json::to_string(&job.view()).unwrap_or_else(|_| "{}".into());
+    format!("id: {seq}\nevent: {event}\nretry: 2000\ndata: {data}\n\n")
+}
+
+/// Sent when the job disappeared (its document was deleted).
+pub const GONE: &str = "event: gone\ndata: {}\n\n";
+/// Sent when the stream reaches its time limit before the job ended.
+pub const TIMEOUT: &str = "event: timeout\ndata: {}\n\n";
+/// A comment line that keeps intermediaries from closing an idle stream.
+pub const KEEP_ALIVE: &str = ": keep-alive\n\n";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::jobs::JobStatus;
+
+    fn job(status: JobStatus) -> Job {
+        Job {
+            id: "job_1".into(),
+            tenant_id: "t".into(),
+            document_id: "doc_1".into(),
+            commands: vec![],
+            status,
+            progress: 40,
+            attempts: 1,
+            deliveries: 1,
+            error: None,
+            created_at_ms: 0,
+            started_at_ms: None,
+            finished_at_ms: None,
+            lease_until_ms: None,
+            command_states: vec![],
+        }
+    }
+
+    #[test]
+    fn frames_carry_the_job_and_say_when_it_is_done() {
+        let f = frame(&job(JobStatus::Running), 3);
+        assert!(f.starts_with("id: 3\nevent: progress\n"));
+        assert!(f.contains("\"progress\":40"));
+        assert!(f.ends_with("\n\n"));
+        assert!(frame(&job(JobStatus::Succeeded), 4).contains("event: done"));
+    }
+}
