@@ -5,10 +5,13 @@ use crate::auth::ApiKey;
 use crate::documents::Document;
 use crate::jobs::{CommandState, Job, JobError, JobMessage, JobStatus};
 use crate::ports::{
-    BlobStore, Clock, Entropy, JobQueue, MetaStore, Ports, StoreError, StoreResult,
+    BlobStore, Clock, Entropy, JobQueue, MetaStore, Ports, StoreError, StoreResult, WebhookSender,
+    WebhookStore,
 };
+use crate::webhooks::{Delivery, DeliveryStatus, WebhookMessage};
 use std::cell::{Cell, RefCell};
 use std::collections::BTreeMap;
+use std::collections::HashMap;
 
 /// The in-memory port set.
 pub struct MemPorts;
@@ -18,6 +21,7 @@ impl Ports for MemPorts {
     type Blobs = MemBlobs;
     type Queue = MemQueue;
     type Entropy = CountingEntropy;
+    type Webhooks = MemWebhooks;
 }
 
 /// Makes the next `n` calls of a fake fail with a transient error.
@@ -283,6 +287,7 @@ impl MetaStore for MemMeta {
 #[derive(Default)]
 pub struct MemQueue {
     pub sent: RefCell<Vec<JobMessage>>,
+    pub webhooks_sent: RefCell<Vec<WebhookMessage>>,
     pub faults: Faults,
 }
 
@@ -290,6 +295,11 @@ impl JobQueue for MemQueue {
     async fn send(&self, msg: &JobMessage) -> StoreResult<()> {
         self.faults.check()?;
         self.sent.borrow_mut().push(msg.clone());
+        Ok(())
+    }
+    async fn send_webhook(&self, msg: &WebhookMessage) -> StoreResult<()> {
+        self.faults.check()?;
+        self.webhooks_sent.borrow_mut().push(msg.clone());
         Ok(())
     }
     async fn ping(&self) -> StoreResult<()> {
@@ -328,5 +338,117 @@ impl ManualClock {
 impl Clock for ManualClock {
     fn now_ms(&self) -> u64 {
         self.0.get()
+    }
+}
+
+/// Webhook secrets and deliveries in memory.
+#[derive(Default)]
+pub struct MemWebhooks {
+    pub secrets: RefCell<HashMap<String, String>>,
+    pub deliveries: RefCell<BTreeMap<String, Delivery>>,
+    leases: RefCell<HashMap<String, u64>>,
+}
+
+impl WebhookStore for MemWebhooks {
+    async fn tenant_secret_or_insert(
+        &self,
+        tenant_id: &str,
+        candidate: &str,
+    ) -> StoreResult<String> {
+        let mut secrets = self.secrets.borrow_mut();
+        Ok(secrets
+            .entry(tenant_id.to_string())
+            .or_insert_with(|| candidate.to_string())
+            .clone())
+    }
+    async fn tenant_secret(&self, tenant_id: &str) -> StoreResult<Option<String>> {
+        Ok(self.secrets.borrow().get(tenant_id).cloned())
+    }
+    async fn insert_delivery(&self, d: &Delivery) -> StoreResult<()> {
+        self.deliveries
+            .borrow_mut()
+            .entry(d.id.clone())
+            .or_insert_with(|| d.clone());
+        Ok(())
+    }
+    async fn get_delivery(&self, id: &str) -> StoreResult<Option<Delivery>> {
+        Ok(self.deliveries.borrow().get(id).cloned())
+    }
+    async fn list_deliveries(&self, tenant_id: &str, job_id: &str) -> StoreResult<Vec<Delivery>> {
+        let all = self.deliveries.borrow();
+        Ok(all
+            .values()
+            .filter(|d| d.tenant_id == tenant_id && d.job_id == job_id)
+            .cloned()
+            .collect())
+    }
+    async fn claim_delivery(
+        &self,
+        id: &str,
+        now_ms: u64,
+        lease_until_ms: u64,
+    ) -> StoreResult<bool> {
+        let mut all = self.deliveries.borrow_mut();
+        let Some(d) = all.get_mut(id) else {
+            return Ok(false);
+        };
+        let mut leases = self.leases.borrow_mut();
+        let free = leases.get(id).is_none_or(|l| *l < now_ms);
+        if d.status != DeliveryStatus::Pending || !free {
+            return Ok(false);
+        }
+        d.attempts += 1;
+        leases.insert(id.to_string(), lease_until_ms);
+        Ok(true)
+    }
+    async fn finish_attempt(
+        &self,
+        id: &str,
+        status: DeliveryStatus,
+        http_status: Option<u16>,
+        error: Option<&str>,
+        now_ms: u64,
+    ) -> StoreResult<()> {
+        if let Some(d) = self.deliveries.borrow_mut().get_mut(id) {
+            d.status = status;
+            d.last_status_code = http_status;
+            d.last_error = error.map(str::to_string);
+            if status == DeliveryStatus::Succeeded {
+                d.delivered_at_ms = Some(now_ms);
+            }
+        }
+        self.leases.borrow_mut().remove(id);
+        Ok(())
+    }
+}
+
+/// One request a [`ScriptedSender`] received: url, headers, body.
+pub type SentRequest = (String, Vec<(String, String)>, String);
+
+/// A webhook receiver that answers with scripted statuses and records what
+/// it was sent (url, headers, body).
+#[derive(Default)]
+pub struct ScriptedSender {
+    /// Statuses to answer, in order; 200 once they run out.
+    pub script: RefCell<Vec<Result<u16, String>>>,
+    pub received: RefCell<Vec<SentRequest>>,
+}
+
+impl WebhookSender for ScriptedSender {
+    async fn post(
+        &self,
+        url: &str,
+        headers: &[(String, String)],
+        body: &str,
+    ) -> Result<u16, String> {
+        self.received
+            .borrow_mut()
+            .push((url.to_string(), headers.to_vec(), body.to_string()));
+        let mut script = self.script.borrow_mut();
+        if script.is_empty() {
+            Ok(200)
+        } else {
+            script.remove(0)
+        }
     }
 }

@@ -24,6 +24,7 @@ pub mod jobs;
 pub mod openapi;
 pub mod ports;
 pub mod time;
+pub mod webhooks;
 
 #[cfg(not(target_arch = "wasm32"))]
 pub mod fakes;

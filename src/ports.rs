@@ -6,6 +6,7 @@
 use crate::auth::ApiKey;
 use crate::documents::Document;
 use crate::jobs::{CommandState, Job, JobError, JobMessage};
+use crate::webhooks::{Delivery, WebhookMessage};
 
 /// A failure of a storage or messaging dependency.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -88,11 +89,51 @@ pub trait MetaStore {
     async fn release_job(&self, id: &str, error: &JobError, now_ms: u64) -> StoreResult<()>;
 }
 
-/// The job queue (Cloudflare Queues).
+/// The job queue (Cloudflare Queues). Job and webhook messages share it.
 pub trait JobQueue {
     async fn send(&self, msg: &JobMessage) -> StoreResult<()>;
+    async fn send_webhook(&self, msg: &WebhookMessage) -> StoreResult<()>;
     /// Whether the queue binding is usable, for `/ready`.
     async fn ping(&self) -> StoreResult<()>;
+}
+
+/// Webhook secrets and delivery records (D1).
+pub trait WebhookStore {
+    /// The tenant's signing secret, storing `candidate` first if it has none.
+    async fn tenant_secret_or_insert(
+        &self,
+        tenant_id: &str,
+        candidate: &str,
+    ) -> StoreResult<String>;
+    async fn tenant_secret(&self, tenant_id: &str) -> StoreResult<Option<String>>;
+    /// Inserts a delivery unless one with its id exists.
+    async fn insert_delivery(&self, d: &Delivery) -> StoreResult<()>;
+    async fn get_delivery(&self, id: &str) -> StoreResult<Option<Delivery>>;
+    async fn list_deliveries(&self, tenant_id: &str, job_id: &str) -> StoreResult<Vec<Delivery>>;
+    /// Takes a pending delivery for one attempt (counting it); false when it
+    /// is not pending or another attempt holds it.
+    async fn claim_delivery(&self, id: &str, now_ms: u64, lease_until_ms: u64)
+        -> StoreResult<bool>;
+    /// Records an attempt's outcome: the new status, HTTP status, error.
+    async fn finish_attempt(
+        &self,
+        id: &str,
+        status: crate::webhooks::DeliveryStatus,
+        http_status: Option<u16>,
+        error: Option<&str>,
+        now_ms: u64,
+    ) -> StoreResult<()>;
+}
+
+/// Outbound HTTP for webhooks.
+pub trait WebhookSender {
+    /// POSTs `body`; the response status, or why there is none.
+    async fn post(
+        &self,
+        url: &str,
+        headers: &[(String, String)],
+        body: &str,
+    ) -> Result<u16, String>;
 }
 
 /// The wall clock, for code that spans many steps (the queue consumer).
@@ -113,4 +154,5 @@ pub trait Ports {
     type Blobs: BlobStore;
     type Queue: JobQueue;
     type Entropy: Entropy;
+    type Webhooks: WebhookStore;
 }

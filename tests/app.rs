@@ -6,9 +6,13 @@ use futures::executor::block_on;
 use quire::app::{App, Ctx};
 use quire::auth::{hash_key, ApiKey, Role};
 use quire::config::Config;
-use quire::fakes::{CountingEntropy, ManualClock, MemBlobs, MemMeta, MemPorts, MemQueue};
+use quire::fakes::{
+    CountingEntropy, ManualClock, MemBlobs, MemMeta, MemPorts, MemQueue, MemWebhooks,
+    ScriptedSender,
+};
 use quire::http::{Method, Request, Response};
 use quire::jobs::runner::{process_delivery, Disposition, RunnerLimits, RunnerPorts};
+use quire::webhooks::runner::process_webhook;
 use serde_json::Value;
 
 const PEPPER: &str = "test-pepper-0123456789";
@@ -57,6 +61,7 @@ fn spawn_app() -> World {
             blobs: MemBlobs::default(),
             queue: MemQueue::default(),
             entropy: CountingEntropy::default(),
+            webhooks: MemWebhooks::default(),
         },
         clock: ManualClock::at(1_700_000_000_000),
     }
@@ -106,6 +111,8 @@ impl World {
             meta: &self.app.meta,
             blobs: &self.app.blobs,
             clock: &self.clock,
+            webhooks: &self.app.webhooks,
+            queue: &self.app.queue,
         };
         let limits = RunnerLimits {
             max_attempts: self.app.config.job_max_attempts,
@@ -637,4 +644,119 @@ fn job_events_are_a_stream_of_the_callers_job_only() {
     let other = Request::new(Method::Get, &format!("/v1/jobs/{job_id}/events"))
         .with_header("authorization", &format!("Bearer {OTHER_TENANT}"));
     assert_problem(&w.send(other), 404, "not_found");
+}
+
+#[test]
+fn a_finished_job_with_a_webhook_url_sends_one_signed_webhook_and_retries_failures() {
+    let w = spawn_app();
+    let doc = w.upload_id("text/plain", b"hook me");
+    let job_id = job_with_hook(&w, &doc, "http://127.0.0.1:9/hook");
+    assert_eq!(w.deliver(&job_id), Disposition::Ack);
+    // A duplicate delivery of the finished job creates no second webhook.
+    assert_eq!(w.deliver(&job_id), Disposition::Ack);
+    let queued = w.app.queue.webhooks_sent.borrow().clone();
+    assert_eq!(queued.len(), 2, "re-queued idempotently");
+    assert_eq!(queued[0], queued[1]);
+    assert_eq!(w.app.webhooks.deliveries.borrow().len(), 1);
+
+    let sender = ScriptedSender::default();
+    sender.script.borrow_mut().push(Ok(500));
+    let id = &queued[0].delivery_id;
+    let now = w.clock.0.get();
+    let first = block_on(process_webhook(&w.app.webhooks, &sender, id, now));
+    assert_eq!(first, Disposition::Retry { delay_seconds: 5 });
+    let second = block_on(process_webhook(&w.app.webhooks, &sender, id, now + 5_000));
+    assert_eq!(second, Disposition::Ack);
+    // The duplicate message finds the delivery settled and sends nothing.
+    let third = block_on(process_webhook(&w.app.webhooks, &sender, id, now + 6_000));
+    assert_eq!(third, Disposition::Ack);
+    assert_eq!(sender.received.borrow().len(), 2);
+
+    let (url, headers, body) = sender.received.borrow()[1].clone();
+    assert_eq!(url, "http://127.0.0.1:9/hook");
+    let header = |n: &str| {
+        headers
+            .iter()
+            .find(|(k, _)| k == n)
+            .map(|(_, v)| v.clone())
+            .unwrap()
+    };
+    let secret = w.app.webhooks.secrets.borrow()["ten_a"].clone();
+    let ts: u64 = header("webhook-timestamp").parse().unwrap();
+    let expected = quire::webhooks::sign(&secret, &header("webhook-id"), ts, &body).unwrap();
+    assert_eq!(header("webhook-signature"), expected);
+    let payload: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(payload["type"], "job.succeeded");
+    assert_eq!(payload["data"]["id"], job_id.as_str());
+
+    let listed = w
+        .send(w.as_admin(Method::Get, &format!("/v1/jobs/{job_id}/webhooks")))
+        .json_body();
+    assert_eq!(listed["data"][0]["status"], "succeeded");
+    assert_eq!(listed["data"][0]["attempts"], 2);
+    assert_eq!(listed["data"][0]["last_status_code"], 200);
+}
+
+#[test]
+fn a_webhook_that_keeps_failing_is_given_up_after_its_attempts() {
+    let w = spawn_app();
+    let doc = w.upload_id("text/plain", b"x");
+    let job_id = job_with_hook(&w, &doc, "http://localhost:9/down");
+    w.deliver(&job_id);
+    let id = w.app.queue.webhooks_sent.borrow()[0].delivery_id.clone();
+    let sender = ScriptedSender::default();
+    *sender.script.borrow_mut() = (0..10)
+        .map(|_| Err("connection refused".to_string()))
+        .collect();
+    let mut now = w.clock.0.get();
+    let mut outcomes = Vec::new();
+    for _ in 0..quire::webhooks::MAX_ATTEMPTS {
+        now += 3_600_000;
+        outcomes.push(block_on(process_webhook(
+            &w.app.webhooks,
+            &sender,
+            &id,
+            now,
+        )));
+    }
+    assert_eq!(outcomes.last(), Some(&Disposition::Ack));
+    let d = w.app.webhooks.deliveries.borrow()[&id].clone();
+    assert_eq!(d.status, quire::webhooks::DeliveryStatus::Failed);
+    assert_eq!(d.attempts, quire::webhooks::MAX_ATTEMPTS);
+    assert_eq!(d.last_error.as_deref(), Some("connection refused"));
+}
+
+#[test]
+fn a_bad_webhook_url_is_refused_before_a_job_exists() {
+    let w = spawn_app();
+    let doc = w.upload_id("text/plain", b"x");
+    let body = format!(
+        r#"{{"document_id":"{doc}","commands":[{{"name":"extract"}}],"webhook_url":"http://10.1.2.3/x"}}"#
+    );
+    let resp = w.send(w.as_admin(Method::Post, "/v1/jobs").with_body(body));
+    assert_problem(&resp, 422, "invalid_webhook_url");
+    assert!(w.app.meta.jobs.borrow().is_empty());
+}
+
+#[test]
+fn the_webhook_secret_is_stable_and_for_admins_only() {
+    let w = spawn_app();
+    let a = w
+        .send(w.as_admin(Method::Get, "/v1/webhooks/secret"))
+        .json_body();
+    let b = w
+        .send(w.as_admin(Method::Get, "/v1/webhooks/secret"))
+        .json_body();
+    assert!(a["secret"].as_str().unwrap().starts_with("whsec_"));
+    assert_eq!(a, b);
+}
+
+fn job_with_hook(w: &World, doc_id: &str, url: &str) -> String {
+    let body = format!(
+        r#"{{"document_id":"{doc_id}","commands":[{{"name":"extract"}}],"webhook_url":"{url}"}}"#
+    );
+    let resp = w.send(w.as_admin(Method::Post, "/v1/jobs").with_body(body));
+    assert_eq!(resp.status, 202, "{}", String::from_utf8_lossy(&resp.body));
+    assert_eq!(resp.json_body()["webhook_url"], url);
+    resp.json_body()["id"].as_str().unwrap().to_string()
 }

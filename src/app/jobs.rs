@@ -8,7 +8,8 @@ use crate::ids::{looks_like_id, new_id};
 use crate::jobs::{
     result_key, CommandState, CommandStatus, CreateJobRequest, Job, JobMessage, JobStatus,
 };
-use crate::ports::{BlobStore, JobQueue, MetaStore, Ports};
+use crate::ports::{BlobStore, Entropy, JobQueue, MetaStore, Ports, WebhookStore};
+use crate::webhooks;
 
 pub async fn create<P: Ports>(
     app: &App<P>,
@@ -17,6 +18,16 @@ pub async fn create<P: Ports>(
     who: &Principal,
 ) -> Result<Response, ApiError> {
     let body = CreateJobRequest::parse(&req.body)?;
+    if let Some(url) = &body.webhook_url {
+        webhooks::validate_url(url, app.config.environment == "production")
+            .map_err(|why| ApiError::Invalid("invalid_webhook_url", why))?;
+        // The tenant needs a signing secret before anything is signed.
+        let mut random = [0u8; 24];
+        app.entropy.fill(&mut random);
+        app.webhooks
+            .tenant_secret_or_insert(&who.tenant_id, &webhooks::new_secret(random))
+            .await?;
+    }
     app.meta
         .get_document(&who.tenant_id, &body.document_id)
         .await?
@@ -27,6 +38,7 @@ pub async fn create<P: Ports>(
         document_id: body.document_id,
         command_states: CommandState::pending(&body.commands),
         commands: body.commands,
+        webhook_url: body.webhook_url,
         status: JobStatus::Queued,
         progress: 0,
         attempts: 0,
@@ -66,6 +78,20 @@ async fn find<P: Ports>(app: &App<P>, id: &str, who: &Principal) -> Result<Job, 
 pub async fn get<P: Ports>(app: &App<P>, id: &str, who: &Principal) -> Result<Response, ApiError> {
     let job = find(app, id, who).await?;
     Ok(Response::json(200, &job.view()))
+}
+
+/// The job's webhook deliveries, with their attempts and last outcome.
+pub async fn deliveries<P: Ports>(
+    app: &App<P>,
+    id: &str,
+    who: &Principal,
+) -> Result<Response, ApiError> {
+    let job = find(app, id, who).await?;
+    let list = app
+        .webhooks
+        .list_deliveries(&who.tenant_id, &job.id)
+        .await?;
+    Ok(Response::json(200, &serde_json::json!({ "data": list })))
 }
 
 /// Opens a Server-Sent Events stream of the job's progress; the edge

@@ -6,7 +6,7 @@ use crate::auth::{hash_key, make_secret, ApiKey, Principal, Role};
 use crate::error::ApiError;
 use crate::http::{Request, Response};
 use crate::ids::{looks_like_id, new_id};
-use crate::ports::{Entropy, MetaStore, Ports};
+use crate::ports::{Entropy, MetaStore, Ports, WebhookStore};
 use crate::time::rfc3339;
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -70,6 +70,18 @@ pub async fn create<P: Ports>(
     let mut body = key_view(&key);
     body["secret"] = Value::String(secret);
     Ok(created(&format!("/v1/keys/{}", key.id), &body).with_header("cache-control", "no-store"))
+}
+
+/// The tenant's webhook signing secret (admin), created on first request.
+pub async fn webhook_secret<P: Ports>(app: &App<P>, who: &Principal) -> Result<Response, ApiError> {
+    who.require_admin()?;
+    let mut random = [0u8; 24];
+    app.entropy.fill(&mut random);
+    let secret = app
+        .webhooks
+        .tenant_secret_or_insert(&who.tenant_id, &crate::webhooks::new_secret(random))
+        .await?;
+    Ok(Response::json(200, &json!({ "secret": secret })).with_header("cache-control", "no-store"))
 }
 
 pub async fn list<P: Ports>(app: &App<P>, who: &Principal) -> Result<Response, ApiError> {

@@ -29,6 +29,7 @@ pub struct App<P: Ports> {
     pub blobs: P::Blobs,
     pub queue: P::Queue,
     pub entropy: P::Entropy,
+    pub webhooks: P::Webhooks,
 }
 
 impl<P: Ports> App<P> {
@@ -84,6 +85,8 @@ impl<P: Ports> App<P> {
             RouteId::GetJobResult => jobs::result(self, req, param, who).await,
             RouteId::CancelJob => jobs::cancel(self, param, ctx, who).await,
             RouteId::JobEvents => jobs::events(self, param, who).await,
+            RouteId::JobWebhooks => jobs::deliveries(self, param, who).await,
+            RouteId::WebhookSecret => keys::webhook_secret(self, who).await,
             RouteId::ListKeys => keys::list(self, who).await,
             RouteId::CreateKey => keys::create(self, req, ctx, who).await,
             RouteId::DeleteKey => keys::revoke(self, param, ctx, who).await,

@@ -12,10 +12,11 @@ use crate::error::ApiError;
 use crate::http::{self, Method};
 use crate::ids::new_id;
 use crate::jobs::runner::{process_delivery, Disposition, RunnerLimits, RunnerPorts};
-use crate::jobs::JobMessage;
+use crate::jobs::QueueEnvelope;
+use crate::webhooks::runner::process_webhook;
 use d1::D1Meta;
 use serde_json::json;
-use storage::{CryptoEntropy, JobsQueue, R2Blobs, WallClock};
+use storage::{CryptoEntropy, FetchSender, JobsQueue, R2Blobs, WallClock};
 use worker::{
     event, Context, Env, MessageBatch, MessageExt, QueueRetryOptionsBuilder, Request, Response,
 };
@@ -33,6 +34,7 @@ impl crate::ports::Ports for EdgePorts {
     type Blobs = R2Blobs;
     type Queue = JobsQueue;
     type Entropy = CryptoEntropy;
+    type Webhooks = D1Meta;
 }
 
 type EdgeApp = App<EdgePorts>;
@@ -58,6 +60,7 @@ fn app(env: &Env, config: Config) -> worker::Result<EdgeApp> {
         blobs: R2Blobs(env.bucket("DOCUMENTS")?),
         queue: JobsQueue(env.queue("JOBS").ok()),
         entropy: CryptoEntropy,
+        webhooks: D1Meta(env.d1("DB")?),
     })
 }
 
@@ -174,7 +177,7 @@ fn to_worker(resp: http::Response) -> worker::Result<Response> {
 }
 
 #[event(queue)]
-async fn queue(batch: MessageBatch<JobMessage>, env: Env, _ctx: Context) -> worker::Result<()> {
+async fn queue(batch: MessageBatch<QueueEnvelope>, env: Env, _ctx: Context) -> worker::Result<()> {
     // Never return Err: that would retry the whole batch. Each message is
     // acked or retried on its own.
     let Some(app) = config(&env).ok().and_then(|c| app(&env, c).ok()) else {
@@ -182,29 +185,35 @@ async fn queue(batch: MessageBatch<JobMessage>, env: Env, _ctx: Context) -> work
         batch.retry_all();
         return Ok(());
     };
-    let limits = RunnerLimits {
-        max_attempts: app.config.job_max_attempts,
-        lease_ms: app.config.job_lease_ms,
-    };
     for raw in batch.raw_iter() {
-        let Ok(msg) = worker::serde_wasm_bindgen::from_value::<JobMessage>(raw.body()) else {
-            log(
-                json!({"level": "warn", "msg": "undecodable queue message dropped", "id": raw.id()}),
-            );
-            raw.ack();
-            continue;
+        let msg = worker::serde_wasm_bindgen::from_value::<QueueEnvelope>(raw.body());
+        let started = worker::Date::now().as_millis();
+        let (kind, id, outcome) = match msg {
+            Ok(QueueEnvelope {
+                job_id: Some(id), ..
+            }) => {
+                let outcome = run_job(&app, &id).await;
+                ("job", id, outcome)
+            }
+            Ok(QueueEnvelope {
+                delivery_id: Some(id),
+                ..
+            }) => {
+                let outcome = process_webhook(&app.webhooks, &FetchSender, &id, started).await;
+                ("webhook", id, outcome)
+            }
+            _ => {
+                log(
+                    json!({"level": "warn", "msg": "undecodable queue message dropped", "id": raw.id()}),
+                );
+                raw.ack();
+                continue;
+            }
         };
-        let now = worker::Date::now().as_millis();
-        let ports = RunnerPorts {
-            meta: &app.meta,
-            blobs: &app.blobs,
-            clock: &WallClock,
-        };
-        let outcome = process_delivery(ports, limits, &msg.job_id).await;
         log(json!({
-            "level": "info", "msg": "job delivery", "job_id": msg.job_id,
+            "level": "info", "msg": "queue message", "kind": kind, "id": id,
             "outcome": format!("{outcome:?}"),
-            "latency_ms": worker::Date::now().as_millis().saturating_sub(now),
+            "latency_ms": worker::Date::now().as_millis().saturating_sub(started),
         }));
         match outcome {
             Disposition::Ack => raw.ack(),
@@ -216,4 +225,19 @@ async fn queue(batch: MessageBatch<JobMessage>, env: Env, _ctx: Context) -> work
         }
     }
     Ok(())
+}
+
+async fn run_job(app: &EdgeApp, job_id: &str) -> Disposition {
+    let limits = RunnerLimits {
+        max_attempts: app.config.job_max_attempts,
+        lease_ms: app.config.job_lease_ms,
+    };
+    let ports = RunnerPorts {
+        meta: &app.meta,
+        blobs: &app.blobs,
+        clock: &WallClock,
+        webhooks: &app.webhooks,
+        queue: &app.queue,
+    };
+    process_delivery(ports, limits, job_id).await
 }

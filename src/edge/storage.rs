@@ -1,7 +1,8 @@
 //! Adapters of the blob-store and queue ports over R2 and Cloudflare Queues.
 
 use crate::jobs::JobMessage;
-use crate::ports::{BlobStore, Clock, Entropy, JobQueue, StoreError, StoreResult};
+use crate::ports::{BlobStore, Clock, Entropy, JobQueue, StoreError, StoreResult, WebhookSender};
+use crate::webhooks::WebhookMessage;
 use worker::{Bucket, HttpMetadata, Queue};
 
 /// Classifies a binding error. Constraint violations will fail again the same
@@ -67,6 +68,14 @@ impl JobQueue for JobsQueue {
         queue.send(msg).await.map_err(classify)
     }
 
+    async fn send_webhook(&self, msg: &WebhookMessage) -> StoreResult<()> {
+        let queue = self
+            .0
+            .as_ref()
+            .ok_or_else(|| StoreError::Permanent("queue binding JOBS is not configured".into()))?;
+        queue.send(msg).await.map_err(classify)
+    }
+
     async fn ping(&self) -> StoreResult<()> {
         match self.0 {
             Some(_) => Ok(()),
@@ -96,5 +105,37 @@ pub struct WallClock;
 impl Clock for WallClock {
     fn now_ms(&self) -> u64 {
         worker::Date::now().as_millis()
+    }
+}
+
+/// Webhook POSTs through the runtime's `fetch`, given ten seconds.
+pub struct FetchSender;
+
+impl WebhookSender for FetchSender {
+    async fn post(
+        &self,
+        url: &str,
+        headers: &[(String, String)],
+        body: &str,
+    ) -> Result<u16, String> {
+        use futures_util::future::{select, Either};
+        let h = worker::Headers::new();
+        for (name, value) in headers {
+            h.set(name, value).map_err(|e| e.to_string())?;
+        }
+        let mut init = worker::RequestInit::new();
+        init.with_method(worker::Method::Post)
+            .with_headers(h)
+            .with_body(Some(body.into()));
+        let req = worker::Request::new_with_init(url, &init).map_err(|e| e.to_string())?;
+        let fetch = worker::Fetch::Request(req);
+        let send = Box::pin(fetch.send());
+        let timeout = Box::pin(worker::Delay::from(std::time::Duration::from_secs(10)));
+        let outcome = match select(send, timeout).await {
+            Either::Left((Ok(resp), _)) => Ok(resp.status_code()),
+            Either::Left((Err(e), _)) => Err(format!("request failed: {e}")),
+            Either::Right(_) => Err("timed out after 10 s".into()),
+        };
+        outcome
     }
 }

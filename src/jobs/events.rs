@@ -50,6 +50,7 @@ mod tests {
             finished_at_ms: None,
             lease_until_ms: None,
             command_states: vec![],
+            webhook_url: None,
         }
     }
 

@@ -120,13 +120,25 @@ pub struct Job {
     pub finished_at_ms: Option<u64>,
     pub lease_until_ms: Option<u64>,
     pub command_states: Vec<CommandState>,
+    /// Where to POST the completion webhook, if anywhere.
+    pub webhook_url: Option<String>,
 }
 
-/// The message put on the queue: the job id only, so nothing sensitive or
+/// The message put on the queue for a job: the job id only, so nothing sensitive or
 /// stale travels through the queue; the consumer reads the rest from D1.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct JobMessage {
     pub job_id: String,
+}
+
+/// Any message on the queue, as read by the consumer: exactly one field is
+/// set. (A flat struct, not an untagged enum: it decodes reliably from JS.)
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct QueueEnvelope {
+    #[serde(default)]
+    pub job_id: Option<String>,
+    #[serde(default)]
+    pub delivery_id: Option<String>,
 }
 
 /// Body of `POST /v1/jobs`.
@@ -135,6 +147,8 @@ pub struct JobMessage {
 pub struct CreateJobRequest {
     pub document_id: String,
     pub commands: Vec<Command>,
+    #[serde(default)]
+    pub webhook_url: Option<String>,
 }
 
 const MAX_COMMANDS: usize = 16;
@@ -197,6 +211,7 @@ pub struct JobView<'a> {
     pub attempts: u32,
     pub deliveries: u32,
     pub error: Option<&'a JobError>,
+    pub webhook_url: Option<&'a str>,
     pub created_at: String,
     pub started_at: Option<String>,
     pub finished_at: Option<String>,
@@ -215,6 +230,7 @@ impl Job {
             attempts: self.attempts,
             deliveries: self.deliveries,
             error: self.error.as_ref(),
+            webhook_url: self.webhook_url.as_deref(),
             created_at: rfc3339(self.created_at_ms),
             started_at: self.started_at_ms.map(rfc3339),
             finished_at: self.finished_at_ms.map(rfc3339),

@@ -12,7 +12,8 @@ use super::{
 };
 use crate::documents::Document;
 use crate::extract::{self, Extraction};
-use crate::ports::{BlobStore, Clock, MetaStore, StoreError};
+use crate::ports::{BlobStore, Clock, JobQueue, MetaStore, StoreError, WebhookStore};
+use crate::webhooks::runner::ensure_completion_webhook;
 
 /// What to do with the queue message.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -55,23 +56,49 @@ impl From<StoreError> for RunFailure {
 }
 
 /// The ports the runner works over.
-pub struct RunnerPorts<'a, M, B, C> {
+pub struct RunnerPorts<'a, M, B, C, W, Q> {
     pub meta: &'a M,
     pub blobs: &'a B,
     pub clock: &'a C,
+    pub webhooks: &'a W,
+    pub queue: &'a Q,
 }
 
 /// Handles one delivery of `job_id`.
-pub async fn process_delivery<M: MetaStore, B: BlobStore, C: Clock>(
-    ports: RunnerPorts<'_, M, B, C>,
+pub async fn process_delivery<M, B, C, W, Q>(
+    ports: RunnerPorts<'_, M, B, C, W, Q>,
     limits: RunnerLimits,
     job_id: &str,
-) -> Disposition {
+) -> Disposition
+where
+    M: MetaStore,
+    B: BlobStore,
+    C: Clock,
+    W: WebhookStore,
+    Q: JobQueue,
+{
     let (meta, blobs, clock) = (ports.meta, ports.blobs, ports.clock);
-    match claim(meta, limits, job_id, clock.now_ms()).await {
+    let outcome = match claim(meta, limits, job_id, clock.now_ms()).await {
         Ok(Some(job)) => run_claimed(meta, blobs, clock, limits, job).await,
         Ok(None) => Disposition::Ack,
-        Err(d) => d,
+        Err(d) => return d,
+    };
+    if outcome != Disposition::Ack {
+        return outcome;
+    }
+    // The job has ended (now or before this duplicate delivery): make sure
+    // its webhook exists and is queued. Idempotent, so repeats are safe;
+    // if it fails, retrying this message tries again.
+    match meta.load_job(job_id).await {
+        Ok(Some(job)) if job.status.is_terminal() => {
+            match ensure_completion_webhook(ports.webhooks, ports.queue, &job, clock.now_ms()).await
+            {
+                Ok(()) => Disposition::Ack,
+                Err(_) => Disposition::Retry { delay_seconds: 10 },
+            }
+        }
+        Ok(_) => Disposition::Ack,
+        Err(_) => Disposition::Retry { delay_seconds: 10 },
     }
 }
 

@@ -125,3 +125,57 @@ test("the events stream reports progress and ends with the finished job", async 
 test("events of an unknown job are 404", async () => {
   assertProblem(await api("GET", "/v1/jobs/job_00000000000000000000000000/events"), 404, "not_found");
 });
+
+test("a job with a webhook_url POSTs a signed completion event, retried after a failure", async () => {
+  const { createServer } = await import("node:http");
+  const { createHmac } = await import("node:crypto");
+  const received = [];
+  let first = true;
+  const server = createServer((req, res) => {
+    let body = "";
+    req.on("data", (c) => (body += c));
+    req.on("end", () => {
+      received.push({ headers: req.headers, body });
+      // Fail the first attempt to prove the retry.
+      res.statusCode = first ? 503 : 200;
+      first = false;
+      res.end();
+    });
+  });
+  await new Promise((r) => server.listen(0, "127.0.0.1", r));
+  const url = `http://127.0.0.1:${server.address().port}/hook`;
+  try {
+    const secret = (await api("GET", "/v1/webhooks/secret")).json.secret;
+    assert.match(secret, /^whsec_/);
+    const doc = await upload("fake-text.txt", "text/plain");
+    const resp = await api("POST", "/v1/jobs", {
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ document_id: doc.id, commands: [{ name: "extract" }], webhook_url: url }),
+    });
+    assert.equal(resp.status, 202, resp.text);
+    const jobId = resp.json.id;
+    const deadline = Date.now() + 30_000;
+    while (received.length < 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 250));
+    assert.equal(received.length, 2, "one failed attempt, one retry");
+    const { headers, body } = received[1];
+    const key = Buffer.from(secret.slice("whsec_".length), "base64");
+    const expected = createHmac("sha256", key)
+      .update(`${headers["webhook-id"]}.${headers["webhook-timestamp"]}.${body}`)
+      .digest("base64");
+    assert.equal(headers["webhook-signature"], `v1,${expected}`);
+    assert.equal(received[0].headers["webhook-id"], headers["webhook-id"], "same message id on retry");
+    const event = JSON.parse(body);
+    assert.equal(event.type, "job.succeeded");
+    assert.equal(event.data.id, jobId);
+    let listed;
+    while (Date.now() < deadline) {
+      listed = await api("GET", `/v1/jobs/${jobId}/webhooks`);
+      if (listed.json.data[0]?.status === "succeeded") break;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    assert.equal(listed.json.data[0].status, "succeeded");
+    assert.equal(listed.json.data[0].attempts, 2);
+  } finally {
+    server.close();
+  }
+});
