@@ -21,6 +21,7 @@ pub mod extract;
 pub mod http;
 pub mod ids;
 pub mod jobs;
+pub mod llm;
 pub mod openapi;
 pub mod ports;
 pub mod time;

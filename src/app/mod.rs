@@ -58,7 +58,10 @@ impl<P: Ports> App<P> {
             RouteId::TestRedeliverJob if self.config.enable_test_routes => {
                 jobs::redeliver(self, param).await
             }
-            RouteId::TestRedeliverJob => Err(ApiError::NotFound(format!("route {}", req.path))),
+            RouteId::TestExtract if self.config.enable_test_routes => system::test_extract(req),
+            RouteId::TestRedeliverJob | RouteId::TestExtract => {
+                Err(ApiError::NotFound(format!("route {}", req.path)))
+            }
             _ => {
                 let who = self.authenticate(req).await?;
                 self.dispatch_authenticated(id, param, req, ctx, &who).await
@@ -90,9 +93,13 @@ impl<P: Ports> App<P> {
             RouteId::ListKeys => keys::list(self, who).await,
             RouteId::CreateKey => keys::create(self, req, ctx, who).await,
             RouteId::DeleteKey => keys::revoke(self, param, ctx, who).await,
-            RouteId::Health | RouteId::Ready | RouteId::OpenApi | RouteId::TestRedeliverJob => Err(
-                ApiError::Internal(format!("{id:?} reached the authenticated dispatcher")),
-            ),
+            RouteId::Health
+            | RouteId::Ready
+            | RouteId::OpenApi
+            | RouteId::TestRedeliverJob
+            | RouteId::TestExtract => Err(ApiError::Internal(format!(
+                "{id:?} reached the authenticated dispatcher"
+            ))),
         }
     }
 

@@ -36,3 +36,22 @@ pub fn openapi() -> Response {
         .with_header("content-type", "application/json")
         .with_body(crate::openapi::DOCUMENT.as_bytes().to_vec())
 }
+
+/// Test-only: extracts the body at once and reports sizes, so a client can
+/// time extraction inside the runtime.
+pub fn test_extract(req: &crate::http::Request) -> Result<Response, crate::error::ApiError> {
+    let media_type = req
+        .header("content-type")
+        .unwrap_or("text/plain")
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_string();
+    let ex = crate::extract::extract(&media_type, &req.body)
+        .map_err(|e| crate::error::ApiError::Invalid(e.code(), e.to_string()))?;
+    Ok(Response::json(
+        200,
+        &json!({ "pages": ex.pages, "elements": ex.elements.len(), "characters": ex.text().chars().count() }),
+    ))
+}

@@ -140,7 +140,7 @@ async fn to_core(req: &mut Request, upload_limit: u64) -> Result<http::Request, 
         core = core.with_header(&name, &value);
     }
     if matches!(method, Method::Post | Method::Put | Method::Patch) {
-        let cap = if url.path() == "/v1/documents" {
+        let cap = if matches!(url.path(), "/v1/documents" | "/__test/extract") {
             upload_limit + MULTIPART_SLACK
         } else {
             MAX_JSON_BODY

@@ -29,6 +29,9 @@ pub enum RouteId {
     /// Test-only: sends a job's queue message again. Enabled by
     /// `ENABLE_TEST_ROUTES`, never documented, never on in production.
     TestRedeliverJob,
+    /// Test-only: extracts the body synchronously (speed benchmark in
+    /// `wrangler dev`). Same gate as the other test routes.
+    TestExtract,
 }
 
 /// One entry of the table.
@@ -82,6 +85,12 @@ pub const ROUTES: &[RouteSpec] = &[
         id: RouteId::TestRedeliverJob,
         method: Method::Post,
         pattern: "/__test/jobs/{id}/redeliver",
+        public: false,
+    },
+    RouteSpec {
+        id: RouteId::TestExtract,
+        method: Method::Post,
+        pattern: "/__test/extract",
         public: false,
     },
 ];

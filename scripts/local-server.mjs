@@ -1,0 +1,94 @@
+// Starts `wrangler dev` (workerd with local D1, R2, Queues) on a free port
+// with a throw-away state directory, prepared like `npm run dev`; returns
+// its URL, the admin key and a stop() that ends the process group it
+// started. Used by the e2e tests and the benchmarks.
+import { spawn } from "node:child_process";
+import { mkdirSync, mkdtempSync, openSync, readFileSync, rmSync } from "node:fs";
+import net from "node:net";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { prepareLocalDb } from "./local-db.mjs";
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
+
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.once("error", reject);
+    srv.listen(0, "127.0.0.1", () => {
+      const { port } = srv.address();
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+async function waitForHealth(base, child, timeoutMs) {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null) throw new Error(`wrangler dev exited with ${child.exitCode}`);
+    try {
+      if ((await fetch(`${base}/health`)).ok) return;
+    } catch {
+      // not listening yet
+    }
+    await new Promise((r) => setTimeout(r, 500));
+  }
+  throw new Error(`wrangler dev did not become healthy in ${timeoutMs} ms`);
+}
+
+async function stopChild(child) {
+  if (child.exitCode !== null) return;
+  const exited = new Promise((r) => child.once("exit", r));
+  try {
+    process.kill(-child.pid, "SIGTERM"); // the group we created: wrangler + workerd
+  } catch {
+    return;
+  }
+  const timer = setTimeout(() => {
+    try {
+      process.kill(-child.pid, "SIGKILL");
+    } catch {
+      // already gone
+    }
+  }, 5000);
+  await exited;
+  clearTimeout(timer);
+}
+
+/** vars: extra `--var` settings, e.g. { MAX_UPLOAD_BYTES: "1024" }. */
+export async function startServer({ vars = {}, logName = "wrangler" } = {}) {
+  mkdirSync(path.join(root, ".tmp"), { recursive: true });
+  const persist = mkdtempSync(path.join(root, ".tmp", "state-"));
+  const logFile = path.join(root, ".tmp", `${logName}.log`);
+  const devVars = prepareLocalDb(persist);
+  const port = await freePort();
+  const base = `http://127.0.0.1:${port}`;
+  const args = ["dev", "--ip", "127.0.0.1", "--port", String(port), "--persist-to", persist];
+  for (const [k, v] of Object.entries({ ENABLE_TEST_ROUTES: "true", ENVIRONMENT: "test", ...vars })) {
+    args.push("--var", `${k}:${v}`);
+  }
+  const log = openSync(logFile, "w");
+  const child = spawn(path.join(root, "node_modules", ".bin", "wrangler"), args, {
+    cwd: root,
+    detached: true,
+    stdio: ["ignore", log, log],
+    env: { ...process.env, WRANGLER_SEND_METRICS: "false" },
+  });
+  const stop = async () => {
+    await stopChild(child);
+    rmSync(persist, { recursive: true, force: true });
+  };
+  for (const sig of ["SIGINT", "SIGTERM"]) {
+    process.once(sig, async () => {
+      await stop();
+      process.exit(130);
+    });
+  }
+  try {
+    await waitForHealth(base, child, 180_000);
+  } catch (e) {
+    await stop();
+    throw e;
+  }
+  return { base, adminKey: devVars.ADMIN_API_KEY, pid: child.pid, logFile, stop, logTail: () => readFileSync(logFile, "utf8").split("\n").slice(-40).join("\n") };
+}
