@@ -21,7 +21,20 @@ pub struct Config {
     pub job_lease_ms: u64,
     /// Enables `/__test/*` routes. Never set in production.
     pub enable_test_routes: bool,
+    /// Per-key limits by route class (`read`, `upload`, `jobs`) and the
+    /// per-IP `public` limit; empty when rate limiting is off.
+    pub rate_limits: Vec<crate::ratelimit::Policy>,
+    /// Limit over all of a tenant's keys together.
+    pub tenant_rate_limit: Option<crate::ratelimit::Policy>,
+    /// Cap on a tenant's queued + running jobs (backpressure).
+    pub max_active_jobs_per_tenant: u64,
+    /// Cap on queued + running jobs over all tenants (503 beyond).
+    pub max_active_jobs_total: u64,
 }
+
+/// Default limits per key (and per IP for `public`), per minute.
+pub const DEFAULT_RATE_LIMITS: &str = "read=1200/60,upload=120/60,jobs=240/60,public=120/60";
+pub const DEFAULT_TENANT_RATE_LIMIT: &str = "tenant=6000/60";
 
 /// Why configuration could not be used.
 #[derive(Debug, thiserror::Error, PartialEq)]
@@ -61,7 +74,28 @@ impl Config {
                 "must not be set in production".into(),
             ));
         }
+        let limiting = get("RATE_LIMITING").is_none_or(|v| v != "off");
+        let parse = |name: &'static str, default: &str| {
+            crate::ratelimit::parse_policies(&get(name).unwrap_or_else(|| default.to_string()))
+                .map_err(|e| ConfigError::Invalid(name, e))
+        };
+        let rate_limits = if limiting {
+            parse("RATE_LIMITS", DEFAULT_RATE_LIMITS)?
+        } else {
+            Vec::new()
+        };
+        let tenant_rate_limit = if limiting {
+            parse("TENANT_RATE_LIMIT", DEFAULT_TENANT_RATE_LIMIT)?
+                .into_iter()
+                .next()
+        } else {
+            None
+        };
         Ok(Config {
+            rate_limits,
+            tenant_rate_limit,
+            max_active_jobs_per_tenant: number(&get, "MAX_ACTIVE_JOBS_PER_TENANT", 100)?,
+            max_active_jobs_total: number(&get, "MAX_ACTIVE_JOBS_TOTAL", 10_000)?,
             environment,
             max_upload_bytes: number(&get, "MAX_UPLOAD_BYTES", DEFAULT_MAX_UPLOAD_BYTES)?,
             accepted_media_types: accepted,

@@ -31,6 +31,12 @@ pub enum ApiError {
     /// The request conflicts with the resource's state (`code`, detail).
     #[error("{1}")]
     Conflict(&'static str, String),
+    /// Too many requests under the named policy; retry after the seconds.
+    #[error("rate limit '{policy}' exceeded")]
+    RateLimited { policy: String, retry_after_s: u64 },
+    /// The tenant has too many queued and running jobs.
+    #[error("too many active jobs (limit {limit}); retry when some finish")]
+    TooManyActiveJobs { limit: u64 },
     /// A dependency is down; the client may retry (`code`).
     #[error("service unavailable: {0}")]
     Unavailable(&'static str),
@@ -62,6 +68,7 @@ impl ApiError {
             ApiError::PayloadTooLarge { .. } => 413,
             ApiError::UnsupportedMediaType(_) => 415,
             ApiError::EmptyBody | ApiError::Invalid(..) => 422,
+            ApiError::RateLimited { .. } | ApiError::TooManyActiveJobs { .. } => 429,
             ApiError::Unavailable(_) => 503,
             ApiError::Internal(_) => 500,
         }
@@ -77,6 +84,8 @@ impl ApiError {
             ApiError::PayloadTooLarge { .. } => "payload_too_large",
             ApiError::UnsupportedMediaType(_) => "unsupported_media_type",
             ApiError::EmptyBody => "empty_body",
+            ApiError::RateLimited { .. } => "rate_limited",
+            ApiError::TooManyActiveJobs { .. } => "too_many_active_jobs",
             ApiError::Invalid(code, _) | ApiError::Conflict(code, _) => code,
             ApiError::Unavailable(code) => code,
             ApiError::Internal(_) => "internal_error",
@@ -92,6 +101,9 @@ impl ApiError {
             ApiError::PayloadTooLarge { .. } => "Payload too large",
             ApiError::UnsupportedMediaType(_) => "Unsupported media type",
             ApiError::EmptyBody => "Empty body",
+            ApiError::RateLimited { .. } | ApiError::TooManyActiveJobs { .. } => {
+                "Too many requests"
+            }
             ApiError::Invalid(..) => "Invalid request",
             ApiError::Conflict(..) => "Conflict",
             ApiError::Unavailable(_) => "Service unavailable",
@@ -114,6 +126,12 @@ impl ApiError {
             ApiError::Unavailable(_) => {
                 "A dependency is temporarily unavailable; retry later.".into()
             }
+            ApiError::RateLimited {
+                policy,
+                retry_after_s,
+            } => format!(
+                "Rate limit '{policy}' exceeded; retry after {retry_after_s} s (see the RateLimit headers)."
+            ),
             // Never echo internal causes to the client.
             ApiError::Internal(_) => "An unexpected error occurred; it has been logged.".into(),
             other => other.to_string(),
@@ -137,6 +155,10 @@ impl ApiError {
             ApiError::MethodNotAllowed { allow } => resp.set_header("allow", &allow.join(", ")),
             ApiError::Unauthorized => resp.set_header("www-authenticate", "Bearer"),
             ApiError::Unavailable(_) => resp.set_header("retry-after", "5"),
+            ApiError::RateLimited { retry_after_s, .. } => {
+                resp.set_header("retry-after", &retry_after_s.to_string())
+            }
+            ApiError::TooManyActiveJobs { .. } => resp.set_header("retry-after", "10"),
             _ => {}
         }
         resp

@@ -5,8 +5,8 @@ use crate::auth::ApiKey;
 use crate::documents::Document;
 use crate::jobs::{CommandState, Job, JobError, JobMessage, JobStatus};
 use crate::ports::{
-    BlobStore, Clock, Entropy, JobQueue, MetaStore, Ports, StoreError, StoreResult, WebhookSender,
-    WebhookStore,
+    BlobStore, Clock, Entropy, JobQueue, MetaStore, Ports, RateLimiter, StoreError, StoreResult,
+    WebhookSender, WebhookStore,
 };
 use crate::webhooks::{Delivery, DeliveryStatus, WebhookMessage};
 use std::cell::{Cell, RefCell};
@@ -22,6 +22,7 @@ impl Ports for MemPorts {
     type Queue = MemQueue;
     type Entropy = CountingEntropy;
     type Webhooks = MemWebhooks;
+    type Limiter = MemLimiter;
 }
 
 /// Makes the next `n` calls of a fake fail with a transient error.
@@ -180,6 +181,13 @@ impl MetaStore for MemMeta {
             .collect();
         jobs.retain(|_, j| j.document_id != id);
         Ok(Some(gone))
+    }
+    async fn count_active_jobs(&self, tenant_id: &str) -> StoreResult<(u64, u64)> {
+        self.faults.check()?;
+        let jobs = self.jobs.borrow();
+        let active = || jobs.values().filter(|j| !j.status.is_terminal());
+        let mine = active().filter(|j| j.tenant_id == tenant_id).count() as u64;
+        Ok((mine, active().count() as u64))
     }
     async fn insert_job(&self, job: &Job) -> StoreResult<()> {
         self.faults.check()?;
@@ -450,5 +458,30 @@ impl WebhookSender for ScriptedSender {
         } else {
             script.remove(0)
         }
+    }
+}
+
+/// GCRA state in memory, on its own manual clock.
+#[derive(Default)]
+pub struct MemLimiter {
+    pub now_ms: Cell<u64>,
+    tats: RefCell<HashMap<String, u64>>,
+    pub faults: Faults,
+}
+
+impl RateLimiter for MemLimiter {
+    async fn check(
+        &self,
+        subject: &str,
+        policy: &crate::ratelimit::Policy,
+    ) -> StoreResult<crate::ratelimit::Decision> {
+        self.faults.check()?;
+        let key = format!("{subject}/{}", policy.name);
+        let tat = self.tats.borrow().get(&key).copied();
+        let (next, decision) = crate::ratelimit::check(tat, policy, self.now_ms.get());
+        if decision.allowed {
+            self.tats.borrow_mut().insert(key, next);
+        }
+        Ok(decision)
     }
 }

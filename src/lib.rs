@@ -24,6 +24,7 @@ pub mod jobs;
 pub mod llm;
 pub mod openapi;
 pub mod ports;
+pub mod ratelimit;
 pub mod time;
 pub mod webhooks;
 

@@ -61,6 +61,8 @@ pub trait MetaStore {
     /// returns the deleted jobs (their result blobs are the caller's to remove).
     async fn delete_document(&self, tenant_id: &str, id: &str) -> StoreResult<Option<Vec<Job>>>;
 
+    /// Queued + running jobs: (of this tenant, of all tenants).
+    async fn count_active_jobs(&self, tenant_id: &str) -> StoreResult<(u64, u64)>;
     async fn insert_job(&self, job: &Job) -> StoreResult<()>;
     async fn delete_job(&self, tenant_id: &str, id: &str) -> StoreResult<()>;
     async fn get_job(&self, tenant_id: &str, id: &str) -> StoreResult<Option<Job>>;
@@ -125,6 +127,16 @@ pub trait WebhookStore {
     ) -> StoreResult<()>;
 }
 
+/// Rate-limit state (a Durable Object per subject). The limiter reads its
+/// own clock, so every isolate sees one consistent timeline per subject.
+pub trait RateLimiter {
+    async fn check(
+        &self,
+        subject: &str,
+        policy: &crate::ratelimit::Policy,
+    ) -> StoreResult<crate::ratelimit::Decision>;
+}
+
 /// Outbound HTTP for webhooks.
 pub trait WebhookSender {
     /// POSTs `body`; the response status, or why there is none.
@@ -155,4 +167,5 @@ pub trait Ports {
     type Queue: JobQueue;
     type Entropy: Entropy;
     type Webhooks: WebhookStore;
+    type Limiter: RateLimiter;
 }

@@ -7,7 +7,7 @@ use quire::app::{App, Ctx};
 use quire::auth::{hash_key, ApiKey, Role};
 use quire::config::Config;
 use quire::fakes::{
-    CountingEntropy, ManualClock, MemBlobs, MemMeta, MemPorts, MemQueue, MemWebhooks,
+    CountingEntropy, ManualClock, MemBlobs, MemLimiter, MemMeta, MemPorts, MemQueue, MemWebhooks,
     ScriptedSender,
 };
 use quire::http::{Method, Request, Response};
@@ -36,6 +36,7 @@ fn key(id: &str, tenant: &str, secret: &str, role: Role) -> ApiKey {
         role,
         created_at_ms: 0,
         revoked_at_ms: None,
+        rate_limits: vec![],
     }
 }
 
@@ -44,6 +45,7 @@ fn spawn_app() -> World {
         "API_KEY_PEPPER" => Some(PEPPER.into()),
         "MAX_UPLOAD_BYTES" => Some("1000".into()),
         "JOB_MAX_ATTEMPTS" => Some("3".into()),
+        "MAX_ACTIVE_JOBS_PER_TENANT" => Some("3".into()),
         _ => None,
     })
     .unwrap();
@@ -62,6 +64,7 @@ fn spawn_app() -> World {
             queue: MemQueue::default(),
             entropy: CountingEntropy::default(),
             webhooks: MemWebhooks::default(),
+            limiter: MemLimiter::default(),
         },
         clock: ManualClock::at(1_700_000_000_000),
     }
@@ -759,4 +762,84 @@ fn job_with_hook(w: &World, doc_id: &str, url: &str) -> String {
     assert_eq!(resp.status, 202, "{}", String::from_utf8_lossy(&resp.body));
     assert_eq!(resp.json_body()["webhook_url"], url);
     resp.json_body()["id"].as_str().unwrap().to_string()
+}
+
+fn key_with_limit(w: &World, limit: &str) -> String {
+    let body = format!(r#"{{"name":"limited","rate_limits":{{"read":"{limit}"}}}}"#);
+    let resp = w.send(w.as_admin(Method::Post, "/v1/keys").with_body(body));
+    assert_eq!(resp.status, 201, "{}", String::from_utf8_lossy(&resp.body));
+    assert_eq!(resp.json_body()["rate_limits"]["read"], limit);
+    resp.json_body()["secret"].as_str().unwrap().to_string()
+}
+
+#[test]
+fn a_key_limited_to_100_reads_gets_exactly_100_then_429_with_headers() {
+    let w = spawn_app();
+    let secret = key_with_limit(&w, "100/100");
+    let get = || {
+        w.send(
+            Request::new(Method::Get, "/v1/documents")
+                .with_header("authorization", &format!("Bearer {secret}")),
+        )
+    };
+    let statuses: Vec<u16> = (0..200).map(|_| get().status).collect();
+    assert_eq!(statuses.iter().filter(|s| **s == 200).count(), 100);
+    assert_eq!(statuses.iter().filter(|s| **s == 429).count(), 100);
+    let denied = get();
+    assert_problem(&denied, 429, "rate_limited");
+    assert_eq!(denied.header("retry-after"), Some("1"));
+    // The window refills one request per second: 2.5 s later, exactly 2.
+    w.app.limiter.now_ms.set(2_500);
+    let statuses: Vec<u16> = (0..5).map(|_| get().status).collect();
+    assert_eq!(statuses, vec![200, 200, 429, 429, 429]);
+}
+
+#[test]
+fn allowed_responses_carry_ratelimit_headers() {
+    let w = spawn_app();
+    let resp = w.send(w.as_admin(Method::Get, "/v1/documents"));
+    assert_eq!(
+        resp.header("ratelimit-policy"),
+        Some("\"read\";q=1200;w=60, \"tenant\";q=6000;w=60")
+    );
+    assert_eq!(
+        resp.header("ratelimit"),
+        Some("\"read\";r=1199;t=1, \"tenant\";r=5999;t=1")
+    );
+}
+
+#[test]
+fn when_the_limiter_is_down_requests_are_let_through() {
+    let w = spawn_app();
+    w.app.limiter.faults.fail_next(2);
+    let resp = w.send(w.as_admin(Method::Get, "/v1/documents"));
+    assert_eq!(resp.status, 200);
+    assert_eq!(resp.header("ratelimit"), None);
+}
+
+#[test]
+fn a_tenant_at_its_active_job_cap_gets_429_and_no_job_is_created() {
+    let w = spawn_app();
+    let doc = w.upload_id("text/plain", b"busy tenant");
+    for _ in 0..3 {
+        w.job_id(&doc);
+    }
+    let resp = w.create_job(&doc);
+    assert_problem(&resp, 429, "too_many_active_jobs");
+    assert_eq!(resp.header("retry-after"), Some("10"));
+    assert_eq!(w.app.meta.jobs.borrow().len(), 3);
+    // Once one finishes, there is room again.
+    let first = w.app.meta.jobs.borrow().keys().next().unwrap().clone();
+    w.deliver(&first);
+    assert_eq!(w.create_job(&doc).status, 202);
+}
+
+#[test]
+fn unknown_rate_limit_classes_are_refused() {
+    let w = spawn_app();
+    let resp = w.send(
+        w.as_admin(Method::Post, "/v1/keys")
+            .with_body(r#"{"name":"x","rate_limits":{"everything":"1/1"}}"#),
+    );
+    assert_problem(&resp, 422, "invalid_rate_limits");
 }

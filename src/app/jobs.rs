@@ -32,6 +32,17 @@ pub async fn create<P: Ports>(
         .get_document(&who.tenant_id, &body.document_id)
         .await?
         .ok_or_else(|| ApiError::NotFound("document".into()))?;
+    // Backpressure: refuse before anything is written, so no job is
+    // half-created. (Concurrent requests may overshoot by a few.)
+    let (mine, total) = app.meta.count_active_jobs(&who.tenant_id).await?;
+    if total >= app.config.max_active_jobs_total {
+        return Err(ApiError::Unavailable("service_saturated"));
+    }
+    if mine >= app.config.max_active_jobs_per_tenant {
+        return Err(ApiError::TooManyActiveJobs {
+            limit: app.config.max_active_jobs_per_tenant,
+        });
+    }
     let job = Job {
         id: new_id("job", ctx.now_ms, &app.entropy),
         tenant_id: who.tenant_id.clone(),

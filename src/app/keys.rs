@@ -17,6 +17,9 @@ struct CreateKeyRequest {
     name: String,
     #[serde(default = "default_role")]
     role: String,
+    /// Per-class overrides such as `{"read": "100/60"}` (limit/seconds).
+    #[serde(default)]
+    rate_limits: std::collections::BTreeMap<String, String>,
 }
 
 fn default_role() -> String {
@@ -31,6 +34,9 @@ fn key_view(k: &ApiKey) -> Value {
         "role": k.role.as_str(),
         "created_at": rfc3339(k.created_at_ms),
         "revoked_at": k.revoked_at_ms.map(rfc3339),
+        "rate_limits": k.rate_limits.iter()
+            .map(|p| (p.name.clone(), format!("{}/{}", p.limit, p.period_ms / 1000)))
+            .collect::<std::collections::BTreeMap<_, _>>(),
     })
 }
 
@@ -53,6 +59,22 @@ pub async fn create<P: Ports>(
     let role = Role::parse(&body.role).ok_or_else(|| {
         ApiError::Invalid("invalid_role", "role must be 'admin' or 'member'".into())
     })?;
+    let spec: Vec<String> = body
+        .rate_limits
+        .iter()
+        .map(|(class, rate)| format!("{class}={rate}"))
+        .collect();
+    let rate_limits = crate::ratelimit::parse_policies(&spec.join(","))
+        .map_err(|why| ApiError::Invalid("invalid_rate_limits", why))?;
+    if let Some(p) = rate_limits
+        .iter()
+        .find(|p| !["read", "upload", "jobs"].contains(&p.name.as_str()))
+    {
+        return Err(ApiError::Invalid(
+            "invalid_rate_limits",
+            format!("unknown route class '{}': use read, upload or jobs", p.name),
+        ));
+    }
     let mut random = [0u8; 20];
     app.entropy.fill(&mut random);
     let (secret, prefix) = make_secret(app.config.key_environment(), random);
@@ -65,6 +87,7 @@ pub async fn create<P: Ports>(
         role,
         created_at_ms: ctx.now_ms,
         revoked_at_ms: None,
+        rate_limits,
     };
     app.meta.insert_key(&key).await?;
     let mut body = key_view(&key);

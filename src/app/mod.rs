@@ -6,6 +6,7 @@
 mod documents;
 mod jobs;
 mod keys;
+mod limits;
 mod system;
 
 use crate::auth::{self, Principal};
@@ -30,6 +31,7 @@ pub struct App<P: Ports> {
     pub queue: P::Queue,
     pub entropy: P::Entropy,
     pub webhooks: P::Webhooks,
+    pub limiter: P::Limiter,
 }
 
 impl<P: Ports> App<P> {
@@ -52,9 +54,15 @@ impl<P: Ports> App<P> {
         };
         let param = params.first().map(String::as_str).unwrap_or("");
         match id {
+            // Probes are never limited: load balancers call them often.
             RouteId::Health => Ok(system::health()),
             RouteId::Ready => Ok(system::ready(self).await),
-            RouteId::OpenApi => Ok(system::openapi()),
+            RouteId::OpenApi => {
+                let granted = limits::for_client(self, req).await?;
+                let mut resp = system::openapi();
+                granted.apply(&mut resp);
+                Ok(resp)
+            }
             RouteId::TestRedeliverJob if self.config.enable_test_routes => {
                 jobs::redeliver(self, param).await
             }
@@ -64,7 +72,13 @@ impl<P: Ports> App<P> {
             }
             _ => {
                 let who = self.authenticate(req).await?;
-                self.dispatch_authenticated(id, param, req, ctx, &who).await
+                let class = limits::class_of(id, req.method);
+                let granted = limits::for_principal(self, class, &who).await?;
+                let mut resp = self
+                    .dispatch_authenticated(id, param, req, ctx, &who)
+                    .await?;
+                granted.apply(&mut resp);
+                Ok(resp)
             }
         }
     }

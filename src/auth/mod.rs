@@ -54,6 +54,8 @@ pub struct ApiKey {
     pub role: Role,
     pub created_at_ms: u64,
     pub revoked_at_ms: Option<u64>,
+    /// Per-key limits overriding the defaults, by route class.
+    pub rate_limits: Vec<crate::ratelimit::Policy>,
 }
 
 /// Who is calling, once authenticated.
@@ -62,6 +64,7 @@ pub struct Principal {
     pub tenant_id: String,
     pub key_id: String,
     pub role: Role,
+    pub rate_limits: Vec<crate::ratelimit::Policy>,
 }
 
 impl Principal {
@@ -134,6 +137,7 @@ pub fn admit(key: Option<ApiKey>) -> Result<Principal, ApiError> {
             tenant_id: k.tenant_id,
             key_id: k.id,
             role: k.role,
+            rate_limits: k.rate_limits,
         }),
         _ => Err(ApiError::Unauthorized),
     }
@@ -198,6 +202,7 @@ mod tests {
             role: Role::Member,
             created_at_ms: 1,
             revoked_at_ms: Some(2),
+            rate_limits: vec![],
         };
         assert_eq!(admit(Some(key.clone())), Err(ApiError::Unauthorized));
         let live = ApiKey {

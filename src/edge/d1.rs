@@ -36,6 +36,7 @@ struct KeyRow {
     role: String,
     created_at: f64,
     revoked_at: Option<f64>,
+    rate_limits: Option<String>,
 }
 
 impl KeyRow {
@@ -50,6 +51,11 @@ impl KeyRow {
             hash: self.hash,
             created_at_ms: self.created_at as u64,
             revoked_at_ms: self.revoked_at.map(|v| v as u64),
+            // Validated when stored; an unreadable value falls back to defaults.
+            rate_limits: self
+                .rate_limits
+                .and_then(|s| crate::ratelimit::parse_policies(&s).ok())
+                .unwrap_or_default(),
         })
     }
 }
@@ -185,8 +191,8 @@ impl MetaStore for D1Meta {
     }
 
     async fn find_key_by_hash(&self, hash: &str) -> StoreResult<Option<ApiKey>> {
-        let sql = "SELECT id, tenant_id, name, prefix, hash, role, created_at, revoked_at \
-                   FROM api_keys WHERE hash = ?1";
+        let sql = "SELECT id, tenant_id, name, prefix, hash, role, created_at, revoked_at, \
+                   rate_limits FROM api_keys WHERE hash = ?1";
         self.first::<KeyRow>(sql, &[text(hash)])
             .await?
             .map(KeyRow::into_key)
@@ -194,8 +200,14 @@ impl MetaStore for D1Meta {
     }
 
     async fn insert_key(&self, k: &ApiKey) -> StoreResult<()> {
-        let sql = "INSERT INTO api_keys (id, tenant_id, name, prefix, hash, role, created_at) \
-                   VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)";
+        let limits: Vec<String> = k
+            .rate_limits
+            .iter()
+            .map(|p| format!("{}={}/{}", p.name, p.limit, p.period_ms / 1000))
+            .collect();
+        let limits = (!limits.is_empty()).then(|| limits.join(","));
+        let sql = "INSERT INTO api_keys (id, tenant_id, name, prefix, hash, role, created_at, \
+                   rate_limits) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)";
         let args = [
             text(&k.id),
             text(&k.tenant_id),
@@ -204,13 +216,14 @@ impl MetaStore for D1Meta {
             text(&k.hash),
             text(k.role.as_str()),
             num(k.created_at_ms),
+            opt_text(limits.as_deref()),
         ];
         self.run(sql, &args).await.map(|_| ())
     }
 
     async fn list_keys(&self, tenant_id: &str) -> StoreResult<Vec<ApiKey>> {
-        let sql = "SELECT id, tenant_id, name, prefix, hash, role, created_at, revoked_at \
-                   FROM api_keys WHERE tenant_id = ?1 ORDER BY id DESC";
+        let sql = "SELECT id, tenant_id, name, prefix, hash, role, created_at, revoked_at, \
+                   rate_limits FROM api_keys WHERE tenant_id = ?1 ORDER BY id DESC";
         let rows = self.all::<KeyRow>(sql, &[text(tenant_id)]).await?;
         rows.into_iter().map(KeyRow::into_key).collect()
     }
@@ -304,6 +317,20 @@ impl MetaStore for D1Meta {
             .and_then(|m| m.changes)
             .unwrap_or(0);
         Ok((deleted == 1).then_some(jobs))
+    }
+
+    async fn count_active_jobs(&self, tenant_id: &str) -> StoreResult<(u64, u64)> {
+        #[derive(Deserialize)]
+        struct Counts {
+            mine: Option<f64>,
+            total: Option<f64>,
+        }
+        let sql = "SELECT SUM(tenant_id = ?1) AS mine, COUNT(*) AS total FROM jobs \
+                   WHERE status IN ('queued', 'running')";
+        let row = self.first::<Counts>(sql, &[text(tenant_id)]).await?;
+        Ok(row.map_or((0, 0), |c| {
+            (c.mine.unwrap_or(0.0) as u64, c.total.unwrap_or(0.0) as u64)
+        }))
     }
 
     async fn insert_job(&self, j: &Job) -> StoreResult<()> {

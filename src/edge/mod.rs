@@ -4,6 +4,7 @@
 
 mod d1;
 mod events;
+mod limiter;
 mod storage;
 
 use crate::app::{App, Ctx};
@@ -35,6 +36,7 @@ impl crate::ports::Ports for EdgePorts {
     type Queue = JobsQueue;
     type Entropy = CryptoEntropy;
     type Webhooks = D1Meta;
+    type Limiter = limiter::DoLimiter;
 }
 
 type EdgeApp = App<EdgePorts>;
@@ -61,6 +63,7 @@ fn app(env: &Env, config: Config) -> worker::Result<EdgeApp> {
         queue: JobsQueue(env.queue("JOBS").ok()),
         entropy: CryptoEntropy,
         webhooks: D1Meta(env.d1("DB")?),
+        limiter: limiter::DoLimiter(env.durable_object("RATE_LIMITER").ok()),
     })
 }
 

@@ -15,7 +15,14 @@ const uploadLimit = 2 * 1024 * 1024;
 let status = 1;
 let server;
 try {
-  server = await startServer({ vars: { MAX_UPLOAD_BYTES: String(uploadLimit) }, logName: "e2e-wrangler" });
+  // Generous defaults so the suite itself is not throttled; the rate-limit
+  // tests use keys with their own, small limits.
+  const vars = {
+    MAX_UPLOAD_BYTES: String(uploadLimit),
+    RATE_LIMITS: "read=20000/60,upload=5000/60,jobs=5000/60,public=5000/60",
+    TENANT_RATE_LIMIT: "tenant=50000/60",
+  };
+  server = await startServer({ vars, logName: "e2e-wrangler" });
   const files = readdirSync(here).filter((f) => f.endsWith(".test.mjs")).sort().map((f) => path.join(here, f));
   const only = process.argv.slice(2);
   const selected = only.length ? files.filter((f) => only.some((o) => f.includes(o))) : files;

@@ -1,0 +1,40 @@
+// Rate limiting in Durable Objects, exactly, through HTTP; backpressure.
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { api, assertProblem } from "./helpers.mjs";
+
+test("200 concurrent requests against a limit of 100 allow exactly 100, then it refills", async () => {
+  // 100 per 300 s: one more every 3 s, slow enough that the burst itself
+  // (well under 3 s here) cannot earn an extra slot.
+  const created = await api("POST", "/v1/keys", {
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ name: "limited", role: "member", rate_limits: { read: "100/300" } }),
+  });
+  assert.equal(created.status, 201, created.text);
+  const key = created.json.secret;
+  const start = Date.now();
+  const results = await Promise.all(
+    Array.from({ length: 200 }, () => api("GET", "/v1/documents?limit=1", { key })),
+  );
+  const burstMs = Date.now() - start;
+  const ok = results.filter((r) => r.status === 200);
+  const limited = results.filter((r) => r.status === 429);
+  assert.equal(ok.length, 100, `burst took ${burstMs} ms`);
+  assert.equal(limited.length, 100);
+  assertProblem(limited[0], 429, "rate_limited");
+  assert.ok(Number(limited[0].headers.get("retry-after")) >= 1);
+  assert.match(ok[0].headers.get("ratelimit-policy"), /"read";q=100;w=300/);
+  assert.match(ok[0].headers.get("ratelimit"), /"read";r=\d+;t=\d+/);
+
+  // Slots come back every 3 s from the first request: at +7.5 s, exactly 2.
+  await new Promise((r) => setTimeout(r, Math.max(0, start + 7500 - Date.now())));
+  const after = [];
+  for (let i = 0; i < 5; i++) after.push((await api("GET", "/v1/documents?limit=1", { key })).status);
+  assert.deepEqual(after, [200, 200, 429, 429, 429], `burst took ${burstMs} ms`);
+});
+
+test("the OpenAPI document is limited per client address and says so", async () => {
+  const resp = await api("GET", "/openapi.json", { key: null });
+  assert.equal(resp.status, 200);
+  assert.match(resp.headers.get("ratelimit-policy"), /"public";q=\d+;w=\d+/);
+});
