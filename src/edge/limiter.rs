@@ -3,9 +3,14 @@
 //!
 //! Exactness: a Durable Object handles one event at a time, and the check
 //! reads and updates the in-memory state with no `await` in between, so
-//! concurrent requests cannot both take the last slot. The state is also
-//! written to storage (the output gate holds the reply until it is durable)
-//! so an evicted object resumes where it left off.
+//! concurrent requests cannot both take the last slot.
+//!
+//! Durability: for windows up to a minute the state lives in memory only. An
+//! object is evicted only after tens of seconds without requests, by which
+//! time such a bucket has refilled anyway, so nothing is lost; and skipping
+//! the write spares every request a durable storage round trip (the output
+//! gate). Longer windows are also written to storage, so an evicted object
+//! resumes where it left off.
 
 use crate::ports::{RateLimiter, StoreError, StoreResult};
 use crate::ratelimit::{check, Decision, Policy};
@@ -13,6 +18,9 @@ use serde_json::json;
 use std::cell::RefCell;
 use std::collections::HashMap;
 use worker::{durable_object, Env, ObjectNamespace, Request, RequestInit, Response, State};
+
+/// Windows longer than this are persisted (see the module comment).
+const PERSIST_AFTER_MS: u64 = 60_000;
 
 #[durable_object]
 pub struct RateLimiterObject {
@@ -47,7 +55,8 @@ impl worker::DurableObject for RateLimiterObject {
             if decision.allowed {
                 tats.insert(policy.name.clone(), next);
             }
-            (decision, decision.allowed.then(|| tats.clone()))
+            let persist = decision.allowed && policy.period_ms > PERSIST_AFTER_MS;
+            (decision, persist.then(|| tats.clone()))
         };
         if let Some(snapshot) = snapshot {
             self.state.storage().put("tats", snapshot).await?;
