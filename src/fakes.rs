@@ -23,6 +23,7 @@ impl Ports for MemPorts {
     type Entropy = CountingEntropy;
     type Webhooks = MemWebhooks;
     type Limiter = MemLimiter;
+    type Idempotency = MemIdempotency;
 }
 
 /// Makes the next `n` calls of a fake fail with a transient error.
@@ -483,5 +484,55 @@ impl RateLimiter for MemLimiter {
             self.tats.borrow_mut().insert(key, next);
         }
         Ok(decision)
+    }
+}
+
+/// Idempotency records in memory, on the limiter-style manual clock.
+#[derive(Default)]
+pub struct MemIdempotency {
+    pub now_ms: Cell<u64>,
+    entries: RefCell<HashMap<String, crate::idempotency::Entry>>,
+    pub faults: Faults,
+}
+
+impl crate::ports::IdempotencyStore for MemIdempotency {
+    async fn begin(
+        &self,
+        tenant_id: &str,
+        key: &str,
+        fingerprint: &str,
+    ) -> StoreResult<crate::idempotency::Outcome> {
+        self.faults.check()?;
+        let id = format!("{tenant_id}/{key}");
+        let mut entries = self.entries.borrow_mut();
+        let (outcome, entry) =
+            crate::idempotency::begin(entries.get(&id), fingerprint, self.now_ms.get());
+        if let Some(e) = entry {
+            entries.insert(id, e);
+        }
+        Ok(outcome)
+    }
+    async fn complete(
+        &self,
+        tenant_id: &str,
+        key: &str,
+        response: &crate::idempotency::StoredResponse,
+    ) -> StoreResult<()> {
+        self.faults.check()?;
+        if let Some(e) = self
+            .entries
+            .borrow_mut()
+            .get_mut(&format!("{tenant_id}/{key}"))
+        {
+            e.response = Some(response.clone());
+        }
+        Ok(())
+    }
+    async fn abandon(&self, tenant_id: &str, key: &str) -> StoreResult<()> {
+        self.faults.check()?;
+        self.entries
+            .borrow_mut()
+            .remove(&format!("{tenant_id}/{key}"));
+        Ok(())
     }
 }

@@ -19,6 +19,7 @@ pub mod documents;
 pub mod error;
 pub mod extract;
 pub mod http;
+pub mod idempotency;
 pub mod ids;
 pub mod jobs;
 pub mod llm;

@@ -137,6 +137,24 @@ pub trait RateLimiter {
     ) -> StoreResult<crate::ratelimit::Decision>;
 }
 
+/// Idempotency records (a Durable Object per tenant, with an expiry alarm).
+pub trait IdempotencyStore {
+    async fn begin(
+        &self,
+        tenant_id: &str,
+        key: &str,
+        fingerprint: &str,
+    ) -> StoreResult<crate::idempotency::Outcome>;
+    async fn complete(
+        &self,
+        tenant_id: &str,
+        key: &str,
+        response: &crate::idempotency::StoredResponse,
+    ) -> StoreResult<()>;
+    /// Forgets an unfinished key, so a corrected retry may use it.
+    async fn abandon(&self, tenant_id: &str, key: &str) -> StoreResult<()>;
+}
+
 /// Outbound HTTP for webhooks.
 pub trait WebhookSender {
     /// POSTs `body`; the response status, or why there is none.
@@ -168,4 +186,5 @@ pub trait Ports {
     type Entropy: Entropy;
     type Webhooks: WebhookStore;
     type Limiter: RateLimiter;
+    type Idempotency: IdempotencyStore;
 }

@@ -7,8 +7,8 @@ use quire::app::{App, Ctx};
 use quire::auth::{hash_key, ApiKey, Role};
 use quire::config::Config;
 use quire::fakes::{
-    CountingEntropy, ManualClock, MemBlobs, MemLimiter, MemMeta, MemPorts, MemQueue, MemWebhooks,
-    ScriptedSender,
+    CountingEntropy, ManualClock, MemBlobs, MemIdempotency, MemLimiter, MemMeta, MemPorts,
+    MemQueue, MemWebhooks, ScriptedSender,
 };
 use quire::http::{Method, Request, Response};
 use quire::jobs::runner::{process_delivery, Disposition, RunnerLimits, RunnerPorts};
@@ -65,6 +65,7 @@ fn spawn_app() -> World {
             entropy: CountingEntropy::default(),
             webhooks: MemWebhooks::default(),
             limiter: MemLimiter::default(),
+            idempotency: MemIdempotency::default(),
         },
         clock: ManualClock::at(1_700_000_000_000),
     }
@@ -842,4 +843,58 @@ fn unknown_rate_limit_classes_are_refused() {
             .with_body(r#"{"name":"x","rate_limits":{"everything":"1/1"}}"#),
     );
     assert_problem(&resp, 422, "invalid_rate_limits");
+}
+
+fn post_doc_with_key(w: &World, key: &str, body: &[u8]) -> Response {
+    w.send(
+        w.as_admin(Method::Post, "/v1/documents")
+            .with_header("content-type", "text/plain")
+            .with_header("idempotency-key", key)
+            .with_body(body.to_vec()),
+    )
+}
+
+#[test]
+fn a_retried_post_with_the_same_key_is_replayed_byte_for_byte() {
+    let w = spawn_app();
+    let first = post_doc_with_key(&w, "order-1", b"once only");
+    assert_eq!(first.status, 201);
+    let again = post_doc_with_key(&w, "order-1", b"once only");
+    assert_eq!(again.status, 201);
+    assert_eq!(again.body, first.body);
+    assert_eq!(again.header("location"), first.header("location"));
+    assert_eq!(again.header("idempotent-replayed"), Some("true"));
+    assert_eq!(w.app.meta.documents.borrow().len(), 1);
+}
+
+#[test]
+fn the_same_key_with_another_body_is_refused() {
+    let w = spawn_app();
+    assert_eq!(post_doc_with_key(&w, "k", b"one").status, 201);
+    assert_problem(
+        &post_doc_with_key(&w, "k", b"two"),
+        422,
+        "idempotency_key_reused",
+    );
+}
+
+#[test]
+fn a_rejected_request_does_not_consume_its_key() {
+    let w = spawn_app();
+    let empty = post_doc_with_key(&w, "fix-me", b"");
+    assert_problem(&empty, 422, "empty_body");
+    // A different body with the same key is fine: nothing was stored.
+    assert_eq!(
+        post_doc_with_key(&w, "fix-me", b"now with content").status,
+        201
+    );
+}
+
+#[test]
+fn without_the_idempotency_store_a_keyed_post_is_refused_not_run() {
+    let w = spawn_app();
+    w.app.idempotency.faults.fail_next(1);
+    let resp = post_doc_with_key(&w, "k", b"x");
+    assert_problem(&resp, 503, "idempotency_unavailable");
+    assert!(w.app.meta.documents.borrow().is_empty());
 }

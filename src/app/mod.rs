@@ -4,6 +4,7 @@
 //! Handlers live in one file per resource; each is parse → core → map.
 
 mod documents;
+mod idempotent;
 mod jobs;
 mod keys;
 mod limits;
@@ -32,6 +33,7 @@ pub struct App<P: Ports> {
     pub entropy: P::Entropy,
     pub webhooks: P::Webhooks,
     pub limiter: P::Limiter,
+    pub idempotency: P::Idempotency,
 }
 
 impl<P: Ports> App<P> {
@@ -74,9 +76,8 @@ impl<P: Ports> App<P> {
                 let who = self.authenticate(req).await?;
                 let class = limits::class_of(id, req.method);
                 let granted = limits::for_principal(self, class, &who).await?;
-                let mut resp = self
-                    .dispatch_authenticated(id, param, req, ctx, &who)
-                    .await?;
+                let run = || self.dispatch_authenticated(id, param, req, ctx, &who);
+                let mut resp = idempotent::run(self, req, &who, ctx, run).await?;
                 granted.apply(&mut resp);
                 Ok(resp)
             }

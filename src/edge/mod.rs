@@ -4,6 +4,7 @@
 
 mod d1;
 mod events;
+mod idempotency;
 mod limiter;
 mod storage;
 
@@ -37,6 +38,7 @@ impl crate::ports::Ports for EdgePorts {
     type Entropy = CryptoEntropy;
     type Webhooks = D1Meta;
     type Limiter = limiter::DoLimiter;
+    type Idempotency = idempotency::DoIdempotency;
 }
 
 type EdgeApp = App<EdgePorts>;
@@ -64,6 +66,7 @@ fn app(env: &Env, config: Config) -> worker::Result<EdgeApp> {
         entropy: CryptoEntropy,
         webhooks: D1Meta(env.d1("DB")?),
         limiter: limiter::DoLimiter(env.durable_object("RATE_LIMITER").ok()),
+        idempotency: idempotency::DoIdempotency(env.durable_object("IDEMPOTENCY").ok()),
     })
 }
 

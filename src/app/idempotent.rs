@@ -1,0 +1,77 @@
+//! Runs a POST under its `Idempotency-Key`, if it has one (see
+//! [`crate::idempotency`] for the rules).
+
+use super::{App, Ctx};
+use crate::auth::Principal;
+use crate::error::ApiError;
+use crate::http::{Method, Request, Response};
+use crate::idempotency::{fingerprint, should_store, valid_key, Outcome, StoredResponse};
+use crate::ports::{IdempotencyStore, Ports};
+use std::future::Future;
+
+pub async fn run<P: Ports, F, Fut>(
+    app: &App<P>,
+    req: &Request,
+    who: &Principal,
+    ctx: &Ctx,
+    handler: F,
+) -> Result<Response, ApiError>
+where
+    F: FnOnce() -> Fut,
+    Fut: Future<Output = Result<Response, ApiError>>,
+{
+    let key = match req.header("idempotency-key") {
+        Some(k) if req.method == Method::Post => k.trim(),
+        _ => return handler().await,
+    };
+    if !valid_key(key) {
+        return Err(ApiError::Invalid(
+            "invalid_idempotency_key",
+            "Idempotency-Key must be 1 to 255 visible ASCII characters".into(),
+        ));
+    }
+    let content_type = req.header("content-type").unwrap_or("");
+    let fp = fingerprint("POST", &req.path, content_type, &req.body);
+    let outcome = app
+        .idempotency
+        .begin(&who.tenant_id, key, &fp)
+        .await
+        // Without the record we cannot promise "at most once": refuse,
+        // and let the client retry with the same key.
+        .map_err(|_| ApiError::Unavailable("idempotency_unavailable"))?;
+    match outcome {
+        Outcome::Replay { response } => Ok(replay(&response)),
+        Outcome::InFlight => Err(ApiError::Conflict(
+            "idempotency_in_flight",
+            "a request with this Idempotency-Key is still being processed; retry shortly".into(),
+        )),
+        Outcome::Mismatch => Err(ApiError::Invalid(
+            "idempotency_key_reused",
+            "this Idempotency-Key was used for a different request".into(),
+        )),
+        Outcome::Proceed => {
+            let resp = match handler().await {
+                Ok(r) => r,
+                Err(e) => e.to_response(&ctx.request_id),
+            };
+            if should_store(resp.status) {
+                let stored = StoredResponse::of(resp.status, &resp.headers, &resp.body);
+                // If this write is lost, the key stays "in flight" for a
+                // minute and then accepts a retry: never a duplicate replay.
+                let _ = app.idempotency.complete(&who.tenant_id, key, &stored).await;
+            } else {
+                let _ = app.idempotency.abandon(&who.tenant_id, key).await;
+            }
+            Ok(resp)
+        }
+    }
+}
+
+fn replay(stored: &StoredResponse) -> Response {
+    let mut resp = Response::new(stored.status).with_body(stored.body());
+    for (name, value) in &stored.headers {
+        resp.set_header(name, value);
+    }
+    resp.set_header("idempotent-replayed", "true");
+    resp
+}
