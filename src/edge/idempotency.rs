@@ -6,9 +6,7 @@
 use crate::idempotency::{begin, Entry, Outcome, StoredResponse};
 use crate::ports::{IdempotencyStore, StoreError, StoreResult};
 use serde::{Deserialize, Serialize};
-use worker::{
-    durable_object, Env, ListOptions, ObjectNamespace, Request, RequestInit, Response, State,
-};
+use worker::{durable_object, Env, ListOptions, ObjectNamespace, Request, Response, State};
 
 #[derive(Serialize, Deserialize)]
 #[serde(tag = "op", rename_all = "snake_case")]
@@ -128,15 +126,7 @@ impl DoIdempotency {
             .0
             .as_ref()
             .ok_or_else(|| StoreError::Permanent("IDEMPOTENCY binding missing".into()))?;
-        let result = async {
-            let stub = ns.id_from_name(tenant_id)?.get_stub()?;
-            let mut init = RequestInit::new();
-            init.with_method(worker::Method::Post)
-                .with_body(Some(serde_json::to_string(op)?.into()));
-            let req = Request::new_with_init("https://idempotency/op", &init)?;
-            stub.fetch_with_request(req).await
-        }
-        .await;
+        let result = super::objects::post_json(ns, tenant_id, "https://idempotency/op", op).await;
         result.map_err(|e| StoreError::Transient(e.to_string()))
     }
 }

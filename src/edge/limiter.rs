@@ -17,7 +17,7 @@ use crate::ratelimit::{check, Decision, Policy};
 use serde_json::json;
 use std::cell::RefCell;
 use std::collections::HashMap;
-use worker::{durable_object, Env, ObjectNamespace, Request, RequestInit, Response, State};
+use worker::{durable_object, Env, ObjectNamespace, Request, Response, State};
 
 /// Windows longer than this are persisted (see the module comment).
 const PERSIST_AFTER_MS: u64 = 60_000;
@@ -75,12 +75,9 @@ impl RateLimiter for DoLimiter {
             .as_ref()
             .ok_or_else(|| StoreError::Permanent("RATE_LIMITER binding missing".into()))?;
         let result = async {
-            let stub = ns.id_from_name(subject)?.get_stub()?;
-            let mut init = RequestInit::new();
-            init.with_method(worker::Method::Post)
-                .with_body(Some(serde_json::to_string(policy)?.into()));
-            let req = Request::new_with_init("https://rate-limiter/check", &init)?;
-            let mut resp = stub.fetch_with_request(req).await?;
+            let mut resp =
+                super::objects::post_json(ns, subject, "https://rate-limiter/check", policy)
+                    .await?;
             resp.json::<Decision>().await
         }
         .await;

@@ -6,6 +6,7 @@ mod d1;
 mod events;
 mod idempotency;
 mod limiter;
+mod objects;
 mod storage;
 
 use crate::app::{App, Ctx};
