@@ -30,7 +30,14 @@ pub struct Config {
     pub max_active_jobs_per_tenant: u64,
     /// Cap on queued + running jobs over all tenants (503 beyond).
     pub max_active_jobs_total: u64,
+    /// Hard monthly budgets per tenant, by metric.
+    pub budgets: crate::usage::Budgets,
 }
+
+/// Default monthly budgets per tenant: 5 M requests, 100 GiB stored,
+/// 1 M processed pages, 50 M LLM tokens.
+pub const DEFAULT_BUDGETS: &str =
+    "requests=5000000,stored_bytes=107374182400,pages=1000000,llm_tokens=50000000";
 
 /// Default limits per key (and per IP for `public`), per minute.
 pub const DEFAULT_RATE_LIMITS: &str = "read=1200/60,upload=120/60,jobs=240/60,public=120/60";
@@ -91,7 +98,12 @@ impl Config {
         } else {
             None
         };
+        let budgets = crate::usage::parse_budgets(
+            &get("USAGE_BUDGETS").unwrap_or_else(|| DEFAULT_BUDGETS.to_string()),
+        )
+        .map_err(|e| ConfigError::Invalid("USAGE_BUDGETS", e))?;
         Ok(Config {
+            budgets,
             rate_limits,
             tenant_rate_limit,
             max_active_jobs_per_tenant: number(&get, "MAX_ACTIVE_JOBS_PER_TENANT", 100)?,

@@ -34,6 +34,9 @@ pub enum ApiError {
     /// Too many requests under the named policy; retry after the seconds.
     #[error("rate limit '{policy}' exceeded")]
     RateLimited { policy: String, retry_after_s: u64 },
+    /// The tenant's monthly budget for a metric is used up.
+    #[error("the monthly {metric} budget of {limit} is used up")]
+    BudgetExceeded { metric: String, limit: u64 },
     /// The tenant has too many queued and running jobs.
     #[error("too many active jobs (limit {limit}); retry when some finish")]
     TooManyActiveJobs { limit: u64 },
@@ -61,6 +64,7 @@ impl ApiError {
     pub fn status(&self) -> u16 {
         match self {
             ApiError::Unauthorized => 401,
+            ApiError::BudgetExceeded { .. } => 402,
             ApiError::Forbidden(_) => 403,
             ApiError::NotFound(_) => 404,
             ApiError::MethodNotAllowed { .. } => 405,
@@ -78,6 +82,7 @@ impl ApiError {
     pub fn code(&self) -> &'static str {
         match self {
             ApiError::Unauthorized => "unauthorized",
+            ApiError::BudgetExceeded { .. } => "budget_exceeded",
             ApiError::Forbidden(_) => "forbidden",
             ApiError::NotFound(_) => "not_found",
             ApiError::MethodNotAllowed { .. } => "method_not_allowed",
@@ -95,6 +100,7 @@ impl ApiError {
     fn title(&self) -> &'static str {
         match self {
             ApiError::Unauthorized => "Unauthorized",
+            ApiError::BudgetExceeded { .. } => "Budget exceeded",
             ApiError::Forbidden(_) => "Forbidden",
             ApiError::NotFound(_) => "Not found",
             ApiError::MethodNotAllowed { .. } => "Method not allowed",

@@ -24,6 +24,7 @@ impl Ports for MemPorts {
     type Webhooks = MemWebhooks;
     type Limiter = MemLimiter;
     type Idempotency = MemIdempotency;
+    type Usage = MemUsage;
 }
 
 /// Makes the next `n` calls of a fake fail with a transient error.
@@ -534,5 +535,35 @@ impl crate::ports::IdempotencyStore for MemIdempotency {
             .borrow_mut()
             .remove(&format!("{tenant_id}/{key}"));
         Ok(())
+    }
+}
+
+/// Usage counters in memory.
+#[derive(Default)]
+pub struct MemUsage {
+    pub totals: RefCell<HashMap<String, crate::usage::Totals>>,
+    pub faults: Faults,
+}
+
+impl crate::ports::UsageMeter for MemUsage {
+    async fn charge(
+        &self,
+        tenant_id: &str,
+        month: &str,
+        charge: &crate::usage::Charge,
+    ) -> StoreResult<crate::usage::Charged> {
+        self.faults.check()?;
+        let mut all = self.totals.borrow_mut();
+        let totals = all.entry(format!("{tenant_id}/{month}")).or_default();
+        Ok(crate::usage::apply(totals, charge))
+    }
+    async fn totals(&self, tenant_id: &str, month: &str) -> StoreResult<crate::usage::Totals> {
+        self.faults.check()?;
+        Ok(self
+            .totals
+            .borrow()
+            .get(&format!("{tenant_id}/{month}"))
+            .cloned()
+            .unwrap_or_default())
     }
 }

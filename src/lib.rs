@@ -27,6 +27,7 @@ pub mod openapi;
 pub mod ports;
 pub mod ratelimit;
 pub mod time;
+pub mod usage;
 pub mod webhooks;
 
 #[cfg(not(target_arch = "wasm32"))]

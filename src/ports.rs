@@ -155,6 +155,17 @@ pub trait IdempotencyStore {
     async fn abandon(&self, tenant_id: &str, key: &str) -> StoreResult<()>;
 }
 
+/// Usage counters (a Durable Object per tenant and month).
+pub trait UsageMeter {
+    async fn charge(
+        &self,
+        tenant_id: &str,
+        month: &str,
+        charge: &crate::usage::Charge,
+    ) -> StoreResult<crate::usage::Charged>;
+    async fn totals(&self, tenant_id: &str, month: &str) -> StoreResult<crate::usage::Totals>;
+}
+
 /// Outbound HTTP for webhooks.
 pub trait WebhookSender {
     /// POSTs `body`; the response status, or why there is none.
@@ -187,4 +198,5 @@ pub trait Ports {
     type Webhooks: WebhookStore;
     type Limiter: RateLimiter;
     type Idempotency: IdempotencyStore;
+    type Usage: UsageMeter;
 }

@@ -8,7 +8,7 @@ use quire::auth::{hash_key, ApiKey, Role};
 use quire::config::Config;
 use quire::fakes::{
     CountingEntropy, ManualClock, MemBlobs, MemIdempotency, MemLimiter, MemMeta, MemPorts,
-    MemQueue, MemWebhooks, ScriptedSender,
+    MemQueue, MemUsage, MemWebhooks, ScriptedSender,
 };
 use quire::http::{Method, Request, Response};
 use quire::jobs::runner::{process_delivery, Disposition, RunnerLimits, RunnerPorts};
@@ -46,6 +46,7 @@ fn spawn_app() -> World {
         "MAX_UPLOAD_BYTES" => Some("1000".into()),
         "JOB_MAX_ATTEMPTS" => Some("3".into()),
         "MAX_ACTIVE_JOBS_PER_TENANT" => Some("3".into()),
+        "USAGE_BUDGETS" => Some("requests=1000,stored_bytes=5000,pages=20".into()),
         _ => None,
     })
     .unwrap();
@@ -66,6 +67,7 @@ fn spawn_app() -> World {
             webhooks: MemWebhooks::default(),
             limiter: MemLimiter::default(),
             idempotency: MemIdempotency::default(),
+            usage: MemUsage::default(),
         },
         clock: ManualClock::at(1_700_000_000_000),
     }
@@ -117,6 +119,7 @@ impl World {
             clock: &self.clock,
             webhooks: &self.app.webhooks,
             queue: &self.app.queue,
+            usage: &self.app.usage,
         };
         let limits = RunnerLimits {
             max_attempts: self.app.config.job_max_attempts,
@@ -897,4 +900,55 @@ fn without_the_idempotency_store_a_keyed_post_is_refused_not_run() {
     let resp = post_doc_with_key(&w, "k", b"x");
     assert_problem(&resp, 503, "idempotency_unavailable");
     assert!(w.app.meta.documents.borrow().is_empty());
+}
+
+#[test]
+fn usage_counts_requests_bytes_and_pages_against_budgets() {
+    let w = spawn_app();
+    let doc = w.upload_id("text/plain", &[b'a'; 300]);
+    let job = w.job_id(&doc);
+    w.deliver(&job);
+    let usage = w.send(w.as_admin(Method::Get, "/v1/usage")).json_body();
+    assert_eq!(usage["period"].as_str().unwrap().len(), 7);
+    assert_eq!(usage["usage"]["stored_bytes"]["used"], 300);
+    assert_eq!(usage["usage"]["stored_bytes"]["remaining"], 4700);
+    assert_eq!(usage["usage"]["pages"]["used"], 1);
+    assert_eq!(
+        usage["usage"]["requests"]["used"], 3,
+        "upload, job, this request"
+    );
+    assert_eq!(usage["usage"]["llm_tokens"]["budget"], Value::Null);
+    // Deleting gives the bytes back.
+    w.send(w.as_admin(Method::Delete, &format!("/v1/documents/{doc}")));
+    let usage = w.send(w.as_admin(Method::Get, "/v1/usage")).json_body();
+    assert_eq!(usage["usage"]["stored_bytes"]["used"], 0);
+}
+
+#[test]
+fn an_upload_past_the_storage_budget_is_refused_and_not_stored() {
+    let w = spawn_app();
+    assert_eq!(w.upload("text/plain", &[b'a'; 900]).status, 201);
+    let resp = w.upload("text/plain", &[b'a'; 900]);
+    assert_eq!(resp.status, 201, "1800 of 5000");
+    for _ in 0..3 {
+        w.upload("text/plain", &[b'a'; 900]);
+    }
+    let over = w.upload("text/plain", &[b'a'; 900]);
+    assert_problem(&over, 402, "budget_exceeded");
+    assert_eq!(w.app.meta.documents.borrow().len(), 5);
+}
+
+#[test]
+fn jobs_are_refused_once_the_pages_budget_is_used_up() {
+    let w = spawn_app();
+    let doc = w.upload_id("text/plain", b"p");
+    let month = quire::usage::month_of(w.clock.0.get());
+    w.app
+        .usage
+        .totals
+        .borrow_mut()
+        .entry(format!("ten_a/{month}"))
+        .or_default()
+        .insert("pages".into(), 20);
+    assert_problem(&w.create_job(&doc), 402, "budget_exceeded");
 }

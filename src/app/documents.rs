@@ -57,6 +57,8 @@ pub async fn create<P: Ports>(
         upload.filename.as_deref(),
         &app.config.accepted_media_types,
     )?;
+    let size = upload.bytes.len() as i64;
+    super::usage::charge(app, who, ctx, "stored_bytes", size).await?;
     let id = new_id("doc", ctx.now_ms, &app.entropy);
     let doc = Document {
         blob_key: blob_key(&who.tenant_id, &id),
@@ -68,12 +70,20 @@ pub async fn create<P: Ports>(
         sha256: hex::encode(Sha256::digest(upload.bytes)),
         created_at_ms: ctx.now_ms,
     };
-    app.blobs
-        .put(&doc.blob_key, upload.bytes.to_vec(), &doc.media_type)
-        .await?;
-    if let Err(e) = app.meta.insert_document(&doc).await {
-        // No metadata, no document: remove the bytes so nothing is orphaned.
-        let _ = app.blobs.delete(&doc.blob_key).await;
+    let stored = async {
+        app.blobs
+            .put(&doc.blob_key, upload.bytes.to_vec(), &doc.media_type)
+            .await?;
+        if let Err(e) = app.meta.insert_document(&doc).await {
+            // No metadata, no document: remove the bytes so nothing is orphaned.
+            let _ = app.blobs.delete(&doc.blob_key).await;
+            return Err(e);
+        }
+        Ok(())
+    }
+    .await;
+    if let Err(e) = stored {
+        let _ = super::usage::charge(app, who, ctx, "stored_bytes", -size).await;
         return Err(e.into());
     }
     Ok(created(&format!("/v1/documents/{}", doc.id), &doc.view()))
@@ -159,6 +169,7 @@ pub async fn content<P: Ports>(
 pub async fn delete<P: Ports>(
     app: &App<P>,
     id: &str,
+    ctx: &Ctx,
     who: &Principal,
 ) -> Result<Response, ApiError> {
     let doc = find(app, id, who).await?;
@@ -170,6 +181,7 @@ pub async fn delete<P: Ports>(
         .await?
         .ok_or_else(|| ApiError::NotFound("document".into()))?;
     let _ = app.blobs.delete(&doc.blob_key).await;
+    let _ = super::usage::charge(app, who, ctx, "stored_bytes", -(doc.size_bytes as i64)).await;
     // The cached extraction is shared by identical bytes: remove it with
     // the last document that has them.
     if app

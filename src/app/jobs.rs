@@ -32,6 +32,7 @@ pub async fn create<P: Ports>(
         .get_document(&who.tenant_id, &body.document_id)
         .await?
         .ok_or_else(|| ApiError::NotFound("document".into()))?;
+    super::usage::require_room(app, who, ctx, "pages").await?;
     // Backpressure: refuse before anything is written, so no job is
     // half-created. (Concurrent requests may overshoot by a few.)
     let (mine, total) = app.meta.count_active_jobs(&who.tenant_id).await?;

@@ -9,6 +9,7 @@ mod jobs;
 mod keys;
 mod limits;
 mod system;
+mod usage;
 
 use crate::auth::{self, Principal};
 use crate::config::Config;
@@ -34,6 +35,7 @@ pub struct App<P: Ports> {
     pub webhooks: P::Webhooks,
     pub limiter: P::Limiter,
     pub idempotency: P::Idempotency,
+    pub usage: P::Usage,
 }
 
 impl<P: Ports> App<P> {
@@ -75,7 +77,14 @@ impl<P: Ports> App<P> {
             _ => {
                 let who = self.authenticate(req).await?;
                 let class = limits::class_of(id, req.method);
-                let granted = limits::for_principal(self, class, &who).await?;
+                // Rate limits and the request budget are checked at once.
+                let (granted, metered) = futures_util::future::join(
+                    limits::for_principal(self, class, &who),
+                    usage::charge(self, &who, ctx, "requests", 1),
+                )
+                .await;
+                let granted = granted?;
+                metered?;
                 let run = || self.dispatch_authenticated(id, param, req, ctx, &who);
                 let mut resp = idempotent::run(self, req, &who, ctx, run).await?;
                 granted.apply(&mut resp);
@@ -97,7 +106,7 @@ impl<P: Ports> App<P> {
             RouteId::CreateDocument => documents::create(self, req, ctx, who).await,
             RouteId::GetDocument => documents::get(self, param, who).await,
             RouteId::GetDocumentContent => documents::content(self, param, who).await,
-            RouteId::DeleteDocument => documents::delete(self, param, who).await,
+            RouteId::DeleteDocument => documents::delete(self, param, ctx, who).await,
             RouteId::CreateJob => jobs::create(self, req, ctx, who).await,
             RouteId::GetJob => jobs::get(self, param, who).await,
             RouteId::GetJobResult => jobs::result(self, req, param, who).await,
@@ -105,6 +114,7 @@ impl<P: Ports> App<P> {
             RouteId::JobEvents => jobs::events(self, param, who).await,
             RouteId::JobWebhooks => jobs::deliveries(self, param, who).await,
             RouteId::WebhookSecret => keys::webhook_secret(self, who).await,
+            RouteId::Usage => usage::report(self, who, ctx).await,
             RouteId::ListKeys => keys::list(self, who).await,
             RouteId::CreateKey => keys::create(self, req, ctx, who).await,
             RouteId::DeleteKey => keys::revoke(self, param, ctx, who).await,

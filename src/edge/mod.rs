@@ -8,6 +8,7 @@ mod idempotency;
 mod limiter;
 mod objects;
 mod storage;
+mod usage;
 
 use crate::app::{App, Ctx};
 use crate::config::Config;
@@ -40,6 +41,7 @@ impl crate::ports::Ports for EdgePorts {
     type Webhooks = D1Meta;
     type Limiter = limiter::DoLimiter;
     type Idempotency = idempotency::DoIdempotency;
+    type Usage = usage::DoUsage;
 }
 
 type EdgeApp = App<EdgePorts>;
@@ -68,6 +70,7 @@ fn app(env: &Env, config: Config) -> worker::Result<EdgeApp> {
         webhooks: D1Meta(env.d1("DB")?),
         limiter: limiter::DoLimiter(env.durable_object("RATE_LIMITER").ok()),
         idempotency: idempotency::DoIdempotency(env.durable_object("IDEMPOTENCY").ok()),
+        usage: usage::DoUsage(env.durable_object("USAGE").ok()),
     })
 }
 
@@ -245,6 +248,7 @@ async fn run_job(app: &EdgeApp, job_id: &str) -> Disposition {
         clock: &WallClock,
         webhooks: &app.webhooks,
         queue: &app.queue,
+        usage: &app.usage,
     };
     process_delivery(ports, limits, job_id).await
 }

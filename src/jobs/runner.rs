@@ -12,7 +12,8 @@ use super::{
 };
 use crate::documents::Document;
 use crate::extract::{self, Extraction};
-use crate::ports::{BlobStore, Clock, JobQueue, MetaStore, StoreError, WebhookStore};
+use crate::ports::{BlobStore, Clock, JobQueue, MetaStore, StoreError, UsageMeter, WebhookStore};
+use crate::usage::{month_of, Charge};
 use crate::webhooks::runner::ensure_completion_webhook;
 
 /// What to do with the queue message.
@@ -56,17 +57,18 @@ impl From<StoreError> for RunFailure {
 }
 
 /// The ports the runner works over.
-pub struct RunnerPorts<'a, M, B, C, W, Q> {
+pub struct RunnerPorts<'a, M, B, C, W, Q, U> {
     pub meta: &'a M,
     pub blobs: &'a B,
     pub clock: &'a C,
     pub webhooks: &'a W,
     pub queue: &'a Q,
+    pub usage: &'a U,
 }
 
 /// Handles one delivery of `job_id`.
-pub async fn process_delivery<M, B, C, W, Q>(
-    ports: RunnerPorts<'_, M, B, C, W, Q>,
+pub async fn process_delivery<M, B, C, W, Q, U>(
+    ports: RunnerPorts<'_, M, B, C, W, Q, U>,
     limits: RunnerLimits,
     job_id: &str,
 ) -> Disposition
@@ -76,10 +78,11 @@ where
     C: Clock,
     W: WebhookStore,
     Q: JobQueue,
+    U: UsageMeter,
 {
     let (meta, blobs, clock) = (ports.meta, ports.blobs, ports.clock);
     let outcome = match claim(meta, limits, job_id, clock.now_ms()).await {
-        Ok(Some(job)) => run_claimed(meta, blobs, clock, limits, job).await,
+        Ok(Some(job)) => run_claimed(meta, blobs, clock, ports.usage, limits, job).await,
         Ok(None) => Disposition::Ack,
         Err(d) => return d,
     };
@@ -135,10 +138,11 @@ async fn run_claimed(
     meta: &impl MetaStore,
     blobs: &impl BlobStore,
     clock: &impl Clock,
+    usage: &impl UsageMeter,
     limits: RunnerLimits,
     job: Job,
 ) -> Disposition {
-    let result = match run(meta, blobs, clock, &job).await {
+    let result = match run(meta, blobs, clock, usage, &job).await {
         Ok(()) => meta
             .complete_job(&job.id, clock.now_ms())
             .await
@@ -196,6 +200,7 @@ async fn run(
     meta: &impl MetaStore,
     blobs: &impl BlobStore,
     clock: &impl Clock,
+    usage: &impl UsageMeter,
     job: &Job,
 ) -> Result<(), RunFailure> {
     let mut states = CommandState::pending(&job.commands);
@@ -203,6 +208,16 @@ async fn run(
     meta.set_progress(&job.id, 10, &states, clock.now_ms())
         .await?;
     let extraction = extraction(blobs, &doc).await?;
+    // The job was admitted under the pages budget; its actual pages are
+    // counted now. Metering is best effort: a lost charge is not retried.
+    let pages = Charge {
+        metric: "pages".into(),
+        amount: i64::from(extraction.pages),
+        limit: None,
+    };
+    let _ = usage
+        .charge(&job.tenant_id, &month_of(clock.now_ms()), &pages)
+        .await;
     let step = 50 / job.commands.len().max(1);
     for (i, command) in job.commands.iter().enumerate() {
         stop_if_cancelled(meta, &job.id).await?;

@@ -38,3 +38,17 @@ test("the OpenAPI document is limited per client address and says so", async () 
   assert.equal(resp.status, 200);
   assert.match(resp.headers.get("ratelimit-policy"), /"public";q=\d+;w=\d+/);
 });
+
+test("usage counts this month's requests and stored bytes in the usage object", async () => {
+  const { upload } = await import("./helpers.mjs");
+  const before = (await api("GET", "/v1/usage")).json;
+  assert.match(before.period, /^\d{4}-\d{2}$/);
+  const doc = await upload("norwich-city.txt", "text/plain");
+  const after = (await api("GET", "/v1/usage")).json;
+  assert.equal(after.usage.stored_bytes.used - before.usage.stored_bytes.used, doc.size_bytes);
+  assert.equal(after.usage.requests.used - before.usage.requests.used, 2, "the upload and this read");
+  assert.ok(after.usage.requests.budget > 0);
+  await api("DELETE", `/v1/documents/${doc.id}`);
+  const freed = (await api("GET", "/v1/usage")).json;
+  assert.equal(freed.usage.stored_bytes.used, before.usage.stored_bytes.used);
+});
