@@ -3,6 +3,7 @@
 //! lookup function.
 
 use crate::documents::DEFAULT_MEDIA_TYPES;
+use std::collections::BTreeMap;
 
 /// Parsed settings with their defaults applied.
 #[derive(Debug, Clone)]
@@ -32,6 +33,39 @@ pub struct Config {
     pub max_active_jobs_total: u64,
     /// Hard monthly budgets per tenant, by metric.
     pub budgets: crate::usage::Budgets,
+    /// Per-plan overrides of the default rate limits (`PLAN_RATE_LIMITS`).
+    pub plan_rate_limits: BTreeMap<String, Vec<crate::ratelimit::Policy>>,
+    /// Per-plan overrides of the default budgets (`PLAN_BUDGETS`).
+    pub plan_budgets: BTreeMap<String, crate::usage::Budgets>,
+}
+
+impl Config {
+    /// The budget of a metric for a tenant on `plan`.
+    pub fn budget(&self, plan: &str, metric: &str) -> Option<u64> {
+        self.plan_budgets
+            .get(plan)
+            .and_then(|b| b.get(metric))
+            .or_else(|| self.budgets.get(metric))
+            .copied()
+    }
+}
+
+/// Parses `"free:read=100/60,upload=10/60;pro:read=6000/60"` into
+/// per-plan settings with `parse` applied to each plan's part.
+fn per_plan<T>(
+    spec: &str,
+    parse: impl Fn(&str) -> Result<T, String>,
+) -> Result<BTreeMap<String, T>, String> {
+    spec.split(';')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(|item| {
+            let (plan, rest) = item
+                .split_once(':')
+                .ok_or_else(|| format!("'{item}' is not plan:settings"))?;
+            Ok((plan.trim().to_string(), parse(rest)?))
+        })
+        .collect()
 }
 
 /// Default monthly budgets per tenant: 5 M requests, 100 GiB stored,
@@ -102,7 +136,19 @@ impl Config {
             &get("USAGE_BUDGETS").unwrap_or_else(|| DEFAULT_BUDGETS.to_string()),
         )
         .map_err(|e| ConfigError::Invalid("USAGE_BUDGETS", e))?;
+        let plan_rate_limits = per_plan(
+            &get("PLAN_RATE_LIMITS").unwrap_or_default(),
+            crate::ratelimit::parse_policies,
+        )
+        .map_err(|e| ConfigError::Invalid("PLAN_RATE_LIMITS", e))?;
+        let plan_budgets = per_plan(
+            &get("PLAN_BUDGETS").unwrap_or_default(),
+            crate::usage::parse_budgets,
+        )
+        .map_err(|e| ConfigError::Invalid("PLAN_BUDGETS", e))?;
         Ok(Config {
+            plan_rate_limits,
+            plan_budgets,
             budgets,
             rate_limits,
             tenant_rate_limit,
@@ -179,6 +225,27 @@ mod tests {
         ]))
         .unwrap_err();
         assert!(matches!(err, ConfigError::Invalid("MAX_UPLOAD_BYTES", _)));
+    }
+
+    #[test]
+    fn plans_override_limits_and_budgets() {
+        let c = Config::from_lookup(lookup(&[
+            ("API_KEY_PEPPER", "0123456789abcdef"),
+            (
+                "PLAN_RATE_LIMITS",
+                "free:read=10/60;pro:read=9000/60,upload=900/60",
+            ),
+            ("PLAN_BUDGETS", "free:pages=100"),
+        ]))
+        .unwrap();
+        assert_eq!(c.plan_rate_limits["pro"][1].limit, 900);
+        assert_eq!(c.budget("free", "pages"), Some(100));
+        assert_eq!(c.budget("standard", "pages"), Some(1_000_000));
+        let bad = Config::from_lookup(lookup(&[
+            ("API_KEY_PEPPER", "0123456789abcdef"),
+            ("PLAN_BUDGETS", "free=1"),
+        ]));
+        assert!(matches!(bad, Err(ConfigError::Invalid("PLAN_BUDGETS", _))));
     }
 
     #[test]

@@ -18,6 +18,7 @@ use serde_json::Value;
 const PEPPER: &str = "test-pepper-0123456789";
 const ADMIN: &str = "qk_test_admin000000000000000000000000";
 const OTHER_TENANT: &str = "qk_test_other000000000000000000000000";
+const FREE_TENANT: &str = "qk_test_free0000000000000000000000000";
 
 type TestApp = App<MemPorts>;
 
@@ -37,6 +38,11 @@ fn key(id: &str, tenant: &str, secret: &str, role: Role) -> ApiKey {
         created_at_ms: 0,
         revoked_at_ms: None,
         rate_limits: vec![],
+        plan: if tenant == "ten_free" {
+            "free".into()
+        } else {
+            "standard".into()
+        },
     }
 }
 
@@ -47,6 +53,8 @@ fn spawn_app() -> World {
         "JOB_MAX_ATTEMPTS" => Some("3".into()),
         "MAX_ACTIVE_JOBS_PER_TENANT" => Some("3".into()),
         "USAGE_BUDGETS" => Some("requests=1000,stored_bytes=5000,pages=20".into()),
+        "PLAN_RATE_LIMITS" => Some("free:read=2/60".into()),
+        "PLAN_BUDGETS" => Some("free:stored_bytes=10".into()),
         _ => None,
     })
     .unwrap();
@@ -57,6 +65,9 @@ fn spawn_app() -> World {
     meta.keys
         .borrow_mut()
         .push(key("key_other", "ten_b", OTHER_TENANT, Role::Admin));
+    meta.keys
+        .borrow_mut()
+        .push(key("key_free", "ten_free", FREE_TENANT, Role::Admin));
     World {
         app: App {
             config,
@@ -951,4 +962,25 @@ fn jobs_are_refused_once_the_pages_budget_is_used_up() {
         .or_default()
         .insert("pages".into(), 20);
     assert_problem(&w.create_job(&doc), 402, "budget_exceeded");
+}
+
+#[test]
+fn a_tenant_on_the_free_plan_gets_its_plan_limits_and_budgets() {
+    let w = spawn_app();
+    let as_other = |m, p: &str| {
+        Request::new(m, p).with_header("authorization", &format!("Bearer {FREE_TENANT}"))
+    };
+    assert_eq!(w.send(as_other(Method::Get, "/v1/documents")).status, 200);
+    assert_eq!(w.send(as_other(Method::Get, "/v1/documents")).status, 200);
+    assert_problem(
+        &w.send(as_other(Method::Get, "/v1/documents")),
+        429,
+        "rate_limited",
+    );
+    let upload = as_other(Method::Post, "/v1/documents")
+        .with_header("content-type", "text/plain")
+        .with_body(b"more than ten bytes".to_vec());
+    assert_problem(&w.send(upload), 402, "budget_exceeded");
+    // The standard-plan tenant is unaffected.
+    assert_eq!(w.send(w.as_admin(Method::Get, "/v1/documents")).status, 200);
 }

@@ -88,6 +88,7 @@ pub async fn create<P: Ports>(
         created_at_ms: ctx.now_ms,
         revoked_at_ms: None,
         rate_limits,
+        plan: who.plan.clone(),
     };
     app.meta.insert_key(&key).await?;
     let mut body = key_view(&key);

@@ -71,7 +71,17 @@ pub async fn for_principal<P: Ports>(
     class: &str,
     who: &Principal,
 ) -> Result<Granted, ApiError> {
-    let key_policy = policy_for(class, &who.rate_limits, &app.config.rate_limits);
+    let plan = app
+        .config
+        .plan_rate_limits
+        .get(&who.plan)
+        .map_or(&[][..], Vec::as_slice);
+    let layers = [
+        who.rate_limits.as_slice(),
+        plan,
+        app.config.rate_limits.as_slice(),
+    ];
+    let key_policy = policy_for(class, &layers);
     let tenant_policy = app.config.tenant_rate_limit.as_ref();
     let (key, tenant) = futures_util::future::join(
         one(app, format!("key:{}:{class}", who.key_id), key_policy),
@@ -85,6 +95,6 @@ pub async fn for_principal<P: Ports>(
 /// Cloudflare's edge; `local` under `wrangler dev`).
 pub async fn for_client<P: Ports>(app: &App<P>, req: &Request) -> Result<Granted, ApiError> {
     let ip = req.header("cf-connecting-ip").unwrap_or("local");
-    let policy = policy_for("public", &[], &app.config.rate_limits);
+    let policy = policy_for("public", &[app.config.rate_limits.as_slice()]);
     verdict(vec![one(app, format!("ip:{ip}"), policy).await])
 }

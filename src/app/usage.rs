@@ -18,7 +18,7 @@ pub async fn charge<P: Ports>(
     metric: &str,
     amount: i64,
 ) -> Result<(), ApiError> {
-    let limit = app.config.budgets.get(metric).copied();
+    let limit = app.config.budget(&who.plan, metric);
     let c = Charge {
         metric: metric.to_string(),
         amount,
@@ -44,7 +44,7 @@ pub async fn require_room<P: Ports>(
     ctx: &Ctx,
     metric: &str,
 ) -> Result<(), ApiError> {
-    let Some(limit) = app.config.budgets.get(metric).copied() else {
+    let Some(limit) = app.config.budget(&who.plan, metric) else {
         return Ok(());
     };
     let Ok(totals) = app
@@ -74,7 +74,7 @@ pub async fn report<P: Ports>(
     let mut usage = Map::new();
     for metric in METRICS {
         let used = totals.get(metric).copied().unwrap_or(0);
-        let budget = app.config.budgets.get(metric).copied();
+        let budget = app.config.budget(&who.plan, metric);
         usage.insert(
             metric.to_string(),
             json!({

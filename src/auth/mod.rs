@@ -56,6 +56,8 @@ pub struct ApiKey {
     pub revoked_at_ms: Option<u64>,
     /// Per-key limits overriding the defaults, by route class.
     pub rate_limits: Vec<crate::ratelimit::Policy>,
+    /// The tenant's plan (selects plan limits and budgets).
+    pub plan: String,
 }
 
 /// Who is calling, once authenticated.
@@ -65,6 +67,7 @@ pub struct Principal {
     pub key_id: String,
     pub role: Role,
     pub rate_limits: Vec<crate::ratelimit::Policy>,
+    pub plan: String,
 }
 
 impl Principal {
@@ -138,6 +141,7 @@ pub fn admit(key: Option<ApiKey>) -> Result<Principal, ApiError> {
             key_id: k.id,
             role: k.role,
             rate_limits: k.rate_limits,
+            plan: k.plan,
         }),
         _ => Err(ApiError::Unauthorized),
     }
@@ -203,6 +207,7 @@ mod tests {
             created_at_ms: 1,
             revoked_at_ms: Some(2),
             rate_limits: vec![],
+            plan: "standard".into(),
         };
         assert_eq!(admit(Some(key.clone())), Err(ApiError::Unauthorized));
         let live = ApiKey {

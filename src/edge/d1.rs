@@ -37,6 +37,7 @@ struct KeyRow {
     created_at: f64,
     revoked_at: Option<f64>,
     rate_limits: Option<String>,
+    plan: Option<String>,
 }
 
 impl KeyRow {
@@ -56,6 +57,7 @@ impl KeyRow {
                 .rate_limits
                 .and_then(|s| crate::ratelimit::parse_policies(&s).ok())
                 .unwrap_or_default(),
+            plan: self.plan.unwrap_or_else(|| "standard".into()),
         })
     }
 }
@@ -191,8 +193,9 @@ impl MetaStore for D1Meta {
     }
 
     async fn find_key_by_hash(&self, hash: &str) -> StoreResult<Option<ApiKey>> {
-        let sql = "SELECT id, tenant_id, name, prefix, hash, role, created_at, revoked_at, \
-                   rate_limits FROM api_keys WHERE hash = ?1";
+        let sql = "SELECT k.id, k.tenant_id, k.name, k.prefix, k.hash, k.role, k.created_at, \
+                   k.revoked_at, k.rate_limits, t.plan FROM api_keys k \
+                   JOIN tenants t ON t.id = k.tenant_id WHERE k.hash = ?1";
         self.first::<KeyRow>(sql, &[text(hash)])
             .await?
             .map(KeyRow::into_key)

@@ -116,16 +116,12 @@ pub fn parse_policies(spec: &str) -> Result<Vec<Policy>, String> {
         .collect()
 }
 
-/// Picks the policy named `class`: a key's override first, then defaults.
-pub fn policy_for<'a>(
-    class: &str,
-    overrides: &'a [Policy],
-    defaults: &'a [Policy],
-) -> Option<&'a Policy> {
-    overrides
+/// Picks the policy named `class` from the first layer that has one: a
+/// key's overrides, then its tenant's plan, then the defaults.
+pub fn policy_for<'a>(class: &str, layers: &[&'a [Policy]]) -> Option<&'a Policy> {
+    layers
         .iter()
-        .find(|p| p.name == class)
-        .or_else(|| defaults.iter().find(|p| p.name == class))
+        .find_map(|layer| layer.iter().find(|p| p.name == class))
 }
 
 #[cfg(test)]
@@ -194,7 +190,7 @@ mod tests {
         assert!(parse_policies("read=0/60").is_err());
         assert!(parse_policies("read600").is_err());
         let o = parse_policies("read=5/1").unwrap();
-        assert_eq!(policy_for("read", &o, &ps).unwrap().limit, 5);
-        assert_eq!(policy_for("upload", &o, &ps).unwrap().limit, 10);
+        assert_eq!(policy_for("read", &[&o, &ps]).unwrap().limit, 5);
+        assert_eq!(policy_for("upload", &[&o, &ps]).unwrap().limit, 10);
     }
 }
