@@ -35,6 +35,8 @@ pub struct Config {
     pub budgets: crate::usage::Budgets,
     /// Per-plan overrides of the default rate limits (`PLAN_RATE_LIMITS`).
     pub plan_rate_limits: BTreeMap<String, Vec<crate::ratelimit::Policy>>,
+    /// Scan flags that make an upload refused (`SCAN_REFUSE`), e.g. `macros`.
+    pub scan_refuse: Vec<String>,
     /// Per-plan overrides of the default budgets (`PLAN_BUDGETS`).
     pub plan_budgets: BTreeMap<String, crate::usage::Budgets>,
 }
@@ -146,7 +148,14 @@ impl Config {
             crate::usage::parse_budgets,
         )
         .map_err(|e| ConfigError::Invalid("PLAN_BUDGETS", e))?;
+        let scan_refuse: Vec<String> = get("SCAN_REFUSE")
+            .unwrap_or_default()
+            .split(',')
+            .map(|f| f.trim().to_string())
+            .filter(|f| !f.is_empty())
+            .collect();
         Ok(Config {
+            scan_refuse,
             plan_rate_limits,
             plan_budgets,
             budgets,

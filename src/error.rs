@@ -23,6 +23,9 @@ pub enum ApiError {
     PayloadTooLarge { size: u64, limit: u64 },
     #[error("unsupported media type {0}")]
     UnsupportedMediaType(String),
+    /// The content is not what was declared, or is never accepted.
+    #[error("{0}")]
+    UnsupportedContent(String),
     #[error("the request body is empty")]
     EmptyBody,
     /// A well-formed request whose content is wrong (`code`, human detail).
@@ -70,7 +73,7 @@ impl ApiError {
             ApiError::MethodNotAllowed { .. } => 405,
             ApiError::Conflict(..) => 409,
             ApiError::PayloadTooLarge { .. } => 413,
-            ApiError::UnsupportedMediaType(_) => 415,
+            ApiError::UnsupportedMediaType(_) | ApiError::UnsupportedContent(_) => 415,
             ApiError::EmptyBody | ApiError::Invalid(..) => 422,
             ApiError::RateLimited { .. } | ApiError::TooManyActiveJobs { .. } => 429,
             ApiError::Unavailable(_) => 503,
@@ -88,6 +91,7 @@ impl ApiError {
             ApiError::MethodNotAllowed { .. } => "method_not_allowed",
             ApiError::PayloadTooLarge { .. } => "payload_too_large",
             ApiError::UnsupportedMediaType(_) => "unsupported_media_type",
+            ApiError::UnsupportedContent(_) => "content_type_mismatch",
             ApiError::EmptyBody => "empty_body",
             ApiError::RateLimited { .. } => "rate_limited",
             ApiError::TooManyActiveJobs { .. } => "too_many_active_jobs",
@@ -105,7 +109,9 @@ impl ApiError {
             ApiError::NotFound(_) => "Not found",
             ApiError::MethodNotAllowed { .. } => "Method not allowed",
             ApiError::PayloadTooLarge { .. } => "Payload too large",
-            ApiError::UnsupportedMediaType(_) => "Unsupported media type",
+            ApiError::UnsupportedMediaType(_) | ApiError::UnsupportedContent(_) => {
+                "Unsupported media type"
+            }
             ApiError::EmptyBody => "Empty body",
             ApiError::RateLimited { .. } | ApiError::TooManyActiveJobs { .. } => {
                 "Too many requests"
@@ -168,6 +174,18 @@ impl ApiError {
             _ => {}
         }
         resp
+    }
+}
+
+impl From<crate::scan::ScanError> for ApiError {
+    fn from(e: crate::scan::ScanError) -> ApiError {
+        use crate::scan::ScanError as S;
+        match &e {
+            S::Mismatch { .. } | S::Executable(_) => ApiError::UnsupportedContent(e.to_string()),
+            S::Eicar => ApiError::Invalid("malware_detected", e.to_string()),
+            S::ZipBomb(_) => ApiError::Invalid("zip_bomb", e.to_string()),
+            S::Refused(_) => ApiError::Invalid("content_refused", e.to_string()),
+        }
     }
 }
 

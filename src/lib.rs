@@ -26,6 +26,7 @@ pub mod llm;
 pub mod openapi;
 pub mod ports;
 pub mod ratelimit;
+pub mod scan;
 pub mod time;
 pub mod usage;
 pub mod webhooks;

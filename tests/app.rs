@@ -260,7 +260,8 @@ fn a_job_failing_past_its_attempt_budget_fails_with_a_typed_error() {
 #[test]
 fn a_format_without_an_extractor_fails_the_job_with_unsupported_media_type() {
     let w = spawn_app();
-    let job_id = w.job_id(&w.upload_id("application/msword", b"\xd0\xcf\x11\xe0 legacy"));
+    let ole = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1 legacy compound file";
+    let job_id = w.job_id(&w.upload_id("application/msword", ole));
     assert_eq!(w.deliver(&job_id), Disposition::Ack);
     let job = w.job(&job_id);
     assert_eq!(job["status"], "failed");
@@ -983,4 +984,35 @@ fn a_tenant_on_the_free_plan_gets_its_plan_limits_and_budgets() {
     assert_problem(&w.send(upload), 402, "budget_exceeded");
     // The standard-plan tenant is unaffected.
     assert_eq!(w.send(w.as_admin(Method::Get, "/v1/documents")).status, 200);
+}
+
+#[test]
+fn uploads_are_scanned_and_refusals_name_the_reason() {
+    let w = spawn_app();
+    let png = w.upload("text/plain", b"\x89PNG\r\n\x1a\n0000");
+    assert_problem(&png, 415, "content_type_mismatch");
+    let detail = png.json_body()["detail"].as_str().unwrap().to_string();
+    assert!(
+        detail.contains("text/plain") && detail.contains("image/png"),
+        "{detail}"
+    );
+    let script = w.upload("text/plain", b"#!/bin/sh\necho hi");
+    assert_problem(&script, 415, "content_type_mismatch");
+    let eicar = w.upload(
+        "text/plain",
+        b"X5O!P%@AP[4\\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*",
+    );
+    assert_problem(&eicar, 422, "malware_detected");
+    assert!(
+        w.app.blobs.objects.borrow().is_empty(),
+        "nothing refused is stored"
+    );
+
+    let pdf = w.upload(
+        "application/pdf",
+        b"%PDF-1.4 /OpenAction << /S /JavaScript >>",
+    );
+    assert_eq!(pdf.status, 201);
+    assert_eq!(pdf.json_body()["scan"]["sniffed_type"], "application/pdf");
+    assert_eq!(pdf.json_body()["scan"]["flags"][0], "pdf_javascript");
 }

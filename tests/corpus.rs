@@ -158,3 +158,36 @@ fn html_corpus_text_excludes_scripts_and_styles() {
         );
     }
 }
+
+#[test]
+fn every_accepted_corpus_document_passes_the_upload_scan_as_its_own_type() {
+    use quire::scan::{scan, ScanLimits};
+    let accepted: Vec<String> = DEFAULT_MEDIA_TYPES.iter().map(|s| s.to_string()).collect();
+    let mut all = Vec::new();
+    files(&corpus_dir(), &mut all);
+    let mut refused = Vec::new();
+    let mut scanned = 0;
+    for path in &all {
+        let name = path.file_name().unwrap().to_string_lossy().to_string();
+        let Ok(media_type) = resolve_media_type(None, Some(&name), &accepted) else {
+            continue;
+        };
+        scanned += 1;
+        let bytes = std::fs::read(path).unwrap();
+        match scan(&media_type, &bytes, &ScanLimits::default(), &[]) {
+            // These two are DOCX and PPTX files named .doc and .ppt: the
+            // scan is right to refuse the declared type.
+            Err(quire::scan::ScanError::Mismatch { .. })
+                if ["eng_spa_mult.doc", "eng_spa_mult.ppt"].contains(&name.as_str()) => {}
+            Err(e) => refused.push(format!("{name}: {e}")),
+            Ok(_) => {}
+        }
+    }
+    assert!(scanned > 150);
+    assert!(
+        refused.is_empty(),
+        "{} refused:\n{}",
+        refused.len(),
+        refused.join("\n")
+    );
+}

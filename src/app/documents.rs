@@ -57,6 +57,12 @@ pub async fn create<P: Ports>(
         upload.filename.as_deref(),
         &app.config.accepted_media_types,
     )?;
+    let scan = crate::scan::scan(
+        &media_type,
+        upload.bytes,
+        &crate::scan::ScanLimits::default(),
+        &app.config.scan_refuse,
+    )?;
     let size = upload.bytes.len() as i64;
     super::usage::charge(app, who, ctx, "stored_bytes", size).await?;
     let id = new_id("doc", ctx.now_ms, &app.entropy);
@@ -69,6 +75,7 @@ pub async fn create<P: Ports>(
         size_bytes: upload.bytes.len() as u64,
         sha256: hex::encode(Sha256::digest(upload.bytes)),
         created_at_ms: ctx.now_ms,
+        scan,
     };
     let stored = async {
         app.blobs

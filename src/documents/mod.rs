@@ -102,6 +102,7 @@ pub struct Document {
     pub sha256: String,
     pub blob_key: String,
     pub created_at_ms: u64,
+    pub scan: crate::scan::ScanReport,
 }
 
 /// The document as clients see it.
@@ -114,6 +115,7 @@ pub struct DocumentView<'a> {
     pub sha256: &'a str,
     pub created_at: String,
     pub content_url: String,
+    pub scan: &'a crate::scan::ScanReport,
 }
 
 impl Document {
@@ -126,6 +128,7 @@ impl Document {
             sha256: &self.sha256,
             created_at: rfc3339(self.created_at_ms),
             content_url: format!("/v1/documents/{}/content", self.id),
+            scan: &self.scan,
         }
     }
 }

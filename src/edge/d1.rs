@@ -72,6 +72,7 @@ struct DocRow {
     sha256: String,
     blob_key: String,
     created_at: f64,
+    scan: Option<String>,
 }
 
 impl From<DocRow> for Document {
@@ -85,6 +86,10 @@ impl From<DocRow> for Document {
             sha256: r.sha256,
             blob_key: r.blob_key,
             created_at_ms: r.created_at as u64,
+            scan: r
+                .scan
+                .and_then(|s| serde_json::from_str(&s).ok())
+                .unwrap_or_default(),
         }
     }
 }
@@ -241,8 +246,10 @@ impl MetaStore for D1Meta {
     }
 
     async fn insert_document(&self, d: &Document) -> StoreResult<()> {
+        let scan =
+            serde_json::to_string(&d.scan).map_err(|e| StoreError::Permanent(e.to_string()))?;
         let sql = "INSERT INTO documents (id, tenant_id, filename, media_type, size_bytes, \
-                   sha256, blob_key, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)";
+                   sha256, blob_key, created_at, scan) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)";
         let args = [
             text(&d.id),
             text(&d.tenant_id),
@@ -252,6 +259,7 @@ impl MetaStore for D1Meta {
             text(&d.sha256),
             text(&d.blob_key),
             num(d.created_at_ms),
+            text(&scan),
         ];
         self.run(sql, &args).await.map(|_| ())
     }

@@ -53,3 +53,27 @@ test("a job request that is not valid JSON, or names no known command, is 422", 
   assertProblem(await post(JSON.stringify({ document_id: doc.id, commands: [] })), 422, "invalid_commands");
   assertProblem(await post(JSON.stringify({ document_id: "doc_00000000000000000000000000", commands: [{ name: "extract" }] })), 404, "not_found");
 });
+
+test("content that is not what it claims is 415 naming both types", async () => {
+  const { corpus } = await import("./helpers.mjs");
+  const resp = await api("POST", "/v1/documents", {
+    headers: { "content-type": "application/pdf", "x-filename": "fake.pdf" },
+    body: corpus("fake.docx"),
+  });
+  assertProblem(resp, 415, "content_type_mismatch");
+  assert.match(resp.json.detail, /application\/pdf/);
+  assert.match(resp.json.detail, /wordprocessingml/);
+});
+
+test("the EICAR test file is refused as malware and nothing is stored", async () => {
+  const eicar = "X5O!P%@AP[4\\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*";
+  const resp = await api("POST", "/v1/documents", { headers: { "content-type": "text/plain" }, body: eicar });
+  assertProblem(resp, 422, "malware_detected");
+});
+
+test("an accepted document shows what the scan found", async () => {
+  const { upload } = await import("./helpers.mjs");
+  const doc = await upload("fake.docx", "application/vnd.openxmlformats-officedocument.wordprocessingml.document");
+  assert.equal(doc.scan.sniffed_type, "application/vnd.openxmlformats-officedocument.wordprocessingml.document");
+  assert.deepEqual(doc.scan.flags, []);
+});
