@@ -37,6 +37,9 @@ pub enum ApiError {
     /// Too many requests under the named policy; retry after the seconds.
     #[error("rate limit '{policy}' exceeded")]
     RateLimited { policy: String, retry_after_s: u64 },
+    /// A `Range` outside the document (its size in bytes).
+    #[error("the requested range is outside the document's {0} bytes")]
+    RangeNotSatisfiable(u64),
     /// The tenant's monthly budget for a metric is used up.
     #[error("the monthly {metric} budget of {limit} is used up")]
     BudgetExceeded { metric: String, limit: u64 },
@@ -68,6 +71,7 @@ impl ApiError {
         match self {
             ApiError::Unauthorized => 401,
             ApiError::BudgetExceeded { .. } => 402,
+            ApiError::RangeNotSatisfiable(_) => 416,
             ApiError::Forbidden(_) => 403,
             ApiError::NotFound(_) => 404,
             ApiError::MethodNotAllowed { .. } => 405,
@@ -86,6 +90,7 @@ impl ApiError {
         match self {
             ApiError::Unauthorized => "unauthorized",
             ApiError::BudgetExceeded { .. } => "budget_exceeded",
+            ApiError::RangeNotSatisfiable(_) => "range_not_satisfiable",
             ApiError::Forbidden(_) => "forbidden",
             ApiError::NotFound(_) => "not_found",
             ApiError::MethodNotAllowed { .. } => "method_not_allowed",
@@ -105,6 +110,7 @@ impl ApiError {
         match self {
             ApiError::Unauthorized => "Unauthorized",
             ApiError::BudgetExceeded { .. } => "Budget exceeded",
+            ApiError::RangeNotSatisfiable(_) => "Range not satisfiable",
             ApiError::Forbidden(_) => "Forbidden",
             ApiError::NotFound(_) => "Not found",
             ApiError::MethodNotAllowed { .. } => "Method not allowed",
@@ -171,6 +177,9 @@ impl ApiError {
                 resp.set_header("retry-after", &retry_after_s.to_string())
             }
             ApiError::TooManyActiveJobs { .. } => resp.set_header("retry-after", "10"),
+            ApiError::RangeNotSatisfiable(size) => {
+                resp.set_header("content-range", &format!("bytes */{size}"))
+            }
             _ => {}
         }
         resp

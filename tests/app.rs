@@ -1016,3 +1016,46 @@ fn uploads_are_scanned_and_refusals_name_the_reason() {
     assert_eq!(pdf.json_body()["scan"]["sniffed_type"], "application/pdf");
     assert_eq!(pdf.json_body()["scan"]["flags"][0], "pdf_javascript");
 }
+
+#[test]
+fn content_supports_ranges_etags_and_conditional_requests() {
+    let w = spawn_app();
+    let doc = w.upload_id("text/plain", b"0123456789");
+    let path = format!("/v1/documents/{doc}/content");
+    let full = w.send(w.as_admin(Method::Get, &path));
+    let etag = full.header("etag").unwrap().to_string();
+    assert_eq!(full.header("accept-ranges"), Some("bytes"));
+    let part = w.send(
+        w.as_admin(Method::Get, &path)
+            .with_header("range", "bytes=2-4"),
+    );
+    assert_eq!(part.status, 206);
+    assert_eq!(part.body, b"234");
+    assert_eq!(part.header("content-range"), Some("bytes 2-4/10"));
+    let tail = w.send(
+        w.as_admin(Method::Get, &path)
+            .with_header("range", "bytes=-3"),
+    );
+    assert_eq!(tail.body, b"789");
+    let same = w.send(
+        w.as_admin(Method::Get, &path)
+            .with_header("if-none-match", &etag),
+    );
+    assert_eq!(same.status, 304);
+    assert!(same.body.is_empty());
+    let stale = w.send(
+        w.as_admin(Method::Get, &path)
+            .with_header("range", "bytes=0-1")
+            .with_header("if-range", "\"other\""),
+    );
+    assert_eq!(
+        stale.status, 200,
+        "If-Range mismatch sends the whole document"
+    );
+    let outside = w.send(
+        w.as_admin(Method::Get, &path)
+            .with_header("range", "bytes=50-"),
+    );
+    assert_problem(&outside, 416, "range_not_satisfiable");
+    assert_eq!(outside.header("content-range"), Some("bytes */10"));
+}

@@ -4,6 +4,7 @@ use super::{created, App, Ctx};
 use crate::auth::Principal;
 use crate::documents::{blob_key, check_size, clean_filename, resolve_media_type, Document};
 use crate::error::ApiError;
+use crate::http::ranges::{self, Plan};
 use crate::http::{multipart, Request, Response};
 use crate::ids::{looks_like_id, new_id};
 use crate::jobs::{extraction_key, result_key};
@@ -155,22 +156,55 @@ pub async fn get<P: Ports>(app: &App<P>, id: &str, who: &Principal) -> Result<Re
 
 pub async fn content<P: Ports>(
     app: &App<P>,
+    req: &Request,
     id: &str,
     who: &Principal,
 ) -> Result<Response, ApiError> {
     let doc = find(app, id, who).await?;
-    let bytes = app
-        .blobs
-        .get(&doc.blob_key)
-        .await?
-        .ok_or_else(|| ApiError::Internal(format!("blob {} missing", doc.blob_key)))?;
+    let etag = format!("\"{}\"", doc.sha256);
+    let plan = ranges::plan(
+        req.header("if-none-match"),
+        req.header("range"),
+        req.header("if-range"),
+        &etag,
+        doc.size_bytes,
+    );
+    let base = |status| {
+        Response::new(status)
+            .with_header("etag", &etag)
+            .with_header("accept-ranges", "bytes")
+            .with_header("cache-control", "private, no-cache")
+    };
+    let bytes = match plan {
+        Plan::NotModified => return Ok(base(304)),
+        Plan::Unsatisfiable => return Err(ApiError::RangeNotSatisfiable(doc.size_bytes)),
+        _ => app
+            .blobs
+            .get(&doc.blob_key)
+            .await?
+            .ok_or_else(|| ApiError::Internal(format!("blob {} missing", doc.blob_key)))?,
+    };
     let disposition = content_disposition(doc.filename.as_deref().unwrap_or(&doc.id));
-    Ok(Response::new(200)
+    let resp = base(200)
         .with_header("content-type", &doc.media_type)
         .with_header("content-disposition", &disposition)
-        .with_header("etag", &format!("\"{}\"", doc.sha256))
-        .with_header("x-content-type-options", "nosniff")
-        .with_body(bytes))
+        .with_header("x-content-type-options", "nosniff");
+    Ok(match plan {
+        Plan::Partial { start, end } => {
+            let slice = bytes
+                .get(start as usize..=end as usize)
+                .map(<[u8]>::to_vec)
+                .unwrap_or_default();
+            let mut partial = resp.with_body(slice);
+            partial.status = 206;
+            partial.set_header(
+                "content-range",
+                &format!("bytes {start}-{end}/{}", bytes.len()),
+            );
+            partial
+        }
+        _ => resp.with_body(bytes),
+    })
 }
 
 pub async fn delete<P: Ports>(

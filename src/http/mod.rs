@@ -4,6 +4,7 @@
 //! into `worker::Response`; tests build them directly, without a socket.
 
 pub mod multipart;
+pub mod ranges;
 pub mod routes;
 
 use serde::Serialize;

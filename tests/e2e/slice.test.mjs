@@ -145,3 +145,18 @@ test("deleting a document removes it, its content and its job results", async ()
   }
   assert.equal((await api("DELETE", `/v1/documents/${id}`)).status, 404);
 });
+
+test("content downloads honour Range, ETag and If-None-Match", async () => {
+  const doc = await upload("fake-text.txt", "text/plain");
+  const url = `${process.env.QUIRE_URL}/v1/documents/${doc.id}/content`;
+  const auth = { authorization: `Bearer ${process.env.QUIRE_ADMIN_KEY}` };
+  const part = await fetch(url, { headers: { ...auth, range: "bytes=0-3" } });
+  assert.equal(part.status, 206);
+  assert.equal(await part.text(), "This");
+  assert.equal(part.headers.get("content-range"), `bytes 0-3/${doc.size_bytes}`);
+  const etag = part.headers.get("etag");
+  const cached = await fetch(url, { headers: { ...auth, "if-none-match": etag } });
+  assert.equal(cached.status, 304);
+  const outside = await fetch(url, { headers: { ...auth, range: `bytes=${doc.size_bytes + 10}-` } });
+  assert.equal(outside.status, 416);
+});
