@@ -36,4 +36,13 @@ fi
 if [ ! -f .dev.vars ]; then
   say "creating .dev.vars from .dev.vars.example"
   cp .dev.vars.example .dev.vars
+else
+  # Settings added to the example since .dev.vars was made are appended.
+  for name in $(sed -n 's/^\([A-Z0-9_]*\)=.*/\1/p' .dev.vars.example); do
+    if ! grep -q "^$name=" .dev.vars; then
+      say "adding $name to .dev.vars"
+      [ -z "$(tail -c 1 .dev.vars)" ] || echo >> .dev.vars
+      grep "^$name=" .dev.vars.example >> .dev.vars
+    fi
+  done
 fi

@@ -35,6 +35,8 @@ pub struct Config {
     pub budgets: crate::usage::Budgets,
     /// Per-plan overrides of the default rate limits (`PLAN_RATE_LIMITS`).
     pub plan_rate_limits: BTreeMap<String, Vec<crate::ratelimit::Policy>>,
+    /// Master keys for encryption at rest (`MASTER_KEYS`, `MASTER_KEY_ID`).
+    pub master_keys: crate::crypto::MasterKeys,
     /// Scan flags that make an upload refused (`SCAN_REFUSE`), e.g. `macros`.
     pub scan_refuse: Vec<String>,
     /// Per-plan overrides of the default budgets (`PLAN_BUDGETS`).
@@ -154,7 +156,13 @@ impl Config {
             .map(|f| f.trim().to_string())
             .filter(|f| !f.is_empty())
             .collect();
+        let master_keys = crate::crypto::MasterKeys::parse(
+            &get("MASTER_KEYS").ok_or(ConfigError::Missing("MASTER_KEYS"))?,
+            get("MASTER_KEY_ID").as_deref(),
+        )
+        .map_err(|e| ConfigError::Invalid("MASTER_KEYS", e.to_string()))?;
         Ok(Config {
+            master_keys,
             scan_refuse,
             plan_rate_limits,
             plan_budgets,
@@ -204,6 +212,8 @@ mod tests {
     use super::*;
     use std::collections::HashMap;
 
+    const TEST_KEYS: &str = "k1:AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQE=";
+
     fn lookup(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
         let map: HashMap<String, String> = pairs
             .iter()
@@ -214,7 +224,11 @@ mod tests {
 
     #[test]
     fn defaults_apply_when_only_the_pepper_is_set() {
-        let c = Config::from_lookup(lookup(&[("API_KEY_PEPPER", "0123456789abcdef")])).unwrap();
+        let c = Config::from_lookup(lookup(&[
+            ("API_KEY_PEPPER", "0123456789abcdef"),
+            ("MASTER_KEYS", TEST_KEYS),
+        ]))
+        .unwrap();
         assert_eq!(c.max_upload_bytes, DEFAULT_MAX_UPLOAD_BYTES);
         assert!(c
             .accepted_media_types
@@ -230,6 +244,7 @@ mod tests {
         );
         let err = Config::from_lookup(lookup(&[
             ("API_KEY_PEPPER", "0123456789abcdef"),
+            ("MASTER_KEYS", TEST_KEYS),
             ("MAX_UPLOAD_BYTES", "ten"),
         ]))
         .unwrap_err();
@@ -240,6 +255,7 @@ mod tests {
     fn plans_override_limits_and_budgets() {
         let c = Config::from_lookup(lookup(&[
             ("API_KEY_PEPPER", "0123456789abcdef"),
+            ("MASTER_KEYS", TEST_KEYS),
             (
                 "PLAN_RATE_LIMITS",
                 "free:read=10/60;pro:read=9000/60,upload=900/60",
@@ -252,6 +268,7 @@ mod tests {
         assert_eq!(c.budget("standard", "pages"), Some(1_000_000));
         let bad = Config::from_lookup(lookup(&[
             ("API_KEY_PEPPER", "0123456789abcdef"),
+            ("MASTER_KEYS", TEST_KEYS),
             ("PLAN_BUDGETS", "free=1"),
         ]));
         assert!(matches!(bad, Err(ConfigError::Invalid("PLAN_BUDGETS", _))));
@@ -261,6 +278,7 @@ mod tests {
     fn test_routes_are_refused_in_production() {
         let err = Config::from_lookup(lookup(&[
             ("API_KEY_PEPPER", "0123456789abcdef"),
+            ("MASTER_KEYS", TEST_KEYS),
             ("ENVIRONMENT", "production"),
             ("ENABLE_TEST_ROUTES", "true"),
         ]))

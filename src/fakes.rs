@@ -18,7 +18,7 @@ pub struct MemPorts;
 
 impl Ports for MemPorts {
     type Meta = MemMeta;
-    type Blobs = MemBlobs;
+    type Blobs = crate::crypto::blobs::EncryptedBlobs<MemBlobs, CountingEntropy>;
     type Queue = MemQueue;
     type Entropy = CountingEntropy;
     type Webhooks = MemWebhooks;

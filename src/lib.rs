@@ -15,6 +15,7 @@ pub mod app;
 pub mod auth;
 pub mod commands;
 pub mod config;
+pub mod crypto;
 pub mod documents;
 pub mod error;
 pub mod extract;

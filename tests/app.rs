@@ -6,6 +6,7 @@ use futures::executor::block_on;
 use quire::app::{App, Ctx};
 use quire::auth::{hash_key, ApiKey, Role};
 use quire::config::Config;
+use quire::crypto::blobs::EncryptedBlobs;
 use quire::fakes::{
     CountingEntropy, ManualClock, MemBlobs, MemIdempotency, MemLimiter, MemMeta, MemPorts,
     MemQueue, MemUsage, MemWebhooks, ScriptedSender,
@@ -49,6 +50,7 @@ fn key(id: &str, tenant: &str, secret: &str, role: Role) -> ApiKey {
 fn spawn_app() -> World {
     let config = Config::from_lookup(|k| match k {
         "API_KEY_PEPPER" => Some(PEPPER.into()),
+        "MASTER_KEYS" => Some("k1:AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQE=".into()),
         "MAX_UPLOAD_BYTES" => Some("1000".into()),
         "JOB_MAX_ATTEMPTS" => Some("3".into()),
         "MAX_ACTIVE_JOBS_PER_TENANT" => Some("3".into()),
@@ -68,11 +70,16 @@ fn spawn_app() -> World {
     meta.keys
         .borrow_mut()
         .push(key("key_free", "ten_free", FREE_TENANT, Role::Admin));
+    let master_keys = config.master_keys.clone();
     World {
         app: App {
             config,
             meta,
-            blobs: MemBlobs::default(),
+            blobs: EncryptedBlobs {
+                inner: MemBlobs::default(),
+                keys: master_keys,
+                entropy: CountingEntropy::default(),
+            },
             queue: MemQueue::default(),
             entropy: CountingEntropy::default(),
             webhooks: MemWebhooks::default(),
@@ -229,7 +236,7 @@ fn a_delivery_while_another_holds_the_lease_is_postponed_not_run() {
 fn a_transient_storage_failure_is_retried_and_then_succeeds() {
     let w = spawn_app();
     let job_id = w.job_id(&w.upload_id("text/plain", b"retry me"));
-    w.app.blobs.faults.fail_next(1);
+    w.app.blobs.inner.faults.fail_next(1);
     assert_eq!(w.deliver(&job_id), Disposition::Retry { delay_seconds: 5 });
     let job = w.job(&job_id);
     assert_eq!(job["status"], "queued");
@@ -246,10 +253,10 @@ fn a_job_failing_past_its_attempt_budget_fails_with_a_typed_error() {
     let w = spawn_app();
     let job_id = w.job_id(&w.upload_id("text/plain", b"doomed"));
     for _ in 0..2 {
-        w.app.blobs.faults.fail_next(1);
+        w.app.blobs.inner.faults.fail_next(1);
         assert!(matches!(w.deliver(&job_id), Disposition::Retry { .. }));
     }
-    w.app.blobs.faults.fail_next(1);
+    w.app.blobs.inner.faults.fail_next(1);
     assert_eq!(w.deliver(&job_id), Disposition::Ack);
     let job = w.job(&job_id);
     assert_eq!(job["status"], "failed");
@@ -321,7 +328,7 @@ fn an_upload_whose_metadata_insert_fails_leaves_no_orphaned_bytes() {
     w.app.meta.fail_inserts.set(true);
     let resp = w.upload("text/plain", b"abc");
     assert_problem(&resp, 503, "storage_unavailable");
-    assert!(w.app.blobs.objects.borrow().is_empty());
+    assert!(w.app.blobs.inner.objects.borrow().is_empty());
     assert!(w.app.meta.documents.borrow().is_empty());
 }
 
@@ -426,7 +433,7 @@ fn oversized_empty_and_unsupported_uploads_are_refused_and_not_stored() {
         .as_str()
         .unwrap()
         .contains("image/png"));
-    assert!(w.app.blobs.objects.borrow().is_empty());
+    assert!(w.app.blobs.inner.objects.borrow().is_empty());
     assert!(w.app.meta.documents.borrow().is_empty());
 }
 
@@ -477,10 +484,10 @@ fn deleting_a_document_removes_its_bytes_jobs_and_results() {
     let job_id = w.job_id(&doc_id);
     w.deliver(&job_id);
     // original, cached extraction, extract result
-    assert_eq!(w.app.blobs.objects.borrow().len(), 3);
+    assert_eq!(w.app.blobs.inner.objects.borrow().len(), 3);
     let resp = w.send(w.as_admin(Method::Delete, &format!("/v1/documents/{doc_id}")));
     assert_eq!(resp.status, 204);
-    assert!(w.app.blobs.objects.borrow().is_empty());
+    assert!(w.app.blobs.inner.objects.borrow().is_empty());
     assert!(w.app.meta.jobs.borrow().is_empty());
     let again = w.send(w.as_admin(Method::Get, &format!("/v1/documents/{doc_id}")));
     assert_problem(&again, 404, "not_found");
@@ -507,7 +514,7 @@ fn readiness_reports_each_dependency() {
     let w = spawn_app();
     let ok = w.send(Request::new(Method::Get, "/ready"));
     assert_eq!(ok.status, 200);
-    w.app.blobs.faults.fail_next(1);
+    w.app.blobs.inner.faults.fail_next(1);
     let down = w.send(Request::new(Method::Get, "/ready"));
     assert_eq!(down.status, 503);
     assert_eq!(down.json_body()["checks"]["r2"], "unavailable");
@@ -590,7 +597,7 @@ fn a_second_job_on_the_same_bytes_reuses_the_cached_extraction() {
     w.deliver(&first);
     // Remove the original bytes: only the cache can serve the second job.
     let original = w.app.meta.documents.borrow()[&doc].blob_key.clone();
-    w.app.blobs.objects.borrow_mut().remove(&original);
+    w.app.blobs.inner.objects.borrow_mut().remove(&original);
     let second = w.job_id(&doc);
     assert_eq!(w.deliver(&second), Disposition::Ack);
     assert_eq!(w.job(&second)["status"], "succeeded");
@@ -1004,7 +1011,7 @@ fn uploads_are_scanned_and_refusals_name_the_reason() {
     );
     assert_problem(&eicar, 422, "malware_detected");
     assert!(
-        w.app.blobs.objects.borrow().is_empty(),
+        w.app.blobs.inner.objects.borrow().is_empty(),
         "nothing refused is stored"
     );
 
@@ -1058,4 +1065,29 @@ fn content_supports_ranges_etags_and_conditional_requests() {
     );
     assert_problem(&outside, 416, "range_not_satisfiable");
     assert_eq!(outside.header("content-range"), Some("bytes */10"));
+}
+
+#[test]
+fn documents_and_results_are_stored_encrypted() {
+    let w = spawn_app();
+    let secret = b"The launch code is 0000 and nobody may know it.";
+    let doc = w.upload_id("text/plain", secret);
+    let job = w.job_id(&doc);
+    w.deliver(&job);
+    let objects = w.app.blobs.inner.objects.borrow();
+    assert_eq!(objects.len(), 3, "original, extraction, result");
+    for (key, raw) in objects.iter() {
+        assert!(raw.starts_with(b"QENC1"), "{key} is not encrypted");
+        assert!(
+            !raw.windows(11).any(|x| x == b"launch code"),
+            "{key} leaks plaintext"
+        );
+    }
+    drop(objects);
+    let content = w.send(w.as_admin(Method::Get, &format!("/v1/documents/{doc}/content")));
+    assert_eq!(content.body, secret);
+    assert_eq!(
+        result_of(&w, &job, "extract")["text"],
+        std::str::from_utf8(secret).unwrap()
+    );
 }

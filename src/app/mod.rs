@@ -71,7 +71,7 @@ impl<P: Ports> App<P> {
                 jobs::redeliver(self, param).await
             }
             RouteId::TestExtract if self.config.enable_test_routes => system::test_extract(req),
-            RouteId::TestRedeliverJob | RouteId::TestExtract => {
+            RouteId::TestRedeliverJob | RouteId::TestExtract | RouteId::TestRawObject => {
                 Err(ApiError::NotFound(format!("route {}", req.path)))
             }
             _ => {
@@ -122,7 +122,8 @@ impl<P: Ports> App<P> {
             | RouteId::Ready
             | RouteId::OpenApi
             | RouteId::TestRedeliverJob
-            | RouteId::TestExtract => Err(ApiError::Internal(format!(
+            | RouteId::TestExtract
+            | RouteId::TestRawObject => Err(ApiError::Internal(format!(
                 "{id:?} reached the authenticated dispatcher"
             ))),
         }

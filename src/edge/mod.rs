@@ -12,6 +12,7 @@ mod usage;
 
 use crate::app::{App, Ctx};
 use crate::config::Config;
+use crate::crypto::blobs::EncryptedBlobs;
 use crate::error::ApiError;
 use crate::http::{self, Method};
 use crate::ids::new_id;
@@ -35,7 +36,7 @@ struct EdgePorts;
 
 impl crate::ports::Ports for EdgePorts {
     type Meta = D1Meta;
-    type Blobs = R2Blobs;
+    type Blobs = EncryptedBlobs<R2Blobs, CryptoEntropy>;
     type Queue = JobsQueue;
     type Entropy = CryptoEntropy;
     type Webhooks = D1Meta;
@@ -61,10 +62,15 @@ fn config(env: &Env) -> Result<Config, crate::config::ConfigError> {
 }
 
 fn app(env: &Env, config: Config) -> worker::Result<EdgeApp> {
+    let keys = config.master_keys.clone();
     Ok(App {
         config,
         meta: D1Meta(env.d1("DB")?),
-        blobs: R2Blobs(env.bucket("DOCUMENTS")?),
+        blobs: EncryptedBlobs {
+            inner: R2Blobs(env.bucket("DOCUMENTS")?),
+            keys,
+            entropy: CryptoEntropy,
+        },
         queue: JobsQueue(env.queue("JOBS").ok()),
         entropy: CryptoEntropy,
         webhooks: D1Meta(env.d1("DB")?),
@@ -128,6 +134,9 @@ fn headers_of(resp: &http::Response) -> worker::Result<worker::Headers> {
 /// (missing bindings or settings), reported as a generic 500.
 async fn handle(req: &mut Request, env: &Env, ctx: &Ctx) -> Result<http::Response, String> {
     let config = config(env).map_err(|e| e.to_string())?;
+    if config.enable_test_routes && req.path() == "/__test/raw-object" {
+        return raw_object(req, env).await;
+    }
     let limit = config.max_upload_bytes;
     let app = app(env, config).map_err(|e| format!("bindings: {e}"))?;
     let core_req = match to_core(req, limit).await {
@@ -135,6 +144,32 @@ async fn handle(req: &mut Request, env: &Env, ctx: &Ctx) -> Result<http::Respons
         Err(err) => return Ok(err.to_response(&ctx.request_id)),
     };
     Ok(app.handle(&core_req, ctx).await)
+}
+
+/// Test-only: an object's bytes exactly as R2 holds them.
+async fn raw_object(req: &Request, env: &Env) -> Result<http::Response, String> {
+    let url = req.url().map_err(|e| e.to_string())?;
+    let key = url
+        .query_pairs()
+        .find(|(k, _)| k == "key")
+        .map(|(_, v)| v.into_owned())
+        .unwrap_or_default();
+    let bucket = env.bucket("DOCUMENTS").map_err(|e| e.to_string())?;
+    let object = bucket
+        .get(&key)
+        .execute()
+        .await
+        .map_err(|e| e.to_string())?;
+    let Some(object) = object else {
+        return Ok(ApiError::NotFound("object".into()).to_response(""));
+    };
+    let bytes = match object.body() {
+        Some(body) => body.bytes().await.map_err(|e| e.to_string())?,
+        None => Vec::new(),
+    };
+    Ok(http::Response::new(200)
+        .with_header("content-type", "application/octet-stream")
+        .with_body(bytes))
 }
 
 /// Converts the request, refusing oversized bodies before reading them.

@@ -33,6 +33,9 @@ pub enum RouteId {
     /// Test-only: extracts the body synchronously (speed benchmark in
     /// `wrangler dev`). Same gate as the other test routes.
     TestExtract,
+    /// Test-only: the raw bytes of an object as stored in R2 (served by the
+    /// edge, which alone sees beneath the encryption).
+    TestRawObject,
 }
 
 /// One entry of the table.
@@ -87,6 +90,12 @@ pub const ROUTES: &[RouteSpec] = &[
         id: RouteId::TestRedeliverJob,
         method: Method::Post,
         pattern: "/__test/jobs/{id}/redeliver",
+        public: false,
+    },
+    RouteSpec {
+        id: RouteId::TestRawObject,
+        method: Method::Get,
+        pattern: "/__test/raw-object",
         public: false,
     },
     RouteSpec {

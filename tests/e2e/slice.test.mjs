@@ -160,3 +160,25 @@ test("content downloads honour Range, ETag and If-None-Match", async () => {
   const outside = await fetch(url, { headers: { ...auth, range: `bytes=${doc.size_bytes + 10}-` } });
   assert.equal(outside.status, 416);
 });
+
+test("documents and results are encrypted at rest in R2", async () => {
+  const secret = "Quarterly numbers: revenue 4,200,000 and nobody may know it.";
+  const doc = await upload("secret.txt", "text/plain", Buffer.from(secret));
+  const job = await waitForJob((await createJob(doc.id)).id);
+  assert.equal(job.status, "succeeded");
+  const raw = async (key) => {
+    const r = await fetch(`${process.env.QUIRE_URL}/__test/raw-object?key=${encodeURIComponent(key)}`);
+    assert.equal(r.status, 200, key);
+    return Buffer.from(await r.arrayBuffer());
+  };
+  for (const key of [
+    `tenants/ten_dev/documents/${doc.id}/original`,
+    `tenants/ten_dev/jobs/${job.id}/results/extract.json`,
+  ]) {
+    const bytes = await raw(key);
+    assert.equal(bytes.subarray(0, 5).toString(), "QENC1", key);
+    assert.ok(!bytes.includes(Buffer.from("revenue")), `${key} leaks plaintext`);
+  }
+  const back = await api("GET", `/v1/documents/${doc.id}/content`);
+  assert.equal(back.text, secret);
+});
