@@ -35,6 +35,8 @@ pub struct Config {
     pub budgets: crate::usage::Budgets,
     /// Per-plan overrides of the default rate limits (`PLAN_RATE_LIMITS`).
     pub plan_rate_limits: BTreeMap<String, Vec<crate::ratelimit::Policy>>,
+    /// Days a document is kept when the upload names no expiry (0: forever).
+    pub default_retention_days: u64,
     /// Master keys for encryption at rest (`MASTER_KEYS`, `MASTER_KEY_ID`).
     pub master_keys: crate::crypto::MasterKeys,
     /// Scan flags that make an upload refused (`SCAN_REFUSE`), e.g. `macros`.
@@ -161,7 +163,14 @@ impl Config {
             get("MASTER_KEY_ID").as_deref(),
         )
         .map_err(|e| ConfigError::Invalid("MASTER_KEYS", e.to_string()))?;
+        let default_retention_days = match get("DEFAULT_RETENTION_DAYS") {
+            Some(v) => v.trim().parse().map_err(|_| {
+                ConfigError::Invalid("DEFAULT_RETENTION_DAYS", format!("'{v}' is not a number"))
+            })?,
+            None => 0,
+        };
         Ok(Config {
+            default_retention_days,
             master_keys,
             scan_refuse,
             plan_rate_limits,

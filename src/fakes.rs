@@ -50,6 +50,9 @@ impl Faults {
 #[derive(Default)]
 pub struct MemBlobs {
     pub objects: RefCell<BTreeMap<String, Vec<u8>>>,
+    /// Upload time of each object, from `now_ms` at `put`.
+    pub uploaded: RefCell<HashMap<String, u64>>,
+    pub now_ms: Cell<u64>,
     pub faults: Faults,
 }
 
@@ -57,6 +60,9 @@ impl BlobStore for MemBlobs {
     async fn put(&self, key: &str, bytes: Vec<u8>, _content_type: &str) -> StoreResult<()> {
         self.faults.check()?;
         self.objects.borrow_mut().insert(key.to_string(), bytes);
+        self.uploaded
+            .borrow_mut()
+            .insert(key.to_string(), self.now_ms.get());
         Ok(())
     }
     async fn get(&self, key: &str) -> StoreResult<Option<Vec<u8>>> {
@@ -67,6 +73,24 @@ impl BlobStore for MemBlobs {
         self.faults.check()?;
         self.objects.borrow_mut().remove(key);
         Ok(())
+    }
+    async fn list(
+        &self,
+        prefix: &str,
+        cursor: Option<&str>,
+        limit: u32,
+    ) -> StoreResult<(Vec<(String, u64)>, Option<String>)> {
+        self.faults.check()?;
+        let objects = self.objects.borrow();
+        let uploaded = self.uploaded.borrow();
+        let page: Vec<(String, u64)> = objects
+            .keys()
+            .filter(|k| k.starts_with(prefix) && cursor.is_none_or(|c| k.as_str() > c))
+            .take(limit as usize)
+            .map(|k| (k.clone(), uploaded.get(k).copied().unwrap_or(0)))
+            .collect();
+        let next = (page.len() == limit as usize).then(|| page.last().map(|(k, _)| k.clone()));
+        Ok((page, next.flatten()))
     }
     async fn ping(&self) -> StoreResult<()> {
         self.faults.check()
@@ -138,6 +162,16 @@ impl MetaStore for MemMeta {
             .borrow_mut()
             .insert(doc.id.clone(), doc.clone());
         Ok(())
+    }
+    async fn expired_documents(&self, now_ms: u64, limit: u32) -> StoreResult<Vec<Document>> {
+        self.faults.check()?;
+        let docs = self.documents.borrow();
+        Ok(docs
+            .values()
+            .filter(|d| d.expires_at_ms.is_some_and(|e| e <= now_ms))
+            .take(limit as usize)
+            .cloned()
+            .collect())
     }
     async fn get_document(&self, tenant_id: &str, id: &str) -> StoreResult<Option<Document>> {
         self.faults.check()?;

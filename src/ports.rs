@@ -32,6 +32,14 @@ pub trait BlobStore {
     async fn put(&self, key: &str, bytes: Vec<u8>, content_type: &str) -> StoreResult<()>;
     async fn get(&self, key: &str) -> StoreResult<Option<Vec<u8>>>;
     async fn delete(&self, key: &str) -> StoreResult<()>;
+    /// One page of keys under `prefix` with their upload time, and the
+    /// cursor of the next page.
+    async fn list(
+        &self,
+        prefix: &str,
+        cursor: Option<&str>,
+        limit: u32,
+    ) -> StoreResult<(Vec<(String, u64)>, Option<String>)>;
     /// Cheap liveness probe for `/ready`.
     async fn ping(&self) -> StoreResult<()>;
 }
@@ -47,6 +55,8 @@ pub trait MetaStore {
     async fn revoke_key(&self, tenant_id: &str, id: &str, now_ms: u64) -> StoreResult<bool>;
 
     async fn insert_document(&self, doc: &Document) -> StoreResult<()>;
+    /// Documents of any tenant whose `expires_at` has passed, oldest first.
+    async fn expired_documents(&self, now_ms: u64, limit: u32) -> StoreResult<Vec<Document>>;
     async fn get_document(&self, tenant_id: &str, id: &str) -> StoreResult<Option<Document>>;
     /// Newest first; `before` is the id of the last document of the previous page.
     async fn list_documents(

@@ -1091,3 +1091,63 @@ fn documents_and_results_are_stored_encrypted() {
         std::str::from_utf8(secret).unwrap()
     );
 }
+
+#[test]
+fn the_sweep_deletes_expired_documents_and_orphaned_objects() {
+    let w = spawn_app();
+    let keep = w.upload_id("text/plain", b"keep me");
+    let resp = w.send(
+        w.as_admin(Method::Post, "/v1/documents?expires_in=60")
+            .with_header("content-type", "text/plain")
+            .with_body(b"short-lived".to_vec()),
+    );
+    assert_eq!(resp.status, 201);
+    assert!(resp.json_body()["expires_at"].is_string());
+    let gone = resp.json_body()["id"].as_str().unwrap().to_string();
+    let job = w.job_id(&gone);
+    w.deliver(&job);
+    // An object nothing refers to, as a crashed upload would leave.
+    block_on(quire::ports::BlobStore::put(
+        &w.app.blobs.inner,
+        "tenants/ten_a/documents/doc_orphan/original",
+        b"x".to_vec(),
+        "text/plain",
+    ))
+    .unwrap();
+
+    let now = w.clock.0.get() + 2 * 60 * 60 * 1000;
+    let report = block_on(w.app.sweep(now));
+    assert_eq!(report.expired_deleted, 1);
+    assert_eq!(report.orphans_deleted, 1);
+    assert_eq!(report.errors, 0);
+    let objects = w.app.blobs.inner.objects.borrow();
+    assert!(objects
+        .keys()
+        .all(|k| !k.contains(&gone) && !k.contains("doc_orphan") && !k.contains(&job)));
+    assert!(objects.keys().any(|k| k.contains(&keep)));
+    drop(objects);
+    assert!(w.app.meta.jobs.borrow().is_empty());
+    assert_problem(
+        &w.send(w.as_admin(Method::Get, &format!("/v1/documents/{gone}"))),
+        404,
+        "not_found",
+    );
+}
+
+#[test]
+fn a_fresh_unreferenced_object_is_left_alone() {
+    let w = spawn_app();
+    w.app.blobs.inner.now_ms.set(1_000);
+    block_on(quire::ports::BlobStore::put(
+        &w.app.blobs.inner,
+        "tenants/ten_a/documents/doc_uploading/original",
+        b"x".to_vec(),
+        "text/plain",
+    ))
+    .unwrap();
+    let report = block_on(w.app.sweep(1_000 + 60_000));
+    assert_eq!(
+        report.orphans_deleted, 0,
+        "an upload in progress writes R2 before D1"
+    );
+}

@@ -8,7 +8,7 @@ use crate::http::ranges::{self, Plan};
 use crate::http::{multipart, Request, Response};
 use crate::ids::{looks_like_id, new_id};
 use crate::jobs::{extraction_key, result_key};
-use crate::ports::{BlobStore, MetaStore, Ports};
+use crate::ports::{BlobStore, MetaStore, Ports, UsageMeter};
 use serde_json::json;
 use sha2::{Digest, Sha256};
 
@@ -64,6 +64,11 @@ pub async fn create<P: Ports>(
         &crate::scan::ScanLimits::default(),
         &app.config.scan_refuse,
     )?;
+    let expires_at_ms = crate::documents::expiry(
+        req.query_param("expires_in").as_deref(),
+        app.config.default_retention_days,
+        ctx.now_ms,
+    )?;
     let size = upload.bytes.len() as i64;
     super::usage::charge(app, who, ctx, "stored_bytes", size).await?;
     let id = new_id("doc", ctx.now_ms, &app.entropy);
@@ -77,6 +82,7 @@ pub async fn create<P: Ports>(
         sha256: hex::encode(Sha256::digest(upload.bytes)),
         created_at_ms: ctx.now_ms,
         scan,
+        expires_at_ms,
     };
     let stored = async {
         app.blobs
@@ -214,26 +220,40 @@ pub async fn delete<P: Ports>(
     who: &Principal,
 ) -> Result<Response, ApiError> {
     let doc = find(app, id, who).await?;
+    if !remove(app, &doc, ctx.now_ms).await? {
+        return Err(ApiError::NotFound("document".into()));
+    }
+    Ok(Response::new(204))
+}
+
+/// Deletes a document and everything derived from it; false when it was
+/// already gone. Used by `DELETE` and by the retention sweep.
+pub async fn remove<P: Ports>(app: &App<P>, doc: &Document, now_ms: u64) -> Result<bool, ApiError> {
     // Metadata first: if blob removal fails afterwards the leftovers are
-    // unreachable orphans (swept later), never metadata pointing at nothing.
-    let jobs = app
-        .meta
-        .delete_document(&who.tenant_id, &doc.id)
-        .await?
-        .ok_or_else(|| ApiError::NotFound("document".into()))?;
+    // unreachable orphans (the sweep removes them), never metadata
+    // pointing at nothing.
+    let Some(jobs) = app.meta.delete_document(&doc.tenant_id, &doc.id).await? else {
+        return Ok(false);
+    };
     let _ = app.blobs.delete(&doc.blob_key).await;
-    let _ = super::usage::charge(app, who, ctx, "stored_bytes", -(doc.size_bytes as i64)).await;
+    let refund = crate::usage::Charge {
+        metric: "stored_bytes".into(),
+        amount: -(doc.size_bytes as i64),
+        limit: None,
+    };
+    let month = crate::usage::month_of(now_ms);
+    let _ = app.usage.charge(&doc.tenant_id, &month, &refund).await;
     // The cached extraction is shared by identical bytes: remove it with
     // the last document that has them.
     if app
         .meta
-        .count_documents_with_sha256(&who.tenant_id, &doc.sha256)
+        .count_documents_with_sha256(&doc.tenant_id, &doc.sha256)
         .await?
         == 0
     {
         let _ = app
             .blobs
-            .delete(&extraction_key(&who.tenant_id, &doc.sha256))
+            .delete(&extraction_key(&doc.tenant_id, &doc.sha256))
             .await;
     }
     for job in &jobs {
@@ -244,7 +264,7 @@ pub async fn delete<P: Ports>(
                 .await;
         }
     }
-    Ok(Response::new(204))
+    Ok(true)
 }
 
 /// `attachment` with an ASCII fallback and the exact name in RFC 5987 form.

@@ -3,6 +3,7 @@
 //!
 //! Handlers live in one file per resource; each is parse → core → map.
 
+mod cleanup;
 mod documents;
 mod idempotent;
 mod jobs;
@@ -140,6 +141,15 @@ impl<P: Ports> App<P> {
         auth::admit(self.meta.find_key_by_hash(&hash).await?)
     }
 }
+
+impl<P: Ports> App<P> {
+    /// The scheduled maintenance run (retention and reconciliation).
+    pub async fn sweep(&self, now_ms: u64) -> cleanup::SweepReport {
+        cleanup::sweep(self, now_ms).await
+    }
+}
+
+pub use cleanup::SweepReport;
 
 /// A `201 Created` JSON response with its `Location`.
 fn created(location: &str, body: &impl serde::Serialize) -> Response {

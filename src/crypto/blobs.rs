@@ -37,6 +37,15 @@ impl<B: BlobStore, E: Entropy> BlobStore for EncryptedBlobs<B, E> {
         self.inner.delete(key).await
     }
 
+    async fn list(
+        &self,
+        prefix: &str,
+        cursor: Option<&str>,
+        limit: u32,
+    ) -> StoreResult<(Vec<(String, u64)>, Option<String>)> {
+        self.inner.list(prefix, cursor, limit).await
+    }
+
     async fn ping(&self) -> StoreResult<()> {
         self.inner.ping().await
     }

@@ -103,6 +103,8 @@ pub struct Document {
     pub blob_key: String,
     pub created_at_ms: u64,
     pub scan: crate::scan::ScanReport,
+    /// When the cleanup sweep deletes the document, if ever.
+    pub expires_at_ms: Option<u64>,
 }
 
 /// The document as clients see it.
@@ -116,6 +118,7 @@ pub struct DocumentView<'a> {
     pub created_at: String,
     pub content_url: String,
     pub scan: &'a crate::scan::ScanReport,
+    pub expires_at: Option<String>,
 }
 
 impl Document {
@@ -129,6 +132,7 @@ impl Document {
             created_at: rfc3339(self.created_at_ms),
             content_url: format!("/v1/documents/{}/content", self.id),
             scan: &self.scan,
+            expires_at: self.expires_at_ms.map(rfc3339),
         }
     }
 }
@@ -204,6 +208,34 @@ pub fn clean_filename(raw: &str) -> Option<String> {
     (!cleaned.is_empty() && cleaned != "." && cleaned != "..").then(|| cleaned.to_string())
 }
 
+/// The expiry of a new upload: `expires_in` seconds from the request
+/// (1 s to 10 years), else the default retention in days (0: never).
+pub fn expiry(
+    expires_in: Option<&str>,
+    default_days: u64,
+    now_ms: u64,
+) -> Result<Option<u64>, ApiError> {
+    const TEN_YEARS_S: u64 = 10 * 366 * 24 * 3600;
+    match expires_in {
+        Some(v) => {
+            let secs = v
+                .trim()
+                .parse::<u64>()
+                .ok()
+                .filter(|s| (1..=TEN_YEARS_S).contains(s))
+                .ok_or_else(|| {
+                    ApiError::Invalid(
+                        "invalid_expires_in",
+                        "expires_in must be a number of seconds from 1 to 10 years".into(),
+                    )
+                })?;
+            Ok(Some(now_ms + secs * 1000))
+        }
+        None if default_days > 0 => Ok(Some(now_ms + default_days * 86_400_000)),
+        None => Ok(None),
+    }
+}
+
 /// Checks the body size against the limit and refuses empty bodies.
 pub fn check_size(size: u64, limit: u64) -> Result<(), ApiError> {
     if size == 0 {
@@ -265,6 +297,21 @@ mod tests {
         );
         assert_eq!(clean_filename(".."), None);
         assert_eq!(clean_filename("   "), None);
+    }
+
+    #[test]
+    fn expiry_comes_from_the_request_or_the_default_retention() {
+        assert_eq!(expiry(Some("60"), 0, 1_000), Ok(Some(61_000)));
+        assert_eq!(expiry(None, 2, 0), Ok(Some(2 * 86_400_000)));
+        assert_eq!(expiry(None, 0, 0), Ok(None));
+        assert_eq!(
+            expiry(Some("0"), 0, 0).unwrap_err().code(),
+            "invalid_expires_in"
+        );
+        assert_eq!(
+            expiry(Some("soon"), 0, 0).unwrap_err().code(),
+            "invalid_expires_in"
+        );
     }
 
     #[test]

@@ -73,6 +73,7 @@ struct DocRow {
     blob_key: String,
     created_at: f64,
     scan: Option<String>,
+    expires_at: Option<f64>,
 }
 
 impl From<DocRow> for Document {
@@ -90,6 +91,7 @@ impl From<DocRow> for Document {
                 .scan
                 .and_then(|s| serde_json::from_str(&s).ok())
                 .unwrap_or_default(),
+            expires_at_ms: r.expires_at.map(|v| v as u64),
         }
     }
 }
@@ -249,7 +251,8 @@ impl MetaStore for D1Meta {
         let scan =
             serde_json::to_string(&d.scan).map_err(|e| StoreError::Permanent(e.to_string()))?;
         let sql = "INSERT INTO documents (id, tenant_id, filename, media_type, size_bytes, \
-                   sha256, blob_key, created_at, scan) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)";
+                   sha256, blob_key, created_at, scan, expires_at) \
+                   VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)";
         let args = [
             text(&d.id),
             text(&d.tenant_id),
@@ -260,8 +263,18 @@ impl MetaStore for D1Meta {
             text(&d.blob_key),
             num(d.created_at_ms),
             text(&scan),
+            d.expires_at_ms.map_or(JsValue::NULL, num),
         ];
         self.run(sql, &args).await.map(|_| ())
+    }
+
+    async fn expired_documents(&self, now_ms: u64, limit: u32) -> StoreResult<Vec<Document>> {
+        let sql = "SELECT * FROM documents WHERE expires_at IS NOT NULL AND expires_at <= ?1 \
+                   ORDER BY expires_at LIMIT ?2";
+        let rows = self
+            .all::<DocRow>(sql, &[num(now_ms), num(u64::from(limit))])
+            .await?;
+        Ok(rows.into_iter().map(Document::from).collect())
     }
 
     async fn get_document(&self, tenant_id: &str, id: &str) -> StoreResult<Option<Document>> {

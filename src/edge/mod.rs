@@ -221,6 +221,21 @@ fn to_worker(resp: http::Response) -> worker::Result<Response> {
     Ok(out.with_status(resp.status).with_headers(headers))
 }
 
+#[event(scheduled)]
+async fn scheduled(event: worker::ScheduledEvent, env: Env, _ctx: worker::ScheduleContext) {
+    let Some(app) = config(&env).ok().and_then(|c| app(&env, c).ok()) else {
+        log(json!({"level": "error", "msg": "scheduled run misconfigured"}));
+        return;
+    };
+    let now = worker::Date::now().as_millis();
+    let report = app.sweep(now).await;
+    log(json!({
+        "level": if report.errors > 0 { "warn" } else { "info" },
+        "msg": "sweep", "cron": event.cron(), "report": report,
+        "latency_ms": worker::Date::now().as_millis().saturating_sub(now),
+    }));
+}
+
 #[event(queue)]
 async fn queue(batch: MessageBatch<QueueEnvelope>, env: Env, _ctx: Context) -> worker::Result<()> {
     // Never return Err: that would retry the whole batch. Each message is

@@ -47,6 +47,30 @@ impl BlobStore for R2Blobs {
         self.0.delete(key).await.map_err(classify)
     }
 
+    async fn list(
+        &self,
+        prefix: &str,
+        cursor: Option<&str>,
+        limit: u32,
+    ) -> StoreResult<(Vec<(String, u64)>, Option<String>)> {
+        let mut req = self.0.list().prefix(prefix).limit(limit);
+        if let Some(c) = cursor {
+            req = req.cursor(c);
+        }
+        let page = req.execute().await.map_err(classify)?;
+        let keys = page
+            .objects()
+            .iter()
+            .map(|o| (o.key(), o.uploaded().as_millis()))
+            .collect();
+        let next = if page.truncated() {
+            page.cursor()
+        } else {
+            None
+        };
+        Ok((keys, next))
+    }
+
     async fn ping(&self) -> StoreResult<()> {
         self.0
             .head("ready-probe")

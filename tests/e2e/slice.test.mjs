@@ -182,3 +182,16 @@ test("documents and results are encrypted at rest in R2", async () => {
   const back = await api("GET", `/v1/documents/${doc.id}/content`);
   assert.equal(back.text, secret);
 });
+
+test("the scheduled sweep deletes a document once its expiry has passed", async () => {
+  const resp = await api("POST", "/v1/documents?expires_in=1", {
+    headers: { "content-type": "text/plain" },
+    body: "gone soon",
+  });
+  assert.equal(resp.status, 201, resp.text);
+  assert.ok(resp.json.expires_at);
+  await new Promise((r) => setTimeout(r, 1500));
+  const run = await fetch(`${process.env.QUIRE_URL}/cdn-cgi/handler/scheduled?cron=${encodeURIComponent("*/15 * * * *")}`);
+  assert.equal(run.status, 200, await run.text());
+  assert.equal((await api("GET", `/v1/documents/${resp.json.id}`)).status, 404);
+});

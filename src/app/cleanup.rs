@@ -1,0 +1,98 @@
+//! The scheduled sweep: deletes expired documents with everything derived
+//! from them, and reconciles R2 with D1 — objects whose document, job or
+//! extraction owner no longer exists are removed (only once older than an
+//! hour, so an upload in progress, which writes R2 before D1, is never
+//! touched). Each run does a bounded amount of work and reports counts.
+
+use super::{documents, App};
+use crate::ports::{BlobStore, MetaStore, Ports};
+use serde::Serialize;
+
+const EXPIRED_PER_RUN: u32 = 200;
+const OBJECTS_PER_RUN: u32 = 1000;
+const ORPHAN_GRACE_MS: u64 = 60 * 60 * 1000;
+
+/// What one run did.
+#[derive(Debug, Default, Serialize, PartialEq)]
+pub struct SweepReport {
+    pub expired_deleted: u32,
+    pub objects_checked: u32,
+    pub orphans_deleted: u32,
+    pub errors: u32,
+}
+
+pub async fn sweep<P: Ports>(app: &App<P>, now_ms: u64) -> SweepReport {
+    let mut report = SweepReport::default();
+    match app.meta.expired_documents(now_ms, EXPIRED_PER_RUN).await {
+        Ok(docs) => {
+            for doc in docs {
+                match documents::remove(app, &doc, now_ms).await {
+                    Ok(true) => report.expired_deleted += 1,
+                    Ok(false) => {}
+                    Err(_) => report.errors += 1,
+                }
+            }
+        }
+        Err(_) => report.errors += 1,
+    }
+    reconcile(app, now_ms, &mut report).await;
+    report
+}
+
+async fn reconcile<P: Ports>(app: &App<P>, now_ms: u64, report: &mut SweepReport) {
+    let mut cursor: Option<String> = None;
+    while report.objects_checked < OBJECTS_PER_RUN {
+        let Ok((keys, next)) = app.blobs.list("tenants/", cursor.as_deref(), 500).await else {
+            report.errors += 1;
+            return;
+        };
+        for (key, uploaded_ms) in keys {
+            report.objects_checked += 1;
+            if uploaded_ms + ORPHAN_GRACE_MS > now_ms {
+                continue;
+            }
+            match owner_exists(app, &key).await {
+                Some(false) => match app.blobs.delete(&key).await {
+                    Ok(()) => report.orphans_deleted += 1,
+                    Err(_) => report.errors += 1,
+                },
+                Some(true) => {}
+                None => report.errors += 1,
+            }
+        }
+        match next {
+            Some(c) => cursor = Some(c),
+            None => return,
+        }
+    }
+}
+
+/// Whether the record owning an object still exists; `None` on error.
+async fn owner_exists<P: Ports>(app: &App<P>, key: &str) -> Option<bool> {
+    let parts: Vec<&str> = key.split('/').collect();
+    match parts.as_slice() {
+        ["tenants", tenant, "documents", doc, ..] => app
+            .meta
+            .get_document(tenant, doc)
+            .await
+            .ok()
+            .map(|d| d.is_some()),
+        ["tenants", tenant, "jobs", job, ..] => app
+            .meta
+            .get_job(tenant, job)
+            .await
+            .ok()
+            .map(|j| j.is_some()),
+        ["tenants", tenant, "extractions", name] => {
+            let sha = name.split('-').next().unwrap_or("");
+            let n = app
+                .meta
+                .count_documents_with_sha256(tenant, sha)
+                .await
+                .ok()?;
+            Some(n > 0)
+        }
+        // Not a layout we know: leave it alone.
+        _ => Some(true),
+    }
+}
