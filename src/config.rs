@@ -35,6 +35,8 @@ pub struct Config {
     pub budgets: crate::usage::Budgets,
     /// Per-plan overrides of the default rate limits (`PLAN_RATE_LIMITS`).
     pub plan_rate_limits: BTreeMap<String, Vec<crate::ratelimit::Policy>>,
+    /// The platform operator's credential for `/v1/tenants` (a secret).
+    pub operator_api_key: Option<String>,
     /// Days a document is kept when the upload names no expiry (0: forever).
     pub default_retention_days: u64,
     /// Master keys for encryption at rest (`MASTER_KEYS`, `MASTER_KEY_ID`).
@@ -170,6 +172,7 @@ impl Config {
             None => 0,
         };
         Ok(Config {
+            operator_api_key: get("OPERATOR_API_KEY"),
             default_retention_days,
             master_keys,
             scan_refuse,

@@ -15,6 +15,8 @@ pub enum ApiError {
     Unauthorized,
     #[error("forbidden: {0}")]
     Forbidden(String),
+    #[error("the tenant is suspended")]
+    TenantSuspended,
     #[error("{0} not found")]
     NotFound(String),
     #[error("method not allowed")]
@@ -72,7 +74,7 @@ impl ApiError {
             ApiError::Unauthorized => 401,
             ApiError::BudgetExceeded { .. } => 402,
             ApiError::RangeNotSatisfiable(_) => 416,
-            ApiError::Forbidden(_) => 403,
+            ApiError::Forbidden(_) | ApiError::TenantSuspended => 403,
             ApiError::NotFound(_) => 404,
             ApiError::MethodNotAllowed { .. } => 405,
             ApiError::Conflict(..) => 409,
@@ -92,6 +94,7 @@ impl ApiError {
             ApiError::BudgetExceeded { .. } => "budget_exceeded",
             ApiError::RangeNotSatisfiable(_) => "range_not_satisfiable",
             ApiError::Forbidden(_) => "forbidden",
+            ApiError::TenantSuspended => "tenant_suspended",
             ApiError::NotFound(_) => "not_found",
             ApiError::MethodNotAllowed { .. } => "method_not_allowed",
             ApiError::PayloadTooLarge { .. } => "payload_too_large",
@@ -111,7 +114,7 @@ impl ApiError {
             ApiError::Unauthorized => "Unauthorized",
             ApiError::BudgetExceeded { .. } => "Budget exceeded",
             ApiError::RangeNotSatisfiable(_) => "Range not satisfiable",
-            ApiError::Forbidden(_) => "Forbidden",
+            ApiError::Forbidden(_) | ApiError::TenantSuspended => "Forbidden",
             ApiError::NotFound(_) => "Not found",
             ApiError::MethodNotAllowed { .. } => "Method not allowed",
             ApiError::PayloadTooLarge { .. } => "Payload too large",

@@ -100,6 +100,7 @@ impl BlobStore for MemBlobs {
 #[derive(Default)]
 pub struct MemMeta {
     pub keys: RefCell<Vec<ApiKey>>,
+    pub tenants: RefCell<BTreeMap<String, crate::tenants::Tenant>>,
     pub documents: RefCell<BTreeMap<String, Document>>,
     pub jobs: RefCell<BTreeMap<String, Job>>,
     pub faults: Faults,
@@ -131,7 +132,55 @@ impl MetaStore for MemMeta {
     }
     async fn find_key_by_hash(&self, hash: &str) -> StoreResult<Option<ApiKey>> {
         self.faults.check()?;
-        Ok(self.keys.borrow().iter().find(|k| k.hash == hash).cloned())
+        let tenants = self.tenants.borrow();
+        Ok(self
+            .keys
+            .borrow()
+            .iter()
+            .find(|k| k.hash == hash)
+            .cloned()
+            .map(|mut k| {
+                if let Some(t) = tenants.get(&k.tenant_id) {
+                    k.plan = t.plan.clone();
+                    k.tenant_active = t.status == "active";
+                }
+                k
+            }))
+    }
+    async fn insert_tenant(
+        &self,
+        tenant: &crate::tenants::Tenant,
+        owner: &ApiKey,
+    ) -> StoreResult<()> {
+        self.faults.check()?;
+        self.insert_allowed()?;
+        self.tenants
+            .borrow_mut()
+            .insert(tenant.id.clone(), tenant.clone());
+        self.keys.borrow_mut().push(owner.clone());
+        Ok(())
+    }
+    async fn list_tenants(&self) -> StoreResult<Vec<crate::tenants::Tenant>> {
+        self.faults.check()?;
+        Ok(self.tenants.borrow().values().cloned().collect())
+    }
+    async fn update_tenant(
+        &self,
+        id: &str,
+        plan: Option<&str>,
+        status: Option<&str>,
+    ) -> StoreResult<Option<crate::tenants::Tenant>> {
+        self.faults.check()?;
+        let mut tenants = self.tenants.borrow_mut();
+        Ok(tenants.get_mut(id).map(|t| {
+            if let Some(p) = plan {
+                t.plan = p.to_string();
+            }
+            if let Some(s) = status {
+                t.status = s.to_string();
+            }
+            t.clone()
+        }))
     }
     async fn insert_key(&self, key: &ApiKey) -> StoreResult<()> {
         self.faults.check()?;

@@ -28,6 +28,7 @@ pub mod openapi;
 pub mod ports;
 pub mod ratelimit;
 pub mod scan;
+pub mod tenants;
 pub mod time;
 pub mod usage;
 pub mod webhooks;

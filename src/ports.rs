@@ -49,6 +49,20 @@ pub trait MetaStore {
     async fn ping(&self) -> StoreResult<()>;
 
     async fn find_key_by_hash(&self, hash: &str) -> StoreResult<Option<ApiKey>>;
+    /// Creates a tenant and its first key together (one transaction).
+    async fn insert_tenant(
+        &self,
+        tenant: &crate::tenants::Tenant,
+        owner: &ApiKey,
+    ) -> StoreResult<()>;
+    async fn list_tenants(&self) -> StoreResult<Vec<crate::tenants::Tenant>>;
+    /// Applies the changes; the updated tenant, or `None` when unknown.
+    async fn update_tenant(
+        &self,
+        id: &str,
+        plan: Option<&str>,
+        status: Option<&str>,
+    ) -> StoreResult<Option<crate::tenants::Tenant>>;
     async fn insert_key(&self, key: &ApiKey) -> StoreResult<()>;
     async fn list_keys(&self, tenant_id: &str) -> StoreResult<Vec<ApiKey>>;
     /// Marks a key revoked; false when no live key of the tenant has that id.

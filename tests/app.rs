@@ -19,6 +19,7 @@ use serde_json::Value;
 const PEPPER: &str = "test-pepper-0123456789";
 const ADMIN: &str = "qk_test_admin000000000000000000000000";
 const OTHER_TENANT: &str = "qk_test_other000000000000000000000000";
+const OPERATOR: &str = "op_test_operator_key_0123456789";
 const FREE_TENANT: &str = "qk_test_free0000000000000000000000000";
 
 type TestApp = App<MemPorts>;
@@ -39,6 +40,7 @@ fn key(id: &str, tenant: &str, secret: &str, role: Role) -> ApiKey {
         created_at_ms: 0,
         revoked_at_ms: None,
         rate_limits: vec![],
+        tenant_active: true,
         plan: if tenant == "ten_free" {
             "free".into()
         } else {
@@ -51,6 +53,7 @@ fn spawn_app() -> World {
     let config = Config::from_lookup(|k| match k {
         "API_KEY_PEPPER" => Some(PEPPER.into()),
         "MASTER_KEYS" => Some("k1:AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQE=".into()),
+        "OPERATOR_API_KEY" => Some(OPERATOR.into()),
         "MAX_UPLOAD_BYTES" => Some("1000".into()),
         "JOB_MAX_ATTEMPTS" => Some("3".into()),
         "MAX_ACTIVE_JOBS_PER_TENANT" => Some("3".into()),
@@ -1150,4 +1153,64 @@ fn a_fresh_unreferenced_object_is_left_alone() {
         report.orphans_deleted, 0,
         "an upload in progress writes R2 before D1"
     );
+}
+
+fn as_operator(method: Method, path: &str) -> Request {
+    Request::new(method, path).with_header("authorization", &format!("Bearer {OPERATOR}"))
+}
+
+#[test]
+fn the_operator_provisions_a_tenant_whose_owner_key_works_until_suspension() {
+    let w = spawn_app();
+    let created = w.send(
+        as_operator(Method::Post, "/v1/tenants").with_body(r#"{"name":"Acme","plan":"pro"}"#),
+    );
+    assert_eq!(
+        created.status,
+        201,
+        "{}",
+        String::from_utf8_lossy(&created.body)
+    );
+    let body = created.json_body();
+    let tenant = body["tenant"]["id"].as_str().unwrap().to_string();
+    let secret = body["owner_key"]["secret"].as_str().unwrap().to_string();
+    let as_acme =
+        |m, p: &str| Request::new(m, p).with_header("authorization", &format!("Bearer {secret}"));
+    assert_eq!(w.send(as_acme(Method::Get, "/v1/documents")).status, 200);
+    assert_eq!(
+        w.send(as_acme(Method::Get, "/v1/usage")).json_body()["plan"],
+        "pro"
+    );
+
+    let suspend = as_operator(Method::Patch, &format!("/v1/tenants/{tenant}"))
+        .with_body(r#"{"status":"suspended"}"#);
+    assert_eq!(w.send(suspend).json_body()["status"], "suspended");
+    assert_problem(
+        &w.send(as_acme(Method::Get, "/v1/documents")),
+        403,
+        "tenant_suspended",
+    );
+    let resume = as_operator(Method::Patch, &format!("/v1/tenants/{tenant}"))
+        .with_body(r#"{"status":"active"}"#);
+    assert_eq!(w.send(resume).status, 200);
+    assert_eq!(w.send(as_acme(Method::Get, "/v1/documents")).status, 200);
+    let listed = w.send(as_operator(Method::Get, "/v1/tenants")).json_body();
+    assert_eq!(listed["data"].as_array().unwrap().len(), 1);
+}
+
+#[test]
+fn tenant_routes_refuse_tenant_keys_and_strangers() {
+    let w = spawn_app();
+    assert_problem(
+        &w.send(w.as_admin(Method::Get, "/v1/tenants")),
+        401,
+        "unauthorized",
+    );
+    assert_problem(
+        &w.send(Request::new(Method::Get, "/v1/tenants")),
+        401,
+        "unauthorized",
+    );
+    let unknown = as_operator(Method::Patch, "/v1/tenants/ten_nope").with_body(r#"{"plan":"x"}"#);
+    assert_problem(&w.send(unknown), 404, "not_found");
 }

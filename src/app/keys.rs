@@ -89,6 +89,7 @@ pub async fn create<P: Ports>(
         revoked_at_ms: None,
         rate_limits,
         plan: who.plan.clone(),
+        tenant_active: true,
     };
     app.meta.insert_key(&key).await?;
     let mut body = key_view(&key);

@@ -10,6 +10,7 @@ mod jobs;
 mod keys;
 mod limits;
 mod system;
+mod tenants;
 mod usage;
 
 use crate::auth::{self, Principal};
@@ -71,6 +72,10 @@ impl<P: Ports> App<P> {
             RouteId::TestRedeliverJob if self.config.enable_test_routes => {
                 jobs::redeliver(self, param).await
             }
+            // The operator's routes use the operator key, not tenant keys.
+            RouteId::CreateTenant => tenants::create(self, req, ctx).await,
+            RouteId::ListTenants => tenants::list(self, req).await,
+            RouteId::UpdateTenant => tenants::update(self, req, param).await,
             RouteId::TestExtract if self.config.enable_test_routes => system::test_extract(req),
             RouteId::TestRedeliverJob | RouteId::TestExtract | RouteId::TestRawObject => {
                 Err(ApiError::NotFound(format!("route {}", req.path)))
@@ -124,7 +129,10 @@ impl<P: Ports> App<P> {
             | RouteId::OpenApi
             | RouteId::TestRedeliverJob
             | RouteId::TestExtract
-            | RouteId::TestRawObject => Err(ApiError::Internal(format!(
+            | RouteId::TestRawObject
+            | RouteId::CreateTenant
+            | RouteId::ListTenants
+            | RouteId::UpdateTenant => Err(ApiError::Internal(format!(
                 "{id:?} reached the authenticated dispatcher"
             ))),
         }

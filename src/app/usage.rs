@@ -86,6 +86,6 @@ pub async fn report<P: Ports>(
     }
     Ok(Response::json(
         200,
-        &json!({ "period": period, "usage": Value::Object(usage) }),
+        &json!({ "period": period, "plan": who.plan, "usage": Value::Object(usage) }),
     ))
 }

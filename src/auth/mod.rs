@@ -58,6 +58,8 @@ pub struct ApiKey {
     pub rate_limits: Vec<crate::ratelimit::Policy>,
     /// The tenant's plan (selects plan limits and budgets).
     pub plan: String,
+    /// False when the tenant is suspended: all its keys are refused.
+    pub tenant_active: bool,
 }
 
 /// Who is calling, once authenticated.
@@ -136,6 +138,7 @@ pub fn is_api_key(token: &str) -> bool {
 /// Decides whether a stored key (found by hash) admits the caller.
 pub fn admit(key: Option<ApiKey>) -> Result<Principal, ApiError> {
     match key {
+        Some(k) if k.revoked_at_ms.is_none() && !k.tenant_active => Err(ApiError::TenantSuspended),
         Some(k) if k.revoked_at_ms.is_none() => Ok(Principal {
             tenant_id: k.tenant_id,
             key_id: k.id,
@@ -208,6 +211,7 @@ mod tests {
             revoked_at_ms: Some(2),
             rate_limits: vec![],
             plan: "standard".into(),
+            tenant_active: true,
         };
         assert_eq!(admit(Some(key.clone())), Err(ApiError::Unauthorized));
         let live = ApiKey {

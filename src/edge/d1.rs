@@ -7,6 +7,7 @@ use crate::auth::{ApiKey, Role};
 use crate::documents::Document;
 use crate::jobs::{Command, CommandState, Job, JobError, JobStatus};
 use crate::ports::{MetaStore, StoreError, StoreResult, WebhookStore};
+use crate::tenants::Tenant;
 use crate::webhooks::{Delivery, DeliveryStatus};
 use serde::Deserialize;
 use worker::wasm_bindgen::JsValue;
@@ -38,6 +39,7 @@ struct KeyRow {
     revoked_at: Option<f64>,
     rate_limits: Option<String>,
     plan: Option<String>,
+    status: Option<String>,
 }
 
 impl KeyRow {
@@ -58,7 +60,29 @@ impl KeyRow {
                 .and_then(|s| crate::ratelimit::parse_policies(&s).ok())
                 .unwrap_or_default(),
             plan: self.plan.unwrap_or_else(|| "standard".into()),
+            tenant_active: self.status.as_deref().is_none_or(|s| s == "active"),
         })
+    }
+}
+
+#[derive(Deserialize)]
+struct TenantRow {
+    id: String,
+    name: String,
+    plan: String,
+    status: String,
+    created_at: f64,
+}
+
+impl TenantRow {
+    fn into_tenant(self) -> Tenant {
+        Tenant {
+            id: self.id,
+            name: self.name,
+            plan: self.plan,
+            status: self.status,
+            created_at_ms: self.created_at as u64,
+        }
     }
 }
 
@@ -201,12 +225,64 @@ impl MetaStore for D1Meta {
 
     async fn find_key_by_hash(&self, hash: &str) -> StoreResult<Option<ApiKey>> {
         let sql = "SELECT k.id, k.tenant_id, k.name, k.prefix, k.hash, k.role, k.created_at, \
-                   k.revoked_at, k.rate_limits, t.plan FROM api_keys k \
+                   k.revoked_at, k.rate_limits, t.plan, t.status FROM api_keys k \
                    JOIN tenants t ON t.id = k.tenant_id WHERE k.hash = ?1";
         self.first::<KeyRow>(sql, &[text(hash)])
             .await?
             .map(KeyRow::into_key)
             .transpose()
+    }
+
+    async fn insert_tenant(&self, t: &Tenant, owner: &ApiKey) -> StoreResult<()> {
+        let tenant = self.stmt(
+            "INSERT INTO tenants (id, name, created_at, plan, status) VALUES (?1, ?2, ?3, ?4, ?5)",
+            &[
+                text(&t.id),
+                text(&t.name),
+                num(t.created_at_ms),
+                text(&t.plan),
+                text(&t.status),
+            ],
+        )?;
+        let key = self.stmt(
+            "INSERT INTO api_keys (id, tenant_id, name, prefix, hash, role, created_at) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            &[
+                text(&owner.id),
+                text(&owner.tenant_id),
+                text(&owner.name),
+                text(&owner.prefix),
+                text(&owner.hash),
+                text(owner.role.as_str()),
+                num(owner.created_at_ms),
+            ],
+        )?;
+        // One batch is one transaction: no tenant without its owner key.
+        self.0.batch(vec![tenant, key]).await.map_err(classify)?;
+        Ok(())
+    }
+
+    async fn list_tenants(&self) -> StoreResult<Vec<Tenant>> {
+        let sql = "SELECT id, name, plan, status, created_at FROM tenants ORDER BY id";
+        let rows = self.all::<TenantRow>(sql, &[]).await?;
+        Ok(rows.into_iter().map(TenantRow::into_tenant).collect())
+    }
+
+    async fn update_tenant(
+        &self,
+        id: &str,
+        plan: Option<&str>,
+        status: Option<&str>,
+    ) -> StoreResult<Option<Tenant>> {
+        let sql = "UPDATE tenants SET plan = COALESCE(?2, plan), status = COALESCE(?3, status) \
+                   WHERE id = ?1";
+        self.run(sql, &[text(id), opt_text(plan), opt_text(status)])
+            .await?;
+        let sql = "SELECT id, name, plan, status, created_at FROM tenants WHERE id = ?1";
+        Ok(self
+            .first::<TenantRow>(sql, &[text(id)])
+            .await?
+            .map(TenantRow::into_tenant))
     }
 
     async fn insert_key(&self, k: &ApiKey) -> StoreResult<()> {

@@ -32,6 +32,7 @@ try {
       ...process.env,
       QUIRE_URL: server.base,
       QUIRE_ADMIN_KEY: server.adminKey,
+      QUIRE_OPERATOR_KEY: server.operatorKey,
       QUIRE_UPLOAD_LIMIT: String(uploadLimit),
       QUIRE_CORPUS: path.resolve(root, "..", "shared", "corpus", "example-docs"),
     },

@@ -1,0 +1,147 @@
+//! Tenants, as the platform operator provisions them: the record, the
+//! operator's credential check, and the rules of a tenant update. Pure.
+
+use crate::error::ApiError;
+use serde::{Deserialize, Serialize};
+
+/// A tenant record.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Tenant {
+    pub id: String,
+    pub name: String,
+    pub plan: String,
+    pub status: String,
+    #[serde(skip)]
+    pub created_at_ms: u64,
+}
+
+/// Body of `POST /v1/tenants`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CreateTenant {
+    pub name: String,
+    #[serde(default = "standard")]
+    pub plan: String,
+}
+
+fn standard() -> String {
+    "standard".into()
+}
+
+/// Body of `PATCH /v1/tenants/{id}`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateTenant {
+    pub plan: Option<String>,
+    pub status: Option<String>,
+}
+
+fn plan_ok(plan: &str) -> bool {
+    !plan.is_empty()
+        && plan.len() <= 40
+        && plan
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
+impl CreateTenant {
+    pub fn parse(body: &[u8]) -> Result<CreateTenant, ApiError> {
+        let t: CreateTenant = serde_json::from_slice(body)
+            .map_err(|e| ApiError::Invalid("invalid_body", format!("invalid tenant: {e}")))?;
+        if t.name.trim().is_empty() || t.name.chars().count() > 200 {
+            return Err(ApiError::Invalid(
+                "invalid_name",
+                "name must be 1 to 200 characters".into(),
+            ));
+        }
+        if !plan_ok(&t.plan) {
+            return Err(ApiError::Invalid(
+                "invalid_plan",
+                "plan is 1 to 40 of [A-Za-z0-9_-]".into(),
+            ));
+        }
+        Ok(t)
+    }
+}
+
+impl UpdateTenant {
+    pub fn parse(body: &[u8]) -> Result<UpdateTenant, ApiError> {
+        let u: UpdateTenant = serde_json::from_slice(body)
+            .map_err(|e| ApiError::Invalid("invalid_body", format!("invalid update: {e}")))?;
+        if u.plan.as_deref().is_some_and(|p| !plan_ok(p)) {
+            return Err(ApiError::Invalid(
+                "invalid_plan",
+                "plan is 1 to 40 of [A-Za-z0-9_-]".into(),
+            ));
+        }
+        if u.status
+            .as_deref()
+            .is_some_and(|s| s != "active" && s != "suspended")
+        {
+            return Err(ApiError::Invalid(
+                "invalid_status",
+                "status is 'active' or 'suspended'".into(),
+            ));
+        }
+        if u.plan.is_none() && u.status.is_none() {
+            return Err(ApiError::Invalid(
+                "invalid_body",
+                "nothing to update".into(),
+            ));
+        }
+        Ok(u)
+    }
+}
+
+/// Whether `token` is the operator's key. Both sides are hashed first, so
+/// the comparison takes the same time wherever they differ.
+pub fn is_operator(token: &str, operator_key: Option<&str>, pepper: &str) -> bool {
+    match operator_key {
+        Some(key) if key.len() >= 16 => {
+            crate::auth::hash_key(pepper, token) == crate::auth::hash_key(pepper, key)
+        }
+        _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn updates_and_creations_are_checked() {
+        assert!(CreateTenant::parse(br#"{"name":"Acme"}"#).is_ok());
+        assert_eq!(
+            CreateTenant::parse(br#"{"name":""}"#).unwrap_err().code(),
+            "invalid_name"
+        );
+        assert_eq!(
+            CreateTenant::parse(br#"{"name":"A","plan":"pro plan!"}"#)
+                .unwrap_err()
+                .code(),
+            "invalid_plan"
+        );
+        assert_eq!(
+            UpdateTenant::parse(br#"{"status":"gone"}"#)
+                .unwrap_err()
+                .code(),
+            "invalid_status"
+        );
+        assert_eq!(
+            UpdateTenant::parse(b"{}").unwrap_err().code(),
+            "invalid_body"
+        );
+    }
+
+    #[test]
+    fn only_the_configured_operator_key_is_accepted() {
+        let key = "op_secret_0123456789";
+        assert!(is_operator(key, Some(key), "pepper"));
+        assert!(!is_operator("op_secret_012345678X", Some(key), "pepper"));
+        assert!(!is_operator(key, None, "pepper"));
+        assert!(
+            !is_operator("short", Some("short"), "pepper"),
+            "too short to be a real key"
+        );
+    }
+}
