@@ -1214,3 +1214,19 @@ fn tenant_routes_refuse_tenant_keys_and_strangers() {
     let unknown = as_operator(Method::Patch, "/v1/tenants/ten_nope").with_body(r#"{"plan":"x"}"#);
     assert_problem(&w.send(unknown), 404, "not_found");
 }
+
+#[test]
+fn production_responses_demand_https() {
+    let mut w = spawn_app();
+    assert_eq!(
+        w.send(Request::new(Method::Get, "/health"))
+            .header("strict-transport-security"),
+        None
+    );
+    w.app.config.environment = "production".into();
+    let resp = w.send(Request::new(Method::Get, "/health"));
+    assert!(resp
+        .header("strict-transport-security")
+        .unwrap()
+        .starts_with("max-age="));
+}

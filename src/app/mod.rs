@@ -49,6 +49,14 @@ impl<P: Ports> App<P> {
             Err(err) => err.to_response(&ctx.request_id),
         };
         resp.set_header("x-request-id", &ctx.request_id);
+        if self.config.environment == "production" {
+            // Production is served over HTTPS only; browsers must not try
+            // plain HTTP for this host again.
+            resp.set_header(
+                "strict-transport-security",
+                "max-age=63072000; includeSubDomains",
+            );
+        }
         resp
     }
 
