@@ -1230,3 +1230,24 @@ fn production_responses_demand_https() {
         .unwrap()
         .starts_with("max-age="));
 }
+
+#[test]
+fn a_webhook_message_that_finds_the_delivery_leased_comes_back_later() {
+    let w = spawn_app();
+    let doc = w.upload_id("text/plain", b"x");
+    let job_id = job_with_hook(&w, &doc, "http://localhost:9/hook");
+    w.deliver(&job_id);
+    let id = w.app.queue.webhooks_sent.borrow()[0].delivery_id.clone();
+    let now = w.clock.0.get();
+    // An attempt claimed the delivery and then vanished (isolate died).
+    let claimed =
+        quire::ports::WebhookStore::claim_delivery(&w.app.webhooks, &id, now, now + 60_000);
+    assert!(block_on(claimed).unwrap());
+    let sender = ScriptedSender::default();
+    let outcome = block_on(process_webhook(&w.app.webhooks, &sender, &id, now + 1_000));
+    assert_eq!(outcome, Disposition::Retry { delay_seconds: 61 });
+    // After the lease, the retried message sends it.
+    let outcome = block_on(process_webhook(&w.app.webhooks, &sender, &id, now + 62_000));
+    assert_eq!(outcome, Disposition::Ack);
+    assert_eq!(sender.received.borrow().len(), 1);
+}

@@ -57,7 +57,13 @@ impl DoUsage {
             resp.json::<T>().await
         }
         .await;
-        result.map_err(|e| StoreError::Transient(e.to_string()))
+        result.map_err(|e| {
+            worker::console_log!(
+                "{}",
+                serde_json::json!({"level": "warn", "msg": "usage meter unavailable", "error": e.to_string()})
+            );
+            StoreError::Transient(e.to_string())
+        })
     }
 }
 

@@ -60,16 +60,20 @@ pub async fn process_webhook(
         Ok(c) => c,
         Err(_) => return retry_soon,
     };
-    let Ok(Some(d)) = store.get_delivery(delivery_id).await else {
-        return if claimed {
-            retry_soon
-        } else {
-            Disposition::Ack
-        };
+    let d = match store.get_delivery(delivery_id).await {
+        Ok(Some(d)) => d,
+        Ok(None) => return Disposition::Ack,
+        Err(_) => return retry_soon,
     };
     if !claimed {
-        // Settled, or another attempt holds it: nothing for this message.
-        return Disposition::Ack;
+        return match d.status {
+            // Another attempt holds the lease (or died holding it): look
+            // again once it has expired, so the delivery is never dropped.
+            DeliveryStatus::Pending => Disposition::Retry {
+                delay_seconds: (LEASE_MS / 1000) as u32 + 1,
+            },
+            _ => Disposition::Ack,
+        };
     }
     let outcome = attempt(store, sender, &d, now_ms).await;
     let (status, code, error) = match outcome {
