@@ -244,13 +244,13 @@ pub async fn remove<P: Ports>(app: &App<P>, doc: &Document, now_ms: u64) -> Resu
     let month = crate::usage::month_of(now_ms);
     let _ = app.usage.charge(&doc.tenant_id, &month, &refund).await;
     // The cached extraction is shared by identical bytes: remove it with
-    // the last document that has them.
-    if app
+    // the last document that has them. The document is already gone, so a
+    // failed count must not fail the call: the sweep removes the cache later.
+    let others = app
         .meta
         .count_documents_with_sha256(&doc.tenant_id, &doc.sha256)
-        .await?
-        == 0
-    {
+        .await;
+    if others == Ok(0) {
         let _ = app
             .blobs
             .delete(&extraction_key(&doc.tenant_id, &doc.sha256))
