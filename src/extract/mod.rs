@@ -20,7 +20,7 @@ mod pdf;
 mod rtf;
 pub mod text;
 mod xml;
-mod zipped;
+pub(crate) mod zipped;
 
 use model::{Element, Kind};
 use serde::{Deserialize, Serialize};

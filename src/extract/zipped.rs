@@ -122,20 +122,23 @@ pub fn extract(bytes: &[u8], limits: &Limits, depth: u32) -> Result<Extraction, 
     Ok(out)
 }
 
+/// Builds a stored-in-memory ZIP of the given files (tests only; shared
+/// with the upload scanner's tests).
+#[cfg(test)]
+pub(crate) fn zip_of(files: &[(&str, &[u8])]) -> Vec<u8> {
+    use std::io::Write;
+    let mut w = zip::ZipWriter::new(Cursor::new(Vec::new()));
+    for (name, data) in files {
+        w.start_file(*name, zip::write::SimpleFileOptions::default())
+            .unwrap();
+        w.write_all(data).unwrap();
+    }
+    w.finish().unwrap().into_inner()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::io::Write;
-    use zip::write::SimpleFileOptions;
-
-    fn zip_of(files: &[(&str, &[u8])]) -> Vec<u8> {
-        let mut w = zip::ZipWriter::new(Cursor::new(Vec::new()));
-        for (name, data) in files {
-            w.start_file(*name, SimpleFileOptions::default()).unwrap();
-            w.write_all(data).unwrap();
-        }
-        w.finish().unwrap().into_inner()
-    }
 
     #[test]
     fn members_are_extracted_under_their_names() {

@@ -101,17 +101,7 @@ fn kind_of(zip: &mut ZipArchive<Cursor<&[u8]>>, names: &[String]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::io::Write;
-    use zip::write::SimpleFileOptions;
-
-    fn zip_of(files: &[(&str, &[u8])]) -> Vec<u8> {
-        let mut w = zip::ZipWriter::new(Cursor::new(Vec::new()));
-        for (name, data) in files {
-            w.start_file(*name, SimpleFileOptions::default()).unwrap();
-            w.write_all(data).unwrap();
-        }
-        w.finish().unwrap().into_inner()
-    }
+    use crate::extract::zipped::zip_of;
 
     #[test]
     fn bombs_by_ratio_and_by_nesting_are_refused() {
