@@ -40,7 +40,7 @@ export function prepareLocalDb(persistDir) {
   const sql =
     `INSERT OR IGNORE INTO tenants (id, name, created_at) VALUES ('ten_dev', 'Development', ${now});` +
     `INSERT OR IGNORE INTO api_keys (id, tenant_id, name, prefix, hash, role, created_at) ` +
-    `VALUES ('key_devadmin', 'ten_dev', 'development admin', '${prefix.replace(/'/g, "")}', '${hash}', 'admin', ${now});`;
+    `VALUES ('key_devadmin', 'ten_dev', 'development admin', '${prefix.replace(/'/g, "")}', '${hash}', 'owner', ${now});`;
   run(["d1", "execute", "DB", "--command", sql], persistDir);
   return vars;
 }

@@ -1,12 +1,14 @@
 //! In-memory fakes of the ports, for application tests (native only).
 //! Each can be told to fail, to exercise the error paths.
 
-use crate::auth::ApiKey;
+use crate::audit::{Entry, Filter};
+use crate::auth::access::{Grantee, Share, Visibility};
+use crate::auth::{ApiKey, User};
 use crate::documents::Document;
 use crate::jobs::{CommandState, Job, JobError, JobMessage, JobStatus};
 use crate::ports::{
-    BlobStore, Clock, Entropy, JobQueue, MetaStore, Ports, RateLimiter, StoreError, StoreResult,
-    WebhookSender, WebhookStore,
+    BlobStore, Clock, Directory, Entropy, HttpClient, IdpRecord, JobQueue, MetaStore, Ports,
+    RateLimiter, StoreError, StoreResult, WebhookSender, WebhookStore,
 };
 use crate::webhooks::{Delivery, DeliveryStatus, WebhookMessage};
 use std::cell::{Cell, RefCell};
@@ -25,6 +27,209 @@ impl Ports for MemPorts {
     type Limiter = MemLimiter;
     type Idempotency = MemIdempotency;
     type Usage = MemUsage;
+    type Directory = MemDirectory;
+    type Http = MemHttp;
+}
+
+/// Users, identity providers and audit entries in memory.
+#[derive(Default)]
+pub struct MemDirectory {
+    pub users: RefCell<Vec<User>>,
+    pub idps: RefCell<BTreeMap<String, IdpRecord>>,
+    pub audit: RefCell<Vec<Entry>>,
+    pub faults: Faults,
+}
+
+impl Directory for MemDirectory {
+    async fn insert_user(&self, user: &User) -> StoreResult<()> {
+        self.faults.check()?;
+        let mut users = self.users.borrow_mut();
+        let clash = users.iter().any(|u| {
+            u.tenant_id == user.tenant_id
+                && ((u.email.is_some() && u.email == user.email)
+                    || (u.external_id.is_some() && u.external_id == user.external_id))
+        });
+        if clash {
+            return Err(StoreError::Permanent(
+                "UNIQUE constraint failed: users".into(),
+            ));
+        }
+        users.push(user.clone());
+        Ok(())
+    }
+    async fn get_user(&self, tenant_id: &str, id: &str) -> StoreResult<Option<User>> {
+        self.faults.check()?;
+        let users = self.users.borrow();
+        Ok(users
+            .iter()
+            .find(|u| u.tenant_id == tenant_id && u.id == id)
+            .cloned())
+    }
+    async fn find_user_by_external_id(
+        &self,
+        tenant_id: &str,
+        external_id: &str,
+    ) -> StoreResult<Option<User>> {
+        self.faults.check()?;
+        let users = self.users.borrow();
+        Ok(users
+            .iter()
+            .find(|u| u.tenant_id == tenant_id && u.external_id.as_deref() == Some(external_id))
+            .cloned())
+    }
+    async fn list_users(&self, tenant_id: &str) -> StoreResult<Vec<User>> {
+        self.faults.check()?;
+        let users = self.users.borrow();
+        Ok(users
+            .iter()
+            .filter(|u| u.tenant_id == tenant_id)
+            .cloned()
+            .collect())
+    }
+    async fn update_user(&self, user: &User) -> StoreResult<bool> {
+        self.faults.check()?;
+        let mut users = self.users.borrow_mut();
+        match users
+            .iter_mut()
+            .find(|u| u.tenant_id == user.tenant_id && u.id == user.id)
+        {
+            Some(u) => {
+                *u = user.clone();
+                Ok(true)
+            }
+            None => Ok(false),
+        }
+    }
+    async fn put_idp(
+        &self,
+        tenant_id: &str,
+        _issuer: &str,
+        config: &str,
+        _now_ms: u64,
+    ) -> StoreResult<()> {
+        self.faults.check()?;
+        self.idps.borrow_mut().insert(
+            tenant_id.to_string(),
+            IdpRecord {
+                tenant_id: tenant_id.to_string(),
+                config: config.to_string(),
+                jwks: None,
+                jwks_fetched_at_ms: None,
+            },
+        );
+        Ok(())
+    }
+    async fn get_idp(&self, tenant_id: &str) -> StoreResult<Option<IdpRecord>> {
+        self.faults.check()?;
+        Ok(self.idps.borrow().get(tenant_id).cloned())
+    }
+    async fn idps_by_issuer(&self, issuer: &str) -> StoreResult<Vec<IdpRecord>> {
+        self.faults.check()?;
+        Ok(self
+            .idps
+            .borrow()
+            .values()
+            .filter(|r| {
+                serde_json::from_str::<serde_json::Value>(&r.config)
+                    .ok()
+                    .and_then(|c| c["issuer"].as_str().map(|i| i == issuer))
+                    .unwrap_or(false)
+            })
+            .cloned()
+            .collect())
+    }
+    async fn delete_idp(&self, tenant_id: &str) -> StoreResult<bool> {
+        self.faults.check()?;
+        Ok(self.idps.borrow_mut().remove(tenant_id).is_some())
+    }
+    async fn save_jwks(&self, tenant_id: &str, jwks: Option<&str>, at_ms: u64) -> StoreResult<()> {
+        self.faults.check()?;
+        if let Some(r) = self.idps.borrow_mut().get_mut(tenant_id) {
+            if let Some(j) = jwks {
+                r.jwks = Some(j.to_string());
+            }
+            r.jwks_fetched_at_ms = Some(at_ms);
+        }
+        Ok(())
+    }
+    async fn audit_head(&self, tenant_id: &str) -> StoreResult<Option<(u64, String)>> {
+        self.faults.check()?;
+        Ok(self
+            .audit
+            .borrow()
+            .iter()
+            .filter(|e| e.tenant_id == tenant_id)
+            .max_by_key(|e| e.seq)
+            .map(|e| (e.seq, e.hash.clone())))
+    }
+    async fn insert_audit(&self, entry: &Entry) -> StoreResult<bool> {
+        self.faults.check()?;
+        let mut audit = self.audit.borrow_mut();
+        if audit
+            .iter()
+            .any(|e| e.tenant_id == entry.tenant_id && e.seq == entry.seq)
+        {
+            return Ok(false);
+        }
+        audit.push(entry.clone());
+        Ok(true)
+    }
+    async fn list_audit(
+        &self,
+        tenant_id: &str,
+        filter: &Filter,
+        before_seq: Option<u64>,
+        limit: u32,
+    ) -> StoreResult<Vec<Entry>> {
+        self.faults.check()?;
+        let mut out: Vec<Entry> = self
+            .audit
+            .borrow()
+            .iter()
+            .filter(|e| e.tenant_id == tenant_id && before_seq.is_none_or(|b| e.seq < b))
+            .filter(|e| filter.admits(e))
+            .cloned()
+            .collect();
+        out.sort_by_key(|e| std::cmp::Reverse(e.seq));
+        out.truncate(limit as usize);
+        Ok(out)
+    }
+    async fn audit_after(
+        &self,
+        tenant_id: &str,
+        after_seq: u64,
+        limit: u32,
+    ) -> StoreResult<Vec<Entry>> {
+        self.faults.check()?;
+        let mut out: Vec<Entry> = self
+            .audit
+            .borrow()
+            .iter()
+            .filter(|e| e.tenant_id == tenant_id && e.seq > after_seq)
+            .cloned()
+            .collect();
+        out.sort_by_key(|e| e.seq);
+        out.truncate(limit as usize);
+        Ok(out)
+    }
+}
+
+/// Canned responses to GETs, by URL, with a log of the URLs fetched.
+#[derive(Default)]
+pub struct MemHttp {
+    pub responses: RefCell<HashMap<String, (u16, String)>>,
+    pub fetched: RefCell<Vec<String>>,
+}
+
+impl HttpClient for MemHttp {
+    async fn get(&self, url: &str) -> Result<(u16, String), String> {
+        self.fetched.borrow_mut().push(url.to_string());
+        self.responses
+            .borrow()
+            .get(url)
+            .cloned()
+            .ok_or_else(|| "connection refused".to_string())
+    }
 }
 
 /// Makes the next `n` calls of a fake fail with a transient error.
@@ -103,6 +308,7 @@ pub struct MemMeta {
     pub tenants: RefCell<BTreeMap<String, crate::tenants::Tenant>>,
     pub documents: RefCell<BTreeMap<String, Document>>,
     pub jobs: RefCell<BTreeMap<String, Job>>,
+    pub shares: RefCell<Vec<(String, Share)>>,
     pub faults: Faults,
     /// While set, every insert fails with a transient error.
     pub fail_inserts: Cell<bool>,
@@ -164,6 +370,10 @@ impl MetaStore for MemMeta {
         self.faults.check()?;
         Ok(self.tenants.borrow().values().cloned().collect())
     }
+    async fn get_tenant(&self, id: &str) -> StoreResult<Option<crate::tenants::Tenant>> {
+        self.faults.check()?;
+        Ok(self.tenants.borrow().get(id).cloned())
+    }
     async fn update_tenant(
         &self,
         id: &str,
@@ -204,6 +414,80 @@ impl MetaStore for MemMeta {
             .find(|k| k.tenant_id == tenant_id && k.id == id && k.revoked_at_ms.is_none());
         Ok(key.map(|k| k.revoked_at_ms = Some(now_ms)).is_some())
     }
+    async fn get_key(&self, tenant_id: &str, id: &str) -> StoreResult<Option<ApiKey>> {
+        self.faults.check()?;
+        let keys = self.keys.borrow();
+        Ok(keys
+            .iter()
+            .find(|k| k.tenant_id == tenant_id && k.id == id)
+            .cloned())
+    }
+    async fn rotate_key(
+        &self,
+        tenant_id: &str,
+        old_id: &str,
+        new: &ApiKey,
+        old_expires_at_ms: u64,
+    ) -> StoreResult<bool> {
+        self.faults.check()?;
+        let mut keys = self.keys.borrow_mut();
+        let Some(old) = keys.iter_mut().find(|k| {
+            k.tenant_id == tenant_id
+                && k.id == old_id
+                && k.revoked_at_ms.is_none()
+                && k.rotated_to.is_none()
+        }) else {
+            return Ok(false);
+        };
+        old.rotated_to = Some(new.id.clone());
+        old.expires_at_ms = Some(
+            old.expires_at_ms
+                .map_or(old_expires_at_ms, |e| e.min(old_expires_at_ms)),
+        );
+        keys.push(new.clone());
+        Ok(true)
+    }
+    async fn touch_key(&self, id: &str, now_ms: u64, since_ms: u64) -> StoreResult<()> {
+        self.faults.check()?;
+        let mut keys = self.keys.borrow_mut();
+        if let Some(k) = keys.iter_mut().find(|k| k.id == id) {
+            if k.last_used_at_ms.is_none_or(|t| t < since_ms) {
+                k.last_used_at_ms = Some(now_ms);
+            }
+        }
+        Ok(())
+    }
+    async fn list_shares(&self, tenant_id: &str, document_id: &str) -> StoreResult<Vec<Share>> {
+        self.faults.check()?;
+        Ok(self
+            .shares
+            .borrow()
+            .iter()
+            .filter(|(t, s)| t == tenant_id && s.document_id == document_id)
+            .map(|(_, s)| s.clone())
+            .collect())
+    }
+    async fn put_share(&self, tenant_id: &str, share: &Share) -> StoreResult<()> {
+        self.faults.check()?;
+        let mut shares = self.shares.borrow_mut();
+        shares.retain(|(_, s)| !(s.document_id == share.document_id && s.grantee == share.grantee));
+        shares.push((tenant_id.to_string(), share.clone()));
+        Ok(())
+    }
+    async fn delete_share(
+        &self,
+        tenant_id: &str,
+        document_id: &str,
+        grantee: &Grantee,
+    ) -> StoreResult<bool> {
+        self.faults.check()?;
+        let mut shares = self.shares.borrow_mut();
+        let before = shares.len();
+        shares.retain(|(t, s)| {
+            !(t == tenant_id && s.document_id == document_id && s.grantee == *grantee)
+        });
+        Ok(shares.len() < before)
+    }
     async fn insert_document(&self, doc: &Document) -> StoreResult<()> {
         self.faults.check()?;
         self.insert_allowed()?;
@@ -232,13 +516,26 @@ impl MetaStore for MemMeta {
         tenant_id: &str,
         before: Option<&str>,
         limit: u32,
+        visibility: Option<&Visibility>,
     ) -> StoreResult<Vec<Document>> {
         self.faults.check()?;
         let docs = self.documents.borrow();
+        let shares = self.shares.borrow();
+        let visible = |d: &Document| {
+            visibility.is_none_or(|v| {
+                let of_doc: Vec<Share> = shares
+                    .iter()
+                    .filter(|(t, s)| *t == d.tenant_id && s.document_id == d.id)
+                    .map(|(_, s)| s.clone())
+                    .collect();
+                v.admits(d.owner.as_deref(), &of_doc)
+            })
+        };
         Ok(docs
             .values()
             .rev()
             .filter(|d| d.tenant_id == tenant_id && before.is_none_or(|b| d.id.as_str() < b))
+            .filter(|d| visible(d))
             .take(limit as usize)
             .cloned()
             .collect())
@@ -258,6 +555,9 @@ impl MetaStore for MemMeta {
             return Ok(None);
         }
         docs.remove(id);
+        self.shares
+            .borrow_mut()
+            .retain(|(_, s)| s.document_id != id);
         let mut jobs = self.jobs.borrow_mut();
         let gone: Vec<Job> = jobs
             .values()

@@ -12,6 +12,7 @@
 #![allow(async_fn_in_trait)]
 
 pub mod app;
+pub mod audit;
 pub mod auth;
 pub mod commands;
 pub mod config;

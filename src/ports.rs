@@ -3,7 +3,8 @@
 //! The edge implements them over D1, R2 and Queues; [`crate::fakes`] over
 //! memory, for application tests. Futures need not be `Send` (one thread).
 
-use crate::auth::ApiKey;
+use crate::auth::access::{Grantee, Share, Visibility};
+use crate::auth::{ApiKey, User};
 use crate::documents::Document;
 use crate::jobs::{CommandState, Job, JobError, JobMessage};
 use crate::webhooks::{Delivery, WebhookMessage};
@@ -56,6 +57,7 @@ pub trait MetaStore {
         owner: &ApiKey,
     ) -> StoreResult<()>;
     async fn list_tenants(&self) -> StoreResult<Vec<crate::tenants::Tenant>>;
+    async fn get_tenant(&self, id: &str) -> StoreResult<Option<crate::tenants::Tenant>>;
     /// Applies the changes; the updated tenant, or `None` when unknown.
     async fn update_tenant(
         &self,
@@ -67,21 +69,48 @@ pub trait MetaStore {
     async fn list_keys(&self, tenant_id: &str) -> StoreResult<Vec<ApiKey>>;
     /// Marks a key revoked; false when no live key of the tenant has that id.
     async fn revoke_key(&self, tenant_id: &str, id: &str, now_ms: u64) -> StoreResult<bool>;
+    async fn get_key(&self, tenant_id: &str, id: &str) -> StoreResult<Option<ApiKey>>;
+    /// Stores `new` and marks the old key replaced by it, expiring at
+    /// `old_expires_at_ms`, in one transaction. False when the old key is
+    /// not live and unrotated (nothing is stored then).
+    async fn rotate_key(
+        &self,
+        tenant_id: &str,
+        old_id: &str,
+        new: &ApiKey,
+        old_expires_at_ms: u64,
+    ) -> StoreResult<bool>;
+    /// Records a use of the key, unless one was recorded after `since_ms`
+    /// (so a busy key costs one write a minute, not one per request).
+    async fn touch_key(&self, id: &str, now_ms: u64, since_ms: u64) -> StoreResult<()>;
 
     async fn insert_document(&self, doc: &Document) -> StoreResult<()>;
     /// Documents of any tenant whose `expires_at` has passed, oldest first.
     async fn expired_documents(&self, now_ms: u64, limit: u32) -> StoreResult<Vec<Document>>;
     async fn get_document(&self, tenant_id: &str, id: &str) -> StoreResult<Option<Document>>;
-    /// Newest first; `before` is the id of the last document of the previous page.
+    /// Newest first; `before` is the id of the last document of the previous
+    /// page. With a visibility, only the documents it admits.
     async fn list_documents(
         &self,
         tenant_id: &str,
         before: Option<&str>,
         limit: u32,
+        visibility: Option<&Visibility>,
     ) -> StoreResult<Vec<Document>>;
+    async fn list_shares(&self, tenant_id: &str, document_id: &str) -> StoreResult<Vec<Share>>;
+    /// Creates or replaces the share of the document with its grantee.
+    async fn put_share(&self, tenant_id: &str, share: &Share) -> StoreResult<()>;
+    /// False when there was no such share.
+    async fn delete_share(
+        &self,
+        tenant_id: &str,
+        document_id: &str,
+        grantee: &Grantee,
+    ) -> StoreResult<bool>;
     /// How many of the tenant's documents have these exact bytes.
     async fn count_documents_with_sha256(&self, tenant_id: &str, sha256: &str) -> StoreResult<u64>;
-    /// Deletes the document row and its jobs' rows in one transaction and
+    /// Deletes the document row, its shares and its jobs' rows in one
+    /// transaction and
     /// returns the deleted jobs (their result blobs are the caller's to remove).
     async fn delete_document(&self, tenant_id: &str, id: &str) -> StoreResult<Option<Vec<Job>>>;
 
@@ -113,6 +142,71 @@ pub trait MetaStore {
     async fn fail_job(&self, id: &str, error: &JobError, now_ms: u64) -> StoreResult<()>;
     /// `running` → `queued` again after a retryable failure.
     async fn release_job(&self, id: &str, error: &JobError, now_ms: u64) -> StoreResult<()>;
+}
+
+/// A tenant's identity provider as stored.
+#[derive(Debug, Clone, PartialEq)]
+pub struct IdpRecord {
+    pub tenant_id: String,
+    /// [`crate::auth::jwt::IdpConfig`] as JSON.
+    pub config: String,
+    /// The last JWKS fetched from its `jwks_url`, as JSON.
+    pub jwks: Option<String>,
+    pub jwks_fetched_at_ms: Option<u64>,
+}
+
+/// Users, identity providers and the audit log (D1).
+pub trait Directory {
+    async fn insert_user(&self, user: &User) -> StoreResult<()>;
+    async fn get_user(&self, tenant_id: &str, id: &str) -> StoreResult<Option<User>>;
+    async fn find_user_by_external_id(
+        &self,
+        tenant_id: &str,
+        external_id: &str,
+    ) -> StoreResult<Option<User>>;
+    async fn list_users(&self, tenant_id: &str) -> StoreResult<Vec<User>>;
+    /// Stores the user's role, status and name; false when unknown.
+    async fn update_user(&self, user: &User) -> StoreResult<bool>;
+
+    async fn put_idp(
+        &self,
+        tenant_id: &str,
+        issuer: &str,
+        config: &str,
+        now_ms: u64,
+    ) -> StoreResult<()>;
+    async fn get_idp(&self, tenant_id: &str) -> StoreResult<Option<IdpRecord>>;
+    async fn idps_by_issuer(&self, issuer: &str) -> StoreResult<Vec<IdpRecord>>;
+    async fn delete_idp(&self, tenant_id: &str) -> StoreResult<bool>;
+    /// Records a JWKS fetch attempt (`jwks` is kept when `None`).
+    async fn save_jwks(&self, tenant_id: &str, jwks: Option<&str>, at_ms: u64) -> StoreResult<()>;
+
+    /// The tenant's last audit entry: (seq, hash).
+    async fn audit_head(&self, tenant_id: &str) -> StoreResult<Option<(u64, String)>>;
+    /// Appends an entry; false when its seq is taken (another writer won,
+    /// the caller re-chains and tries again).
+    async fn insert_audit(&self, entry: &crate::audit::Entry) -> StoreResult<bool>;
+    /// Newest first, before `before_seq`, matching the filter.
+    async fn list_audit(
+        &self,
+        tenant_id: &str,
+        filter: &crate::audit::Filter,
+        before_seq: Option<u64>,
+        limit: u32,
+    ) -> StoreResult<Vec<crate::audit::Entry>>;
+    /// Oldest first, after `after_seq`.
+    async fn audit_after(
+        &self,
+        tenant_id: &str,
+        after_seq: u64,
+        limit: u32,
+    ) -> StoreResult<Vec<crate::audit::Entry>>;
+}
+
+/// Outbound HTTP GET (JWKS documents).
+pub trait HttpClient {
+    /// The status and body, or why there is none.
+    async fn get(&self, url: &str) -> Result<(u16, String), String>;
 }
 
 /// The job queue (Cloudflare Queues). Job and webhook messages share it.
@@ -223,4 +317,6 @@ pub trait Ports {
     type Limiter: RateLimiter;
     type Idempotency: IdempotencyStore;
     type Usage: UsageMeter;
+    type Directory: Directory;
+    type Http: HttpClient;
 }

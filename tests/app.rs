@@ -8,8 +8,8 @@ use quire::auth::{hash_key, ApiKey, Role};
 use quire::config::Config;
 use quire::crypto::blobs::EncryptedBlobs;
 use quire::fakes::{
-    CountingEntropy, ManualClock, MemBlobs, MemIdempotency, MemLimiter, MemMeta, MemPorts,
-    MemQueue, MemUsage, MemWebhooks, ScriptedSender,
+    CountingEntropy, ManualClock, MemBlobs, MemDirectory, MemHttp, MemIdempotency, MemLimiter,
+    MemMeta, MemPorts, MemQueue, MemUsage, MemWebhooks, ScriptedSender,
 };
 use quire::http::{Method, Request, Response};
 use quire::jobs::runner::{process_delivery, Disposition, RunnerLimits, RunnerPorts};
@@ -37,8 +37,13 @@ fn key(id: &str, tenant: &str, secret: &str, role: Role) -> ApiKey {
         prefix: secret[..14].into(),
         hash: hash_key(PEPPER, secret),
         role,
+        user_id: None,
+        scopes: None,
         created_at_ms: 0,
+        expires_at_ms: None,
+        last_used_at_ms: None,
         revoked_at_ms: None,
+        rotated_to: None,
         rate_limits: vec![],
         tenant_active: true,
         plan: if tenant == "ten_free" {
@@ -66,7 +71,7 @@ fn spawn_app() -> World {
     let meta = MemMeta::default();
     meta.keys
         .borrow_mut()
-        .push(key("key_admin", "ten_a", ADMIN, Role::Admin));
+        .push(key("key_admin", "ten_a", ADMIN, Role::Owner));
     meta.keys
         .borrow_mut()
         .push(key("key_other", "ten_b", OTHER_TENANT, Role::Admin));
@@ -89,6 +94,8 @@ fn spawn_app() -> World {
             limiter: MemLimiter::default(),
             idempotency: MemIdempotency::default(),
             usage: MemUsage::default(),
+            directory: MemDirectory::default(),
+            http: MemHttp::default(),
         },
         clock: ManualClock::at(1_700_000_000_000),
     }
@@ -97,10 +104,7 @@ fn spawn_app() -> World {
 impl World {
     fn send(&self, req: Request) -> Response {
         self.clock.advance(1);
-        let ctx = Ctx {
-            now_ms: self.clock.0.get(),
-            request_id: "req_test".into(),
-        };
+        let ctx = Ctx::new(self.clock.0.get(), "req_test");
         block_on(self.app.handle(&req, &ctx))
     }
 

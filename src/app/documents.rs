@@ -1,7 +1,8 @@
 //! `/v1/documents`: upload, list, read, download, delete.
 
 use super::{created, App, Ctx};
-use crate::auth::Principal;
+use crate::auth::access::{self, Access, Grantee, Share};
+use crate::auth::{Principal, Role};
 use crate::documents::{blob_key, check_size, clean_filename, resolve_media_type, Document};
 use crate::error::ApiError;
 use crate::http::ranges::{self, Plan};
@@ -83,6 +84,7 @@ pub async fn create<P: Ports>(
         created_at_ms: ctx.now_ms,
         scan,
         expires_at_ms,
+        owner: Some(who.owner_tag()),
     };
     let stored = async {
         app.blobs
@@ -132,7 +134,12 @@ pub async fn list<P: Ports>(
     }
     let mut docs = app
         .meta
-        .list_documents(&who.tenant_id, cursor.as_deref(), limit + 1)
+        .list_documents(
+            &who.tenant_id,
+            cursor.as_deref(),
+            limit + 1,
+            access::visibility(who).as_ref(),
+        )
         .await?;
     let next_cursor = (docs.len() > limit as usize).then(|| {
         docs.truncate(limit as usize);
@@ -145,18 +152,35 @@ pub async fn list<P: Ports>(
     ))
 }
 
-async fn find<P: Ports>(app: &App<P>, id: &str, who: &Principal) -> Result<Document, ApiError> {
+/// Loads a document of the caller's tenant and checks the caller may do
+/// `need` with it (404 when it may not even see it). Jobs and results use
+/// this too: derived data has its document's permissions.
+pub(super) async fn find<P: Ports>(
+    app: &App<P>,
+    id: &str,
+    who: &Principal,
+    need: Access,
+) -> Result<Document, ApiError> {
     if !looks_like_id("doc", id) {
         return Err(ApiError::NotFound("document".into()));
     }
-    app.meta
+    let doc = app
+        .meta
         .get_document(&who.tenant_id, id)
         .await?
-        .ok_or_else(|| ApiError::NotFound("document".into()))
+        .ok_or_else(|| ApiError::NotFound("document".into()))?;
+    // Admins and owners of the document need no share lookup.
+    let shares = if access::access_of(who, doc.owner.as_deref(), &[]).is_some() {
+        Vec::new()
+    } else {
+        app.meta.list_shares(&who.tenant_id, &doc.id).await?
+    };
+    access::check(who, doc.owner.as_deref(), &shares, need)?;
+    Ok(doc)
 }
 
 pub async fn get<P: Ports>(app: &App<P>, id: &str, who: &Principal) -> Result<Response, ApiError> {
-    let doc = find(app, id, who).await?;
+    let doc = find(app, id, who, Access::Read).await?;
     Ok(Response::json(200, &doc.view()))
 }
 
@@ -166,7 +190,7 @@ pub async fn content<P: Ports>(
     id: &str,
     who: &Principal,
 ) -> Result<Response, ApiError> {
-    let doc = find(app, id, who).await?;
+    let doc = find(app, id, who, Access::Read).await?;
     let etag = format!("\"{}\"", doc.sha256);
     let plan = ranges::plan(
         req.header("if-none-match"),
@@ -219,7 +243,7 @@ pub async fn delete<P: Ports>(
     ctx: &Ctx,
     who: &Principal,
 ) -> Result<Response, ApiError> {
-    let doc = find(app, id, who).await?;
+    let doc = find(app, id, who, Access::Write).await?;
     if !remove(app, &doc, ctx.now_ms).await? {
         return Err(ApiError::NotFound("document".into()));
     }
@@ -265,6 +289,103 @@ pub async fn remove<P: Ports>(app: &App<P>, doc: &Document, now_ms: u64) -> Resu
         }
     }
     Ok(true)
+}
+
+fn share_view(s: &Share) -> serde_json::Value {
+    json!({
+        "id": s.grantee.tag(),
+        "grantee": { "type": s.grantee.kind(), "id": s.grantee.id() },
+        "access": s.access.as_str(),
+        "created_by": s.created_by,
+        "created_at": crate::time::rfc3339(s.created_at_ms),
+    })
+}
+
+pub async fn list_shares<P: Ports>(
+    app: &App<P>,
+    id: &str,
+    who: &Principal,
+) -> Result<Response, ApiError> {
+    let doc = find(app, id, who, Access::Read).await?;
+    let shares = app.meta.list_shares(&who.tenant_id, &doc.id).await?;
+    let data: Vec<_> = shares.iter().map(share_view).collect();
+    Ok(Response::json(200, &json!({ "data": data })))
+}
+
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ShareRequest {
+    /// `user:<id>` or `role:<name>`.
+    grantee: String,
+    access: Access,
+}
+
+/// Shares a document (or changes an existing share's access). Anyone who
+/// may change the document may share it.
+pub async fn put_share<P: Ports>(
+    app: &App<P>,
+    req: &Request,
+    id: &str,
+    ctx: &Ctx,
+    who: &Principal,
+) -> Result<Response, ApiError> {
+    let body: ShareRequest = serde_json::from_slice(&req.body).map_err(|e| {
+        ApiError::Invalid(
+            "invalid_body",
+            format!("invalid share: {e}; expected {{\"grantee\": \"user:<id>\" or \"role:<role>\", \"access\": \"read\" or \"write\"}}"),
+        )
+    })?;
+    let grantee = Grantee::parse_tag(&body.grantee).ok_or_else(|| {
+        ApiError::Invalid(
+            "invalid_grantee",
+            "grantee must be 'user:<user id>' or 'role:<owner|admin|member|viewer>'".into(),
+        )
+    })?;
+    let doc = find(app, id, who, Access::Write).await?;
+    if let Grantee::User(user_id) = &grantee {
+        let user =
+            crate::ports::Directory::get_user(&app.directory, &who.tenant_id, user_id).await?;
+        if user.is_none() {
+            return Err(ApiError::Invalid(
+                "unknown_user",
+                "no such user in this tenant".into(),
+            ));
+        }
+    }
+    if grantee == Grantee::Role(Role::Owner) || grantee == Grantee::Role(Role::Admin) {
+        return Err(ApiError::Invalid(
+            "invalid_grantee",
+            "admins and owners already reach every document; share with a user, member or viewer"
+                .into(),
+        ));
+    }
+    let share = Share {
+        document_id: doc.id.clone(),
+        grantee,
+        access: body.access,
+        created_by: who.actor(),
+        created_at_ms: ctx.now_ms,
+    };
+    app.meta.put_share(&who.tenant_id, &share).await?;
+    Ok(Response::json(200, &share_view(&share)))
+}
+
+pub async fn delete_share<P: Ports>(
+    app: &App<P>,
+    id: &str,
+    grantee: &str,
+    who: &Principal,
+) -> Result<Response, ApiError> {
+    let doc = find(app, id, who, Access::Write).await?;
+    let grantee = Grantee::parse_tag(grantee).ok_or_else(|| ApiError::NotFound("share".into()))?;
+    if !app
+        .meta
+        .delete_share(&who.tenant_id, &doc.id, &grantee)
+        .await?
+    {
+        return Err(ApiError::NotFound("share".into()));
+    }
+    Ok(Response::new(204))
 }
 
 /// `attachment` with an ASCII fallback and the exact name in RFC 5987 form.

@@ -1,6 +1,7 @@
 //! `/v1/jobs`: create a job on a document, read its state and its result.
 
 use super::{App, Ctx};
+use crate::auth::access::Access;
 use crate::auth::Principal;
 use crate::error::ApiError;
 use crate::http::{Request, Response, StreamSpec};
@@ -28,10 +29,7 @@ pub async fn create<P: Ports>(
             .tenant_secret_or_insert(&who.tenant_id, &webhooks::new_secret(random))
             .await?;
     }
-    app.meta
-        .get_document(&who.tenant_id, &body.document_id)
-        .await?
-        .ok_or_else(|| ApiError::NotFound("document".into()))?;
+    super::documents::find(app, &body.document_id, who, Access::Read).await?;
     super::usage::require_room(app, who, ctx, "pages").await?;
     // Backpressure: refuse before anything is written, so no job is
     // half-created. (Concurrent requests may overshoot by a few.)
@@ -81,10 +79,23 @@ async fn find<P: Ports>(app: &App<P>, id: &str, who: &Principal) -> Result<Job, 
     if !looks_like_id("job", id) {
         return Err(ApiError::NotFound("job".into()));
     }
-    app.meta
+    let job = app
+        .meta
         .get_job(&who.tenant_id, id)
         .await?
-        .ok_or_else(|| ApiError::NotFound("job".into()))
+        .ok_or_else(|| ApiError::NotFound("job".into()))?;
+    // A job is reached through its document: no access to it, no job.
+    // Admins reach every document, so they need no lookup.
+    if who.role.sees_all_documents() {
+        return Ok(job);
+    }
+    super::documents::find(app, &job.document_id, who, Access::Read)
+        .await
+        .map_err(|e| match e {
+            ApiError::NotFound(_) => ApiError::NotFound("job".into()),
+            other => other,
+        })?;
+    Ok(job)
 }
 
 pub async fn get<P: Ports>(app: &App<P>, id: &str, who: &Principal) -> Result<Response, ApiError> {

@@ -3,28 +3,49 @@
 //!
 //! Handlers live in one file per resource; each is parse → core → map.
 
+mod audit;
 mod cleanup;
 mod documents;
 mod idempotent;
+mod identity;
 mod jobs;
 mod keys;
 mod limits;
 mod system;
 mod tenants;
 mod usage;
+mod users;
 
-use crate::auth::{self, Principal};
+use crate::auth::{Principal, Scope};
 use crate::config::Config;
 use crate::error::ApiError;
 use crate::http::routes::{match_route, Match, RouteId};
 use crate::http::{Request, Response};
-use crate::ports::{MetaStore, Ports};
+use crate::ports::Ports;
+use std::cell::RefCell;
 
 /// Per-request facts supplied by the edge (the core reads no clock).
 #[derive(Debug, Clone)]
 pub struct Ctx {
     pub now_ms: u64,
     pub request_id: String,
+    /// Problems met on the way that did not fail the request (an audit
+    /// append that failed, say), for the edge to log.
+    pub warnings: RefCell<Vec<String>>,
+}
+
+impl Ctx {
+    pub fn new(now_ms: u64, request_id: impl Into<String>) -> Ctx {
+        Ctx {
+            now_ms,
+            request_id: request_id.into(),
+            warnings: RefCell::new(Vec::new()),
+        }
+    }
+
+    pub fn warn(&self, message: impl Into<String>) {
+        self.warnings.borrow_mut().push(message.into());
+    }
 }
 
 /// The application over its ports.
@@ -38,6 +59,8 @@ pub struct App<P: Ports> {
     pub limiter: P::Limiter,
     pub idempotency: P::Idempotency,
     pub usage: P::Usage,
+    pub directory: P::Directory,
+    pub http: P::Http,
 }
 
 impl<P: Ports> App<P> {
@@ -83,13 +106,13 @@ impl<P: Ports> App<P> {
             // The operator's routes use the operator key, not tenant keys.
             RouteId::CreateTenant => tenants::create(self, req, ctx).await,
             RouteId::ListTenants => tenants::list(self, req).await,
-            RouteId::UpdateTenant => tenants::update(self, req, param).await,
+            RouteId::UpdateTenant => tenants::update(self, req, ctx, param).await,
             RouteId::TestExtract if self.config.enable_test_routes => system::test_extract(req),
             RouteId::TestRedeliverJob | RouteId::TestExtract | RouteId::TestRawObject => {
                 Err(ApiError::NotFound(format!("route {}", req.path)))
             }
             _ => {
-                let who = self.authenticate(req).await?;
+                let who = identity::authenticate(self, req, ctx).await?;
                 let class = limits::class_of(id, req.method);
                 // Rate limits and the request budget are checked at once.
                 let (granted, metered) = futures_util::future::join(
@@ -99,8 +122,22 @@ impl<P: Ports> App<P> {
                 .await;
                 let granted = granted?;
                 metered?;
-                let run = || self.dispatch_authenticated(id, param, req, ctx, &who);
-                let mut resp = idempotent::run(self, req, &who, ctx, run).await?;
+                let run = || async {
+                    if let Some(scope) = required_scope(id) {
+                        who.require(scope)?;
+                    }
+                    self.dispatch_authenticated(id, &params, req, ctx, &who)
+                        .await
+                };
+                let outcome = idempotent::run(self, req, &who, ctx, run).await;
+                if let Some((action, _)) = audit::action_of(id) {
+                    let draft = audit::draft_for(&who, req, ctx, action);
+                    let draft = audit::complete(draft, id, param, req, outcome.as_ref());
+                    if let Err(e) = audit::record(self, draft).await {
+                        ctx.warn(format!("audit append failed: {e}"));
+                    }
+                }
+                let mut resp = outcome?;
                 granted.apply(&mut resp);
                 Ok(resp)
             }
@@ -110,11 +147,13 @@ impl<P: Ports> App<P> {
     async fn dispatch_authenticated(
         &self,
         id: RouteId,
-        param: &str,
+        params: &[String],
         req: &Request,
         ctx: &Ctx,
         who: &Principal,
     ) -> Result<Response, ApiError> {
+        let param = params.first().map(String::as_str).unwrap_or("");
+        let second = params.get(1).map(String::as_str).unwrap_or("");
         match id {
             RouteId::ListDocuments => documents::list(self, req, who).await,
             RouteId::CreateDocument => documents::create(self, req, ctx, who).await,
@@ -129,9 +168,24 @@ impl<P: Ports> App<P> {
             RouteId::JobWebhooks => jobs::deliveries(self, param, who).await,
             RouteId::WebhookSecret => keys::webhook_secret(self, who).await,
             RouteId::Usage => usage::report(self, who, ctx).await,
-            RouteId::ListKeys => keys::list(self, who).await,
+            RouteId::ListKeys => keys::list(self, ctx, who).await,
             RouteId::CreateKey => keys::create(self, req, ctx, who).await,
             RouteId::DeleteKey => keys::revoke(self, param, ctx, who).await,
+            RouteId::GetKey => keys::get(self, param, ctx, who).await,
+            RouteId::RotateKey => keys::rotate(self, req, param, ctx, who).await,
+            RouteId::ListUsers => users::list(self, who).await,
+            RouteId::CreateUser => users::create(self, req, ctx, who).await,
+            RouteId::GetUser => users::get(self, param, who).await,
+            RouteId::UpdateUser => users::update(self, req, param, ctx, who).await,
+            RouteId::ListShares => documents::list_shares(self, param, who).await,
+            RouteId::PutShare => documents::put_share(self, req, param, ctx, who).await,
+            RouteId::DeleteShare => documents::delete_share(self, param, second, who).await,
+            RouteId::GetIdp => identity::get_idp(self, who).await,
+            RouteId::PutIdp => identity::put_idp(self, req, ctx, who).await,
+            RouteId::DeleteIdp => identity::delete_idp(self, who).await,
+            RouteId::ListAudit => audit::list(self, req, who).await,
+            RouteId::VerifyAudit => audit::verify(self, who).await,
+            RouteId::Me => Ok(identity::me(who)),
             RouteId::Health
             | RouteId::Ready
             | RouteId::OpenApi
@@ -145,17 +199,47 @@ impl<P: Ports> App<P> {
             ))),
         }
     }
+}
 
-    /// Resolves the bearer token to a principal. Every lookup goes to the
-    /// metadata store (no cache), so a revoked key fails on its next use.
-    async fn authenticate(&self, req: &Request) -> Result<Principal, ApiError> {
-        let token = auth::bearer_token(req)?;
-        if !auth::is_api_key(token) {
-            return Err(ApiError::Unauthorized);
+/// The scope a route needs, beyond authentication. Per-document rights
+/// are checked by the handlers, on top of this.
+pub fn required_scope(id: RouteId) -> Option<Scope> {
+    Some(match id {
+        RouteId::ListDocuments
+        | RouteId::GetDocument
+        | RouteId::GetDocumentContent
+        | RouteId::ListShares => Scope::DocumentsRead,
+        RouteId::CreateDocument
+        | RouteId::DeleteDocument
+        | RouteId::PutShare
+        | RouteId::DeleteShare => Scope::DocumentsWrite,
+        RouteId::GetJob | RouteId::GetJobResult | RouteId::JobEvents | RouteId::JobWebhooks => {
+            Scope::JobsRead
         }
-        let hash = auth::hash_key(&self.config.api_key_pepper, token);
-        auth::admit(self.meta.find_key_by_hash(&hash).await?)
-    }
+        RouteId::CreateJob | RouteId::CancelJob => Scope::JobsWrite,
+        RouteId::ListKeys
+        | RouteId::CreateKey
+        | RouteId::GetKey
+        | RouteId::RotateKey
+        | RouteId::DeleteKey => Scope::KeysAdmin,
+        RouteId::ListUsers | RouteId::CreateUser | RouteId::GetUser | RouteId::UpdateUser => {
+            Scope::UsersAdmin
+        }
+        RouteId::ListAudit | RouteId::VerifyAudit => Scope::AuditRead,
+        RouteId::WebhookSecret | RouteId::GetIdp | RouteId::PutIdp | RouteId::DeleteIdp => {
+            Scope::TenantAdmin
+        }
+        RouteId::Usage | RouteId::Me => return None,
+        RouteId::Health
+        | RouteId::Ready
+        | RouteId::OpenApi
+        | RouteId::CreateTenant
+        | RouteId::ListTenants
+        | RouteId::UpdateTenant
+        | RouteId::TestRedeliverJob
+        | RouteId::TestExtract
+        | RouteId::TestRawObject => return None,
+    })
 }
 
 impl<P: Ports> App<P> {

@@ -1,6 +1,6 @@
 //! `/v1/tenants`: provisioning by the platform operator, who authenticates
 //! with `OPERATOR_API_KEY` (not a tenant key). Creating a tenant returns its
-//! first (admin) key once; suspending one refuses all its keys at once.
+//! first (owner) key once; suspending one refuses all its keys at once.
 
 use super::{created, App, Ctx};
 use crate::auth::{bearer_token, hash_key, make_secret, ApiKey, Role};
@@ -42,20 +42,34 @@ pub async fn create<P: Ports>(
     let owner = ApiKey {
         id: new_id("key", ctx.now_ms, &app.entropy),
         tenant_id: tenant.id.clone(),
+        user_id: None,
         name: "owner".into(),
         prefix: prefix.clone(),
         hash: hash_key(&app.config.api_key_pepper, &secret),
-        role: Role::Admin,
+        role: Role::Owner,
+        scopes: None,
         created_at_ms: ctx.now_ms,
+        expires_at_ms: None,
+        last_used_at_ms: None,
         revoked_at_ms: None,
+        rotated_to: None,
         rate_limits: Vec::new(),
         plan: tenant.plan.clone(),
         tenant_active: true,
     };
     app.meta.insert_tenant(&tenant, &owner).await?;
+    operator_audit(
+        app,
+        req,
+        ctx,
+        &tenant.id,
+        "tenant.created",
+        json!({"plan": tenant.plan}),
+    )
+    .await;
     let body = json!({
         "tenant": tenant,
-        "owner_key": { "id": owner.id, "prefix": prefix, "role": "admin", "secret": secret },
+        "owner_key": { "id": owner.id, "prefix": prefix, "role": "owner", "secret": secret },
     });
     Ok(created(&format!("/v1/tenants/{}", tenant.id), &body)
         .with_header("cache-control", "no-store"))
@@ -67,7 +81,38 @@ pub async fn list<P: Ports>(app: &App<P>, req: &Request) -> Result<Response, Api
     Ok(Response::json(200, &json!({ "data": tenants })))
 }
 
-pub async fn update<P: Ports>(app: &App<P>, req: &Request, id: &str) -> Result<Response, ApiError> {
+/// Writes an operator action into the tenant's own audit log.
+async fn operator_audit<P: Ports>(
+    app: &App<P>,
+    req: &Request,
+    ctx: &Ctx,
+    tenant_id: &str,
+    action: &str,
+    detail: serde_json::Value,
+) {
+    let draft = crate::audit::Draft {
+        tenant_id: tenant_id.to_string(),
+        at_ms: ctx.now_ms,
+        actor: "operator".into(),
+        via: Some("operator_key".into()),
+        action: action.into(),
+        resource: Some(format!("tenant:{tenant_id}")),
+        outcome: "success".into(),
+        ip: super::audit::client_ip(req),
+        request_id: Some(ctx.request_id.clone()),
+        detail: Some(detail.to_string()),
+    };
+    if let Err(e) = super::audit::record(app, draft).await {
+        ctx.warn(format!("audit append failed: {e}"));
+    }
+}
+
+pub async fn update<P: Ports>(
+    app: &App<P>,
+    req: &Request,
+    ctx: &Ctx,
+    id: &str,
+) -> Result<Response, ApiError> {
     require_operator(app, req)?;
     let body = UpdateTenant::parse(&req.body)?;
     let tenant = app
@@ -75,5 +120,7 @@ pub async fn update<P: Ports>(app: &App<P>, req: &Request, id: &str) -> Result<R
         .update_tenant(id, body.plan.as_deref(), body.status.as_deref())
         .await?
         .ok_or_else(|| ApiError::NotFound("tenant".into()))?;
+    let detail = json!({"plan": body.plan, "status": body.status});
+    operator_audit(app, req, ctx, &tenant.id, "tenant.updated", detail).await;
     Ok(Response::json(200, &tenant))
 }

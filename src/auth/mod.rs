@@ -8,37 +8,127 @@ use hmac::{Hmac, Mac};
 use serde::{Deserialize, Serialize};
 use sha2::Sha256;
 
-/// Longest bearer token we will even hash; longer ones are refused outright.
-const MAX_TOKEN_LEN: usize = 512;
+/// Longest bearer token we will even look at (a JWT with an RSA-4096
+/// signature and rich claims fits); longer ones are refused outright.
+const MAX_TOKEN_LEN: usize = 8192;
 /// Characters of the key kept in clear for display (`qk_test_` + 6).
 const DISPLAY_PREFIX_LEN: usize = 14;
 const KEY_ALPHABET: &[u8; 32] = b"0123456789abcdefghjkmnpqrstvwxyz";
 
-/// What a key may do.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub mod access;
+pub mod jwt;
+
+/// A role in a tenant, from most to least powerful.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Role {
-    /// Everything in the tenant, including key management.
-    Admin,
-    /// Documents and jobs, not keys.
+    /// Can read no documents but those shared with it; no writes.
+    Viewer,
+    /// Own documents plus those shared with it; jobs on what it can read.
     Member,
+    /// Every document of the tenant; users, keys, audit log, identity provider.
+    Admin,
+    /// As admin, and may also grant the owner role.
+    Owner,
 }
 
 impl Role {
+    pub const ALL: [Role; 4] = [Role::Owner, Role::Admin, Role::Member, Role::Viewer];
+
     pub fn parse(s: &str) -> Option<Role> {
-        match s {
-            "admin" => Some(Role::Admin),
-            "member" => Some(Role::Member),
-            _ => None,
-        }
+        Role::ALL.into_iter().find(|r| r.as_str() == s)
     }
 
     pub fn as_str(self) -> &'static str {
         match self {
+            Role::Owner => "owner",
             Role::Admin => "admin",
             Role::Member => "member",
+            Role::Viewer => "viewer",
         }
     }
+
+    /// The scopes this role grants; a key's scopes are a subset of them.
+    pub fn scopes(self) -> &'static [Scope] {
+        match self {
+            Role::Owner | Role::Admin => &Scope::ALL,
+            Role::Member => &[
+                Scope::DocumentsRead,
+                Scope::DocumentsWrite,
+                Scope::JobsRead,
+                Scope::JobsWrite,
+            ],
+            Role::Viewer => &[Scope::DocumentsRead, Scope::JobsRead],
+        }
+    }
+
+    /// Whether this role sees every document of the tenant.
+    pub fn sees_all_documents(self) -> bool {
+        self >= Role::Admin
+    }
+}
+
+/// A permission a credential may carry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Scope {
+    DocumentsRead,
+    DocumentsWrite,
+    JobsRead,
+    JobsWrite,
+    KeysAdmin,
+    UsersAdmin,
+    AuditRead,
+    TenantAdmin,
+}
+
+impl Scope {
+    pub const ALL: [Scope; 8] = [
+        Scope::DocumentsRead,
+        Scope::DocumentsWrite,
+        Scope::JobsRead,
+        Scope::JobsWrite,
+        Scope::KeysAdmin,
+        Scope::UsersAdmin,
+        Scope::AuditRead,
+        Scope::TenantAdmin,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Scope::DocumentsRead => "documents:read",
+            Scope::DocumentsWrite => "documents:write",
+            Scope::JobsRead => "jobs:read",
+            Scope::JobsWrite => "jobs:write",
+            Scope::KeysAdmin => "keys:admin",
+            Scope::UsersAdmin => "users:admin",
+            Scope::AuditRead => "audit:read",
+            Scope::TenantAdmin => "tenant:admin",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Scope> {
+        Scope::ALL.into_iter().find(|x| x.as_str() == s)
+    }
+}
+
+/// Parses a space-separated scope list; unknown names are an error.
+pub fn parse_scopes(list: &str) -> Result<Vec<Scope>, String> {
+    let mut out: Vec<Scope> = list
+        .split_whitespace()
+        .map(|s| Scope::parse(s).ok_or_else(|| format!("unknown scope '{s}'")))
+        .collect::<Result<_, _>>()?;
+    out.sort();
+    out.dedup();
+    Ok(out)
+}
+
+/// Renders scopes as stored and shown (space-separated).
+pub fn scopes_string(scopes: &[Scope]) -> String {
+    scopes
+        .iter()
+        .map(|s| s.as_str())
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// A stored API key. The secret itself is never stored, only its HMAC.
@@ -46,14 +136,22 @@ impl Role {
 pub struct ApiKey {
     pub id: String,
     pub tenant_id: String,
+    /// The user the key acts for; `None` for a service key of the tenant.
+    pub user_id: Option<String>,
     pub name: String,
     /// The first characters of the secret, for display (`qk_test_ab12cd`).
     pub prefix: String,
     /// Hex HMAC-SHA256 of the full secret under the server's pepper.
     pub hash: String,
     pub role: Role,
+    /// Explicit scopes; `None` means all of the role's scopes.
+    pub scopes: Option<Vec<Scope>>,
     pub created_at_ms: u64,
+    pub expires_at_ms: Option<u64>,
+    pub last_used_at_ms: Option<u64>,
     pub revoked_at_ms: Option<u64>,
+    /// The key that replaced this one by rotation.
+    pub rotated_to: Option<String>,
     /// Per-key limits overriding the defaults, by route class.
     pub rate_limits: Vec<crate::ratelimit::Policy>,
     /// The tenant's plan (selects plan limits and budgets).
@@ -62,21 +160,100 @@ pub struct ApiKey {
     pub tenant_active: bool,
 }
 
+impl ApiKey {
+    /// The scopes the key carries (explicit ones, else its role's).
+    pub fn effective_scopes(&self) -> Vec<Scope> {
+        match &self.scopes {
+            Some(s) => s.clone(),
+            None => self.role.scopes().to_vec(),
+        }
+    }
+
+    /// Whether the key is usable at `now_ms` (ignoring tenant and user).
+    pub fn is_live(&self, now_ms: u64) -> bool {
+        self.revoked_at_ms.is_none() && self.expires_at_ms.is_none_or(|t| now_ms < t)
+    }
+}
+
+/// A user of a tenant, who may hold keys and sign in through the tenant's
+/// identity provider.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct User {
+    pub id: String,
+    #[serde(skip)]
+    pub tenant_id: String,
+    pub email: Option<String>,
+    pub name: Option<String>,
+    pub external_id: Option<String>,
+    pub role: Role,
+    pub status: String,
+    #[serde(skip)]
+    pub created_at_ms: u64,
+    #[serde(skip)]
+    pub updated_at_ms: u64,
+}
+
+impl User {
+    pub fn is_active(&self) -> bool {
+        self.status == "active"
+    }
+}
+
+/// How the caller proved who it is.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Credential {
+    ApiKey(String),
+    Jwt,
+}
+
 /// Who is calling, once authenticated.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Principal {
     pub tenant_id: String,
+    /// The subject rate limits and per-key usage are counted against: the
+    /// key id, or `jwt:<user id>` for a signed-in user.
     pub key_id: String,
+    pub user_id: Option<String>,
     pub role: Role,
+    pub scopes: Vec<Scope>,
+    pub credential: Credential,
     pub rate_limits: Vec<crate::ratelimit::Policy>,
     pub plan: String,
 }
 
 impl Principal {
-    pub fn require_admin(&self) -> Result<(), ApiError> {
-        match self.role {
-            Role::Admin => Ok(()),
-            Role::Member => Err(ApiError::Forbidden("this action needs an admin key".into())),
+    /// Refuses with 403 unless the credential carries `scope`.
+    pub fn require(&self, scope: Scope) -> Result<(), ApiError> {
+        if self.scopes.contains(&scope) {
+            Ok(())
+        } else {
+            Err(ApiError::Forbidden(format!(
+                "this action needs the '{}' scope",
+                scope.as_str()
+            )))
+        }
+    }
+
+    /// The owner tag of what this caller creates: the user when there is
+    /// one, else the (service) key.
+    pub fn owner_tag(&self) -> String {
+        match (&self.user_id, &self.credential) {
+            (Some(u), _) => format!("user:{u}"),
+            (None, Credential::ApiKey(k)) => format!("key:{k}"),
+            (None, Credential::Jwt) => format!("key:{}", self.key_id),
+        }
+    }
+
+    /// Who acted, as written in the audit log.
+    pub fn actor(&self) -> String {
+        self.owner_tag()
+    }
+
+    /// The credential used, as written in the audit log.
+    pub fn via(&self) -> String {
+        match &self.credential {
+            Credential::ApiKey(k) => format!("key:{k}"),
+            Credential::Jwt => "jwt".into(),
         }
     }
 }
@@ -135,19 +312,79 @@ pub fn is_api_key(token: &str) -> bool {
     token.starts_with("qk_")
 }
 
-/// Decides whether a stored key (found by hash) admits the caller.
-pub fn admit(key: Option<ApiKey>) -> Result<Principal, ApiError> {
-    match key {
-        Some(k) if k.revoked_at_ms.is_none() && !k.tenant_active => Err(ApiError::TenantSuspended),
-        Some(k) if k.revoked_at_ms.is_none() => Ok(Principal {
-            tenant_id: k.tenant_id,
-            key_id: k.id,
-            role: k.role,
-            rate_limits: k.rate_limits,
-            plan: k.plan,
-        }),
-        _ => Err(ApiError::Unauthorized),
+/// Why a credential was refused (kept for the audit log; the caller
+/// only ever sees a bare 401 or, for a suspended tenant, 403).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Refusal {
+    Unknown,
+    Revoked,
+    Expired,
+    UserDisabled,
+    TenantSuspended,
+}
+
+impl Refusal {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Refusal::Unknown => "unknown_credential",
+            Refusal::Revoked => "key_revoked",
+            Refusal::Expired => "key_expired",
+            Refusal::UserDisabled => "user_disabled",
+            Refusal::TenantSuspended => "tenant_suspended",
+        }
     }
+
+    pub fn to_error(&self) -> ApiError {
+        match self {
+            Refusal::TenantSuspended => ApiError::TenantSuspended,
+            _ => ApiError::Unauthorized,
+        }
+    }
+}
+
+/// Decides whether a stored key (found by hash), and the user it belongs
+/// to if any, admit the caller at `now_ms`. A user-bound key never has more
+/// power than its user: the role is the lower of the two.
+pub fn admit(key: &ApiKey, user: Option<&User>, now_ms: u64) -> Result<Principal, Refusal> {
+    if key.revoked_at_ms.is_some() {
+        return Err(Refusal::Revoked);
+    }
+    if !key.is_live(now_ms) {
+        return Err(Refusal::Expired);
+    }
+    if !key.tenant_active {
+        return Err(Refusal::TenantSuspended);
+    }
+    let mut role = key.role;
+    if key.user_id.is_some() {
+        match user {
+            Some(u) if u.is_active() && u.tenant_id == key.tenant_id => role = role.min(u.role),
+            _ => return Err(Refusal::UserDisabled),
+        }
+    }
+    let scopes = key
+        .effective_scopes()
+        .into_iter()
+        .filter(|s| role.scopes().contains(s))
+        .collect();
+    Ok(Principal {
+        tenant_id: key.tenant_id.clone(),
+        key_id: key.id.clone(),
+        user_id: key.user_id.clone(),
+        role,
+        scopes,
+        credential: Credential::ApiKey(key.id.clone()),
+        rate_limits: key.rate_limits.clone(),
+        plan: key.plan.clone(),
+    })
+}
+
+/// Query parameters that would carry a credential in the URL, where it
+/// leaks into logs and browser history. Their presence alone is refused.
+pub fn token_in_query(req: &Request) -> bool {
+    ["access_token", "api_key", "token", "key"]
+        .iter()
+        .any(|p| req.query_param(p).is_some())
 }
 
 #[cfg(test)]
@@ -194,30 +431,108 @@ mod tests {
             .clone()
             .with_header("Authorization", "Bearer qk_test_x, Bearer qk_test_y");
         assert_eq!(bearer_token(&folded), Err(ApiError::Unauthorized));
-        let huge = base.with_header("Authorization", &format!("Bearer {}", "a".repeat(600)));
+        let huge = base.with_header("Authorization", &format!("Bearer {}", "a".repeat(9000)));
         assert_eq!(bearer_token(&huge), Err(ApiError::Unauthorized));
     }
 
-    #[test]
-    fn revoked_key_is_not_admitted() {
-        let key = ApiKey {
+    fn key(role: Role) -> ApiKey {
+        ApiKey {
             id: "key_1".into(),
             tenant_id: "ten_1".into(),
+            user_id: None,
             name: "k".into(),
             prefix: "qk_test_abcdef".into(),
             hash: "h".into(),
-            role: Role::Member,
+            role,
+            scopes: None,
             created_at_ms: 1,
-            revoked_at_ms: Some(2),
+            expires_at_ms: None,
+            last_used_at_ms: None,
+            revoked_at_ms: None,
+            rotated_to: None,
             rate_limits: vec![],
             plan: "standard".into(),
             tenant_active: true,
+        }
+    }
+
+    fn user(role: Role, status: &str) -> User {
+        User {
+            id: "usr_1".into(),
+            tenant_id: "ten_1".into(),
+            email: None,
+            name: None,
+            external_id: None,
+            role,
+            status: status.into(),
+            created_at_ms: 0,
+            updated_at_ms: 0,
+        }
+    }
+
+    #[test]
+    fn revoked_expired_and_suspended_keys_are_refused() {
+        let live = key(Role::Member);
+        assert_eq!(admit(&live, None, 10).unwrap().tenant_id, "ten_1");
+        let revoked = ApiKey {
+            revoked_at_ms: Some(2),
+            ..live.clone()
         };
-        assert_eq!(admit(Some(key.clone())), Err(ApiError::Unauthorized));
-        let live = ApiKey {
-            revoked_at_ms: None,
-            ..key
+        assert_eq!(admit(&revoked, None, 10), Err(Refusal::Revoked));
+        let expiring = ApiKey {
+            expires_at_ms: Some(10),
+            ..live.clone()
         };
-        assert_eq!(admit(Some(live)).unwrap().tenant_id, "ten_1");
+        assert!(admit(&expiring, None, 9).is_ok());
+        assert_eq!(admit(&expiring, None, 10), Err(Refusal::Expired));
+        let suspended = ApiKey {
+            tenant_active: false,
+            ..live
+        };
+        assert_eq!(admit(&suspended, None, 10), Err(Refusal::TenantSuspended));
+        assert_eq!(
+            Refusal::TenantSuspended.to_error(),
+            ApiError::TenantSuspended
+        );
+        assert_eq!(Refusal::Expired.to_error(), ApiError::Unauthorized);
+    }
+
+    #[test]
+    fn a_user_key_is_capped_by_its_user_and_dies_with_it() {
+        let k = ApiKey {
+            user_id: Some("usr_1".into()),
+            ..key(Role::Admin)
+        };
+        let p = admit(&k, Some(&user(Role::Viewer, "active")), 1).unwrap();
+        assert_eq!(p.role, Role::Viewer);
+        assert_eq!(p.scopes, vec![Scope::DocumentsRead, Scope::JobsRead]);
+        assert_eq!(p.owner_tag(), "user:usr_1");
+        assert_eq!(
+            admit(&k, Some(&user(Role::Admin, "disabled")), 1),
+            Err(Refusal::UserDisabled)
+        );
+        assert_eq!(admit(&k, None, 1), Err(Refusal::UserDisabled));
+    }
+
+    #[test]
+    fn scopes_are_the_keys_within_the_roles() {
+        let k = ApiKey {
+            scopes: Some(vec![Scope::DocumentsRead, Scope::KeysAdmin]),
+            ..key(Role::Member)
+        };
+        let p = admit(&k, None, 1).unwrap();
+        assert_eq!(p.scopes, vec![Scope::DocumentsRead]);
+        assert!(p.require(Scope::DocumentsRead).is_ok());
+        assert!(matches!(
+            p.require(Scope::KeysAdmin),
+            Err(ApiError::Forbidden(_))
+        ));
+        assert_eq!(p.owner_tag(), "key:key_1");
+        assert_eq!(
+            parse_scopes("jobs:write documents:read jobs:write"),
+            Ok(vec![Scope::DocumentsRead, Scope::JobsWrite])
+        );
+        assert!(parse_scopes("documents:delete").is_err());
+        assert!(Role::Owner > Role::Admin && Role::Member > Role::Viewer);
     }
 }

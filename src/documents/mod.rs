@@ -105,6 +105,8 @@ pub struct Document {
     pub scan: crate::scan::ScanReport,
     /// When the cleanup sweep deletes the document, if ever.
     pub expires_at_ms: Option<u64>,
+    /// `user:<id>` or `key:<id>` of its creator (`None`: admins only).
+    pub owner: Option<String>,
 }
 
 /// The document as clients see it.
@@ -119,6 +121,7 @@ pub struct DocumentView<'a> {
     pub content_url: String,
     pub scan: &'a crate::scan::ScanReport,
     pub expires_at: Option<String>,
+    pub owner: Option<&'a str>,
 }
 
 impl Document {
@@ -133,6 +136,7 @@ impl Document {
             content_url: format!("/v1/documents/{}/content", self.id),
             scan: &self.scan,
             expires_at: self.expires_at_ms.map(rfc3339),
+            owner: self.owner.as_deref(),
         }
     }
 }

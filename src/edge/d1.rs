@@ -3,7 +3,8 @@
 //! refuses JS BigInts.
 
 use super::storage::classify;
-use crate::auth::{ApiKey, Role};
+use crate::auth::access::{Access, Grantee, Share, Visibility};
+use crate::auth::{scopes_string, ApiKey, Role};
 use crate::documents::Document;
 use crate::jobs::{Command, CommandState, Job, JobError, JobStatus};
 use crate::ports::{MetaStore, StoreError, StoreResult, WebhookStore};
@@ -15,15 +16,15 @@ use worker::{D1Database, D1PreparedStatement};
 
 pub struct D1Meta(pub D1Database);
 
-fn text(s: &str) -> JsValue {
+pub(super) fn text(s: &str) -> JsValue {
     JsValue::from_str(s)
 }
 
-fn num(n: u64) -> JsValue {
+pub(super) fn num(n: u64) -> JsValue {
     JsValue::from_f64(n as f64)
 }
 
-fn opt_text(s: Option<&str>) -> JsValue {
+pub(super) fn opt_text(s: Option<&str>) -> JsValue {
     s.map_or(JsValue::NULL, JsValue::from_str)
 }
 
@@ -31,22 +32,44 @@ fn opt_text(s: Option<&str>) -> JsValue {
 struct KeyRow {
     id: String,
     tenant_id: String,
+    user_id: Option<String>,
     name: String,
     prefix: String,
     hash: String,
     role: String,
+    scopes: Option<String>,
     created_at: f64,
+    expires_at: Option<f64>,
+    last_used_at: Option<f64>,
     revoked_at: Option<f64>,
+    rotated_to: Option<String>,
     rate_limits: Option<String>,
     plan: Option<String>,
     status: Option<String>,
 }
 
+const KEY_COLUMNS: &str = "k.id, k.tenant_id, k.user_id, k.name, k.prefix, k.hash, k.role, \
+k.scopes, k.created_at, k.expires_at, k.last_used_at, k.revoked_at, k.rotated_to, k.rate_limits, \
+t.plan, t.status";
+
+pub(super) fn role_of(s: &str) -> StoreResult<Role> {
+    Role::parse(s).ok_or_else(|| StoreError::Permanent(format!("bad role {s}")))
+}
+
 impl KeyRow {
     fn into_key(self) -> StoreResult<ApiKey> {
         Ok(ApiKey {
-            role: Role::parse(&self.role)
-                .ok_or_else(|| StoreError::Permanent(format!("bad role {}", self.role)))?,
+            role: role_of(&self.role)?,
+            // Written by us from the same list; an unknown name grants nothing.
+            scopes: self.scopes.map(|s| {
+                s.split_whitespace()
+                    .filter_map(crate::auth::Scope::parse)
+                    .collect()
+            }),
+            expires_at_ms: self.expires_at.map(|v| v as u64),
+            last_used_at_ms: self.last_used_at.map(|v| v as u64),
+            rotated_to: self.rotated_to,
+            user_id: self.user_id,
             id: self.id,
             tenant_id: self.tenant_id,
             name: self.name,
@@ -98,6 +121,7 @@ struct DocRow {
     created_at: f64,
     scan: Option<String>,
     expires_at: Option<f64>,
+    owner: Option<String>,
 }
 
 impl From<DocRow> for Document {
@@ -116,6 +140,7 @@ impl From<DocRow> for Document {
                 .and_then(|s| serde_json::from_str(&s).ok())
                 .unwrap_or_default(),
             expires_at_ms: r.expires_at.map(|v| v as u64),
+            owner: r.owner,
         }
     }
 }
@@ -178,11 +203,11 @@ deliveries, error_code, error_message, created_at, started_at, finished_at, leas
 command_states, webhook_url";
 
 impl D1Meta {
-    fn stmt(&self, sql: &str, args: &[JsValue]) -> StoreResult<D1PreparedStatement> {
+    pub(super) fn stmt(&self, sql: &str, args: &[JsValue]) -> StoreResult<D1PreparedStatement> {
         self.0.prepare(sql).bind(args).map_err(classify)
     }
 
-    async fn run(&self, sql: &str, args: &[JsValue]) -> StoreResult<usize> {
+    pub(super) async fn run(&self, sql: &str, args: &[JsValue]) -> StoreResult<usize> {
         let result = self.stmt(sql, args)?.run().await.map_err(classify)?;
         Ok(result
             .meta()
@@ -192,7 +217,7 @@ impl D1Meta {
             .unwrap_or(0))
     }
 
-    async fn all<T: for<'de> Deserialize<'de>>(
+    pub(super) async fn all<T: for<'de> Deserialize<'de>>(
         &self,
         sql: &str,
         args: &[JsValue],
@@ -201,7 +226,7 @@ impl D1Meta {
         result.results::<T>().map_err(classify)
     }
 
-    async fn first<T: for<'de> Deserialize<'de>>(
+    pub(super) async fn first<T: for<'de> Deserialize<'de>>(
         &self,
         sql: &str,
         args: &[JsValue],
@@ -218,16 +243,49 @@ impl D1Meta {
     }
 }
 
+fn limits_string(limits: &[crate::ratelimit::Policy]) -> Option<String> {
+    let parts: Vec<String> = limits
+        .iter()
+        .map(|p| format!("{}={}/{}", p.name, p.limit, p.period_ms / 1000))
+        .collect();
+    (!parts.is_empty()).then(|| parts.join(","))
+}
+
+impl D1Meta {
+    fn insert_key_stmt(&self, k: &ApiKey) -> StoreResult<D1PreparedStatement> {
+        let sql = "INSERT INTO api_keys (id, tenant_id, user_id, name, prefix, hash, role, \
+                   scopes, created_at, expires_at, rate_limits) \
+                   VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)";
+        self.stmt(
+            sql,
+            &[
+                text(&k.id),
+                text(&k.tenant_id),
+                opt_text(k.user_id.as_deref()),
+                text(&k.name),
+                text(&k.prefix),
+                text(&k.hash),
+                text(k.role.as_str()),
+                opt_text(k.scopes.as_deref().map(scopes_string).as_deref()),
+                num(k.created_at_ms),
+                k.expires_at_ms.map_or(JsValue::NULL, num),
+                opt_text(limits_string(&k.rate_limits).as_deref()),
+            ],
+        )
+    }
+}
+
 impl MetaStore for D1Meta {
     async fn ping(&self) -> StoreResult<()> {
         self.run("SELECT 1", &[]).await.map(|_| ())
     }
 
     async fn find_key_by_hash(&self, hash: &str) -> StoreResult<Option<ApiKey>> {
-        let sql = "SELECT k.id, k.tenant_id, k.name, k.prefix, k.hash, k.role, k.created_at, \
-                   k.revoked_at, k.rate_limits, t.plan, t.status FROM api_keys k \
-                   JOIN tenants t ON t.id = k.tenant_id WHERE k.hash = ?1";
-        self.first::<KeyRow>(sql, &[text(hash)])
+        let sql = format!(
+            "SELECT {KEY_COLUMNS} FROM api_keys k JOIN tenants t ON t.id = k.tenant_id \
+             WHERE k.hash = ?1"
+        );
+        self.first::<KeyRow>(&sql, &[text(hash)])
             .await?
             .map(KeyRow::into_key)
             .transpose()
@@ -244,19 +302,7 @@ impl MetaStore for D1Meta {
                 text(&t.status),
             ],
         )?;
-        let key = self.stmt(
-            "INSERT INTO api_keys (id, tenant_id, name, prefix, hash, role, created_at) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-            &[
-                text(&owner.id),
-                text(&owner.tenant_id),
-                text(&owner.name),
-                text(&owner.prefix),
-                text(&owner.hash),
-                text(owner.role.as_str()),
-                num(owner.created_at_ms),
-            ],
-        )?;
+        let key = self.insert_key_stmt(owner)?;
         // One batch is one transaction: no tenant without its owner key.
         self.0.batch(vec![tenant, key]).await.map_err(classify)?;
         Ok(())
@@ -266,6 +312,14 @@ impl MetaStore for D1Meta {
         let sql = "SELECT id, name, plan, status, created_at FROM tenants ORDER BY id";
         let rows = self.all::<TenantRow>(sql, &[]).await?;
         Ok(rows.into_iter().map(TenantRow::into_tenant).collect())
+    }
+
+    async fn get_tenant(&self, id: &str) -> StoreResult<Option<Tenant>> {
+        let sql = "SELECT id, name, plan, status, created_at FROM tenants WHERE id = ?1";
+        Ok(self
+            .first::<TenantRow>(sql, &[text(id)])
+            .await?
+            .map(TenantRow::into_tenant))
     }
 
     async fn update_tenant(
@@ -286,31 +340,19 @@ impl MetaStore for D1Meta {
     }
 
     async fn insert_key(&self, k: &ApiKey) -> StoreResult<()> {
-        let limits: Vec<String> = k
-            .rate_limits
-            .iter()
-            .map(|p| format!("{}={}/{}", p.name, p.limit, p.period_ms / 1000))
-            .collect();
-        let limits = (!limits.is_empty()).then(|| limits.join(","));
-        let sql = "INSERT INTO api_keys (id, tenant_id, name, prefix, hash, role, created_at, \
-                   rate_limits) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)";
-        let args = [
-            text(&k.id),
-            text(&k.tenant_id),
-            text(&k.name),
-            text(&k.prefix),
-            text(&k.hash),
-            text(k.role.as_str()),
-            num(k.created_at_ms),
-            opt_text(limits.as_deref()),
-        ];
-        self.run(sql, &args).await.map(|_| ())
+        self.insert_key_stmt(k)?
+            .run()
+            .await
+            .map(|_| ())
+            .map_err(classify)
     }
 
     async fn list_keys(&self, tenant_id: &str) -> StoreResult<Vec<ApiKey>> {
-        let sql = "SELECT id, tenant_id, name, prefix, hash, role, created_at, revoked_at, \
-                   rate_limits FROM api_keys WHERE tenant_id = ?1 ORDER BY id DESC";
-        let rows = self.all::<KeyRow>(sql, &[text(tenant_id)]).await?;
+        let sql = format!(
+            "SELECT {KEY_COLUMNS} FROM api_keys k JOIN tenants t ON t.id = k.tenant_id \
+             WHERE k.tenant_id = ?1 ORDER BY k.id DESC"
+        );
+        let rows = self.all::<KeyRow>(&sql, &[text(tenant_id)]).await?;
         rows.into_iter().map(KeyRow::into_key).collect()
     }
 
@@ -323,12 +365,81 @@ impl MetaStore for D1Meta {
             == 1)
     }
 
+    async fn get_key(&self, tenant_id: &str, id: &str) -> StoreResult<Option<ApiKey>> {
+        let sql = format!(
+            "SELECT {KEY_COLUMNS} FROM api_keys k JOIN tenants t ON t.id = k.tenant_id \
+             WHERE k.tenant_id = ?1 AND k.id = ?2"
+        );
+        self.first::<KeyRow>(&sql, &[text(tenant_id), text(id)])
+            .await?
+            .map(KeyRow::into_key)
+            .transpose()
+    }
+
+    async fn rotate_key(
+        &self,
+        tenant_id: &str,
+        old_id: &str,
+        new: &ApiKey,
+        old_expires_at_ms: u64,
+    ) -> StoreResult<bool> {
+        // The update goes first and the insert only happens when it changed
+        // a row, all in one transaction: two concurrent rotations cannot
+        // both succeed.
+        let update = self.stmt(
+            "UPDATE api_keys SET rotated_to = ?3, \
+             expires_at = MIN(COALESCE(expires_at, ?4), ?4) \
+             WHERE tenant_id = ?1 AND id = ?2 AND revoked_at IS NULL AND rotated_to IS NULL",
+            &[
+                text(tenant_id),
+                text(old_id),
+                text(&new.id),
+                num(old_expires_at_ms),
+            ],
+        )?;
+        let insert = self.stmt(
+            "INSERT INTO api_keys (id, tenant_id, user_id, name, prefix, hash, role, scopes, \
+             created_at, expires_at, rate_limits) \
+             SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11 \
+             WHERE EXISTS (SELECT 1 FROM api_keys WHERE id = ?12 AND rotated_to = ?1)",
+            &[
+                text(&new.id),
+                text(&new.tenant_id),
+                opt_text(new.user_id.as_deref()),
+                text(&new.name),
+                text(&new.prefix),
+                text(&new.hash),
+                text(new.role.as_str()),
+                opt_text(new.scopes.as_deref().map(scopes_string).as_deref()),
+                num(new.created_at_ms),
+                new.expires_at_ms.map_or(JsValue::NULL, num),
+                opt_text(limits_string(&new.rate_limits).as_deref()),
+                text(old_id),
+            ],
+        )?;
+        let results = self.0.batch(vec![update, insert]).await.map_err(classify)?;
+        let inserted = results
+            .get(1)
+            .and_then(|r| r.meta().ok().flatten())
+            .and_then(|m| m.changes)
+            .unwrap_or(0);
+        Ok(inserted == 1)
+    }
+
+    async fn touch_key(&self, id: &str, now_ms: u64, since_ms: u64) -> StoreResult<()> {
+        let sql = "UPDATE api_keys SET last_used_at = ?2 \
+                   WHERE id = ?1 AND (last_used_at IS NULL OR last_used_at < ?3)";
+        self.run(sql, &[text(id), num(now_ms), num(since_ms)])
+            .await
+            .map(|_| ())
+    }
+
     async fn insert_document(&self, d: &Document) -> StoreResult<()> {
         let scan =
             serde_json::to_string(&d.scan).map_err(|e| StoreError::Permanent(e.to_string()))?;
         let sql = "INSERT INTO documents (id, tenant_id, filename, media_type, size_bytes, \
-                   sha256, blob_key, created_at, scan, expires_at) \
-                   VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)";
+                   sha256, blob_key, created_at, scan, expires_at, owner) \
+                   VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)";
         let args = [
             text(&d.id),
             text(&d.tenant_id),
@@ -340,6 +451,7 @@ impl MetaStore for D1Meta {
             num(d.created_at_ms),
             text(&scan),
             d.expires_at_ms.map_or(JsValue::NULL, num),
+            opt_text(d.owner.as_deref()),
         ];
         self.run(sql, &args).await.map(|_| ())
     }
@@ -366,11 +478,33 @@ impl MetaStore for D1Meta {
         tenant_id: &str,
         before: Option<&str>,
         limit: u32,
+        visibility: Option<&Visibility>,
     ) -> StoreResult<Vec<Document>> {
-        let sql = "SELECT * FROM documents WHERE tenant_id = ?1 AND (?2 IS NULL OR id < ?2) \
-                   ORDER BY id DESC LIMIT ?3";
-        let args = [text(tenant_id), opt_text(before), num(u64::from(limit))];
-        let rows = self.all::<DocRow>(sql, &args).await?;
+        let base = [text(tenant_id), opt_text(before), num(u64::from(limit))];
+        let rows = match visibility {
+            None => {
+                let sql = "SELECT * FROM documents WHERE tenant_id = ?1 \
+                           AND (?2 IS NULL OR id < ?2) ORDER BY id DESC LIMIT ?3";
+                self.all::<DocRow>(sql, &base).await?
+            }
+            Some(v) => {
+                // Roles are passed as ",member,viewer," and matched with instr,
+                // so the statement has a fixed number of parameters.
+                let sql = "SELECT d.* FROM documents d WHERE d.tenant_id = ?1 \
+                           AND (?2 IS NULL OR d.id < ?2) AND (d.owner = ?4 OR EXISTS ( \
+                             SELECT 1 FROM document_shares s \
+                             WHERE s.tenant_id = ?1 AND s.document_id = d.id AND ( \
+                               (s.grantee_type = 'user' AND s.grantee = ?5) OR \
+                               (s.grantee_type = 'role' AND instr(?6, ',' || s.grantee || ',') > 0)))) \
+                           ORDER BY d.id DESC LIMIT ?3";
+                let roles: String = v.roles.iter().map(|r| format!(",{}", r.as_str())).collect();
+                let mut args = base.to_vec();
+                args.push(text(&v.owner));
+                args.push(opt_text(v.user_id.as_deref()));
+                args.push(text(&format!("{roles},")));
+                self.all::<DocRow>(sql, &args).await?
+            }
+        };
         Ok(rows.into_iter().map(Document::from).collect())
     }
 
@@ -384,6 +518,78 @@ impl MetaStore for D1Meta {
             .first::<Count>(sql, &[text(tenant_id), text(sha256)])
             .await?;
         Ok(row.map_or(0, |c| c.n as u64))
+    }
+
+    async fn list_shares(&self, tenant_id: &str, document_id: &str) -> StoreResult<Vec<Share>> {
+        #[derive(Deserialize)]
+        struct Row {
+            document_id: String,
+            grantee_type: String,
+            grantee: String,
+            access: String,
+            created_by: String,
+            created_at: f64,
+        }
+        let sql = "SELECT document_id, grantee_type, grantee, access, created_by, created_at \
+                   FROM document_shares WHERE tenant_id = ?1 AND document_id = ?2 \
+                   ORDER BY created_at";
+        let rows = self
+            .all::<Row>(sql, &[text(tenant_id), text(document_id)])
+            .await?;
+        rows.into_iter()
+            .map(|r| {
+                let grantee = match r.grantee_type.as_str() {
+                    "user" => Grantee::User(r.grantee),
+                    _ => Grantee::Role(role_of(&r.grantee)?),
+                };
+                Ok(Share {
+                    document_id: r.document_id,
+                    grantee,
+                    access: if r.access == "write" {
+                        Access::Write
+                    } else {
+                        Access::Read
+                    },
+                    created_by: r.created_by,
+                    created_at_ms: r.created_at as u64,
+                })
+            })
+            .collect()
+    }
+
+    async fn put_share(&self, tenant_id: &str, share: &Share) -> StoreResult<()> {
+        let sql = "INSERT INTO document_shares (tenant_id, document_id, grantee_type, grantee, \
+                   access, created_by, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) \
+                   ON CONFLICT (document_id, grantee_type, grantee) DO UPDATE SET \
+                   access = excluded.access, created_by = excluded.created_by, \
+                   created_at = excluded.created_at";
+        let args = [
+            text(tenant_id),
+            text(&share.document_id),
+            text(share.grantee.kind()),
+            text(&share.grantee.id()),
+            text(share.access.as_str()),
+            text(&share.created_by),
+            num(share.created_at_ms),
+        ];
+        self.run(sql, &args).await.map(|_| ())
+    }
+
+    async fn delete_share(
+        &self,
+        tenant_id: &str,
+        document_id: &str,
+        grantee: &Grantee,
+    ) -> StoreResult<bool> {
+        let sql = "DELETE FROM document_shares WHERE tenant_id = ?1 AND document_id = ?2 \
+                   AND grantee_type = ?3 AND grantee = ?4";
+        let args = [
+            text(tenant_id),
+            text(document_id),
+            text(grantee.kind()),
+            text(&grantee.id()),
+        ];
+        Ok(self.run(sql, &args).await? == 1)
     }
 
     async fn delete_document(&self, tenant_id: &str, id: &str) -> StoreResult<Option<Vec<Job>>> {
@@ -405,6 +611,10 @@ impl MetaStore for D1Meta {
                     &args,
                 )?,
                 self.stmt(
+                    "DELETE FROM document_shares WHERE tenant_id = ?1 AND document_id = ?2",
+                    &args,
+                )?,
+                self.stmt(
                     "DELETE FROM documents WHERE tenant_id = ?1 AND id = ?2",
                     &args,
                 )?,
@@ -412,7 +622,7 @@ impl MetaStore for D1Meta {
             .await
             .map_err(classify)?;
         let deleted = results
-            .get(1)
+            .get(2)
             .and_then(|r| r.meta().ok().flatten())
             .and_then(|m| m.changes)
             .unwrap_or(0);

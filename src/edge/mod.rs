@@ -3,6 +3,7 @@
 //! Nothing here decides anything a test would want to check natively.
 
 mod d1;
+mod directory;
 mod events;
 mod idempotency;
 mod limiter;
@@ -43,6 +44,8 @@ impl crate::ports::Ports for EdgePorts {
     type Limiter = limiter::DoLimiter;
     type Idempotency = idempotency::DoIdempotency;
     type Usage = usage::DoUsage;
+    type Directory = D1Meta;
+    type Http = FetchSender;
 }
 
 type EdgeApp = App<EdgePorts>;
@@ -77,6 +80,8 @@ fn app(env: &Env, config: Config) -> worker::Result<EdgeApp> {
         limiter: limiter::DoLimiter(env.durable_object("RATE_LIMITER").ok()),
         idempotency: idempotency::DoIdempotency(env.durable_object("IDEMPOTENCY").ok()),
         usage: usage::DoUsage(env.durable_object("USAGE").ok()),
+        directory: D1Meta(env.d1("DB")?),
+        http: FetchSender,
     })
 }
 
@@ -87,10 +92,7 @@ fn log(value: serde_json::Value) {
 #[event(fetch)]
 async fn fetch(mut req: Request, env: Env, _ctx: Context) -> worker::Result<Response> {
     let started = worker::Date::now().as_millis();
-    let ctx = Ctx {
-        now_ms: started,
-        request_id: new_id("req", started, &CryptoEntropy),
-    };
+    let ctx = Ctx::new(started, new_id("req", started, &CryptoEntropy));
     let method = req.method().to_string();
     let path = req.path();
     let resp = match handle(&mut req, &env, &ctx).await {
@@ -103,6 +105,9 @@ async fn fetch(mut req: Request, env: Env, _ctx: Context) -> worker::Result<Resp
             r
         }
     };
+    for warning in ctx.warnings.borrow().iter() {
+        log(json!({"level": "warn", "request_id": ctx.request_id, "msg": warning}));
+    }
     if resp.status >= 500 {
         log(json!({"level": "error", "request_id": ctx.request_id, "status": resp.status}));
     }

@@ -163,3 +163,33 @@ impl WebhookSender for FetchSender {
         outcome
     }
 }
+
+impl crate::ports::HttpClient for FetchSender {
+    async fn get(&self, url: &str) -> Result<(u16, String), String> {
+        use futures_util::future::{select, Either};
+        let h = worker::Headers::new();
+        h.set("accept", "application/json")
+            .map_err(|e| e.to_string())?;
+        let mut init = worker::RequestInit::new();
+        init.with_method(worker::Method::Get).with_headers(h);
+        let req = worker::Request::new_with_init(url, &init).map_err(|e| e.to_string())?;
+        let fetch = async {
+            let mut resp = worker::Fetch::Request(req)
+                .send()
+                .await
+                .map_err(|e| format!("request failed: {e}"))?;
+            let status = resp.status_code();
+            let body = resp
+                .text()
+                .await
+                .map_err(|e| format!("reading the body failed: {e}"))?;
+            Ok::<_, String>((status, body))
+        };
+        let timeout = Box::pin(worker::Delay::from(std::time::Duration::from_secs(5)));
+        let outcome = match select(Box::pin(fetch), timeout).await {
+            Either::Left((result, _)) => result,
+            Either::Right(_) => Err("timed out after 5 s".into()),
+        };
+        outcome
+    }
+}

@@ -1,0 +1,381 @@
+//! Who is calling: API keys and identity-provider JWTs resolved to a
+//! [`Principal`], the tenant's identity provider (`/v1/tenant/idp`), and
+//! `/v1/me`.
+//!
+//! Every request looks its credential up in D1 (no cache), so a revoked
+//! key, a disabled user or a suspended tenant is refused on the very next
+//! request. Refusals for a known tenant are written to its audit log.
+
+use super::{audit, App, Ctx};
+use crate::audit::Draft;
+use crate::auth::jwt::{self, IdpConfig, JwtFailure, Peek, JWKS_REFETCH_INTERVAL_MS};
+use crate::auth::{self, admit, Credential, Principal, Refusal, Role, User};
+use crate::error::ApiError;
+use crate::http::{Request, Response};
+use crate::ids::new_id;
+use crate::ports::{Directory, HttpClient, IdpRecord, MetaStore, Ports};
+use serde_json::{json, Value};
+
+/// `last_used_at` is written at most this often per key.
+const TOUCH_INTERVAL_MS: u64 = 60_000;
+/// Largest JWKS document accepted from a `jwks_url`.
+const MAX_JWKS_BYTES: usize = 64 * 1024;
+
+/// Resolves the request's credential to a principal, or refuses it.
+pub async fn authenticate<P: Ports>(
+    app: &App<P>,
+    req: &Request,
+    ctx: &Ctx,
+) -> Result<Principal, ApiError> {
+    if auth::token_in_query(req) {
+        return Err(ApiError::Unauthorized);
+    }
+    let token = auth::bearer_token(req)?;
+    if auth::is_api_key(token) {
+        api_key(app, token, req, ctx).await
+    } else if jwt::looks_like_jwt(token) {
+        json_web_token(app, token, req, ctx).await
+    } else {
+        Err(ApiError::Unauthorized)
+    }
+}
+
+async fn refused<P: Ports>(
+    app: &App<P>,
+    req: &Request,
+    ctx: &Ctx,
+    tenant_id: &str,
+    actor: String,
+    via: Option<String>,
+    reason: &str,
+) {
+    let draft = Draft {
+        tenant_id: tenant_id.to_string(),
+        at_ms: ctx.now_ms,
+        actor,
+        via,
+        action: "auth.failed".into(),
+        resource: None,
+        outcome: "denied".into(),
+        ip: audit::client_ip(req),
+        request_id: Some(ctx.request_id.clone()),
+        detail: Some(json!({ "reason": reason }).to_string()),
+    };
+    if let Err(e) = audit::record(app, draft).await {
+        ctx.warn(format!("audit append failed: {e}"));
+    }
+}
+
+async fn api_key<P: Ports>(
+    app: &App<P>,
+    token: &str,
+    req: &Request,
+    ctx: &Ctx,
+) -> Result<Principal, ApiError> {
+    let hash = auth::hash_key(&app.config.api_key_pepper, token);
+    let Some(key) = app.meta.find_key_by_hash(&hash).await? else {
+        return Err(Refusal::Unknown.to_error());
+    };
+    let user = match &key.user_id {
+        Some(id) => app.directory.get_user(&key.tenant_id, id).await?,
+        None => None,
+    };
+    match admit(&key, user.as_ref(), ctx.now_ms) {
+        Ok(who) => {
+            let since = ctx.now_ms.saturating_sub(TOUCH_INTERVAL_MS);
+            if let Err(e) = app.meta.touch_key(&key.id, ctx.now_ms, since).await {
+                ctx.warn(format!("last_used_at not recorded: {e}"));
+            }
+            Ok(who)
+        }
+        Err(refusal) => {
+            let via = format!("key:{}", key.id);
+            refused(
+                app,
+                req,
+                ctx,
+                &key.tenant_id,
+                via.clone(),
+                Some(via),
+                refusal.as_str(),
+            )
+            .await;
+            Err(refusal.to_error())
+        }
+    }
+}
+
+/// The one identity provider an unverified token can belong to: by its
+/// issuer, then by the required claim when several tenants share it.
+async fn provider_for<P: Ports>(
+    app: &App<P>,
+    peeked: &Peek,
+) -> Result<Option<(IdpRecord, IdpConfig)>, ApiError> {
+    let Some(issuer) = peeked.issuer() else {
+        return Ok(None);
+    };
+    let records = app.directory.idps_by_issuer(issuer).await?;
+    let mut fitting: Vec<(IdpRecord, IdpConfig)> = records
+        .into_iter()
+        .filter_map(|r| {
+            let cfg: IdpConfig = serde_json::from_str(&r.config).ok()?;
+            let claim_ok = cfg.required_claim.as_ref().is_none_or(|rc| {
+                peeked.claims.get(&rc.name).and_then(Value::as_str) == Some(rc.value.as_str())
+            });
+            (cfg.issuer == issuer && claim_ok).then_some((r, cfg))
+        })
+        .collect();
+    Ok(if fitting.len() == 1 {
+        fitting.pop()
+    } else {
+        None
+    })
+}
+
+/// Fetches the provider's JWKS and records the attempt; the keys, or
+/// `None` when the fetch failed.
+async fn fetch_jwks<P: Ports>(
+    app: &App<P>,
+    tenant_id: &str,
+    url: &str,
+    ctx: &Ctx,
+) -> Option<Vec<Value>> {
+    let fetched = match app.http.get(url).await {
+        Ok((200, body)) if body.len() <= MAX_JWKS_BYTES => serde_json::from_str::<Value>(&body)
+            .ok()
+            .filter(|v| jwt::jwks_keys(v).is_some()),
+        Ok((status, _)) => {
+            ctx.warn(format!("JWKS fetch from {url}: HTTP {status} or too large"));
+            None
+        }
+        Err(e) => {
+            ctx.warn(format!("JWKS fetch from {url} failed: {e}"));
+            None
+        }
+    };
+    let text = fetched.as_ref().map(Value::to_string);
+    if let Err(e) = app
+        .directory
+        .save_jwks(tenant_id, text.as_deref(), ctx.now_ms)
+        .await
+    {
+        ctx.warn(format!("JWKS not cached: {e}"));
+    }
+    fetched.and_then(|v| jwt::jwks_keys(&v).cloned())
+}
+
+fn stored_keys(record: &IdpRecord) -> Vec<Value> {
+    record
+        .jwks
+        .as_deref()
+        .and_then(|j| serde_json::from_str::<Value>(j).ok())
+        .and_then(|v| jwt::jwks_keys(&v).cloned())
+        .unwrap_or_default()
+}
+
+/// Verifies with the provider's keys: inline, or from the cached JWKS,
+/// fetched when stale and refetched once on an unknown `kid` (at most once
+/// per [`JWKS_REFETCH_INTERVAL_MS`], so unknown kids cannot make us hammer
+/// the provider).
+async fn verify_with_keys<P: Ports>(
+    app: &App<P>,
+    token: &str,
+    peeked: &Peek,
+    record: &IdpRecord,
+    cfg: &IdpConfig,
+    ctx: &Ctx,
+) -> Result<jwt::Verified, JwtFailure> {
+    let now = ctx.now_ms;
+    let Some(url) = &cfg.jwks_url else {
+        let keys = cfg
+            .jwks
+            .as_ref()
+            .and_then(jwt::jwks_keys)
+            .cloned()
+            .unwrap_or_default();
+        return jwt::verify(token, peeked, cfg, &keys, now);
+    };
+    let last = record.jwks_fetched_at_ms;
+    let fresh = last.is_some_and(|t| now < t + u64::from(cfg.jwks_ttl_seconds) * 1000);
+    let mut fetched_now = false;
+    let mut keys = stored_keys(record);
+    if !fresh || keys.is_empty() && last.is_none_or(|t| now >= t + JWKS_REFETCH_INTERVAL_MS) {
+        if let Some(k) = fetch_jwks(app, &record.tenant_id, url, ctx).await {
+            keys = k;
+        }
+        fetched_now = true;
+    }
+    match jwt::verify(token, peeked, cfg, &keys, now) {
+        Err(JwtFailure::UnknownKey)
+            if !fetched_now && last.is_none_or(|t| now >= t + JWKS_REFETCH_INTERVAL_MS) =>
+        {
+            let keys = fetch_jwks(app, &record.tenant_id, url, ctx)
+                .await
+                .unwrap_or(keys);
+            jwt::verify(token, peeked, cfg, &keys, now)
+        }
+        other => other,
+    }
+}
+
+async fn json_web_token<P: Ports>(
+    app: &App<P>,
+    token: &str,
+    req: &Request,
+    ctx: &Ctx,
+) -> Result<Principal, ApiError> {
+    let peeked = jwt::peek(token).map_err(|_| ApiError::Unauthorized)?;
+    let Some((record, cfg)) = provider_for(app, &peeked).await? else {
+        return Err(ApiError::Unauthorized);
+    };
+    let tenant_id = record.tenant_id.clone();
+    let subject_hint = peeked
+        .claims
+        .get(&cfg.claims.subject)
+        .and_then(Value::as_str)
+        .map(|s| s.chars().take(128).collect::<String>());
+    let fail = |reason: &'static str| {
+        let actor = subject_hint
+            .as_ref()
+            .map_or("anonymous".to_string(), |s| format!("subject:{s}"));
+        refused(app, req, ctx, &tenant_id, actor, Some("jwt".into()), reason)
+    };
+    let verified = match verify_with_keys(app, token, &peeked, &record, &cfg, ctx).await {
+        Ok(v) => v,
+        Err(f) => {
+            fail(f.as_str()).await;
+            return Err(ApiError::Unauthorized);
+        }
+    };
+    let Some(tenant) = app.meta.get_tenant(&tenant_id).await? else {
+        return Err(ApiError::Unauthorized);
+    };
+    if tenant.status != "active" {
+        fail("tenant_suspended").await;
+        return Err(ApiError::TenantSuspended);
+    }
+    let user = signed_in_user(app, &tenant_id, &verified, ctx).await?;
+    if !user.is_active() {
+        fail("user_disabled").await;
+        return Err(ApiError::Unauthorized);
+    }
+    Ok(Principal {
+        tenant_id,
+        key_id: format!("jwt:{}", user.id),
+        user_id: Some(user.id),
+        role: verified.role,
+        scopes: verified.scopes,
+        credential: Credential::Jwt,
+        rate_limits: Vec::new(),
+        plan: tenant.plan,
+    })
+}
+
+/// The user a verified token names, created on first sign-in; its role
+/// follows the token's.
+async fn signed_in_user<P: Ports>(
+    app: &App<P>,
+    tenant_id: &str,
+    v: &jwt::Verified,
+    ctx: &Ctx,
+) -> Result<User, ApiError> {
+    if let Some(mut user) = app
+        .directory
+        .find_user_by_external_id(tenant_id, &v.subject)
+        .await?
+    {
+        if user.role != v.role && user.is_active() {
+            user.role = v.role;
+            user.updated_at_ms = ctx.now_ms;
+            app.directory.update_user(&user).await?;
+        }
+        return Ok(user);
+    }
+    let user = User {
+        id: new_id("usr", ctx.now_ms, &app.entropy),
+        tenant_id: tenant_id.to_string(),
+        email: None,
+        name: v.email.clone(),
+        external_id: Some(v.subject.clone()),
+        role: v.role,
+        status: "active".into(),
+        created_at_ms: ctx.now_ms,
+        updated_at_ms: ctx.now_ms,
+    };
+    if app.directory.insert_user(&user).await.is_err() {
+        // A concurrent first sign-in created it; use that one.
+        return app
+            .directory
+            .find_user_by_external_id(tenant_id, &v.subject)
+            .await?
+            .ok_or(ApiError::Unauthorized);
+    }
+    Ok(user)
+}
+
+/// `GET /v1/me`: the caller as Quire sees it.
+pub fn me(who: &Principal) -> Response {
+    let scopes: Vec<&str> = who.scopes.iter().map(|s| s.as_str()).collect();
+    Response::json(
+        200,
+        &json!({
+            "tenant_id": who.tenant_id,
+            "user_id": who.user_id,
+            "key_id": match &who.credential { Credential::ApiKey(k) => Some(k), Credential::Jwt => None },
+            "credential": match who.credential { Credential::ApiKey(_) => "api_key", Credential::Jwt => "jwt" },
+            "role": who.role.as_str(),
+            "scopes": scopes,
+        }),
+    )
+}
+
+pub async fn get_idp<P: Ports>(app: &App<P>, who: &Principal) -> Result<Response, ApiError> {
+    let record = app
+        .directory
+        .get_idp(&who.tenant_id)
+        .await?
+        .ok_or_else(|| ApiError::NotFound("identity provider".into()))?;
+    let cfg: IdpConfig = serde_json::from_str(&record.config)
+        .map_err(|e| ApiError::Internal(format!("stored identity provider unreadable: {e}")))?;
+    let mut view = cfg.view();
+    view["jwks_fetched_at"] = json!(record.jwks_fetched_at_ms.map(crate::time::rfc3339));
+    Ok(Response::json(200, &view))
+}
+
+pub async fn put_idp<P: Ports>(
+    app: &App<P>,
+    req: &Request,
+    ctx: &Ctx,
+    who: &Principal,
+) -> Result<Response, ApiError> {
+    let production = app.config.environment == "production";
+    let cfg = IdpConfig::parse(&req.body, production)
+        .map_err(|why| ApiError::Invalid("invalid_identity_provider", why))?;
+    let stored = serde_json::to_string(&cfg).map_err(|e| ApiError::Internal(e.to_string()))?;
+    app.directory
+        .put_idp(&who.tenant_id, &cfg.issuer, &stored, ctx.now_ms)
+        .await?;
+    Ok(Response::json(200, &cfg.view()))
+}
+
+pub async fn delete_idp<P: Ports>(app: &App<P>, who: &Principal) -> Result<Response, ApiError> {
+    if app.directory.delete_idp(&who.tenant_id).await? {
+        Ok(Response::new(204))
+    } else {
+        Err(ApiError::NotFound("identity provider".into()))
+    }
+}
+
+/// Whether `who` may hand out `role` (nobody grants more than they hold;
+/// only owners make owners).
+pub fn may_grant(who: &Principal, role: Role) -> Result<(), ApiError> {
+    if role <= who.role {
+        Ok(())
+    } else {
+        Err(ApiError::Forbidden(format!(
+            "a {} cannot grant the {} role",
+            who.role.as_str(),
+            role.as_str()
+        )))
+    }
+}

@@ -1,0 +1,519 @@
+//! JWTs from a tenant's identity provider, verified with jwt-compact. Pure:
+//! the caller supplies the tenant's configuration, its keys (inline or a
+//! fetched JWKS) and the time.
+//!
+//! Every failure is a [`JwtFailure`] kept for the audit log; the caller of
+//! the API only ever sees a bare 401.
+//!
+//! What is refused, and where:
+//! - structure (3 segments, sizes, base64url, UTF-8, JSON objects) and any
+//!   `crit` header: [`peek`];
+//! - an `alg` outside the tenant's allow-list (so `none`, in any case, is
+//!   never accepted), a key of the wrong type for the `alg`, an unknown or
+//!   malformed `kid`: [`verify`]. Keys named in the token (`jwk`, `jku`,
+//!   `x5u`, `x5c`) are never read: only the tenant's configured keys are used,
+//!   and HS256 only ever with the tenant's shared secret, which is what makes
+//!   the RS256→HS256 confusion attack fail;
+//! - signatures, by jwt-compact (it also refuses ECDSA `r = 0` / `s = 0`);
+//! - `exp` (required), `nbf`, `iat`, `iss`, `aud`, exact string comparison.
+
+use super::{Role, Scope};
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use chrono::{DateTime, Duration, TimeZone, Utc};
+use jwt_compact::alg::{Es256, Hs256, Hs256Key, Rsa, RsaPublicKey, StrongAlg, StrongKey};
+use jwt_compact::jwk::JsonWebKey;
+use jwt_compact::{AlgorithmExt, Claims, TimeOptions, UntrustedToken, ValidationError};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+/// Algorithms a tenant may allow.
+pub const ALGORITHMS: [&str; 4] = ["HS256", "RS256", "ES256", "EdDSA"];
+const MAX_HEADER_CHARS: usize = 1024;
+const MAX_CLAIMS_CHARS: usize = 6144;
+const MAX_KID_LEN: usize = 128;
+/// Keys tried for a token without `kid`.
+const MAX_KEYS_TRIED: usize = 4;
+
+/// Claim names, configurable per tenant.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ClaimNames {
+    pub subject: String,
+    /// A string or an array of strings naming Quire roles.
+    pub role: Option<String>,
+    /// A space-separated string or an array of Quire scopes.
+    pub scopes: Option<String>,
+    pub email: Option<String>,
+}
+
+impl Default for ClaimNames {
+    fn default() -> Self {
+        ClaimNames {
+            subject: "sub".into(),
+            role: Some("role".into()),
+            scopes: Some("scope".into()),
+            email: Some("email".into()),
+        }
+    }
+}
+
+/// A claim that must hold a given value (to tell tenants sharing one
+/// issuer apart, e.g. an `org_id`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RequiredClaim {
+    pub name: String,
+    pub value: String,
+}
+
+/// A tenant's identity provider (`PUT /v1/tenant/idp`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IdpConfig {
+    /// Must equal `iss` exactly (no case folding, no trailing-slash games).
+    pub issuer: String,
+    /// Must equal `aud`, or be one of its entries, exactly.
+    pub audience: String,
+    /// Allowed `alg` values, from [`ALGORITHMS`].
+    pub algorithms: Vec<String>,
+    /// HS256 shared secret (at least 32 bytes). Never shown back.
+    #[serde(default)]
+    pub hs256_secret: Option<String>,
+    /// Public keys inline, as a JWKS (`{"keys": [...]}`).
+    #[serde(default)]
+    pub jwks: Option<Value>,
+    /// Or where to fetch them (https; http to localhost in development).
+    #[serde(default)]
+    pub jwks_url: Option<String>,
+    #[serde(default = "default_leeway")]
+    pub leeway_seconds: u32,
+    #[serde(default = "default_ttl")]
+    pub jwks_ttl_seconds: u32,
+    #[serde(default)]
+    pub claims: ClaimNames,
+    /// Role of a signed-in user whose token names none.
+    #[serde(default = "default_role")]
+    pub default_role: Role,
+    #[serde(default)]
+    pub required_claim: Option<RequiredClaim>,
+}
+
+fn default_leeway() -> u32 {
+    60
+}
+fn default_ttl() -> u32 {
+    600
+}
+fn default_role() -> Role {
+    Role::Member
+}
+
+/// Least time between two JWKS fetches caused by an unknown `kid`.
+pub const JWKS_REFETCH_INTERVAL_MS: u64 = 60_000;
+
+impl IdpConfig {
+    /// Parses and checks a configuration; the message says what is wrong.
+    pub fn parse(body: &[u8], production: bool) -> Result<IdpConfig, String> {
+        let cfg: IdpConfig =
+            serde_json::from_slice(body).map_err(|e| format!("invalid identity provider: {e}"))?;
+        if cfg.issuer.is_empty() || cfg.issuer.len() > 512 {
+            return Err("issuer must be 1 to 512 characters".into());
+        }
+        if cfg.audience.is_empty() || cfg.audience.len() > 512 {
+            return Err("audience must be 1 to 512 characters".into());
+        }
+        if cfg.algorithms.is_empty() {
+            return Err("algorithms must name at least one algorithm".into());
+        }
+        if let Some(a) = cfg
+            .algorithms
+            .iter()
+            .find(|a| !ALGORITHMS.contains(&a.as_str()))
+        {
+            return Err(format!(
+                "algorithm '{a}' is not supported: use {}",
+                ALGORITHMS.join(", ")
+            ));
+        }
+        let hs = cfg.algorithms.iter().any(|a| a == "HS256");
+        match (&cfg.hs256_secret, hs) {
+            (Some(s), true) if s.len() >= 32 => {}
+            (_, true) => return Err("HS256 needs hs256_secret of at least 32 bytes".into()),
+            (Some(_), false) => return Err("hs256_secret is set but HS256 is not allowed".into()),
+            (None, false) => {}
+        }
+        let asymmetric = cfg.algorithms.iter().any(|a| a != "HS256");
+        if asymmetric == (cfg.jwks.is_none() && cfg.jwks_url.is_none()) {
+            return Err(if asymmetric {
+                "RS256, ES256 and EdDSA need public keys: jwks or jwks_url".into()
+            } else {
+                "jwks and jwks_url are only used with RS256, ES256 or EdDSA".into()
+            });
+        }
+        if cfg.jwks.is_some() && cfg.jwks_url.is_some() {
+            return Err("give jwks or jwks_url, not both".into());
+        }
+        if let Some(jwks) = &cfg.jwks {
+            let keys = jwks_keys(jwks).ok_or("jwks must be an object with a 'keys' array")?;
+            let usable = cfg
+                .algorithms
+                .iter()
+                .any(|alg| keys.iter().any(|k| key_fits(k, alg, None)));
+            if !usable {
+                return Err("jwks holds no key usable with the allowed algorithms".into());
+            }
+        }
+        if let Some(url) = &cfg.jwks_url {
+            crate::webhooks::validate_url(url, production)
+                .map_err(|e| e.replace("webhook_url", "jwks_url"))?;
+        }
+        if cfg.leeway_seconds > 300 {
+            return Err("leeway_seconds must be at most 300".into());
+        }
+        if !(60..=86_400).contains(&cfg.jwks_ttl_seconds) {
+            return Err("jwks_ttl_seconds must be from 60 to 86400".into());
+        }
+        if cfg.default_role == Role::Owner {
+            return Err("default_role cannot be owner".into());
+        }
+        if cfg.claims.subject.is_empty() {
+            return Err("claims.subject must name a claim".into());
+        }
+        Ok(cfg)
+    }
+
+    /// The configuration as shown: everything but the shared secret.
+    pub fn view(&self) -> Value {
+        let mut v = serde_json::to_value(self).unwrap_or_default();
+        if let Some(o) = v.as_object_mut() {
+            o.remove("hs256_secret");
+            o.insert(
+                "hs256_secret_set".into(),
+                self.hs256_secret.is_some().into(),
+            );
+        }
+        v
+    }
+}
+
+/// Why a token was refused (for the audit log, never for the caller).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum JwtFailure {
+    Malformed,
+    CriticalHeader,
+    AlgorithmNotAllowed,
+    UnknownKey,
+    BadSignature,
+    MissingExpiry,
+    Expired,
+    NotYetValid,
+    WrongIssuer,
+    WrongAudience,
+    RequiredClaim,
+    NoSubject,
+}
+
+impl JwtFailure {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            JwtFailure::Malformed => "jwt_malformed",
+            JwtFailure::CriticalHeader => "jwt_crit_header",
+            JwtFailure::AlgorithmNotAllowed => "jwt_algorithm_not_allowed",
+            JwtFailure::UnknownKey => "jwt_unknown_key",
+            JwtFailure::BadSignature => "jwt_bad_signature",
+            JwtFailure::MissingExpiry => "jwt_missing_exp",
+            JwtFailure::Expired => "jwt_expired",
+            JwtFailure::NotYetValid => "jwt_not_yet_valid",
+            JwtFailure::WrongIssuer => "jwt_wrong_issuer",
+            JwtFailure::WrongAudience => "jwt_wrong_audience",
+            JwtFailure::RequiredClaim => "jwt_required_claim",
+            JwtFailure::NoSubject => "jwt_no_subject",
+        }
+    }
+}
+
+/// What an unverified token says about itself: enough to find the tenant
+/// whose keys must then verify it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Peek {
+    pub alg: String,
+    pub kid: Option<String>,
+    pub claims: Map<String, Value>,
+}
+
+impl Peek {
+    pub fn issuer(&self) -> Option<&str> {
+        self.claims.get("iss").and_then(Value::as_str)
+    }
+}
+
+fn decode_object(segment: &str, max: usize) -> Result<Map<String, Value>, JwtFailure> {
+    if segment.is_empty() || segment.len() > max {
+        return Err(JwtFailure::Malformed);
+    }
+    let bytes = URL_SAFE_NO_PAD
+        .decode(segment)
+        .map_err(|_| JwtFailure::Malformed)?;
+    let text = std::str::from_utf8(&bytes).map_err(|_| JwtFailure::Malformed)?;
+    match serde_json::from_str::<Value>(text) {
+        Ok(Value::Object(m)) => Ok(m),
+        _ => Err(JwtFailure::Malformed),
+    }
+}
+
+/// Whether a token looks like a JWT at all (three dot-separated parts).
+pub fn looks_like_jwt(token: &str) -> bool {
+    token.split('.').count() == 3
+}
+
+/// Parses a token's structure without trusting it.
+pub fn peek(token: &str) -> Result<Peek, JwtFailure> {
+    let parts: Vec<&str> = token.split('.').collect();
+    let [header, claims, signature] = parts.as_slice() else {
+        return Err(JwtFailure::Malformed);
+    };
+    if signature.is_empty() {
+        return Err(JwtFailure::Malformed);
+    }
+    let header = decode_object(header, MAX_HEADER_CHARS)?;
+    // We understand no critical extension, so any `crit` must be refused
+    // (RFC 7515 §4.1.11).
+    if header.contains_key("crit") {
+        return Err(JwtFailure::CriticalHeader);
+    }
+    let alg = header
+        .get("alg")
+        .and_then(Value::as_str)
+        .ok_or(JwtFailure::Malformed)?
+        .to_string();
+    let kid = match header.get("kid") {
+        None => None,
+        Some(Value::String(k)) => Some(k.clone()),
+        Some(_) => return Err(JwtFailure::Malformed),
+    };
+    let claims = decode_object(claims, MAX_CLAIMS_CHARS)?;
+    Ok(Peek { alg, kid, claims })
+}
+
+/// The keys of a JWKS document.
+pub fn jwks_keys(jwks: &Value) -> Option<&Vec<Value>> {
+    jwks.get("keys").and_then(Value::as_array)
+}
+
+/// Whether a JWK may verify tokens of `alg` (and carries `kid`, if given).
+fn key_fits(jwk: &Value, alg: &str, kid: Option<&str>) -> bool {
+    let s = |name: &str| jwk.get(name).and_then(Value::as_str);
+    let type_ok = match alg {
+        "RS256" => s("kty") == Some("RSA"),
+        "ES256" => s("kty") == Some("EC") && s("crv") == Some("P-256"),
+        "EdDSA" => s("kty") == Some("OKP") && s("crv") == Some("Ed25519"),
+        _ => false,
+    };
+    type_ok
+        && s("alg").is_none_or(|a| a == alg)
+        && s("use").is_none_or(|u| u == "sig")
+        && kid.is_none_or(|k| s("kid") == Some(k))
+}
+
+/// A signed-in identity, from verified claims.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Verified {
+    pub subject: String,
+    pub email: Option<String>,
+    pub role: Role,
+    pub scopes: Vec<Scope>,
+}
+
+/// The outcome of one key's check of the signature.
+enum Checked {
+    Valid(Claims<Map<String, Value>>),
+    Invalid,
+    /// The key itself is unusable (bad JWK, weak RSA modulus).
+    BadKey,
+}
+
+fn check_with<A: jwt_compact::Algorithm>(
+    alg: &A,
+    key: &A::VerifyingKey,
+    token: &UntrustedToken<'_>,
+) -> Checked {
+    match alg.validator::<Map<String, Value>>(key).validate(token) {
+        Ok(t) => Checked::Valid(t.claims().clone()),
+        Err(_) => Checked::Invalid,
+    }
+}
+
+fn check_jwk(alg: &str, jwk: &Value, token: &UntrustedToken<'_>) -> Checked {
+    let Ok(jwk) = serde_json::from_value::<JsonWebKey<'_>>(jwk.clone()) else {
+        return Checked::BadKey;
+    };
+    match alg {
+        "RS256" => match RsaPublicKey::try_from(&jwk).map(StrongKey::try_from) {
+            // StrongAlg refuses RSA moduli under 2048 bits.
+            Ok(Ok(key)) => check_with(&StrongAlg(Rsa::rs256()), &key, token),
+            _ => Checked::BadKey,
+        },
+        "ES256" => match p256::ecdsa::VerifyingKey::try_from(&jwk) {
+            Ok(key) => check_with(&Es256, &key, token),
+            Err(_) => Checked::BadKey,
+        },
+        "EdDSA" => match ed25519_compact::PublicKey::try_from(&jwk) {
+            Ok(key) => check_with(&jwt_compact::alg::Ed25519, &key, token),
+            Err(_) => Checked::BadKey,
+        },
+        _ => Checked::BadKey,
+    }
+}
+
+fn valid_kid(kid: &str) -> bool {
+    !kid.is_empty()
+        && kid.len() <= MAX_KID_LEN
+        && kid
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-_.:=+/".contains(&b))
+        && !kid.contains("..")
+}
+
+/// Verifies a token against a tenant's configuration and public keys
+/// (inline or fetched; `keys` is ignored for HS256).
+pub fn verify(
+    token: &str,
+    peeked: &Peek,
+    cfg: &IdpConfig,
+    keys: &[Value],
+    now_ms: u64,
+) -> Result<Verified, JwtFailure> {
+    let alg = peeked.alg.as_str();
+    if !cfg.algorithms.iter().any(|a| a == alg) {
+        return Err(JwtFailure::AlgorithmNotAllowed);
+    }
+    if peeked.kid.as_deref().is_some_and(|k| !valid_kid(k)) {
+        return Err(JwtFailure::UnknownKey);
+    }
+    let untrusted = UntrustedToken::new(token).map_err(|_| JwtFailure::Malformed)?;
+    let claims = if alg == "HS256" {
+        let secret = cfg.hs256_secret.as_deref().ok_or(JwtFailure::UnknownKey)?;
+        match check_with(&Hs256, &Hs256Key::new(secret.as_bytes()), &untrusted) {
+            Checked::Valid(c) => c,
+            _ => return Err(JwtFailure::BadSignature),
+        }
+    } else {
+        let candidates: Vec<&Value> = keys
+            .iter()
+            .filter(|k| key_fits(k, alg, peeked.kid.as_deref()))
+            .take(MAX_KEYS_TRIED)
+            .collect();
+        if candidates.is_empty() {
+            return Err(JwtFailure::UnknownKey);
+        }
+        let mut found = None;
+        for jwk in candidates {
+            if let Checked::Valid(c) = check_jwk(alg, jwk, &untrusted) {
+                found = Some(c);
+                break;
+            }
+        }
+        found.ok_or(JwtFailure::BadSignature)?
+    };
+    check_claims(&claims, cfg, now_ms)
+}
+
+fn at(ms: u64) -> DateTime<Utc> {
+    Utc.timestamp_millis_opt(ms as i64)
+        .single()
+        .unwrap_or(DateTime::<Utc>::MAX_UTC)
+}
+
+fn check_claims(
+    claims: &Claims<Map<String, Value>>,
+    cfg: &IdpConfig,
+    now_ms: u64,
+) -> Result<Verified, JwtFailure> {
+    let leeway = Duration::seconds(i64::from(cfg.leeway_seconds));
+    let options = TimeOptions::new(leeway, move || at(now_ms));
+    claims.validate_expiration(&options).map_err(|e| match e {
+        ValidationError::NoClaim(_) => JwtFailure::MissingExpiry,
+        _ => JwtFailure::Expired,
+    })?;
+    if claims.not_before.is_some() {
+        claims
+            .validate_maturity(&options)
+            .map_err(|_| JwtFailure::NotYetValid)?;
+    }
+    if claims
+        .issued_at
+        .is_some_and(|iat| iat - leeway > at(now_ms))
+    {
+        return Err(JwtFailure::NotYetValid);
+    }
+    let custom = &claims.custom;
+    if custom.get("iss").and_then(Value::as_str) != Some(cfg.issuer.as_str()) {
+        return Err(JwtFailure::WrongIssuer);
+    }
+    let aud_ok = match custom.get("aud") {
+        Some(Value::String(a)) => *a == cfg.audience,
+        Some(Value::Array(list)) => list.iter().any(|a| a.as_str() == Some(&cfg.audience)),
+        _ => false,
+    };
+    if !aud_ok {
+        return Err(JwtFailure::WrongAudience);
+    }
+    if let Some(req) = &cfg.required_claim {
+        if custom.get(&req.name).and_then(Value::as_str) != Some(req.value.as_str()) {
+            return Err(JwtFailure::RequiredClaim);
+        }
+    }
+    let subject = custom
+        .get(&cfg.claims.subject)
+        .and_then(Value::as_str)
+        .filter(|s| !s.is_empty() && s.len() <= 256)
+        .ok_or(JwtFailure::NoSubject)?
+        .to_string();
+    let strings = |name: &Option<String>| -> Option<Vec<String>> {
+        match custom.get(name.as_deref()?)? {
+            Value::String(s) => Some(s.split_whitespace().map(str::to_string).collect()),
+            Value::Array(a) => Some(
+                a.iter()
+                    .filter_map(Value::as_str)
+                    .map(str::to_string)
+                    .collect(),
+            ),
+            _ => None,
+        }
+    };
+    // Owners are made in Quire, never by a token.
+    let role = strings(&cfg.claims.role)
+        .and_then(|names| names.iter().filter_map(|n| Role::parse(n)).max())
+        .map(|r| r.min(Role::Admin))
+        .unwrap_or(cfg.default_role);
+    let scopes = match strings(&cfg.claims.scopes) {
+        Some(names) => {
+            let mut s: Vec<Scope> = names
+                .iter()
+                .filter_map(|n| Scope::parse(n))
+                .filter(|s| role.scopes().contains(s))
+                .collect();
+            s.sort();
+            s.dedup();
+            s
+        }
+        None => role.scopes().to_vec(),
+    };
+    let email = cfg
+        .claims
+        .email
+        .as_deref()
+        .and_then(|n| custom.get(n))
+        .and_then(Value::as_str)
+        .map(str::to_string);
+    Ok(Verified {
+        subject,
+        email,
+        role,
+        scopes,
+    })
+}
+
+#[cfg(test)]
+mod tests;
