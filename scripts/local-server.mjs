@@ -90,5 +90,5 @@ export async function startServer({ vars = {}, logName = "wrangler" } = {}) {
     await stop();
     throw e;
   }
-  return { base, adminKey: devVars.ADMIN_API_KEY, operatorKey: devVars.OPERATOR_API_KEY, pid: child.pid, logFile, stop, logTail: () => readFileSync(logFile, "utf8").split("\n").slice(-40).join("\n") };
+  return { base, persist, adminKey: devVars.ADMIN_API_KEY, operatorKey: devVars.OPERATOR_API_KEY, pid: child.pid, logFile, stop, logTail: () => readFileSync(logFile, "utf8").split("\n").slice(-40).join("\n") };
 }

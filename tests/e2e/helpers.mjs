@@ -58,10 +58,10 @@ export async function createJob(documentId, key = ADMIN_KEY) {
 }
 
 /** Polls a job until `done(job)` holds (default: a terminal state). */
-export async function waitForJob(id, done = (j) => ["succeeded", "failed"].includes(j.status), timeoutMs = 30_000) {
+export async function waitForJob(id, done = (j) => ["succeeded", "failed"].includes(j.status), timeoutMs = 30_000, key = ADMIN_KEY) {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const resp = await api("GET", `/v1/jobs/${id}`);
+    const resp = await api("GET", `/v1/jobs/${id}`, { key });
     assert.equal(resp.status, 200, resp.text);
     if (done(resp.json)) return resp.json;
     if (Date.now() > deadline) assert.fail(`job ${id} stuck: ${resp.text}`);

@@ -33,6 +33,7 @@ try {
       QUIRE_URL: server.base,
       QUIRE_ADMIN_KEY: server.adminKey,
       QUIRE_OPERATOR_KEY: server.operatorKey,
+      QUIRE_PERSIST_DIR: server.persist,
       QUIRE_UPLOAD_LIMIT: String(uploadLimit),
       QUIRE_CORPUS: path.resolve(root, "..", "shared", "corpus", "example-docs"),
     },
