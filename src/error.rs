@@ -135,7 +135,8 @@ impl ApiError {
     fn detail(&self) -> String {
         match self {
             ApiError::Unauthorized => {
-                "Send a valid API key as 'Authorization: Bearer <key>'.".into()
+                "Send a valid API key or identity-provider token as 'Authorization: Bearer <credential>'."
+                    .into()
             }
             ApiError::MethodNotAllowed { allow } => {
                 format!("This resource supports: {}.", allow.join(", "))

@@ -8,7 +8,7 @@
 
 use super::{audit, App, Ctx};
 use crate::audit::Draft;
-use crate::auth::jwt::{self, IdpConfig, JwtFailure, Peek, JWKS_REFETCH_INTERVAL_MS};
+use crate::auth::jwt::{self, IdpConfig, JwtFailure, Peek};
 use crate::auth::{self, admit, Credential, Principal, Refusal, Role, User};
 use crate::error::ApiError;
 use crate::http::{Request, Response};
@@ -175,8 +175,8 @@ fn stored_keys(record: &IdpRecord) -> Vec<Value> {
 
 /// Verifies with the provider's keys: inline, or from the cached JWKS,
 /// fetched when stale and refetched once on an unknown `kid` (at most once
-/// per [`JWKS_REFETCH_INTERVAL_MS`], so unknown kids cannot make us hammer
-/// the provider).
+/// per `jwks_refetch_seconds`, so unknown kids cannot make us hammer the
+/// provider).
 async fn verify_with_keys<P: Ports>(
     app: &App<P>,
     token: &str,
@@ -186,6 +186,7 @@ async fn verify_with_keys<P: Ports>(
     ctx: &Ctx,
 ) -> Result<jwt::Verified, JwtFailure> {
     let now = ctx.now_ms;
+    let refetch_ms = u64::from(cfg.jwks_refetch_seconds) * 1000;
     let Some(url) = &cfg.jwks_url else {
         let keys = cfg
             .jwks
@@ -199,7 +200,7 @@ async fn verify_with_keys<P: Ports>(
     let fresh = last.is_some_and(|t| now < t + u64::from(cfg.jwks_ttl_seconds) * 1000);
     let mut fetched_now = false;
     let mut keys = stored_keys(record);
-    if !fresh || keys.is_empty() && last.is_none_or(|t| now >= t + JWKS_REFETCH_INTERVAL_MS) {
+    if !fresh || keys.is_empty() && last.is_none_or(|t| now >= t + refetch_ms) {
         if let Some(k) = fetch_jwks(app, &record.tenant_id, url, ctx).await {
             keys = k;
         }
@@ -207,7 +208,7 @@ async fn verify_with_keys<P: Ports>(
     }
     match jwt::verify(token, peeked, cfg, &keys, now) {
         Err(JwtFailure::UnknownKey)
-            if !fetched_now && last.is_none_or(|t| now >= t + JWKS_REFETCH_INTERVAL_MS) =>
+            if !fetched_now && last.is_none_or(|t| now >= t + refetch_ms) =>
         {
             let keys = fetch_jwks(app, &record.tenant_id, url, ctx)
                 .await

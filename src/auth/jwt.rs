@@ -90,6 +90,9 @@ pub struct IdpConfig {
     pub leeway_seconds: u32,
     #[serde(default = "default_ttl")]
     pub jwks_ttl_seconds: u32,
+    /// Least time between two fetches caused by an unknown `kid`.
+    #[serde(default = "default_refetch")]
+    pub jwks_refetch_seconds: u32,
     #[serde(default)]
     pub claims: ClaimNames,
     /// Role of a signed-in user whose token names none.
@@ -105,12 +108,12 @@ fn default_leeway() -> u32 {
 fn default_ttl() -> u32 {
     600
 }
+fn default_refetch() -> u32 {
+    60
+}
 fn default_role() -> Role {
     Role::Member
 }
-
-/// Least time between two JWKS fetches caused by an unknown `kid`.
-pub const JWKS_REFETCH_INTERVAL_MS: u64 = 60_000;
 
 impl IdpConfig {
     /// Parses and checks a configuration; the message says what is wrong.
@@ -173,6 +176,9 @@ impl IdpConfig {
         }
         if !(60..=86_400).contains(&cfg.jwks_ttl_seconds) {
             return Err("jwks_ttl_seconds must be from 60 to 86400".into());
+        }
+        if !(5..=3600).contains(&cfg.jwks_refetch_seconds) {
+            return Err("jwks_refetch_seconds must be from 5 to 3600".into());
         }
         if cfg.default_role == Role::Owner {
             return Err("default_role cannot be owner".into());

@@ -70,6 +70,7 @@ fn cfg(algorithms: &[&str]) -> IdpConfig {
         jwks_url: None,
         leeway_seconds: 30,
         jwks_ttl_seconds: 600,
+        jwks_refetch_seconds: 60,
         claims: ClaimNames::default(),
         default_role: Role::Member,
         required_claim: None,
