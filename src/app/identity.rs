@@ -13,7 +13,9 @@ use crate::auth::{self, admit, Credential, Principal, Refusal, Role, User};
 use crate::error::ApiError;
 use crate::http::{Request, Response};
 use crate::ids::new_id;
-use crate::ports::{Directory, HttpClient, IdpRecord, MetaStore, Ports};
+use crate::ports::{Directory, Entropy, HttpClient, IdpRecord, MetaStore, Ports};
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
 use serde_json::{json, Value};
 
 /// `last_used_at` is written at most this often per key.
@@ -103,6 +105,52 @@ async fn api_key<P: Ports>(
             Err(refusal.to_error())
         }
     }
+}
+
+/// Prefix of a stored, encrypted HS256 secret.
+const SEALED: &str = "qenc:";
+
+/// Encrypts the HS256 secret under the master key before it is stored, so
+/// the metadata database alone never holds it in clear.
+fn seal<P: Ports>(app: &App<P>, mut cfg: IdpConfig) -> Result<IdpConfig, ApiError> {
+    if let Some(secret) = cfg.hs256_secret.take() {
+        let mut random = [0u8; 51];
+        app.entropy.fill(&mut random);
+        let sealed = crate::crypto::encrypt(&app.config.master_keys, secret.as_bytes(), random)
+            .map_err(|e| ApiError::Internal(format!("sealing the HS256 secret: {e}")))?;
+        cfg.hs256_secret = Some(format!("{SEALED}{}", URL_SAFE_NO_PAD.encode(sealed)));
+    }
+    Ok(cfg)
+}
+
+/// Reverses [`seal`]; a secret that cannot be opened is dropped (HS256
+/// tokens are then refused, and the failure is logged).
+fn unseal<P: Ports>(app: &App<P>, mut cfg: IdpConfig, ctx: &Ctx) -> IdpConfig {
+    let opened = cfg
+        .hs256_secret
+        .as_deref()
+        .and_then(|s| s.strip_prefix(SEALED))
+        .map(|b64| {
+            URL_SAFE_NO_PAD
+                .decode(b64)
+                .map_err(|e| e.to_string())
+                .and_then(|bytes| {
+                    crate::crypto::decrypt(&app.config.master_keys, &bytes)
+                        .map_err(|e| e.to_string())
+                })
+                .and_then(|plain| String::from_utf8(plain).map_err(|e| e.to_string()))
+        });
+    match opened {
+        Some(Ok(secret)) => cfg.hs256_secret = Some(secret),
+        Some(Err(e)) => {
+            ctx.warn(format!(
+                "HS256 secret of an identity provider cannot be opened: {e}"
+            ));
+            cfg.hs256_secret = None;
+        }
+        None => {}
+    }
+    cfg
 }
 
 /// The one identity provider an unverified token can belong to: by its
@@ -229,6 +277,7 @@ async fn json_web_token<P: Ports>(
     let Some((record, cfg)) = provider_for(app, &peeked).await? else {
         return Err(ApiError::Unauthorized);
     };
+    let cfg = unseal(app, cfg, ctx);
     let tenant_id = record.tenant_id.clone();
     let subject_hint = peeked
         .claims
@@ -352,11 +401,14 @@ pub async fn put_idp<P: Ports>(
     let production = app.config.environment == "production";
     let cfg = IdpConfig::parse(&req.body, production)
         .map_err(|why| ApiError::Invalid("invalid_identity_provider", why))?;
-    let stored = serde_json::to_string(&cfg).map_err(|e| ApiError::Internal(e.to_string()))?;
+    let view = cfg.view();
+    let issuer = cfg.issuer.clone();
+    let stored =
+        serde_json::to_string(&seal(app, cfg)?).map_err(|e| ApiError::Internal(e.to_string()))?;
     app.directory
-        .put_idp(&who.tenant_id, &cfg.issuer, &stored, ctx.now_ms)
+        .put_idp(&who.tenant_id, &issuer, &stored, ctx.now_ms)
         .await?;
-    Ok(Response::json(200, &cfg.view()))
+    Ok(Response::json(200, &view))
 }
 
 pub async fn delete_idp<P: Ports>(app: &App<P>, who: &Principal) -> Result<Response, ApiError> {

@@ -1,0 +1,176 @@
+//! The in-memory world the application tests drive: an App over fakes,
+//! a manual clock, seeded tenants and keys, and request helpers.
+#![allow(dead_code, unused_imports)]
+
+pub use futures::executor::block_on;
+pub use quire::app::{App, Ctx};
+pub use quire::auth::{hash_key, ApiKey, Role};
+pub use quire::config::Config;
+pub use quire::crypto::blobs::EncryptedBlobs;
+pub use quire::fakes::{
+    CountingEntropy, ManualClock, MemBlobs, MemDirectory, MemHttp, MemIdempotency, MemLimiter,
+    MemMeta, MemPorts, MemQueue, MemUsage, MemWebhooks, ScriptedSender,
+};
+pub use quire::http::{Method, Request, Response};
+pub use quire::jobs::runner::{process_delivery, Disposition, RunnerLimits, RunnerPorts};
+pub use quire::webhooks::runner::process_webhook;
+pub use serde_json::Value;
+
+pub const PEPPER: &str = "test-pepper-0123456789";
+pub const ADMIN: &str = "qk_test_admin000000000000000000000000";
+pub const OTHER_TENANT: &str = "qk_test_other000000000000000000000000";
+pub const OPERATOR: &str = "op_test_operator_key_0123456789";
+pub const FREE_TENANT: &str = "qk_test_free0000000000000000000000000";
+
+pub type TestApp = App<MemPorts>;
+
+pub struct World {
+    pub app: TestApp,
+    pub clock: ManualClock,
+}
+
+pub fn key(id: &str, tenant: &str, secret: &str, role: Role) -> ApiKey {
+    ApiKey {
+        id: id.into(),
+        tenant_id: tenant.into(),
+        name: id.into(),
+        prefix: secret[..14].into(),
+        hash: hash_key(PEPPER, secret),
+        role,
+        user_id: None,
+        scopes: None,
+        created_at_ms: 0,
+        expires_at_ms: None,
+        last_used_at_ms: None,
+        revoked_at_ms: None,
+        rotated_to: None,
+        rate_limits: vec![],
+        tenant_active: true,
+        plan: if tenant == "ten_free" {
+            "free".into()
+        } else {
+            "standard".into()
+        },
+    }
+}
+
+pub fn spawn_app() -> World {
+    let config = Config::from_lookup(|k| match k {
+        "API_KEY_PEPPER" => Some(PEPPER.into()),
+        "MASTER_KEYS" => Some("k1:AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQE=".into()),
+        "OPERATOR_API_KEY" => Some(OPERATOR.into()),
+        "MAX_UPLOAD_BYTES" => Some("1000".into()),
+        "JOB_MAX_ATTEMPTS" => Some("3".into()),
+        "MAX_ACTIVE_JOBS_PER_TENANT" => Some("3".into()),
+        "USAGE_BUDGETS" => Some("requests=1000,stored_bytes=5000,pages=20".into()),
+        "PLAN_RATE_LIMITS" => Some("free:read=2/60".into()),
+        "PLAN_BUDGETS" => Some("free:stored_bytes=10".into()),
+        _ => None,
+    })
+    .unwrap();
+    let meta = MemMeta::default();
+    meta.keys
+        .borrow_mut()
+        .push(key("key_admin", "ten_a", ADMIN, Role::Owner));
+    meta.keys
+        .borrow_mut()
+        .push(key("key_other", "ten_b", OTHER_TENANT, Role::Admin));
+    meta.keys
+        .borrow_mut()
+        .push(key("key_free", "ten_free", FREE_TENANT, Role::Admin));
+    let master_keys = config.master_keys.clone();
+    World {
+        app: App {
+            config,
+            meta,
+            blobs: EncryptedBlobs {
+                inner: MemBlobs::default(),
+                keys: master_keys,
+                entropy: CountingEntropy::default(),
+            },
+            queue: MemQueue::default(),
+            entropy: CountingEntropy::default(),
+            webhooks: MemWebhooks::default(),
+            limiter: MemLimiter::default(),
+            idempotency: MemIdempotency::default(),
+            usage: MemUsage::default(),
+            directory: MemDirectory::default(),
+            http: MemHttp::default(),
+        },
+        clock: ManualClock::at(1_700_000_000_000),
+    }
+}
+
+impl World {
+    pub fn send(&self, req: Request) -> Response {
+        self.clock.advance(1);
+        let ctx = Ctx::new(self.clock.0.get(), "req_test");
+        block_on(self.app.handle(&req, &ctx))
+    }
+
+    pub fn as_admin(&self, method: Method, path: &str) -> Request {
+        Request::new(method, path).with_header("authorization", &format!("Bearer {ADMIN}"))
+    }
+
+    pub fn upload(&self, content_type: &str, body: &[u8]) -> Response {
+        self.send(
+            self.as_admin(Method::Post, "/v1/documents")
+                .with_header("content-type", content_type)
+                .with_body(body.to_vec()),
+        )
+    }
+
+    pub fn upload_id(&self, content_type: &str, body: &[u8]) -> String {
+        let resp = self.upload(content_type, body);
+        assert_eq!(resp.status, 201, "{}", String::from_utf8_lossy(&resp.body));
+        resp.json_body()["id"].as_str().unwrap().to_string()
+    }
+
+    pub fn create_job(&self, doc_id: &str) -> Response {
+        let body = format!(r#"{{"document_id":"{doc_id}","commands":[{{"name":"extract"}}]}}"#);
+        self.send(self.as_admin(Method::Post, "/v1/jobs").with_body(body))
+    }
+
+    pub fn job_id(&self, doc_id: &str) -> String {
+        let resp = self.create_job(doc_id);
+        assert_eq!(resp.status, 202, "{}", String::from_utf8_lossy(&resp.body));
+        resp.json_body()["id"].as_str().unwrap().to_string()
+    }
+
+    pub fn deliver(&self, job_id: &str) -> Disposition {
+        let ports = RunnerPorts {
+            meta: &self.app.meta,
+            blobs: &self.app.blobs,
+            clock: &self.clock,
+            webhooks: &self.app.webhooks,
+            queue: &self.app.queue,
+            usage: &self.app.usage,
+        };
+        let limits = RunnerLimits {
+            max_attempts: self.app.config.job_max_attempts,
+            lease_ms: self.app.config.job_lease_ms,
+        };
+        block_on(process_delivery(ports, limits, job_id))
+    }
+
+    pub fn job(&self, job_id: &str) -> Value {
+        self.send(self.as_admin(Method::Get, &format!("/v1/jobs/{job_id}")))
+            .json_body()
+    }
+}
+
+pub fn assert_problem(resp: &Response, status: u16, code: &str) {
+    assert_eq!(
+        resp.status,
+        status,
+        "{}",
+        String::from_utf8_lossy(&resp.body)
+    );
+    assert_eq!(
+        resp.header("content-type"),
+        Some("application/problem+json")
+    );
+    assert_eq!(resp.json_body()["code"], code);
+    assert_eq!(resp.json_body()["request_id"], "req_test");
+    assert_eq!(resp.header("x-request-id"), Some("req_test"));
+}

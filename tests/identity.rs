@@ -1,0 +1,344 @@
+//! Application tests of identity and access over in-memory fakes, where the
+//! clock can be moved: key expiry and rotation grace, `last_used_at`
+//! throttling, JWKS caching and refetching, sealed HS256 secrets, and audit
+//! appends that fail without failing the request.
+
+mod common;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use common::*;
+use p256::ecdsa::signature::Signer;
+use serde_json::json;
+
+fn post_json(w: &World, key: &str, path: &str, body: Value) -> Response {
+    w.send(
+        Request::new(Method::Post, path)
+            .with_header("authorization", &format!("Bearer {key}"))
+            .with_header("content-type", "application/json")
+            .with_body(body.to_string()),
+    )
+}
+
+fn get(w: &World, key: &str, path: &str) -> Response {
+    w.send(Request::new(Method::Get, path).with_header("authorization", &format!("Bearer {key}")))
+}
+
+fn new_key(w: &World, body: Value) -> Value {
+    let resp = post_json(w, ADMIN, "/v1/keys", body);
+    assert_eq!(resp.status, 201, "{}", String::from_utf8_lossy(&resp.body));
+    resp.json_body()
+}
+
+fn audit_reasons(w: &World) -> Vec<String> {
+    w.app
+        .directory
+        .audit
+        .borrow()
+        .iter()
+        .filter(|e| e.action == "auth.failed")
+        .filter_map(|e| e.detail.clone())
+        .collect()
+}
+
+#[test]
+fn a_key_stops_working_when_it_expires_and_the_refusal_is_audited() {
+    let w = spawn_app();
+    let key = new_key(&w, json!({"name": "short", "expires_in": 60}));
+    let secret = key["secret"].as_str().unwrap();
+    assert_eq!(get(&w, secret, "/v1/documents").status, 200);
+    w.clock.advance(60_000);
+    assert_problem(&get(&w, secret, "/v1/documents"), 401, "unauthorized");
+    assert!(audit_reasons(&w).iter().any(|d| d.contains("key_expired")));
+    let shown = get(
+        &w,
+        ADMIN,
+        &format!("/v1/keys/{}", key["id"].as_str().unwrap()),
+    );
+    assert_eq!(shown.json_body()["status"], "expired");
+}
+
+#[test]
+fn a_rotated_key_works_through_its_grace_period_and_not_after() {
+    let w = spawn_app();
+    let old = new_key(
+        &w,
+        json!({"name": "svc", "role": "member", "scopes": "documents:read"}),
+    );
+    let old_secret = old["secret"].as_str().unwrap();
+    let id = old["id"].as_str().unwrap();
+    let rotated = post_json(
+        &w,
+        ADMIN,
+        &format!("/v1/keys/{id}/rotate"),
+        json!({"grace_seconds": 120}),
+    );
+    assert_eq!(rotated.status, 201);
+    let new = rotated.json_body();
+    assert_eq!(new["scopes"], "documents:read", "settings carry over");
+    let new_secret = new["secret"].as_str().unwrap();
+    w.clock.advance(119_000);
+    assert_eq!(get(&w, old_secret, "/v1/documents").status, 200);
+    w.clock.advance(2_000);
+    assert_problem(&get(&w, old_secret, "/v1/documents"), 401, "unauthorized");
+    assert_eq!(get(&w, new_secret, "/v1/documents").status, 200);
+    let too_long = post_json(
+        &w,
+        ADMIN,
+        &format!("/v1/keys/{}/rotate", new["id"].as_str().unwrap()),
+        json!({"grace_seconds": 8 * 86_400}),
+    );
+    assert_problem(&too_long, 422, "invalid_grace");
+}
+
+#[test]
+fn last_use_is_written_at_most_once_a_minute() {
+    let w = spawn_app();
+    let key = new_key(&w, json!({"name": "busy"}));
+    let secret = key["secret"].as_str().unwrap();
+    let id = key["id"].as_str().unwrap().to_string();
+    let last_used = |w: &World| {
+        let keys = w.app.meta.keys.borrow();
+        keys.iter().find(|k| k.id == id).unwrap().last_used_at_ms
+    };
+    get(&w, secret, "/v1/documents");
+    let first = last_used(&w).expect("recorded on first use");
+    w.clock.advance(30_000);
+    get(&w, secret, "/v1/documents");
+    assert_eq!(last_used(&w), Some(first));
+    w.clock.advance(31_000);
+    get(&w, secret, "/v1/documents");
+    assert!(last_used(&w).unwrap() > first + 60_000);
+}
+
+#[test]
+fn an_audit_store_failure_is_reported_but_does_not_undo_the_action() {
+    let w = spawn_app();
+    w.app.directory.faults.fail_next(8);
+    let ctx = Ctx::new(w.clock.0.get() + 1, "req_test");
+    let req = w
+        .as_admin(Method::Post, "/v1/documents")
+        .with_header("content-type", "text/plain")
+        .with_body(b"kept".to_vec());
+    let resp = futures::executor::block_on(w.app.handle(&req, &ctx));
+    assert_eq!(resp.status, 201);
+    assert!(ctx.warnings.borrow()[0].contains("audit append failed"));
+    assert_eq!(w.app.meta.documents.borrow().len(), 1);
+}
+
+// --- JWT over fakes: the provider's JWKS endpoint is a canned response.
+
+const ISS: &str = "https://idp.example.com";
+const JWKS_URL: &str = "https://idp.example.com/jwks.json";
+
+fn es_key(seed: u8) -> p256::ecdsa::SigningKey {
+    p256::ecdsa::SigningKey::from_slice(&[seed; 32]).unwrap()
+}
+
+fn jwks(keys: &[(u8, &str)]) -> String {
+    let keys: Vec<Value> = keys
+        .iter()
+        .map(|(seed, kid)| {
+            let point = es_key(*seed).verifying_key().to_encoded_point(false);
+            json!({
+                "kty": "EC", "crv": "P-256", "kid": kid, "alg": "ES256",
+                "x": URL_SAFE_NO_PAD.encode(point.x().unwrap()),
+                "y": URL_SAFE_NO_PAD.encode(point.y().unwrap()),
+            })
+        })
+        .collect();
+    json!({ "keys": keys }).to_string()
+}
+
+fn token(w: &World, seed: u8, kid: &str, sub: &str) -> String {
+    let now = w.clock.0.get() / 1000;
+    let header = json!({"alg": "ES256", "kid": kid});
+    let claims = json!({"iss": ISS, "aud": "quire", "sub": sub, "exp": now + 600});
+    let input = format!(
+        "{}.{}",
+        URL_SAFE_NO_PAD.encode(header.to_string()),
+        URL_SAFE_NO_PAD.encode(claims.to_string())
+    );
+    let sig: p256::ecdsa::Signature = es_key(seed).sign(input.as_bytes());
+    format!("{input}.{}", URL_SAFE_NO_PAD.encode(sig.to_bytes()))
+}
+
+fn with_provider() -> World {
+    let w = spawn_app();
+    w.app.meta.tenants.borrow_mut().insert(
+        "ten_a".into(),
+        quire::tenants::Tenant {
+            id: "ten_a".into(),
+            name: "A".into(),
+            plan: "standard".into(),
+            status: "active".into(),
+            created_at_ms: 0,
+        },
+    );
+    w.app
+        .http
+        .responses
+        .borrow_mut()
+        .insert(JWKS_URL.into(), (200, jwks(&[(1, "k1")])));
+    let put = w.send(
+        w.as_admin(Method::Put, "/v1/tenant/idp").with_body(
+            json!({
+                "issuer": ISS, "audience": "quire", "algorithms": ["ES256"],
+                "jwks_url": JWKS_URL, "jwks_ttl_seconds": 600, "jwks_refetch_seconds": 60
+            })
+            .to_string(),
+        ),
+    );
+    assert_eq!(put.status, 200, "{}", String::from_utf8_lossy(&put.body));
+    w
+}
+
+fn fetches(w: &World) -> usize {
+    w.app.http.fetched.borrow().len()
+}
+
+#[test]
+fn the_jwks_is_cached_for_its_ttl_and_refetched_after() {
+    let w = with_provider();
+    let me = get(&w, &token(&w, 1, "k1", "alice"), "/v1/me");
+    assert_eq!(me.status, 200, "{}", String::from_utf8_lossy(&me.body));
+    assert_eq!(me.json_body()["credential"], "jwt");
+    for _ in 0..3 {
+        assert_eq!(get(&w, &token(&w, 1, "k1", "alice"), "/v1/me").status, 200);
+    }
+    assert_eq!(fetches(&w), 1);
+    w.clock.advance(600_000);
+    assert_eq!(get(&w, &token(&w, 1, "k1", "alice"), "/v1/me").status, 200);
+    assert_eq!(fetches(&w), 2, "stale after the TTL");
+    assert_eq!(
+        w.app.directory.users.borrow().len(),
+        1,
+        "one user, made on first sign-in"
+    );
+}
+
+#[test]
+fn an_unknown_kid_refetches_at_most_once_per_interval() {
+    let w = with_provider();
+    assert_eq!(get(&w, &token(&w, 1, "k1", "a"), "/v1/me").status, 200);
+    // The provider rotates in k2; the cache does not know it yet.
+    w.app
+        .http
+        .responses
+        .borrow_mut()
+        .insert(JWKS_URL.into(), (200, jwks(&[(1, "k1"), (2, "k2")])));
+    assert_problem(
+        &get(&w, &token(&w, 2, "k2", "a"), "/v1/me"),
+        401,
+        "unauthorized",
+    );
+    assert_eq!(fetches(&w), 1, "within the interval of the last fetch");
+    w.clock.advance(60_000);
+    assert_eq!(get(&w, &token(&w, 2, "k2", "a"), "/v1/me").status, 200);
+    assert_eq!(fetches(&w), 2);
+    for _ in 0..5 {
+        assert_problem(
+            &get(&w, &token(&w, 3, "k9", "a"), "/v1/me"),
+            401,
+            "unauthorized",
+        );
+    }
+    assert_eq!(fetches(&w), 2, "a flood of unknown kids costs no fetch");
+}
+
+#[test]
+fn a_provider_outage_keeps_the_cached_keys_working() {
+    let w = with_provider();
+    assert_eq!(get(&w, &token(&w, 1, "k1", "a"), "/v1/me").status, 200);
+    w.app.http.responses.borrow_mut().clear();
+    w.clock.advance(601_000);
+    assert_eq!(get(&w, &token(&w, 1, "k1", "a"), "/v1/me").status, 200);
+    assert_eq!(
+        fetches(&w),
+        2,
+        "tried, failed, fell back to the cached keys"
+    );
+    assert_eq!(get(&w, &token(&w, 1, "k1", "a"), "/v1/me").status, 200);
+    assert_eq!(fetches(&w), 2, "the failed attempt counts for the TTL");
+}
+
+#[test]
+fn the_hs256_secret_is_stored_sealed_and_still_verifies() {
+    let w = with_provider();
+    let secret = "a-shared-secret-that-is-long-enough-123";
+    let put = w.send(
+        w.as_admin(Method::Put, "/v1/tenant/idp").with_body(
+            json!({"issuer": ISS, "audience": "quire", "algorithms": ["HS256"], "hs256_secret": secret})
+                .to_string(),
+        ),
+    );
+    assert_eq!(put.status, 200);
+    let stored = w.app.directory.idps.borrow()["ten_a"].config.clone();
+    assert!(
+        !stored.contains(secret) && stored.contains("qenc:"),
+        "{stored}"
+    );
+    let now = w.clock.0.get() / 1000;
+    let input = format!(
+        "{}.{}",
+        URL_SAFE_NO_PAD.encode(json!({"alg": "HS256"}).to_string()),
+        URL_SAFE_NO_PAD
+            .encode(json!({"iss": ISS, "aud": "quire", "sub": "s", "exp": now + 60}).to_string())
+    );
+    use hmac::Mac;
+    let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(secret.as_bytes()).unwrap();
+    mac.update(input.as_bytes());
+    let jwt = format!(
+        "{input}.{}",
+        URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes())
+    );
+    assert_eq!(get(&w, &jwt, "/v1/me").status, 200);
+    let shown = get(&w, ADMIN, "/v1/tenant/idp").json_body();
+    assert_eq!(shown["hs256_secret_set"], true);
+    assert!(shown.get("hs256_secret").is_none());
+}
+
+#[test]
+fn a_member_lists_only_what_it_may_see_page_by_page() {
+    let w = spawn_app();
+    let member = new_key(&w, json!({"name": "m", "role": "member"}));
+    let m = member["secret"].as_str().unwrap();
+    let mine: Vec<String> = (0..3)
+        .map(|i| {
+            let r = w.send(
+                Request::new(Method::Post, "/v1/documents")
+                    .with_header("authorization", &format!("Bearer {m}"))
+                    .with_header("content-type", "text/plain")
+                    .with_body(format!("mine {i}").into_bytes()),
+            );
+            r.json_body()["id"].as_str().unwrap().to_string()
+        })
+        .collect();
+    let theirs = w.upload_id("text/plain", b"the admin's");
+    let page1 = get(&w, m, "/v1/documents?limit=2").json_body();
+    let page2 = get(
+        &w,
+        m,
+        &format!(
+            "/v1/documents?limit=2&cursor={}",
+            page1["next_cursor"].as_str().unwrap()
+        ),
+    )
+    .json_body();
+    let mut seen: Vec<String> = page1["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .chain(page2["data"].as_array().unwrap())
+        .map(|d| d["id"].as_str().unwrap().to_string())
+        .collect();
+    seen.sort();
+    assert_eq!(seen, mine);
+    assert!(page2["next_cursor"].is_null());
+    assert_problem(
+        &get(&w, m, &format!("/v1/documents/{theirs}")),
+        404,
+        "not_found",
+    );
+    let all = get(&w, ADMIN, "/v1/documents?limit=10").json_body();
+    assert_eq!(all["data"].as_array().unwrap().len(), 4);
+}
