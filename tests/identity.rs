@@ -342,3 +342,34 @@ fn a_member_lists_only_what_it_may_see_page_by_page() {
     let all = get(&w, ADMIN, "/v1/documents?limit=10").json_body();
     assert_eq!(all["data"].as_array().unwrap().len(), 4);
 }
+
+#[test]
+fn a_token_email_never_takes_over_an_existing_user() {
+    let w = with_provider();
+    let created = w.send(
+        w.as_admin(Method::Post, "/v1/users")
+            .with_body(json!({"email": "boss@example.com", "role": "admin"}).to_string()),
+    );
+    assert_eq!(created.status, 201);
+    let boss_id = created.json_body()["id"].as_str().unwrap().to_string();
+    let now = w.clock.0.get() / 1000;
+    let header = json!({"alg": "ES256", "kid": "k1"});
+    let claims = json!({"iss": ISS, "aud": "quire", "sub": "intruder", "exp": now + 600,
+                        "email": "boss@example.com", "role": "member"});
+    let input = format!(
+        "{}.{}",
+        URL_SAFE_NO_PAD.encode(header.to_string()),
+        URL_SAFE_NO_PAD.encode(claims.to_string())
+    );
+    let sig: p256::ecdsa::Signature = es_key(1).sign(input.as_bytes());
+    let jwt = format!("{input}.{}", URL_SAFE_NO_PAD.encode(sig.to_bytes()));
+    let me = get(&w, &jwt, "/v1/me").json_body();
+    assert_eq!(me["role"], "member");
+    assert_ne!(me["user_id"], boss_id.as_str());
+    let users = w.app.directory.users.borrow();
+    let intruder = users
+        .iter()
+        .find(|u| u.external_id.as_deref() == Some("intruder"))
+        .unwrap();
+    assert_eq!(intruder.email, None);
+}

@@ -341,25 +341,37 @@ async fn signed_in_user<P: Ports>(
         }
         return Ok(user);
     }
-    let user = User {
+    let mut user = User {
         id: new_id("usr", ctx.now_ms, &app.entropy),
         tenant_id: tenant_id.to_string(),
-        email: None,
-        name: v.email.clone(),
+        email: v
+            .email
+            .clone()
+            .filter(|e| e.len() <= 254 && e.contains('@')),
+        name: None,
         external_id: Some(v.subject.clone()),
         role: v.role,
         status: "active".into(),
         created_at_ms: ctx.now_ms,
         updated_at_ms: ctx.now_ms,
     };
-    if app.directory.insert_user(&user).await.is_err() {
-        // A concurrent first sign-in created it; use that one.
-        return app
-            .directory
-            .find_user_by_external_id(tenant_id, &v.subject)
-            .await?
-            .ok_or(ApiError::Unauthorized);
+    if app.directory.insert_user(&user).await.is_ok() {
+        return Ok(user);
     }
+    // A concurrent first sign-in created it: use that one.
+    if let Some(existing) = app
+        .directory
+        .find_user_by_external_id(tenant_id, &v.subject)
+        .await?
+    {
+        return Ok(existing);
+    }
+    // Another user has the email. A token's email is never used to take
+    // over an existing user (the provider may not have verified it): this
+    // one is created without it. To link a pre-created user, give it the
+    // provider's subject as `external_id`.
+    user.email = None;
+    app.directory.insert_user(&user).await?;
     Ok(user)
 }
 
