@@ -45,6 +45,8 @@ pub struct Config {
     pub scan_refuse: Vec<String>,
     /// Per-plan overrides of the default budgets (`PLAN_BUDGETS`).
     pub plan_budgets: BTreeMap<String, crate::usage::Budgets>,
+    /// LLM providers, tiers and optimisations (`LLM_*`).
+    pub llm: crate::llm::LlmConfig,
 }
 
 impl Config {
@@ -171,7 +173,10 @@ impl Config {
             })?,
             None => 0,
         };
+        let llm = crate::llm::LlmConfig::from_lookup(&get)
+            .map_err(|e| ConfigError::Invalid("LLM_*", e))?;
         Ok(Config {
+            llm,
             operator_api_key: get("OPERATOR_API_KEY"),
             default_retention_days,
             master_keys,

@@ -299,6 +299,8 @@ pub trait WebhookSender {
 /// Request handlers get `now_ms` once, in their context.
 pub trait Clock {
     fn now_ms(&self) -> u64;
+    /// Waits (LLM retry backoff in the queue consumer).
+    async fn sleep(&self, ms: u64);
 }
 
 /// A source of randomness for ids and secrets (crypto-grade at the edge).
@@ -319,4 +321,5 @@ pub trait Ports {
     type Usage: UsageMeter;
     type Directory: Directory;
     type Http: HttpClient;
+    type Breakers: crate::llm::BreakerStore;
 }

@@ -358,22 +358,6 @@ fn readiness_reports_each_dependency() {
     assert_eq!(down.json_body()["checks"]["d1"], "ok");
 }
 
-fn job_with(w: &World, doc_id: &str, commands: &str) -> String {
-    let body = format!(r#"{{"document_id":"{doc_id}","commands":{commands}}}"#);
-    let resp = w.send(w.as_admin(Method::Post, "/v1/jobs").with_body(body));
-    assert_eq!(resp.status, 202, "{}", String::from_utf8_lossy(&resp.body));
-    resp.json_body()["id"].as_str().unwrap().to_string()
-}
-
-fn result_of(w: &World, job_id: &str, command: &str) -> Value {
-    let resp = w.send(w.as_admin(
-        Method::Get,
-        &format!("/v1/jobs/{job_id}/result?command={command}"),
-    ));
-    assert_eq!(resp.status, 200, "{}", String::from_utf8_lossy(&resp.body));
-    resp.json_body()
-}
-
 #[test]
 fn one_job_runs_several_commands_each_with_its_own_result() {
     let w = spawn_app();
@@ -462,20 +446,15 @@ fn a_cancelled_job_does_not_run_and_cannot_be_cancelled_twice() {
 }
 
 #[test]
-fn an_llm_command_without_a_provider_fails_typed_but_keeps_earlier_results() {
+fn an_llm_command_without_a_provider_is_refused_before_a_job_exists() {
     let w = spawn_app();
     let doc = w.upload_id("text/plain", b"Some text to summarise.");
-    let job_id = job_with(&w, &doc, r#"[{"name":"extract"},{"name":"summarize"}]"#);
-    assert_eq!(w.deliver(&job_id), Disposition::Ack);
-    let job = w.job(&job_id);
-    assert_eq!(job["status"], "failed");
-    assert_eq!(job["error"]["code"], "llm_not_configured");
-    assert_eq!(job["command_progress"][0]["status"], "succeeded");
-    assert_eq!(job["command_progress"][1]["status"], "failed");
-    assert_eq!(
-        result_of(&w, &job_id, "extract")["text"],
-        "Some text to summarise."
+    let body = format!(
+        r#"{{"document_id":"{doc}","commands":[{{"name":"extract"}},{{"name":"summarize"}}]}}"#
     );
+    let resp = w.send(w.as_admin(Method::Post, "/v1/jobs").with_body(body));
+    assert_problem(&resp, 422, "llm_not_configured");
+    assert!(w.app.meta.jobs.borrow().is_empty());
 }
 
 #[test]

@@ -31,6 +31,17 @@ pub async fn create<P: Ports>(
     }
     super::documents::find(app, &body.document_id, who, Access::Read).await?;
     super::usage::require_room(app, who, ctx, "pages").await?;
+    if body.commands.iter().any(|c| c.needs_llm()) {
+        if !app.config.llm.is_configured() {
+            return Err(ApiError::Invalid(
+                "llm_not_configured",
+                "this job has LLM commands, and no LLM provider is configured (LLM_PROVIDERS, LLM_TIERS)"
+                    .into(),
+            ));
+        }
+        // Over the token budget: refused before any call is made.
+        super::usage::require_room(app, who, ctx, "llm_tokens").await?;
+    }
     // Backpressure: refuse before anything is written, so no job is
     // half-created. (Concurrent requests may overshoot by a few.)
     let (mine, total) = app.meta.count_active_jobs(&who.tenant_id).await?;

@@ -61,6 +61,7 @@ pub struct App<P: Ports> {
     pub usage: P::Usage,
     pub directory: P::Directory,
     pub http: P::Http,
+    pub breakers: P::Breakers,
 }
 
 impl<P: Ports> App<P> {

@@ -2,6 +2,7 @@
 
 use super::App;
 use crate::http::Response;
+use crate::llm::BreakerStore;
 use crate::ports::{BlobStore, JobQueue, MetaStore, Ports, StoreResult};
 use serde_json::json;
 
@@ -16,9 +17,22 @@ pub async fn ready<P: Ports>(app: &App<P>) -> Response {
     let r2 = app.blobs.ping().await;
     let queue = app.queue.ping().await;
     let all_ok = d1.is_ok() && r2.is_ok() && queue.is_ok();
+    // Circuit breakers of the configured models: an open one is worth
+    // knowing, but not a reason to take the instance out of rotation
+    // (the fallback chain and degradation cover it).
+    let mut llm = serde_json::Map::new();
+    for target in app.config.llm.targets() {
+        let id = target.id();
+        let state = match app.breakers.state(&id).await {
+            Some(b) => serde_json::to_value(b.state).unwrap_or_default(),
+            None => json!("closed"),
+        };
+        llm.insert(id, state);
+    }
     let body = json!({
         "status": if all_ok { "ready" } else { "degraded" },
         "checks": { "d1": state(&d1), "r2": state(&r2), "queue": state(&queue) },
+        "llm_circuits": llm,
     });
     Response::json(if all_ok { 200 } else { 503 }, &body)
 }

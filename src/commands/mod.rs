@@ -155,7 +155,10 @@ impl Command {
                     Err(format!("{} count must be between 1 and 100", self.name()))
                 }
             }
-            _ => Ok(()),
+            other => match crate::llm::tasks::Task::of(other) {
+                Some(Err(why)) => Err(why),
+                _ => Ok(()),
+            },
         }
     }
 

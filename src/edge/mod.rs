@@ -7,6 +7,7 @@ mod directory;
 mod events;
 mod idempotency;
 mod limiter;
+mod llm;
 mod objects;
 mod storage;
 mod usage;
@@ -46,6 +47,7 @@ impl crate::ports::Ports for EdgePorts {
     type Usage = usage::DoUsage;
     type Directory = D1Meta;
     type Http = FetchSender;
+    type Breakers = llm::DoBreakers;
 }
 
 type EdgeApp = App<EdgePorts>;
@@ -82,6 +84,7 @@ fn app(env: &Env, config: Config) -> worker::Result<EdgeApp> {
         usage: usage::DoUsage(env.durable_object("USAGE").ok()),
         directory: D1Meta(env.d1("DB")?),
         http: FetchSender,
+        breakers: llm::DoBreakers(env.durable_object("CIRCUIT_BREAKER").ok()),
     })
 }
 
@@ -257,7 +260,7 @@ async fn queue(batch: MessageBatch<QueueEnvelope>, env: Env, _ctx: Context) -> w
             Ok(QueueEnvelope {
                 job_id: Some(id), ..
             }) => {
-                let outcome = run_job(&app, &id).await;
+                let outcome = run_job(&app, &env, &id).await;
                 ("job", id, outcome)
             }
             Ok(QueueEnvelope {
@@ -292,7 +295,7 @@ async fn queue(batch: MessageBatch<QueueEnvelope>, env: Env, _ctx: Context) -> w
     Ok(())
 }
 
-async fn run_job(app: &EdgeApp, job_id: &str) -> Disposition {
+async fn run_job(app: &EdgeApp, env: &Env, job_id: &str) -> Disposition {
     let limits = RunnerLimits {
         max_attempts: app.config.job_max_attempts,
         lease_ms: app.config.job_lease_ms,
@@ -304,6 +307,12 @@ async fn run_job(app: &EdgeApp, job_id: &str) -> Disposition {
         webhooks: &app.webhooks,
         queue: &app.queue,
         usage: &app.usage,
+        llm: &llm::EdgeLlm {
+            ai: env.ai("AI").ok(),
+            timeout_ms: app.config.llm.timeout_ms,
+        },
+        breakers: &app.breakers,
+        llm_config: &app.config.llm,
     };
     process_delivery(ports, limits, job_id).await
 }

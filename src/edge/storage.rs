@@ -130,6 +130,9 @@ impl Clock for WallClock {
     fn now_ms(&self) -> u64 {
         worker::Date::now().as_millis()
     }
+    async fn sleep(&self, ms: u64) {
+        worker::Delay::from(std::time::Duration::from_millis(ms)).await;
+    }
 }
 
 /// Webhook POSTs through the runtime's `fetch`, given ten seconds.

@@ -69,6 +69,9 @@ pub struct CommandState {
     pub name: String,
     pub status: CommandStatus,
     pub progress: u8,
+    /// Model, tokens, cost and how an LLM command was served.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub llm: Option<crate::llm::engine::LlmUsage>,
 }
 
 impl CommandState {
@@ -80,6 +83,7 @@ impl CommandState {
                 name: c.name().to_string(),
                 status: CommandStatus::Pending,
                 progress: 0,
+                llm: None,
             })
             .collect()
     }

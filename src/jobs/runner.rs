@@ -12,9 +12,13 @@ use super::{
 };
 use crate::documents::Document;
 use crate::extract::{self, Extraction};
+use crate::llm::engine::{run_tasks, LlmDeps, TaskOutcome};
+use crate::llm::tasks::Task;
+use crate::llm::{BreakerStore, LlmConfig, LlmProvider};
 use crate::ports::{BlobStore, Clock, JobQueue, MetaStore, StoreError, UsageMeter, WebhookStore};
 use crate::usage::{month_of, Charge};
 use crate::webhooks::runner::ensure_completion_webhook;
+use std::collections::HashMap;
 
 /// What to do with the queue message.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -57,18 +61,21 @@ impl From<StoreError> for RunFailure {
 }
 
 /// The ports the runner works over.
-pub struct RunnerPorts<'a, M, B, C, W, Q, U> {
+pub struct RunnerPorts<'a, M, B, C, W, Q, U, L, K> {
     pub meta: &'a M,
     pub blobs: &'a B,
     pub clock: &'a C,
     pub webhooks: &'a W,
     pub queue: &'a Q,
     pub usage: &'a U,
+    pub llm: &'a L,
+    pub breakers: &'a K,
+    pub llm_config: &'a LlmConfig,
 }
 
 /// Handles one delivery of `job_id`.
-pub async fn process_delivery<M, B, C, W, Q, U>(
-    ports: RunnerPorts<'_, M, B, C, W, Q, U>,
+pub async fn process_delivery<M, B, C, W, Q, U, L, K>(
+    ports: RunnerPorts<'_, M, B, C, W, Q, U, L, K>,
     limits: RunnerLimits,
     job_id: &str,
 ) -> Disposition
@@ -79,10 +86,12 @@ where
     W: WebhookStore,
     Q: JobQueue,
     U: UsageMeter,
+    L: LlmProvider,
+    K: BreakerStore,
 {
-    let (meta, blobs, clock) = (ports.meta, ports.blobs, ports.clock);
+    let (meta, clock) = (ports.meta, ports.clock);
     let outcome = match claim(meta, limits, job_id, clock.now_ms()).await {
-        Ok(Some(job)) => run_claimed(meta, blobs, clock, ports.usage, limits, job).await,
+        Ok(Some(job)) => run_claimed(&ports, limits, job).await,
         Ok(None) => Disposition::Ack,
         Err(d) => return d,
     };
@@ -134,15 +143,21 @@ async fn claim(
     }
 }
 
-async fn run_claimed(
-    meta: &impl MetaStore,
-    blobs: &impl BlobStore,
-    clock: &impl Clock,
-    usage: &impl UsageMeter,
+async fn run_claimed<M, B, C, W, Q, U, L, K>(
+    ports: &RunnerPorts<'_, M, B, C, W, Q, U, L, K>,
     limits: RunnerLimits,
     job: Job,
-) -> Disposition {
-    let result = match run(meta, blobs, clock, usage, &job).await {
+) -> Disposition
+where
+    M: MetaStore,
+    B: BlobStore,
+    C: Clock,
+    U: UsageMeter,
+    L: LlmProvider,
+    K: BreakerStore,
+{
+    let (meta, clock) = (ports.meta, ports.clock);
+    let result = match run(ports, &job).await {
         Ok(()) => meta
             .complete_job(&job.id, clock.now_ms())
             .await
@@ -196,13 +211,19 @@ pub fn backoff_seconds(attempts: u32) -> u32 {
         .min(300)
 }
 
-async fn run(
-    meta: &impl MetaStore,
-    blobs: &impl BlobStore,
-    clock: &impl Clock,
-    usage: &impl UsageMeter,
+async fn run<M, B, C, W, Q, U, L, K>(
+    ports: &RunnerPorts<'_, M, B, C, W, Q, U, L, K>,
     job: &Job,
-) -> Result<(), RunFailure> {
+) -> Result<(), RunFailure>
+where
+    M: MetaStore,
+    B: BlobStore,
+    C: Clock,
+    U: UsageMeter,
+    L: LlmProvider,
+    K: BreakerStore,
+{
+    let (meta, blobs, clock, usage) = (ports.meta, ports.blobs, ports.clock, ports.usage);
     let mut states = CommandState::pending(&job.commands);
     let doc = load_document(meta, job).await?;
     meta.set_progress(&job.id, 10, &states, clock.now_ms())
@@ -218,13 +239,51 @@ async fn run(
     let _ = usage
         .charge(&job.tenant_id, &month_of(clock.now_ms()), &pages)
         .await;
+    // The LLM commands run together first, so they can share a call.
+    let tasks: Vec<(usize, Task)> = job
+        .commands
+        .iter()
+        .enumerate()
+        .filter_map(|(i, c)| Task::of(c).and_then(Result::ok).map(|t| (i, t)))
+        .collect();
+    let mut llm: HashMap<usize, TaskOutcome> = if tasks.is_empty() {
+        HashMap::new()
+    } else {
+        let deps = LlmDeps {
+            provider: ports.llm,
+            breakers: ports.breakers,
+            clock,
+            blobs,
+            usage,
+            config: ports.llm_config,
+        };
+        run_tasks(
+            &deps,
+            &job.tenant_id,
+            &doc.sha256,
+            &extraction.text(),
+            tasks,
+        )
+        .await
+        .into_iter()
+        .collect()
+    };
     let step = 50 / job.commands.len().max(1);
     for (i, command) in job.commands.iter().enumerate() {
         stop_if_cancelled(meta, &job.id).await?;
         states[i].status = CommandStatus::Running;
         meta.set_progress(&job.id, (50 + step * i) as u8, &states, clock.now_ms())
             .await?;
-        let outcome = run_command(blobs, job, &doc, &extraction, command).await;
+        let outcome = match llm.remove(&i) {
+            Some(Ok((value, spent))) => {
+                states[i].llm = Some(spent.clone());
+                let mut value = value;
+                value["llm"] = serde_json::to_value(&spent).unwrap_or_default();
+                store_result(blobs, job, command, &value).await
+            }
+            Some(Err(e)) => Err(RunFailure::Permanent(e)),
+            None => run_command(blobs, job, &doc, &extraction, command).await,
+        };
         states[i].status = match outcome {
             Ok(()) => CommandStatus::Succeeded,
             Err(_) => CommandStatus::Failed,
@@ -258,7 +317,16 @@ async fn run_command(
             format!("command '{}': {e}", command.name()),
         ))
     })?;
-    let body = serde_json::to_vec(&result).map_err(|e| {
+    store_result(blobs, job, command, &result).await
+}
+
+async fn store_result(
+    blobs: &impl BlobStore,
+    job: &Job,
+    command: &Command,
+    result: &serde_json::Value,
+) -> Result<(), RunFailure> {
+    let body = serde_json::to_vec(result).map_err(|e| {
         RunFailure::Permanent(JobError::new("internal_error", format!("serialise: {e}")))
     })?;
     let key = result_key(&job.tenant_id, &job.id, command.name());

@@ -1,11 +1,20 @@
-//! The seam for commands that need a language model (`summarize`,
-//! `translate`, `classify`, `extract_fields`, `ask`): the provider trait and
-//! the prompts, pure. No provider is wired in yet, so those commands fail
-//! with `llm_not_configured`; the LLM issue plugs providers in here.
+//! LLM commands (`summarize`, `translate`, `classify`, `extract_fields`,
+//! `ask`): providers behind a trait, model tiers chosen by a router, and
+//! the optimisations and safeguards around every call — response cache,
+//! prompt compression, batching, retries with backoff, fallback chains,
+//! circuit breakers, budgets and graceful degradation. Pure except for
+//! the ports the engine is given.
 
-use crate::commands::Command;
+pub mod breaker;
+pub mod compress;
+pub mod config;
+pub mod engine;
+pub mod schema;
+pub mod tasks;
+
+pub use config::{LlmConfig, Target};
+
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
 
 /// One chat-completion request, provider-neutral.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -35,63 +44,70 @@ pub struct LlmError {
     pub retryable: bool,
 }
 
+impl LlmError {
+    /// Classifies an HTTP status: 408, 429 and 5xx may pass on retry.
+    pub fn from_status(status: u16, body: &str) -> LlmError {
+        let snippet: String = body.chars().take(200).collect();
+        LlmError {
+            message: format!("HTTP {status}: {snippet}"),
+            retryable: status == 408 || status == 429 || status >= 500,
+        }
+    }
+}
+
 /// A chat-completion provider (Workers AI, OpenAI-compatible endpoints).
 pub trait LlmProvider {
-    async fn complete(&self, model: &str, req: &LlmRequest) -> Result<LlmResponse, LlmError>;
+    async fn complete(&self, target: &Target, req: &LlmRequest) -> Result<LlmResponse, LlmError>;
 }
 
-fn option<'a>(options: &'a serde_json::Map<String, Value>, key: &str) -> Option<&'a str> {
-    options.get(key).and_then(Value::as_str)
+/// The circuit breakers, one per `provider/model`, shared by all isolates.
+pub trait BreakerStore {
+    /// Whether a call to the target may go out now.
+    async fn allow(&self, target: &str, policy: breaker::Policy) -> bool;
+    async fn record(&self, target: &str, ok: bool, policy: breaker::Policy);
+    /// The breaker's state, for `/ready`.
+    async fn state(&self, target: &str) -> Option<breaker::Breaker>;
 }
 
-/// Builds the prompt of an LLM command over the document's text; `None` for
-/// commands that do not use a model.
-pub fn request_for(command: &Command, text: &str) -> Option<LlmRequest> {
-    let (system, json) = match command {
-        Command::Summarize { options } => (
-            format!(
-                "Summarise the document in a {} style, {} length. Answer with the summary only.",
-                option(options, "style").unwrap_or("neutral"),
-                option(options, "length").unwrap_or("medium")
-            ),
-            false,
-        ),
-        Command::Translate { options } => (
-            format!(
-                "Translate the document into {}. Keep its structure. Answer with the translation only.",
-                option(options, "target_language").unwrap_or("English")
-            ),
-            false,
-        ),
-        Command::Classify { options } => (
-            format!(
-                "Classify the document into exactly one of these labels: {}. Answer as JSON {{\"label\": …, \"confidence\": 0..1}}.",
-                options.get("labels").map(Value::to_string).unwrap_or_else(|| "[]".into())
-            ),
-            true,
-        ),
-        Command::ExtractFields { options } => (
-            format!(
-                "Extract fields from the document as JSON matching this JSON Schema: {}. Use null when a field is absent.",
-                options.get("schema").map(Value::to_string).unwrap_or_else(|| "{}".into())
-            ),
-            true,
-        ),
-        Command::Ask { options } => (
-            format!(
-                "Answer the question from the document only, quoting the passages you rely on. Question: {}",
-                option(options, "question").unwrap_or("")
-            ),
-            false,
-        ),
-        _ => return None,
+/// Parses an OpenAI-compatible chat-completions answer.
+pub fn parse_openai(body: &str) -> Result<LlmResponse, LlmError> {
+    let bad = |why: &str| LlmError {
+        message: format!("unreadable completion: {why}"),
+        retryable: true,
     };
-    Some(LlmRequest {
-        system,
-        user: text.to_string(),
-        json,
-        max_output_tokens: 1024,
+    let v: serde_json::Value = serde_json::from_str(body).map_err(|e| bad(&e.to_string()))?;
+    let choice = v["choices"].get(0).ok_or_else(|| bad("no choices"))?;
+    let text = choice["message"]["content"]
+        .as_str()
+        .ok_or_else(|| bad("no message content"))?
+        .to_string();
+    let tokens = |k: &str| v["usage"][k].as_u64().map(|n| n as u32);
+    Ok(LlmResponse {
+        text,
+        input_tokens: tokens("prompt_tokens"),
+        output_tokens: tokens("completion_tokens"),
+        finish_reason: choice["finish_reason"]
+            .as_str()
+            .unwrap_or("stop")
+            .to_string(),
     })
+}
+
+/// The body of an OpenAI-compatible chat-completions request.
+pub fn openai_body(model: &str, req: &LlmRequest) -> serde_json::Value {
+    let mut body = serde_json::json!({
+        "model": model,
+        "messages": [
+            {"role": "system", "content": req.system},
+            {"role": "user", "content": req.user},
+        ],
+        "max_tokens": req.max_output_tokens,
+        "temperature": 0,
+    });
+    if req.json {
+        body["response_format"] = serde_json::json!({"type": "json_object"});
+    }
+    body
 }
 
 #[cfg(test)]
@@ -99,16 +115,23 @@ mod tests {
     use super::*;
 
     #[test]
-    fn llm_commands_build_prompts_and_others_do_not() {
-        let c: Command = serde_json::from_str(
-            r#"{"name":"classify","options":{"labels":["invoice","letter"]}}"#,
-        )
-        .unwrap();
-        let req = request_for(&c, "Dear Sir").unwrap();
-        assert!(req.json);
-        assert!(req.system.contains(r#"["invoice","letter"]"#));
-        assert_eq!(req.user, "Dear Sir");
-        let stats: Command = serde_json::from_str(r#"{"name":"stats"}"#).unwrap();
-        assert!(request_for(&stats, "x").is_none());
+    fn openai_answers_parse_with_and_without_usage() {
+        let r = parse_openai(r#"{"choices":[{"message":{"content":"hi"},"finish_reason":"length"}],"usage":{"prompt_tokens":7,"completion_tokens":2}}"#).unwrap();
+        assert_eq!(
+            (r.text.as_str(), r.input_tokens, r.output_tokens),
+            ("hi", Some(7), Some(2))
+        );
+        assert_eq!(r.finish_reason, "length");
+        let r = parse_openai(r#"{"choices":[{"message":{"content":"x"}}]}"#).unwrap();
+        assert_eq!(r.input_tokens, None);
+        assert!(parse_openai("{not json").unwrap_err().retryable);
+    }
+
+    #[test]
+    fn statuses_are_classified() {
+        assert!(LlmError::from_status(429, "").retryable);
+        assert!(LlmError::from_status(503, "").retryable);
+        assert!(!LlmError::from_status(400, "bad").retryable);
+        assert!(!LlmError::from_status(401, "").retryable);
     }
 }

@@ -8,8 +8,9 @@ pub use quire::auth::{hash_key, ApiKey, Role};
 pub use quire::config::Config;
 pub use quire::crypto::blobs::EncryptedBlobs;
 pub use quire::fakes::{
-    CountingEntropy, ManualClock, MemBlobs, MemDirectory, MemHttp, MemIdempotency, MemLimiter,
-    MemMeta, MemPorts, MemQueue, MemUsage, MemWebhooks, ScriptedSender,
+    CountingEntropy, LlmScript, ManualClock, MemBlobs, MemBreakers, MemDirectory, MemHttp,
+    MemIdempotency, MemLimiter, MemMeta, MemPorts, MemQueue, MemUsage, MemWebhooks, ScriptedLlm,
+    ScriptedSender,
 };
 pub use quire::http::{Method, Request, Response};
 pub use quire::jobs::runner::{process_delivery, Disposition, RunnerLimits, RunnerPorts};
@@ -27,6 +28,7 @@ pub type TestApp = App<MemPorts>;
 pub struct World {
     pub app: TestApp,
     pub clock: ManualClock,
+    pub llm: ScriptedLlm,
 }
 
 pub fn key(id: &str, tenant: &str, secret: &str, role: Role) -> ApiKey {
@@ -55,17 +57,31 @@ pub fn key(id: &str, tenant: &str, secret: &str, role: Role) -> ApiKey {
 }
 
 pub fn spawn_app() -> World {
-    let config = Config::from_lookup(|k| match k {
-        "API_KEY_PEPPER" => Some(PEPPER.into()),
-        "MASTER_KEYS" => Some("k1:AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQE=".into()),
-        "OPERATOR_API_KEY" => Some(OPERATOR.into()),
-        "MAX_UPLOAD_BYTES" => Some("1000".into()),
-        "JOB_MAX_ATTEMPTS" => Some("3".into()),
-        "MAX_ACTIVE_JOBS_PER_TENANT" => Some("3".into()),
-        "USAGE_BUDGETS" => Some("requests=1000,stored_bytes=5000,pages=20".into()),
-        "PLAN_RATE_LIMITS" => Some("free:read=2/60".into()),
-        "PLAN_BUDGETS" => Some("free:stored_bytes=10".into()),
-        _ => None,
+    spawn_app_with(&[])
+}
+
+/// The world with extra settings (they win over the defaults below).
+pub fn spawn_app_with(extra: &[(&str, &str)]) -> World {
+    let extra: Vec<(String, String)> = extra
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    let config = Config::from_lookup(|k| {
+        if let Some((_, v)) = extra.iter().find(|(name, _)| name == k) {
+            return Some(v.clone());
+        }
+        match k {
+            "API_KEY_PEPPER" => Some(PEPPER.into()),
+            "MASTER_KEYS" => Some("k1:AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQE=".into()),
+            "OPERATOR_API_KEY" => Some(OPERATOR.into()),
+            "MAX_UPLOAD_BYTES" => Some("1000".into()),
+            "JOB_MAX_ATTEMPTS" => Some("3".into()),
+            "MAX_ACTIVE_JOBS_PER_TENANT" => Some("3".into()),
+            "USAGE_BUDGETS" => Some("requests=1000,stored_bytes=5000,pages=20".into()),
+            "PLAN_RATE_LIMITS" => Some("free:read=2/60".into()),
+            "PLAN_BUDGETS" => Some("free:stored_bytes=10".into()),
+            _ => None,
+        }
     })
     .unwrap();
     let meta = MemMeta::default();
@@ -96,8 +112,10 @@ pub fn spawn_app() -> World {
             usage: MemUsage::default(),
             directory: MemDirectory::default(),
             http: MemHttp::default(),
+            breakers: MemBreakers::default(),
         },
         clock: ManualClock::at(1_700_000_000_000),
+        llm: ScriptedLlm::default(),
     }
 }
 
@@ -138,6 +156,7 @@ impl World {
     }
 
     pub fn deliver(&self, job_id: &str) -> Disposition {
+        self.app.breakers.now_ms.set(self.clock.0.get());
         let ports = RunnerPorts {
             meta: &self.app.meta,
             blobs: &self.app.blobs,
@@ -145,6 +164,9 @@ impl World {
             webhooks: &self.app.webhooks,
             queue: &self.app.queue,
             usage: &self.app.usage,
+            llm: &self.llm,
+            breakers: &self.app.breakers,
+            llm_config: &self.app.config.llm,
         };
         let limits = RunnerLimits {
             max_attempts: self.app.config.job_max_attempts,
@@ -157,6 +179,22 @@ impl World {
         self.send(self.as_admin(Method::Get, &format!("/v1/jobs/{job_id}")))
             .json_body()
     }
+}
+
+pub fn job_with(w: &World, doc_id: &str, commands: &str) -> String {
+    let body = format!(r#"{{"document_id":"{doc_id}","commands":{commands}}}"#);
+    let resp = w.send(w.as_admin(Method::Post, "/v1/jobs").with_body(body));
+    assert_eq!(resp.status, 202, "{}", String::from_utf8_lossy(&resp.body));
+    resp.json_body()["id"].as_str().unwrap().to_string()
+}
+
+pub fn result_of(w: &World, job_id: &str, command: &str) -> Value {
+    let resp = w.send(w.as_admin(
+        Method::Get,
+        &format!("/v1/jobs/{job_id}/result?command={command}"),
+    ));
+    assert_eq!(resp.status, 200, "{}", String::from_utf8_lossy(&resp.body));
+    resp.json_body()
 }
 
 pub fn assert_problem(resp: &Response, status: u16, code: &str) {

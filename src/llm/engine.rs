@@ -1,0 +1,475 @@
+//! Runs a job's LLM commands: cache → route → compress → batch → call with
+//! retries, fallbacks and circuit breakers → validate (and repair) →
+//! degrade when every path is down → cache and meter. Over ports, so the
+//! same code runs in the queue consumer and in the application tests.
+
+use super::breaker::Policy;
+use super::compress::{compress, estimate_tokens, Compressed};
+use super::tasks::{apportion, batch_request, split_batch, Task, PROMPT_VERSION};
+use super::{BreakerStore, LlmConfig, LlmProvider, LlmRequest, Target};
+use crate::jobs::JobError;
+use crate::ports::{BlobStore, Clock, UsageMeter};
+use crate::usage::{month_of, Charge};
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+use sha2::{Digest, Sha256};
+
+/// What one command's LLM work cost and how it was served.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct LlmUsage {
+    /// `provider/model` that answered (none when degraded or failed).
+    pub model: Option<String>,
+    pub tier: String,
+    pub calls: u32,
+    pub input_tokens: u32,
+    pub output_tokens: u32,
+    /// True when a provider reported no usage and tokens were estimated.
+    pub estimated: bool,
+    pub cost_usd: f64,
+    /// Served from the response cache: no call, no tokens.
+    pub cached: bool,
+    /// Answered by one call together with other commands of the job.
+    pub batched: bool,
+    /// Every model was down: the answer is the non-LLM substitute.
+    pub degraded: bool,
+    /// Tokens sent over tokens of the document (1.0: nothing removed).
+    pub compression_ratio: f64,
+    /// Failures met on the way (retries, fallbacks), for diagnosis.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub failures: Vec<String>,
+}
+
+impl LlmUsage {
+    pub fn tokens(&self) -> u32 {
+        self.input_tokens + self.output_tokens
+    }
+}
+
+/// The dependencies of the engine.
+pub struct LlmDeps<'a, P, K, C, B, U> {
+    pub provider: &'a P,
+    pub breakers: &'a K,
+    pub clock: &'a C,
+    pub blobs: &'a B,
+    pub usage: &'a U,
+    pub config: &'a LlmConfig,
+}
+
+/// One command's outcome: its result with its usage, or a typed error.
+pub type TaskOutcome = Result<(Value, LlmUsage), JobError>;
+
+/// Which tier a task goes to: the `large` one for the commands configured
+/// so and for inputs above `small_max_tokens`, else `small` (when there is
+/// one). The naive baseline always uses `large`.
+pub fn route(cfg: &LlmConfig, task: &Task, input_tokens: u32) -> String {
+    let large = !cfg.optimize
+        || cfg.large_commands.iter().any(|c| c == task.name())
+        || input_tokens > cfg.small_max_tokens
+        || !cfg.tiers.contains_key("small");
+    if large { "large" } else { "small" }.to_string()
+}
+
+/// The cache key: document bytes, command, canonical options, model and
+/// prompt version; never anything about the request or the caller.
+pub fn cache_key(
+    tenant_id: &str,
+    doc_sha256: &str,
+    task: &Task,
+    model: &str,
+    budget: u32,
+) -> String {
+    let material = json!([
+        PROMPT_VERSION,
+        doc_sha256,
+        task.name(),
+        task.canonical(),
+        model,
+        budget
+    ]);
+    let hash = hex::encode(Sha256::digest(material.to_string().as_bytes()));
+    format!("tenants/{tenant_id}/llm-cache/{hash}.json")
+}
+
+#[derive(Serialize, Deserialize)]
+struct CacheEntry {
+    stored_at_ms: u64,
+    model: String,
+    result: Value,
+}
+
+struct Pending {
+    index: usize,
+    task: Task,
+    doc: Compressed,
+    tier: String,
+}
+
+/// Runs the tasks (command index, task) over a document's text and
+/// returns each outcome by index.
+pub async fn run_tasks<P, K, C, B, U>(
+    deps: &LlmDeps<'_, P, K, C, B, U>,
+    tenant_id: &str,
+    doc_sha256: &str,
+    text: &str,
+    tasks: Vec<(usize, Task)>,
+) -> Vec<(usize, TaskOutcome)>
+where
+    P: LlmProvider,
+    K: BreakerStore,
+    C: Clock,
+    B: BlobStore,
+    U: UsageMeter,
+{
+    let cfg = deps.config;
+    if !cfg.is_configured() {
+        return tasks
+            .into_iter()
+            .map(|(i, t)| {
+                let err = JobError::new(
+                    "llm_not_configured",
+                    format!(
+                        "command '{}' needs an LLM provider, and none is configured",
+                        t.name()
+                    ),
+                );
+                (i, Err(err))
+            })
+            .collect();
+    }
+    let mut out: Vec<(usize, TaskOutcome)> = Vec::new();
+    let mut pending: Vec<Pending> = Vec::new();
+    for (index, task) in tasks {
+        let doc = compress(text, cfg.max_input_tokens, task.query(), cfg.optimize);
+        let tier = route(cfg, &task, doc.tokens);
+        if cfg.optimize {
+            if let Some((value, usage)) =
+                cached(deps, tenant_id, doc_sha256, &task, &tier, &doc).await
+            {
+                out.push((index, Ok((value, usage))));
+                continue;
+            }
+        }
+        pending.push(Pending {
+            index,
+            task,
+            doc,
+            tier,
+        });
+    }
+    if cfg.optimize {
+        pending = batch(deps, tenant_id, doc_sha256, pending, &mut out).await;
+    }
+    for p in pending {
+        let chain = chain_of(cfg, &p.tier);
+        let req = p.task.request(&p.doc);
+        let parse = |answer: &str| p.task.parse(answer, &p.doc);
+        let mut usage = LlmUsage {
+            tier: p.tier.clone(),
+            compression_ratio: p.doc.ratio(),
+            ..LlmUsage::default()
+        };
+        let outcome = match call_chain(deps, &chain, &req, &parse, &mut usage).await {
+            Ok((value, model)) => {
+                if cfg.optimize {
+                    store(deps, tenant_id, doc_sha256, &p.task, &model, &value).await;
+                }
+                Ok((value, usage))
+            }
+            Err(()) => match p.task.degraded(text, &p.doc) {
+                Some(value) => {
+                    usage.degraded = true;
+                    Ok((value, usage))
+                }
+                None => Err(JobError::new(
+                    "llm_unavailable",
+                    format!(
+                        "command '{}': every model failed: {}",
+                        p.task.name(),
+                        usage.failures.join("; ")
+                    ),
+                )),
+            },
+        };
+        out.push((p.index, outcome));
+    }
+    meter(deps, tenant_id, &out).await;
+    out.sort_by_key(|(i, _)| *i);
+    out
+}
+
+fn chain_of(cfg: &LlmConfig, tier: &str) -> Vec<Target> {
+    cfg.tiers
+        .get(tier)
+        .or_else(|| cfg.tiers.get("large"))
+        .cloned()
+        .unwrap_or_default()
+}
+
+async fn cached<P, K, C: Clock, B: BlobStore, U>(
+    deps: &LlmDeps<'_, P, K, C, B, U>,
+    tenant_id: &str,
+    doc_sha256: &str,
+    task: &Task,
+    tier: &str,
+    doc: &Compressed,
+) -> Option<(Value, LlmUsage)> {
+    let first = chain_of(deps.config, tier).into_iter().next()?;
+    let key = cache_key(
+        tenant_id,
+        doc_sha256,
+        task,
+        &first.id(),
+        deps.config.max_input_tokens,
+    );
+    let bytes = deps.blobs.get(&key).await.ok()??;
+    let entry: CacheEntry = serde_json::from_slice(&bytes).ok()?;
+    if deps.clock.now_ms() > entry.stored_at_ms + deps.config.cache_ttl_ms {
+        return None;
+    }
+    Some((
+        entry.result,
+        LlmUsage {
+            model: Some(entry.model),
+            tier: tier.to_string(),
+            cached: true,
+            compression_ratio: doc.ratio(),
+            ..LlmUsage::default()
+        },
+    ))
+}
+
+async fn store<P, K, C: Clock, B: BlobStore, U>(
+    deps: &LlmDeps<'_, P, K, C, B, U>,
+    tenant_id: &str,
+    doc_sha256: &str,
+    task: &Task,
+    model: &str,
+    value: &Value,
+) {
+    let key = cache_key(
+        tenant_id,
+        doc_sha256,
+        task,
+        model,
+        deps.config.max_input_tokens,
+    );
+    let entry = CacheEntry {
+        stored_at_ms: deps.clock.now_ms(),
+        model: model.to_string(),
+        result: value.clone(),
+    };
+    if let Ok(bytes) = serde_json::to_vec(&entry) {
+        // A failed cache write costs a call next time, nothing more.
+        let _ = deps.blobs.put(&key, bytes, "application/json").await;
+    }
+}
+
+/// Answers the batchable tasks of a tier with one call each tier; returns
+/// the tasks still to run (all of them when the batch answer is invalid).
+async fn batch<P, K, C, B, U>(
+    deps: &LlmDeps<'_, P, K, C, B, U>,
+    tenant_id: &str,
+    doc_sha256: &str,
+    pending: Vec<Pending>,
+    out: &mut Vec<(usize, TaskOutcome)>,
+) -> Vec<Pending>
+where
+    P: LlmProvider,
+    K: BreakerStore,
+    C: Clock,
+    B: BlobStore,
+    U: UsageMeter,
+{
+    let (mut group, mut rest): (Vec<Pending>, Vec<Pending>) = pending
+        .into_iter()
+        .partition(|p| p.task.batchable() && p.task.query().is_none());
+    let tiers: Vec<String> = {
+        let mut t: Vec<String> = group.iter().map(|p| p.tier.clone()).collect();
+        t.dedup();
+        t
+    };
+    for tier in tiers {
+        let (members, others): (Vec<Pending>, Vec<Pending>) =
+            group.into_iter().partition(|p| p.tier == tier);
+        group = others;
+        if members.len() < 2 {
+            rest.extend(members);
+            continue;
+        }
+        let tasks: Vec<&Task> = members.iter().map(|p| &p.task).collect();
+        // Tasks without a question compress the document identically.
+        let doc = &members[0].doc;
+        let req = batch_request(&tasks, doc);
+        let parse = |answer: &str| split_batch(&tasks, answer, doc).map(Value::from);
+        let mut usage = LlmUsage {
+            tier: tier.clone(),
+            batched: true,
+            compression_ratio: doc.ratio(),
+            ..LlmUsage::default()
+        };
+        let chain = chain_of(deps.config, &tier);
+        match call_chain(deps, &chain, &req, &parse, &mut usage).await {
+            Ok((Value::Array(parts), model)) if parts.len() == members.len() => {
+                let input = apportion(&tasks, usage.input_tokens, doc.tokens);
+                let output = apportion(&tasks, usage.output_tokens, doc.tokens);
+                let n = members.len() as f64;
+                for (k, (p, value)) in members.iter().zip(parts).enumerate() {
+                    store(deps, tenant_id, doc_sha256, &p.task, &model, &value).await;
+                    let share = LlmUsage {
+                        input_tokens: input[k],
+                        output_tokens: output[k],
+                        cost_usd: usage.cost_usd / n,
+                        calls: if k == 0 { usage.calls } else { 0 },
+                        ..usage.clone()
+                    };
+                    out.push((p.index, Ok((value, share))));
+                }
+            }
+            // The batch failed or was invalid: each task gets its own call.
+            _ => rest.extend(members),
+        }
+    }
+    rest.sort_by_key(|p| p.index);
+    rest
+}
+
+/// Tries each target of the chain in turn; `Ok((value, model id))` or
+/// `Err(())` with the failures written to `usage`.
+async fn call_chain<P, K, C, B, U>(
+    deps: &LlmDeps<'_, P, K, C, B, U>,
+    chain: &[Target],
+    base: &LlmRequest,
+    parse: &dyn Fn(&str) -> Result<Value, String>,
+    usage: &mut LlmUsage,
+) -> Result<(Value, String), ()>
+where
+    P: LlmProvider,
+    K: BreakerStore,
+    C: Clock,
+{
+    let cfg = deps.config;
+    let policy = Policy {
+        failures: cfg.breaker_failures,
+        cooldown_ms: cfg.breaker_cooldown_ms,
+    };
+    for target in chain {
+        let id = target.id();
+        if !deps.breakers.allow(&id, policy).await {
+            usage.failures.push(format!("{id}: circuit open"));
+            continue;
+        }
+        let mut req = base.clone();
+        let mut attempt = 0;
+        let mut repaired = false;
+        loop {
+            usage.calls += 1;
+            match deps.provider.complete(target, &req).await {
+                Ok(resp) => {
+                    let input = resp.input_tokens.unwrap_or_else(|| {
+                        usage.estimated = true;
+                        estimate_tokens(&req.system) + estimate_tokens(&req.user)
+                    });
+                    let output = resp.output_tokens.unwrap_or_else(|| {
+                        usage.estimated = true;
+                        estimate_tokens(&resp.text)
+                    });
+                    usage.input_tokens += input;
+                    usage.output_tokens += output;
+                    usage.cost_usd += cfg.cost(&id, input, output);
+                    if resp.finish_reason == "length" {
+                        usage
+                            .failures
+                            .push(format!("{id}: answer cut off (finish_reason length)"));
+                        deps.breakers.record(&id, false, policy).await;
+                        break;
+                    }
+                    match parse(&resp.text) {
+                        Ok(value) => {
+                            deps.breakers.record(&id, true, policy).await;
+                            usage.model = Some(id.clone());
+                            return Ok((value, id));
+                        }
+                        Err(why) if !repaired => {
+                            // One repair: show the model its answer and what is wrong.
+                            repaired = true;
+                            usage
+                                .failures
+                                .push(format!("{id}: invalid answer, repairing: {why}"));
+                            req = LlmRequest {
+                                user: format!(
+                                    "{}\n\nYour previous answer was:\n{}\n\nIt was rejected: {why}. Answer again with the corrected JSON object only.",
+                                    base.user, resp.text
+                                ),
+                                ..base.clone()
+                            };
+                        }
+                        Err(why) => {
+                            usage.failures.push(format!("{id}: invalid answer: {why}"));
+                            deps.breakers.record(&id, false, policy).await;
+                            break;
+                        }
+                    }
+                }
+                Err(e) if e.retryable && attempt < cfg.retries => {
+                    attempt += 1;
+                    usage.failures.push(format!("{id}: {e} (retry {attempt})"));
+                    deps.clock
+                        .sleep(backoff_ms(attempt, deps.clock.now_ms()))
+                        .await;
+                }
+                Err(e) => {
+                    usage.failures.push(format!("{id}: {e}"));
+                    deps.breakers.record(&id, false, policy).await;
+                    break;
+                }
+            }
+        }
+    }
+    Err(())
+}
+
+/// Exponential backoff with jitter: 500 ms, 1 s, 2 s … (capped at 8 s),
+/// plus up to half of that again, drawn from the clock's low bits.
+pub fn backoff_ms(attempt: u32, now_ms: u64) -> u64 {
+    let base = (500u64 << attempt.saturating_sub(1).min(4)).min(8_000);
+    base + now_ms % (base / 2 + 1)
+}
+
+/// Charges the tokens spent to the tenant's `llm_tokens` budget. Best
+/// effort, like the pages charge: a lost charge is not retried.
+async fn meter<P, K, C: Clock, B, U: UsageMeter>(
+    deps: &LlmDeps<'_, P, K, C, B, U>,
+    tenant_id: &str,
+    outcomes: &[(usize, TaskOutcome)],
+) {
+    let tokens: u64 = outcomes
+        .iter()
+        .filter_map(|(_, o)| o.as_ref().ok())
+        .map(|(_, u)| u64::from(u.tokens()))
+        .sum();
+    if tokens == 0 {
+        return;
+    }
+    let charge = Charge {
+        metric: "llm_tokens".into(),
+        amount: tokens as i64,
+        limit: None,
+    };
+    let _ = deps
+        .usage
+        .charge(tenant_id, &month_of(deps.clock.now_ms()), &charge)
+        .await;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_grows_is_capped_and_jittered() {
+        assert!((500..=750).contains(&backoff_ms(1, 123)));
+        assert!((1000..=1500).contains(&backoff_ms(2, 77)));
+        assert!(backoff_ms(20, 5) <= 12_000);
+        assert_ne!(backoff_ms(1, 1), backoff_ms(1, 2));
+    }
+}
