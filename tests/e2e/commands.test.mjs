@@ -58,14 +58,6 @@ test("redaction replaces e-mail addresses and phone numbers", async () => {
   assert.equal(r.text, "Reach me at [EMAIL] or [PHONE].");
 });
 
-test("an LLM command without a provider fails typed and keeps the other results", async () => {
-  const doc = await upload("note.txt", "text/plain", Buffer.from("A short note."));
-  const done = await waitForJob((await job(doc.id, [{ name: "extract" }, { name: "summarize" }])).id);
-  assert.equal(done.status, "failed");
-  assert.equal(done.error.code, "llm_not_configured");
-  assert.equal((await result(done.id, "extract")).text, "A short note.");
-});
-
 test("bad command options are refused with 422 before any job exists", async () => {
   const doc = await upload("x.txt", "text/plain", Buffer.from("x"));
   const resp = await api("POST", "/v1/jobs", {
