@@ -394,3 +394,68 @@ fn bad_llm_options_are_refused_at_job_creation() {
         assert_problem(&resp, 422, "invalid_options");
     }
 }
+
+#[test]
+fn opted_in_pairs_are_exported_as_fine_tuning_jsonl_and_die_with_their_document() {
+    let w = world(&[]);
+    w.llm.script("p/small", vec![answer(SUMMARY, (10, 2))]);
+    let kept = w.upload_id("text/plain", b"Keep my prompts.");
+    let body = format!(
+        r#"{{"document_id":"{kept}","commands":[{{"name":"summarize"}}],"llm_training_opt_in":true}}"#
+    );
+    let resp = w.send(w.as_admin(Method::Post, "/v1/jobs").with_body(body));
+    let job_id = resp.json_body()["id"].as_str().unwrap().to_string();
+    w.deliver(&job_id);
+    // Not opted in: nothing kept.
+    run(
+        &w,
+        "Do not keep these.",
+        r#"[{"name":"summarize","options":{"length":"long"}}]"#,
+    );
+
+    let export = w.send(w.as_admin(Method::Get, "/v1/llm/training-data?metadata=true"));
+    assert_eq!(export.status, 200);
+    assert_eq!(export.header("x-record-count"), Some("1"));
+    let text = String::from_utf8(export.body.clone()).unwrap();
+    let line: Value = serde_json::from_str(text.lines().next().unwrap()).unwrap();
+    let roles: Vec<&str> = line["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["role"].as_str().unwrap())
+        .collect();
+    assert_eq!(roles, ["system", "user", "assistant"]);
+    assert!(line["messages"][1]["content"]
+        .as_str()
+        .unwrap()
+        .contains("Keep my prompts."));
+    assert_eq!(line["messages"][2]["content"], SUMMARY);
+    assert_eq!(
+        (line["command"].as_str(), line["model"].as_str()),
+        (Some("summarize"), Some("p/small"))
+    );
+    assert!(!text.contains("Do not keep"));
+    let plain = w.send(w.as_admin(Method::Get, "/v1/llm/training-data"));
+    let plain: Value = serde_json::from_slice(&plain.body).unwrap();
+    assert!(
+        plain.get("command").is_none(),
+        "plain lines carry messages only"
+    );
+
+    // Deleting the document deletes its pairs and its cached answers.
+    let has = |w: &World, part: &str| {
+        w.app
+            .blobs
+            .inner
+            .objects
+            .borrow()
+            .keys()
+            .any(|k| k.contains(part))
+    };
+    assert!(has(&w, "/llm-training/") && has(&w, "/llm-cache/"));
+    let del = w.send(w.as_admin(Method::Delete, &format!("/v1/documents/{kept}")));
+    assert_eq!(del.status, 204);
+    assert!(!has(&w, &format!("/llm-training/{kept}/")));
+    let export = w.send(w.as_admin(Method::Get, "/v1/llm/training-data"));
+    assert_eq!(export.header("x-record-count"), Some("0"));
+}

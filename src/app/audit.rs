@@ -37,6 +37,7 @@ pub fn action_of(id: RouteId) -> Option<(&'static str, &'static str)> {
         RouteId::PutIdp => ("idp.updated", "tenant"),
         RouteId::DeleteIdp => ("idp.removed", "tenant"),
         RouteId::WebhookSecret => ("webhook_secret.read", "tenant"),
+        RouteId::TrainingData => ("llm.training_exported", "tenant"),
         RouteId::CreateTenant => ("tenant.created", "tenant"),
         RouteId::UpdateTenant => ("tenant.updated", "tenant"),
         _ => return None,

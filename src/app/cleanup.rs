@@ -83,6 +83,20 @@ async fn owner_exists<P: Ports>(app: &App<P>, key: &str) -> Option<bool> {
             .await
             .ok()
             .map(|j| j.is_some()),
+        ["tenants", tenant, "llm-training", doc, _] => app
+            .meta
+            .get_document(tenant, doc)
+            .await
+            .ok()
+            .map(|d| d.is_some()),
+        ["tenants", tenant, "llm-cache", sha, _] => {
+            let n = app
+                .meta
+                .count_documents_with_sha256(tenant, sha)
+                .await
+                .ok()?;
+            Some(n > 0)
+        }
         ["tenants", tenant, "extractions", name] => {
             let sha = name.split('-').next().unwrap_or("");
             let n = app

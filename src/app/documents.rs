@@ -279,7 +279,12 @@ pub async fn remove<P: Ports>(app: &App<P>, doc: &Document, now_ms: u64) -> Resu
             .blobs
             .delete(&extraction_key(&doc.tenant_id, &doc.sha256))
             .await;
+        let cache = crate::llm::engine::cache_prefix(&doc.tenant_id, &doc.sha256);
+        delete_prefix(app, &cache).await;
     }
+    // Prompts and answers kept for fine-tuning hold the document's text.
+    let training = crate::jobs::training_prefix(&doc.tenant_id, Some(&doc.id));
+    delete_prefix(app, &training).await;
     for job in &jobs {
         for command in &job.commands {
             let _ = app
@@ -386,6 +391,24 @@ pub async fn delete_share<P: Ports>(
         return Err(ApiError::NotFound("share".into()));
     }
     Ok(Response::new(204))
+}
+
+/// Deletes every object under a prefix, best effort (the sweep removes
+/// whatever is left once its owner is gone).
+async fn delete_prefix<P: Ports>(app: &App<P>, prefix: &str) {
+    let mut cursor: Option<String> = None;
+    loop {
+        let Ok((keys, next)) = app.blobs.list(prefix, cursor.as_deref(), 500).await else {
+            return;
+        };
+        for (key, _) in keys {
+            let _ = app.blobs.delete(&key).await;
+        }
+        match next {
+            Some(c) => cursor = Some(c),
+            None => return,
+        }
+    }
 }
 
 /// `attachment` with an ASCII fallback and the exact name in RFC 5987 form.

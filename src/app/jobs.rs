@@ -60,6 +60,7 @@ pub async fn create<P: Ports>(
         command_states: CommandState::pending(&body.commands),
         commands: body.commands,
         webhook_url: body.webhook_url,
+        llm_training_opt_in: body.llm_training_opt_in,
         status: JobStatus::Queued,
         progress: 0,
         attempts: 0,

@@ -13,6 +13,7 @@ mod keys;
 mod limits;
 mod system;
 mod tenants;
+mod training;
 mod usage;
 mod users;
 
@@ -187,6 +188,7 @@ impl<P: Ports> App<P> {
             RouteId::ListAudit => audit::list(self, req, who).await,
             RouteId::VerifyAudit => audit::verify(self, who).await,
             RouteId::Me => Ok(identity::me(who)),
+            RouteId::TrainingData => training::export(self, req, who).await,
             RouteId::Health
             | RouteId::Ready
             | RouteId::OpenApi
@@ -227,9 +229,11 @@ pub fn required_scope(id: RouteId) -> Option<Scope> {
             Scope::UsersAdmin
         }
         RouteId::ListAudit | RouteId::VerifyAudit => Scope::AuditRead,
-        RouteId::WebhookSecret | RouteId::GetIdp | RouteId::PutIdp | RouteId::DeleteIdp => {
-            Scope::TenantAdmin
-        }
+        RouteId::WebhookSecret
+        | RouteId::GetIdp
+        | RouteId::PutIdp
+        | RouteId::DeleteIdp
+        | RouteId::TrainingData => Scope::TenantAdmin,
         RouteId::Usage | RouteId::Me => return None,
         RouteId::Health
         | RouteId::Ready

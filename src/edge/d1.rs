@@ -163,6 +163,7 @@ struct JobRow {
     lease_until: Option<f64>,
     command_states: Option<String>,
     webhook_url: Option<String>,
+    llm_training_opt_in: Option<f64>,
 }
 
 impl JobRow {
@@ -194,13 +195,14 @@ impl JobRow {
                 .and_then(|s| serde_json::from_str(&s).ok())
                 .unwrap_or_default(),
             webhook_url: self.webhook_url,
+            llm_training_opt_in: self.llm_training_opt_in.unwrap_or(0.0) > 0.0,
         })
     }
 }
 
 const JOB_COLUMNS: &str = "id, tenant_id, document_id, commands, status, progress, attempts, \
 deliveries, error_code, error_message, created_at, started_at, finished_at, lease_until, \
-command_states, webhook_url";
+command_states, webhook_url, llm_training_opt_in";
 
 impl D1Meta {
     pub(super) fn stmt(&self, sql: &str, args: &[JsValue]) -> StoreResult<D1PreparedStatement> {
@@ -649,8 +651,8 @@ impl MetaStore for D1Meta {
         let states = serde_json::to_string(&j.command_states)
             .map_err(|e| StoreError::Permanent(e.to_string()))?;
         let sql = "INSERT INTO jobs (id, tenant_id, document_id, commands, status, progress, \
-                   attempts, deliveries, created_at, updated_at, command_states, webhook_url) \
-                   VALUES (?1, ?2, ?3, ?4, ?5, 0, 0, 0, ?6, ?6, ?7, ?8)";
+                   attempts, deliveries, created_at, updated_at, command_states, webhook_url, \
+                   llm_training_opt_in) VALUES (?1, ?2, ?3, ?4, ?5, 0, 0, 0, ?6, ?6, ?7, ?8, ?9)";
         let args = [
             text(&j.id),
             text(&j.tenant_id),
@@ -660,6 +662,7 @@ impl MetaStore for D1Meta {
             num(j.created_at_ms),
             text(&states),
             opt_text(j.webhook_url.as_deref()),
+            num(u64::from(j.llm_training_opt_in)),
         ];
         self.run(sql, &args).await.map(|_| ())
     }

@@ -45,6 +45,7 @@ pub enum RouteId {
     ListAudit,
     VerifyAudit,
     Me,
+    TrainingData,
     /// Test-only: sends a job's queue message again. Enabled by
     /// `ENABLE_TEST_ROUTES`, never documented, never on in production.
     TestRedeliverJob,
@@ -130,6 +131,7 @@ pub const ROUTES: &[RouteSpec] = &[
     r(RouteId::ListAudit, Method::Get, "/v1/audit"),
     r(RouteId::VerifyAudit, Method::Get, "/v1/audit/verify"),
     r(RouteId::Me, Method::Get, "/v1/me"),
+    r(RouteId::TrainingData, Method::Get, "/v1/llm/training-data"),
     RouteSpec {
         id: RouteId::TestRedeliverJob,
         method: Method::Post,

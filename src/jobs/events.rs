@@ -51,6 +51,7 @@ mod tests {
             lease_until_ms: None,
             command_states: vec![],
             webhook_url: None,
+            llm_training_opt_in: false,
         }
     }
 

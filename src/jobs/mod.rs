@@ -126,6 +126,16 @@ pub struct Job {
     pub command_states: Vec<CommandState>,
     /// Where to POST the completion webhook, if anywhere.
     pub webhook_url: Option<String>,
+    /// Its LLM prompts and answers go to the fine-tuning export.
+    pub llm_training_opt_in: bool,
+}
+
+/// Where a tenant's fine-tuning pairs live: all of them, or one document's.
+pub fn training_prefix(tenant_id: &str, document_id: Option<&str>) -> String {
+    match document_id {
+        Some(d) => format!("tenants/{tenant_id}/llm-training/{d}/"),
+        None => format!("tenants/{tenant_id}/llm-training/"),
+    }
 }
 
 /// The message put on the queue for a job: the job id only, so nothing sensitive or
@@ -153,6 +163,10 @@ pub struct CreateJobRequest {
     pub commands: Vec<Command>,
     #[serde(default)]
     pub webhook_url: Option<String>,
+    /// Keep this job's LLM prompts and answers for the tenant's
+    /// fine-tuning export.
+    #[serde(default)]
+    pub llm_training_opt_in: bool,
 }
 
 const MAX_COMMANDS: usize = 16;

@@ -12,7 +12,7 @@ use super::{
 };
 use crate::documents::Document;
 use crate::extract::{self, Extraction};
-use crate::llm::engine::{run_tasks, LlmDeps, TaskOutcome};
+use crate::llm::engine::{run_tasks, LlmDeps, TaskOutcome, TrainingPair};
 use crate::llm::tasks::Task;
 use crate::llm::{BreakerStore, LlmConfig, LlmProvider};
 use crate::ports::{BlobStore, Clock, JobQueue, MetaStore, StoreError, UsageMeter, WebhookStore};
@@ -257,16 +257,12 @@ where
             usage,
             config: ports.llm_config,
         };
-        run_tasks(
-            &deps,
-            &job.tenant_id,
-            &doc.sha256,
-            &extraction.text(),
-            tasks,
-        )
-        .await
-        .into_iter()
-        .collect()
+        let text = extraction.text();
+        let run = run_tasks(&deps, &job.tenant_id, &doc.sha256, &text, tasks).await;
+        if job.llm_training_opt_in {
+            keep_training_pairs(blobs, job, &run.pairs).await;
+        }
+        run.outcomes.into_iter().collect()
     };
     let step = 50 / job.commands.len().max(1);
     for (i, command) in job.commands.iter().enumerate() {
@@ -295,6 +291,22 @@ where
         outcome?;
     }
     stop_if_cancelled(meta, &job.id).await
+}
+
+/// Stores an opted-in job's prompt/answer pairs for the fine-tuning export,
+/// under its document, so deleting the document deletes them too.
+async fn keep_training_pairs(blobs: &impl BlobStore, job: &Job, pairs: &[TrainingPair]) {
+    for (i, pair) in pairs.iter().enumerate() {
+        let key = format!(
+            "{}{}-{i}.json",
+            crate::jobs::training_prefix(&job.tenant_id, Some(&job.document_id)),
+            job.id
+        );
+        if let Ok(bytes) = serde_json::to_vec(pair) {
+            // Best effort: a lost pair is a smaller export, not a failed job.
+            let _ = blobs.put(&key, bytes, "application/json").await;
+        }
+    }
 }
 
 async fn stop_if_cancelled(meta: &impl MetaStore, job_id: &str) -> Result<(), RunFailure> {

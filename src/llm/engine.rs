@@ -58,6 +58,63 @@ pub struct LlmDeps<'a, P, K, C, B, U> {
 /// One command's outcome: its result with its usage, or a typed error.
 pub type TaskOutcome = Result<(Value, LlmUsage), JobError>;
 
+/// A prompt and the answer that was accepted, for the fine-tuning export.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TrainingPair {
+    /// The command, or `batch:<a>+<b>` for a batched call.
+    pub command: String,
+    pub model: String,
+    pub system: String,
+    pub user: String,
+    pub answer: String,
+}
+
+impl TrainingPair {
+    /// One line of an OpenAI-style chat fine-tuning file.
+    pub fn jsonl_line(&self, with_metadata: bool) -> String {
+        let mut v = json!({
+            "messages": [
+                {"role": "system", "content": self.system},
+                {"role": "user", "content": self.user},
+                {"role": "assistant", "content": self.answer},
+            ]
+        });
+        if with_metadata {
+            v["command"] = json!(self.command);
+            v["model"] = json!(self.model);
+        }
+        v.to_string()
+    }
+}
+
+/// Everything a run of the LLM commands produced.
+#[derive(Debug, Default)]
+pub struct LlmRun {
+    pub outcomes: Vec<(usize, TaskOutcome)>,
+    /// Accepted prompt/answer pairs of fresh calls (not cached, not degraded).
+    pub pairs: Vec<TrainingPair>,
+}
+
+/// What a successful call chain returns.
+struct Answered {
+    value: Value,
+    model: String,
+    request: LlmRequest,
+    raw: String,
+}
+
+impl Answered {
+    fn pair(&self, command: String) -> TrainingPair {
+        TrainingPair {
+            command,
+            model: self.model.clone(),
+            system: self.request.system.clone(),
+            user: self.request.user.clone(),
+            answer: self.raw.clone(),
+        }
+    }
+}
+
 /// Which tier a task goes to: the `large` one for the commands configured
 /// so and for inputs above `small_max_tokens`, else `small` (when there is
 /// one). The naive baseline always uses `large`.
@@ -87,7 +144,13 @@ pub fn cache_key(
         budget
     ]);
     let hash = hex::encode(Sha256::digest(material.to_string().as_bytes()));
-    format!("tenants/{tenant_id}/llm-cache/{hash}.json")
+    format!("{}{hash}.json", cache_prefix(tenant_id, doc_sha256))
+}
+
+/// Where the cached answers about one document's bytes live (removed with
+/// the last document that has those bytes).
+pub fn cache_prefix(tenant_id: &str, doc_sha256: &str) -> String {
+    format!("tenants/{tenant_id}/llm-cache/{doc_sha256}/")
 }
 
 #[derive(Serialize, Deserialize)]
@@ -112,7 +175,7 @@ pub async fn run_tasks<P, K, C, B, U>(
     doc_sha256: &str,
     text: &str,
     tasks: Vec<(usize, Task)>,
-) -> Vec<(usize, TaskOutcome)>
+) -> LlmRun
 where
     P: LlmProvider,
     K: BreakerStore,
@@ -122,7 +185,7 @@ where
 {
     let cfg = deps.config;
     if !cfg.is_configured() {
-        return tasks
+        let outcomes = tasks
             .into_iter()
             .map(|(i, t)| {
                 let err = JobError::new(
@@ -135,8 +198,13 @@ where
                 (i, Err(err))
             })
             .collect();
+        return LlmRun {
+            outcomes,
+            pairs: Vec::new(),
+        };
     }
     let mut out: Vec<(usize, TaskOutcome)> = Vec::new();
+    let mut pairs: Vec<TrainingPair> = Vec::new();
     let mut pending: Vec<Pending> = Vec::new();
     for (index, task) in tasks {
         let doc = compress(text, cfg.max_input_tokens, task.query(), cfg.optimize);
@@ -157,7 +225,7 @@ where
         });
     }
     if cfg.optimize {
-        pending = batch(deps, tenant_id, doc_sha256, pending, &mut out).await;
+        pending = batch(deps, tenant_id, doc_sha256, pending, &mut out, &mut pairs).await;
     }
     for p in pending {
         let chain = chain_of(cfg, &p.tier);
@@ -169,11 +237,13 @@ where
             ..LlmUsage::default()
         };
         let outcome = match call_chain(deps, &chain, &req, &parse, &mut usage).await {
-            Ok((value, model)) => {
+            Ok(answered) => {
                 if cfg.optimize {
-                    store(deps, tenant_id, doc_sha256, &p.task, &model, &value).await;
+                    let (model, value) = (&answered.model, &answered.value);
+                    store(deps, tenant_id, doc_sha256, &p.task, model, value).await;
                 }
-                Ok((value, usage))
+                pairs.push(answered.pair(p.task.name().to_string()));
+                Ok((answered.value, usage))
             }
             Err(()) => match p.task.degraded(text, &p.doc) {
                 Some(value) => {
@@ -194,7 +264,10 @@ where
     }
     meter(deps, tenant_id, &out).await;
     out.sort_by_key(|(i, _)| *i);
-    out
+    LlmRun {
+        outcomes: out,
+        pairs,
+    }
 }
 
 fn chain_of(cfg: &LlmConfig, tier: &str) -> Vec<Target> {
@@ -272,6 +345,7 @@ async fn batch<P, K, C, B, U>(
     doc_sha256: &str,
     pending: Vec<Pending>,
     out: &mut Vec<(usize, TaskOutcome)>,
+    pairs: &mut Vec<TrainingPair>,
 ) -> Vec<Pending>
 where
     P: LlmProvider,
@@ -309,7 +383,14 @@ where
         };
         let chain = chain_of(deps.config, &tier);
         match call_chain(deps, &chain, &req, &parse, &mut usage).await {
-            Ok((Value::Array(parts), model)) if parts.len() == members.len() => {
+            Ok(answered) if answered.value.as_array().map(Vec::len) == Some(members.len()) => {
+                let names: Vec<&str> = tasks.iter().map(|t| t.name()).collect();
+                pairs.push(answered.pair(format!("batch:{}", names.join("+"))));
+                let model = answered.model;
+                let parts = match answered.value {
+                    Value::Array(parts) => parts,
+                    _ => Vec::new(),
+                };
                 let input = apportion(&tasks, usage.input_tokens, doc.tokens);
                 let output = apportion(&tasks, usage.output_tokens, doc.tokens);
                 let n = members.len() as f64;
@@ -333,7 +414,7 @@ where
     rest
 }
 
-/// Tries each target of the chain in turn; `Ok((value, model id))` or
+/// Tries each target of the chain in turn; the accepted answer, or
 /// `Err(())` with the failures written to `usage`.
 async fn call_chain<P, K, C, B, U>(
     deps: &LlmDeps<'_, P, K, C, B, U>,
@@ -341,7 +422,7 @@ async fn call_chain<P, K, C, B, U>(
     base: &LlmRequest,
     parse: &dyn Fn(&str) -> Result<Value, String>,
     usage: &mut LlmUsage,
-) -> Result<(Value, String), ()>
+) -> Result<Answered, ()>
 where
     P: LlmProvider,
     K: BreakerStore,
@@ -387,7 +468,12 @@ where
                         Ok(value) => {
                             deps.breakers.record(&id, true, policy).await;
                             usage.model = Some(id.clone());
-                            return Ok((value, id));
+                            return Ok(Answered {
+                                value,
+                                model: id,
+                                request: req,
+                                raw: resp.text,
+                            });
                         }
                         Err(why) if !repaired => {
                             // One repair: show the model its answer and what is wrong.
