@@ -380,10 +380,16 @@ impl MetaStore for MemMeta {
         id: &str,
         plan: Option<&str>,
         status: Option<&str>,
+        llm_tiers: Option<&str>,
     ) -> StoreResult<Option<crate::tenants::Tenant>> {
         self.faults.check()?;
         let mut tenants = self.tenants.borrow_mut();
         Ok(tenants.get_mut(id).map(|t| {
+            match llm_tiers {
+                Some("") => t.llm_tiers = None,
+                Some(v) => t.llm_tiers = Some(v.to_string()),
+                None => {}
+            }
             if let Some(p) = plan {
                 t.plan = p.to_string();
             }

@@ -64,6 +64,7 @@ pub trait MetaStore {
         id: &str,
         plan: Option<&str>,
         status: Option<&str>,
+        llm_tiers: Option<&str>,
     ) -> StoreResult<Option<crate::tenants::Tenant>>;
     async fn insert_key(&self, key: &ApiKey) -> StoreResult<()>;
     async fn list_keys(&self, tenant_id: &str) -> StoreResult<Vec<ApiKey>>;

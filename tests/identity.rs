@@ -172,6 +172,7 @@ fn with_provider() -> World {
             plan: "standard".into(),
             status: "active".into(),
             created_at_ms: 0,
+            llm_tiers: None,
         },
     );
     w.app

@@ -459,3 +459,46 @@ fn opted_in_pairs_are_exported_as_fine_tuning_jsonl_and_die_with_their_document(
     let export = w.send(w.as_admin(Method::Get, "/v1/llm/training-data"));
     assert_eq!(export.header("x-record-count"), Some("0"));
 }
+
+#[test]
+fn the_operator_can_give_a_tenant_its_own_tiers_over_the_same_providers() {
+    let w = world(&[]);
+    w.app.meta.tenants.borrow_mut().insert(
+        "ten_a".into(),
+        quire::tenants::Tenant {
+            id: "ten_a".into(),
+            name: "A".into(),
+            plan: "standard".into(),
+            status: "active".into(),
+            created_at_ms: 0,
+            llm_tiers: None,
+        },
+    );
+    let patch = |tiers: &str| {
+        w.send(
+            Request::new(Method::Patch, "/v1/tenants/ten_a")
+                .with_header("authorization", &format!("Bearer {OPERATOR}"))
+                .with_body(format!(r#"{{"llm_tiers":"{tiers}"}}"#)),
+        )
+    };
+    assert_problem(&patch("large=nowhere/model"), 422, "invalid_llm_tiers");
+    assert_problem(&patch("small=q/small"), 422, "invalid_llm_tiers");
+    let ok = patch("small=q/small;large=q/large");
+    assert_eq!(ok.status, 200);
+    assert_eq!(ok.json_body()["llm_tiers"], "small=q/small;large=q/large");
+    w.llm.script("q/small", vec![answer(SUMMARY, (10, 2))]);
+    w.llm.script("p/small", vec![answer(SUMMARY, (10, 2))]);
+    let (job_id, _) = run(&w, "Tenant tiers.", r#"[{"name":"summarize"}]"#);
+    assert_eq!(
+        result_of(&w, &job_id, "summarize")["llm"]["model"],
+        "q/small"
+    );
+    assert_eq!(calls_to(&w, "p/small"), 0);
+    // An empty value returns the tenant to the environment's tiers.
+    assert_eq!(patch("").status, 200);
+    let (job_id, _) = run(&w, "Environment tiers.", r#"[{"name":"summarize"}]"#);
+    assert_eq!(
+        result_of(&w, &job_id, "summarize")["llm"]["model"],
+        "p/small"
+    );
+}

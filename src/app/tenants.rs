@@ -35,6 +35,7 @@ pub async fn create<P: Ports>(
         plan: body.plan,
         status: "active".into(),
         created_at_ms: ctx.now_ms,
+        llm_tiers: None,
     };
     let mut random = [0u8; 20];
     app.entropy.fill(&mut random);
@@ -115,12 +116,23 @@ pub async fn update<P: Ports>(
 ) -> Result<Response, ApiError> {
     require_operator(app, req)?;
     let body = UpdateTenant::parse(&req.body)?;
+    if let Some(spec) = body.llm_tiers.as_deref().filter(|s| !s.is_empty()) {
+        app.config
+            .llm
+            .with_tiers(spec)
+            .map_err(|why| ApiError::Invalid("invalid_llm_tiers", why))?;
+    }
     let tenant = app
         .meta
-        .update_tenant(id, body.plan.as_deref(), body.status.as_deref())
+        .update_tenant(
+            id,
+            body.plan.as_deref(),
+            body.status.as_deref(),
+            body.llm_tiers.as_deref(),
+        )
         .await?
         .ok_or_else(|| ApiError::NotFound("tenant".into()))?;
-    let detail = json!({"plan": body.plan, "status": body.status});
+    let detail = json!({"plan": body.plan, "status": body.status, "llm_tiers": body.llm_tiers});
     operator_audit(app, req, ctx, &tenant.id, "tenant.updated", detail).await;
     Ok(Response::json(200, &tenant))
 }

@@ -95,6 +95,7 @@ struct TenantRow {
     plan: String,
     status: String,
     created_at: f64,
+    llm_tiers: Option<String>,
 }
 
 impl TenantRow {
@@ -105,6 +106,7 @@ impl TenantRow {
             plan: self.plan,
             status: self.status,
             created_at_ms: self.created_at as u64,
+            llm_tiers: self.llm_tiers,
         }
     }
 }
@@ -311,13 +313,13 @@ impl MetaStore for D1Meta {
     }
 
     async fn list_tenants(&self) -> StoreResult<Vec<Tenant>> {
-        let sql = "SELECT id, name, plan, status, created_at FROM tenants ORDER BY id";
+        let sql = "SELECT id, name, plan, status, created_at, llm_tiers FROM tenants ORDER BY id";
         let rows = self.all::<TenantRow>(sql, &[]).await?;
         Ok(rows.into_iter().map(TenantRow::into_tenant).collect())
     }
 
     async fn get_tenant(&self, id: &str) -> StoreResult<Option<Tenant>> {
-        let sql = "SELECT id, name, plan, status, created_at FROM tenants WHERE id = ?1";
+        let sql = "SELECT id, name, plan, status, created_at, llm_tiers FROM tenants WHERE id = ?1";
         Ok(self
             .first::<TenantRow>(sql, &[text(id)])
             .await?
@@ -329,12 +331,20 @@ impl MetaStore for D1Meta {
         id: &str,
         plan: Option<&str>,
         status: Option<&str>,
+        llm_tiers: Option<&str>,
     ) -> StoreResult<Option<Tenant>> {
-        let sql = "UPDATE tenants SET plan = COALESCE(?2, plan), status = COALESCE(?3, status) \
-                   WHERE id = ?1";
-        self.run(sql, &[text(id), opt_text(plan), opt_text(status)])
-            .await?;
-        let sql = "SELECT id, name, plan, status, created_at FROM tenants WHERE id = ?1";
+        // llm_tiers: NULL keeps it, '' clears it.
+        let sql = "UPDATE tenants SET plan = COALESCE(?2, plan), status = COALESCE(?3, status), \
+                   llm_tiers = CASE WHEN ?4 IS NULL THEN llm_tiers WHEN ?4 = '' THEN NULL \
+                   ELSE ?4 END WHERE id = ?1";
+        let args = [
+            text(id),
+            opt_text(plan),
+            opt_text(status),
+            opt_text(llm_tiers),
+        ];
+        self.run(sql, &args).await?;
+        let sql = "SELECT id, name, plan, status, created_at, llm_tiers FROM tenants WHERE id = ?1";
         Ok(self
             .first::<TenantRow>(sql, &[text(id)])
             .await?

@@ -249,13 +249,20 @@ where
     let mut llm: HashMap<usize, TaskOutcome> = if tasks.is_empty() {
         HashMap::new()
     } else {
+        // A tenant may have its own tiers over the same providers.
+        let own = match meta.get_tenant(&job.tenant_id).await? {
+            Some(t) => t
+                .llm_tiers
+                .and_then(|s| ports.llm_config.with_tiers(&s).ok()),
+            None => None,
+        };
         let deps = LlmDeps {
             provider: ports.llm,
             breakers: ports.breakers,
             clock,
             blobs,
             usage,
-            config: ports.llm_config,
+            config: own.as_ref().unwrap_or(ports.llm_config),
         };
         let text = extraction.text();
         let run = run_tasks(&deps, &job.tenant_id, &doc.sha256, &text, tasks).await;

@@ -40,6 +40,8 @@ pub struct Price {
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct LlmConfig {
+    /// Configured providers by name, with their API keys.
+    pub providers: BTreeMap<String, (ProviderKind, Option<String>)>,
     /// Fallback chain per tier (`small`, `large`, …), first choice first.
     pub tiers: BTreeMap<String, Vec<Target>>,
     /// Inputs above this many tokens go to the `large` tier.
@@ -83,7 +85,7 @@ impl LlmConfig {
 
     /// Parses the `LLM_*` settings (see README "Configuration").
     pub fn from_lookup(get: &impl Fn(&str) -> Option<String>) -> Result<LlmConfig, String> {
-        let mut providers: BTreeMap<String, ProviderKind> = BTreeMap::new();
+        let mut providers: BTreeMap<String, (ProviderKind, Option<String>)> = BTreeMap::new();
         for item in list(&get("LLM_PROVIDERS").unwrap_or_default(), ',') {
             let (name, spec) = item
                 .split_once('=')
@@ -99,36 +101,14 @@ impl LlmConfig {
                     ))
                 }
             };
-            providers.insert(name.trim().to_string(), kind);
+            let name = name.trim().to_string();
+            let key = get(&format!(
+                "LLM_API_KEY_{}",
+                name.to_ascii_uppercase().replace('-', "_")
+            ));
+            providers.insert(name, (kind, key));
         }
-        let mut tiers = BTreeMap::new();
-        for item in list(&get("LLM_TIERS").unwrap_or_default(), ';') {
-            let (tier, chain) = item
-                .split_once('=')
-                .ok_or_else(|| format!("LLM_TIERS: '{item}' is not tier=provider/model|…"))?;
-            let mut targets = Vec::new();
-            for step in list(chain, '|') {
-                let (provider, model) = step
-                    .split_once('/')
-                    .ok_or_else(|| format!("LLM_TIERS: '{step}' is not provider/model"))?;
-                let kind = providers.get(provider).ok_or_else(|| {
-                    format!("LLM_TIERS: provider '{provider}' is not in LLM_PROVIDERS")
-                })?;
-                targets.push(Target {
-                    provider: provider.to_string(),
-                    kind: kind.clone(),
-                    model: model.to_string(),
-                    api_key: get(&format!(
-                        "LLM_API_KEY_{}",
-                        provider.to_ascii_uppercase().replace('-', "_")
-                    )),
-                });
-            }
-            tiers.insert(tier.trim().to_string(), targets);
-        }
-        if !tiers.is_empty() && !tiers.contains_key("large") {
-            return Err("LLM_TIERS must define a 'large' tier".into());
-        }
+        let tiers = parse_tiers(&get("LLM_TIERS").unwrap_or_default(), &providers)?;
         let mut prices = BTreeMap::new();
         for item in list(&get("LLM_PRICES").unwrap_or_default(), ',') {
             let (model, rates) = item
@@ -162,6 +142,7 @@ impl LlmConfig {
             }
         };
         Ok(LlmConfig {
+            providers,
             tiers,
             small_max_tokens: n("LLM_SMALL_MAX_TOKENS", 3000)? as u32,
             large_commands: list(
@@ -181,12 +162,61 @@ impl LlmConfig {
         })
     }
 
+    /// This configuration with other tiers over the same providers (a
+    /// tenant's override).
+    pub fn with_tiers(&self, spec: &str) -> Result<LlmConfig, String> {
+        let tiers = parse_tiers(spec, &self.providers)?;
+        if tiers.is_empty() {
+            return Err("LLM_TIERS names no tier".into());
+        }
+        Ok(LlmConfig {
+            tiers,
+            ..self.clone()
+        })
+    }
+
     /// The cost of a call in USD (0 when the model has no price).
     pub fn cost(&self, target: &str, input_tokens: u32, output_tokens: u32) -> f64 {
         self.prices.get(target).map_or(0.0, |p| {
             (f64::from(input_tokens) * p.input + f64::from(output_tokens) * p.output) / 1e6
         })
     }
+}
+
+/// Parses `small=prov/model|prov/model;large=…` over known providers.
+fn parse_tiers(
+    spec: &str,
+    providers: &BTreeMap<String, (ProviderKind, Option<String>)>,
+) -> Result<BTreeMap<String, Vec<Target>>, String> {
+    let mut tiers = BTreeMap::new();
+    for item in list(spec, ';') {
+        let (tier, chain) = item
+            .split_once('=')
+            .ok_or_else(|| format!("LLM_TIERS: '{item}' is not tier=provider/model|…"))?;
+        let mut targets = Vec::new();
+        for step in list(chain, '|') {
+            let (provider, model) = step
+                .split_once('/')
+                .ok_or_else(|| format!("LLM_TIERS: '{step}' is not provider/model"))?;
+            let (kind, api_key) = providers.get(provider).ok_or_else(|| {
+                format!("LLM_TIERS: provider '{provider}' is not in LLM_PROVIDERS")
+            })?;
+            targets.push(Target {
+                provider: provider.to_string(),
+                kind: kind.clone(),
+                model: model.to_string(),
+                api_key: api_key.clone(),
+            });
+        }
+        if targets.is_empty() {
+            return Err(format!("LLM_TIERS: tier '{tier}' names no model"));
+        }
+        tiers.insert(tier.trim().to_string(), targets);
+    }
+    if !tiers.is_empty() && !tiers.contains_key("large") {
+        return Err("LLM_TIERS must define a 'large' tier".into());
+    }
+    Ok(tiers)
 }
 
 fn list(s: &str, sep: char) -> impl Iterator<Item = &str> {

@@ -13,6 +13,9 @@ pub struct Tenant {
     pub status: String,
     #[serde(skip)]
     pub created_at_ms: u64,
+    /// LLM tiers overriding the environment's (`LLM_TIERS` syntax).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub llm_tiers: Option<String>,
 }
 
 /// Body of `POST /v1/tenants`.
@@ -34,6 +37,8 @@ fn standard() -> String {
 pub struct UpdateTenant {
     pub plan: Option<String>,
     pub status: Option<String>,
+    /// The tenant's own LLM tiers; `""` returns it to the environment's.
+    pub llm_tiers: Option<String>,
 }
 
 fn plan_ok(plan: &str) -> bool {
@@ -83,7 +88,13 @@ impl UpdateTenant {
                 "status is 'active' or 'suspended'".into(),
             ));
         }
-        if u.plan.is_none() && u.status.is_none() {
+        if u.llm_tiers.as_deref().is_some_and(|t| t.len() > 2000) {
+            return Err(ApiError::Invalid(
+                "invalid_llm_tiers",
+                "llm_tiers must be under 2000 characters".into(),
+            ));
+        }
+        if u.plan.is_none() && u.status.is_none() && u.llm_tiers.is_none() {
             return Err(ApiError::Invalid(
                 "invalid_body",
                 "nothing to update".into(),
