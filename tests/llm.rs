@@ -317,6 +317,11 @@ fn commands_of_one_job_share_one_call_and_split_its_tokens() {
         4,
         "batch + its repair, then two single calls"
     );
+    let usage = w.send(w.as_admin(Method::Get, "/v1/usage")).json_body();
+    assert_eq!(
+        usage["usage"]["llm_tokens"]["used"], 840,
+        "the failed batch's tokens are paid for, so metered too"
+    );
 }
 
 #[test]

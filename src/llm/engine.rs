@@ -205,6 +205,9 @@ where
     }
     let mut out: Vec<(usize, TaskOutcome)> = Vec::new();
     let mut pairs: Vec<TrainingPair> = Vec::new();
+    // Tokens of calls whose answers were not used (a failed batch, a
+    // command that failed anyway): paid for, so metered too.
+    let mut wasted: u64 = 0;
     let mut pending: Vec<Pending> = Vec::new();
     for (index, task) in tasks {
         let doc = compress(text, cfg.max_input_tokens, task.query(), cfg.optimize);
@@ -225,7 +228,14 @@ where
         });
     }
     if cfg.optimize {
-        pending = batch(deps, tenant_id, doc_sha256, pending, &mut out, &mut pairs).await;
+        pending = batch(
+            deps,
+            tenant_id,
+            doc_sha256,
+            pending,
+            (&mut out, &mut pairs, &mut wasted),
+        )
+        .await;
     }
     for p in pending {
         let chain = chain_of(cfg, &p.tier);
@@ -250,19 +260,22 @@ where
                     usage.degraded = true;
                     Ok((value, usage))
                 }
-                None => Err(JobError::new(
-                    "llm_unavailable",
-                    format!(
-                        "command '{}': every model failed: {}",
-                        p.task.name(),
-                        usage.failures.join("; ")
-                    ),
-                )),
+                None => {
+                    wasted += u64::from(usage.tokens());
+                    Err(JobError::new(
+                        "llm_unavailable",
+                        format!(
+                            "command '{}': every model failed: {}",
+                            p.task.name(),
+                            usage.failures.join("; ")
+                        ),
+                    ))
+                }
             },
         };
         out.push((p.index, outcome));
     }
-    meter(deps, tenant_id, &out).await;
+    meter(deps, tenant_id, &out, wasted).await;
     out.sort_by_key(|(i, _)| *i);
     LlmRun {
         outcomes: out,
@@ -344,8 +357,11 @@ async fn batch<P, K, C, B, U>(
     tenant_id: &str,
     doc_sha256: &str,
     pending: Vec<Pending>,
-    out: &mut Vec<(usize, TaskOutcome)>,
-    pairs: &mut Vec<TrainingPair>,
+    (out, pairs, wasted): (
+        &mut Vec<(usize, TaskOutcome)>,
+        &mut Vec<TrainingPair>,
+        &mut u64,
+    ),
 ) -> Vec<Pending>
 where
     P: LlmProvider,
@@ -407,7 +423,10 @@ where
                 }
             }
             // The batch failed or was invalid: each task gets its own call.
-            _ => rest.extend(members),
+            _ => {
+                *wasted += u64::from(usage.tokens());
+                rest.extend(members);
+            }
         }
     }
     rest.sort_by_key(|p| p.index);
@@ -527,12 +546,14 @@ async fn meter<P, K, C: Clock, B, U: UsageMeter>(
     deps: &LlmDeps<'_, P, K, C, B, U>,
     tenant_id: &str,
     outcomes: &[(usize, TaskOutcome)],
+    wasted: u64,
 ) {
     let tokens: u64 = outcomes
         .iter()
         .filter_map(|(_, o)| o.as_ref().ok())
         .map(|(_, u)| u64::from(u.tokens()))
-        .sum();
+        .sum::<u64>()
+        + wasted;
     if tokens == 0 {
         return;
     }
