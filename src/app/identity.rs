@@ -84,9 +84,13 @@ async fn api_key<P: Ports>(
     };
     match admit(&key, user.as_ref(), ctx.now_ms) {
         Ok(who) => {
+            // The key row was just read: write only when its last use is
+            // older than the interval, so most requests cost no write.
             let since = ctx.now_ms.saturating_sub(TOUCH_INTERVAL_MS);
-            if let Err(e) = app.meta.touch_key(&key.id, ctx.now_ms, since).await {
-                ctx.warn(format!("last_used_at not recorded: {e}"));
+            if key.last_used_at_ms.is_none_or(|t| t < since) {
+                if let Err(e) = app.meta.touch_key(&key.id, ctx.now_ms, since).await {
+                    ctx.warn(format!("last_used_at not recorded: {e}"));
+                }
             }
             Ok(who)
         }
