@@ -38,6 +38,7 @@ pub struct MemDirectory {
     pub users: RefCell<Vec<User>>,
     pub idps: RefCell<BTreeMap<String, IdpRecord>>,
     pub audit: RefCell<Vec<Entry>>,
+    pub tombstones: RefCell<BTreeMap<String, crate::tenants::Tombstone>>,
     pub faults: Faults,
 }
 
@@ -195,6 +196,22 @@ impl Directory for MemDirectory {
         out.truncate(limit as usize);
         Ok(out)
     }
+    async fn erase_directory(&self, t: &crate::tenants::Tombstone) -> StoreResult<u64> {
+        self.faults.check()?;
+        let mut audit = self.audit.borrow_mut();
+        let before = audit.len();
+        audit.retain(|e| e.tenant_id != t.tenant_id);
+        let erased = (before - audit.len()) as u64;
+        self.users
+            .borrow_mut()
+            .retain(|u| u.tenant_id != t.tenant_id);
+        self.idps.borrow_mut().remove(&t.tenant_id);
+        self.tombstones
+            .borrow_mut()
+            .entry(t.tenant_id.clone())
+            .or_insert_with(|| t.clone());
+        Ok(erased)
+    }
     async fn audit_after(
         &self,
         tenant_id: &str,
@@ -310,6 +327,8 @@ pub struct MemMeta {
     pub documents: RefCell<BTreeMap<String, Document>>,
     pub jobs: RefCell<BTreeMap<String, Job>>,
     pub shares: RefCell<Vec<(String, Share)>>,
+    /// Tenants asked to be erased, with when.
+    pub erasing: RefCell<BTreeMap<String, u64>>,
     pub faults: Faults,
     /// While set, every insert fails with a transient error.
     pub fail_inserts: Cell<bool>,
@@ -374,6 +393,63 @@ impl MetaStore for MemMeta {
     async fn get_tenant(&self, id: &str) -> StoreResult<Option<crate::tenants::Tenant>> {
         self.faults.check()?;
         Ok(self.tenants.borrow().get(id).cloned())
+    }
+    async fn request_erase(&self, tenant_id: &str, now_ms: u64) -> StoreResult<bool> {
+        self.faults.check()?;
+        let mut tenants = self.tenants.borrow_mut();
+        let Some(t) = tenants.get_mut(tenant_id) else {
+            return Ok(false);
+        };
+        t.status = "suspended".into();
+        self.erasing
+            .borrow_mut()
+            .entry(tenant_id.to_string())
+            .or_insert(now_ms);
+        Ok(true)
+    }
+    async fn tenants_to_erase(&self, limit: u32) -> StoreResult<Vec<(String, u64)>> {
+        self.faults.check()?;
+        Ok(self
+            .erasing
+            .borrow()
+            .iter()
+            .take(limit as usize)
+            .map(|(k, v)| (k.clone(), *v))
+            .collect())
+    }
+    async fn erase_tenant_rows(&self, tenant_id: &str) -> StoreResult<()> {
+        self.faults.check()?;
+        self.shares.borrow_mut().retain(|(t, _)| t != tenant_id);
+        self.jobs
+            .borrow_mut()
+            .retain(|_, j| j.tenant_id != tenant_id);
+        self.documents
+            .borrow_mut()
+            .retain(|_, d| d.tenant_id != tenant_id);
+        self.keys.borrow_mut().retain(|k| k.tenant_id != tenant_id);
+        self.tenants.borrow_mut().remove(tenant_id);
+        self.erasing.borrow_mut().remove(tenant_id);
+        Ok(())
+    }
+    async fn list_jobs(&self, tenant_id: &str) -> StoreResult<Vec<Job>> {
+        self.faults.check()?;
+        Ok(self
+            .jobs
+            .borrow()
+            .values()
+            .filter(|j| j.tenant_id == tenant_id)
+            .cloned()
+            .collect())
+    }
+    async fn list_all_shares(&self, tenant_id: &str) -> StoreResult<Vec<Share>> {
+        self.faults.check()?;
+        Ok(self
+            .shares
+            .borrow()
+            .iter()
+            .filter(|(t, _)| t == tenant_id)
+            .map(|(_, s)| s.clone())
+            .collect())
     }
     async fn update_tenant(
         &self,

@@ -58,6 +58,16 @@ pub trait MetaStore {
     ) -> StoreResult<()>;
     async fn list_tenants(&self) -> StoreResult<Vec<crate::tenants::Tenant>>;
     async fn get_tenant(&self, id: &str) -> StoreResult<Option<crate::tenants::Tenant>>;
+    /// Marks the tenant for erasure and suspends it; false when unknown.
+    async fn request_erase(&self, tenant_id: &str, now_ms: u64) -> StoreResult<bool>;
+    /// Tenants waiting to be erased, with when it was asked.
+    async fn tenants_to_erase(&self, limit: u32) -> StoreResult<Vec<(String, u64)>>;
+    /// Deletes every remaining row of the tenant (shares, jobs, documents,
+    /// webhook deliveries, keys, the tenant itself), in one transaction.
+    async fn erase_tenant_rows(&self, tenant_id: &str) -> StoreResult<()>;
+    /// All the tenant's jobs and shares, for the export.
+    async fn list_jobs(&self, tenant_id: &str) -> StoreResult<Vec<Job>>;
+    async fn list_all_shares(&self, tenant_id: &str) -> StoreResult<Vec<Share>>;
     /// Applies the changes; the updated tenant, or `None` when unknown.
     async fn update_tenant(
         &self,
@@ -195,6 +205,9 @@ pub trait Directory {
         before_seq: Option<u64>,
         limit: u32,
     ) -> StoreResult<Vec<crate::audit::Entry>>;
+    /// Writes the tenant's tombstone (idempotent), then deletes its audit
+    /// log, users and identity provider. Returns the audit entries deleted.
+    async fn erase_directory(&self, tombstone: &crate::tenants::Tombstone) -> StoreResult<u64>;
     /// Oldest first, after `after_seq`.
     async fn audit_after(
         &self,

@@ -374,3 +374,120 @@ fn a_token_email_never_takes_over_an_existing_user() {
         .unwrap();
     assert_eq!(intruder.email, None);
 }
+
+#[test]
+fn an_export_holds_the_tenants_metadata_and_an_erasure_leaves_only_a_tombstone() {
+    let w = spawn_app();
+    w.app.meta.tenants.borrow_mut().insert(
+        "ten_a".into(),
+        quire::tenants::Tenant {
+            id: "ten_a".into(),
+            name: "A".into(),
+            plan: "standard".into(),
+            status: "active".into(),
+            created_at_ms: 0,
+            llm_tiers: None,
+        },
+    );
+    let doc = w.upload_id("text/plain", b"to be forgotten");
+    let job = w.job_id(&doc);
+    w.deliver(&job);
+    post_json(&w, ADMIN, "/v1/users", json!({"email": "u@example.com"}));
+    let other = w.upload_id("text/plain", b"x");
+    let _ = other;
+
+    let export = get(&w, ADMIN, "/v1/export");
+    assert_eq!(export.status, 200);
+    let e = export.json_body();
+    assert_eq!(e["format"], "quire-export-1");
+    assert_eq!(e["documents"].as_array().unwrap().len(), 2);
+    assert_eq!(e["jobs"][0]["id"], job.as_str());
+    assert_eq!(e["users"][0]["email"], "u@example.com");
+    assert!(
+        !String::from_utf8_lossy(&export.body).contains("\"hash\""),
+        "no key hashes"
+    );
+
+    // Only an owner, and only with the tenant id typed again.
+    let admin = new_key(&w, json!({"name": "a", "role": "admin"}));
+    let as_admin = w.send(
+        Request::new(Method::Delete, "/v1/tenant")
+            .with_header(
+                "authorization",
+                &format!("Bearer {}", admin["secret"].as_str().unwrap()),
+            )
+            .with_body(r#"{"confirm":"ten_a"}"#),
+    );
+    assert_problem(&as_admin, 403, "forbidden");
+    let wrong = w.send(
+        w.as_admin(Method::Delete, "/v1/tenant")
+            .with_body(r#"{"confirm":"ten_b"}"#),
+    );
+    assert_problem(&wrong, 422, "confirmation_mismatch");
+    let ok = w.send(
+        w.as_admin(Method::Delete, "/v1/tenant")
+            .with_body(r#"{"confirm":"ten_a"}"#),
+    );
+    assert_eq!(ok.status, 202);
+    assert_problem(&get(&w, ADMIN, "/v1/documents"), 403, "tenant_suspended");
+
+    let report = futures::executor::block_on(w.app.sweep(w.clock.0.get()));
+    assert_eq!(report.tenants_erased, 1, "{report:?}");
+    assert!(
+        report.erased_objects >= 3,
+        "original, extraction and result"
+    );
+    let objects = w.app.blobs.inner.objects.borrow();
+    assert!(!objects.keys().any(|k| k.starts_with("tenants/ten_a/")));
+    assert!(w
+        .app
+        .meta
+        .documents
+        .borrow()
+        .values()
+        .all(|d| d.tenant_id != "ten_a"));
+    assert!(w
+        .app
+        .meta
+        .jobs
+        .borrow()
+        .values()
+        .all(|j| j.tenant_id != "ten_a"));
+    assert!(w
+        .app
+        .meta
+        .keys
+        .borrow()
+        .iter()
+        .all(|k| k.tenant_id != "ten_a"));
+    assert!(w
+        .app
+        .directory
+        .users
+        .borrow()
+        .iter()
+        .all(|u| u.tenant_id != "ten_a"));
+    assert!(w
+        .app
+        .directory
+        .audit
+        .borrow()
+        .iter()
+        .all(|e| e.tenant_id != "ten_a"));
+    assert!(w.app.meta.tenants.borrow().get("ten_a").is_none());
+    let tomb = w.app.directory.tombstones.borrow()["ten_a"].clone();
+    assert!(
+        tomb.audit_head.is_some(),
+        "the tombstone keeps the audit chain's last hash"
+    );
+    // Another tenant is untouched.
+    assert!(w
+        .app
+        .meta
+        .keys
+        .borrow()
+        .iter()
+        .any(|k| k.tenant_id == "ten_b"));
+    drop(objects);
+    assert_problem(&get(&w, ADMIN, "/v1/documents"), 401, "unauthorized");
+}

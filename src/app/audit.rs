@@ -38,6 +38,8 @@ pub fn action_of(id: RouteId) -> Option<(&'static str, &'static str)> {
         RouteId::DeleteIdp => ("idp.removed", "tenant"),
         RouteId::WebhookSecret => ("webhook_secret.read", "tenant"),
         RouteId::TrainingData => ("llm.training_exported", "tenant"),
+        RouteId::Export => ("tenant.exported", "tenant"),
+        RouteId::EraseTenant => ("tenant.erase_requested", "tenant"),
         RouteId::CreateTenant => ("tenant.created", "tenant"),
         RouteId::UpdateTenant => ("tenant.updated", "tenant"),
         _ => return None,

@@ -5,7 +5,7 @@
 //! touched). Each run does a bounded amount of work and reports counts.
 
 use super::{documents, App};
-use crate::ports::{BlobStore, MetaStore, Ports};
+use crate::ports::{BlobStore, Directory, MetaStore, Ports};
 use serde::Serialize;
 
 const EXPIRED_PER_RUN: u32 = 200;
@@ -15,6 +15,8 @@ const ORPHAN_GRACE_MS: u64 = 60 * 60 * 1000;
 /// What one run did.
 #[derive(Debug, Default, Serialize, PartialEq)]
 pub struct SweepReport {
+    pub tenants_erased: u32,
+    pub erased_objects: u32,
     pub expired_deleted: u32,
     pub objects_checked: u32,
     pub orphans_deleted: u32,
@@ -23,6 +25,7 @@ pub struct SweepReport {
 
 pub async fn sweep<P: Ports>(app: &App<P>, now_ms: u64) -> SweepReport {
     let mut report = SweepReport::default();
+    erase_tenants(app, now_ms, &mut report).await;
     match app.meta.expired_documents(now_ms, EXPIRED_PER_RUN).await {
         Ok(docs) => {
             for doc in docs {
@@ -37,6 +40,69 @@ pub async fn sweep<P: Ports>(app: &App<P>, now_ms: u64) -> SweepReport {
     }
     reconcile(app, now_ms, &mut report).await;
     report
+}
+
+/// Objects deleted per run for tenant erasures (the rest waits for the
+/// next run, 15 minutes later).
+const ERASE_OBJECTS_PER_RUN: u32 = 1000;
+
+/// Erases the tenants that asked: their objects first, in bounded batches,
+/// then, once none is left, their rows, leaving a tombstone.
+async fn erase_tenants<P: Ports>(app: &App<P>, now_ms: u64, report: &mut SweepReport) {
+    let Ok(tenants) = app.meta.tenants_to_erase(5).await else {
+        report.errors += 1;
+        return;
+    };
+    for (tenant, requested_at_ms) in tenants {
+        let prefix = format!("tenants/{tenant}/");
+        let mut deleted = 0u64;
+        let emptied = loop {
+            if report.erased_objects >= ERASE_OBJECTS_PER_RUN {
+                break false;
+            }
+            let Ok((keys, _)) = app.blobs.list(&prefix, None, 500).await else {
+                report.errors += 1;
+                break false;
+            };
+            if keys.is_empty() {
+                break true;
+            }
+            for (key, _) in keys {
+                match app.blobs.delete(&key).await {
+                    Ok(()) => {
+                        deleted += 1;
+                        report.erased_objects += 1;
+                    }
+                    Err(_) => report.errors += 1,
+                }
+            }
+        };
+        if !emptied {
+            return;
+        }
+        let audit_head = app
+            .directory
+            .audit_head(&tenant)
+            .await
+            .ok()
+            .flatten()
+            .map(|(_, hash)| hash);
+        let tombstone = crate::tenants::Tombstone {
+            tenant_id: tenant.clone(),
+            requested_at_ms,
+            erased_at_ms: now_ms,
+            objects_deleted: deleted,
+            audit_head,
+        };
+        let erased = match app.directory.erase_directory(&tombstone).await {
+            Ok(_) => app.meta.erase_tenant_rows(&tenant).await,
+            Err(e) => Err(e),
+        };
+        match erased {
+            Ok(()) => report.tenants_erased += 1,
+            Err(_) => report.errors += 1,
+        }
+    }
 }
 
 async fn reconcile<P: Ports>(app: &App<P>, now_ms: u64, report: &mut SweepReport) {

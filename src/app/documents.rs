@@ -296,7 +296,7 @@ pub async fn remove<P: Ports>(app: &App<P>, doc: &Document, now_ms: u64) -> Resu
     Ok(true)
 }
 
-fn share_view(s: &Share) -> serde_json::Value {
+pub(super) fn share_view(s: &Share) -> serde_json::Value {
     json!({
         "id": s.grantee.tag(),
         "grantee": { "type": s.grantee.kind(), "id": s.grantee.id() },

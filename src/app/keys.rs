@@ -44,7 +44,7 @@ struct RotateRequest {
     grace_seconds: Option<u64>,
 }
 
-fn key_view(k: &ApiKey, now_ms: u64) -> Value {
+pub(super) fn key_view(k: &ApiKey, now_ms: u64) -> Value {
     let status = if k.revoked_at_ms.is_some() {
         "revoked"
     } else if !k.is_live(now_ms) {

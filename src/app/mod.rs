@@ -11,6 +11,7 @@ mod identity;
 mod jobs;
 mod keys;
 mod limits;
+mod privacy;
 mod system;
 mod tenants;
 mod training;
@@ -189,6 +190,8 @@ impl<P: Ports> App<P> {
             RouteId::VerifyAudit => audit::verify(self, who).await,
             RouteId::Me => Ok(identity::me(who)),
             RouteId::TrainingData => training::export(self, req, who).await,
+            RouteId::Export => privacy::export(self, ctx, who).await,
+            RouteId::EraseTenant => privacy::erase(self, req, ctx, who).await,
             RouteId::Health
             | RouteId::Ready
             | RouteId::OpenApi
@@ -233,7 +236,9 @@ pub fn required_scope(id: RouteId) -> Option<Scope> {
         | RouteId::GetIdp
         | RouteId::PutIdp
         | RouteId::DeleteIdp
-        | RouteId::TrainingData => Scope::TenantAdmin,
+        | RouteId::TrainingData
+        | RouteId::Export
+        | RouteId::EraseTenant => Scope::TenantAdmin,
         RouteId::Usage | RouteId::Me => return None,
         RouteId::Health
         | RouteId::Ready

@@ -256,6 +256,42 @@ fn limits_string(limits: &[crate::ratelimit::Policy]) -> Option<String> {
 }
 
 impl D1Meta {
+    async fn shares_where(&self, clause: &str, args: &[JsValue]) -> StoreResult<Vec<Share>> {
+        #[derive(Deserialize)]
+        struct Row {
+            document_id: String,
+            grantee_type: String,
+            grantee: String,
+            access: String,
+            created_by: String,
+            created_at: f64,
+        }
+        let sql = format!(
+            "SELECT document_id, grantee_type, grantee, access, created_by, created_at \
+             FROM document_shares WHERE {clause}"
+        );
+        let rows = self.all::<Row>(&sql, args).await?;
+        rows.into_iter()
+            .map(|r| {
+                let grantee = match r.grantee_type.as_str() {
+                    "user" => Grantee::User(r.grantee),
+                    _ => Grantee::Role(role_of(&r.grantee)?),
+                };
+                Ok(Share {
+                    document_id: r.document_id,
+                    grantee,
+                    access: if r.access == "write" {
+                        Access::Write
+                    } else {
+                        Access::Read
+                    },
+                    created_by: r.created_by,
+                    created_at_ms: r.created_at as u64,
+                })
+            })
+            .collect()
+    }
+
     fn insert_key_stmt(&self, k: &ApiKey) -> StoreResult<D1PreparedStatement> {
         let sql = "INSERT INTO api_keys (id, tenant_id, user_id, name, prefix, hash, role, \
                    scopes, created_at, expires_at, rate_limits) \
@@ -324,6 +360,59 @@ impl MetaStore for D1Meta {
             .first::<TenantRow>(sql, &[text(id)])
             .await?
             .map(TenantRow::into_tenant))
+    }
+
+    async fn request_erase(&self, tenant_id: &str, now_ms: u64) -> StoreResult<bool> {
+        let sql = "UPDATE tenants SET status = 'suspended', \
+                   erase_requested_at = COALESCE(erase_requested_at, ?2) WHERE id = ?1";
+        Ok(self.run(sql, &[text(tenant_id), num(now_ms)]).await? == 1)
+    }
+
+    async fn tenants_to_erase(&self, limit: u32) -> StoreResult<Vec<(String, u64)>> {
+        #[derive(Deserialize)]
+        struct Row {
+            id: String,
+            erase_requested_at: f64,
+        }
+        let sql = "SELECT id, erase_requested_at FROM tenants \
+                   WHERE erase_requested_at IS NOT NULL ORDER BY erase_requested_at LIMIT ?1";
+        let rows = self.all::<Row>(sql, &[num(u64::from(limit))]).await?;
+        Ok(rows
+            .into_iter()
+            .map(|r| (r.id, r.erase_requested_at as u64))
+            .collect())
+    }
+
+    async fn erase_tenant_rows(&self, tenant_id: &str) -> StoreResult<()> {
+        let args = [text(tenant_id)];
+        let mut statements = Vec::new();
+        for table in [
+            "document_shares",
+            "webhook_deliveries",
+            "jobs",
+            "documents",
+            "api_keys",
+        ] {
+            statements
+                .push(self.stmt(&format!("DELETE FROM {table} WHERE tenant_id = ?1"), &args)?);
+        }
+        statements.push(self.stmt("DELETE FROM tenants WHERE id = ?1", &args)?);
+        self.0.batch(statements).await.map_err(classify)?;
+        Ok(())
+    }
+
+    async fn list_jobs(&self, tenant_id: &str) -> StoreResult<Vec<Job>> {
+        let sql = format!("SELECT {JOB_COLUMNS} FROM jobs WHERE tenant_id = ?1 ORDER BY id");
+        self.all::<JobRow>(&sql, &[text(tenant_id)])
+            .await?
+            .into_iter()
+            .map(JobRow::into_job)
+            .collect()
+    }
+
+    async fn list_all_shares(&self, tenant_id: &str) -> StoreResult<Vec<Share>> {
+        self.shares_where("tenant_id = ?1 ORDER BY document_id", &[text(tenant_id)])
+            .await
     }
 
     async fn update_tenant(
@@ -533,40 +622,11 @@ impl MetaStore for D1Meta {
     }
 
     async fn list_shares(&self, tenant_id: &str, document_id: &str) -> StoreResult<Vec<Share>> {
-        #[derive(Deserialize)]
-        struct Row {
-            document_id: String,
-            grantee_type: String,
-            grantee: String,
-            access: String,
-            created_by: String,
-            created_at: f64,
-        }
-        let sql = "SELECT document_id, grantee_type, grantee, access, created_by, created_at \
-                   FROM document_shares WHERE tenant_id = ?1 AND document_id = ?2 \
-                   ORDER BY created_at";
-        let rows = self
-            .all::<Row>(sql, &[text(tenant_id), text(document_id)])
-            .await?;
-        rows.into_iter()
-            .map(|r| {
-                let grantee = match r.grantee_type.as_str() {
-                    "user" => Grantee::User(r.grantee),
-                    _ => Grantee::Role(role_of(&r.grantee)?),
-                };
-                Ok(Share {
-                    document_id: r.document_id,
-                    grantee,
-                    access: if r.access == "write" {
-                        Access::Write
-                    } else {
-                        Access::Read
-                    },
-                    created_by: r.created_by,
-                    created_at_ms: r.created_at as u64,
-                })
-            })
-            .collect()
+        self.shares_where(
+            "tenant_id = ?1 AND document_id = ?2 ORDER BY created_at",
+            &[text(tenant_id), text(document_id)],
+        )
+        .await
     }
 
     async fn put_share(&self, tenant_id: &str, share: &Share) -> StoreResult<()> {

@@ -273,6 +273,45 @@ impl Directory for D1Meta {
         Ok(rows.into_iter().map(Entry::from).collect())
     }
 
+    async fn erase_directory(&self, t: &crate::tenants::Tombstone) -> StoreResult<u64> {
+        #[derive(Deserialize)]
+        struct Count {
+            n: f64,
+        }
+        let args = [text(&t.tenant_id)];
+        let count = self
+            .first::<Count>(
+                "SELECT COUNT(*) AS n FROM audit_log WHERE tenant_id = ?1",
+                &args,
+            )
+            .await?
+            .map_or(0, |c| c.n as u64);
+        // The tombstone first: the audit log's guard lets a tenant's
+        // entries go only once it exists. One transaction.
+        let tombstone = self.stmt(
+            "INSERT OR IGNORE INTO tenant_tombstones (tenant_id, requested_at, erased_at, \
+             objects_deleted, audit_entries, audit_head) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            &[
+                text(&t.tenant_id),
+                num(t.requested_at_ms),
+                num(t.erased_at_ms),
+                num(t.objects_deleted),
+                num(count),
+                opt_text(t.audit_head.as_deref()),
+            ],
+        )?;
+        let mut statements = vec![tombstone];
+        for table in ["audit_log", "users", "identity_providers"] {
+            statements
+                .push(self.stmt(&format!("DELETE FROM {table} WHERE tenant_id = ?1"), &args)?);
+        }
+        self.0
+            .batch(statements)
+            .await
+            .map_err(super::storage::classify)?;
+        Ok(count)
+    }
+
     async fn audit_after(
         &self,
         tenant_id: &str,

@@ -46,6 +46,8 @@ pub enum RouteId {
     VerifyAudit,
     Me,
     TrainingData,
+    Export,
+    EraseTenant,
     /// Test-only: sends a job's queue message again. Enabled by
     /// `ENABLE_TEST_ROUTES`, never documented, never on in production.
     TestRedeliverJob,
@@ -132,6 +134,8 @@ pub const ROUTES: &[RouteSpec] = &[
     r(RouteId::VerifyAudit, Method::Get, "/v1/audit/verify"),
     r(RouteId::Me, Method::Get, "/v1/me"),
     r(RouteId::TrainingData, Method::Get, "/v1/llm/training-data"),
+    r(RouteId::Export, Method::Get, "/v1/export"),
+    r(RouteId::EraseTenant, Method::Delete, "/v1/tenant"),
     RouteSpec {
         id: RouteId::TestRedeliverJob,
         method: Method::Post,

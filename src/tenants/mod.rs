@@ -18,6 +18,17 @@ pub struct Tenant {
     pub llm_tiers: Option<String>,
 }
 
+/// What remains of an erased tenant.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Tombstone {
+    pub tenant_id: String,
+    pub requested_at_ms: u64,
+    pub erased_at_ms: u64,
+    pub objects_deleted: u64,
+    /// Hash of the tenant's last audit entry: proof of what was erased.
+    pub audit_head: Option<String>,
+}
+
 /// Body of `POST /v1/tenants`.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
