@@ -192,7 +192,12 @@ async fn to_core(req: &mut Request, upload_limit: u64) -> Result<http::Request, 
     for (name, value) in req.headers().entries() {
         core = core.with_header(&name, &value);
     }
-    if matches!(method, Method::Post | Method::Put | Method::Patch) {
+    // DELETE may carry a small JSON body too (`DELETE /v1/tenant` asks for
+    // a confirmation).
+    if matches!(
+        method,
+        Method::Post | Method::Put | Method::Patch | Method::Delete
+    ) {
         let cap = if matches!(url.path(), "/v1/documents" | "/__test/extract") {
             upload_limit + MULTIPART_SLACK
         } else {
