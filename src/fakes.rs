@@ -454,14 +454,18 @@ impl MetaStore for MemMeta {
     async fn update_tenant(
         &self,
         id: &str,
-        plan: Option<&str>,
-        status: Option<&str>,
-        llm_tiers: Option<&str>,
+        changes: &crate::tenants::UpdateTenant,
     ) -> StoreResult<Option<crate::tenants::Tenant>> {
         self.faults.check()?;
+        let (plan, status) = (changes.plan.as_deref(), changes.status.as_deref());
         let mut tenants = self.tenants.borrow_mut();
         Ok(tenants.get_mut(id).map(|t| {
-            match llm_tiers {
+            match changes.retention_days {
+                Some(-1) => t.retention_days = None,
+                Some(d) => t.retention_days = Some(d as u64),
+                None => {}
+            }
+            match changes.llm_tiers.as_deref() {
                 Some("") => t.llm_tiers = None,
                 Some(v) => t.llm_tiers = Some(v.to_string()),
                 None => {}

@@ -72,9 +72,7 @@ pub trait MetaStore {
     async fn update_tenant(
         &self,
         id: &str,
-        plan: Option<&str>,
-        status: Option<&str>,
-        llm_tiers: Option<&str>,
+        changes: &crate::tenants::UpdateTenant,
     ) -> StoreResult<Option<crate::tenants::Tenant>>;
     async fn insert_key(&self, key: &ApiKey) -> StoreResult<()>;
     async fn list_keys(&self, tenant_id: &str) -> StoreResult<Vec<ApiKey>>;

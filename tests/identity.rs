@@ -173,6 +173,7 @@ fn with_provider() -> World {
             status: "active".into(),
             created_at_ms: 0,
             llm_tiers: None,
+            retention_days: None,
         },
     );
     w.app
@@ -387,6 +388,7 @@ fn an_export_holds_the_tenants_metadata_and_an_erasure_leaves_only_a_tombstone()
             status: "active".into(),
             created_at_ms: 0,
             llm_tiers: None,
+            retention_days: None,
         },
     );
     let doc = w.upload_id("text/plain", b"to be forgotten");
@@ -490,4 +492,50 @@ fn an_export_holds_the_tenants_metadata_and_an_erasure_leaves_only_a_tombstone()
         .any(|k| k.tenant_id == "ten_b"));
     drop(objects);
     assert_problem(&get(&w, ADMIN, "/v1/documents"), 401, "unauthorized");
+}
+
+#[test]
+fn a_tenants_own_retention_sets_the_expiry_of_uploads_that_name_none() {
+    let w = spawn_app();
+    w.app.meta.tenants.borrow_mut().insert(
+        "ten_a".into(),
+        quire::tenants::Tenant {
+            id: "ten_a".into(),
+            name: "A".into(),
+            plan: "standard".into(),
+            status: "active".into(),
+            created_at_ms: 0,
+            llm_tiers: None,
+            retention_days: None,
+        },
+    );
+    let patch = |body: &str| {
+        w.send(
+            Request::new(Method::Patch, "/v1/tenants/ten_a")
+                .with_header("authorization", &format!("Bearer {OPERATOR}"))
+                .with_body(body.to_string()),
+        )
+    };
+    assert_problem(
+        &patch(r#"{"retention_days": -5}"#),
+        422,
+        "invalid_retention",
+    );
+    let set = patch(r#"{"retention_days": 3}"#);
+    assert_eq!(set.status, 200);
+    assert_eq!(set.json_body()["retention_days"], 3);
+    let doc = w.upload("text/plain", b"kept three days").json_body();
+    let expires = quire::time::parse_rfc3339(doc["expires_at"].as_str().unwrap()).unwrap();
+    assert_eq!(expires - w.clock.0.get(), 3 * 86_400_000);
+    // An explicit expiry still wins; -1 returns to the environment's (keep).
+    let explicit = w.send(
+        w.as_admin(Method::Post, "/v1/documents?expires_in=60")
+            .with_header("content-type", "text/plain")
+            .with_body(b"one minute".to_vec()),
+    );
+    let e =
+        quire::time::parse_rfc3339(explicit.json_body()["expires_at"].as_str().unwrap()).unwrap();
+    assert_eq!(e - w.clock.0.get(), 60_000);
+    assert_eq!(patch(r#"{"retention_days": -1}"#).status, 200);
+    assert!(w.upload("text/plain", b"forever").json_body()["expires_at"].is_null());
 }

@@ -477,6 +477,7 @@ fn the_operator_can_give_a_tenant_its_own_tiers_over_the_same_providers() {
             status: "active".into(),
             created_at_ms: 0,
             llm_tiers: None,
+            retention_days: None,
         },
     );
     let patch = |tiers: &str| {

@@ -65,9 +65,19 @@ pub async fn create<P: Ports>(
         &crate::scan::ScanLimits::default(),
         &app.config.scan_refuse,
     )?;
+    // The tenant's own default retention, else the environment's.
+    let retention_days = match req.query_param("expires_in") {
+        Some(_) => app.config.default_retention_days,
+        None => app
+            .meta
+            .get_tenant(&who.tenant_id)
+            .await?
+            .and_then(|t| t.retention_days)
+            .unwrap_or(app.config.default_retention_days),
+    };
     let expires_at_ms = crate::documents::expiry(
         req.query_param("expires_in").as_deref(),
-        app.config.default_retention_days,
+        retention_days,
         ctx.now_ms,
     )?;
     let size = upload.bytes.len() as i64;

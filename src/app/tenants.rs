@@ -36,6 +36,7 @@ pub async fn create<P: Ports>(
         status: "active".into(),
         created_at_ms: ctx.now_ms,
         llm_tiers: None,
+        retention_days: None,
     };
     let mut random = [0u8; 20];
     app.entropy.fill(&mut random);
@@ -124,15 +125,13 @@ pub async fn update<P: Ports>(
     }
     let tenant = app
         .meta
-        .update_tenant(
-            id,
-            body.plan.as_deref(),
-            body.status.as_deref(),
-            body.llm_tiers.as_deref(),
-        )
+        .update_tenant(id, &body)
         .await?
         .ok_or_else(|| ApiError::NotFound("tenant".into()))?;
-    let detail = json!({"plan": body.plan, "status": body.status, "llm_tiers": body.llm_tiers});
+    let detail = json!({
+        "plan": body.plan, "status": body.status,
+        "llm_tiers": body.llm_tiers, "retention_days": body.retention_days,
+    });
     operator_audit(app, req, ctx, &tenant.id, "tenant.updated", detail).await;
     Ok(Response::json(200, &tenant))
 }

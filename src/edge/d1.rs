@@ -96,6 +96,7 @@ struct TenantRow {
     status: String,
     created_at: f64,
     llm_tiers: Option<String>,
+    retention_days: Option<f64>,
 }
 
 impl TenantRow {
@@ -107,6 +108,7 @@ impl TenantRow {
             status: self.status,
             created_at_ms: self.created_at as u64,
             llm_tiers: self.llm_tiers,
+            retention_days: self.retention_days.map(|d| d as u64),
         }
     }
 }
@@ -349,13 +351,13 @@ impl MetaStore for D1Meta {
     }
 
     async fn list_tenants(&self) -> StoreResult<Vec<Tenant>> {
-        let sql = "SELECT id, name, plan, status, created_at, llm_tiers FROM tenants ORDER BY id";
+        let sql = "SELECT id, name, plan, status, created_at, llm_tiers, retention_days FROM tenants ORDER BY id";
         let rows = self.all::<TenantRow>(sql, &[]).await?;
         Ok(rows.into_iter().map(TenantRow::into_tenant).collect())
     }
 
     async fn get_tenant(&self, id: &str) -> StoreResult<Option<Tenant>> {
-        let sql = "SELECT id, name, plan, status, created_at, llm_tiers FROM tenants WHERE id = ?1";
+        let sql = "SELECT id, name, plan, status, created_at, llm_tiers, retention_days FROM tenants WHERE id = ?1";
         Ok(self
             .first::<TenantRow>(sql, &[text(id)])
             .await?
@@ -418,22 +420,25 @@ impl MetaStore for D1Meta {
     async fn update_tenant(
         &self,
         id: &str,
-        plan: Option<&str>,
-        status: Option<&str>,
-        llm_tiers: Option<&str>,
+        c: &crate::tenants::UpdateTenant,
     ) -> StoreResult<Option<Tenant>> {
-        // llm_tiers: NULL keeps it, '' clears it.
+        // llm_tiers: NULL keeps it, '' clears it; retention_days: NULL
+        // keeps it, -1 clears it.
         let sql = "UPDATE tenants SET plan = COALESCE(?2, plan), status = COALESCE(?3, status), \
                    llm_tiers = CASE WHEN ?4 IS NULL THEN llm_tiers WHEN ?4 = '' THEN NULL \
-                   ELSE ?4 END WHERE id = ?1";
+                   ELSE ?4 END, \
+                   retention_days = CASE WHEN ?5 IS NULL THEN retention_days WHEN ?5 < 0 \
+                   THEN NULL ELSE ?5 END WHERE id = ?1";
         let args = [
             text(id),
-            opt_text(plan),
-            opt_text(status),
-            opt_text(llm_tiers),
+            opt_text(c.plan.as_deref()),
+            opt_text(c.status.as_deref()),
+            opt_text(c.llm_tiers.as_deref()),
+            c.retention_days
+                .map_or(JsValue::NULL, |d| JsValue::from_f64(d as f64)),
         ];
         self.run(sql, &args).await?;
-        let sql = "SELECT id, name, plan, status, created_at, llm_tiers FROM tenants WHERE id = ?1";
+        let sql = "SELECT id, name, plan, status, created_at, llm_tiers, retention_days FROM tenants WHERE id = ?1";
         Ok(self
             .first::<TenantRow>(sql, &[text(id)])
             .await?

@@ -16,6 +16,10 @@ pub struct Tenant {
     /// LLM tiers overriding the environment's (`LLM_TIERS` syntax).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub llm_tiers: Option<String>,
+    /// Days an upload is kept when it names no expiry, overriding
+    /// `DEFAULT_RETENTION_DAYS` (0: forever).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub retention_days: Option<u64>,
 }
 
 /// What remains of an erased tenant.
@@ -50,6 +54,9 @@ pub struct UpdateTenant {
     pub status: Option<String>,
     /// The tenant's own LLM tiers; `""` returns it to the environment's.
     pub llm_tiers: Option<String>,
+    /// The tenant's default retention in days (0: forever); -1 returns it
+    /// to the environment's.
+    pub retention_days: Option<i64>,
 }
 
 fn plan_ok(plan: &str) -> bool {
@@ -105,7 +112,19 @@ impl UpdateTenant {
                 "llm_tiers must be under 2000 characters".into(),
             ));
         }
-        if u.plan.is_none() && u.status.is_none() && u.llm_tiers.is_none() {
+        if u.retention_days
+            .is_some_and(|d| !(-1..=36_500).contains(&d))
+        {
+            return Err(ApiError::Invalid(
+                "invalid_retention",
+                "retention_days is 0 (keep) to 36500, or -1 for the environment's default".into(),
+            ));
+        }
+        if u.plan.is_none()
+            && u.status.is_none()
+            && u.llm_tiers.is_none()
+            && u.retention_days.is_none()
+        {
             return Err(ApiError::Invalid(
                 "invalid_body",
                 "nothing to update".into(),
