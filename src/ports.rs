@@ -43,6 +43,12 @@ pub trait BlobStore {
     ) -> StoreResult<(Vec<(String, u64)>, Option<String>)>;
     /// Cheap liveness probe for `/ready`.
     async fn ping(&self) -> StoreResult<()>;
+    /// Moves the object's data key to the active master key; false when
+    /// there was nothing to do (already current, or a store that does not
+    /// encrypt).
+    async fn rewrap(&self, _key: &str) -> StoreResult<bool> {
+        Ok(false)
+    }
 }
 
 /// Metadata storage (D1). Every tenant-facing query takes the tenant id.

@@ -1064,3 +1064,55 @@ fn a_webhook_message_that_finds_the_delivery_leased_comes_back_later() {
     assert_eq!(outcome, Disposition::Ack);
     assert_eq!(sender.received.borrow().len(), 1);
 }
+
+#[test]
+fn rewrapping_moves_every_object_to_the_new_master_key_so_the_old_one_can_go() {
+    use quire::crypto::{key_id_of, MasterKeys};
+    let mut w = spawn_app();
+    let doc = w.upload_id("text/plain", b"secret under k1");
+    let job = w.job_id(&doc);
+    w.deliver(&job);
+    let k1 = "AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQE=";
+    let k2 = "AgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgI=";
+    // Rotation: k2 becomes active, k1 stays to read what it wrapped.
+    w.app.blobs.keys = MasterKeys::parse(&format!("k2:{k2},k1:{k1}"), None).unwrap();
+    let ids = |w: &World| -> Vec<String> {
+        w.app
+            .blobs
+            .inner
+            .objects
+            .borrow()
+            .values()
+            .map(|b| key_id_of(b).unwrap_or("plain").to_string())
+            .collect()
+    };
+    assert!(ids(&w).iter().all(|id| id == "k1"));
+    let operator = |body: &str| {
+        w.send(
+            Request::new(Method::Post, "/v1/admin/rewrap")
+                .with_header("authorization", &format!("Bearer {OPERATOR}"))
+                .with_body(body.to_string()),
+        )
+    };
+    assert_problem(
+        &w.send(w.as_admin(Method::Post, "/v1/admin/rewrap")),
+        401,
+        "unauthorized",
+    );
+    let first = operator(r#"{"limit": 1}"#).json_body();
+    assert_eq!(
+        (first["checked"].as_u64(), first["rewrapped"].as_u64()),
+        (Some(1), Some(1))
+    );
+    let rest = operator(&format!(r#"{{"cursor": {}}}"#, first["next_cursor"])).json_body();
+    assert!(rest["rewrapped"].as_u64().unwrap() >= 2, "{rest}");
+    assert!(rest["next_cursor"].is_null());
+    assert!(ids(&w).iter().all(|id| id == "k2"), "{:?}", ids(&w));
+    let again = operator("").json_body();
+    assert_eq!(again["rewrapped"], 0);
+    // k1 retired: everything still reads.
+    w.app.blobs.keys = MasterKeys::parse(&format!("k2:{k2}"), None).unwrap();
+    let content = w.send(w.as_admin(Method::Get, &format!("/v1/documents/{doc}/content")));
+    assert_eq!(content.body, b"secret under k1");
+    assert_eq!(result_of(&w, &job, "extract")["text"], "secret under k1");
+}

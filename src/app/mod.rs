@@ -3,6 +3,7 @@
 //!
 //! Handlers live in one file per resource; each is parse → core → map.
 
+mod admin;
 mod audit;
 mod cleanup;
 mod documents;
@@ -110,6 +111,7 @@ impl<P: Ports> App<P> {
             RouteId::CreateTenant => tenants::create(self, req, ctx).await,
             RouteId::ListTenants => tenants::list(self, req).await,
             RouteId::UpdateTenant => tenants::update(self, req, ctx, param).await,
+            RouteId::Rewrap => admin::rewrap(self, req).await,
             RouteId::TestExtract if self.config.enable_test_routes => system::test_extract(req),
             RouteId::TestRedeliverJob | RouteId::TestExtract | RouteId::TestRawObject => {
                 Err(ApiError::NotFound(format!("route {}", req.path)))
@@ -200,7 +202,8 @@ impl<P: Ports> App<P> {
             | RouteId::TestRawObject
             | RouteId::CreateTenant
             | RouteId::ListTenants
-            | RouteId::UpdateTenant => Err(ApiError::Internal(format!(
+            | RouteId::UpdateTenant
+            | RouteId::Rewrap => Err(ApiError::Internal(format!(
                 "{id:?} reached the authenticated dispatcher"
             ))),
         }
@@ -246,6 +249,7 @@ pub fn required_scope(id: RouteId) -> Option<Scope> {
         | RouteId::CreateTenant
         | RouteId::ListTenants
         | RouteId::UpdateTenant
+        | RouteId::Rewrap
         | RouteId::TestRedeliverJob
         | RouteId::TestExtract
         | RouteId::TestRawObject => return None,

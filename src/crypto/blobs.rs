@@ -49,4 +49,23 @@ impl<B: BlobStore, E: Entropy> BlobStore for EncryptedBlobs<B, E> {
     async fn ping(&self) -> StoreResult<()> {
         self.inner.ping().await
     }
+
+    async fn rewrap(&self, key: &str) -> StoreResult<bool> {
+        let Some(sealed) = self.inner.get(key).await? else {
+            return Ok(false);
+        };
+        let mut nonce = [0u8; 12];
+        self.entropy.fill(&mut nonce);
+        match crate::crypto::rewrap(&self.keys, &sealed, nonce)
+            .map_err(|e| StoreError::Permanent(format!("{key}: {e}")))?
+        {
+            Some(moved) => {
+                self.inner
+                    .put(key, moved, "application/octet-stream")
+                    .await?;
+                Ok(true)
+            }
+            None => Ok(false),
+        }
+    }
 }

@@ -137,6 +137,68 @@ pub fn encrypt(keys: &MasterKeys, plain: &[u8], random: [u8; 51]) -> Result<Vec<
     Ok(out)
 }
 
+/// Re-wraps an envelope's data key under the active master key, leaving the
+/// encrypted body as it is (master-key rotation without re-encrypting
+/// documents). `None` when the object already uses the active key or is not
+/// an envelope. `wrap_nonce` must be fresh random bytes.
+pub fn rewrap(
+    keys: &MasterKeys,
+    bytes: &[u8],
+    wrap_nonce: [u8; 12],
+) -> Result<Option<Vec<u8>>, CryptoError> {
+    if !is_encrypted(bytes) {
+        return Ok(None);
+    }
+    let mut pos = MAGIC.len();
+    let id_len = usize::from(*bytes.get(pos).ok_or(CryptoError::Corrupt)?);
+    pos += 1;
+    let id = bytes.get(pos..pos + id_len).ok_or(CryptoError::Corrupt)?;
+    let id = std::str::from_utf8(id).map_err(|_| CryptoError::Corrupt)?;
+    if id == keys.active_id() {
+        return Ok(None);
+    }
+    pos += id_len;
+    let old_nonce = bytes.get(pos..pos + 12).ok_or(CryptoError::Corrupt)?;
+    let wrapped = bytes.get(pos + 12..pos + 60).ok_or(CryptoError::Corrupt)?;
+    let rest = bytes.get(pos + 60..).ok_or(CryptoError::Corrupt)?;
+    let data_key = cipher(keys.key(id)?)
+        .decrypt(
+            Nonce::from_slice(old_nonce),
+            Payload {
+                msg: wrapped,
+                aad: id.as_bytes(),
+            },
+        )
+        .map_err(|_| CryptoError::Corrupt)?;
+    let active = keys.active_id().as_bytes();
+    let rewrapped = cipher(keys.key(keys.active_id())?)
+        .encrypt(
+            Nonce::from_slice(&wrap_nonce),
+            Payload {
+                msg: &data_key,
+                aad: active,
+            },
+        )
+        .map_err(|_| CryptoError::Corrupt)?;
+    let mut out = Vec::with_capacity(bytes.len() + active.len());
+    out.extend_from_slice(MAGIC);
+    out.push(active.len() as u8);
+    out.extend_from_slice(active);
+    out.extend_from_slice(&wrap_nonce);
+    out.extend_from_slice(&rewrapped);
+    out.extend_from_slice(rest);
+    Ok(Some(out))
+}
+
+/// The id of the master key an envelope's data key is wrapped with.
+pub fn key_id_of(bytes: &[u8]) -> Option<&str> {
+    if !is_encrypted(bytes) {
+        return None;
+    }
+    let len = usize::from(*bytes.get(MAGIC.len())?);
+    std::str::from_utf8(bytes.get(MAGIC.len() + 1..MAGIC.len() + 1 + len)?).ok()
+}
+
 /// Decrypts an envelope; bytes without the envelope header are returned as
 /// they are (objects stored before encryption was enabled).
 pub fn decrypt(keys: &MasterKeys, bytes: &[u8]) -> Result<Vec<u8>, CryptoError> {
@@ -191,6 +253,35 @@ mod tests {
         let k1 = B64.encode([1u8; 32]);
         let k2 = B64.encode([2u8; 32]);
         MasterKeys::parse(&format!("k2:{k2},k1:{k1}"), None).unwrap()
+    }
+
+    #[test]
+    fn rewrapping_moves_an_object_to_the_active_key_and_keeps_its_body() {
+        let k1 = B64.encode([1u8; 32]);
+        let k2 = B64.encode([2u8; 32]);
+        let old = MasterKeys::parse(&format!("k1:{k1}"), None).unwrap();
+        let plain = vec![7u8; SEGMENT + 100];
+        let sealed = encrypt(&old, &plain, [3; 51]).unwrap();
+        assert_eq!(key_id_of(&sealed), Some("k1"));
+        let both = MasterKeys::parse(&format!("k2:{k2},k1:{k1}"), None).unwrap();
+        let moved = rewrap(&both, &sealed, [4; 12]).unwrap().unwrap();
+        assert_eq!(key_id_of(&moved), Some("k2"));
+        assert_eq!(decrypt(&both, &moved).unwrap(), plain);
+        assert_eq!(
+            &moved[moved.len() - 500..],
+            &sealed[sealed.len() - 500..],
+            "body untouched"
+        );
+        // Once k1 is retired the moved object still opens; the old one does not.
+        let only_k2 = MasterKeys::parse(&format!("k2:{k2}"), None).unwrap();
+        assert_eq!(decrypt(&only_k2, &moved).unwrap(), plain);
+        assert!(decrypt(&only_k2, &sealed).is_err());
+        assert_eq!(
+            rewrap(&both, &moved, [5; 12]).unwrap(),
+            None,
+            "already current"
+        );
+        assert_eq!(rewrap(&both, b"plain bytes", [5; 12]).unwrap(), None);
     }
 
     #[test]

@@ -11,7 +11,7 @@
 pub mod blobs;
 mod envelope;
 
-pub use envelope::{decrypt, encrypt, is_encrypted, CryptoError, MasterKeys};
+pub use envelope::{decrypt, encrypt, is_encrypted, key_id_of, rewrap, CryptoError, MasterKeys};
 
 /// Plaintext bytes per segment.
 pub const SEGMENT: usize = 64 * 1024;

@@ -48,6 +48,7 @@ pub enum RouteId {
     TrainingData,
     Export,
     EraseTenant,
+    Rewrap,
     /// Test-only: sends a job's queue message again. Enabled by
     /// `ENABLE_TEST_ROUTES`, never documented, never on in production.
     TestRedeliverJob,
@@ -136,6 +137,7 @@ pub const ROUTES: &[RouteSpec] = &[
     r(RouteId::TrainingData, Method::Get, "/v1/llm/training-data"),
     r(RouteId::Export, Method::Get, "/v1/export"),
     r(RouteId::EraseTenant, Method::Delete, "/v1/tenant"),
+    r(RouteId::Rewrap, Method::Post, "/v1/admin/rewrap"),
     RouteSpec {
         id: RouteId::TestRedeliverJob,
         method: Method::Post,
