@@ -752,6 +752,60 @@ impl MetaStore for MemMeta {
             }
         })
     }
+    async fn stalled_jobs(
+        &self,
+        now_ms: u64,
+        queued_before_ms: u64,
+        limit: u32,
+    ) -> StoreResult<Vec<(String, u32)>> {
+        self.faults.check()?;
+        // The fake keeps no `updated_at`: a queued job counts from when it
+        // was created.
+        Ok(self
+            .jobs
+            .borrow()
+            .values()
+            .filter(|j| match j.status {
+                JobStatus::Running => j.lease_until_ms.is_some_and(|l| l < now_ms),
+                JobStatus::Queued => j.created_at_ms < queued_before_ms,
+                _ => false,
+            })
+            .take(limit as usize)
+            .map(|j| (j.id.clone(), j.attempts))
+            .collect())
+    }
+    async fn requeue_stalled(&self, id: &str, now_ms: u64) -> StoreResult<bool> {
+        self.faults.check()?;
+        let mut jobs = self.jobs.borrow_mut();
+        let Some(j) = jobs.get_mut(id) else {
+            return Ok(false);
+        };
+        let stalled = j.status == JobStatus::Queued
+            || (j.status == JobStatus::Running && j.lease_until_ms.is_some_and(|l| l < now_ms));
+        if stalled {
+            j.status = JobStatus::Queued;
+            j.lease_until_ms = None;
+            // Counted from now, like `updated_at` at the edge.
+            j.created_at_ms = now_ms;
+        }
+        Ok(stalled)
+    }
+    async fn fail_stalled(&self, id: &str, error: &JobError, now_ms: u64) -> StoreResult<bool> {
+        self.faults.check()?;
+        let mut jobs = self.jobs.borrow_mut();
+        let Some(j) = jobs.get_mut(id) else {
+            return Ok(false);
+        };
+        let stalled = j.status == JobStatus::Queued
+            || (j.status == JobStatus::Running && j.lease_until_ms.is_some_and(|l| l < now_ms));
+        if stalled {
+            j.status = JobStatus::Failed;
+            j.error = Some(error.clone());
+            j.finished_at_ms = Some(now_ms);
+            j.lease_until_ms = None;
+        }
+        Ok(stalled)
+    }
     async fn release_job(&self, id: &str, error: &JobError, _now_ms: u64) -> StoreResult<()> {
         self.update_job(id, |j| {
             if j.status == JobStatus::Running {

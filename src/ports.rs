@@ -155,6 +155,20 @@ pub trait MetaStore {
     async fn complete_job(&self, id: &str, now_ms: u64) -> StoreResult<()>;
     /// `running` → `failed` with a typed error.
     async fn fail_job(&self, id: &str, error: &JobError, now_ms: u64) -> StoreResult<()>;
+    /// Jobs that stopped moving: `running` with an expired lease (the worker
+    /// died mid-job), or `queued` with no change since `queued_before_ms`
+    /// (its message was lost). Returns (id, attempts).
+    async fn stalled_jobs(
+        &self,
+        now_ms: u64,
+        queued_before_ms: u64,
+        limit: u32,
+    ) -> StoreResult<Vec<(String, u32)>>;
+    /// A stalled job back to `queued` (to be sent again); false when it
+    /// moved meanwhile.
+    async fn requeue_stalled(&self, id: &str, now_ms: u64) -> StoreResult<bool>;
+    /// A stalled job to `failed`; false when it moved meanwhile.
+    async fn fail_stalled(&self, id: &str, error: &JobError, now_ms: u64) -> StoreResult<bool>;
     /// `running` → `queued` again after a retryable failure.
     async fn release_job(&self, id: &str, error: &JobError, now_ms: u64) -> StoreResult<()>;
 }

@@ -1116,3 +1116,53 @@ fn rewrapping_moves_every_object_to_the_new_master_key_so_the_old_one_can_go() {
     assert_eq!(content.body, b"secret under k1");
     assert_eq!(result_of(&w, &job, "extract")["text"], "secret under k1");
 }
+
+#[test]
+fn the_sweep_requeues_jobs_whose_message_was_lost_or_whose_worker_died() {
+    use quire::ports::MetaStore;
+    let w = spawn_app();
+    // Lost message: the job sits queued.
+    let lost = w.job_id(&w.upload_id("text/plain", b"lost message"));
+    w.app.queue.sent.borrow_mut().clear();
+    // Dead worker: claimed, lease running out, never finished.
+    let dead = w.job_id(&w.upload_id("text/plain", b"dead worker"));
+    let now = w.clock.0.get();
+    assert!(block_on(w.app.meta.claim_job(&dead, now, now + 1000)).unwrap());
+    w.clock.advance(16 * 60 * 1000);
+    let report = block_on(w.app.sweep(w.clock.0.get()));
+    assert_eq!(report.jobs_requeued, 2, "{report:?}");
+    let sent: Vec<String> = w
+        .app
+        .queue
+        .sent
+        .borrow()
+        .iter()
+        .map(|m| m.job_id.clone())
+        .collect();
+    assert!(sent.contains(&lost) && sent.contains(&dead));
+    for id in [&lost, &dead] {
+        assert_eq!(w.deliver(id), Disposition::Ack);
+        assert_eq!(w.job(id)["status"], "succeeded");
+    }
+    assert_eq!(w.job(&dead)["attempts"], 2);
+    // A second sweep finds nothing to do.
+    let again = block_on(w.app.sweep(w.clock.0.get()));
+    assert_eq!((again.jobs_requeued, again.jobs_failed), (0, 0));
+}
+
+#[test]
+fn the_sweep_fails_a_stalled_job_that_used_up_its_attempts() {
+    use quire::ports::MetaStore;
+    let w = spawn_app();
+    let id = w.job_id(&w.upload_id("text/plain", b"keeps dying"));
+    for _ in 0..3 {
+        let now = w.clock.0.get();
+        assert!(block_on(w.app.meta.claim_job(&id, now, now + 10)).unwrap());
+        w.clock.advance(20);
+    }
+    let report = block_on(w.app.sweep(w.clock.0.get()));
+    assert_eq!(report.jobs_failed, 1, "{report:?}");
+    let job = w.job(&id);
+    assert_eq!(job["status"], "failed");
+    assert_eq!(job["error"]["code"], "attempts_exhausted");
+}

@@ -5,7 +5,7 @@
 //! touched). Each run does a bounded amount of work and reports counts.
 
 use super::{documents, App};
-use crate::ports::{BlobStore, Directory, MetaStore, Ports};
+use crate::ports::{BlobStore, Directory, JobQueue, MetaStore, Ports};
 use serde::Serialize;
 
 const EXPIRED_PER_RUN: u32 = 200;
@@ -15,6 +15,8 @@ const ORPHAN_GRACE_MS: u64 = 60 * 60 * 1000;
 /// What one run did.
 #[derive(Debug, Default, Serialize, PartialEq)]
 pub struct SweepReport {
+    pub jobs_requeued: u32,
+    pub jobs_failed: u32,
     pub tenants_erased: u32,
     pub erased_objects: u32,
     pub expired_deleted: u32,
@@ -25,6 +27,7 @@ pub struct SweepReport {
 
 pub async fn sweep<P: Ports>(app: &App<P>, now_ms: u64) -> SweepReport {
     let mut report = SweepReport::default();
+    heal_jobs(app, now_ms, &mut report).await;
     erase_tenants(app, now_ms, &mut report).await;
     match app.meta.expired_documents(now_ms, EXPIRED_PER_RUN).await {
         Ok(docs) => {
@@ -40,6 +43,48 @@ pub async fn sweep<P: Ports>(app: &App<P>, now_ms: u64) -> SweepReport {
     }
     reconcile(app, now_ms, &mut report).await;
     report
+}
+
+/// A queued job unchanged for this long has lost its message.
+const QUEUED_STALL_MS: u64 = 15 * 60 * 1000;
+const STALLED_PER_RUN: u32 = 200;
+
+/// Self-healing: jobs whose worker died mid-run (lease expired) or whose
+/// queue message was lost are queued and sent again; those that used up
+/// their attempts are failed with a reason. Sending a job twice is safe:
+/// only one delivery can claim it.
+async fn heal_jobs<P: Ports>(app: &App<P>, now_ms: u64, report: &mut SweepReport) {
+    let before = now_ms.saturating_sub(QUEUED_STALL_MS);
+    let Ok(stalled) = app.meta.stalled_jobs(now_ms, before, STALLED_PER_RUN).await else {
+        report.errors += 1;
+        return;
+    };
+    for (id, attempts) in stalled {
+        if attempts >= app.config.job_max_attempts {
+            let err = crate::jobs::JobError::new(
+                "attempts_exhausted",
+                format!("the job stopped after {attempts} attempts without finishing"),
+            );
+            match app.meta.fail_stalled(&id, &err, now_ms).await {
+                Ok(true) => report.jobs_failed += 1,
+                Ok(false) => {}
+                Err(_) => report.errors += 1,
+            }
+            continue;
+        }
+        match app.meta.requeue_stalled(&id, now_ms).await {
+            Ok(true) => {
+                let msg = crate::jobs::JobMessage { job_id: id };
+                match app.queue.send(&msg).await {
+                    Ok(()) => report.jobs_requeued += 1,
+                    // Still queued: the next run sends it again.
+                    Err(_) => report.errors += 1,
+                }
+            }
+            Ok(false) => {}
+            Err(_) => report.errors += 1,
+        }
+    }
 }
 
 /// Objects deleted per run for tenant erasures (the rest waits for the

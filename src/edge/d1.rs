@@ -827,6 +827,49 @@ impl MetaStore for D1Meta {
         self.run(sql, &args).await.map(|_| ())
     }
 
+    async fn stalled_jobs(
+        &self,
+        now_ms: u64,
+        queued_before_ms: u64,
+        limit: u32,
+    ) -> StoreResult<Vec<(String, u32)>> {
+        #[derive(Deserialize)]
+        struct Row {
+            id: String,
+            attempts: f64,
+        }
+        let sql = "SELECT id, attempts FROM jobs WHERE \
+                   (status = 'running' AND lease_until < ?1) OR \
+                   (status = 'queued' AND updated_at < ?2) ORDER BY updated_at LIMIT ?3";
+        let args = [num(now_ms), num(queued_before_ms), num(u64::from(limit))];
+        let rows = self.all::<Row>(sql, &args).await?;
+        Ok(rows
+            .into_iter()
+            .map(|r| (r.id, r.attempts as u32))
+            .collect())
+    }
+
+    async fn requeue_stalled(&self, id: &str, now_ms: u64) -> StoreResult<bool> {
+        let sql = "UPDATE jobs SET status = 'queued', lease_until = NULL, updated_at = ?2 \
+                   WHERE id = ?1 AND ((status = 'running' AND lease_until < ?2) \
+                   OR status = 'queued')";
+        Ok(self.run(sql, &[text(id), num(now_ms)]).await? == 1)
+    }
+
+    async fn fail_stalled(&self, id: &str, error: &JobError, now_ms: u64) -> StoreResult<bool> {
+        let sql = "UPDATE jobs SET status = 'failed', error_code = ?2, error_message = ?3, \
+                   finished_at = ?4, updated_at = ?4, lease_until = NULL \
+                   WHERE id = ?1 AND ((status = 'running' AND lease_until < ?4) \
+                   OR status = 'queued')";
+        let args = [
+            text(id),
+            text(&error.code),
+            text(&error.message),
+            num(now_ms),
+        ];
+        Ok(self.run(sql, &args).await? == 1)
+    }
+
     async fn release_job(&self, id: &str, error: &JobError, now_ms: u64) -> StoreResult<()> {
         let sql = "UPDATE jobs SET status = 'queued', error_code = ?2, error_message = ?3, \
                    updated_at = ?4, lease_until = NULL WHERE id = ?1 AND status = 'running'";
