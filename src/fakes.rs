@@ -327,6 +327,7 @@ pub struct MemMeta {
     pub documents: RefCell<BTreeMap<String, Document>>,
     pub jobs: RefCell<BTreeMap<String, Job>>,
     pub shares: RefCell<Vec<(String, Share)>>,
+    pub dead_letters: RefCell<BTreeMap<String, crate::jobs::DeadLetter>>,
     /// Tenants asked to be erased, with when.
     pub erasing: RefCell<BTreeMap<String, u64>>,
     pub faults: Faults,
@@ -751,6 +752,54 @@ impl MetaStore for MemMeta {
                 j.lease_until_ms = None;
             }
         })
+    }
+    async fn insert_dead_letter(&self, d: &crate::jobs::DeadLetter) -> StoreResult<()> {
+        self.faults.check()?;
+        self.dead_letters
+            .borrow_mut()
+            .entry(d.id.clone())
+            .or_insert_with(|| d.clone());
+        Ok(())
+    }
+    async fn list_dead_letters(&self, limit: u32) -> StoreResult<Vec<crate::jobs::DeadLetter>> {
+        self.faults.check()?;
+        let mut all: Vec<_> = self.dead_letters.borrow().values().cloned().collect();
+        all.sort_by_key(|d| std::cmp::Reverse(d.received_at_ms));
+        all.truncate(limit as usize);
+        Ok(all)
+    }
+    async fn get_dead_letter(&self, id: &str) -> StoreResult<Option<crate::jobs::DeadLetter>> {
+        self.faults.check()?;
+        Ok(self.dead_letters.borrow().get(id).cloned())
+    }
+    async fn mark_replayed(&self, id: &str, now_ms: u64) -> StoreResult<bool> {
+        self.faults.check()?;
+        let mut all = self.dead_letters.borrow_mut();
+        match all.get_mut(id) {
+            Some(d) if d.replayed_at_ms.is_none() => {
+                d.replayed_at_ms = Some(now_ms);
+                Ok(true)
+            }
+            _ => Ok(false),
+        }
+    }
+    async fn revive_job(&self, id: &str, _now_ms: u64) -> StoreResult<bool> {
+        self.faults.check()?;
+        let mut jobs = self.jobs.borrow_mut();
+        match jobs.get_mut(id) {
+            Some(j)
+                if j.status == JobStatus::Failed
+                    && j.error.as_ref().is_some_and(|e| e.code == "dead_lettered") =>
+            {
+                j.status = JobStatus::Queued;
+                j.attempts = 0;
+                j.error = None;
+                j.finished_at_ms = None;
+                j.lease_until_ms = None;
+                Ok(true)
+            }
+            _ => Ok(false),
+        }
     }
     async fn stalled_jobs(
         &self,

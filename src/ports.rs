@@ -169,6 +169,15 @@ pub trait MetaStore {
     async fn requeue_stalled(&self, id: &str, now_ms: u64) -> StoreResult<bool>;
     /// A stalled job to `failed`; false when it moved meanwhile.
     async fn fail_stalled(&self, id: &str, error: &JobError, now_ms: u64) -> StoreResult<bool>;
+    /// Keeps a dead letter (once per message id).
+    async fn insert_dead_letter(&self, d: &crate::jobs::DeadLetter) -> StoreResult<()>;
+    async fn list_dead_letters(&self, limit: u32) -> StoreResult<Vec<crate::jobs::DeadLetter>>;
+    async fn get_dead_letter(&self, id: &str) -> StoreResult<Option<crate::jobs::DeadLetter>>;
+    /// Marks it replayed; false when it already was (replays are idempotent).
+    async fn mark_replayed(&self, id: &str, now_ms: u64) -> StoreResult<bool>;
+    /// A job failed by the dead-letter queue back to `queued` with fresh
+    /// attempts; false when it is not in that state.
+    async fn revive_job(&self, id: &str, now_ms: u64) -> StoreResult<bool>;
     /// `running` → `queued` again after a retryable failure.
     async fn release_job(&self, id: &str, error: &JobError, now_ms: u64) -> StoreResult<()>;
 }

@@ -1166,3 +1166,52 @@ fn the_sweep_fails_a_stalled_job_that_used_up_its_attempts() {
     assert_eq!(job["status"], "failed");
     assert_eq!(job["error"]["code"], "attempts_exhausted");
 }
+
+#[test]
+fn a_dead_letter_fails_its_job_with_the_reason_and_replays_once() {
+    let w = spawn_app();
+    let id = w.job_id(&w.upload_id("text/plain", b"dead lettered"));
+    let body = format!(r#"{{"job_id":"{id}"}}"#);
+    block_on(w.app.take_dead_letter("msg-1", &body, 11, w.clock.0.get())).unwrap();
+    // The queue may hand the same dead letter over twice: kept once.
+    block_on(w.app.take_dead_letter("msg-1", &body, 11, w.clock.0.get())).unwrap();
+    let job = w.job(&id);
+    assert_eq!(job["status"], "failed");
+    assert_eq!(job["error"]["code"], "dead_lettered");
+    assert!(job["error"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("11 deliveries"));
+    let operator = |method: Method, path: &str| {
+        w.send(
+            Request::new(method, path).with_header("authorization", &format!("Bearer {OPERATOR}")),
+        )
+    };
+    let list = operator(Method::Get, "/v1/admin/dead-letters").json_body();
+    assert_eq!(list["data"].as_array().unwrap().len(), 1);
+    assert_eq!(list["data"][0]["ref_id"], id.as_str());
+    assert_eq!(list["data"][0]["tenant_id"], "ten_a");
+    assert_problem(
+        &w.send(w.as_admin(Method::Get, "/v1/admin/dead-letters")),
+        401,
+        "unauthorized",
+    );
+
+    w.app.queue.sent.borrow_mut().clear();
+    let replay = operator(Method::Post, "/v1/admin/dead-letters/msg-1/replay");
+    assert_eq!(replay.status, 202);
+    assert_eq!(w.app.queue.sent.borrow().len(), 1);
+    assert_eq!(w.job(&id)["status"], "queued");
+    let again = operator(Method::Post, "/v1/admin/dead-letters/msg-1/replay");
+    assert_eq!(again.status, 200);
+    assert_eq!(again.json_body()["replayed"], false);
+    assert_eq!(w.app.queue.sent.borrow().len(), 1, "replayed once only");
+    assert_eq!(w.deliver(&id), Disposition::Ack);
+    assert_eq!(w.job(&id)["status"], "succeeded");
+    assert_problem(
+        &operator(Method::Post, "/v1/admin/dead-letters/nope/replay"),
+        404,
+        "not_found",
+    );
+    assert!(block_on(w.app.take_dead_letter("msg-2", "not json", 1, 0)).is_err());
+}

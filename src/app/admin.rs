@@ -57,3 +57,132 @@ pub async fn rewrap<P: Ports>(app: &App<P>, req: &Request) -> Result<Response, A
         }),
     ))
 }
+
+/// Handles one message from the dead-letter queue: keeps it for the
+/// operator and, for a job, fails the job with the reason (so no job waits
+/// forever on a message nobody will deliver). Never fails: the message is
+/// acked whatever happens, and problems are returned for the log.
+pub async fn take_dead_letter<P: Ports>(
+    app: &App<P>,
+    message_id: &str,
+    body: &str,
+    attempts: u32,
+    now_ms: u64,
+) -> Result<(), String> {
+    use crate::ports::MetaStore;
+    let envelope: crate::jobs::QueueEnvelope =
+        serde_json::from_str(body).map_err(|e| format!("undecodable dead letter: {e}"))?;
+    let (kind, ref_id) = match (&envelope.job_id, &envelope.delivery_id) {
+        (Some(job), _) => ("job", job.clone()),
+        (None, Some(delivery)) => ("webhook", delivery.clone()),
+        (None, None) => return Err("dead letter names no job or delivery".into()),
+    };
+    let job = if kind == "job" {
+        app.meta
+            .load_job(&ref_id)
+            .await
+            .map_err(|e| e.to_string())?
+    } else {
+        None
+    };
+    let reason = job
+        .as_ref()
+        .and_then(|j| j.error.as_ref())
+        .map(|e| format!("{}: {}", e.code, e.message));
+    let letter = crate::jobs::DeadLetter {
+        id: message_id.to_string(),
+        kind: kind.into(),
+        ref_id: ref_id.clone(),
+        tenant_id: job.as_ref().map(|j| j.tenant_id.clone()),
+        body: body.to_string(),
+        attempts,
+        reason: reason.clone(),
+        received_at_ms: now_ms,
+        replayed_at_ms: None,
+    };
+    app.meta
+        .insert_dead_letter(&letter)
+        .await
+        .map_err(|e| e.to_string())?;
+    if job.is_some() {
+        let err = crate::jobs::JobError::new(
+            "dead_lettered",
+            format!(
+                "the queue gave up on its message{}{}",
+                if attempts > 0 {
+                    format!(" after {attempts} deliveries")
+                } else {
+                    String::new()
+                },
+                reason
+                    .map(|r| format!("; last error {r}"))
+                    .unwrap_or_default()
+            ),
+        );
+        app.meta
+            .fail_stalled(&ref_id, &err, now_ms)
+            .await
+            .map_err(|e| e.to_string())?;
+    }
+    Ok(())
+}
+
+pub async fn list_dead_letters<P: Ports>(
+    app: &App<P>,
+    req: &Request,
+) -> Result<Response, ApiError> {
+    use crate::ports::MetaStore;
+    require_operator(app, req)?;
+    let letters = app.meta.list_dead_letters(200).await?;
+    let data: Vec<_> = letters.iter().map(crate::jobs::DeadLetter::view).collect();
+    Ok(Response::json(200, &json!({ "data": data })))
+}
+
+/// Sends a dead letter's job or webhook again. Idempotent: a letter is
+/// replayed once; asking again changes nothing and says so.
+pub async fn replay_dead_letter<P: Ports>(
+    app: &App<P>,
+    req: &Request,
+    id: &str,
+    now_ms: u64,
+) -> Result<Response, ApiError> {
+    use crate::ports::{JobQueue, MetaStore};
+    require_operator(app, req)?;
+    let letter = app
+        .meta
+        .get_dead_letter(id)
+        .await?
+        .ok_or_else(|| ApiError::NotFound("dead letter".into()))?;
+    if letter.replayed_at_ms.is_some() {
+        return Ok(Response::json(
+            200,
+            &json!({ "replayed": false, "detail": "already replayed", "dead_letter": letter.view() }),
+        ));
+    }
+    match letter.kind.as_str() {
+        "job" => {
+            app.meta.revive_job(&letter.ref_id, now_ms).await?;
+            let msg = crate::jobs::JobMessage {
+                job_id: letter.ref_id.clone(),
+            };
+            app.queue
+                .send(&msg)
+                .await
+                .map_err(|_| ApiError::Unavailable("queue_unavailable"))?;
+        }
+        _ => {
+            let msg = crate::webhooks::WebhookMessage {
+                delivery_id: letter.ref_id.clone(),
+            };
+            app.queue
+                .send_webhook(&msg)
+                .await
+                .map_err(|_| ApiError::Unavailable("queue_unavailable"))?;
+        }
+    }
+    app.meta.mark_replayed(id, now_ms).await?;
+    Ok(Response::json(
+        202,
+        &json!({ "replayed": true, "kind": letter.kind, "ref_id": letter.ref_id }),
+    ))
+}

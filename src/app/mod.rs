@@ -112,6 +112,10 @@ impl<P: Ports> App<P> {
             RouteId::ListTenants => tenants::list(self, req).await,
             RouteId::UpdateTenant => tenants::update(self, req, ctx, param).await,
             RouteId::Rewrap => admin::rewrap(self, req).await,
+            RouteId::ListDeadLetters => admin::list_dead_letters(self, req).await,
+            RouteId::ReplayDeadLetter => {
+                admin::replay_dead_letter(self, req, param, ctx.now_ms).await
+            }
             RouteId::TestExtract if self.config.enable_test_routes => system::test_extract(req),
             RouteId::TestRedeliverJob | RouteId::TestExtract | RouteId::TestRawObject => {
                 Err(ApiError::NotFound(format!("route {}", req.path)))
@@ -203,7 +207,9 @@ impl<P: Ports> App<P> {
             | RouteId::CreateTenant
             | RouteId::ListTenants
             | RouteId::UpdateTenant
-            | RouteId::Rewrap => Err(ApiError::Internal(format!(
+            | RouteId::Rewrap
+            | RouteId::ListDeadLetters
+            | RouteId::ReplayDeadLetter => Err(ApiError::Internal(format!(
                 "{id:?} reached the authenticated dispatcher"
             ))),
         }
@@ -250,6 +256,8 @@ pub fn required_scope(id: RouteId) -> Option<Scope> {
         | RouteId::ListTenants
         | RouteId::UpdateTenant
         | RouteId::Rewrap
+        | RouteId::ListDeadLetters
+        | RouteId::ReplayDeadLetter
         | RouteId::TestRedeliverJob
         | RouteId::TestExtract
         | RouteId::TestRawObject => return None,
@@ -264,6 +272,19 @@ impl<P: Ports> App<P> {
 }
 
 pub use cleanup::SweepReport;
+
+impl<P: Ports> App<P> {
+    /// One message of the dead-letter queue (see `admin::take_dead_letter`).
+    pub async fn take_dead_letter(
+        &self,
+        message_id: &str,
+        body: &str,
+        attempts: u32,
+        now_ms: u64,
+    ) -> Result<(), String> {
+        admin::take_dead_letter(self, message_id, body, attempts, now_ms).await
+    }
+}
 
 /// A `201 Created` JSON response with its `Location`.
 fn created(location: &str, body: &impl serde::Serialize) -> Response {

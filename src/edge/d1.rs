@@ -294,6 +294,42 @@ impl D1Meta {
             .collect()
     }
 
+    async fn dead_letters_where(
+        &self,
+        clause: &str,
+        args: &[JsValue],
+    ) -> StoreResult<Vec<crate::jobs::DeadLetter>> {
+        #[derive(Deserialize)]
+        struct Row {
+            id: String,
+            kind: String,
+            ref_id: String,
+            tenant_id: Option<String>,
+            body: String,
+            attempts: f64,
+            reason: Option<String>,
+            received_at: f64,
+            replayed_at: Option<f64>,
+        }
+        let sql = format!("SELECT * FROM dead_letters WHERE {clause}");
+        Ok(self
+            .all::<Row>(&sql, args)
+            .await?
+            .into_iter()
+            .map(|r| crate::jobs::DeadLetter {
+                id: r.id,
+                kind: r.kind,
+                ref_id: r.ref_id,
+                tenant_id: r.tenant_id,
+                body: r.body,
+                attempts: r.attempts as u32,
+                reason: r.reason,
+                received_at_ms: r.received_at as u64,
+                replayed_at_ms: r.replayed_at.map(|v| v as u64),
+            })
+            .collect())
+    }
+
     fn insert_key_stmt(&self, k: &ApiKey) -> StoreResult<D1PreparedStatement> {
         let sql = "INSERT INTO api_keys (id, tenant_id, user_id, name, prefix, hash, role, \
                    scopes, created_at, expires_at, rate_limits) \
@@ -825,6 +861,50 @@ impl MetaStore for D1Meta {
             num(now_ms),
         ];
         self.run(sql, &args).await.map(|_| ())
+    }
+
+    async fn insert_dead_letter(&self, d: &crate::jobs::DeadLetter) -> StoreResult<()> {
+        let sql = "INSERT OR IGNORE INTO dead_letters (id, kind, ref_id, tenant_id, body, \
+                   attempts, reason, received_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)";
+        let args = [
+            text(&d.id),
+            text(&d.kind),
+            text(&d.ref_id),
+            opt_text(d.tenant_id.as_deref()),
+            text(&d.body),
+            num(u64::from(d.attempts)),
+            opt_text(d.reason.as_deref()),
+            num(d.received_at_ms),
+        ];
+        self.run(sql, &args).await.map(|_| ())
+    }
+
+    async fn list_dead_letters(&self, limit: u32) -> StoreResult<Vec<crate::jobs::DeadLetter>> {
+        self.dead_letters_where(
+            "1 = 1 ORDER BY received_at DESC LIMIT ?1",
+            &[num(u64::from(limit))],
+        )
+        .await
+    }
+
+    async fn get_dead_letter(&self, id: &str) -> StoreResult<Option<crate::jobs::DeadLetter>> {
+        Ok(self
+            .dead_letters_where("id = ?1", &[text(id)])
+            .await?
+            .into_iter()
+            .next())
+    }
+
+    async fn mark_replayed(&self, id: &str, now_ms: u64) -> StoreResult<bool> {
+        let sql = "UPDATE dead_letters SET replayed_at = ?2 WHERE id = ?1 AND replayed_at IS NULL";
+        Ok(self.run(sql, &[text(id), num(now_ms)]).await? == 1)
+    }
+
+    async fn revive_job(&self, id: &str, now_ms: u64) -> StoreResult<bool> {
+        let sql = "UPDATE jobs SET status = 'queued', attempts = 0, error_code = NULL, \
+                   error_message = NULL, finished_at = NULL, lease_until = NULL, updated_at = ?2 \
+                   WHERE id = ?1 AND status = 'failed' AND error_code = 'dead_lettered'";
+        Ok(self.run(sql, &[text(id), num(now_ms)]).await? == 1)
     }
 
     async fn stalled_jobs(

@@ -258,6 +258,28 @@ async fn queue(batch: MessageBatch<QueueEnvelope>, env: Env, _ctx: Context) -> w
         batch.retry_all();
         return Ok(());
     };
+    if batch.queue().ends_with("-dlq") {
+        // The dead-letter queue: keep each message for the operator, fail
+        // its job with the reason, and ack.
+        for raw in batch.raw_iter() {
+            let now = worker::Date::now().as_millis();
+            let body = worker::serde_wasm_bindgen::from_value::<QueueEnvelope>(raw.body())
+                .ok()
+                .and_then(|e| serde_json::to_string(&e).ok())
+                .unwrap_or_else(|| "{}".into());
+            let outcome = app
+                // workers-rs gives no delivery count here: 0 means "unknown".
+                .take_dead_letter(&raw.id(), &body, 0, now)
+                .await;
+            log(json!({
+                "level": if outcome.is_ok() { "warn" } else { "error" },
+                "msg": "dead letter", "id": raw.id(), "body": body,
+                "error": outcome.err(),
+            }));
+            raw.ack();
+        }
+        return Ok(());
+    }
     for raw in batch.raw_iter() {
         let msg = worker::serde_wasm_bindgen::from_value::<QueueEnvelope>(raw.body());
         let started = worker::Date::now().as_millis();

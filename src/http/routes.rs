@@ -49,6 +49,8 @@ pub enum RouteId {
     Export,
     EraseTenant,
     Rewrap,
+    ListDeadLetters,
+    ReplayDeadLetter,
     /// Test-only: sends a job's queue message again. Enabled by
     /// `ENABLE_TEST_ROUTES`, never documented, never on in production.
     TestRedeliverJob,
@@ -138,6 +140,16 @@ pub const ROUTES: &[RouteSpec] = &[
     r(RouteId::Export, Method::Get, "/v1/export"),
     r(RouteId::EraseTenant, Method::Delete, "/v1/tenant"),
     r(RouteId::Rewrap, Method::Post, "/v1/admin/rewrap"),
+    r(
+        RouteId::ListDeadLetters,
+        Method::Get,
+        "/v1/admin/dead-letters",
+    ),
+    r(
+        RouteId::ReplayDeadLetter,
+        Method::Post,
+        "/v1/admin/dead-letters/{id}/replay",
+    ),
     RouteSpec {
         id: RouteId::TestRedeliverJob,
         method: Method::Post,

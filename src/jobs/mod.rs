@@ -130,6 +130,32 @@ pub struct Job {
     pub llm_training_opt_in: bool,
 }
 
+/// A queue message the queue gave up on, as kept for the operator.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct DeadLetter {
+    pub id: String,
+    /// `job` or `webhook`.
+    pub kind: String,
+    pub ref_id: String,
+    pub tenant_id: Option<String>,
+    pub body: String,
+    pub attempts: u32,
+    pub reason: Option<String>,
+    #[serde(skip)]
+    pub received_at_ms: u64,
+    #[serde(skip)]
+    pub replayed_at_ms: Option<u64>,
+}
+
+impl DeadLetter {
+    pub fn view(&self) -> serde_json::Value {
+        let mut v = serde_json::to_value(self).unwrap_or_default();
+        v["received_at"] = rfc3339(self.received_at_ms).into();
+        v["replayed_at"] = self.replayed_at_ms.map(rfc3339).into();
+        v
+    }
+}
+
 /// Where a tenant's fine-tuning pairs live: all of them, or one document's.
 pub fn training_prefix(tenant_id: &str, document_id: Option<&str>) -> String {
     match document_id {
