@@ -76,7 +76,7 @@ function answer(system, user) {
 
 export async function startFakeLlm(port = 0) {
   const faults = new Map(); // model -> queue of fault names
-  const stats = { calls: 0, input_tokens: 0, output_tokens: 0, by_model: {}, faults_served: 0 };
+  const stats = { calls: 0, input_tokens: 0, output_tokens: 0, by_model: {}, faults_served: 0, traceparents: [] };
   let pacing = { latency_ms: 0, ms_per_token: 0 };
 
   const server = createServer(async (req, res) => {
@@ -92,7 +92,7 @@ export async function startFakeLlm(port = 0) {
       if (c.reset) {
         faults.clear();
         for (const k of Object.keys(stats.by_model)) delete stats.by_model[k];
-        Object.assign(stats, { calls: 0, input_tokens: 0, output_tokens: 0, faults_served: 0 });
+        Object.assign(stats, { calls: 0, input_tokens: 0, output_tokens: 0, faults_served: 0, traceparents: [] });
         pacing = { latency_ms: 0, ms_per_token: 0 };
       }
       if (c.model && c.faults) faults.set(c.model, [...(faults.get(c.model) ?? []), ...c.faults]);
@@ -107,6 +107,7 @@ export async function startFakeLlm(port = 0) {
     const m = (stats.by_model[model] ??= { calls: 0, input_tokens: 0, output_tokens: 0 });
     stats.calls += 1;
     m.calls += 1;
+    if (req.headers.traceparent) stats.traceparents.push(req.headers.traceparent);
     const fault = faults.get(model)?.shift();
     if (fault) stats.faults_served += 1;
     if (fault === "429") return send(429, { error: { message: "rate limited" } });

@@ -31,6 +31,7 @@ pub mod ratelimit;
 pub mod scan;
 pub mod tenants;
 pub mod time;
+pub mod trace;
 pub mod usage;
 pub mod webhooks;
 

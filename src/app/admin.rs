@@ -164,6 +164,7 @@ pub async fn replay_dead_letter<P: Ports>(
             app.meta.revive_job(&letter.ref_id, now_ms).await?;
             let msg = crate::jobs::JobMessage {
                 job_id: letter.ref_id.clone(),
+                traceparent: None,
             };
             app.queue
                 .send(&msg)

@@ -74,7 +74,10 @@ async fn heal_jobs<P: Ports>(app: &App<P>, now_ms: u64, report: &mut SweepReport
         }
         match app.meta.requeue_stalled(&id, now_ms).await {
             Ok(true) => {
-                let msg = crate::jobs::JobMessage { job_id: id };
+                let msg = crate::jobs::JobMessage {
+                    job_id: id,
+                    traceparent: None,
+                };
                 match app.queue.send(&msg).await {
                     Ok(()) => report.jobs_requeued += 1,
                     // Still queued: the next run sends it again.

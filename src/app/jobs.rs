@@ -74,6 +74,7 @@ pub async fn create<P: Ports>(
     app.meta.insert_job(&job).await?;
     let msg = JobMessage {
         job_id: job.id.clone(),
+        traceparent: ctx.trace.as_ref().map(|t| t.header()),
     };
     if let Err(e) = app.queue.send(&msg).await {
         // A job nobody will run must not exist: undo, and let the client retry.
@@ -240,6 +241,7 @@ pub async fn redeliver<P: Ports>(app: &App<P>, id: &str) -> Result<Response, Api
     app.queue
         .send(&JobMessage {
             job_id: id.to_string(),
+            traceparent: None,
         })
         .await?;
     Ok(Response::new(202))

@@ -32,6 +32,10 @@ use std::cell::RefCell;
 pub struct Ctx {
     pub now_ms: u64,
     pub request_id: String,
+    /// This request's span (W3C Trace Context), set by the edge.
+    pub trace: Option<crate::trace::TraceContext>,
+    /// Who called and what failed, for the edge's request log line.
+    pub log: RefCell<RequestLog>,
     /// Problems met on the way that did not fail the request (an audit
     /// append that failed, say), for the edge to log.
     pub warnings: RefCell<Vec<String>>,
@@ -42,13 +46,30 @@ impl Ctx {
         Ctx {
             now_ms,
             request_id: request_id.into(),
+            trace: None,
+            log: RefCell::new(RequestLog::default()),
             warnings: RefCell::new(Vec::new()),
         }
+    }
+
+    pub fn with_trace(mut self, trace: crate::trace::TraceContext) -> Ctx {
+        self.trace = Some(trace);
+        self
     }
 
     pub fn warn(&self, message: impl Into<String>) {
         self.warnings.borrow_mut().push(message.into());
     }
+}
+
+/// What the request log line says about a request beyond method, path and
+/// status (never secrets or document content).
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct RequestLog {
+    pub route: Option<String>,
+    pub tenant_id: Option<String>,
+    pub key_id: Option<String>,
+    pub error_code: Option<&'static str>,
 }
 
 /// The application over its ports.
@@ -73,9 +94,18 @@ impl<P: Ports> App<P> {
     pub async fn handle(&self, req: &Request, ctx: &Ctx) -> Response {
         let mut resp = match self.dispatch(req, ctx).await {
             Ok(resp) => resp,
-            Err(err) => err.to_response(&ctx.request_id),
+            Err(err) => {
+                ctx.log.borrow_mut().error_code = Some(err.code());
+                err.to_response(&ctx.request_id)
+            }
         };
         resp.set_header("x-request-id", &ctx.request_id);
+        if let Some(trace) = &ctx.trace {
+            resp.set_header("traceparent", &trace.header());
+            if let Some(state) = req.header("tracestate").filter(|s| s.len() <= 512) {
+                resp.set_header("tracestate", state);
+            }
+        }
         if self.config.environment == "production" {
             // Production is served over HTTPS only; browsers must not try
             // plain HTTP for this host again.
@@ -94,6 +124,7 @@ impl<P: Ports> App<P> {
             Match::NotFound => return Err(ApiError::NotFound(format!("route {}", req.path))),
         };
         let param = params.first().map(String::as_str).unwrap_or("");
+        ctx.log.borrow_mut().route = Some(format!("{id:?}"));
         match id {
             // Probes are never limited: load balancers call them often.
             RouteId::Health => Ok(system::health()),
@@ -122,6 +153,11 @@ impl<P: Ports> App<P> {
             }
             _ => {
                 let who = identity::authenticate(self, req, ctx).await?;
+                {
+                    let mut log = ctx.log.borrow_mut();
+                    log.tenant_id = Some(who.tenant_id.clone());
+                    log.key_id = Some(who.key_id.clone());
+                }
                 let class = limits::class_of(id, req.method);
                 // Rate limits and the request budget are checked at once.
                 let (granted, metered) = futures_util::future::join(

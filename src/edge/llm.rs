@@ -17,6 +17,8 @@ pub struct EdgeLlm {
     pub ai: Option<worker::Ai>,
     /// Longest wait for one completion (`LLM_TIMEOUT_SECONDS`).
     pub timeout_ms: u64,
+    /// W3C `traceparent` sent with each call (the job's trace).
+    pub traceparent: Option<String>,
 }
 
 fn transient(message: String) -> LlmError {
@@ -36,6 +38,9 @@ impl EdgeLlm {
         let headers = worker::Headers::new();
         let set = |k: &str, v: &str| headers.set(k, v).map_err(|e| transient(e.to_string()));
         set("content-type", "application/json")?;
+        if let Some(tp) = &self.traceparent {
+            set("traceparent", tp)?;
+        }
         if let Some(key) = &target.api_key {
             set("authorization", &format!("Bearer {key}"))?;
         }

@@ -20,6 +20,7 @@ use crate::http::{self, Method};
 use crate::ids::new_id;
 use crate::jobs::runner::{process_delivery, Disposition, RunnerLimits, RunnerPorts};
 use crate::jobs::QueueEnvelope;
+use crate::ports::Entropy;
 use crate::webhooks::runner::process_webhook;
 use d1::D1Meta;
 use serde_json::json;
@@ -95,7 +96,26 @@ fn log(value: serde_json::Value) {
 #[event(fetch)]
 async fn fetch(mut req: Request, env: Env, _ctx: Context) -> worker::Result<Response> {
     let started = worker::Date::now().as_millis();
-    let ctx = Ctx::new(started, new_id("req", started, &CryptoEntropy));
+    // Continue the caller's trace (as a child span) or start one.
+    let incoming = req
+        .headers()
+        .get("traceparent")
+        .ok()
+        .flatten()
+        .and_then(|h| crate::trace::TraceContext::parse(&h));
+    let trace = match incoming {
+        Some(parent) => {
+            let mut span = [0u8; 8];
+            CryptoEntropy.fill(&mut span);
+            parent.child(span)
+        }
+        None => {
+            let mut random = [0u8; 24];
+            CryptoEntropy.fill(&mut random);
+            crate::trace::TraceContext::new_root(random)
+        }
+    };
+    let ctx = Ctx::new(started, new_id("req", started, &CryptoEntropy)).with_trace(trace);
     let method = req.method().to_string();
     let path = req.path();
     let resp = match handle(&mut req, &env, &ctx).await {
@@ -114,9 +134,15 @@ async fn fetch(mut req: Request, env: Env, _ctx: Context) -> worker::Result<Resp
     if resp.status >= 500 {
         log(json!({"level": "error", "request_id": ctx.request_id, "status": resp.status}));
     }
+    let who = ctx.log.borrow().clone();
     log(json!({
-        "level": "info", "msg": "request", "request_id": ctx.request_id,
-        "method": method, "path": path, "status": resp.status,
+        "level": "info", "msg": "request", "ts": crate::time::rfc3339(started),
+        "request_id": ctx.request_id,
+        "trace_id": ctx.trace.as_ref().map(|t| t.trace_id.clone()),
+        "span_id": ctx.trace.as_ref().map(|t| t.span_id.clone()),
+        "method": method, "path": path, "route": who.route, "status": resp.status,
+        "tenant_id": who.tenant_id, "key_id": who.key_id, "error_code": who.error_code,
+        "outcome": if resp.status < 400 { "success" } else if resp.status < 500 { "client_error" } else { "server_error" },
         "latency_ms": worker::Date::now().as_millis().saturating_sub(started),
         "bytes_out": resp.body.len(),
     }));
@@ -283,11 +309,17 @@ async fn queue(batch: MessageBatch<QueueEnvelope>, env: Env, _ctx: Context) -> w
     for raw in batch.raw_iter() {
         let msg = worker::serde_wasm_bindgen::from_value::<QueueEnvelope>(raw.body());
         let started = worker::Date::now().as_millis();
+        let mut trace: Option<crate::trace::TraceContext> = None;
         let (kind, id, outcome) = match msg {
             Ok(QueueEnvelope {
-                job_id: Some(id), ..
+                job_id: Some(id),
+                traceparent,
+                ..
             }) => {
-                let outcome = run_job(&app, &env, &id).await;
+                trace = traceparent
+                    .as_deref()
+                    .and_then(crate::trace::TraceContext::parse);
+                let outcome = run_job(&app, &env, &id, trace.as_ref()).await;
                 ("job", id, outcome)
             }
             Ok(QueueEnvelope {
@@ -307,6 +339,7 @@ async fn queue(batch: MessageBatch<QueueEnvelope>, env: Env, _ctx: Context) -> w
         };
         log(json!({
             "level": "info", "msg": "queue message", "kind": kind, "id": id,
+            "trace_id": trace.as_ref().map(|t| t.trace_id.clone()),
             "outcome": format!("{outcome:?}"),
             "latency_ms": worker::Date::now().as_millis().saturating_sub(started),
         }));
@@ -322,7 +355,18 @@ async fn queue(batch: MessageBatch<QueueEnvelope>, env: Env, _ctx: Context) -> w
     Ok(())
 }
 
-async fn run_job(app: &EdgeApp, env: &Env, job_id: &str) -> Disposition {
+async fn run_job(
+    app: &EdgeApp,
+    env: &Env,
+    job_id: &str,
+    trace: Option<&crate::trace::TraceContext>,
+) -> Disposition {
+    // Outbound LLM calls carry a child span of the job's trace.
+    let traceparent = trace.map(|t| {
+        let mut span = [0u8; 8];
+        CryptoEntropy.fill(&mut span);
+        t.child(span).header()
+    });
     let limits = RunnerLimits {
         max_attempts: app.config.job_max_attempts,
         lease_ms: app.config.job_lease_ms,
@@ -337,6 +381,7 @@ async fn run_job(app: &EdgeApp, env: &Env, job_id: &str) -> Disposition {
         llm: &llm::EdgeLlm {
             ai: env.ai("AI").ok(),
             timeout_ms: app.config.llm.timeout_ms,
+            traceparent,
         },
         breakers: &app.breakers,
         llm_config: &app.config.llm,

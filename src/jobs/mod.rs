@@ -169,6 +169,10 @@ pub fn training_prefix(tenant_id: &str, document_id: Option<&str>) -> String {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct JobMessage {
     pub job_id: String,
+    /// W3C `traceparent` of the request that queued it, so the consumer's
+    /// work continues the same trace.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub traceparent: Option<String>,
 }
 
 /// Any message on the queue, as read by the consumer: exactly one field is
@@ -179,6 +183,8 @@ pub struct QueueEnvelope {
     pub job_id: Option<String>,
     #[serde(default)]
     pub delivery_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub traceparent: Option<String>,
 }
 
 /// Body of `POST /v1/jobs`.

@@ -48,6 +48,7 @@ try {
       QUIRE_OPERATOR_KEY: server.operatorKey,
       QUIRE_PERSIST_DIR: server.persist,
       QUIRE_FAKE_LLM: llm.base,
+      QUIRE_LOG_FILE: server.logFile,
       QUIRE_UPLOAD_LIMIT: String(uploadLimit),
       QUIRE_CORPUS: path.resolve(root, "..", "shared", "corpus", "example-docs"),
     },
