@@ -56,9 +56,12 @@ async function stopChild(child) {
 }
 
 /** vars: extra `--var` settings, e.g. { MAX_UPLOAD_BYTES: "1024" }. */
-export async function startServer({ vars = {}, logName = "wrangler" } = {}) {
+export async function startServer({ vars = {}, logName = "wrangler", persistDir, keepState = false } = {}) {
   mkdirSync(path.join(root, ".tmp"), { recursive: true });
-  const persist = mkdtempSync(path.join(root, ".tmp", "state-"));
+  // An existing state directory is reused (a restart); a new one is made
+  // otherwise, and removed on stop unless keepState.
+  const persist = persistDir ?? mkdtempSync(path.join(root, ".tmp", "state-"));
+  const owned = !persistDir && !keepState;
   const logFile = path.join(root, ".tmp", `${logName}.log`);
   const devVars = prepareLocalDb(persist);
   const port = await freePort();
@@ -76,7 +79,7 @@ export async function startServer({ vars = {}, logName = "wrangler" } = {}) {
   });
   const stop = async () => {
     await stopChild(child);
-    rmSync(persist, { recursive: true, force: true });
+    if (owned) rmSync(persist, { recursive: true, force: true });
   };
   for (const sig of ["SIGINT", "SIGTERM"]) {
     process.once(sig, async () => {

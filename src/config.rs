@@ -20,6 +20,9 @@ pub struct Config {
     pub job_max_attempts: u32,
     /// How long a running job's claim lasts before another delivery may take over.
     pub job_lease_ms: u64,
+    /// A queued job unchanged this long has lost its message: the sweep
+    /// sends it again.
+    pub job_stall_ms: u64,
     /// Enables `/__test/*` routes. Never set in production.
     pub enable_test_routes: bool,
     /// Per-key limits by route class (`read`, `upload`, `jobs`) and the
@@ -194,6 +197,7 @@ impl Config {
             api_key_pepper: pepper,
             job_max_attempts: number(&get, "JOB_MAX_ATTEMPTS", 5)? as u32,
             job_lease_ms: number(&get, "JOB_LEASE_SECONDS", 300)? * 1000,
+            job_stall_ms: number(&get, "JOB_STALL_SECONDS", 900)? * 1000,
             enable_test_routes: test_routes,
         })
     }

@@ -45,8 +45,6 @@ pub async fn sweep<P: Ports>(app: &App<P>, now_ms: u64) -> SweepReport {
     report
 }
 
-/// A queued job unchanged for this long has lost its message.
-const QUEUED_STALL_MS: u64 = 15 * 60 * 1000;
 const STALLED_PER_RUN: u32 = 200;
 
 /// Self-healing: jobs whose worker died mid-run (lease expired) or whose
@@ -54,7 +52,7 @@ const STALLED_PER_RUN: u32 = 200;
 /// their attempts are failed with a reason. Sending a job twice is safe:
 /// only one delivery can claim it.
 async fn heal_jobs<P: Ports>(app: &App<P>, now_ms: u64, report: &mut SweepReport) {
-    let before = now_ms.saturating_sub(QUEUED_STALL_MS);
+    let before = now_ms.saturating_sub(app.config.job_stall_ms);
     let Ok(stalled) = app.meta.stalled_jobs(now_ms, before, STALLED_PER_RUN).await else {
         report.errors += 1;
         return;
