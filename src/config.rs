@@ -50,6 +50,8 @@ pub struct Config {
     pub plan_budgets: BTreeMap<String, crate::usage::Budgets>,
     /// LLM providers, tiers and optimisations (`LLM_*`).
     pub llm: crate::llm::LlmConfig,
+    /// Unit prices in USD per metric, for the usage report's cost estimate.
+    pub usage_prices: BTreeMap<String, f64>,
 }
 
 impl Config {
@@ -85,6 +87,10 @@ fn per_plan<T>(
 /// 1 M processed pages, 50 M LLM tokens.
 pub const DEFAULT_BUDGETS: &str =
     "requests=5000000,stored_bytes=107374182400,pages=1000000,llm_tokens=50000000";
+
+/// Default unit prices (USD) for cost estimates; LLM tokens are priced by
+/// model in `LLM_PRICES` instead, so they are not here.
+pub const DEFAULT_USAGE_PRICES: &str = "requests=0.0000005,pages=0.001";
 
 /// Default limits per key (and per IP for `public`), per minute.
 pub const DEFAULT_RATE_LIMITS: &str = "read=1200/60,upload=120/60,jobs=240/60,public=120/60";
@@ -178,8 +184,13 @@ impl Config {
         };
         let llm = crate::llm::LlmConfig::from_lookup(&get)
             .map_err(|e| ConfigError::Invalid("LLM_*", e))?;
+        let usage_prices = crate::usage::parse_prices(
+            &get("USAGE_PRICES").unwrap_or_else(|| DEFAULT_USAGE_PRICES.to_string()),
+        )
+        .map_err(|e| ConfigError::Invalid("USAGE_PRICES", e))?;
         Ok(Config {
             llm,
+            usage_prices,
             operator_api_key: get("OPERATOR_API_KEY"),
             default_retention_days,
             master_keys,

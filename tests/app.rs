@@ -1215,3 +1215,63 @@ fn a_dead_letter_fails_its_job_with_the_reason_and_replays_once() {
     );
     assert!(block_on(w.app.take_dead_letter("msg-2", "not json", 1, 0)).is_err());
 }
+
+#[test]
+fn usage_is_reported_per_day_and_per_key_and_as_csv() {
+    let w = spawn_app();
+    let member = w.send(
+        w.as_admin(Method::Post, "/v1/keys")
+            .with_body(r#"{"name":"m","role":"member"}"#),
+    );
+    let secret = member.json_body()["secret"].as_str().unwrap().to_string();
+    let member_id = member.json_body()["id"].as_str().unwrap().to_string();
+    let doc = w.upload_id("text/plain", b"counted");
+    w.deliver(&w.job_id(&doc));
+    for _ in 0..3 {
+        w.send(
+            Request::new(Method::Get, "/v1/documents")
+                .with_header("authorization", &format!("Bearer {secret}")),
+        );
+    }
+    let report = w.send(w.as_admin(Method::Get, "/v1/usage")).json_body();
+    let today = quire::usage::day_of(w.clock.0.get());
+    assert_eq!(report["usage"]["documents"]["used"], 1);
+    assert_eq!(report["usage"]["jobs"]["used"], 1);
+    assert_eq!(report["by_key"][&member_id]["requests"], 3);
+    assert_eq!(report["by_key"]["key_admin"]["documents"], 1);
+    assert_eq!(
+        report["by_key"]["key_admin"]["pages"], 1,
+        "the job's pages go to its creator"
+    );
+    assert!(report["daily"][&today]["requests"].as_i64().unwrap() >= 7);
+    let cost = report["usage"]["requests"]["estimated_cost_usd"]
+        .as_f64()
+        .unwrap();
+    assert!(cost > 0.0);
+
+    let csv = w.send(w.as_admin(Method::Get, "/v1/usage?format=csv"));
+    assert_eq!(csv.header("content-type"), Some("text/csv; charset=utf-8"));
+    let text = String::from_utf8(csv.body.clone()).unwrap();
+    let mut lines = text.lines();
+    assert_eq!(
+        lines.next(),
+        Some("day,key,metric,amount,estimated_cost_usd")
+    );
+    assert!(
+        text.contains(&format!("{today},{member_id},requests,3,0.000002")),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!("{today},key_admin,pages,1,0.001000")),
+        "{text}"
+    );
+    assert_problem(
+        &w.send(w.as_admin(Method::Get, "/v1/usage?period=last")),
+        422,
+        "invalid_period",
+    );
+    let empty = w
+        .send(w.as_admin(Method::Get, "/v1/usage?period=2020-01"))
+        .json_body();
+    assert_eq!(empty["usage"]["requests"]["used"], 0);
+}

@@ -112,6 +112,7 @@ pub async fn create<P: Ports>(
         let _ = super::usage::charge(app, who, ctx, "stored_bytes", -size).await;
         return Err(e.into());
     }
+    super::usage::count(app, who, ctx, "documents").await;
     Ok(created(&format!("/v1/documents/{}", doc.id), &doc.view()))
 }
 
@@ -274,6 +275,8 @@ pub async fn remove<P: Ports>(app: &App<P>, doc: &Document, now_ms: u64) -> Resu
         metric: "stored_bytes".into(),
         amount: -(doc.size_bytes as i64),
         limit: None,
+        day: Some(crate::usage::day_of(now_ms)),
+        key: None,
     };
     let month = crate::usage::month_of(now_ms);
     let _ = app.usage.charge(&doc.tenant_id, &month, &refund).await;

@@ -61,6 +61,7 @@ pub async fn create<P: Ports>(
         commands: body.commands,
         webhook_url: body.webhook_url,
         llm_training_opt_in: body.llm_training_opt_in,
+        created_by: Some(who.key_id.clone()),
         status: JobStatus::Queued,
         progress: 0,
         attempts: 0,
@@ -85,6 +86,7 @@ pub async fn create<P: Ports>(
             ApiError::Internal(e.to_string())
         });
     }
+    super::usage::count(app, who, ctx, "jobs").await;
     Ok(Response::json(202, &job.view()).with_header("location", &format!("/v1/jobs/{}", job.id)))
 }
 

@@ -212,7 +212,7 @@ impl<P: Ports> App<P> {
             RouteId::JobEvents => jobs::events(self, param, who).await,
             RouteId::JobWebhooks => jobs::deliveries(self, param, who).await,
             RouteId::WebhookSecret => keys::webhook_secret(self, who).await,
-            RouteId::Usage => usage::report(self, who, ctx).await,
+            RouteId::Usage => usage::report(self, req, who, ctx).await,
             RouteId::ListKeys => keys::list(self, ctx, who).await,
             RouteId::CreateKey => keys::create(self, req, ctx, who).await,
             RouteId::DeleteKey => keys::revoke(self, param, ctx, who).await,

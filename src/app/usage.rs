@@ -23,6 +23,8 @@ pub async fn charge<P: Ports>(
         metric: metric.to_string(),
         amount,
         limit,
+        day: Some(crate::usage::day_of(ctx.now_ms)),
+        key: Some(who.key_id.clone()),
     };
     match app
         .usage
@@ -63,14 +65,57 @@ pub async fn require_room<P: Ports>(
     Ok(())
 }
 
-/// `GET /v1/usage`: this month's consumption against the budgets.
+/// Counts an event (a document or a job created) for the usage report; a
+/// count that cannot be written is lost, not an error.
+pub async fn count<P: Ports>(app: &App<P>, who: &Principal, ctx: &Ctx, metric: &str) {
+    let _ = charge(app, who, ctx, metric, 1).await;
+}
+
+/// `GET /v1/usage`: this month's consumption against the budgets, with a
+/// breakdown per day and per key (`?format=csv` for the breakdown alone).
 pub async fn report<P: Ports>(
     app: &App<P>,
+    req: &crate::http::Request,
     who: &Principal,
     ctx: &Ctx,
 ) -> Result<Response, ApiError> {
-    let period = month_of(ctx.now_ms);
+    let period = match req.query_param("period") {
+        None => month_of(ctx.now_ms),
+        Some(p)
+            if p.len() == 7
+                && p.as_bytes()[4] == b'-'
+                && p.chars().filter(char::is_ascii_digit).count() == 6 =>
+        {
+            p
+        }
+        Some(_) => {
+            return Err(ApiError::Invalid(
+                "invalid_period",
+                "period must be a month such as 2026-11".into(),
+            ))
+        }
+    };
     let totals = app.usage.totals(&who.tenant_id, &period).await?;
+    let price = |metric: &str| app.config.usage_prices.get(metric).copied();
+    let rows = crate::usage::breakdown(&totals);
+    if req.query_param("format").as_deref() == Some("csv") {
+        let mut csv = String::from("day,key,metric,amount,estimated_cost_usd\n");
+        for (day, key, metric, amount) in &rows {
+            let cost = price(metric).map(|p| format!("{:.6}", p * *amount as f64));
+            csv.push_str(&format!(
+                "{day},{},{metric},{amount},{}\n",
+                key.as_deref().unwrap_or(""),
+                cost.unwrap_or_default()
+            ));
+        }
+        return Ok(Response::new(200)
+            .with_header("content-type", "text/csv; charset=utf-8")
+            .with_header(
+                "content-disposition",
+                &format!("attachment; filename=\"quire-usage-{period}.csv\""),
+            )
+            .with_body(csv.into_bytes()));
+    }
     let mut usage = Map::new();
     for metric in METRICS {
         let used = totals.get(metric).copied().unwrap_or(0);
@@ -81,11 +126,32 @@ pub async fn report<P: Ports>(
                 "used": used,
                 "budget": budget,
                 "remaining": budget.map(|b| (b as i64 - used).max(0)),
+                "estimated_cost_usd": price(metric).map(|p| p * used as f64),
             }),
         );
     }
+    let mut daily: std::collections::BTreeMap<String, Map<String, Value>> = Default::default();
+    let mut by_key: std::collections::BTreeMap<String, Map<String, Value>> = Default::default();
+    for (day, key, metric, amount) in &rows {
+        match key {
+            None => {
+                daily
+                    .entry(day.clone())
+                    .or_default()
+                    .insert(metric.clone(), json!(amount));
+            }
+            Some(k) => {
+                let entry = by_key.entry(k.clone()).or_default();
+                let sum = entry.get(metric).and_then(Value::as_i64).unwrap_or(0) + amount;
+                entry.insert(metric.clone(), json!(sum));
+            }
+        }
+    }
     Ok(Response::json(
         200,
-        &json!({ "period": period, "plan": who.plan, "usage": Value::Object(usage) }),
+        &json!({
+            "period": period, "plan": who.plan, "usage": Value::Object(usage),
+            "daily": daily, "by_key": by_key,
+        }),
     ))
 }

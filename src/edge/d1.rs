@@ -168,6 +168,7 @@ struct JobRow {
     command_states: Option<String>,
     webhook_url: Option<String>,
     llm_training_opt_in: Option<f64>,
+    created_by: Option<String>,
 }
 
 impl JobRow {
@@ -200,13 +201,14 @@ impl JobRow {
                 .unwrap_or_default(),
             webhook_url: self.webhook_url,
             llm_training_opt_in: self.llm_training_opt_in.unwrap_or(0.0) > 0.0,
+            created_by: self.created_by,
         })
     }
 }
 
 const JOB_COLUMNS: &str = "id, tenant_id, document_id, commands, status, progress, attempts, \
 deliveries, error_code, error_message, created_at, started_at, finished_at, lease_until, \
-command_states, webhook_url, llm_training_opt_in";
+command_states, webhook_url, llm_training_opt_in, created_by";
 
 impl D1Meta {
     pub(super) fn stmt(&self, sql: &str, args: &[JsValue]) -> StoreResult<D1PreparedStatement> {
@@ -763,7 +765,8 @@ impl MetaStore for D1Meta {
             .map_err(|e| StoreError::Permanent(e.to_string()))?;
         let sql = "INSERT INTO jobs (id, tenant_id, document_id, commands, status, progress, \
                    attempts, deliveries, created_at, updated_at, command_states, webhook_url, \
-                   llm_training_opt_in) VALUES (?1, ?2, ?3, ?4, ?5, 0, 0, 0, ?6, ?6, ?7, ?8, ?9)";
+                   llm_training_opt_in, created_by) \
+                   VALUES (?1, ?2, ?3, ?4, ?5, 0, 0, 0, ?6, ?6, ?7, ?8, ?9, ?10)";
         let args = [
             text(&j.id),
             text(&j.tenant_id),
@@ -774,6 +777,7 @@ impl MetaStore for D1Meta {
             text(&states),
             opt_text(j.webhook_url.as_deref()),
             num(u64::from(j.llm_training_opt_in)),
+            opt_text(j.created_by.as_deref()),
         ];
         self.run(sql, &args).await.map(|_| ())
     }

@@ -52,6 +52,7 @@ mod tests {
             command_states: vec![],
             webhook_url: None,
             llm_training_opt_in: false,
+            created_by: None,
         }
     }
 

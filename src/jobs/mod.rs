@@ -128,6 +128,8 @@ pub struct Job {
     pub webhook_url: Option<String>,
     /// Its LLM prompts and answers go to the fine-tuning export.
     pub llm_training_opt_in: bool,
+    /// The key (or `jwt:<user>`) that created it, for usage per key.
+    pub created_by: Option<String>,
 }
 
 /// A queue message the queue gave up on, as kept for the operator.

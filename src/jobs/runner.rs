@@ -235,6 +235,8 @@ where
         metric: "pages".into(),
         amount: i64::from(extraction.pages),
         limit: None,
+        day: Some(crate::usage::day_of(clock.now_ms())),
+        key: job.created_by.clone(),
     };
     let _ = usage
         .charge(&job.tenant_id, &month_of(clock.now_ms()), &pages)
@@ -263,6 +265,7 @@ where
             blobs,
             usage,
             config: own.as_ref().unwrap_or(ports.llm_config),
+            key: job.created_by.clone(),
         };
         let text = extraction.text();
         let run = run_tasks(&deps, &job.tenant_id, &doc.sha256, &text, tasks).await;

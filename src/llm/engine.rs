@@ -53,6 +53,8 @@ pub struct LlmDeps<'a, P, K, C, B, U> {
     pub blobs: &'a B,
     pub usage: &'a U,
     pub config: &'a LlmConfig,
+    /// Who the tokens are charged to (the job's creator), for usage per key.
+    pub key: Option<String>,
 }
 
 /// One command's outcome: its result with its usage, or a typed error.
@@ -561,6 +563,8 @@ async fn meter<P, K, C: Clock, B, U: UsageMeter>(
         metric: "llm_tokens".into(),
         amount: tokens as i64,
         limit: None,
+        day: Some(crate::usage::day_of(deps.clock.now_ms())),
+        key: deps.key.clone(),
     };
     let _ = deps
         .usage

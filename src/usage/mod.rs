@@ -7,7 +7,17 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 /// What is metered.
-pub const METRICS: [&str; 4] = ["requests", "stored_bytes", "pages", "llm_tokens"];
+pub const METRICS: [&str; 6] = [
+    "requests",
+    "documents",
+    "jobs",
+    "stored_bytes",
+    "pages",
+    "llm_tokens",
+];
+
+/// The metrics a budget may cap (the others are only counted).
+pub const BUDGETED: [&str; 4] = ["requests", "stored_bytes", "pages", "llm_tokens"];
 
 /// Hard monthly limits by metric; a metric without one is unlimited.
 pub type Budgets = BTreeMap<String, u64>;
@@ -22,7 +32,7 @@ pub fn parse_budgets(spec: &str) -> Result<Budgets, String> {
         let bad = || format!("budget '{item}' is not metric=number");
         let (metric, n) = item.split_once('=').ok_or_else(bad)?;
         let metric = metric.trim();
-        if !METRICS.contains(&metric) {
+        if !BUDGETED.contains(&metric) {
             return Err(format!("unknown budget metric '{metric}'"));
         }
         out.insert(metric.to_string(), n.trim().parse().map_err(|_| bad())?);
@@ -37,6 +47,12 @@ pub struct Charge {
     pub amount: i64,
     /// The hard budget, if any: the charge is refused if it would pass it.
     pub limit: Option<u64>,
+    /// `YYYY-MM-DD` and the key (or `jwt:<user>`), for the daily and
+    /// per-key breakdown of `GET /v1/usage`.
+    #[serde(default)]
+    pub day: Option<String>,
+    #[serde(default)]
+    pub key: Option<String>,
 }
 
 /// The result of a charge.
@@ -58,10 +74,67 @@ pub fn apply(totals: &mut Totals, c: &Charge) -> Charged {
         };
     }
     totals.insert(c.metric.clone(), next);
+    // Breakdown entries `metric@day` and `metric@day@key`: what was
+    // charged that day (by that key), refunds included.
+    if let Some(day) = &c.day {
+        for name in [
+            Some(format!("{}@{day}", c.metric)),
+            c.key.as_ref().map(|k| format!("{}@{day}@{k}", c.metric)),
+        ]
+        .into_iter()
+        .flatten()
+        {
+            let v = totals.entry(name).or_insert(0);
+            *v = v.saturating_add(c.amount);
+        }
+    }
     Charged {
         allowed: true,
         total: next,
     }
+}
+
+/// One row of the breakdown: (day, key or `None` for the day's total,
+/// metric, amount).
+pub type BreakdownRow = (String, Option<String>, String, i64);
+
+/// The breakdown entries of the totals, sorted by day, key, metric.
+pub fn breakdown(totals: &Totals) -> Vec<BreakdownRow> {
+    let mut rows: Vec<BreakdownRow> = totals
+        .iter()
+        .filter_map(|(name, amount)| {
+            let mut parts = name.splitn(3, '@');
+            let metric = parts.next()?;
+            let day = parts.next()?;
+            let key = parts.next().map(str::to_string);
+            Some((day.to_string(), key, metric.to_string(), *amount))
+        })
+        .collect();
+    rows.sort();
+    rows
+}
+
+/// Unit prices in USD by metric (`USAGE_PRICES`), for cost estimates.
+pub fn parse_prices(spec: &str) -> Result<BTreeMap<String, f64>, String> {
+    let mut out = BTreeMap::new();
+    for item in spec.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+        let bad = || format!("price '{item}' is not metric=usd");
+        let (metric, p) = item.split_once('=').ok_or_else(bad)?;
+        if !METRICS.contains(&metric.trim()) {
+            return Err(format!("unknown metric '{}'", metric.trim()));
+        }
+        let p: f64 = p.trim().parse().map_err(|_| bad())?;
+        if !p.is_finite() || p < 0.0 {
+            return Err(bad());
+        }
+        out.insert(metric.trim().to_string(), p);
+    }
+    Ok(out)
+}
+
+/// `YYYY-MM-DD` of a Unix-millisecond instant (UTC).
+pub fn day_of(ms: u64) -> String {
+    crate::time::rfc3339(ms)[..10].to_string()
 }
 
 /// `YYYY-MM` of a Unix-millisecond instant (UTC): the budget period.
@@ -80,6 +153,8 @@ mod tests {
             metric: "pages".into(),
             amount,
             limit: Some(10),
+            day: None,
+            key: None,
         };
         assert!(apply(&mut t, &c(8)).allowed);
         let refused = apply(&mut t, &c(3));
@@ -93,6 +168,50 @@ mod tests {
         assert!(apply(&mut t, &c(2)).allowed);
         assert_eq!(apply(&mut t, &c(-4)).total, 6);
         assert_eq!(apply(&mut t, &c(-100)).total, 0, "never negative");
+    }
+
+    #[test]
+    fn charges_are_broken_down_by_day_and_key() {
+        let mut t = Totals::new();
+        let c = |amount, day: &str, key: Option<&str>| Charge {
+            metric: "requests".into(),
+            amount,
+            limit: None,
+            day: Some(day.into()),
+            key: key.map(str::to_string),
+        };
+        apply(&mut t, &c(2, "2026-11-23", Some("key_a")));
+        apply(&mut t, &c(3, "2026-11-24", Some("key_a")));
+        apply(&mut t, &c(4, "2026-11-24", Some("key_b")));
+        apply(&mut t, &c(1, "2026-11-24", None));
+        assert_eq!(t["requests"], 10);
+        let rows = breakdown(&t);
+        assert_eq!(
+            rows,
+            vec![
+                ("2026-11-23".into(), None, "requests".into(), 2),
+                (
+                    "2026-11-23".into(),
+                    Some("key_a".into()),
+                    "requests".into(),
+                    2
+                ),
+                ("2026-11-24".into(), None, "requests".into(), 8),
+                (
+                    "2026-11-24".into(),
+                    Some("key_a".into()),
+                    "requests".into(),
+                    3
+                ),
+                (
+                    "2026-11-24".into(),
+                    Some("key_b".into()),
+                    "requests".into(),
+                    4
+                ),
+            ]
+        );
+        assert_eq!(day_of(1_795_542_395_123), "2026-11-24");
     }
 
     #[test]
