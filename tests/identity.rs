@@ -539,3 +539,27 @@ fn a_tenants_own_retention_sets_the_expiry_of_uploads_that_name_none() {
     assert_eq!(patch(r#"{"retention_days": -1}"#).status, 200);
     assert!(w.upload("text/plain", b"forever").json_body()["expires_at"].is_null());
 }
+
+#[test]
+fn a_flood_of_bad_credentials_does_not_flood_the_audit_log() {
+    let w = spawn_app();
+    let key = new_key(&w, json!({"name": "doomed"}));
+    let secret = key["secret"].as_str().unwrap().to_string();
+    let id = key["id"].as_str().unwrap().to_string();
+    assert_eq!(
+        w.send(w.as_admin(Method::Delete, &format!("/v1/keys/{id}")))
+            .status,
+        204
+    );
+    for _ in 0..110 {
+        assert_problem(&get(&w, &secret, "/v1/documents"), 401, "unauthorized");
+    }
+    let audited = audit_reasons(&w)
+        .iter()
+        .filter(|d| d.contains("key_revoked"))
+        .count();
+    assert_eq!(
+        audited, 100,
+        "the first 100 a minute are audited, the rest only logged"
+    );
+}

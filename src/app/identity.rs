@@ -18,6 +18,10 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use serde_json::{json, Value};
 
+/// Refusals per minute, per tenant and client address, that are written
+/// to the audit log (more are only logged).
+const AUDITED_FAILURES: u32 = 100;
+
 /// `last_used_at` is written at most this often per key.
 const TOUCH_INTERVAL_MS: u64 = 60_000;
 /// Largest JWKS document accepted from a `jwks_url`.
@@ -51,6 +55,24 @@ async fn refused<P: Ports>(
     via: Option<String>,
     reason: &str,
 ) {
+    // A stream of bad credentials from one address must not turn into a
+    // stream of audit writes: past AUDITED_FAILURES a minute per tenant and
+    // address, refusals are only logged.
+    let ip = audit::client_ip(req).unwrap_or_else(|| "unknown".into());
+    let policy = crate::ratelimit::Policy {
+        name: "auth_failures".into(),
+        limit: AUDITED_FAILURES,
+        period_ms: 60_000,
+    };
+    let subject = format!("authfail:{tenant_id}:{ip}");
+    if let Ok(d) = crate::ports::RateLimiter::check(&app.limiter, &subject, &policy).await {
+        if !d.allowed {
+            ctx.warn(format!(
+                "auth failure for {tenant_id} from {ip} not audited: over {AUDITED_FAILURES}/min"
+            ));
+            return;
+        }
+    }
     let draft = Draft {
         tenant_id: tenant_id.to_string(),
         at_ms: ctx.now_ms,
