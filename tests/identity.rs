@@ -150,9 +150,17 @@ fn jwks(keys: &[(u8, &str)]) -> String {
 }
 
 fn token(w: &World, seed: u8, kid: &str, sub: &str) -> String {
+    token_with(w, seed, kid, sub, json!({}))
+}
+
+/// A signed ES256 token with extra claims merged in.
+fn token_with(w: &World, seed: u8, kid: &str, sub: &str, extra: Value) -> String {
     let now = w.clock.0.get() / 1000;
     let header = json!({"alg": "ES256", "kid": kid});
-    let claims = json!({"iss": ISS, "aud": "quire", "sub": sub, "exp": now + 600});
+    let mut claims = json!({"iss": ISS, "aud": "quire", "sub": sub, "exp": now + 600});
+    if let (Some(c), Some(e)) = (claims.as_object_mut(), extra.as_object()) {
+        c.extend(e.clone());
+    }
     let input = format!(
         "{}.{}",
         URL_SAFE_NO_PAD.encode(header.to_string()),
@@ -164,18 +172,7 @@ fn token(w: &World, seed: u8, kid: &str, sub: &str) -> String {
 
 fn with_provider() -> World {
     let w = spawn_app();
-    w.app.meta.tenants.borrow_mut().insert(
-        "ten_a".into(),
-        quire::tenants::Tenant {
-            id: "ten_a".into(),
-            name: "A".into(),
-            plan: "standard".into(),
-            status: "active".into(),
-            created_at_ms: 0,
-            llm_tiers: None,
-            retention_days: None,
-        },
-    );
+    seed_tenant(&w, "ten_a");
     w.app
         .http
         .responses
@@ -354,17 +351,13 @@ fn a_token_email_never_takes_over_an_existing_user() {
     );
     assert_eq!(created.status, 201);
     let boss_id = created.json_body()["id"].as_str().unwrap().to_string();
-    let now = w.clock.0.get() / 1000;
-    let header = json!({"alg": "ES256", "kid": "k1"});
-    let claims = json!({"iss": ISS, "aud": "quire", "sub": "intruder", "exp": now + 600,
-                        "email": "boss@example.com", "role": "member"});
-    let input = format!(
-        "{}.{}",
-        URL_SAFE_NO_PAD.encode(header.to_string()),
-        URL_SAFE_NO_PAD.encode(claims.to_string())
+    let jwt = token_with(
+        &w,
+        1,
+        "k1",
+        "intruder",
+        json!({"email": "boss@example.com", "role": "member"}),
     );
-    let sig: p256::ecdsa::Signature = es_key(1).sign(input.as_bytes());
-    let jwt = format!("{input}.{}", URL_SAFE_NO_PAD.encode(sig.to_bytes()));
     let me = get(&w, &jwt, "/v1/me").json_body();
     assert_eq!(me["role"], "member");
     assert_ne!(me["user_id"], boss_id.as_str());
@@ -379,18 +372,7 @@ fn a_token_email_never_takes_over_an_existing_user() {
 #[test]
 fn an_export_holds_the_tenants_metadata_and_an_erasure_leaves_only_a_tombstone() {
     let w = spawn_app();
-    w.app.meta.tenants.borrow_mut().insert(
-        "ten_a".into(),
-        quire::tenants::Tenant {
-            id: "ten_a".into(),
-            name: "A".into(),
-            plan: "standard".into(),
-            status: "active".into(),
-            created_at_ms: 0,
-            llm_tiers: None,
-            retention_days: None,
-        },
-    );
+    seed_tenant(&w, "ten_a");
     let doc = w.upload_id("text/plain", b"to be forgotten");
     let job = w.job_id(&doc);
     w.deliver(&job);
@@ -497,18 +479,7 @@ fn an_export_holds_the_tenants_metadata_and_an_erasure_leaves_only_a_tombstone()
 #[test]
 fn a_tenants_own_retention_sets_the_expiry_of_uploads_that_name_none() {
     let w = spawn_app();
-    w.app.meta.tenants.borrow_mut().insert(
-        "ten_a".into(),
-        quire::tenants::Tenant {
-            id: "ten_a".into(),
-            name: "A".into(),
-            plan: "standard".into(),
-            status: "active".into(),
-            created_at_ms: 0,
-            llm_tiers: None,
-            retention_days: None,
-        },
-    );
+    seed_tenant(&w, "ten_a");
     let patch = |body: &str| {
         w.send(
             Request::new(Method::Patch, "/v1/tenants/ten_a")

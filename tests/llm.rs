@@ -463,23 +463,14 @@ fn opted_in_pairs_are_exported_as_fine_tuning_jsonl_and_die_with_their_document(
     assert!(!has(&w, &format!("/llm-training/{kept}/")));
     let export = w.send(w.as_admin(Method::Get, "/v1/llm/training-data"));
     assert_eq!(export.header("x-record-count"), Some("0"));
+    let bad = w.send(w.as_admin(Method::Get, "/v1/llm/training-data?limit=0"));
+    assert_problem(&bad, 422, "invalid_limit");
 }
 
 #[test]
 fn the_operator_can_give_a_tenant_its_own_tiers_over_the_same_providers() {
     let w = world(&[]);
-    w.app.meta.tenants.borrow_mut().insert(
-        "ten_a".into(),
-        quire::tenants::Tenant {
-            id: "ten_a".into(),
-            name: "A".into(),
-            plan: "standard".into(),
-            status: "active".into(),
-            created_at_ms: 0,
-            llm_tiers: None,
-            retention_days: None,
-        },
-    );
+    seed_tenant(&w, "ten_a");
     let patch = |tiers: &str| {
         w.send(
             Request::new(Method::Patch, "/v1/tenants/ten_a")

@@ -322,6 +322,24 @@ impl<P: Ports> App<P> {
     }
 }
 
+/// The `limit` query parameter of a paged list: `default` when absent,
+/// 422 `invalid_limit` unless an integer from 1 to `max`.
+fn page_limit(req: &Request, default: u32, max: u32) -> Result<u32, ApiError> {
+    match req.query_param("limit") {
+        None => Ok(default),
+        Some(v) => v
+            .parse::<u32>()
+            .ok()
+            .filter(|n| (1..=max).contains(n))
+            .ok_or_else(|| {
+                ApiError::Invalid(
+                    "invalid_limit",
+                    format!("limit must be an integer from 1 to {max}"),
+                )
+            }),
+    }
+}
+
 /// A `201 Created` JSON response with its `Location`.
 fn created(location: &str, body: &impl serde::Serialize) -> Response {
     Response::json(201, body).with_header("location", location)

@@ -32,19 +32,7 @@ pub async fn export<P: Ports>(
     req: &Request,
     who: &Principal,
 ) -> Result<Response, ApiError> {
-    let limit = match req.query_param("limit") {
-        None => DEFAULT_PAGE,
-        Some(v) => v
-            .parse::<u32>()
-            .ok()
-            .filter(|n| (1..=MAX_PAGE).contains(n))
-            .ok_or_else(|| {
-                ApiError::Invalid(
-                    "invalid_limit",
-                    format!("limit must be an integer from 1 to {MAX_PAGE}"),
-                )
-            })?,
-    };
+    let limit = super::page_limit(req, DEFAULT_PAGE, MAX_PAGE)?;
     let cursor = req.query_param("cursor");
     if cursor
         .as_ref()

@@ -197,6 +197,23 @@ pub fn result_of(w: &World, job_id: &str, command: &str) -> Value {
     resp.json_body()
 }
 
+/// Adds an active tenant record (the seeded keys work without one; routes
+/// that read the tenant need it).
+pub fn seed_tenant(w: &World, id: &str) {
+    w.app.meta.tenants.borrow_mut().insert(
+        id.into(),
+        quire::tenants::Tenant {
+            id: id.into(),
+            name: id.into(),
+            plan: "standard".into(),
+            status: "active".into(),
+            created_at_ms: 0,
+            llm_tiers: None,
+            retention_days: None,
+        },
+    );
+}
+
 pub fn assert_problem(resp: &Response, status: u16, code: &str) {
     assert_eq!(
         resp.status,
