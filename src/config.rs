@@ -52,6 +52,8 @@ pub struct Config {
     pub llm: crate::llm::LlmConfig,
     /// Unit prices in USD per metric, for the usage report's cost estimate.
     pub usage_prices: BTreeMap<String, f64>,
+    /// Metrics, SLOs, alerts, backups, call logs and fault injection.
+    pub ops: crate::ops::OpsConfig,
 }
 
 impl Config {
@@ -97,7 +99,7 @@ pub const DEFAULT_RATE_LIMITS: &str = "read=1200/60,upload=120/60,jobs=240/60,pu
 pub const DEFAULT_TENANT_RATE_LIMIT: &str = "tenant=6000/60";
 
 /// Why configuration could not be used.
-#[derive(Debug, thiserror::Error, PartialEq)]
+#[derive(Debug, Clone, thiserror::Error, PartialEq)]
 pub enum ConfigError {
     #[error("setting {0} is missing")]
     Missing(&'static str),
@@ -188,7 +190,9 @@ impl Config {
             &get("USAGE_PRICES").unwrap_or_else(|| DEFAULT_USAGE_PRICES.to_string()),
         )
         .map_err(|e| ConfigError::Invalid("USAGE_PRICES", e))?;
+        let ops = crate::ops::OpsConfig::from_lookup(&get, &environment)?;
         Ok(Config {
+            ops,
             llm,
             usage_prices,
             operator_api_key: get("OPERATOR_API_KEY"),

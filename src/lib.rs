@@ -26,6 +26,7 @@ pub mod ids;
 pub mod jobs;
 pub mod llm;
 pub mod openapi;
+pub mod ops;
 pub mod ports;
 pub mod ratelimit;
 pub mod scan;

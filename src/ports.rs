@@ -244,10 +244,64 @@ pub trait Directory {
     ) -> StoreResult<Vec<crate::audit::Entry>>;
 }
 
-/// Outbound HTTP GET (JWKS documents).
+/// Outbound HTTP: GETs (JWKS documents) and POSTs (alerts).
 pub trait HttpClient {
     /// The status and body, or why there is none.
     async fn get(&self, url: &str) -> Result<(u16, String), String>;
+    /// POSTs a body; the response status, or why there is none.
+    async fn post(
+        &self,
+        url: &str,
+        headers: &[(String, String)],
+        body: &str,
+    ) -> Result<u16, String>;
+}
+
+/// A finished job as the operator's metrics see it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct JobTiming {
+    pub job: Job,
+    /// The document's media type (the format processed).
+    pub media_type: String,
+}
+
+/// Metrics rollups, SLO alerts and backups (D1).
+pub trait OpsStore {
+    /// Adds rollups to what is stored for their minute and route.
+    async fn add_metrics(&self, rollups: &[crate::ops::metrics::Rollup]) -> StoreResult<()>;
+    /// Per-route stats summed over the minutes from `from_minute` on.
+    async fn metrics_since(
+        &self,
+        from_minute: u64,
+    ) -> StoreResult<Vec<(String, crate::ops::metrics::Stats)>>;
+    /// Deletes rollups older than `before_minute`; how many rows went.
+    async fn prune_metrics(&self, before_minute: u64) -> StoreResult<u64>;
+    /// Jobs that ended since `since_ms`, newest first, at most `limit`.
+    async fn finished_jobs(&self, since_ms: u64, limit: u32) -> StoreResult<Vec<JobTiming>>;
+    /// Job completion for jobs created from `from_ms`: good = succeeded
+    /// within `within_ms`; counted once ended or older than `within_ms`;
+    /// cancelled jobs not counted.
+    async fn job_sli(
+        &self,
+        from_ms: u64,
+        now_ms: u64,
+        within_ms: u64,
+    ) -> StoreResult<crate::ops::slo::Sli>;
+    /// Dead letters received since `since_ms` and not replayed.
+    async fn dead_letter_depth(&self, since_ms: u64) -> StoreResult<u64>;
+    /// Documents and their bytes, over all tenants.
+    async fn stored_totals(&self) -> StoreResult<(u64, u64)>;
+    async fn list_alerts(&self) -> StoreResult<Vec<crate::ops::slo::Alert>>;
+    async fn put_alert(&self, alert: &crate::ops::slo::Alert) -> StoreResult<()>;
+    /// Tables to back up, in creation order.
+    async fn backup_tables(&self) -> StoreResult<Vec<String>>;
+    /// Rows of `table` after `after_rowid`, in rowid order, with their rowid.
+    async fn backup_rows(
+        &self,
+        table: &str,
+        after_rowid: i64,
+        limit: u32,
+    ) -> StoreResult<Vec<(i64, serde_json::Map<String, serde_json::Value>)>>;
 }
 
 /// The job queue (Cloudflare Queues). Job and webhook messages share it.
@@ -363,4 +417,5 @@ pub trait Ports {
     type Directory: Directory;
     type Http: HttpClient;
     type Breakers: crate::llm::BreakerStore;
+    type Ops: OpsStore;
 }

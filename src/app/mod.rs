@@ -12,6 +12,7 @@ mod identity;
 mod jobs;
 mod keys;
 mod limits;
+mod ops;
 mod privacy;
 mod system;
 mod tenants;
@@ -86,6 +87,7 @@ pub struct App<P: Ports> {
     pub directory: P::Directory,
     pub http: P::Http,
     pub breakers: P::Breakers,
+    pub ops: P::Ops,
 }
 
 impl<P: Ports> App<P> {
@@ -147,6 +149,11 @@ impl<P: Ports> App<P> {
             RouteId::ReplayDeadLetter => {
                 admin::replay_dead_letter(self, req, param, ctx.now_ms).await
             }
+            RouteId::AdminMetrics => ops::metrics(self, req, ctx.now_ms).await,
+            RouteId::AdminSlo => ops::show_slo(self, req, ctx.now_ms).await,
+            RouteId::ListBackups => ops::list_backups(self, req).await,
+            RouteId::CreateBackup => ops::create_backup(self, req, ctx.now_ms).await,
+            RouteId::GetBackup => ops::get_backup(self, req, param).await,
             RouteId::TestExtract if self.config.enable_test_routes => system::test_extract(req),
             RouteId::TestRedeliverJob | RouteId::TestExtract | RouteId::TestRawObject => {
                 Err(ApiError::NotFound(format!("route {}", req.path)))
@@ -245,7 +252,12 @@ impl<P: Ports> App<P> {
             | RouteId::UpdateTenant
             | RouteId::Rewrap
             | RouteId::ListDeadLetters
-            | RouteId::ReplayDeadLetter => Err(ApiError::Internal(format!(
+            | RouteId::ReplayDeadLetter
+            | RouteId::AdminMetrics
+            | RouteId::AdminSlo
+            | RouteId::ListBackups
+            | RouteId::CreateBackup
+            | RouteId::GetBackup => Err(ApiError::Internal(format!(
                 "{id:?} reached the authenticated dispatcher"
             ))),
         }
@@ -294,6 +306,11 @@ pub fn required_scope(id: RouteId) -> Option<Scope> {
         | RouteId::Rewrap
         | RouteId::ListDeadLetters
         | RouteId::ReplayDeadLetter
+        | RouteId::AdminMetrics
+        | RouteId::AdminSlo
+        | RouteId::ListBackups
+        | RouteId::CreateBackup
+        | RouteId::GetBackup
         | RouteId::TestRedeliverJob
         | RouteId::TestExtract
         | RouteId::TestRawObject => return None,
@@ -305,7 +322,47 @@ impl<P: Ports> App<P> {
     pub async fn sweep(&self, now_ms: u64) -> cleanup::SweepReport {
         cleanup::sweep(self, now_ms).await
     }
+
+    /// The SLO pass of the cron: burn rates, alert changes, notices.
+    pub async fn evaluate_slos(&self, now_ms: u64) -> ops::SloReport {
+        ops::evaluate_slos(self, now_ms).await
+    }
+
+    /// The daily run: a D1 backup to R2, then backups and metrics past
+    /// their retention deleted.
+    pub async fn daily(&self, now_ms: u64) -> serde_json::Value {
+        use crate::ports::OpsStore;
+        let backup = ops::make_backup(self, now_ms).await;
+        let pruned = ops::prune_backups(self, now_ms).await;
+        let minutes = self.config.ops.metrics_retention_days * 1440;
+        let metrics = self
+            .ops
+            .prune_metrics((now_ms / 60_000).saturating_sub(minutes))
+            .await;
+        let errors: Vec<String> = [
+            backup.as_ref().err().map(|e| format!("backup: {e}")),
+            pruned
+                .as_ref()
+                .err()
+                .map(|e| format!("pruning backups: {e}")),
+            metrics
+                .as_ref()
+                .err()
+                .map(|e| format!("pruning metrics: {e}")),
+        ]
+        .into_iter()
+        .flatten()
+        .collect();
+        serde_json::json!({
+            "backup": backup.ok(),
+            "backups_deleted": pruned.ok(),
+            "metric_rows_deleted": metrics.ok(),
+            "errors": errors,
+        })
+    }
 }
+
+pub use ops::SloReport;
 
 pub use cleanup::SweepReport;
 

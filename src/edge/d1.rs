@@ -14,7 +14,8 @@ use serde::Deserialize;
 use worker::wasm_bindgen::JsValue;
 use worker::{D1Database, D1PreparedStatement};
 
-pub struct D1Meta(pub D1Database);
+/// D1, with the request's observation (call logs, injected faults).
+pub struct D1Meta(pub D1Database, pub super::observe::Obs);
 
 pub(super) fn text(s: &str) -> JsValue {
     JsValue::from_str(s)
@@ -150,7 +151,7 @@ impl From<DocRow> for Document {
 }
 
 #[derive(Deserialize)]
-struct JobRow {
+pub(super) struct JobRow {
     id: String,
     tenant_id: String,
     document_id: String,
@@ -172,7 +173,7 @@ struct JobRow {
 }
 
 impl JobRow {
-    fn into_job(self) -> StoreResult<Job> {
+    pub(super) fn into_job(self) -> StoreResult<Job> {
         let commands: Vec<Command> = serde_json::from_str(&self.commands)
             .map_err(|e| StoreError::Permanent(format!("job {} commands: {e}", self.id)))?;
         let status = JobStatus::parse(&self.status)
@@ -206,7 +207,8 @@ impl JobRow {
     }
 }
 
-const JOB_COLUMNS: &str = "id, tenant_id, document_id, commands, status, progress, attempts, \
+pub(super) const JOB_COLUMNS: &str =
+    "id, tenant_id, document_id, commands, status, progress, attempts, \
 deliveries, error_code, error_message, created_at, started_at, finished_at, lease_until, \
 command_states, webhook_url, llm_training_opt_in, created_by";
 
@@ -216,7 +218,12 @@ impl D1Meta {
     }
 
     pub(super) async fn run(&self, sql: &str, args: &[JsValue]) -> StoreResult<usize> {
-        let result = self.stmt(sql, args)?.run().await.map_err(classify)?;
+        let stmt = self.stmt(sql, args)?;
+        let result = self
+            .1
+            .call("d1", &crate::ops::sql_op(sql), stmt.run())
+            .await
+            .map_err(classify)?;
         Ok(result
             .meta()
             .ok()
@@ -230,7 +237,12 @@ impl D1Meta {
         sql: &str,
         args: &[JsValue],
     ) -> StoreResult<Vec<T>> {
-        let result = self.stmt(sql, args)?.all().await.map_err(classify)?;
+        let stmt = self.stmt(sql, args)?;
+        let result = self
+            .1
+            .call("d1", &crate::ops::sql_op(sql), stmt.all())
+            .await
+            .map_err(classify)?;
         result.results::<T>().map_err(classify)
     }
 
@@ -384,7 +396,7 @@ impl MetaStore for D1Meta {
         )?;
         let key = self.insert_key_stmt(owner)?;
         // One batch is one transaction: no tenant without its owner key.
-        self.0.batch(vec![tenant, key]).await.map_err(classify)?;
+        self.batch_results(vec![tenant, key]).await?;
         Ok(())
     }
 
@@ -437,7 +449,7 @@ impl MetaStore for D1Meta {
                 .push(self.stmt(&format!("DELETE FROM {table} WHERE tenant_id = ?1"), &args)?);
         }
         statements.push(self.stmt("DELETE FROM tenants WHERE id = ?1", &args)?);
-        self.0.batch(statements).await.map_err(classify)?;
+        self.batch_results(statements).await?;
         Ok(())
     }
 
@@ -484,8 +496,9 @@ impl MetaStore for D1Meta {
     }
 
     async fn insert_key(&self, k: &ApiKey) -> StoreResult<()> {
-        self.insert_key_stmt(k)?
-            .run()
+        let stmt = self.insert_key_stmt(k)?;
+        self.1
+            .call("d1", "INSERT api_keys", stmt.run())
             .await
             .map(|_| ())
             .map_err(classify)
@@ -561,7 +574,7 @@ impl MetaStore for D1Meta {
                 text(old_id),
             ],
         )?;
-        let results = self.0.batch(vec![update, insert]).await.map_err(classify)?;
+        let results = self.batch_results(vec![update, insert]).await?;
         let inserted = results
             .get(1)
             .and_then(|r| r.meta().ok().flatten())

@@ -305,10 +305,7 @@ impl Directory for D1Meta {
             statements
                 .push(self.stmt(&format!("DELETE FROM {table} WHERE tenant_id = ?1"), &args)?);
         }
-        self.0
-            .batch(statements)
-            .await
-            .map_err(super::storage::classify)?;
+        self.batch_results(statements).await?;
         Ok(count)
     }
 

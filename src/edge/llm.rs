@@ -19,6 +19,8 @@ pub struct EdgeLlm {
     pub timeout_ms: u64,
     /// W3C `traceparent` sent with each call (the job's trace).
     pub traceparent: Option<String>,
+    /// Call logs and injected faults.
+    pub obs: super::observe::Obs,
 }
 
 fn transient(message: String) -> LlmError {
@@ -115,10 +117,21 @@ impl EdgeLlm {
 
 impl LlmProvider for EdgeLlm {
     async fn complete(&self, target: &Target, req: &LlmRequest) -> Result<LlmResponse, LlmError> {
-        match &target.kind {
+        let started = worker::Date::now().as_millis();
+        let op = format!("complete {}", target.model);
+        if self.obs.inject("llm").await.is_some() {
+            self.obs.log("llm", &op, started, "injected_fault", None);
+            return Err(transient("injected fault: LLM provider unavailable".into()));
+        }
+        let outcome = match &target.kind {
             ProviderKind::OpenAi { base_url } => self.openai(base_url, target, req).await,
             ProviderKind::WorkersAi => self.workers_ai(target, req).await,
+        };
+        match &outcome {
+            Ok(_) => self.obs.log("llm", &op, started, "ok", None),
+            Err(e) => self.obs.log("llm", &op, started, "error", Some(&e.message)),
         }
+        outcome
     }
 }
 

@@ -9,6 +9,8 @@ mod idempotency;
 mod limiter;
 mod llm;
 mod objects;
+mod observe;
+mod ops;
 mod storage;
 mod usage;
 
@@ -23,6 +25,7 @@ use crate::jobs::QueueEnvelope;
 use crate::ports::Entropy;
 use crate::webhooks::runner::process_webhook;
 use d1::D1Meta;
+use observe::Obs;
 use serde_json::json;
 use storage::{CryptoEntropy, FetchSender, JobsQueue, R2Blobs, WallClock};
 use worker::{
@@ -49,6 +52,7 @@ impl crate::ports::Ports for EdgePorts {
     type Directory = D1Meta;
     type Http = FetchSender;
     type Breakers = llm::DoBreakers;
+    type Ops = D1Meta;
 }
 
 type EdgeApp = App<EdgePorts>;
@@ -67,25 +71,29 @@ fn config(env: &Env) -> Result<Config, crate::config::ConfigError> {
     })
 }
 
-fn app(env: &Env, config: Config) -> worker::Result<EdgeApp> {
+/// The app for one request, queue message or cron run; `obs` names it in
+/// the call logs and carries the fault-injection switch.
+fn app(env: &Env, config: Config, obs: &Obs) -> worker::Result<EdgeApp> {
     let keys = config.master_keys.clone();
+    let d1 = || -> worker::Result<D1Meta> { Ok(D1Meta(env.d1("DB")?, obs.clone())) };
     Ok(App {
         config,
-        meta: D1Meta(env.d1("DB")?),
+        meta: d1()?,
         blobs: EncryptedBlobs {
-            inner: R2Blobs(env.bucket("DOCUMENTS")?),
+            inner: R2Blobs(env.bucket("DOCUMENTS")?, obs.clone()),
             keys,
             entropy: CryptoEntropy,
         },
-        queue: JobsQueue(env.queue("JOBS").ok()),
+        queue: JobsQueue(env.queue("JOBS").ok(), obs.clone()),
         entropy: CryptoEntropy,
-        webhooks: D1Meta(env.d1("DB")?),
+        webhooks: d1()?,
         limiter: limiter::DoLimiter(env.durable_object("RATE_LIMITER").ok()),
         idempotency: idempotency::DoIdempotency(env.durable_object("IDEMPOTENCY").ok()),
         usage: usage::DoUsage(env.durable_object("USAGE").ok()),
-        directory: D1Meta(env.d1("DB")?),
-        http: FetchSender,
+        directory: d1()?,
+        http: FetchSender(obs.clone()),
         breakers: llm::DoBreakers(env.durable_object("CIRCUIT_BREAKER").ok()),
+        ops: d1()?,
     })
 }
 
@@ -94,7 +102,7 @@ fn log(value: serde_json::Value) {
 }
 
 #[event(fetch)]
-async fn fetch(mut req: Request, env: Env, _ctx: Context) -> worker::Result<Response> {
+async fn fetch(mut req: Request, env: Env, wctx: Context) -> worker::Result<Response> {
     let started = worker::Date::now().as_millis();
     // Continue the caller's trace (as a child span) or start one.
     let incoming = req
@@ -118,7 +126,12 @@ async fn fetch(mut req: Request, env: Env, _ctx: Context) -> worker::Result<Resp
     let ctx = Ctx::new(started, new_id("req", started, &CryptoEntropy)).with_trace(trace);
     let method = req.method().to_string();
     let path = req.path();
-    let resp = match handle(&mut req, &env, &ctx).await {
+    let config = config(&env);
+    let obs = match &config {
+        Ok(c) => Obs::new(ctx.request_id.clone(), ctx.trace.clone(), &c.ops),
+        Err(_) => Obs::default(),
+    };
+    let resp = match handle(&mut req, &env, &ctx, config.clone(), &obs).await {
         Ok(resp) => resp,
         Err(cause) => {
             let err = ApiError::Internal(cause);
@@ -135,6 +148,20 @@ async fn fetch(mut req: Request, env: Env, _ctx: Context) -> worker::Result<Resp
         log(json!({"level": "error", "request_id": ctx.request_id, "status": resp.status}));
     }
     let who = ctx.log.borrow().clone();
+    let latency = worker::Date::now().as_millis().saturating_sub(started);
+    if let Ok(c) = &config {
+        ops::record_request(
+            &env,
+            &wctx,
+            c,
+            &obs,
+            &method,
+            &who,
+            resp.status,
+            latency,
+            resp.body.len(),
+        );
+    }
     log(json!({
         "level": "info", "msg": "request", "ts": crate::time::rfc3339(started),
         "request_id": ctx.request_id,
@@ -143,12 +170,12 @@ async fn fetch(mut req: Request, env: Env, _ctx: Context) -> worker::Result<Resp
         "method": method, "path": path, "route": who.route, "status": resp.status,
         "tenant_id": who.tenant_id, "key_id": who.key_id, "error_code": who.error_code,
         "outcome": if resp.status < 400 { "success" } else if resp.status < 500 { "client_error" } else { "server_error" },
-        "latency_ms": worker::Date::now().as_millis().saturating_sub(started),
+        "latency_ms": latency,
         "bytes_out": resp.body.len(),
     }));
     if let Some(http::StreamSpec::JobEvents { tenant_id, job_id }) = resp.stream.clone() {
         if let Ok(db) = env.d1("DB") {
-            let body = events::job_events(D1Meta(db), tenant_id, job_id);
+            let body = events::job_events(D1Meta(db, obs.clone()), tenant_id, job_id);
             let headers = headers_of(&resp)?;
             return Ok(Response::from_stream(body)?.with_headers(headers));
         }
@@ -166,13 +193,19 @@ fn headers_of(resp: &http::Response) -> worker::Result<worker::Headers> {
 
 /// Builds the app and runs the request; `Err` only for broken deployments
 /// (missing bindings or settings), reported as a generic 500.
-async fn handle(req: &mut Request, env: &Env, ctx: &Ctx) -> Result<http::Response, String> {
-    let config = config(env).map_err(|e| e.to_string())?;
+async fn handle(
+    req: &mut Request,
+    env: &Env,
+    ctx: &Ctx,
+    config: Result<Config, crate::config::ConfigError>,
+    obs: &Obs,
+) -> Result<http::Response, String> {
+    let config = config.map_err(|e| e.to_string())?;
     if config.enable_test_routes && req.path() == "/__test/raw-object" {
         return raw_object(req, env).await;
     }
     let limit = config.max_upload_bytes;
-    let app = app(env, config).map_err(|e| format!("bindings: {e}"))?;
+    let app = app(env, config, obs).map_err(|e| format!("bindings: {e}"))?;
     let core_req = match to_core(req, limit).await {
         Ok(r) => r,
         Err(err) => return Ok(err.to_response(&ctx.request_id)),
@@ -262,15 +295,41 @@ fn to_worker(resp: http::Response) -> worker::Result<Response> {
 
 #[event(scheduled)]
 async fn scheduled(event: worker::ScheduledEvent, env: Env, _ctx: worker::ScheduleContext) {
-    let Some(app) = config(&env).ok().and_then(|c| app(&env, c).ok()) else {
+    let now = worker::Date::now().as_millis();
+    let cron = event.cron();
+    let Some(app) = config(&env).ok().and_then(|c| {
+        app(
+            &env,
+            c.clone(),
+            &Obs::new(format!("cron {cron}"), None, &c.ops),
+        )
+        .ok()
+    }) else {
         log(json!({"level": "error", "msg": "scheduled run misconfigured"}));
         return;
     };
-    let now = worker::Date::now().as_millis();
-    let report = app.sweep(now).await;
+    // Which run a trigger starts is set by its schedule (wrangler.toml
+    // [triggers]): the SLO pass every 5 minutes, the daily backup, and the
+    // sweep for the rest.
+    let (msg, failed, report) = match cron.as_str() {
+        ops::SLO_CRON => {
+            ops::flush_metrics(&app, now).await;
+            let r = app.evaluate_slos(now).await;
+            ("slo", r.errors > 0 || r.notify_failed > 0, json!(r))
+        }
+        ops::DAILY_CRON => {
+            let r = app.daily(now).await;
+            let failed = r["errors"].as_array().is_some_and(|e| !e.is_empty());
+            ("daily", failed, r)
+        }
+        _ => {
+            let r = app.sweep(now).await;
+            ("sweep", r.errors > 0, json!(r))
+        }
+    };
     log(json!({
-        "level": if report.errors > 0 { "warn" } else { "info" },
-        "msg": "sweep", "cron": event.cron(), "report": report,
+        "level": if failed { "warn" } else { "info" },
+        "msg": msg, "cron": cron, "report": report,
         "latency_ms": worker::Date::now().as_millis().saturating_sub(now),
     }));
 }
@@ -279,12 +338,16 @@ async fn scheduled(event: worker::ScheduledEvent, env: Env, _ctx: worker::Schedu
 async fn queue(batch: MessageBatch<QueueEnvelope>, env: Env, _ctx: Context) -> worker::Result<()> {
     // Never return Err: that would retry the whole batch. Each message is
     // acked or retried on its own.
-    let Some(app) = config(&env).ok().and_then(|c| app(&env, c).ok()) else {
+    let Some((cfg, dlq_app)) = config(&env).ok().and_then(|c| {
+        let obs = Obs::new(format!("queue {}", batch.queue()), None, &c.ops);
+        app(&env, c.clone(), &obs).ok().map(|a| (c, a))
+    }) else {
         log(json!({"level": "error", "msg": "queue consumer misconfigured"}));
         batch.retry_all();
         return Ok(());
     };
     if batch.queue().ends_with("-dlq") {
+        let app = dlq_app;
         // The dead-letter queue: keep each message for the operator, fail
         // its job with the reason, and ack.
         for raw in batch.raw_iter() {
@@ -309,24 +372,38 @@ async fn queue(batch: MessageBatch<QueueEnvelope>, env: Env, _ctx: Context) -> w
     for raw in batch.raw_iter() {
         let msg = worker::serde_wasm_bindgen::from_value::<QueueEnvelope>(raw.body());
         let started = worker::Date::now().as_millis();
-        let mut trace: Option<crate::trace::TraceContext> = None;
+        let trace = msg
+            .as_ref()
+            .ok()
+            .and_then(|e| e.traceparent.as_deref())
+            .and_then(crate::trace::TraceContext::parse);
+        // Each message gets its own adapters, so its calls are logged with
+        // its id and trace.
+        let for_message = |id: &str, trace: &Option<crate::trace::TraceContext>| {
+            app(
+                &env,
+                cfg.clone(),
+                &Obs::new(id.to_string(), trace.clone(), &cfg.ops),
+            )
+        };
         let (kind, id, outcome) = match msg {
             Ok(QueueEnvelope {
-                job_id: Some(id),
-                traceparent,
-                ..
+                job_id: Some(id), ..
             }) => {
-                trace = traceparent
-                    .as_deref()
-                    .and_then(crate::trace::TraceContext::parse);
-                let outcome = run_job(&app, &env, &id, trace.as_ref()).await;
+                let outcome = match for_message(&id, &trace) {
+                    Ok(app) => run_job(&app, &env, &id, trace.as_ref()).await,
+                    Err(_) => Disposition::Retry { delay_seconds: 30 },
+                };
                 ("job", id, outcome)
             }
             Ok(QueueEnvelope {
                 delivery_id: Some(id),
                 ..
             }) => {
-                let outcome = process_webhook(&app.webhooks, &FetchSender, &id, started).await;
+                let outcome = match for_message(&id, &trace) {
+                    Ok(app) => process_webhook(&app.webhooks, &app.http, &id, started).await,
+                    Err(_) => Disposition::Retry { delay_seconds: 30 },
+                };
                 ("webhook", id, outcome)
             }
             _ => {
@@ -382,6 +459,7 @@ async fn run_job(
             ai: env.ai("AI").ok(),
             timeout_ms: app.config.llm.timeout_ms,
             traceparent,
+            obs: app.http.0.clone(),
         },
         breakers: &app.breakers,
         llm_config: &app.config.llm,

@@ -16,7 +16,7 @@ pub fn classify(e: worker::Error) -> StoreError {
     }
 }
 
-pub struct R2Blobs(pub Bucket);
+pub struct R2Blobs(pub Bucket, pub super::observe::Obs);
 
 impl BlobStore for R2Blobs {
     async fn put(&self, key: &str, bytes: Vec<u8>, content_type: &str) -> StoreResult<()> {
@@ -24,27 +24,32 @@ impl BlobStore for R2Blobs {
             content_type: Some(content_type.to_string()),
             ..HttpMetadata::default()
         };
-        self.0
-            .put(key, bytes)
-            .http_metadata(meta)
-            .execute()
+        let put = self.0.put(key, bytes).http_metadata(meta).execute();
+        self.1
+            .call("r2", "put", put)
             .await
             .map(|_| ())
             .map_err(classify)
     }
 
     async fn get(&self, key: &str) -> StoreResult<Option<Vec<u8>>> {
-        let Some(object) = self.0.get(key).execute().await.map_err(classify)? else {
-            return Ok(None);
+        let get = async {
+            let Some(object) = self.0.get(key).execute().await? else {
+                return Ok(None);
+            };
+            match object.body() {
+                Some(body) => body.bytes().await.map(Some),
+                None => Ok(Some(Vec::new())),
+            }
         };
-        match object.body() {
-            Some(body) => body.bytes().await.map(Some).map_err(classify),
-            None => Ok(Some(Vec::new())),
-        }
+        self.1.call("r2", "get", get).await.map_err(classify)
     }
 
     async fn delete(&self, key: &str) -> StoreResult<()> {
-        self.0.delete(key).await.map_err(classify)
+        self.1
+            .call("r2", "delete", self.0.delete(key))
+            .await
+            .map_err(classify)
     }
 
     async fn list(
@@ -57,7 +62,11 @@ impl BlobStore for R2Blobs {
         if let Some(c) = cursor {
             req = req.cursor(c);
         }
-        let page = req.execute().await.map_err(classify)?;
+        let page = self
+            .1
+            .call("r2", "list", req.execute())
+            .await
+            .map_err(classify)?;
         let keys = page
             .objects()
             .iter()
@@ -72,8 +81,8 @@ impl BlobStore for R2Blobs {
     }
 
     async fn ping(&self) -> StoreResult<()> {
-        self.0
-            .head("ready-probe")
+        self.1
+            .call("r2", "head", self.0.head("ready-probe"))
             .await
             .map(|_| ())
             .map_err(classify)
@@ -81,7 +90,7 @@ impl BlobStore for R2Blobs {
 }
 
 /// The jobs queue; `None` when the binding is missing (reported by `/ready`).
-pub struct JobsQueue(pub Option<Queue>);
+pub struct JobsQueue(pub Option<Queue>, pub super::observe::Obs);
 
 impl JobQueue for JobsQueue {
     async fn send(&self, msg: &JobMessage) -> StoreResult<()> {
@@ -89,7 +98,10 @@ impl JobQueue for JobsQueue {
             .0
             .as_ref()
             .ok_or_else(|| StoreError::Permanent("queue binding JOBS is not configured".into()))?;
-        queue.send(msg).await.map_err(classify)
+        self.1
+            .call("queue", "send job", queue.send(msg))
+            .await
+            .map_err(classify)
     }
 
     async fn send_webhook(&self, msg: &WebhookMessage) -> StoreResult<()> {
@@ -97,7 +109,16 @@ impl JobQueue for JobsQueue {
             .0
             .as_ref()
             .ok_or_else(|| StoreError::Permanent("queue binding JOBS is not configured".into()))?;
-        queue.send(msg).await.map_err(classify)
+        // The webhook's delivery continues the trace that queued it.
+        let envelope = crate::jobs::QueueEnvelope {
+            job_id: None,
+            delivery_id: Some(msg.delivery_id.clone()),
+            traceparent: self.1.child_traceparent(),
+        };
+        self.1
+            .call("queue", "send webhook", queue.send(envelope))
+            .await
+            .map_err(classify)
     }
 
     async fn ping(&self) -> StoreResult<()> {
@@ -135,8 +156,9 @@ impl Clock for WallClock {
     }
 }
 
-/// Webhook POSTs through the runtime's `fetch`, given ten seconds.
-pub struct FetchSender;
+/// Outbound HTTP through the runtime's `fetch`: webhook and alert POSTs
+/// (ten seconds, with a `traceparent`) and JWKS GETs (five seconds).
+pub struct FetchSender(pub super::observe::Obs);
 
 impl WebhookSender for FetchSender {
     async fn post(
@@ -146,9 +168,21 @@ impl WebhookSender for FetchSender {
         body: &str,
     ) -> Result<u16, String> {
         use futures_util::future::{select, Either};
+        let started = worker::Date::now().as_millis();
+        let op = format!("POST {}", host_of(url));
+        match self.0.inject("webhook").await {
+            Some(super::observe::Injected::Before) | Some(super::observe::Injected::After) => {
+                self.0.log("webhook", &op, started, "injected_fault", None);
+                return Err("injected fault: webhook receiver unreachable".into());
+            }
+            None => {}
+        }
         let h = worker::Headers::new();
         for (name, value) in headers {
             h.set(name, value).map_err(|e| e.to_string())?;
+        }
+        if let Some(tp) = self.0.child_traceparent() {
+            h.set("traceparent", &tp).map_err(|e| e.to_string())?;
         }
         let mut init = worker::RequestInit::new();
         init.with_method(worker::Method::Post)
@@ -163,8 +197,22 @@ impl WebhookSender for FetchSender {
             Either::Left((Err(e), _)) => Err(format!("request failed: {e}")),
             Either::Right(_) => Err("timed out after 10 s".into()),
         };
+        match &outcome {
+            Ok(status) => self
+                .0
+                .log("webhook", &op, started, &format!("http_{status}"), None),
+            Err(e) => self.0.log("webhook", &op, started, "error", Some(e)),
+        }
         outcome
     }
+}
+
+/// The host of a URL, for logs (paths and queries may carry secrets).
+fn host_of(url: &str) -> String {
+    worker::Url::parse(url)
+        .ok()
+        .and_then(|u| u.host_str().map(str::to_string))
+        .unwrap_or_else(|| "(invalid url)".into())
 }
 
 impl crate::ports::HttpClient for FetchSender {
@@ -188,11 +236,28 @@ impl crate::ports::HttpClient for FetchSender {
                 .map_err(|e| format!("reading the body failed: {e}"))?;
             Ok::<_, String>((status, body))
         };
+        let started = worker::Date::now().as_millis();
         let timeout = Box::pin(worker::Delay::from(std::time::Duration::from_secs(5)));
         let outcome = match select(Box::pin(fetch), timeout).await {
             Either::Left((result, _)) => result,
             Either::Right(_) => Err("timed out after 5 s".into()),
         };
+        let op = format!("GET {}", host_of(url));
+        match &outcome {
+            Ok((status, _)) => self
+                .0
+                .log("http", &op, started, &format!("http_{status}"), None),
+            Err(e) => self.0.log("http", &op, started, "error", Some(e)),
+        }
         outcome
+    }
+
+    async fn post(
+        &self,
+        url: &str,
+        headers: &[(String, String)],
+        body: &str,
+    ) -> Result<u16, String> {
+        WebhookSender::post(self, url, headers, body).await
     }
 }

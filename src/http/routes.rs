@@ -51,6 +51,11 @@ pub enum RouteId {
     Rewrap,
     ListDeadLetters,
     ReplayDeadLetter,
+    AdminMetrics,
+    AdminSlo,
+    ListBackups,
+    CreateBackup,
+    GetBackup,
     /// Test-only: sends a job's queue message again. Enabled by
     /// `ENABLE_TEST_ROUTES`, never documented, never on in production.
     TestRedeliverJob,
@@ -150,6 +155,11 @@ pub const ROUTES: &[RouteSpec] = &[
         Method::Post,
         "/v1/admin/dead-letters/{id}/replay",
     ),
+    r(RouteId::AdminMetrics, Method::Get, "/v1/admin/metrics"),
+    r(RouteId::AdminSlo, Method::Get, "/v1/admin/slo"),
+    r(RouteId::ListBackups, Method::Get, "/v1/admin/backups"),
+    r(RouteId::CreateBackup, Method::Post, "/v1/admin/backups"),
+    r(RouteId::GetBackup, Method::Get, "/v1/admin/backups/{id}"),
     RouteSpec {
         id: RouteId::TestRedeliverJob,
         method: Method::Post,

@@ -113,6 +113,7 @@ pub fn spawn_app_with(extra: &[(&str, &str)]) -> World {
             directory: MemDirectory::default(),
             http: MemHttp::default(),
             breakers: MemBreakers::default(),
+            ops: quire::fakes::MemOps::default(),
         },
         clock: ManualClock::at(1_700_000_000_000),
         llm: ScriptedLlm::default(),

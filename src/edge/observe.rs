@@ -1,0 +1,149 @@
+//! Per-call observation at the edge: one log line per D1, R2, queue, LLM
+//! and webhook call (operation, latency, outcome, and the request or
+//! message it served), and the chaos drills' fault injection (`FAULTS`,
+//! refused in production by the configuration).
+
+use crate::ops::faults::{Fault, Faults};
+use crate::trace::TraceContext;
+use serde_json::json;
+use std::future::Future;
+use std::rc::Rc;
+
+/// What every adapter of one request or queue message shares.
+#[derive(Clone, Default)]
+pub struct Obs {
+    inner: Rc<ObsInner>,
+}
+
+#[derive(Default)]
+struct ObsInner {
+    /// The request id, or the queue message / cron run it serves.
+    scope: String,
+    trace: Option<TraceContext>,
+    log_calls: bool,
+    faults: Faults,
+}
+
+/// When an injected failure strikes: before the call (it never happens)
+/// or after it (it happened, but the caller sees an error, like a timeout
+/// on a committed write).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Injected {
+    Before,
+    After,
+}
+
+fn draw() -> f64 {
+    let mut b = [0u8; 4];
+    if getrandom::getrandom(&mut b).is_err() {
+        return 1.0;
+    }
+    f64::from(u32::from_le_bytes(b)) / (f64::from(u32::MAX) + 1.0)
+}
+
+impl Obs {
+    pub fn new(
+        scope: impl Into<String>,
+        trace: Option<TraceContext>,
+        ops: &crate::ops::OpsConfig,
+    ) -> Obs {
+        Obs {
+            inner: Rc::new(ObsInner {
+                scope: scope.into(),
+                trace,
+                log_calls: ops.log_calls,
+                faults: ops.faults.clone(),
+            }),
+        }
+    }
+
+    /// A `traceparent` for an outbound call: a new span of this trace.
+    pub fn child_traceparent(&self) -> Option<String> {
+        self.inner.trace.as_ref().map(|t| {
+            let mut span = [0u8; 8];
+            if getrandom::getrandom(&mut span).is_err() {
+                span = [1; 8];
+            }
+            t.child(span).header()
+        })
+    }
+
+    /// Applies an injected delay, and says whether this call must fail.
+    pub async fn inject(&self, dependency: &str) -> Option<Injected> {
+        let faults = &self.inner.faults;
+        if faults.is_off() {
+            return None;
+        }
+        match faults.decide(dependency, draw(), draw()) {
+            Fault::None => None,
+            Fault::Delay(ms) => {
+                worker::Delay::from(std::time::Duration::from_millis(ms)).await;
+                None
+            }
+            Fault::Fail => Some(if draw() < 0.5 {
+                Injected::Before
+            } else {
+                Injected::After
+            }),
+        }
+    }
+
+    /// The log line of one finished call.
+    pub fn log(
+        &self,
+        dependency: &str,
+        op: &str,
+        started_ms: u64,
+        outcome: &str,
+        error: Option<&str>,
+    ) {
+        if !self.inner.log_calls {
+            return;
+        }
+        let line = json!({
+            "level": if outcome == "ok" { "debug" } else { "warn" },
+            "msg": "call", "ts": crate::time::rfc3339(started_ms),
+            "dependency": dependency, "op": op, "outcome": outcome,
+            "latency_ms": worker::Date::now().as_millis().saturating_sub(started_ms),
+            "scope": self.inner.scope,
+            "trace_id": self.inner.trace.as_ref().map(|t| t.trace_id.clone()),
+            "error": error.map(|e| e.chars().take(200).collect::<String>()),
+        });
+        worker::console_log!("{line}");
+    }
+
+    /// Runs one binding call with fault injection and its log line.
+    pub async fn call<T>(
+        &self,
+        dependency: &'static str,
+        op: &str,
+        fut: impl Future<Output = worker::Result<T>>,
+    ) -> worker::Result<T> {
+        let started = worker::Date::now().as_millis();
+        let injected = self.inject(dependency).await;
+        if injected == Some(Injected::Before) {
+            self.log(dependency, op, started, "injected_fault", None);
+            return Err(injected_error(dependency));
+        }
+        let result = fut.await;
+        match (&result, injected) {
+            (Ok(_), Some(Injected::After)) => {
+                self.log(
+                    dependency,
+                    op,
+                    started,
+                    "injected_fault",
+                    Some("after the call"),
+                );
+                return Err(injected_error(dependency));
+            }
+            (Ok(_), _) => self.log(dependency, op, started, "ok", None),
+            (Err(e), _) => self.log(dependency, op, started, "error", Some(&e.to_string())),
+        }
+        result
+    }
+}
+
+fn injected_error(dependency: &str) -> worker::Error {
+    worker::Error::RustError(format!("injected fault: {dependency} unavailable"))
+}

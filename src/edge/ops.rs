@@ -1,0 +1,373 @@
+//! The operations store over D1: metrics rollups, alerts, job figures and
+//! backups' table reads.
+
+use super::d1::{num, text, D1Meta, JobRow, JOB_COLUMNS};
+use super::storage::classify;
+use crate::ops::metrics::{Rollup, Stats, BUCKETS};
+use crate::ops::slo::{Alert, Sli};
+use crate::ports::{JobTiming, OpsStore, StoreError, StoreResult};
+use serde::Deserialize;
+use serde_json::{Map, Value};
+use worker::wasm_bindgen::JsValue;
+
+fn bucket_columns() -> Vec<String> {
+    (0..BUCKETS).map(|i| format!("b{i:02}")).collect()
+}
+
+fn number(row: &Map<String, Value>, name: &str) -> u64 {
+    row.get(name).and_then(Value::as_f64).unwrap_or(0.0) as u64
+}
+
+impl OpsStore for D1Meta {
+    async fn add_metrics(&self, rollups: &[Rollup]) -> StoreResult<()> {
+        if rollups.is_empty() {
+            return Ok(());
+        }
+        let buckets = bucket_columns();
+        let columns = [
+            "minute",
+            "name",
+            "count",
+            "errors",
+            "client_errors",
+            "sum_ms",
+        ]
+        .iter()
+        .map(|c| c.to_string())
+        .chain(buckets.iter().cloned())
+        .collect::<Vec<_>>();
+        let placeholders: Vec<String> = (1..=columns.len()).map(|i| format!("?{i}")).collect();
+        let updates: Vec<String> = columns[2..]
+            .iter()
+            .map(|c| format!("{c} = {c} + excluded.{c}"))
+            .collect();
+        let sql = format!(
+            "INSERT INTO metrics_minute ({}) VALUES ({}) ON CONFLICT (minute, name) DO UPDATE SET {}",
+            columns.join(", "),
+            placeholders.join(", "),
+            updates.join(", ")
+        );
+        let mut statements = Vec::new();
+        for r in rollups {
+            let s = &r.stats;
+            let mut args: Vec<JsValue> = vec![
+                num(r.minute),
+                text(&r.name),
+                num(s.count),
+                num(s.errors),
+                num(s.client_errors),
+                num(s.sum_ms),
+            ];
+            args.extend(s.buckets.iter().map(|b| num(*b)));
+            statements.push(self.stmt(&sql, &args)?);
+        }
+        self.batch(statements).await
+    }
+
+    async fn metrics_since(&self, from_minute: u64) -> StoreResult<Vec<(String, Stats)>> {
+        let sums: Vec<String> = ["count", "errors", "client_errors", "sum_ms"]
+            .iter()
+            .map(|c| c.to_string())
+            .chain(bucket_columns())
+            .map(|c| format!("SUM({c}) AS {c}"))
+            .collect();
+        let sql = format!(
+            "SELECT name, {} FROM metrics_minute WHERE minute >= ?1 GROUP BY name",
+            sums.join(", ")
+        );
+        let rows = self
+            .all::<Map<String, Value>>(&sql, &[num(from_minute)])
+            .await?;
+        Ok(rows
+            .into_iter()
+            .map(|row| {
+                let mut stats = Stats {
+                    count: number(&row, "count"),
+                    errors: number(&row, "errors"),
+                    client_errors: number(&row, "client_errors"),
+                    sum_ms: number(&row, "sum_ms"),
+                    ..Stats::default()
+                };
+                for (i, column) in bucket_columns().iter().enumerate() {
+                    stats.buckets[i] = number(&row, column);
+                }
+                let name = row
+                    .get("name")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+                    .to_string();
+                (name, stats)
+            })
+            .collect())
+    }
+
+    async fn prune_metrics(&self, before_minute: u64) -> StoreResult<u64> {
+        let n = self
+            .run(
+                "DELETE FROM metrics_minute WHERE minute < ?1",
+                &[num(before_minute)],
+            )
+            .await?;
+        Ok(n as u64)
+    }
+
+    async fn finished_jobs(&self, since_ms: u64, limit: u32) -> StoreResult<Vec<JobTiming>> {
+        #[derive(Deserialize)]
+        struct Row {
+            #[serde(flatten)]
+            job: JobRow,
+            media_type: Option<String>,
+        }
+        let sql = format!(
+            "SELECT {JOB_COLUMNS}, (SELECT d.media_type FROM documents d \
+             WHERE d.id = jobs.document_id AND d.tenant_id = jobs.tenant_id) AS media_type \
+             FROM jobs WHERE finished_at >= ?1 ORDER BY finished_at DESC LIMIT ?2"
+        );
+        self.all::<Row>(&sql, &[num(since_ms), num(u64::from(limit))])
+            .await?
+            .into_iter()
+            .map(|r| {
+                Ok(JobTiming {
+                    job: r.job.into_job()?,
+                    // The document may be gone since.
+                    media_type: r.media_type.unwrap_or_else(|| "(deleted)".into()),
+                })
+            })
+            .collect()
+    }
+
+    async fn job_sli(&self, from_ms: u64, now_ms: u64, within_ms: u64) -> StoreResult<Sli> {
+        #[derive(Deserialize)]
+        struct Row {
+            total: Option<f64>,
+            good: Option<f64>,
+        }
+        let sql = "SELECT COUNT(*) AS total, \
+                   SUM(status = 'succeeded' AND finished_at - created_at <= ?3) AS good \
+                   FROM jobs WHERE created_at >= ?1 AND status != 'cancelled' \
+                   AND (status IN ('succeeded', 'failed') OR created_at < ?2 - ?3)";
+        let row = self
+            .first::<Row>(sql, &[num(from_ms), num(now_ms), num(within_ms)])
+            .await?;
+        Ok(row.map_or(Sli::default(), |r| Sli {
+            good: r.good.unwrap_or(0.0) as u64,
+            total: r.total.unwrap_or(0.0) as u64,
+        }))
+    }
+
+    async fn dead_letter_depth(&self, since_ms: u64) -> StoreResult<u64> {
+        #[derive(Deserialize)]
+        struct Row {
+            n: f64,
+        }
+        let sql = "SELECT COUNT(*) AS n FROM dead_letters \
+                   WHERE received_at >= ?1 AND replayed_at IS NULL";
+        Ok(self
+            .first::<Row>(sql, &[num(since_ms)])
+            .await?
+            .map_or(0, |r| r.n as u64))
+    }
+
+    async fn stored_totals(&self) -> StoreResult<(u64, u64)> {
+        #[derive(Deserialize)]
+        struct Row {
+            n: f64,
+            bytes: Option<f64>,
+        }
+        let sql = "SELECT COUNT(*) AS n, SUM(size_bytes) AS bytes FROM documents";
+        Ok(self
+            .first::<Row>(sql, &[])
+            .await?
+            .map_or((0, 0), |r| (r.n as u64, r.bytes.unwrap_or(0.0) as u64)))
+    }
+
+    async fn list_alerts(&self) -> StoreResult<Vec<Alert>> {
+        #[derive(Deserialize)]
+        struct Row {
+            id: String,
+            slo: String,
+            severity: String,
+            state: String,
+            summary: String,
+            opened_at: f64,
+            resolved_at: Option<f64>,
+            notified: Option<String>,
+        }
+        let sql = "SELECT id, slo, severity, state, summary, opened_at, resolved_at, notified \
+                   FROM alerts ORDER BY opened_at DESC";
+        Ok(self
+            .all::<Row>(sql, &[])
+            .await?
+            .into_iter()
+            .map(|r| Alert {
+                id: r.id,
+                slo: r.slo,
+                severity: r.severity,
+                state: r.state,
+                summary: r.summary,
+                opened_at_ms: r.opened_at as u64,
+                resolved_at_ms: r.resolved_at.map(|v| v as u64),
+                notified: r.notified,
+            })
+            .collect())
+    }
+
+    async fn put_alert(&self, a: &Alert) -> StoreResult<()> {
+        let sql = "INSERT INTO alerts (id, slo, severity, state, summary, opened_at, resolved_at, \
+                   notified) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) ON CONFLICT (id) DO UPDATE \
+                   SET state = excluded.state, summary = excluded.summary, \
+                   opened_at = excluded.opened_at, resolved_at = excluded.resolved_at, \
+                   notified = excluded.notified";
+        let resolved = a.resolved_at_ms.map_or(JsValue::NULL, num);
+        let notified = a.notified.as_deref().map_or(JsValue::NULL, text);
+        self.run(
+            sql,
+            &[
+                text(&a.id),
+                text(&a.slo),
+                text(&a.severity),
+                text(&a.state),
+                text(&a.summary),
+                num(a.opened_at_ms),
+                resolved,
+                notified,
+            ],
+        )
+        .await
+        .map(|_| ())
+    }
+
+    async fn backup_tables(&self) -> StoreResult<Vec<String>> {
+        #[derive(Deserialize)]
+        struct Row {
+            name: String,
+        }
+        let sql = "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY rowid";
+        Ok(self
+            .all::<Row>(sql, &[])
+            .await?
+            .into_iter()
+            .map(|r| r.name)
+            .filter(|t| crate::ops::backup::is_backed_up(t))
+            .collect())
+    }
+
+    async fn backup_rows(
+        &self,
+        table: &str,
+        after_rowid: i64,
+        limit: u32,
+    ) -> StoreResult<Vec<(i64, Map<String, Value>)>> {
+        // Table names come from sqlite_master, never from a request.
+        if !table
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_')
+        {
+            return Err(StoreError::Permanent(format!("odd table name {table}")));
+        }
+        let sql = format!(
+            "SELECT rowid AS __rowid, * FROM \"{table}\" WHERE rowid > ?1 ORDER BY rowid LIMIT ?2"
+        );
+        let rows = self
+            .all::<Map<String, Value>>(
+                &sql,
+                &[JsValue::from_f64(after_rowid as f64), num(u64::from(limit))],
+            )
+            .await?;
+        Ok(rows
+            .into_iter()
+            .map(|mut row| {
+                let id = row
+                    .remove("__rowid")
+                    .and_then(|v| v.as_f64())
+                    .unwrap_or(0.0) as i64;
+                (id, row)
+            })
+            .collect())
+    }
+}
+
+impl D1Meta {
+    /// One batch (one transaction), observed as one call.
+    pub(super) async fn batch_results(
+        &self,
+        statements: Vec<worker::D1PreparedStatement>,
+    ) -> StoreResult<Vec<worker::D1Result>> {
+        self.1
+            .call("d1", "BATCH", self.0.batch(statements))
+            .await
+            .map_err(classify)
+    }
+
+    async fn batch(&self, statements: Vec<worker::D1PreparedStatement>) -> StoreResult<()> {
+        self.batch_results(statements).await.map(|_| ())
+    }
+}
+
+/// The cron schedule of the SLO pass (also flushes metrics).
+pub const SLO_CRON: &str = "*/5 * * * *";
+/// The cron schedule of the daily backup and retention run.
+pub const DAILY_CRON: &str = "30 3 * * *";
+
+thread_local! {
+    /// What this isolate has counted since its last flush to D1.
+    static METRICS: std::cell::RefCell<crate::ops::metrics::Accumulator> =
+        std::cell::RefCell::default();
+}
+
+/// Counts one request: a data point to Analytics Engine (when bound) and
+/// the isolate's per-minute rollup, flushed to D1 after the response when
+/// due (a failed flush is kept for the next).
+#[allow(clippy::too_many_arguments)]
+pub fn record_request(
+    env: &worker::Env,
+    wctx: &worker::Context,
+    config: &crate::config::Config,
+    obs: &super::observe::Obs,
+    method: &str,
+    who: &crate::app::RequestLog,
+    status: u16,
+    latency_ms: u64,
+    bytes_out: usize,
+) {
+    let now = worker::Date::now().as_millis();
+    let name = format!("{method} {}", who.route.as_deref().unwrap_or("(unmatched)"));
+    if let Ok(dataset) = env.analytics_engine("METRICS") {
+        let point = worker::AnalyticsEngineDataPointBuilder::new()
+            .indexes([name.as_str()])
+            .add_blob(name.as_str())
+            .add_blob(who.tenant_id.as_deref().unwrap_or(""))
+            .add_blob(who.error_code.unwrap_or(""))
+            .add_double(f64::from(status))
+            .add_double(latency_ms as f64)
+            .add_double(bytes_out as f64)
+            .build();
+        let _ = dataset.write_data_point(&point);
+    }
+    let due = METRICS.with(|m| {
+        let mut m = m.borrow_mut();
+        m.record(now, &name, status, latency_ms);
+        m.take_due(now, config.ops.metrics_flush_ms)
+    });
+    if due.is_empty() {
+        return;
+    }
+    let Ok(db) = env.d1("DB") else {
+        METRICS.with(|m| m.borrow_mut().restore(due));
+        return;
+    };
+    let meta = D1Meta(db, obs.clone());
+    wctx.wait_until(async move {
+        if meta.add_metrics(&due).await.is_err() {
+            METRICS.with(|m| m.borrow_mut().restore(due));
+        }
+    });
+}
+
+/// Writes whatever this isolate has counted (the SLO cron's first step).
+pub async fn flush_metrics(app: &super::EdgeApp, now_ms: u64) {
+    let due = METRICS.with(|m| m.borrow_mut().take_due(now_ms, 0));
+    if app.ops.add_metrics(&due).await.is_err() {
+        METRICS.with(|m| m.borrow_mut().restore(due));
+    }
+}
