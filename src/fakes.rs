@@ -1379,6 +1379,8 @@ impl crate::ports::IdempotencyStore for MemIdempotency {
 #[derive(Default)]
 pub struct MemUsage {
     pub totals: RefCell<HashMap<String, crate::usage::Totals>>,
+    /// Ids of charges made once (`Charge::once`).
+    pub once: RefCell<std::collections::HashSet<String>>,
     pub faults: Faults,
 }
 
@@ -1392,6 +1394,19 @@ impl crate::ports::UsageMeter for MemUsage {
         self.faults.check()?;
         let mut all = self.totals.borrow_mut();
         let totals = all.entry(format!("{tenant_id}/{month}")).or_default();
+        if let Some(id) = &charge.once {
+            if !self
+                .once
+                .borrow_mut()
+                .insert(format!("{tenant_id}/{month}/{id}"))
+            {
+                let total = totals.get(&charge.metric).copied().unwrap_or(0);
+                return Ok(crate::usage::Charged {
+                    allowed: true,
+                    total,
+                });
+            }
+        }
         Ok(crate::usage::apply(totals, charge))
     }
     async fn totals(&self, tenant_id: &str, month: &str) -> StoreResult<crate::usage::Totals> {

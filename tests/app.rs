@@ -789,6 +789,33 @@ fn jobs_are_refused_once_the_pages_budget_is_used_up() {
 }
 
 #[test]
+fn a_job_retried_after_a_failure_counts_its_pages_once() {
+    let w = spawn_app();
+    let job_id = w.job_id(&w.upload_id("text/plain", b"counted once"));
+    let month = quire::usage::month_of(w.clock.0.get());
+    let pages = |w: &World| {
+        w.app.usage.totals.borrow()[&format!("ten_a/{month}")]
+            .get("pages")
+            .copied()
+    };
+    assert_eq!(w.deliver(&job_id), Disposition::Ack);
+    assert_eq!(pages(&w), Some(1));
+    // As if the worker died after its work but before the job was marked
+    // done: the lease expires and another delivery runs it all again.
+    {
+        let mut jobs = w.app.meta.jobs.borrow_mut();
+        let job = jobs.get_mut(&job_id).unwrap();
+        job.status = quire::jobs::JobStatus::Running;
+        job.lease_until_ms = Some(0);
+        job.finished_at_ms = None;
+    }
+    assert_eq!(w.deliver(&job_id), Disposition::Ack);
+    assert_eq!(w.job(&job_id)["status"], "succeeded");
+    assert_eq!(w.job(&job_id)["attempts"], 2, "it did run twice");
+    assert_eq!(pages(&w), Some(1), "the second run is not charged again");
+}
+
+#[test]
 fn a_tenant_on_the_free_plan_gets_its_plan_limits_and_budgets() {
     let w = spawn_app();
     let as_other = |m, p: &str| {

@@ -101,8 +101,18 @@ pub async fn create<P: Ports>(
             .put(&doc.blob_key, upload.bytes.to_vec(), &doc.media_type)
             .await?;
         if let Err(e) = app.meta.insert_document(&doc).await {
-            // No metadata, no document: remove the bytes so nothing is orphaned.
-            let _ = app.blobs.delete(&doc.blob_key).await;
+            // An error can come after the row was written (a timeout on a
+            // committed write): look before undoing anything.
+            match app.meta.get_document(&doc.tenant_id, &doc.id).await {
+                Ok(Some(_)) => return Ok(()),
+                // No metadata, no document: remove the bytes.
+                Ok(None) => {
+                    let _ = app.blobs.delete(&doc.blob_key).await;
+                }
+                // Unknown: keep the bytes; if the row is absent the sweep's
+                // reconciliation removes them as an orphan.
+                Err(_) => {}
+            }
             return Err(e);
         }
         Ok(())
@@ -265,6 +275,7 @@ pub async fn remove<P: Ports>(app: &App<P>, doc: &Document, now_ms: u64) -> Resu
         limit: None,
         day: Some(crate::usage::day_of(now_ms)),
         key: None,
+        once: None,
     };
     let month = crate::usage::month_of(now_ms);
     let _ = app.usage.charge(&doc.tenant_id, &month, &refund).await;

@@ -25,6 +25,7 @@ pub async fn charge<P: Ports>(
         limit,
         day: Some(crate::usage::day_of(ctx.now_ms)),
         key: Some(who.key_id.clone()),
+        once: None,
     };
     match app
         .usage

@@ -32,9 +32,22 @@ impl worker::DurableObject for UsageObject {
         let mut totals: Totals = storage.get("totals").await?.unwrap_or_default();
         match req.json::<Op>().await? {
             Op::Charge { charge } => {
+                let marker = charge.once.as_ref().map(|id| format!("once:{id}"));
+                if let Some(m) = &marker {
+                    if storage.get::<bool>(m).await?.is_some() {
+                        let total = totals.get(&charge.metric).copied().unwrap_or(0);
+                        return Response::from_json(&Charged {
+                            allowed: true,
+                            total,
+                        });
+                    }
+                }
                 let charged = apply(&mut totals, &charge);
                 if charged.allowed {
                     storage.put("totals", &totals).await?;
+                    if let Some(m) = &marker {
+                        storage.put(m, true).await?;
+                    }
                 }
                 Response::from_json(&charged)
             }

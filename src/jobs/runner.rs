@@ -230,13 +230,15 @@ where
         .await?;
     let extraction = extraction(blobs, &doc).await?;
     // The job was admitted under the pages budget; its actual pages are
-    // counted now. Metering is best effort: a lost charge is not retried.
+    // counted now, once per job however many attempts it takes. Metering
+    // is best effort: a lost charge is not retried.
     let pages = Charge {
         metric: "pages".into(),
         amount: i64::from(extraction.pages),
         limit: None,
         day: Some(crate::usage::day_of(clock.now_ms())),
         key: job.created_by.clone(),
+        once: Some(format!("pages:{}", job.id)),
     };
     let _ = usage
         .charge(&job.tenant_id, &month_of(clock.now_ms()), &pages)

@@ -565,6 +565,7 @@ async fn meter<P, K, C: Clock, B, U: UsageMeter>(
         limit: None,
         day: Some(crate::usage::day_of(deps.clock.now_ms())),
         key: deps.key.clone(),
+        once: None,
     };
     let _ = deps
         .usage

@@ -53,6 +53,10 @@ pub struct Charge {
     pub day: Option<String>,
     #[serde(default)]
     pub key: Option<String>,
+    /// Charged at most once under this id (e.g. a job's pages, whatever
+    /// number of attempts it takes).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub once: Option<String>,
 }
 
 /// The result of a charge.
@@ -155,6 +159,7 @@ mod tests {
             limit: Some(10),
             day: None,
             key: None,
+            once: None,
         };
         assert!(apply(&mut t, &c(8)).allowed);
         let refused = apply(&mut t, &c(3));
@@ -179,6 +184,7 @@ mod tests {
             limit: None,
             day: Some(day.into()),
             key: key.map(str::to_string),
+            once: None,
         };
         apply(&mut t, &c(2, "2026-11-23", Some("key_a")));
         apply(&mut t, &c(3, "2026-11-24", Some("key_a")));

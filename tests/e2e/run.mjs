@@ -33,6 +33,8 @@ try {
     LLM_BREAKER_FAILURES: "3",
     LLM_BREAKER_COOLDOWN_SECONDS: "10",
     PLAN_BUDGETS: "llm-tiny:llm_tokens=10",
+    // Rollups go to D1 after every request, so tests read them at once.
+    METRICS_FLUSH_SECONDS: "0",
   };
   server = await startServer({ vars, logName: "e2e-wrangler" });
   const files = readdirSync(here).filter((f) => f.endsWith(".test.mjs")).sort().map((f) => path.join(here, f));
