@@ -72,7 +72,13 @@ pub async fn create<P: Ports>(
         finished_at_ms: None,
         lease_until_ms: None,
     };
-    app.meta.insert_job(&job).await?;
+    if let Err(e) = app.meta.insert_job(&job).await {
+        // An error can come after the row was written: if it is there,
+        // go on (the job must then be queued), else fail.
+        if !matches!(app.meta.get_job(&who.tenant_id, &job.id).await, Ok(Some(_))) {
+            return Err(e.into());
+        }
+    }
     let msg = JobMessage {
         job_id: job.id.clone(),
         traceparent: ctx.trace.as_ref().map(|t| t.header()),

@@ -97,10 +97,12 @@ pub fn begin(existing: Option<&Entry>, fingerprint: &str, now_ms: u64) -> (Outco
     }
 }
 
-/// Whether a response is kept for replay: success, and server errors that
-/// happened after execution began. Client errors are not: nothing ran.
+/// Whether a response is kept for replay: success, and server errors whose
+/// effects are unknown (500). Client errors are not (nothing ran), nor is
+/// 503: a dependency was down and the handler undid or never did its work,
+/// so the client's retry with the same key must run it.
 pub fn should_store(status: u16) -> bool {
-    (200..300).contains(&status) || status >= 500
+    (200..300).contains(&status) || (status >= 500 && status != 503)
 }
 
 /// The request's fingerprint: method, path, content type and body.
@@ -164,7 +166,7 @@ mod tests {
 
     #[test]
     fn only_executed_outcomes_are_stored_and_bodies_round_trip() {
-        assert!(should_store(201) && should_store(500));
+        assert!(should_store(201) && should_store(500) && !should_store(503));
         assert!(!should_store(422) && !should_store(429) && !should_store(409));
         let r = StoredResponse::of(
             201,
