@@ -140,8 +140,9 @@ test("a job with a webhook_url POSTs a signed completion event, retried after a 
     const secret = (await api("GET", "/v1/webhooks/secret")).json.secret;
     assert.match(secret, /^whsec_/);
     const doc = await upload("fake-text.txt", "text/plain");
+    const traceId = "4bf92f3577b34da6a3ce929d0e0e4736";
     const resp = await api("POST", "/v1/jobs", {
-      headers: { "content-type": "application/json" },
+      headers: { "content-type": "application/json", traceparent: `00-${traceId}-00f067aa0ba902b7-01` },
       body: JSON.stringify({ document_id: doc.id, commands: [{ name: "extract" }], webhook_url: url }),
     });
     assert.equal(resp.status, 202, resp.text);
@@ -156,6 +157,8 @@ test("a job with a webhook_url POSTs a signed completion event, retried after a 
       .digest("base64");
     assert.equal(headers["webhook-signature"], `v1,${expected}`);
     assert.equal(received[0].headers["webhook-id"], headers["webhook-id"], "same message id on retry");
+    // The POST continues the trace of the request that created the job.
+    assert.match(headers.traceparent ?? "", new RegExp(`^00-${traceId}-[0-9a-f]{16}-01$`));
     const event = JSON.parse(body);
     assert.equal(event.type, "job.succeeded");
     assert.equal(event.data.id, jobId);
