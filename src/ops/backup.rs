@@ -4,10 +4,14 @@
 
 use serde_json::{Map, Value};
 
-/// Tables never copied: D1's and SQLite's own, and the migration ledger
-/// (the restore target gets it from `wrangler d1 migrations apply`).
+/// Tables never copied: D1's and SQLite's own, the migration ledger (the
+/// restore target gets it from `wrangler d1 migrations apply`), and the
+/// per-minute metrics (re-creatable, and by far the most rows).
 pub fn is_backed_up(table: &str) -> bool {
-    !(table.starts_with("_cf_") || table.starts_with("sqlite_") || table == "d1_migrations")
+    !(table.starts_with("_cf_")
+        || table.starts_with("sqlite_")
+        || table == "d1_migrations"
+        || table == "metrics_minute")
 }
 
 /// The first lines of a backup.
@@ -96,6 +100,7 @@ mod tests {
         );
         assert!(!is_backed_up("d1_migrations"));
         assert!(!is_backed_up("_cf_KV"));
+        assert!(!is_backed_up("metrics_minute"));
         assert!(is_backed_up("audit_log"));
     }
 
