@@ -449,6 +449,8 @@ pub struct MemBlobs {
     pub uploaded: RefCell<HashMap<String, u64>>,
     pub now_ms: Cell<u64>,
     pub faults: Faults,
+    /// Bytes handed out by `get` and `read_range`.
+    pub bytes_read: Cell<u64>,
 }
 
 impl BlobStore for MemBlobs {
@@ -462,7 +464,26 @@ impl BlobStore for MemBlobs {
     }
     async fn get(&self, key: &str) -> StoreResult<Option<Vec<u8>>> {
         self.faults.check()?;
-        Ok(self.objects.borrow().get(key).cloned())
+        let found = self.objects.borrow().get(key).cloned();
+        let n = found.as_ref().map_or(0, Vec::len) as u64;
+        self.bytes_read.set(self.bytes_read.get() + n);
+        Ok(found)
+    }
+    async fn read_range(
+        &self,
+        key: &str,
+        _size: u64,
+        offset: u64,
+        len: u64,
+    ) -> StoreResult<Option<Vec<u8>>> {
+        self.faults.check()?;
+        Ok(self.objects.borrow().get(key).map(|all| {
+            let from = (offset as usize).min(all.len());
+            let to = (offset.saturating_add(len) as usize).min(all.len());
+            self.bytes_read
+                .set(self.bytes_read.get() + (to - from) as u64);
+            all[from..to].to_vec()
+        }))
     }
     async fn delete(&self, key: &str) -> StoreResult<()> {
         self.faults.check()?;

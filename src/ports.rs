@@ -49,6 +49,24 @@ pub trait BlobStore {
     async fn rewrap(&self, _key: &str) -> StoreResult<bool> {
         Ok(false)
     }
+    /// Bytes `offset .. offset + len` of an object whose content is `size`
+    /// bytes long (the caller's record of it). An encrypting store counts
+    /// in plaintext and reads only the segments it needs; this default
+    /// reads the whole object.
+    async fn read_range(
+        &self,
+        key: &str,
+        size: u64,
+        offset: u64,
+        len: u64,
+    ) -> StoreResult<Option<Vec<u8>>> {
+        let _ = size;
+        Ok(self.get(key).await?.map(|all| {
+            let from = (offset as usize).min(all.len());
+            let to = (offset.saturating_add(len) as usize).min(all.len());
+            all[from..to].to_vec()
+        }))
+    }
 }
 
 /// Metadata storage (D1). Every tenant-facing query takes the tenant id.

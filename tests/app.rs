@@ -911,6 +911,51 @@ fn content_supports_ranges_etags_and_conditional_requests() {
 }
 
 #[test]
+fn large_downloads_stream_and_ranges_decrypt_only_their_segments() {
+    let w = spawn_app_with(&[
+        ("MAX_UPLOAD_BYTES", "5000000"),
+        ("USAGE_BUDGETS", "requests=100000,stored_bytes=100000000"),
+    ]);
+    let text: Vec<u8> = (0..3_000_000u32)
+        .map(|i| b"abcdefghijklmnopqrstuvwxyz \n"[(i % 28) as usize])
+        .collect();
+    let doc = w.upload_id("text/plain", &text);
+    let path = format!("/v1/documents/{doc}/content");
+    let before = w.app.blobs.inner.bytes_read.get();
+    let part = w.send(
+        w.as_admin(Method::Get, &path)
+            .with_header("range", "bytes=1000000-1000099"),
+    );
+    assert_eq!(part.status, 206);
+    assert_eq!(part.body, &text[1_000_000..1_000_100]);
+    assert_eq!(
+        part.header("content-range"),
+        Some("bytes 1000000-1000099/3000000")
+    );
+    let read = w.app.blobs.inner.bytes_read.get() - before;
+    // The header and the one or two segments the range falls in, not 3 MB.
+    assert!(read <= 2 * (65_536 + 16) + 400, "read {read} bytes");
+
+    let full = w.send(w.as_admin(Method::Get, &path));
+    assert_eq!(full.status, 200);
+    assert!(
+        matches!(
+            full.stream,
+            Some(quire::http::StreamSpec::Blob { len: 3_000_000, .. })
+        ),
+        "streamed, not buffered"
+    );
+    assert_eq!(full.header("content-length"), Some("3000000"));
+    assert_eq!(full.body, text, "every chunk decrypts to the original");
+    // A range across segment boundaries near the end.
+    let tail = w.send(
+        w.as_admin(Method::Get, &path)
+            .with_header("range", "bytes=-70000"),
+    );
+    assert_eq!(tail.body, &text[3_000_000 - 70_000..]);
+}
+
+#[test]
 fn documents_and_results_are_stored_encrypted() {
     let w = spawn_app();
     let secret = b"The launch code is 0000 and nobody may know it.";

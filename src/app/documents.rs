@@ -6,6 +6,7 @@ use crate::auth::{Principal, Role};
 use crate::documents::{blob_key, check_size, clean_filename, resolve_media_type, Document};
 use crate::error::ApiError;
 use crate::http::ranges::{self, Plan};
+use crate::http::StreamSpec;
 use crate::http::{multipart, Request, Response};
 use crate::ids::{looks_like_id, new_id};
 use crate::jobs::{extraction_key, result_key};
@@ -214,36 +215,43 @@ pub async fn content<P: Ports>(
             .with_header("accept-ranges", "bytes")
             .with_header("cache-control", "private, no-cache")
     };
-    let bytes = match plan {
+    let (start, end) = match plan {
         Plan::NotModified => return Ok(base(304)),
         Plan::Unsatisfiable => return Err(ApiError::RangeNotSatisfiable(doc.size_bytes)),
-        _ => app
-            .blobs
-            .get(&doc.blob_key)
-            .await?
-            .ok_or_else(|| ApiError::Internal(format!("blob {} missing", doc.blob_key)))?,
+        Plan::Partial { start, end } => (start, end),
+        Plan::Full => (0, doc.size_bytes.saturating_sub(1)),
     };
     let disposition = content_disposition(doc.filename.as_deref().unwrap_or(&doc.id));
-    let resp = base(200)
+    let mut resp = base(200)
         .with_header("content-type", &doc.media_type)
         .with_header("content-disposition", &disposition)
         .with_header("x-content-type-options", "nosniff");
-    Ok(match plan {
-        Plan::Partial { start, end } => {
-            let slice = bytes
-                .get(start as usize..=end as usize)
-                .map(<[u8]>::to_vec)
-                .unwrap_or_default();
-            let mut partial = resp.with_body(slice);
-            partial.status = 206;
-            partial.set_header(
-                "content-range",
-                &format!("bytes {start}-{end}/{}", bytes.len()),
-            );
-            partial
-        }
-        _ => resp.with_body(bytes),
-    })
+    if matches!(plan, Plan::Partial { .. }) {
+        resp.status = 206;
+        resp.set_header(
+            "content-range",
+            &format!("bytes {start}-{end}/{}", doc.size_bytes),
+        );
+    }
+    let len = (end + 1).saturating_sub(start).min(doc.size_bytes);
+    if len > crate::documents::STREAM_ABOVE {
+        // Large: the edge streams it, decrypting a chunk of segments at a
+        // time, so memory stays flat whatever the size.
+        resp.set_header("content-length", &len.to_string());
+        resp.stream = Some(StreamSpec::Blob {
+            key: doc.blob_key.clone(),
+            size: doc.size_bytes,
+            start,
+            len,
+        });
+        return Ok(resp);
+    }
+    let bytes = app
+        .blobs
+        .read_range(&doc.blob_key, doc.size_bytes, start, len)
+        .await?
+        .ok_or_else(|| ApiError::Internal(format!("blob {} missing", doc.blob_key)))?;
+    Ok(resp.with_body(bytes))
 }
 
 pub async fn delete<P: Ports>(

@@ -199,6 +199,96 @@ pub fn key_id_of(bytes: &[u8]) -> Option<&str> {
     std::str::from_utf8(bytes.get(MAGIC.len() + 1..MAGIC.len() + 1 + len)?).ok()
 }
 
+/// The most bytes an envelope header can take (a 255-byte key id).
+pub const MAX_HEADER: usize = 5 + 1 + 255 + 12 + 48 + 7;
+
+/// An envelope's header, opened: what decrypting any of its segments needs.
+pub struct Opened {
+    body: Aes256Gcm,
+    prefix: [u8; 7],
+    /// Where the first segment starts.
+    pub header_len: usize,
+}
+
+/// Opens the header at the start of `head` (at least the whole header).
+pub fn open_header(keys: &MasterKeys, head: &[u8]) -> Result<Opened, CryptoError> {
+    if !is_encrypted(head) {
+        return Err(CryptoError::Corrupt);
+    }
+    let id_len = usize::from(*head.get(MAGIC.len()).ok_or(CryptoError::Corrupt)?);
+    let mut pos = MAGIC.len() + 1;
+    let id = head.get(pos..pos + id_len).ok_or(CryptoError::Corrupt)?;
+    let id = std::str::from_utf8(id).map_err(|_| CryptoError::Corrupt)?;
+    pos += id_len;
+    let wrap_nonce = head.get(pos..pos + 12).ok_or(CryptoError::Corrupt)?;
+    let wrapped = head.get(pos + 12..pos + 60).ok_or(CryptoError::Corrupt)?;
+    let prefix: [u8; 7] = head
+        .get(pos + 60..pos + 67)
+        .ok_or(CryptoError::Corrupt)?
+        .try_into()
+        .map_err(|_| CryptoError::Corrupt)?;
+    let data_key = cipher(keys.key(id)?)
+        .decrypt(
+            Nonce::from_slice(wrap_nonce),
+            Payload {
+                msg: wrapped,
+                aad: id.as_bytes(),
+            },
+        )
+        .map_err(|_| CryptoError::Corrupt)?;
+    let data_key: [u8; 32] = data_key.try_into().map_err(|_| CryptoError::Corrupt)?;
+    Ok(Opened {
+        body: cipher(&data_key),
+        prefix,
+        header_len: pos + 67,
+    })
+}
+
+/// The segments holding plaintext bytes `start..=end` of an object of
+/// `size` plaintext bytes, and where their ciphertext lies relative to the
+/// first segment: (first index, last index, offset, length).
+pub fn segment_span(size: u64, start: u64, end: u64) -> (u64, u64, u64, u64) {
+    let seg = SEGMENT as u64;
+    let total = size.div_ceil(seg).max(1);
+    let first = start / seg;
+    let last = (end / seg).min(total - 1);
+    let offset = first * (seg + TAG as u64);
+    let last_len = if last + 1 == total {
+        size - last * seg + TAG as u64
+    } else {
+        seg + TAG as u64
+    };
+    let length = (last - first) * (seg + TAG as u64) + last_len;
+    (first, last, offset, length)
+}
+
+impl Opened {
+    /// Decrypts consecutive sealed segments starting at index `first` of
+    /// an object with `total` segments.
+    pub fn decrypt_segments(
+        &self,
+        first: u64,
+        total: u64,
+        sealed: &[u8],
+    ) -> Result<Vec<u8>, CryptoError> {
+        let mut out = Vec::with_capacity(sealed.len());
+        for (i, chunk) in sealed.chunks(SEGMENT + TAG).enumerate() {
+            let index = first + i as u64;
+            let nonce = segment_nonce(
+                &self.prefix,
+                u32::try_from(index).map_err(|_| CryptoError::Corrupt)?,
+                index + 1 == total,
+            );
+            let plain = self
+                .body
+                .decrypt(Nonce::from_slice(&nonce), chunk)
+                .map_err(|_| CryptoError::Corrupt)?;
+            out.extend_from_slice(&plain);
+        }
+        Ok(out)
+    }
+}
+
 /// Decrypts an envelope; bytes without the envelope header are returned as
 /// they are (objects stored before encryption was enabled).
 pub fn decrypt(keys: &MasterKeys, bytes: &[u8]) -> Result<Vec<u8>, CryptoError> {
@@ -248,6 +338,44 @@ pub fn decrypt(keys: &MasterKeys, bytes: &[u8]) -> Result<Vec<u8>, CryptoError> 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn ranges_decrypt_from_their_segments_alone() {
+        let keys = keys();
+        let plain: Vec<u8> = (0..(3 * SEGMENT + 1000)).map(|i| (i % 251) as u8).collect();
+        let sealed = encrypt(&keys, &plain, [9u8; 51]).unwrap();
+        let opened = open_header(&keys, &sealed[..MAX_HEADER.min(sealed.len())]).unwrap();
+        let size = plain.len() as u64;
+        let total = size.div_ceil(SEGMENT as u64);
+        for (start, end) in [
+            (0, 0),
+            (10, 20),
+            (SEGMENT as u64 - 1, SEGMENT as u64),
+            (2 * SEGMENT as u64 + 5, size - 1),
+            (0, size - 1),
+            (size - 1, size - 1),
+        ] {
+            let (first, last, off, len) = segment_span(size, start, end);
+            let at = opened.header_len + off as usize;
+            let part = &sealed[at..at + len as usize];
+            let got = opened.decrypt_segments(first, total, part).unwrap();
+            let from = (start - first * SEGMENT as u64) as usize;
+            assert_eq!(
+                &got[from..=from + (end - start) as usize],
+                &plain[start as usize..=end as usize]
+            );
+            assert!(last >= first && len <= (last - first + 1) * (SEGMENT + TAG) as u64);
+        }
+        // The last segment only decrypts as the last: a range cannot be
+        // passed off as the end of the object.
+        let (_, _, off, _) = segment_span(size, 0, 0);
+        let at = opened.header_len + off as usize;
+        assert!(opened
+            .decrypt_segments(0, 1, &sealed[at..at + SEGMENT + TAG])
+            .is_err());
+        // A one-segment object: its only segment is the last.
+        assert_eq!(segment_span(10, 0, 9), (0, 0, 0, 10 + TAG as u64));
+    }
 
     fn keys() -> MasterKeys {
         let k1 = B64.encode([1u8; 32]);

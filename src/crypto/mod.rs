@@ -11,7 +11,10 @@
 pub mod blobs;
 mod envelope;
 
-pub use envelope::{decrypt, encrypt, is_encrypted, key_id_of, rewrap, CryptoError, MasterKeys};
+pub use envelope::{
+    decrypt, encrypt, is_encrypted, key_id_of, open_header, rewrap, segment_span, CryptoError,
+    MasterKeys, Opened, MAX_HEADER,
+};
 
 /// Plaintext bytes per segment.
 pub const SEGMENT: usize = 64 * 1024;

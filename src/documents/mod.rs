@@ -251,6 +251,11 @@ pub fn check_size(size: u64, limit: u64) -> Result<(), ApiError> {
     }
 }
 
+/// Downloads bigger than this are streamed rather than read into memory.
+pub const STREAM_ABOVE: u64 = 1024 * 1024;
+/// Bytes read and decrypted per step of a streamed download (16 segments).
+pub const STREAM_CHUNK: u64 = 16 * crate::crypto::SEGMENT as u64;
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -173,6 +173,33 @@ async fn fetch(mut req: Request, env: Env, wctx: Context) -> worker::Result<Resp
         "latency_ms": latency,
         "bytes_out": resp.body.len(),
     }));
+    if let (
+        Some(http::StreamSpec::Blob {
+            key,
+            size,
+            start,
+            len,
+        }),
+        Ok(c),
+    ) = (resp.stream.clone(), &config)
+    {
+        let blobs = EncryptedBlobs {
+            inner: R2Blobs(env.bucket("DOCUMENTS")?, obs.clone()),
+            keys: c.master_keys.clone(),
+            entropy: CryptoEntropy,
+        };
+        let headers = headers_of(&resp)?;
+        let body = blob_stream(blobs, key, size, start, len, ctx.request_id.clone());
+        // A fixed-length stream, so the response keeps its Content-Length
+        // and a client can tell a cut-short body from a whole one.
+        let fixed: worker::worker_sys::FixedLengthStream =
+            worker::FixedLengthStream::wrap(body, len).into();
+        return Ok(
+            Response::from_body(worker::ResponseBody::Stream(fixed.readable()))?
+                .with_status(resp.status)
+                .with_headers(headers),
+        );
+    }
     if let Some(http::StreamSpec::JobEvents { tenant_id, job_id }) = resp.stream.clone() {
         if let Ok(db) = env.d1("DB") {
             let body = events::job_events(D1Meta(db, obs.clone()), tenant_id, job_id);
@@ -181,6 +208,42 @@ async fn fetch(mut req: Request, env: Env, wctx: Context) -> worker::Result<Resp
         }
     }
     to_worker(resp)
+}
+
+/// A stored object's bytes `start .. start + len`, read and decrypted a
+/// chunk of segments at a time: memory stays at one chunk whatever the
+/// size. A failure mid-way ends the stream with an error, so the client
+/// sees a body shorter than its `Content-Length`, never wrong bytes.
+fn blob_stream(
+    blobs: EncryptedBlobs<R2Blobs, CryptoEntropy>,
+    key: String,
+    size: u64,
+    start: u64,
+    len: u64,
+    request_id: String,
+) -> impl futures_util::Stream<Item = worker::Result<Vec<u8>>> {
+    use crate::ports::BlobStore;
+    let end = start + len;
+    let blobs = std::rc::Rc::new(blobs);
+    futures_util::stream::unfold(Some(start), move |pos| {
+        let (blobs, key, request_id) = (blobs.clone(), key.clone(), request_id.clone());
+        async move {
+            let pos = pos.filter(|p| *p < end)?;
+            let n = crate::documents::STREAM_CHUNK.min(end - pos);
+            match blobs.read_range(&key, size, pos, n).await {
+                Ok(Some(chunk)) if chunk.len() as u64 == n => Some((Ok(chunk), Some(pos + n))),
+                other => {
+                    let why = match other {
+                        Err(e) => e.to_string(),
+                        _ => "object missing or shorter than recorded".into(),
+                    };
+                    log(json!({"level": "error", "msg": "download stream failed",
+                        "request_id": request_id, "offset": pos, "error": why}));
+                    Some((Err(worker::Error::RustError(why)), None))
+                }
+            }
+        }
+    })
 }
 
 fn headers_of(resp: &http::Response) -> worker::Result<worker::Headers> {

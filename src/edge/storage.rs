@@ -45,6 +45,29 @@ impl BlobStore for R2Blobs {
         self.1.call("r2", "get", get).await.map_err(classify)
     }
 
+    async fn read_range(
+        &self,
+        key: &str,
+        _size: u64,
+        offset: u64,
+        len: u64,
+    ) -> StoreResult<Option<Vec<u8>>> {
+        let get = async {
+            let range = worker::Range::OffsetWithLength {
+                offset,
+                length: len,
+            };
+            let Some(object) = self.0.get(key).range(range).execute().await? else {
+                return Ok(None);
+            };
+            match object.body() {
+                Some(body) => body.bytes().await.map(Some),
+                None => Ok(Some(Vec::new())),
+            }
+        };
+        self.1.call("r2", "get range", get).await.map_err(classify)
+    }
+
     async fn delete(&self, key: &str) -> StoreResult<()> {
         self.1
             .call("r2", "delete", self.0.delete(key))

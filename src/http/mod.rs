@@ -147,6 +147,14 @@ pub fn percent_decode(s: &str) -> String {
 pub enum StreamSpec {
     /// Server-Sent Events of one job's progress.
     JobEvents { tenant_id: String, job_id: String },
+    /// `len` bytes of a stored object from `start`; `size` is the whole
+    /// object's (plaintext) size.
+    Blob {
+        key: String,
+        size: u64,
+        start: u64,
+        len: u64,
+    },
 }
 
 /// A response as the core produces it.

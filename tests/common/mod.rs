@@ -14,6 +14,7 @@ pub use quire::fakes::{
 };
 pub use quire::http::{Method, Request, Response};
 pub use quire::jobs::runner::{process_delivery, Disposition, RunnerLimits, RunnerPorts};
+use quire::ports::BlobStore;
 pub use quire::webhooks::runner::process_webhook;
 pub use serde_json::Value;
 
@@ -124,7 +125,27 @@ impl World {
     pub fn send(&self, req: Request) -> Response {
         self.clock.advance(1);
         let ctx = Ctx::new(self.clock.0.get(), "req_test");
-        block_on(self.app.handle(&req, &ctx))
+        let mut resp = block_on(self.app.handle(&req, &ctx));
+        // What the edge streams, read the same way: a chunk at a time.
+        if let Some(quire::http::StreamSpec::Blob {
+            key,
+            size,
+            start,
+            len,
+        }) = resp.stream.clone()
+        {
+            let mut pos = start;
+            while pos < start + len {
+                let n = quire::documents::STREAM_CHUNK.min(start + len - pos);
+                let chunk = block_on(self.app.blobs.read_range(&key, size, pos, n))
+                    .expect("stream chunk")
+                    .expect("object");
+                assert_eq!(chunk.len() as u64, n, "a chunk of the promised length");
+                resp.body.extend(chunk);
+                pos += n;
+            }
+        }
+        resp
     }
 
     pub fn as_admin(&self, method: Method, path: &str) -> Request {
