@@ -54,6 +54,10 @@ pub struct Config {
     pub usage_prices: BTreeMap<String, f64>,
     /// Metrics, SLOs, alerts, backups, call logs and fault injection.
     pub ops: crate::ops::OpsConfig,
+    /// Content bytes per part of a resumable upload (all but the last).
+    pub upload_part_bytes: u64,
+    /// Largest document a job will process (it is read into memory).
+    pub max_process_bytes: u64,
 }
 
 impl Config {
@@ -191,7 +195,29 @@ impl Config {
         )
         .map_err(|e| ConfigError::Invalid("USAGE_PRICES", e))?;
         let ops = crate::ops::OpsConfig::from_lookup(&get, &environment)?;
+        let bytes = |name: &'static str, default: u64| -> Result<u64, ConfigError> {
+            match get(name) {
+                Some(v) => v
+                    .trim()
+                    .parse()
+                    .map_err(|_| ConfigError::Invalid(name, format!("'{v}' is not a number"))),
+                None => Ok(default),
+            }
+        };
+        let upload_part_bytes = bytes("UPLOAD_PART_BYTES", crate::uploads::DEFAULT_PART_SIZE)?;
+        if upload_part_bytes == 0
+            || !upload_part_bytes.is_multiple_of(crate::crypto::SEGMENT as u64)
+            || upload_part_bytes > 64 * 1024 * 1024
+        {
+            return Err(ConfigError::Invalid(
+                "UPLOAD_PART_BYTES",
+                "must be a multiple of 65536, at most 64 MiB (R2 also wants at least 5 MiB)".into(),
+            ));
+        }
+        let max_process_bytes = bytes("MAX_PROCESS_BYTES", 64 * 1024 * 1024)?;
         Ok(Config {
+            upload_part_bytes,
+            max_process_bytes,
             ops,
             llm,
             usage_prices,

@@ -270,6 +270,12 @@ impl HttpClient for MemHttp {
     }
 }
 
+/// A multipart upload's stored parts: number -> (etag, bytes).
+pub type StoredParts = BTreeMap<u32, (String, Vec<u8>)>;
+
+/// An upload's received parts by number.
+pub type PartMap = BTreeMap<u32, crate::uploads::Part>;
+
 /// A table row as D1 returns it.
 pub type Row = serde_json::Map<String, serde_json::Value>;
 
@@ -451,6 +457,8 @@ pub struct MemBlobs {
     pub faults: Faults,
     /// Bytes handed out by `get` and `read_range`.
     pub bytes_read: Cell<u64>,
+    /// Unfinished multipart uploads: id -> part number -> (etag, bytes).
+    pub multipart: RefCell<BTreeMap<String, StoredParts>>,
 }
 
 impl BlobStore for MemBlobs {
@@ -490,6 +498,62 @@ impl BlobStore for MemBlobs {
         self.objects.borrow_mut().remove(key);
         Ok(())
     }
+    async fn start_multipart(&self, key: &str, _size: u64, _part_size: u64) -> StoreResult<String> {
+        self.faults.check()?;
+        let id = format!("mpu-{}-{}", key, self.multipart.borrow().len());
+        self.multipart
+            .borrow_mut()
+            .insert(id.clone(), BTreeMap::new());
+        Ok(id)
+    }
+    async fn put_part(
+        &self,
+        _key: &str,
+        upload_id: &str,
+        _layout: (u64, u64),
+        n: u32,
+        bytes: Vec<u8>,
+    ) -> StoreResult<String> {
+        self.faults.check()?;
+        let etag = format!("etag-{n}-{}", bytes.len());
+        match self.multipart.borrow_mut().get_mut(upload_id) {
+            Some(parts) => {
+                parts.insert(n, (etag.clone(), bytes));
+                Ok(etag)
+            }
+            None => Err(StoreError::Permanent("no such multipart upload".into())),
+        }
+    }
+    async fn finish_multipart(
+        &self,
+        key: &str,
+        upload_id: &str,
+        parts: &[(u32, String)],
+    ) -> StoreResult<()> {
+        self.faults.check()?;
+        let stored = self
+            .multipart
+            .borrow_mut()
+            .remove(upload_id)
+            .ok_or_else(|| StoreError::Permanent("no such multipart upload".into()))?;
+        let mut object = Vec::new();
+        for (n, etag) in parts {
+            match stored.get(n) {
+                Some((e, bytes)) if e == etag => object.extend_from_slice(bytes),
+                _ => return Err(StoreError::Permanent(format!("part {n} does not match"))),
+            }
+        }
+        self.objects.borrow_mut().insert(key.to_string(), object);
+        self.uploaded
+            .borrow_mut()
+            .insert(key.to_string(), self.now_ms.get());
+        Ok(())
+    }
+    async fn abort_multipart(&self, _key: &str, upload_id: &str) -> StoreResult<()> {
+        self.faults.check()?;
+        self.multipart.borrow_mut().remove(upload_id);
+        Ok(())
+    }
     async fn list(
         &self,
         prefix: &str,
@@ -523,6 +587,8 @@ pub struct MemMeta {
     pub dead_letters: RefCell<BTreeMap<String, crate::jobs::DeadLetter>>,
     /// Tenants asked to be erased, with when.
     pub erasing: RefCell<BTreeMap<String, u64>>,
+    /// Uploads in progress with their parts by number.
+    pub uploads: RefCell<BTreeMap<String, (crate::uploads::Upload, PartMap)>>,
     pub faults: Faults,
     /// While set, every insert fails with a transient error.
     pub fail_inserts: Cell<bool>,
@@ -768,6 +834,102 @@ impl MetaStore for MemMeta {
             !(t == tenant_id && s.document_id == document_id && s.grantee == *grantee)
         });
         Ok(shares.len() < before)
+    }
+    async fn insert_upload(&self, upload: &crate::uploads::Upload) -> StoreResult<()> {
+        self.faults.check()?;
+        self.uploads
+            .borrow_mut()
+            .insert(upload.id.clone(), (upload.clone(), BTreeMap::new()));
+        Ok(())
+    }
+    async fn get_upload(
+        &self,
+        tenant_id: &str,
+        id: &str,
+    ) -> StoreResult<Option<crate::uploads::Upload>> {
+        self.faults.check()?;
+        Ok(self
+            .uploads
+            .borrow()
+            .get(id)
+            .filter(|(u, _)| u.tenant_id == tenant_id)
+            .map(|(u, _)| u.clone()))
+    }
+    async fn put_upload_part(
+        &self,
+        upload_id: &str,
+        part: &crate::uploads::Part,
+        now_ms: u64,
+    ) -> StoreResult<()> {
+        self.faults.check()?;
+        if let Some((u, parts)) = self.uploads.borrow_mut().get_mut(upload_id) {
+            u.updated_at_ms = now_ms;
+            parts.insert(part.number, part.clone());
+        }
+        Ok(())
+    }
+    async fn list_upload_parts(&self, upload_id: &str) -> StoreResult<Vec<crate::uploads::Part>> {
+        self.faults.check()?;
+        Ok(self
+            .uploads
+            .borrow()
+            .get(upload_id)
+            .map(|(_, parts)| parts.values().cloned().collect())
+            .unwrap_or_default())
+    }
+    async fn advance_upload_hash(
+        &self,
+        upload_id: &str,
+        hashed_parts: u32,
+        state: &str,
+    ) -> StoreResult<bool> {
+        self.faults.check()?;
+        let mut uploads = self.uploads.borrow_mut();
+        match uploads.get_mut(upload_id) {
+            Some((u, _)) if u.hashed_parts == hashed_parts => {
+                u.hashed_parts += 1;
+                u.hash_state = state.to_string();
+                Ok(true)
+            }
+            _ => Ok(false),
+        }
+    }
+    async fn delete_upload(&self, tenant_id: &str, id: &str) -> StoreResult<bool> {
+        self.faults.check()?;
+        let mut uploads = self.uploads.borrow_mut();
+        if uploads
+            .get(id)
+            .is_some_and(|(u, _)| u.tenant_id == tenant_id)
+        {
+            uploads.remove(id);
+            return Ok(true);
+        }
+        Ok(false)
+    }
+    async fn idle_uploads(
+        &self,
+        before_ms: u64,
+        limit: u32,
+    ) -> StoreResult<Vec<crate::uploads::Upload>> {
+        self.faults.check()?;
+        let mut idle: Vec<_> = self
+            .uploads
+            .borrow()
+            .values()
+            .map(|(u, _)| u.clone())
+            .filter(|u| u.updated_at_ms < before_ms)
+            .collect();
+        idle.sort_by_key(|u| u.updated_at_ms);
+        idle.truncate(limit as usize);
+        Ok(idle)
+    }
+    async fn has_open_upload(&self, tenant_id: &str, document_id: &str) -> StoreResult<bool> {
+        self.faults.check()?;
+        Ok(self
+            .uploads
+            .borrow()
+            .values()
+            .any(|(u, _)| u.tenant_id == tenant_id && u.document_id == document_id))
     }
     async fn insert_document(&self, doc: &Document) -> StoreResult<()> {
         self.faults.check()?;

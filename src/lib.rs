@@ -33,6 +33,7 @@ pub mod scan;
 pub mod tenants;
 pub mod time;
 pub mod trace;
+pub mod uploads;
 pub mod usage;
 pub mod webhooks;
 

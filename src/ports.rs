@@ -53,6 +53,25 @@ pub trait BlobStore {
     /// bytes long (the caller's record of it). An encrypting store counts
     /// in plaintext and reads only the segments it needs; this default
     /// reads the whole object.
+    /// Starts a multipart object of `size` content bytes in parts of
+    /// `part_size` (all but the last); the store's upload id.
+    async fn start_multipart(&self, key: &str, size: u64, part_size: u64) -> StoreResult<String>;
+    /// Stores part `n` (1-based) of content bytes; its etag.
+    async fn put_part(
+        &self,
+        key: &str,
+        upload_id: &str,
+        layout: (u64, u64),
+        n: u32,
+        bytes: Vec<u8>,
+    ) -> StoreResult<String>;
+    async fn finish_multipart(
+        &self,
+        key: &str,
+        upload_id: &str,
+        parts: &[(u32, String)],
+    ) -> StoreResult<()>;
+    async fn abort_multipart(&self, key: &str, upload_id: &str) -> StoreResult<()>;
     async fn read_range(
         &self,
         key: &str,
@@ -116,6 +135,40 @@ pub trait MetaStore {
     /// Records a use of the key, unless one was recorded after `since_ms`
     /// (so a busy key costs one write a minute, not one per request).
     async fn touch_key(&self, id: &str, now_ms: u64, since_ms: u64) -> StoreResult<()>;
+
+    async fn insert_upload(&self, upload: &crate::uploads::Upload) -> StoreResult<()>;
+    async fn get_upload(
+        &self,
+        tenant_id: &str,
+        id: &str,
+    ) -> StoreResult<Option<crate::uploads::Upload>>;
+    /// Records a received part (a re-sent part replaces the earlier one)
+    /// and marks the upload active at `now_ms`.
+    async fn put_upload_part(
+        &self,
+        upload_id: &str,
+        part: &crate::uploads::Part,
+        now_ms: u64,
+    ) -> StoreResult<()>;
+    async fn list_upload_parts(&self, upload_id: &str) -> StoreResult<Vec<crate::uploads::Part>>;
+    /// Moves the running hash from `hashed_parts` to `hashed_parts + 1`;
+    /// false when another request moved it first.
+    async fn advance_upload_hash(
+        &self,
+        upload_id: &str,
+        hashed_parts: u32,
+        state: &str,
+    ) -> StoreResult<bool>;
+    /// Deletes an upload and its parts; false when it was gone.
+    async fn delete_upload(&self, tenant_id: &str, id: &str) -> StoreResult<bool>;
+    /// Uploads untouched since `before_ms`, oldest first.
+    async fn idle_uploads(
+        &self,
+        before_ms: u64,
+        limit: u32,
+    ) -> StoreResult<Vec<crate::uploads::Upload>>;
+    /// Whether an unfinished upload will become this document.
+    async fn has_open_upload(&self, tenant_id: &str, document_id: &str) -> StoreResult<bool>;
 
     async fn insert_document(&self, doc: &Document) -> StoreResult<()>;
     /// Documents of any tenant whose `expires_at` has passed, oldest first.

@@ -22,6 +22,8 @@ pub struct SweepReport {
     pub expired_deleted: u32,
     pub objects_checked: u32,
     pub orphans_deleted: u32,
+    /// Resumable uploads idle for a day, aborted.
+    pub uploads_aborted: u32,
     pub errors: u32,
 }
 
@@ -39,6 +41,10 @@ pub async fn sweep<P: Ports>(app: &App<P>, now_ms: u64) -> SweepReport {
                 }
             }
         }
+        Err(_) => report.errors += 1,
+    }
+    match super::uploads::abort_idle(app, now_ms).await {
+        Ok(n) => report.uploads_aborted = n,
         Err(_) => report.errors += 1,
     }
     reconcile(app, now_ms, &mut report).await;
@@ -183,12 +189,13 @@ async fn reconcile<P: Ports>(app: &App<P>, now_ms: u64, report: &mut SweepReport
 async fn owner_exists<P: Ports>(app: &App<P>, key: &str) -> Option<bool> {
     let parts: Vec<&str> = key.split('/').collect();
     match parts.as_slice() {
-        ["tenants", tenant, "documents", doc, ..] => app
-            .meta
-            .get_document(tenant, doc)
-            .await
-            .ok()
-            .map(|d| d.is_some()),
+        ["tenants", tenant, "documents", doc, ..] => {
+            if app.meta.get_document(tenant, doc).await.ok()?.is_some() {
+                return Some(true);
+            }
+            // A resumable upload in progress owns its key header.
+            app.meta.has_open_upload(tenant, doc).await.ok()
+        }
         ["tenants", tenant, "jobs", job, ..] => app
             .meta
             .get_job(tenant, job)

@@ -29,7 +29,17 @@ pub async fn create<P: Ports>(
             .tenant_secret_or_insert(&who.tenant_id, &webhooks::new_secret(random))
             .await?;
     }
-    super::documents::find(app, &body.document_id, who, Access::Read).await?;
+    let doc = super::documents::find(app, &body.document_id, who, Access::Read).await?;
+    // Processing reads the whole document into the isolate's memory.
+    if doc.size_bytes > app.config.max_process_bytes {
+        return Err(ApiError::Invalid(
+            "document_too_large",
+            format!(
+                "the document has {} bytes; jobs process documents of up to {} (MAX_PROCESS_BYTES)",
+                doc.size_bytes, app.config.max_process_bytes
+            ),
+        ));
+    }
     super::usage::require_room(app, who, ctx, "pages").await?;
     if body.commands.iter().any(|c| c.needs_llm()) {
         if !app.config.llm.is_configured() {

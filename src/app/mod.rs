@@ -17,6 +17,7 @@ mod privacy;
 mod system;
 mod tenants;
 mod training;
+mod uploads;
 mod usage;
 mod users;
 
@@ -232,6 +233,11 @@ impl<P: Ports> App<P> {
             RouteId::ListShares => documents::list_shares(self, param, who).await,
             RouteId::PutShare => documents::put_share(self, req, param, ctx, who).await,
             RouteId::DeleteShare => documents::delete_share(self, param, second, who).await,
+            RouteId::CreateUpload => uploads::create(self, req, ctx, who).await,
+            RouteId::GetUpload => uploads::get(self, param, who).await,
+            RouteId::PutUploadPart => uploads::put_part(self, req, param, second, ctx, who).await,
+            RouteId::CompleteUpload => uploads::complete(self, param, ctx, who).await,
+            RouteId::AbortUpload => uploads::abort(self, param, ctx, who).await,
             RouteId::GetIdp => identity::get_idp(self, who).await,
             RouteId::PutIdp => identity::put_idp(self, req, ctx, who).await,
             RouteId::DeleteIdp => identity::delete_idp(self, who).await,
@@ -275,7 +281,12 @@ pub fn required_scope(id: RouteId) -> Option<Scope> {
         RouteId::CreateDocument
         | RouteId::DeleteDocument
         | RouteId::PutShare
-        | RouteId::DeleteShare => Scope::DocumentsWrite,
+        | RouteId::DeleteShare
+        | RouteId::CreateUpload
+        | RouteId::GetUpload
+        | RouteId::PutUploadPart
+        | RouteId::CompleteUpload
+        | RouteId::AbortUpload => Scope::DocumentsWrite,
         RouteId::GetJob | RouteId::GetJobResult | RouteId::JobEvents | RouteId::JobWebhooks => {
             Scope::JobsRead
         }

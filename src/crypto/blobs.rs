@@ -2,7 +2,7 @@
 //! reads, over any other blob store: the edge wraps R2 with it, tests wrap
 //! the in-memory fake, so both see only ciphertext underneath.
 
-use super::{decrypt, encrypt, open_header, segment_span, MasterKeys, MAX_HEADER, SEGMENT};
+use super::{decrypt, encrypt, open_header, parts, segment_span, MasterKeys, MAX_HEADER, SEGMENT};
 use crate::ports::{BlobStore, Entropy, StoreError, StoreResult};
 
 pub struct EncryptedBlobs<B, E> {
@@ -26,6 +26,12 @@ impl<B: BlobStore, E: Entropy> BlobStore for EncryptedBlobs<B, E> {
 
     async fn get(&self, key: &str) -> StoreResult<Option<Vec<u8>>> {
         match self.inner.get(key).await? {
+            Some(sealed) if parts::is_multipart(&sealed) => {
+                let data_key = self.data_key(key).await?;
+                parts::open_whole(&data_key, &sealed)
+                    .map(Some)
+                    .map_err(|e| StoreError::Permanent(format!("{key}: {e}")))
+            }
             Some(sealed) => decrypt(&self.keys, &sealed)
                 .map(Some)
                 .map_err(|e| StoreError::Permanent(format!("{key}: {e}"))),
@@ -34,7 +40,63 @@ impl<B: BlobStore, E: Entropy> BlobStore for EncryptedBlobs<B, E> {
     }
 
     async fn delete(&self, key: &str) -> StoreResult<()> {
-        self.inner.delete(key).await
+        self.inner.delete(key).await?;
+        // A multipart object's data key, if it has one.
+        if !key.ends_with(".hdr") && key.contains("/documents/") {
+            self.inner.delete(&parts::header_key(key)).await?;
+        }
+        Ok(())
+    }
+
+    async fn start_multipart(&self, key: &str, size: u64, part_size: u64) -> StoreResult<String> {
+        if part_size == 0 || !part_size.is_multiple_of(SEGMENT as u64) {
+            return Err(StoreError::Permanent(
+                "part size must be a multiple of 64 KiB".into(),
+            ));
+        }
+        let mut data_key = [0u8; 32];
+        self.entropy.fill(&mut data_key);
+        // The data key, in an ordinary envelope under the master key.
+        self.put(&parts::header_key(key), data_key.to_vec(), "")
+            .await?;
+        self.inner.start_multipart(key, size, part_size).await
+    }
+
+    async fn put_part(
+        &self,
+        key: &str,
+        upload_id: &str,
+        layout: (u64, u64),
+        n: u32,
+        bytes: Vec<u8>,
+    ) -> StoreResult<String> {
+        let (size, part_size) = layout;
+        let data_key = self.data_key(key).await?;
+        let mut prefix = [0u8; 7];
+        self.entropy.fill(&mut prefix);
+        let layout = parts::Layout {
+            size,
+            segs_per_part: part_size / SEGMENT as u64,
+        };
+        let sealed = parts::seal_part(&data_key, prefix, layout, u64::from(n) - 1, &bytes)
+            .map_err(|e| StoreError::Permanent(e.to_string()))?;
+        self.inner
+            .put_part(key, upload_id, (size, part_size), n, sealed)
+            .await
+    }
+
+    async fn finish_multipart(
+        &self,
+        key: &str,
+        upload_id: &str,
+        parts: &[(u32, String)],
+    ) -> StoreResult<()> {
+        self.inner.finish_multipart(key, upload_id, parts).await
+    }
+
+    async fn abort_multipart(&self, key: &str, upload_id: &str) -> StoreResult<()> {
+        self.inner.abort_multipart(key, upload_id).await?;
+        self.inner.delete(&parts::header_key(key)).await
     }
 
     async fn list(
@@ -73,6 +135,12 @@ impl<B: BlobStore, E: Entropy> BlobStore for EncryptedBlobs<B, E> {
         let Some(head) = self.inner.read_range(key, 0, 0, MAX_HEADER as u64).await? else {
             return Ok(None);
         };
+        if parts::is_multipart(&head) {
+            return self
+                .read_parts(key, &head, size, offset, end)
+                .await
+                .map(Some);
+        }
         if !super::is_encrypted(&head) {
             // Stored before encryption was enabled: read it as it is.
             return self.inner.read_range(key, size, offset, end - offset).await;
@@ -99,6 +167,12 @@ impl<B: BlobStore, E: Entropy> BlobStore for EncryptedBlobs<B, E> {
     }
 
     async fn rewrap(&self, key: &str) -> StoreResult<bool> {
+        // A multipart object keeps its data key in `<key>.hdr`, which is
+        // re-wrapped on its own: never read the (large) object itself.
+        let head = self.inner.read_range(key, 0, 0, 5).await?;
+        if head.as_deref().is_some_and(parts::is_multipart) {
+            return Ok(false);
+        }
         let Some(sealed) = self.inner.get(key).await? else {
             return Ok(false);
         };
@@ -115,5 +189,72 @@ impl<B: BlobStore, E: Entropy> BlobStore for EncryptedBlobs<B, E> {
             }
             None => Ok(false),
         }
+    }
+}
+
+impl<B: BlobStore, E: Entropy> EncryptedBlobs<B, E> {
+    /// A multipart object's data key, from its companion header object.
+    async fn data_key(&self, key: &str) -> StoreResult<[u8; 32]> {
+        let sealed = self
+            .inner
+            .get(&parts::header_key(key))
+            .await?
+            .ok_or_else(|| StoreError::Permanent(format!("{key}: its key header is missing")))?;
+        let hdr = decrypt(&self.keys, &sealed)
+            .map_err(|e| StoreError::Permanent(format!("{key}: {e}")))?;
+        hdr.try_into()
+            .map_err(|_| StoreError::Permanent(format!("{key}: its key header is corrupt")))
+    }
+
+    /// Plaintext `offset..end` of a multipart object whose first bytes are
+    /// `head`: per part touched, its header and the segments needed.
+    async fn read_parts(
+        &self,
+        key: &str,
+        head: &[u8],
+        size: u64,
+        offset: u64,
+        end: u64,
+    ) -> StoreResult<Vec<u8>> {
+        let corrupt = |e: super::CryptoError| StoreError::Permanent(format!("{key}: {e}"));
+        let (segs_per_part, first_prefix) = parts::part_header(head).map_err(corrupt)?;
+        let layout = parts::Layout {
+            size,
+            segs_per_part,
+        };
+        let data_key = self.data_key(key).await?;
+        let seg = SEGMENT as u64;
+        let (first, last) = (offset / seg, (end - 1) / seg);
+        let mut plain = Vec::with_capacity((end - offset) as usize);
+        let mut s = first;
+        while s <= last {
+            let part = s / segs_per_part;
+            let upto = last.min((part + 1) * segs_per_part - 1);
+            let prefix = if part == 0 {
+                first_prefix
+            } else {
+                let h = self
+                    .inner
+                    .read_range(key, 0, layout.part_offset(part), parts::PART_HEADER)
+                    .await?
+                    .ok_or_else(|| StoreError::Permanent(format!("{key}: missing")))?;
+                parts::part_header(&h).map_err(corrupt)?.1
+            };
+            let (at, len) = layout.segments_span(s, upto);
+            let sealed = self
+                .inner
+                .read_range(key, 0, at, len)
+                .await?
+                .ok_or_else(|| StoreError::Permanent(format!("{key}: missing")))?;
+            plain.extend(
+                parts::open_segments(&data_key, &prefix, layout, s, &sealed).map_err(corrupt)?,
+            );
+            s = upto + 1;
+        }
+        let from = (offset - first * seg) as usize;
+        plain
+            .get(from..from + (end - offset) as usize)
+            .map(<[u8]>::to_vec)
+            .ok_or_else(|| StoreError::Permanent(format!("{key}: shorter than its size")))
     }
 }

@@ -10,6 +10,7 @@
 
 pub mod blobs;
 mod envelope;
+pub mod parts;
 
 pub use envelope::{
     decrypt, encrypt, is_encrypted, key_id_of, open_header, rewrap, segment_span, CryptoError,

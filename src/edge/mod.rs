@@ -12,6 +12,7 @@ mod objects;
 mod observe;
 mod ops;
 mod storage;
+mod uploads;
 mod usage;
 
 use crate::app::{App, Ctx};
@@ -268,8 +269,9 @@ async fn handle(
         return raw_object(req, env).await;
     }
     let limit = config.max_upload_bytes;
+    let part_limit = config.upload_part_bytes;
     let app = app(env, config, obs).map_err(|e| format!("bindings: {e}"))?;
-    let core_req = match to_core(req, limit).await {
+    let core_req = match to_core(req, limit, part_limit).await {
         Ok(r) => r,
         Err(err) => return Ok(err.to_response(&ctx.request_id)),
     };
@@ -303,7 +305,11 @@ async fn raw_object(req: &Request, env: &Env) -> Result<http::Response, String> 
 }
 
 /// Converts the request, refusing oversized bodies before reading them.
-async fn to_core(req: &mut Request, upload_limit: u64) -> Result<http::Request, ApiError> {
+async fn to_core(
+    req: &mut Request,
+    upload_limit: u64,
+    part_limit: u64,
+) -> Result<http::Request, ApiError> {
     let method = Method::parse(req.method().as_ref());
     let url = req.url().map_err(|e| ApiError::Internal(e.to_string()))?;
     let target = match url.query() {
@@ -320,8 +326,11 @@ async fn to_core(req: &mut Request, upload_limit: u64) -> Result<http::Request, 
         method,
         Method::Post | Method::Put | Method::Patch | Method::Delete
     ) {
-        let cap = if matches!(url.path(), "/v1/documents" | "/__test/extract") {
+        let path = url.path();
+        let cap = if matches!(path, "/v1/documents" | "/__test/extract") {
             upload_limit + MULTIPART_SLACK
+        } else if path.starts_with("/v1/uploads/") && path.contains("/parts/") {
+            part_limit
         } else {
             MAX_JSON_BODY
         };

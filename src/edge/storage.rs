@@ -68,6 +68,68 @@ impl BlobStore for R2Blobs {
         self.1.call("r2", "get range", get).await.map_err(classify)
     }
 
+    async fn start_multipart(&self, key: &str, _size: u64, _part_size: u64) -> StoreResult<String> {
+        let start = async {
+            let upload = self.0.create_multipart_upload(key).execute().await?;
+            Ok(upload.upload_id().await)
+        };
+        self.1
+            .call("r2", "create multipart", start)
+            .await
+            .map_err(classify)
+    }
+
+    async fn put_part(
+        &self,
+        key: &str,
+        upload_id: &str,
+        _layout: (u64, u64),
+        n: u32,
+        bytes: Vec<u8>,
+    ) -> StoreResult<String> {
+        let number = u16::try_from(n)
+            .map_err(|_| StoreError::Permanent("part numbers stop at 10000".into()))?;
+        let put = async {
+            let upload = self.0.resume_multipart_upload(key, upload_id)?;
+            Ok(upload.upload_part(number, bytes).await?.etag())
+        };
+        self.1
+            .call("r2", "upload part", put)
+            .await
+            .map_err(classify)
+    }
+
+    async fn finish_multipart(
+        &self,
+        key: &str,
+        upload_id: &str,
+        parts: &[(u32, String)],
+    ) -> StoreResult<()> {
+        let uploaded: Vec<worker::UploadedPart> = parts
+            .iter()
+            .map(|(n, etag)| worker::UploadedPart::new(*n as u16, etag.clone()))
+            .collect();
+        let finish = async {
+            let upload = self.0.resume_multipart_upload(key, upload_id)?;
+            upload.complete(uploaded).await.map(|_| ())
+        };
+        self.1
+            .call("r2", "complete multipart", finish)
+            .await
+            .map_err(classify)
+    }
+
+    async fn abort_multipart(&self, key: &str, upload_id: &str) -> StoreResult<()> {
+        let abort = async {
+            let upload = self.0.resume_multipart_upload(key, upload_id)?;
+            upload.abort().await
+        };
+        self.1
+            .call("r2", "abort multipart", abort)
+            .await
+            .map_err(classify)
+    }
+
     async fn delete(&self, key: &str) -> StoreResult<()> {
         self.1
             .call("r2", "delete", self.0.delete(key))

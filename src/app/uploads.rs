@@ -1,0 +1,356 @@
+//! Resumable multipart uploads: `POST /v1/uploads` declares a file,
+//! `PUT /v1/uploads/{id}/parts/{n}` sends its parts (in any order, again
+//! if need be), `GET /v1/uploads/{id}` says what arrived,
+//! `POST /v1/uploads/{id}/complete` checks size and SHA-256 and creates
+//! the document, `DELETE /v1/uploads/{id}` aborts. Each part is encrypted
+//! on arrival; the object store assembles them.
+
+use super::{App, Ctx};
+use crate::auth::Principal;
+use crate::crypto::parts::Midstate;
+use crate::documents::{blob_key, resolve_media_type, Document};
+use crate::error::ApiError;
+use crate::http::{Request, Response};
+use crate::ids::new_id;
+use crate::ports::{BlobStore, MetaStore, Ports, UsageMeter};
+use crate::uploads::{digest_of, hash_after, Part, Upload, MAX_UPLOAD_SIZE};
+use serde::Deserialize;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CreateUpload {
+    filename: Option<String>,
+    content_type: Option<String>,
+    size: u64,
+    sha256: Option<String>,
+    expires_in: Option<String>,
+}
+
+fn refund(size: u64, now_ms: u64) -> crate::usage::Charge {
+    crate::usage::Charge {
+        metric: "stored_bytes".into(),
+        amount: -(size as i64),
+        limit: None,
+        day: Some(crate::usage::day_of(now_ms)),
+        key: None,
+        once: None,
+    }
+}
+
+pub async fn create<P: Ports>(
+    app: &App<P>,
+    req: &Request,
+    ctx: &Ctx,
+    who: &Principal,
+) -> Result<Response, ApiError> {
+    let body: CreateUpload = serde_json::from_slice(&req.body)
+        .map_err(|e| ApiError::Invalid("invalid_body", format!("invalid upload: {e}")))?;
+    if body.size == 0 || body.size > MAX_UPLOAD_SIZE {
+        return Err(ApiError::Invalid(
+            "invalid_size",
+            format!("size must be from 1 to {MAX_UPLOAD_SIZE} bytes (5 GiB)"),
+        ));
+    }
+    let sha256 = match body.sha256 {
+        Some(h) if h.len() == 64 && h.bytes().all(|b| b.is_ascii_hexdigit()) => {
+            Some(h.to_ascii_lowercase())
+        }
+        Some(_) => {
+            return Err(ApiError::Invalid(
+                "invalid_sha256",
+                "sha256 is 64 hexadecimal digits".into(),
+            ))
+        }
+        None => None,
+    };
+    let media_type = resolve_media_type(
+        body.content_type.as_deref(),
+        body.filename.as_deref(),
+        &app.config.accepted_media_types,
+    )?;
+    let retention = app
+        .meta
+        .get_tenant(&who.tenant_id)
+        .await?
+        .and_then(|t| t.retention_days)
+        .unwrap_or(app.config.default_retention_days);
+    let expires_at_ms =
+        crate::documents::expiry(body.expires_in.as_deref(), retention, ctx.now_ms)?;
+    // The bytes are counted against the budget now, and given back if the
+    // upload is aborted or abandoned.
+    super::usage::charge(app, who, ctx, "stored_bytes", body.size as i64).await?;
+    let document_id = new_id("doc", ctx.now_ms, &app.entropy);
+    let key = blob_key(&who.tenant_id, &document_id);
+    let part_size = app.config.upload_part_bytes;
+    let started = async {
+        let store_upload_id = app
+            .blobs
+            .start_multipart(&key, body.size, part_size)
+            .await?;
+        let upload = Upload {
+            id: new_id("upl", ctx.now_ms, &app.entropy),
+            tenant_id: who.tenant_id.clone(),
+            document_id,
+            blob_key: key.clone(),
+            store_upload_id,
+            filename: body.filename,
+            media_type,
+            size_bytes: body.size,
+            sha256,
+            part_size,
+            hash_state: Midstate::default().encode(),
+            hashed_parts: 0,
+            owner: Some(who.owner_tag()),
+            expires_at_ms,
+            created_at_ms: ctx.now_ms,
+            updated_at_ms: ctx.now_ms,
+        };
+        app.meta.insert_upload(&upload).await?;
+        Ok::<_, crate::ports::StoreError>(upload)
+    }
+    .await;
+    let upload = match started {
+        Ok(u) => u,
+        Err(e) => {
+            let _ = super::usage::charge(app, who, ctx, "stored_bytes", -(body.size as i64)).await;
+            return Err(e.into());
+        }
+    };
+    Ok(Response::json(201, &upload.view(&[]))
+        .with_header("location", &format!("/v1/uploads/{}", upload.id)))
+}
+
+/// The caller's upload: its creator's, or any for those who see every
+/// document. Others get 404.
+async fn find<P: Ports>(app: &App<P>, id: &str, who: &Principal) -> Result<Upload, ApiError> {
+    let not_found = || ApiError::NotFound("upload".into());
+    if !crate::ids::looks_like_id("upl", id) {
+        return Err(not_found());
+    }
+    let upload = app
+        .meta
+        .get_upload(&who.tenant_id, id)
+        .await?
+        .ok_or_else(not_found)?;
+    if who.role.sees_all_documents() || upload.owner.as_deref() == Some(&who.owner_tag()) {
+        Ok(upload)
+    } else {
+        Err(not_found())
+    }
+}
+
+pub async fn get<P: Ports>(app: &App<P>, id: &str, who: &Principal) -> Result<Response, ApiError> {
+    let upload = find(app, id, who).await?;
+    let parts = app.meta.list_upload_parts(&upload.id).await?;
+    Ok(Response::json(200, &upload.view(&parts)))
+}
+
+pub async fn put_part<P: Ports>(
+    app: &App<P>,
+    req: &Request,
+    id: &str,
+    number: &str,
+    ctx: &Ctx,
+    who: &Principal,
+) -> Result<Response, ApiError> {
+    let upload = find(app, id, who).await?;
+    let n: u32 = number.parse().map_err(|_| {
+        ApiError::Invalid("invalid_part_number", "part numbers are integers".into())
+    })?;
+    upload.check_part(n, req.body.len() as u64)?;
+    let etag = app
+        .blobs
+        .put_part(
+            &upload.blob_key,
+            &upload.store_upload_id,
+            (upload.size_bytes, upload.part_size),
+            n,
+            req.body.clone(),
+        )
+        .await?;
+    let part = Part {
+        number: n,
+        etag,
+        size_bytes: req.body.len() as u64,
+    };
+    app.meta
+        .put_upload_part(&upload.id, &part, ctx.now_ms)
+        .await?;
+    // In order: the running SHA-256 moves on, so completion needs no
+    // re-reading. Losing the race to another request is harmless.
+    if let Some(state) = hash_after(&upload, n, &req.body) {
+        let _ = app
+            .meta
+            .advance_upload_hash(&upload.id, upload.hashed_parts, &state)
+            .await;
+    }
+    Ok(Response::json(
+        200,
+        &serde_json::json!({ "number": n, "size_bytes": part.size_bytes }),
+    ))
+}
+
+/// Ends an upload that will not become a document: the assembled object
+/// (if any), the multipart upload, the rows, and the charge.
+async fn discard<P: Ports>(app: &App<P>, upload: &Upload, now_ms: u64, assembled: bool) {
+    if assembled {
+        let _ = app.blobs.delete(&upload.blob_key).await;
+    } else {
+        let _ = app
+            .blobs
+            .abort_multipart(&upload.blob_key, &upload.store_upload_id)
+            .await;
+    }
+    if let Ok(true) = app.meta.delete_upload(&upload.tenant_id, &upload.id).await {
+        let month = crate::usage::month_of(now_ms);
+        let _ = app
+            .usage
+            .charge(
+                &upload.tenant_id,
+                &month,
+                &refund(upload.size_bytes, now_ms),
+            )
+            .await;
+    }
+}
+
+pub async fn abort<P: Ports>(
+    app: &App<P>,
+    id: &str,
+    ctx: &Ctx,
+    who: &Principal,
+) -> Result<Response, ApiError> {
+    let upload = find(app, id, who).await?;
+    discard(app, &upload, ctx.now_ms, false).await;
+    Ok(Response::new(204))
+}
+
+/// The digest of the assembled object: from the running hash, reading
+/// back only the parts that arrived out of order.
+async fn digest<P: Ports>(app: &App<P>, upload: &Upload) -> Result<String, ApiError> {
+    if let Some(done) = digest_of(&upload.hash_state) {
+        return Ok(done.to_string());
+    }
+    let mut m = Midstate::decode(&upload.hash_state)
+        .ok_or_else(|| ApiError::Internal(format!("upload {} hash state", upload.id)))?;
+    for n in upload.hashed_parts + 1..=upload.parts() {
+        let offset = u64::from(n - 1) * upload.part_size;
+        let plain = app
+            .blobs
+            .read_range(
+                &upload.blob_key,
+                upload.size_bytes,
+                offset,
+                upload.part_len(n),
+            )
+            .await?
+            .ok_or_else(|| ApiError::Internal(format!("{} missing", upload.blob_key)))?;
+        if n == upload.parts() {
+            return Ok(hex::encode(m.finish(&plain)));
+        }
+        m.update(&plain)
+            .map_err(|e| ApiError::Internal(e.to_string()))?;
+    }
+    Ok(hex::encode(m.finish(&[])))
+}
+
+pub async fn complete<P: Ports>(
+    app: &App<P>,
+    id: &str,
+    ctx: &Ctx,
+    who: &Principal,
+) -> Result<Response, ApiError> {
+    let upload = find(app, id, who).await?;
+    let parts = app.meta.list_upload_parts(&upload.id).await?;
+    let missing: Vec<u32> = (1..=upload.parts())
+        .filter(|n| !parts.iter().any(|p| p.number == *n))
+        .collect();
+    if !missing.is_empty() {
+        return Err(ApiError::Conflict(
+            "upload_incomplete",
+            format!("parts still missing: {missing:?}"),
+        ));
+    }
+    let etags: Vec<(u32, String)> = parts.iter().map(|p| (p.number, p.etag.clone())).collect();
+    app.blobs
+        .finish_multipart(&upload.blob_key, &upload.store_upload_id, &etags)
+        .await?;
+    let sha256 = digest(app, &upload).await?;
+    if let Some(declared) = upload.sha256.as_deref().filter(|d| *d != sha256) {
+        discard(app, &upload, ctx.now_ms, true).await;
+        return Err(ApiError::Invalid(
+            "sha256_mismatch",
+            format!(
+                "the parts hash to {sha256}, not the declared {declared}; the upload is discarded"
+            ),
+        ));
+    }
+    // Scanned like a single upload when it fits in a part; a larger one
+    // is checked on its first part (type, executables, EICAR), except
+    // archives, whose directory is at the end.
+    let head_len = upload.size_bytes.min(upload.part_size);
+    let head = app
+        .blobs
+        .read_range(&upload.blob_key, upload.size_bytes, 0, head_len)
+        .await?
+        .ok_or_else(|| ApiError::Internal(format!("{} missing", upload.blob_key)))?;
+    let whole = head_len == upload.size_bytes;
+    let scan = if !whole && head.starts_with(b"PK") {
+        crate::scan::ScanReport {
+            sniffed_type: upload.media_type.clone(),
+            flags: vec!["not_scanned_large_archive".into()],
+        }
+    } else {
+        match crate::scan::scan(
+            &upload.media_type,
+            &head,
+            &crate::scan::ScanLimits::default(),
+            &app.config.scan_refuse,
+        ) {
+            Ok(report) => report,
+            Err(e) => {
+                discard(app, &upload, ctx.now_ms, true).await;
+                return Err(e.into());
+            }
+        }
+    };
+    let doc = Document {
+        id: upload.document_id.clone(),
+        tenant_id: upload.tenant_id.clone(),
+        filename: upload.filename.clone(),
+        media_type: upload.media_type.clone(),
+        size_bytes: upload.size_bytes,
+        sha256,
+        blob_key: upload.blob_key.clone(),
+        created_at_ms: ctx.now_ms,
+        scan,
+        expires_at_ms: upload.expires_at_ms,
+        owner: upload.owner.clone(),
+    };
+    if let Err(e) = app.meta.insert_document(&doc).await {
+        // Committed despite the error? Then it is done.
+        if !matches!(
+            app.meta.get_document(&doc.tenant_id, &doc.id).await,
+            Ok(Some(_))
+        ) {
+            return Err(e.into());
+        }
+    }
+    let _ = app.meta.delete_upload(&upload.tenant_id, &upload.id).await;
+    super::usage::count(app, who, ctx, "documents").await;
+    Ok(Response::json(201, &doc.view())
+        .with_header("location", &format!("/v1/documents/{}", doc.id)))
+}
+
+/// The sweep: uploads untouched for a day are aborted and their bytes'
+/// charge given back. How many.
+pub async fn abort_idle<P: Ports>(app: &App<P>, now_ms: u64) -> Result<u32, ApiError> {
+    let idle = app
+        .meta
+        .idle_uploads(now_ms.saturating_sub(crate::uploads::IDLE_MS), 100)
+        .await?;
+    for upload in &idle {
+        discard(app, upload, now_ms, false).await;
+    }
+    Ok(idle.len() as u32)
+}

@@ -1,0 +1,259 @@
+//! Application tests of resumable multipart uploads: parts in and out of
+//! order, resent parts, SHA-256 checks, aborts, idle sweeps, encryption
+//! part by part, and reading the assembled document back by range.
+
+mod common;
+use common::*;
+use sha2::{Digest, Sha256};
+
+const PART: usize = 128 * 1024;
+
+fn world() -> World {
+    spawn_app_with(&[
+        ("UPLOAD_PART_BYTES", "131072"),
+        ("USAGE_BUDGETS", "requests=100000,stored_bytes=100000000"),
+        ("MAX_PROCESS_BYTES", "200000"),
+    ])
+}
+
+fn data(n: usize) -> Vec<u8> {
+    (0..n)
+        .map(|i| b"Resumable uploads, part by part.\n"[i % 33])
+        .collect()
+}
+
+fn start(w: &World, size: usize, sha256: Option<&str>) -> Response {
+    let mut body =
+        serde_json::json!({ "filename": "big.txt", "content_type": "text/plain", "size": size });
+    if let Some(h) = sha256 {
+        body["sha256"] = h.into();
+    }
+    w.send(
+        w.as_admin(Method::Post, "/v1/uploads")
+            .with_header("content-type", "application/json")
+            .with_body(body.to_string()),
+    )
+}
+
+fn put(w: &World, id: &str, n: usize, bytes: &[u8]) -> Response {
+    w.send(
+        w.as_admin(Method::Put, &format!("/v1/uploads/{id}/parts/{n}"))
+            .with_header("content-type", "application/octet-stream")
+            .with_body(bytes.to_vec()),
+    )
+}
+
+fn part(all: &[u8], n: usize) -> &[u8] {
+    &all[(n - 1) * PART..(n * PART).min(all.len())]
+}
+
+fn stored_bytes(w: &World) -> i64 {
+    let month = quire::usage::month_of(w.clock.0.get());
+    w.app.usage.totals.borrow()[&format!("ten_a/{month}")]
+        .get("stored_bytes")
+        .copied()
+        .unwrap_or(0)
+}
+
+#[test]
+fn parts_in_order_become_an_encrypted_document_readable_by_range() {
+    let w = world();
+    let all = data(300_000);
+    let sha = hex::encode(Sha256::digest(&all));
+    let created = start(&w, all.len(), Some(&sha));
+    assert_eq!(
+        created.status,
+        201,
+        "{}",
+        String::from_utf8_lossy(&created.body)
+    );
+    let up = created.json_body();
+    assert_eq!(
+        (up["parts"].as_u64(), up["part_size"].as_u64()),
+        (Some(3), Some(PART as u64))
+    );
+    let id = up["id"].as_str().unwrap().to_string();
+    for n in 1..=3 {
+        assert_eq!(put(&w, &id, n, part(&all, n)).status, 200);
+    }
+    let status = w
+        .send(w.as_admin(Method::Get, &format!("/v1/uploads/{id}")))
+        .json_body();
+    assert_eq!(status["parts_received"], serde_json::json!([1, 2, 3]));
+    assert_eq!(status["parts_missing"], serde_json::json!([]));
+    // Each part went to the store sealed, and full parts are equal in size.
+    {
+        let mp = w.app.blobs.inner.multipart.borrow();
+        let parts = mp.values().next().unwrap();
+        assert_eq!(parts[&1].1.len(), parts[&2].1.len(), "R2 wants equal parts");
+        assert!(parts[&1].1.starts_with(b"QENC2"));
+        assert!(!parts[&1].1.windows(9).any(|x| x == b"Resumable"));
+    }
+    let done = w.send(w.as_admin(Method::Post, &format!("/v1/uploads/{id}/complete")));
+    assert_eq!(done.status, 201, "{}", String::from_utf8_lossy(&done.body));
+    let doc = done.json_body();
+    assert_eq!(doc["sha256"], sha.as_str());
+    assert_eq!(doc["size_bytes"], 300_000);
+    assert_eq!(doc["id"], up["document_id"]);
+    let path = format!("/v1/documents/{}/content", doc["id"].as_str().unwrap());
+    assert_eq!(w.send(w.as_admin(Method::Get, &path)).body, all);
+    // A range across the boundary of parts 1 and 2.
+    let r = w.send(
+        w.as_admin(Method::Get, &path)
+            .with_header("range", &format!("bytes={}-{}", PART - 10, PART + 9)),
+    );
+    assert_eq!(r.status, 206);
+    assert_eq!(r.body, &all[PART - 10..PART + 10]);
+    // The upload is over; the budget holds the document's bytes once.
+    assert_eq!(
+        w.send(w.as_admin(Method::Get, &format!("/v1/uploads/{id}")))
+            .status,
+        404
+    );
+    assert_eq!(stored_bytes(&w), 300_000);
+    // Deleting the document takes its key header too.
+    let del = w.send(w.as_admin(
+        Method::Delete,
+        &format!("/v1/documents/{}", doc["id"].as_str().unwrap()),
+    ));
+    assert_eq!(del.status, 204);
+    assert!(
+        w.app.blobs.inner.objects.borrow().is_empty(),
+        "no object or header left"
+    );
+}
+
+#[test]
+fn parts_out_of_order_and_resent_still_hash_right() {
+    let w = world();
+    let all = data(2 * PART + 5);
+    let sha = hex::encode(Sha256::digest(&all));
+    let id = start(&w, all.len(), Some(&sha)).json_body()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_eq!(put(&w, &id, 3, part(&all, 3)).status, 200);
+    assert_eq!(put(&w, &id, 1, part(&all, 1)).status, 200);
+    // A retry of part 1 (the first answer was lost): replaces it.
+    assert_eq!(put(&w, &id, 1, part(&all, 1)).status, 200);
+    let early = w.send(w.as_admin(Method::Post, &format!("/v1/uploads/{id}/complete")));
+    assert_problem(&early, 409, "upload_incomplete");
+    assert_eq!(put(&w, &id, 2, part(&all, 2)).status, 200);
+    let done = w.send(w.as_admin(Method::Post, &format!("/v1/uploads/{id}/complete")));
+    assert_eq!(done.status, 201, "{}", String::from_utf8_lossy(&done.body));
+    assert_eq!(done.json_body()["sha256"], sha.as_str());
+}
+
+#[test]
+fn bad_parts_and_a_wrong_digest_are_refused_and_nothing_is_kept() {
+    let w = world();
+    let all = data(PART + 100);
+    let wrong = hex::encode(Sha256::digest(b"something else"));
+    let id = start(&w, all.len(), Some(&wrong)).json_body()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_eq!(stored_bytes(&w), all.len() as i64, "charged on start");
+    assert_problem(&put(&w, &id, 1, &all[..100]), 422, "invalid_part_size");
+    assert_problem(&put(&w, &id, 3, &all[..100]), 422, "invalid_part_number");
+    assert_problem(&put(&w, &id, 0, &all[..100]), 422, "invalid_part_number");
+    put(&w, &id, 1, part(&all, 1));
+    put(&w, &id, 2, part(&all, 2));
+    let done = w.send(w.as_admin(Method::Post, &format!("/v1/uploads/{id}/complete")));
+    assert_problem(&done, 422, "sha256_mismatch");
+    assert!(
+        w.app.blobs.inner.objects.borrow().is_empty(),
+        "object and header gone"
+    );
+    assert!(w.app.meta.documents.borrow().is_empty());
+    assert_eq!(stored_bytes(&w), 0, "charge given back");
+
+    for body in [
+        r#"{"size": 0}"#,
+        r#"{"size": 6000000000}"#,
+        r#"{"size": 10, "sha256": "xyz"}"#,
+        r#"{"size": 10, "colour": "red"}"#,
+    ] {
+        let r = w.send(
+            w.as_admin(Method::Post, "/v1/uploads")
+                .with_header("content-type", "application/json")
+                .with_body(body),
+        );
+        assert_eq!(r.status, 422, "{body}");
+    }
+    let exe = w.send(
+        w.as_admin(Method::Post, "/v1/uploads")
+            .with_header("content-type", "application/json")
+            .with_body(r#"{"size": 10, "content_type": "application/x-msdownload"}"#),
+    );
+    assert_eq!(exe.status, 415);
+}
+
+#[test]
+fn aborted_and_abandoned_uploads_leave_nothing_and_give_the_bytes_back() {
+    let w = world();
+    let all = data(PART + 1);
+    let id = start(&w, all.len(), None).json_body()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    put(&w, &id, 1, part(&all, 1));
+    // Another tenant cannot see it.
+    let other = w.send(
+        Request::new(Method::Get, &format!("/v1/uploads/{id}"))
+            .with_header("authorization", &format!("Bearer {OTHER_TENANT}")),
+    );
+    assert_problem(&other, 404, "not_found");
+    assert_eq!(
+        w.send(w.as_admin(Method::Delete, &format!("/v1/uploads/{id}")))
+            .status,
+        204
+    );
+    assert_eq!(
+        w.send(w.as_admin(Method::Get, &format!("/v1/uploads/{id}")))
+            .status,
+        404
+    );
+    assert!(w.app.blobs.inner.multipart.borrow().is_empty());
+    assert!(
+        w.app.blobs.inner.objects.borrow().is_empty(),
+        "key header gone"
+    );
+    assert_eq!(stored_bytes(&w), 0);
+
+    // Abandoned: the sweep aborts it after a day without a part.
+    let id = start(&w, all.len(), None).json_body()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    put(&w, &id, 1, part(&all, 1));
+    let early = block_on(w.app.sweep(w.clock.0.get() + 3_600_000));
+    assert_eq!(early.uploads_aborted, 0);
+    // Its key header is not an orphan while the upload lives.
+    assert_eq!(early.orphans_deleted, 0);
+    let later = block_on(w.app.sweep(w.clock.0.get() + 25 * 3_600_000));
+    assert_eq!(later.uploads_aborted, 1);
+    assert_eq!(
+        w.send(w.as_admin(Method::Get, &format!("/v1/uploads/{id}")))
+            .status,
+        404
+    );
+    assert_eq!(stored_bytes(&w), 0);
+}
+
+#[test]
+fn documents_too_large_to_process_are_refused_at_job_creation() {
+    let w = world();
+    let all = data(2 * PART);
+    let id = start(&w, all.len(), None).json_body()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    put(&w, &id, 1, part(&all, 1));
+    put(&w, &id, 2, part(&all, 2));
+    let doc = w
+        .send(w.as_admin(Method::Post, &format!("/v1/uploads/{id}/complete")))
+        .json_body();
+    let job = w.create_job(doc["id"].as_str().unwrap());
+    assert_problem(&job, 422, "document_too_large");
+}
