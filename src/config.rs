@@ -58,6 +58,9 @@ pub struct Config {
     pub upload_part_bytes: u64,
     /// Largest document a job will process (it is read into memory).
     pub max_process_bytes: u64,
+    /// `ENCRYPTION_AT_REST=off` stores new objects unencrypted: for the
+    /// storage benchmark's baseline only; refused in production.
+    pub encrypt_at_rest: bool,
 }
 
 impl Config {
@@ -215,7 +218,15 @@ impl Config {
             ));
         }
         let max_process_bytes = bytes("MAX_PROCESS_BYTES", 64 * 1024 * 1024)?;
+        let encrypt_at_rest = get("ENCRYPTION_AT_REST").is_none_or(|v| v != "off");
+        if !encrypt_at_rest && environment == "production" {
+            return Err(ConfigError::Invalid(
+                "ENCRYPTION_AT_REST",
+                "must not be off in production".into(),
+            ));
+        }
         Ok(Config {
+            encrypt_at_rest,
             upload_part_bytes,
             max_process_bytes,
             ops,
@@ -346,5 +357,32 @@ mod tests {
         ]))
         .unwrap_err();
         assert!(matches!(err, ConfigError::Invalid("ENABLE_TEST_ROUTES", _)));
+    }
+
+    #[test]
+    fn unencrypted_storage_and_odd_part_sizes_are_refused() {
+        let base = [
+            ("API_KEY_PEPPER", "0123456789abcdef"),
+            ("MASTER_KEYS", TEST_KEYS),
+        ];
+        let with = |extra: &[(&'static str, &'static str)]| {
+            let mut all = base.to_vec();
+            all.extend_from_slice(extra);
+            Config::from_lookup(lookup(&all))
+        };
+        assert!(with(&[]).unwrap().encrypt_at_rest);
+        assert!(
+            !with(&[("ENCRYPTION_AT_REST", "off")])
+                .unwrap()
+                .encrypt_at_rest
+        );
+        assert!(matches!(
+            with(&[("ENCRYPTION_AT_REST", "off"), ("ENVIRONMENT", "production")]),
+            Err(ConfigError::Invalid("ENCRYPTION_AT_REST", _))
+        ));
+        assert_eq!(with(&[]).unwrap().upload_part_bytes, 8 * 1024 * 1024);
+        for bad in ["0", "100000", "x", "134217728"] {
+            assert!(with(&[("UPLOAD_PART_BYTES", bad)]).is_err(), "{bad}");
+        }
     }
 }

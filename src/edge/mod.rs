@@ -84,6 +84,7 @@ fn app(env: &Env, config: Config, obs: &Obs) -> worker::Result<EdgeApp> {
             inner: R2Blobs(env.bucket("DOCUMENTS")?, obs.clone()),
             keys,
             entropy: CryptoEntropy,
+            plain: !config.encrypt_at_rest,
         },
         queue: JobsQueue(env.queue("JOBS").ok(), obs.clone()),
         entropy: CryptoEntropy,
@@ -188,6 +189,7 @@ async fn fetch(mut req: Request, env: Env, wctx: Context) -> worker::Result<Resp
             inner: R2Blobs(env.bucket("DOCUMENTS")?, obs.clone()),
             keys: c.master_keys.clone(),
             entropy: CryptoEntropy,
+            plain: !c.encrypt_at_rest,
         };
         let headers = headers_of(&resp)?;
         let body = blob_stream(blobs, key, size, start, len, ctx.request_id.clone());

@@ -104,6 +104,7 @@ pub fn spawn_app_with(extra: &[(&str, &str)]) -> World {
                 inner: MemBlobs::default(),
                 keys: master_keys,
                 entropy: CountingEntropy::default(),
+                plain: false,
             },
             queue: MemQueue::default(),
             entropy: CountingEntropy::default(),
