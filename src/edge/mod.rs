@@ -76,6 +76,7 @@ fn config(env: &Env) -> Result<Config, crate::config::ConfigError> {
 /// the call logs and carries the fault-injection switch.
 fn app(env: &Env, config: Config, obs: &Obs) -> worker::Result<EdgeApp> {
     let keys = config.master_keys.clone();
+    let plain = !config.encrypt_at_rest;
     let d1 = || -> worker::Result<D1Meta> { Ok(D1Meta(env.d1("DB")?, obs.clone())) };
     Ok(App {
         config,
@@ -84,7 +85,7 @@ fn app(env: &Env, config: Config, obs: &Obs) -> worker::Result<EdgeApp> {
             inner: R2Blobs(env.bucket("DOCUMENTS")?, obs.clone()),
             keys,
             entropy: CryptoEntropy,
-            plain: !config.encrypt_at_rest,
+            plain,
         },
         queue: JobsQueue(env.queue("JOBS").ok(), obs.clone()),
         entropy: CryptoEntropy,
