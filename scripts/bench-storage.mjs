@@ -24,7 +24,13 @@ function workerd(leader) {
 function memoryKiB(pids, field) {
   let max = 0;
   for (const pid of pids) {
-    const m = readFileSync(`/proc/${pid}/status`, "utf8").match(new RegExp(`${field}:\\s+(\\d+)`));
+    let status = "";
+    try {
+      status = readFileSync(`/proc/${pid}/status`, "utf8");
+    } catch {
+      throw new Error(`workerd ${pid} went away during the run (a rebuild?): figures void`);
+    }
+    const m = status.match(new RegExp(`${field}:\\s+(\\d+)`));
     if (m) max = Math.max(max, Number(m[1]));
   }
   return max;

@@ -268,6 +268,9 @@ async fn handle(
     obs: &Obs,
 ) -> Result<http::Response, String> {
     let config = config.map_err(|e| e.to_string())?;
+    if config.enable_test_routes && req.path() == "/__test/crypto" {
+        return crypto_bench(req).await;
+    }
     if config.enable_test_routes && req.path() == "/__test/raw-object" {
         return raw_object(req, env).await;
     }
@@ -279,6 +282,94 @@ async fn handle(
         Err(err) => return Ok(err.to_response(&ctx.request_id)),
     };
     Ok(app.handle(&core_req, ctx).await)
+}
+
+/// Test-only: encrypts `mb` MiB in 64 KiB segments with AES-256-GCM,
+/// with `engine=rust` (the aes-gcm crate in Wasm, what Quire uses) or
+/// `engine=webcrypto` (workerd's SubtleCrypto, one call per segment), or
+/// `engine=none` (the same loop without encrypting). The client times the
+/// requests (`npm run bench:crypto`): the clock inside a Worker does not
+/// move while it computes.
+async fn crypto_bench(req: &Request) -> Result<http::Response, String> {
+    use aes_gcm::aead::{Aead, KeyInit};
+    use worker::js_sys::{Array, Object, Promise, Reflect, Uint8Array};
+    use worker::wasm_bindgen::{JsCast, JsValue};
+    use worker::wasm_bindgen_futures::JsFuture;
+    let url = req.url().map_err(|e| e.to_string())?;
+    let param = |k: &str| {
+        url.query_pairs()
+            .find(|(n, _)| n == k)
+            .map(|(_, v)| v.into_owned())
+    };
+    let mb: usize = param("mb")
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(16)
+        .min(256);
+    let engine = param("engine").unwrap_or_else(|| "rust".into());
+    let segment = vec![7u8; crate::crypto::SEGMENT];
+    let key = [9u8; 32];
+    let segments = mb * 16;
+    let mut out_bytes = 0usize;
+    let js = |e: JsValue| format!("{e:?}");
+    match engine.as_str() {
+        "rust" => {
+            let cipher =
+                aes_gcm::Aes256Gcm::new(aes_gcm::Key::<aes_gcm::Aes256Gcm>::from_slice(&key));
+            for i in 0..segments {
+                let mut nonce = [0u8; 12];
+                nonce[..8].copy_from_slice(&(i as u64).to_be_bytes());
+                let sealed = cipher
+                    .encrypt(aes_gcm::Nonce::from_slice(&nonce), segment.as_slice())
+                    .map_err(|_| "encrypt".to_string())?;
+                out_bytes += sealed.len();
+            }
+        }
+        "webcrypto" => {
+            let global = worker::js_sys::global();
+            let crypto = Reflect::get(&global, &"crypto".into()).map_err(js)?;
+            let subtle = Reflect::get(&crypto, &"subtle".into()).map_err(js)?;
+            let call = |name: &str, args: &Array| -> Result<Promise, String> {
+                let f: worker::js_sys::Function = Reflect::get(&subtle, &name.into())
+                    .map_err(js)?
+                    .dyn_into()
+                    .map_err(js)?;
+                f.apply(&subtle, args)
+                    .map_err(js)?
+                    .dyn_into::<Promise>()
+                    .map_err(js)
+            };
+            let alg = Object::new();
+            Reflect::set(&alg, &"name".into(), &"AES-GCM".into()).map_err(js)?;
+            let usages = Array::of1(&"encrypt".into());
+            let raw = Uint8Array::from(&key[..]);
+            let import = Array::of5(&"raw".into(), &raw, &alg, &false.into(), &usages);
+            let crypto_key = JsFuture::from(call("importKey", &import)?)
+                .await
+                .map_err(js)?;
+            let data = Uint8Array::from(segment.as_slice());
+            for i in 0..segments {
+                let mut nonce = [0u8; 12];
+                nonce[..8].copy_from_slice(&(i as u64).to_be_bytes());
+                let params = Object::new();
+                Reflect::set(&params, &"name".into(), &"AES-GCM".into()).map_err(js)?;
+                Reflect::set(&params, &"iv".into(), &Uint8Array::from(&nonce[..])).map_err(js)?;
+                let args = Array::of3(&params, &crypto_key, &data);
+                let sealed = JsFuture::from(call("encrypt", &args)?).await.map_err(js)?;
+                // Back into Wasm memory, as Quire would need the bytes.
+                let bytes = Uint8Array::new(&sealed).to_vec();
+                out_bytes += bytes.len();
+            }
+        }
+        _ => {
+            for _ in 0..segments {
+                out_bytes += segment.len() + 16;
+            }
+        }
+    }
+    Ok(http::Response::json(
+        200,
+        &json!({ "engine": engine, "mb": mb, "bytes_out": out_bytes }),
+    ))
 }
 
 /// Test-only: an object's bytes exactly as R2 holds them.
