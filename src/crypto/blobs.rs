@@ -2,26 +2,32 @@
 //! reads, over any other blob store: the edge wraps R2 with it, tests wrap
 //! the in-memory fake, so both see only ciphertext underneath.
 
-use super::{decrypt, encrypt, open_header, parts, segment_span, MasterKeys, MAX_HEADER, SEGMENT};
+use super::{
+    decrypt, decrypt_with, encrypt_with, open_header, parts, segment_span, MasterKeys,
+    SegmentCipher, MAX_HEADER, SEGMENT,
+};
 use crate::ports::{BlobStore, Entropy, StoreError, StoreResult};
 
-pub struct EncryptedBlobs<B, E> {
+pub struct EncryptedBlobs<B, E, C = super::RustCipher> {
     pub inner: B,
     pub keys: MasterKeys,
     pub entropy: E,
     /// Writes stored as they are (`ENCRYPTION_AT_REST=off`, benchmarks
     /// only, refused in production). Reads handle both kinds.
     pub plain: bool,
+    /// Seals and opens the segments (WebCrypto at the edge).
+    pub cipher: C,
 }
 
-impl<B: BlobStore, E: Entropy> BlobStore for EncryptedBlobs<B, E> {
+impl<B: BlobStore, E: Entropy, C: SegmentCipher> BlobStore for EncryptedBlobs<B, E, C> {
     async fn put(&self, key: &str, bytes: Vec<u8>, content_type: &str) -> StoreResult<()> {
         if self.plain {
             return self.inner.put(key, bytes, content_type).await;
         }
         let mut random = [0u8; 51];
         self.entropy.fill(&mut random);
-        let sealed = encrypt(&self.keys, &bytes, random)
+        let sealed = encrypt_with(&self.cipher, &self.keys, &bytes, random)
+            .await
             .map_err(|e| StoreError::Permanent(e.to_string()))?;
         // The stored type says nothing about the content.
         let _ = content_type;
@@ -34,11 +40,13 @@ impl<B: BlobStore, E: Entropy> BlobStore for EncryptedBlobs<B, E> {
         match self.inner.get(key).await? {
             Some(sealed) if parts::is_multipart(&sealed) => {
                 let data_key = self.data_key(key).await?;
-                parts::open_whole(&data_key, &sealed)
+                parts::open_whole_with(&self.cipher, &data_key, &sealed)
+                    .await
                     .map(Some)
                     .map_err(|e| StoreError::Permanent(format!("{key}: {e}")))
             }
-            Some(sealed) => decrypt(&self.keys, &sealed)
+            Some(sealed) => decrypt_with(&self.cipher, &self.keys, &sealed)
+                .await
                 .map(Some)
                 .map_err(|e| StoreError::Permanent(format!("{key}: {e}"))),
             None => Ok(None),
@@ -90,8 +98,16 @@ impl<B: BlobStore, E: Entropy> BlobStore for EncryptedBlobs<B, E> {
             size,
             segs_per_part: part_size / SEGMENT as u64,
         };
-        let sealed = parts::seal_part(&data_key, prefix, layout, u64::from(n) - 1, &bytes)
-            .map_err(|e| StoreError::Permanent(e.to_string()))?;
+        let sealed = parts::seal_part_with(
+            &self.cipher,
+            &data_key,
+            prefix,
+            layout,
+            u64::from(n) - 1,
+            &bytes,
+        )
+        .await
+        .map_err(|e| StoreError::Permanent(e.to_string()))?;
         self.inner
             .put_part(key, upload_id, (size, part_size), n, sealed)
             .await
@@ -168,7 +184,8 @@ impl<B: BlobStore, E: Entropy> BlobStore for EncryptedBlobs<B, E> {
         };
         let total = size.div_ceil(SEGMENT as u64).max(1);
         let plain = opened
-            .decrypt_segments(first, total, &sealed)
+            .decrypt_segments_with(&self.cipher, first, total, &sealed)
+            .await
             .map_err(corrupt)?;
         let from = (offset - first * SEGMENT as u64) as usize;
         let to = from + (end - offset) as usize;
@@ -204,7 +221,7 @@ impl<B: BlobStore, E: Entropy> BlobStore for EncryptedBlobs<B, E> {
     }
 }
 
-impl<B: BlobStore, E: Entropy> EncryptedBlobs<B, E> {
+impl<B: BlobStore, E: Entropy, C: SegmentCipher> EncryptedBlobs<B, E, C> {
     /// A multipart object's data key, from its companion header object.
     async fn data_key(&self, key: &str) -> StoreResult<[u8; 32]> {
         let sealed = self
@@ -259,7 +276,9 @@ impl<B: BlobStore, E: Entropy> EncryptedBlobs<B, E> {
                 .await?
                 .ok_or_else(|| StoreError::Permanent(format!("{key}: missing")))?;
             plain.extend(
-                parts::open_segments(&data_key, &prefix, layout, s, &sealed).map_err(corrupt)?,
+                parts::open_segments_with(&self.cipher, &data_key, &prefix, layout, s, &sealed)
+                    .await
+                    .map_err(corrupt)?,
             );
             s = upto + 1;
         }

@@ -1,6 +1,6 @@
 //! The envelope format: see the module above.
 
-use super::SEGMENT;
+use super::{RustCipher, SegmentCipher, SEGMENT};
 use aes_gcm::aead::{Aead, KeyInit, Payload};
 use aes_gcm::{Aes256Gcm, Key, Nonce};
 use base64::engine::general_purpose::STANDARD as B64;
@@ -102,6 +102,23 @@ pub fn is_encrypted(bytes: &[u8]) -> bool {
 /// Encrypts `plain` under a fresh data key; `random` supplies 32 + 12 + 7
 /// random bytes (data key, wrap nonce, nonce prefix).
 pub fn encrypt(keys: &MasterKeys, plain: &[u8], random: [u8; 51]) -> Result<Vec<u8>, CryptoError> {
+    ready(encrypt_with(&RustCipher, keys, plain, random))
+}
+
+/// Runs a future of the Rust cipher, which never waits.
+pub(super) fn ready<T>(f: impl std::future::Future<Output = T>) -> T {
+    use futures_util::FutureExt;
+    f.now_or_never()
+        .expect("the Rust cipher completes without waiting")
+}
+
+/// [`encrypt`] with the segments sealed by `c`.
+pub async fn encrypt_with<C: SegmentCipher>(
+    c: &C,
+    keys: &MasterKeys,
+    plain: &[u8],
+    random: [u8; 51],
+) -> Result<Vec<u8>, CryptoError> {
     let (data_key, rest) = random.split_at(32);
     let (wrap_nonce, prefix) = rest.split_at(12);
     let data_key: [u8; 32] = data_key.try_into().map_err(|_| CryptoError::Corrupt)?;
@@ -125,13 +142,11 @@ pub fn encrypt(keys: &MasterKeys, plain: &[u8], random: [u8; 51]) -> Result<Vec<
     out.extend_from_slice(wrap_nonce);
     out.extend_from_slice(&wrapped);
     out.extend_from_slice(&prefix);
-    let body = cipher(&data_key);
+    let body = c.key(&data_key).await?;
     for i in 0..segments {
         let chunk = &plain[(i * SEGMENT).min(plain.len())..((i + 1) * SEGMENT).min(plain.len())];
         let nonce = segment_nonce(&prefix, i as u32, i + 1 == segments);
-        let sealed = body
-            .encrypt(Nonce::from_slice(&nonce), chunk)
-            .map_err(|_| CryptoError::Corrupt)?;
+        let sealed = c.seal(&body, &nonce, chunk).await?;
         out.extend_from_slice(&sealed);
     }
     Ok(out)
@@ -204,7 +219,7 @@ pub const MAX_HEADER: usize = 5 + 1 + 255 + 12 + 48 + 7;
 
 /// An envelope's header, opened: what decrypting any of its segments needs.
 pub struct Opened {
-    body: Aes256Gcm,
+    data_key: [u8; 32],
     prefix: [u8; 7],
     /// Where the first segment starts.
     pub header_len: usize,
@@ -238,7 +253,7 @@ pub fn open_header(keys: &MasterKeys, head: &[u8]) -> Result<Opened, CryptoError
         .map_err(|_| CryptoError::Corrupt)?;
     let data_key: [u8; 32] = data_key.try_into().map_err(|_| CryptoError::Corrupt)?;
     Ok(Opened {
-        body: cipher(&data_key),
+        data_key,
         prefix,
         header_len: pos + 67,
     })
@@ -271,6 +286,18 @@ impl Opened {
         total: u64,
         sealed: &[u8],
     ) -> Result<Vec<u8>, CryptoError> {
+        ready(self.decrypt_segments_with(&RustCipher, first, total, sealed))
+    }
+
+    /// [`Opened::decrypt_segments`] with `c`.
+    pub async fn decrypt_segments_with<C: SegmentCipher>(
+        &self,
+        c: &C,
+        first: u64,
+        total: u64,
+        sealed: &[u8],
+    ) -> Result<Vec<u8>, CryptoError> {
+        let body = c.key(&self.data_key).await?;
         let mut out = Vec::with_capacity(sealed.len());
         for (i, chunk) in sealed.chunks(SEGMENT + TAG).enumerate() {
             let index = first + i as u64;
@@ -279,10 +306,7 @@ impl Opened {
                 u32::try_from(index).map_err(|_| CryptoError::Corrupt)?,
                 index + 1 == total,
             );
-            let plain = self
-                .body
-                .decrypt(Nonce::from_slice(&nonce), chunk)
-                .map_err(|_| CryptoError::Corrupt)?;
+            let plain = c.open(&body, &nonce, chunk).await?;
             out.extend_from_slice(&plain);
         }
         Ok(out)
@@ -292,6 +316,15 @@ impl Opened {
 /// Decrypts an envelope; bytes without the envelope header are returned as
 /// they are (objects stored before encryption was enabled).
 pub fn decrypt(keys: &MasterKeys, bytes: &[u8]) -> Result<Vec<u8>, CryptoError> {
+    ready(decrypt_with(&RustCipher, keys, bytes))
+}
+
+/// [`decrypt`] with the segments opened by `c`.
+pub async fn decrypt_with<C: SegmentCipher>(
+    c: &C,
+    keys: &MasterKeys,
+    bytes: &[u8],
+) -> Result<Vec<u8>, CryptoError> {
     if !is_encrypted(bytes) {
         return Ok(bytes.to_vec());
     }
@@ -318,7 +351,7 @@ pub fn decrypt(keys: &MasterKeys, bytes: &[u8]) -> Result<Vec<u8>, CryptoError> 
         )
         .map_err(|_| CryptoError::Corrupt)?;
     let data_key: [u8; 32] = data_key.try_into().map_err(|_| CryptoError::Corrupt)?;
-    let body = cipher(&data_key);
+    let body = c.key(&data_key).await?;
     let sealed = &bytes[pos..];
     let segments = sealed.len().div_ceil(SEGMENT + TAG).max(1);
     let mut out = Vec::with_capacity(sealed.len());
@@ -327,9 +360,7 @@ pub fn decrypt(keys: &MasterKeys, bytes: &[u8]) -> Result<Vec<u8>, CryptoError> 
             .get(i * (SEGMENT + TAG)..((i + 1) * (SEGMENT + TAG)).min(sealed.len()))
             .ok_or(CryptoError::Corrupt)?;
         let nonce = segment_nonce(&prefix, i as u32, i + 1 == segments);
-        let plain = body
-            .decrypt(Nonce::from_slice(&nonce), chunk)
-            .map_err(|_| CryptoError::Corrupt)?;
+        let plain = c.open(&body, &nonce, chunk).await?;
         out.extend_from_slice(&plain);
     }
     Ok(out)

@@ -8,9 +8,7 @@
 //! `<key>.hdr`, itself an ordinary envelope, so re-wrapping a master key
 //! rewrites only that.
 
-use super::{CryptoError, SEGMENT};
-use aes_gcm::aead::{Aead, KeyInit};
-use aes_gcm::{Aes256Gcm, Key, Nonce};
+use super::{CryptoError, RustCipher, SegmentCipher, SEGMENT};
 
 pub const MAGIC2: &[u8] = b"QENC2";
 pub const PART_HEADER: u64 = 16;
@@ -78,7 +76,26 @@ pub fn seal_part(
     p: u64,
     plain: &[u8],
 ) -> Result<Vec<u8>, CryptoError> {
-    let cipher = Aes256Gcm::new(Key::<Aes256Gcm>::from_slice(data_key));
+    super::envelope::ready(seal_part_with(
+        &RustCipher,
+        data_key,
+        prefix,
+        layout,
+        p,
+        plain,
+    ))
+}
+
+/// [`seal_part`] with the segments sealed by `c`.
+pub async fn seal_part_with<C: SegmentCipher>(
+    c: &C,
+    data_key: &[u8; 32],
+    prefix: [u8; 7],
+    layout: Layout,
+    p: u64,
+    plain: &[u8],
+) -> Result<Vec<u8>, CryptoError> {
+    let key = c.key(data_key).await?;
     let mut out = Vec::with_capacity(plain.len() + PART_HEADER as usize + plain.len() / 4096 + 64);
     out.extend_from_slice(MAGIC2);
     out.extend_from_slice(&(layout.segs_per_part as u32).to_be_bytes());
@@ -86,12 +103,9 @@ pub fn seal_part(
     let total = layout.segments();
     for (i, chunk) in plain.chunks(SEGMENT).enumerate() {
         let index = p * layout.segs_per_part + i as u64;
-        let sealed = cipher
-            .encrypt(
-                Nonce::from_slice(&nonce(&prefix, index, index + 1 == total)?),
-                chunk,
-            )
-            .map_err(|_| CryptoError::Corrupt)?;
+        let sealed = c
+            .seal(&key, &nonce(&prefix, index, index + 1 == total)?, chunk)
+            .await?;
         out.extend_from_slice(&sealed);
     }
     Ok(out)
@@ -118,24 +132,44 @@ pub fn open_segments(
     first: u64,
     sealed: &[u8],
 ) -> Result<Vec<u8>, CryptoError> {
-    let cipher = Aes256Gcm::new(Key::<Aes256Gcm>::from_slice(data_key));
+    super::envelope::ready(open_segments_with(
+        &RustCipher,
+        data_key,
+        prefix,
+        layout,
+        first,
+        sealed,
+    ))
+}
+
+/// [`open_segments`] with `c`.
+pub async fn open_segments_with<C: SegmentCipher>(
+    c: &C,
+    data_key: &[u8; 32],
+    prefix: &[u8; 7],
+    layout: Layout,
+    first: u64,
+    sealed: &[u8],
+) -> Result<Vec<u8>, CryptoError> {
+    let key = c.key(data_key).await?;
     let total = layout.segments();
     let mut out = Vec::with_capacity(sealed.len());
     for (i, chunk) in sealed.chunks(SEGMENT + TAG as usize).enumerate() {
         let index = first + i as u64;
-        let plain = cipher
-            .decrypt(
-                Nonce::from_slice(&nonce(prefix, index, index + 1 == total)?),
-                chunk,
-            )
-            .map_err(|_| CryptoError::Corrupt)?;
+        let plain = c
+            .open(&key, &nonce(prefix, index, index + 1 == total)?, chunk)
+            .await?;
         out.extend_from_slice(&plain);
     }
     Ok(out)
 }
 
 /// Decrypts a whole multipart object (sizes follow from its length).
-pub fn open_whole(data_key: &[u8; 32], object: &[u8]) -> Result<Vec<u8>, CryptoError> {
+pub async fn open_whole_with<C: SegmentCipher>(
+    c: &C,
+    data_key: &[u8; 32],
+    object: &[u8],
+) -> Result<Vec<u8>, CryptoError> {
     let (segs_per_part, _) = part_header(object)?;
     let part_sealed = PART_HEADER + segs_per_part * (SEGMENT as u64 + TAG);
     let len = object.len() as u64;
@@ -155,13 +189,17 @@ pub fn open_whole(data_key: &[u8; 32], object: &[u8]) -> Result<Vec<u8>, CryptoE
     for (p, part) in object.chunks(part_sealed as usize).enumerate() {
         let (_, prefix) = part_header(part)?;
         let first = p as u64 * segs_per_part;
-        out.extend(open_segments(
-            data_key,
-            &prefix,
-            layout,
-            first,
-            &part[PART_HEADER as usize..],
-        )?);
+        out.extend(
+            open_segments_with(
+                c,
+                data_key,
+                &prefix,
+                layout,
+                first,
+                &part[PART_HEADER as usize..],
+            )
+            .await?,
+        );
     }
     Ok(out)
 }

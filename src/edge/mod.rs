@@ -14,6 +14,7 @@ mod ops;
 mod storage;
 mod uploads;
 mod usage;
+mod webcrypto;
 
 use crate::app::{App, Ctx};
 use crate::config::Config;
@@ -43,7 +44,7 @@ struct EdgePorts;
 
 impl crate::ports::Ports for EdgePorts {
     type Meta = D1Meta;
-    type Blobs = EncryptedBlobs<R2Blobs, CryptoEntropy>;
+    type Blobs = EncryptedBlobs<R2Blobs, CryptoEntropy, webcrypto::WebCryptoCipher>;
     type Queue = JobsQueue;
     type Entropy = CryptoEntropy;
     type Webhooks = D1Meta;
@@ -86,6 +87,8 @@ fn app(env: &Env, config: Config, obs: &Obs) -> worker::Result<EdgeApp> {
             keys,
             entropy: CryptoEntropy,
             plain,
+            cipher: webcrypto::WebCryptoCipher::new()
+                .map_err(|e| worker::Error::RustError(e.to_string()))?,
         },
         queue: JobsQueue(env.queue("JOBS").ok(), obs.clone()),
         entropy: CryptoEntropy,
@@ -191,6 +194,8 @@ async fn fetch(mut req: Request, env: Env, wctx: Context) -> worker::Result<Resp
             keys: c.master_keys.clone(),
             entropy: CryptoEntropy,
             plain: !c.encrypt_at_rest,
+            cipher: webcrypto::WebCryptoCipher::new()
+                .map_err(|e| worker::Error::RustError(e.to_string()))?,
         };
         let headers = headers_of(&resp)?;
         let body = blob_stream(blobs, key, size, start, len, ctx.request_id.clone());
@@ -219,7 +224,7 @@ async fn fetch(mut req: Request, env: Env, wctx: Context) -> worker::Result<Resp
 /// size. A failure mid-way ends the stream with an error, so the client
 /// sees a body shorter than its `Content-Length`, never wrong bytes.
 fn blob_stream(
-    blobs: EncryptedBlobs<R2Blobs, CryptoEntropy>,
+    blobs: EncryptedBlobs<R2Blobs, CryptoEntropy, webcrypto::WebCryptoCipher>,
     key: String,
     size: u64,
     start: u64,
@@ -291,10 +296,33 @@ async fn handle(
 /// requests (`npm run bench:crypto`): the clock inside a Worker does not
 /// move while it computes.
 async fn crypto_bench(req: &Request) -> Result<http::Response, String> {
-    use aes_gcm::aead::{Aead, KeyInit};
-    use worker::js_sys::{Array, Object, Promise, Reflect, Uint8Array};
-    use worker::wasm_bindgen::{JsCast, JsValue};
-    use worker::wasm_bindgen_futures::JsFuture;
+    use crate::crypto::{RustCipher, SegmentCipher};
+    async fn run<C: SegmentCipher>(c: &C, segments: usize) -> Result<(usize, Vec<u8>), String> {
+        let key = c.key(&[9u8; 32]).await.map_err(|e| e.to_string())?;
+        let segment = vec![7u8; crate::crypto::SEGMENT];
+        let (mut bytes, mut first) = (0, Vec::new());
+        for i in 0..segments {
+            let mut nonce = [0u8; 12];
+            nonce[..8].copy_from_slice(&(i as u64).to_be_bytes());
+            let sealed = c
+                .seal(&key, &nonce, &segment)
+                .await
+                .map_err(|e| e.to_string())?;
+            // Round trip: what was sealed opens to the segment.
+            if i == 0 {
+                let back = c
+                    .open(&key, &nonce, &sealed)
+                    .await
+                    .map_err(|e| e.to_string())?;
+                if back != segment {
+                    return Err("round trip failed".into());
+                }
+                first = sealed.clone();
+            }
+            bytes += sealed.len();
+        }
+        Ok((bytes, first))
+    }
     let url = req.url().map_err(|e| e.to_string())?;
     let param = |k: &str| {
         url.query_pairs()
@@ -306,69 +334,21 @@ async fn crypto_bench(req: &Request) -> Result<http::Response, String> {
         .unwrap_or(16)
         .min(256);
     let engine = param("engine").unwrap_or_else(|| "rust".into());
-    let segment = vec![7u8; crate::crypto::SEGMENT];
-    let key = [9u8; 32];
-    let segments = mb * 16;
-    let mut out_bytes = 0usize;
-    let js = |e: JsValue| format!("{e:?}");
-    match engine.as_str() {
-        "rust" => {
-            let cipher =
-                aes_gcm::Aes256Gcm::new(aes_gcm::Key::<aes_gcm::Aes256Gcm>::from_slice(&key));
-            for i in 0..segments {
-                let mut nonce = [0u8; 12];
-                nonce[..8].copy_from_slice(&(i as u64).to_be_bytes());
-                let sealed = cipher
-                    .encrypt(aes_gcm::Nonce::from_slice(&nonce), segment.as_slice())
-                    .map_err(|_| "encrypt".to_string())?;
-                out_bytes += sealed.len();
-            }
+    let web = webcrypto::WebCryptoCipher::new().map_err(|e| e.to_string())?;
+    let (bytes_out, same) = match engine.as_str() {
+        "rust" => (run(&RustCipher, mb * 16).await?.0, None),
+        "webcrypto" => (run(&web, mb * 16).await?.0, None),
+        // Both seal a segment to the same bytes.
+        "compare" => {
+            let (a, x) = run(&RustCipher, 1).await?;
+            let (_, y) = run(&web, 1).await?;
+            (a, Some(x == y))
         }
-        "webcrypto" => {
-            let global = worker::js_sys::global();
-            let crypto = Reflect::get(&global, &"crypto".into()).map_err(js)?;
-            let subtle = Reflect::get(&crypto, &"subtle".into()).map_err(js)?;
-            let call = |name: &str, args: &Array| -> Result<Promise, String> {
-                let f: worker::js_sys::Function = Reflect::get(&subtle, &name.into())
-                    .map_err(js)?
-                    .dyn_into()
-                    .map_err(js)?;
-                f.apply(&subtle, args)
-                    .map_err(js)?
-                    .dyn_into::<Promise>()
-                    .map_err(js)
-            };
-            let alg = Object::new();
-            Reflect::set(&alg, &"name".into(), &"AES-GCM".into()).map_err(js)?;
-            let usages = Array::of1(&"encrypt".into());
-            let raw = Uint8Array::from(&key[..]);
-            let import = Array::of5(&"raw".into(), &raw, &alg, &false.into(), &usages);
-            let crypto_key = JsFuture::from(call("importKey", &import)?)
-                .await
-                .map_err(js)?;
-            let data = Uint8Array::from(segment.as_slice());
-            for i in 0..segments {
-                let mut nonce = [0u8; 12];
-                nonce[..8].copy_from_slice(&(i as u64).to_be_bytes());
-                let params = Object::new();
-                Reflect::set(&params, &"name".into(), &"AES-GCM".into()).map_err(js)?;
-                Reflect::set(&params, &"iv".into(), &Uint8Array::from(&nonce[..])).map_err(js)?;
-                let args = Array::of3(&params, &crypto_key, &data);
-                let sealed = JsFuture::from(call("encrypt", &args)?).await.map_err(js)?;
-                // Back into Wasm memory, as Quire would need the bytes.
-                let bytes = Uint8Array::new(&sealed).to_vec();
-                out_bytes += bytes.len();
-            }
-        }
-        _ => {
-            for _ in 0..segments {
-                out_bytes += segment.len() + 16;
-            }
-        }
-    }
+        _ => (mb * 16 * (crate::crypto::SEGMENT + 16), None),
+    };
     Ok(http::Response::json(
         200,
-        &json!({ "engine": engine, "mb": mb, "bytes_out": out_bytes }),
+        &json!({ "engine": engine, "mb": mb, "bytes_out": bytes_out, "same": same }),
     ))
 }
 

@@ -105,6 +105,7 @@ pub fn spawn_app_with(extra: &[(&str, &str)]) -> World {
                 keys: master_keys,
                 entropy: CountingEntropy::default(),
                 plain: false,
+                cipher: quire::crypto::RustCipher,
             },
             queue: MemQueue::default(),
             entropy: CountingEntropy::default(),

@@ -93,3 +93,10 @@ test("a resumable upload in R2 multipart parts, out of order, becomes a document
   assert.equal((await api("GET", `/v1/uploads/${id}`)).status, 404, "the upload is over");
   assert.equal((await api("DELETE", `/v1/documents/${done.json.id}`)).status, 204);
 });
+
+test("WebCrypto (used by the worker) and the aes-gcm crate seal a segment to the same bytes", async () => {
+  const r = await fetch(`${BASE}/__test/crypto?engine=compare`);
+  const body = await r.json();
+  assert.equal(r.status, 200, JSON.stringify(body));
+  assert.equal(body.same, true);
+});
