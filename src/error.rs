@@ -51,6 +51,9 @@ pub enum ApiError {
     /// A dependency is down; the client may retry (`code`).
     #[error("service unavailable: {0}")]
     Unavailable(&'static str),
+    /// The document's stored bytes are gone from object storage.
+    #[error("the stored bytes of this document are missing; the operator has been alerted")]
+    ContentMissing,
     /// A bug or an unexpected dependency failure; the cause is logged only.
     #[error("internal error: {0}")]
     Internal(String),
@@ -82,7 +85,7 @@ impl ApiError {
             ApiError::UnsupportedMediaType(_) | ApiError::UnsupportedContent(_) => 415,
             ApiError::EmptyBody | ApiError::Invalid(..) => 422,
             ApiError::RateLimited { .. } | ApiError::TooManyActiveJobs { .. } => 429,
-            ApiError::Unavailable(_) => 503,
+            ApiError::Unavailable(_) | ApiError::ContentMissing => 503,
             ApiError::Internal(_) => 500,
         }
     }
@@ -105,6 +108,7 @@ impl ApiError {
             ApiError::TooManyActiveJobs { .. } => "too_many_active_jobs",
             ApiError::Invalid(code, _) | ApiError::Conflict(code, _) => code,
             ApiError::Unavailable(code) => code,
+            ApiError::ContentMissing => "content_missing",
             ApiError::Internal(_) => "internal_error",
         }
     }
@@ -127,7 +131,7 @@ impl ApiError {
             }
             ApiError::Invalid(..) => "Invalid request",
             ApiError::Conflict(..) => "Conflict",
-            ApiError::Unavailable(_) => "Service unavailable",
+            ApiError::Unavailable(_) | ApiError::ContentMissing => "Service unavailable",
             ApiError::Internal(_) => "Internal server error",
         }
     }

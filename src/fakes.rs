@@ -587,6 +587,8 @@ pub struct MemMeta {
     pub dead_letters: RefCell<BTreeMap<String, crate::jobs::DeadLetter>>,
     /// Tenants asked to be erased, with when.
     pub erasing: RefCell<BTreeMap<String, u64>>,
+    /// When each document's object was last checked by the sweep.
+    pub verified: RefCell<HashMap<String, u64>>,
     /// Uploads in progress with their parts by number.
     pub uploads: RefCell<BTreeMap<String, (crate::uploads::Upload, PartMap)>>,
     pub faults: Faults,
@@ -922,6 +924,38 @@ impl MetaStore for MemMeta {
         idle.sort_by_key(|u| u.updated_at_ms);
         idle.truncate(limit as usize);
         Ok(idle)
+    }
+    async fn documents_to_verify(&self, before_ms: u64, limit: u32) -> StoreResult<Vec<Document>> {
+        self.faults.check()?;
+        let verified = self.verified.borrow();
+        let mut docs: Vec<Document> = self
+            .documents
+            .borrow()
+            .values()
+            .filter(|d| d.created_at_ms < before_ms)
+            .cloned()
+            .collect();
+        docs.sort_by_key(|d| verified.get(&d.id).copied());
+        docs.truncate(limit as usize);
+        Ok(docs)
+    }
+    async fn mark_verified(
+        &self,
+        _tenant_id: &str,
+        id: &str,
+        now_ms: u64,
+        missing: bool,
+    ) -> StoreResult<()> {
+        self.faults.check()?;
+        self.verified.borrow_mut().insert(id.to_string(), now_ms);
+        if let Some(d) = self.documents.borrow_mut().get_mut(id) {
+            d.missing_at_ms = if missing {
+                d.missing_at_ms.or(Some(now_ms))
+            } else {
+                None
+            };
+        }
+        Ok(())
     }
     async fn has_open_upload(&self, tenant_id: &str, document_id: &str) -> StoreResult<bool> {
         self.faults.check()?;

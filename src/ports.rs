@@ -43,6 +43,10 @@ pub trait BlobStore {
     ) -> StoreResult<(Vec<(String, u64)>, Option<String>)>;
     /// Cheap liveness probe for `/ready`.
     async fn ping(&self) -> StoreResult<()>;
+    /// Whether an object exists (without reading it).
+    async fn exists(&self, key: &str) -> StoreResult<bool> {
+        Ok(self.get(key).await?.is_some())
+    }
     /// Moves the object's data key to the active master key; false when
     /// there was nothing to do (already current, or a store that does not
     /// encrypt).
@@ -167,6 +171,17 @@ pub trait MetaStore {
         before_ms: u64,
         limit: u32,
     ) -> StoreResult<Vec<crate::uploads::Upload>>;
+    /// Documents whose object was checked longest ago (never first),
+    /// created before `before_ms`.
+    async fn documents_to_verify(&self, before_ms: u64, limit: u32) -> StoreResult<Vec<Document>>;
+    /// Records a check of a document's object: found or missing.
+    async fn mark_verified(
+        &self,
+        tenant_id: &str,
+        id: &str,
+        now_ms: u64,
+        missing: bool,
+    ) -> StoreResult<()>;
     /// Whether an unfinished upload will become this document.
     async fn has_open_upload(&self, tenant_id: &str, document_id: &str) -> StoreResult<bool>;
 

@@ -956,6 +956,37 @@ fn large_downloads_stream_and_ranges_decrypt_only_their_segments() {
 }
 
 #[test]
+fn a_document_whose_object_vanished_is_flagged_and_answers_503() {
+    let w = spawn_app();
+    let doc = w.upload_id("text/plain", b"here today");
+    let key = format!("tenants/ten_a/documents/{doc}/original");
+    let object = w.app.blobs.inner.objects.borrow_mut().remove(&key).unwrap();
+    let report = block_on(w.app.sweep(w.clock.0.get() + 1000));
+    assert_eq!((report.objects_verified, report.objects_missing), (1, 1));
+    let meta = w.send(w.as_admin(Method::Get, &format!("/v1/documents/{doc}")));
+    assert_eq!(meta.json_body()["content_missing"], true);
+    let content = w.send(w.as_admin(Method::Get, &format!("/v1/documents/{doc}/content")));
+    assert_problem(&content, 503, "content_missing");
+    // Restored (say, from a bucket backup): the next check clears the flag.
+    w.app.blobs.inner.objects.borrow_mut().insert(key, object);
+    let report = block_on(w.app.sweep(w.clock.0.get() + 2000));
+    assert_eq!(report.objects_missing, 0);
+    let meta = w.send(w.as_admin(Method::Get, &format!("/v1/documents/{doc}")));
+    assert!(meta.json_body().get("content_missing").is_none());
+    let content = w.send(w.as_admin(Method::Get, &format!("/v1/documents/{doc}/content")));
+    assert_eq!(content.body, b"here today");
+
+    // Found missing by a read before any sweep: flagged at once.
+    let other = w.upload_id("text/plain", b"gone soon");
+    let key = format!("tenants/ten_a/documents/{other}/original");
+    w.app.blobs.inner.objects.borrow_mut().remove(&key);
+    let content = w.send(w.as_admin(Method::Get, &format!("/v1/documents/{other}/content")));
+    assert_problem(&content, 503, "content_missing");
+    let meta = w.send(w.as_admin(Method::Get, &format!("/v1/documents/{other}")));
+    assert_eq!(meta.json_body()["content_missing"], true);
+}
+
+#[test]
 fn documents_and_results_are_stored_encrypted() {
     let w = spawn_app();
     let secret = b"The launch code is 0000 and nobody may know it.";

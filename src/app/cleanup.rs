@@ -24,6 +24,9 @@ pub struct SweepReport {
     pub orphans_deleted: u32,
     /// Resumable uploads idle for a day, aborted.
     pub uploads_aborted: u32,
+    /// Documents whose object was looked for, and those found missing.
+    pub objects_verified: u32,
+    pub objects_missing: u32,
     pub errors: u32,
 }
 
@@ -48,7 +51,39 @@ pub async fn sweep<P: Ports>(app: &App<P>, now_ms: u64) -> SweepReport {
         Err(_) => report.errors += 1,
     }
     reconcile(app, now_ms, &mut report).await;
+    verify_objects(app, now_ms, &mut report).await;
     report
+}
+
+const VERIFIED_PER_RUN: u32 = 200;
+
+/// The other half of reconciliation: documents whose object is gone from
+/// R2 are flagged (`content_missing` in their metadata; content requests
+/// get 503 `content_missing`), a few hundred per run, least recently
+/// checked first. An object that comes back clears the flag.
+async fn verify_objects<P: Ports>(app: &App<P>, now_ms: u64, report: &mut SweepReport) {
+    let Ok(docs) = app.meta.documents_to_verify(now_ms, VERIFIED_PER_RUN).await else {
+        report.errors += 1;
+        return;
+    };
+    for doc in docs {
+        let Ok(found) = app.blobs.exists(&doc.blob_key).await else {
+            report.errors += 1;
+            continue;
+        };
+        report.objects_verified += 1;
+        if !found {
+            report.objects_missing += 1;
+        }
+        if app
+            .meta
+            .mark_verified(&doc.tenant_id, &doc.id, now_ms, !found)
+            .await
+            .is_err()
+        {
+            report.errors += 1;
+        }
+    }
 }
 
 const STALLED_PER_RUN: u32 = 200;

@@ -96,6 +96,7 @@ pub async fn create<P: Ports>(
         scan,
         expires_at_ms,
         owner: Some(who.owner_tag()),
+        missing_at_ms: None,
     };
     let stored = async {
         app.blobs
@@ -198,6 +199,7 @@ pub async fn content<P: Ports>(
     app: &App<P>,
     req: &Request,
     id: &str,
+    ctx: &Ctx,
     who: &Principal,
 ) -> Result<Response, ApiError> {
     let doc = find(app, id, who, Access::Read).await?;
@@ -233,6 +235,9 @@ pub async fn content<P: Ports>(
             &format!("bytes {start}-{end}/{}", doc.size_bytes),
         );
     }
+    if doc.missing_at_ms.is_some() {
+        return Err(ApiError::ContentMissing);
+    }
     let len = (end + 1).saturating_sub(start).min(doc.size_bytes);
     if len > crate::documents::STREAM_ABOVE {
         // Large: the edge streams it, decrypting a chunk of segments at a
@@ -246,11 +251,18 @@ pub async fn content<P: Ports>(
         });
         return Ok(resp);
     }
-    let bytes = app
+    let Some(bytes) = app
         .blobs
         .read_range(&doc.blob_key, doc.size_bytes, start, len)
         .await?
-        .ok_or_else(|| ApiError::Internal(format!("blob {} missing", doc.blob_key)))?;
+    else {
+        // Found out now rather than by the sweep: flag it the same way.
+        let _ = app
+            .meta
+            .mark_verified(&doc.tenant_id, &doc.id, ctx.now_ms, true)
+            .await;
+        return Err(ApiError::ContentMissing);
+    };
     Ok(resp.with_body(bytes))
 }
 

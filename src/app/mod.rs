@@ -211,7 +211,7 @@ impl<P: Ports> App<P> {
             RouteId::ListDocuments => documents::list(self, req, who).await,
             RouteId::CreateDocument => documents::create(self, req, ctx, who).await,
             RouteId::GetDocument => documents::get(self, param, who).await,
-            RouteId::GetDocumentContent => documents::content(self, req, param, who).await,
+            RouteId::GetDocumentContent => documents::content(self, req, param, ctx, who).await,
             RouteId::DeleteDocument => documents::delete(self, param, ctx, who).await,
             RouteId::CreateJob => jobs::create(self, req, ctx, who).await,
             RouteId::GetJob => jobs::get(self, param, who).await,

@@ -326,6 +326,7 @@ pub async fn complete<P: Ports>(
         scan,
         expires_at_ms: upload.expires_at_ms,
         owner: upload.owner.clone(),
+        missing_at_ms: None,
     };
     if let Err(e) = app.meta.insert_document(&doc).await {
         // Committed despite the error? Then it is done.

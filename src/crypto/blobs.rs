@@ -140,6 +140,10 @@ impl<B: BlobStore, E: Entropy, C: SegmentCipher> BlobStore for EncryptedBlobs<B,
         self.inner.ping().await
     }
 
+    async fn exists(&self, key: &str) -> StoreResult<bool> {
+        self.inner.exists(key).await
+    }
+
     /// Plaintext bytes `offset .. offset + len` of an object of `size`
     /// plaintext bytes: the header, then only the segments that hold them.
     async fn read_range(

@@ -107,6 +107,8 @@ pub struct Document {
     pub expires_at_ms: Option<u64>,
     /// `user:<id>` or `key:<id>` of its creator (`None`: admins only).
     pub owner: Option<String>,
+    /// Since when the sweep found its object missing from storage.
+    pub missing_at_ms: Option<u64>,
 }
 
 /// The document as clients see it.
@@ -122,6 +124,9 @@ pub struct DocumentView<'a> {
     pub scan: &'a crate::scan::ScanReport,
     pub expires_at: Option<String>,
     pub owner: Option<&'a str>,
+    /// Present (true) when its stored bytes were found missing.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub content_missing: Option<bool>,
 }
 
 impl Document {
@@ -137,6 +142,7 @@ impl Document {
             scan: &self.scan,
             expires_at: self.expires_at_ms.map(rfc3339),
             owner: self.owner.as_deref(),
+            content_missing: self.missing_at_ms.map(|_| true),
         }
     }
 }

@@ -127,6 +127,8 @@ struct DocRow {
     scan: Option<String>,
     expires_at: Option<f64>,
     owner: Option<String>,
+    #[serde(default)]
+    missing_at: Option<f64>,
 }
 
 impl From<DocRow> for Document {
@@ -146,6 +148,7 @@ impl From<DocRow> for Document {
                 .unwrap_or_default(),
             expires_at_ms: r.expires_at.map(|v| v as u64),
             owner: r.owner,
+            missing_at_ms: r.missing_at.map(|v| v as u64),
         }
     }
 }
@@ -650,6 +653,31 @@ impl MetaStore for D1Meta {
             &[num(before_ms), num(u64::from(limit))],
         )
         .await
+    }
+    async fn documents_to_verify(&self, before_ms: u64, limit: u32) -> StoreResult<Vec<Document>> {
+        let sql = "SELECT * FROM documents WHERE created_at < ?1 \
+                   ORDER BY verified_at IS NOT NULL, verified_at LIMIT ?2";
+        let rows = self
+            .all::<DocRow>(sql, &[num(before_ms), num(u64::from(limit))])
+            .await?;
+        Ok(rows.into_iter().map(Document::from).collect())
+    }
+    async fn mark_verified(
+        &self,
+        tenant_id: &str,
+        id: &str,
+        now_ms: u64,
+        missing: bool,
+    ) -> StoreResult<()> {
+        let sql = if missing {
+            "UPDATE documents SET verified_at = ?3, missing_at = COALESCE(missing_at, ?3) \
+             WHERE tenant_id = ?1 AND id = ?2"
+        } else {
+            "UPDATE documents SET verified_at = ?3, missing_at = NULL WHERE tenant_id = ?1 AND id = ?2"
+        };
+        self.run(sql, &[text(tenant_id), text(id), num(now_ms)])
+            .await
+            .map(|_| ())
     }
     async fn has_open_upload(&self, tenant_id: &str, document_id: &str) -> StoreResult<bool> {
         Ok(!self

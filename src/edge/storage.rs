@@ -165,6 +165,14 @@ impl BlobStore for R2Blobs {
         Ok((keys, next))
     }
 
+    async fn exists(&self, key: &str) -> StoreResult<bool> {
+        self.1
+            .call("r2", "head", self.0.head(key))
+            .await
+            .map(|o| o.is_some())
+            .map_err(classify)
+    }
+
     async fn ping(&self) -> StoreResult<()> {
         self.1
             .call("r2", "head", self.0.head("ready-probe"))
