@@ -114,7 +114,9 @@ pub enum ConfigError {
     Invalid(&'static str, String),
 }
 
-pub const DEFAULT_MAX_UPLOAD_BYTES: u64 = 25 * 1024 * 1024;
+/// 100 MB, the Workers request-body limit; raw bodies over one upload
+/// part stream to storage, so this costs no memory.
+pub const DEFAULT_MAX_UPLOAD_BYTES: u64 = 100_000_000;
 
 impl Config {
     /// Builds the configuration from a lookup of Worker vars/secrets.

@@ -1636,3 +1636,35 @@ impl crate::ports::UsageMeter for MemUsage {
             .unwrap_or_default())
     }
 }
+
+/// A streamed request body from memory, handed out in pieces of at most
+/// `piece` bytes (as a network would).
+pub struct VecSource {
+    pub data: RefCell<Vec<u8>>,
+    pub pos: Cell<usize>,
+    pub piece: usize,
+}
+
+impl VecSource {
+    pub fn new(data: Vec<u8>, piece: usize) -> VecSource {
+        VecSource {
+            data: RefCell::new(data),
+            pos: Cell::new(0),
+            piece,
+        }
+    }
+}
+
+impl crate::http::ChunkSource for VecSource {
+    fn read(
+        &self,
+        max: usize,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<Vec<u8>, String>> + '_>> {
+        let data = self.data.borrow();
+        let start = self.pos.get().min(data.len());
+        let end = (start + max.min(self.piece)).min(data.len());
+        self.pos.set(end);
+        let chunk = data[start..end].to_vec();
+        Box::pin(async move { Ok(chunk) })
+    }
+}

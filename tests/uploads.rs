@@ -13,6 +13,7 @@ fn world() -> World {
         ("UPLOAD_PART_BYTES", "131072"),
         ("USAGE_BUDGETS", "requests=100000,stored_bytes=100000000"),
         ("MAX_PROCESS_BYTES", "200000"),
+        ("MAX_UPLOAD_BYTES", "2000000"),
     ])
 }
 
@@ -256,4 +257,62 @@ fn documents_too_large_to_process_are_refused_at_job_creation() {
         .json_body();
     let job = w.create_job(doc["id"].as_str().unwrap());
     assert_problem(&job, 422, "document_too_large");
+}
+
+fn stream_upload(w: &World, declared: u64, data: Vec<u8>) -> Response {
+    let source = std::rc::Rc::new(quire::fakes::VecSource::new(data, 50_000));
+    w.send(
+        w.as_admin(Method::Post, "/v1/documents")
+            .with_header("content-type", "text/plain")
+            .with_header("x-filename", "streamed.txt")
+            .with_stream(declared, source),
+    )
+}
+
+#[test]
+fn a_streamed_upload_goes_to_storage_a_part_at_a_time() {
+    let w = world();
+    let all = data(3 * PART + 777);
+    let resp = stream_upload(&w, all.len() as u64, all.clone());
+    assert_eq!(resp.status, 201, "{}", String::from_utf8_lossy(&resp.body));
+    let doc = resp.json_body();
+    assert_eq!(doc["sha256"], hex::encode(Sha256::digest(&all)).as_str());
+    assert_eq!(doc["size_bytes"], all.len());
+    assert_eq!(doc["filename"], "streamed.txt");
+    let id = doc["id"].as_str().unwrap();
+    // Stored as sealed parts, assembled: no multipart upload left over.
+    assert!(w.app.blobs.inner.multipart.borrow().is_empty());
+    let key = format!("tenants/ten_a/documents/{id}/original");
+    let raw = w.app.blobs.inner.objects.borrow()[&key].clone();
+    assert!(raw.starts_with(b"QENC2"));
+    let back = w.send(w.as_admin(Method::Get, &format!("/v1/documents/{id}/content")));
+    assert_eq!(back.body, all);
+    assert_eq!(stored_bytes(&w), all.len() as i64);
+}
+
+#[test]
+fn a_streamed_body_shorter_or_longer_than_declared_leaves_nothing() {
+    let w = world();
+    let all = data(2 * PART + 10);
+    let short = stream_upload(&w, all.len() as u64 + 5, all.clone());
+    assert_problem(&short, 422, "body_too_short");
+    let long = stream_upload(&w, all.len() as u64 - 5, all.clone());
+    assert_problem(&long, 422, "body_too_long");
+    assert!(w.app.blobs.inner.multipart.borrow().is_empty(), "aborted");
+    assert!(
+        w.app.blobs.inner.objects.borrow().is_empty(),
+        "no object, no key header"
+    );
+    assert!(w.app.meta.documents.borrow().is_empty());
+    assert_eq!(stored_bytes(&w), 0, "charges given back");
+    // The size limit still holds, before anything is read.
+    let big = stream_upload(&w, 300_000_000, Vec::new());
+    assert_problem(&big, 413, "payload_too_large");
+    // And the scan: an executable in the first part is refused.
+    let mut exe = b"MZ\x90\x00".to_vec();
+    exe.extend(data(PART + 10));
+    let refused = stream_upload(&w, exe.len() as u64, exe);
+    assert_problem(&refused, 415, "content_type_mismatch");
+    assert!(w.app.blobs.inner.objects.borrow().is_empty());
+    assert_eq!(stored_bytes(&w), 0);
 }

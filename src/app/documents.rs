@@ -47,12 +47,36 @@ fn upload_of(req: &Request) -> Result<Upload<'_>, ApiError> {
     })
 }
 
+/// An upload's expiry: `?expires_in=`, else the tenant's own default
+/// retention, else the environment's.
+pub(super) async fn expiry_for<P: Ports>(
+    app: &App<P>,
+    req: &Request,
+    who: &Principal,
+    now_ms: u64,
+) -> Result<Option<u64>, ApiError> {
+    let asked = req.query_param("expires_in");
+    let retention_days = match asked {
+        Some(_) => app.config.default_retention_days,
+        None => app
+            .meta
+            .get_tenant(&who.tenant_id)
+            .await?
+            .and_then(|t| t.retention_days)
+            .unwrap_or(app.config.default_retention_days),
+    };
+    crate::documents::expiry(asked.as_deref(), retention_days, now_ms)
+}
+
 pub async fn create<P: Ports>(
     app: &App<P>,
     req: &Request,
     ctx: &Ctx,
     who: &Principal,
 ) -> Result<Response, ApiError> {
+    if let Some(stream) = &req.stream {
+        return super::uploads::create_streamed(app, req, stream, ctx, who).await;
+    }
     let upload = upload_of(req)?;
     check_size(upload.bytes.len() as u64, app.config.max_upload_bytes)?;
     let media_type = resolve_media_type(
@@ -66,21 +90,7 @@ pub async fn create<P: Ports>(
         &crate::scan::ScanLimits::default(),
         &app.config.scan_refuse,
     )?;
-    // The tenant's own default retention, else the environment's.
-    let retention_days = match req.query_param("expires_in") {
-        Some(_) => app.config.default_retention_days,
-        None => app
-            .meta
-            .get_tenant(&who.tenant_id)
-            .await?
-            .and_then(|t| t.retention_days)
-            .unwrap_or(app.config.default_retention_days),
-    };
-    let expires_at_ms = crate::documents::expiry(
-        req.query_param("expires_in").as_deref(),
-        retention_days,
-        ctx.now_ms,
-    )?;
+    let expires_at_ms = expiry_for(app, req, who, ctx.now_ms).await?;
     let size = upload.bytes.len() as i64;
     super::usage::charge(app, who, ctx, "stored_bytes", size).await?;
     let id = new_id("doc", ctx.now_ms, &app.entropy);

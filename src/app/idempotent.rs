@@ -31,7 +31,16 @@ where
         ));
     }
     let content_type = req.header("content-type").unwrap_or("");
-    let fp = fingerprint("POST", &req.path, content_type, &req.body);
+    // A streamed body is not at hand: its declared length stands in.
+    let streamed;
+    let body = match &req.stream {
+        Some(s) => {
+            streamed = format!("stream:{}", s.len).into_bytes();
+            &streamed
+        }
+        None => &req.body,
+    };
+    let fp = fingerprint("POST", &req.path, content_type, body);
     let outcome = app
         .idempotency
         .begin(&who.tenant_id, key, &fp)

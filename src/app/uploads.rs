@@ -285,33 +285,22 @@ pub async fn complete<P: Ports>(
             ),
         ));
     }
-    // Scanned like a single upload when it fits in a part; a larger one
-    // is checked on its first part (type, executables, EICAR), except
-    // archives, whose directory is at the end.
     let head_len = upload.size_bytes.min(upload.part_size);
     let head = app
         .blobs
         .read_range(&upload.blob_key, upload.size_bytes, 0, head_len)
         .await?
         .ok_or_else(|| ApiError::Internal(format!("{} missing", upload.blob_key)))?;
-    let whole = head_len == upload.size_bytes;
-    let scan = if !whole && head.starts_with(b"PK") {
-        crate::scan::ScanReport {
-            sniffed_type: upload.media_type.clone(),
-            flags: vec!["not_scanned_large_archive".into()],
-        }
-    } else {
-        match crate::scan::scan(
-            &upload.media_type,
-            &head,
-            &crate::scan::ScanLimits::default(),
-            &app.config.scan_refuse,
-        ) {
-            Ok(report) => report,
-            Err(e) => {
-                discard(app, &upload, ctx.now_ms, true).await;
-                return Err(e.into());
-            }
+    let scan = match scan_head(
+        app,
+        &upload.media_type,
+        &head,
+        head_len == upload.size_bytes,
+    ) {
+        Ok(report) => report,
+        Err(e) => {
+            discard(app, &upload, ctx.now_ms, true).await;
+            return Err(e);
         }
     };
     let doc = Document {
@@ -338,6 +327,159 @@ pub async fn complete<P: Ports>(
         }
     }
     let _ = app.meta.delete_upload(&upload.tenant_id, &upload.id).await;
+    super::usage::count(app, who, ctx, "documents").await;
+    Ok(Response::json(201, &doc.view())
+        .with_header("location", &format!("/v1/documents/{}", doc.id)))
+}
+
+/// Scans a document stored in parts: whole when it fits in one part; a
+/// larger one on its first part (type, executables, EICAR), except
+/// archives, whose directory is at the end (flagged instead).
+fn scan_head<P: Ports>(
+    app: &App<P>,
+    media_type: &str,
+    head: &[u8],
+    whole: bool,
+) -> Result<crate::scan::ScanReport, ApiError> {
+    if !whole && head.starts_with(b"PK") {
+        return Ok(crate::scan::ScanReport {
+            sniffed_type: media_type.to_string(),
+            flags: vec!["not_scanned_large_archive".into()],
+        });
+    }
+    Ok(crate::scan::scan(
+        media_type,
+        head,
+        &crate::scan::ScanLimits::default(),
+        &app.config.scan_refuse,
+    )?)
+}
+
+/// `POST /v1/documents` with a body too large to hold: read a part at a
+/// time, each encrypted and sent to R2 as a multipart part while the
+/// SHA-256 runs over it, so memory holds one part whatever the size.
+pub async fn create_streamed<P: Ports>(
+    app: &App<P>,
+    req: &Request,
+    body: &crate::http::BodyStream,
+    ctx: &Ctx,
+    who: &Principal,
+) -> Result<Response, ApiError> {
+    let size = body.len;
+    if size == 0 {
+        return Err(ApiError::EmptyBody);
+    }
+    crate::documents::check_size(size, app.config.max_upload_bytes)?;
+    let filename = req
+        .header("x-filename")
+        .and_then(crate::documents::clean_filename);
+    let media_type = resolve_media_type(
+        req.header("content-type"),
+        filename.as_deref(),
+        &app.config.accepted_media_types,
+    )?;
+    let expires_at_ms = super::documents::expiry_for(app, req, who, ctx.now_ms).await?;
+    super::usage::charge(app, who, ctx, "stored_bytes", size as i64).await?;
+    let give_back = || async {
+        let _ = super::usage::charge(app, who, ctx, "stored_bytes", -(size as i64)).await;
+    };
+    let id = new_id("doc", ctx.now_ms, &app.entropy);
+    let key = blob_key(&who.tenant_id, &id);
+    let part_size = app.config.upload_part_bytes;
+    let upload_id = match app.blobs.start_multipart(&key, size, part_size).await {
+        Ok(u) => u,
+        Err(e) => {
+            give_back().await;
+            return Err(e.into());
+        }
+    };
+    let parts = crate::uploads::parts_for(size, part_size);
+    let sent = async {
+        let (mut hash, mut etags, mut head, mut digest) =
+            (Midstate::default(), Vec::new(), Vec::new(), String::new());
+        for n in 1..=parts {
+            let want = (size - u64::from(n - 1) * part_size).min(part_size);
+            let bytes = body
+                .read_up_to(want as usize)
+                .await
+                .map_err(|e| ApiError::Invalid("unreadable_body", e))?;
+            if (bytes.len() as u64) < want {
+                let got = u64::from(n - 1) * part_size + bytes.len() as u64;
+                return Err(ApiError::Invalid(
+                    "body_too_short",
+                    format!("the body ended after {got} of its {size} declared bytes"),
+                ));
+            }
+            if n == parts {
+                digest = hex::encode(hash.clone().finish(&bytes));
+            } else {
+                hash.update(&bytes)
+                    .map_err(|e| ApiError::Internal(e.to_string()))?;
+            }
+            if n == 1 {
+                head = bytes.clone();
+            }
+            let etag = app
+                .blobs
+                .put_part(&key, &upload_id, (size, part_size), n, bytes)
+                .await?;
+            etags.push((n, etag));
+        }
+        let extra = body
+            .read_up_to(1)
+            .await
+            .map_err(|e| ApiError::Invalid("unreadable_body", e))?;
+        if !extra.is_empty() {
+            return Err(ApiError::Invalid(
+                "body_too_long",
+                format!("the body is longer than its {size} declared bytes"),
+            ));
+        }
+        app.blobs.finish_multipart(&key, &upload_id, &etags).await?;
+        Ok((digest, head))
+    }
+    .await;
+    let (sha256, head) = match sent {
+        Ok(done) => done,
+        Err(e) => {
+            let _ = app.blobs.abort_multipart(&key, &upload_id).await;
+            give_back().await;
+            return Err(e);
+        }
+    };
+    let scan = match scan_head(app, &media_type, &head, size <= part_size) {
+        Ok(report) => report,
+        Err(e) => {
+            let _ = app.blobs.delete(&key).await;
+            give_back().await;
+            return Err(e);
+        }
+    };
+    let doc = Document {
+        id,
+        tenant_id: who.tenant_id.clone(),
+        filename,
+        media_type,
+        size_bytes: size,
+        sha256,
+        blob_key: key,
+        created_at_ms: ctx.now_ms,
+        scan,
+        expires_at_ms,
+        owner: Some(who.owner_tag()),
+        missing_at_ms: None,
+    };
+    if let Err(e) = app.meta.insert_document(&doc).await {
+        if !matches!(
+            app.meta.get_document(&doc.tenant_id, &doc.id).await,
+            Ok(Some(_))
+        ) {
+            // The object stays for the sweep to remove as an orphan: the
+            // row might yet appear, and deleting under it would lose data.
+            give_back().await;
+            return Err(e.into());
+        }
+    }
     super::usage::count(app, who, ctx, "documents").await;
     Ok(Response::json(201, &doc.view())
         .with_header("location", &format!("/v1/documents/{}", doc.id)))

@@ -38,6 +38,43 @@ use worker::{
 const MAX_JSON_BODY: u64 = 1024 * 1024;
 /// Room for multipart framing around an upload at the size limit.
 const MULTIPART_SLACK: u64 = 64 * 1024;
+/// Bodies read whole into memory (forms, and uploads without a
+/// `Content-Length`) stop here; larger raw uploads are streamed.
+const BUFFERED_UPLOAD_MAX: u64 = 25 * 1024 * 1024;
+
+/// A request body read as the app asks for it, piece by piece.
+struct EdgeSource {
+    stream: std::cell::RefCell<Option<worker::ByteStream>>,
+    left: std::cell::RefCell<Vec<u8>>,
+}
+
+impl http::ChunkSource for EdgeSource {
+    fn read(
+        &self,
+        max: usize,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<Vec<u8>, String>> + '_>> {
+        Box::pin(async move {
+            use futures_util::StreamExt;
+            let mut chunk = std::mem::take(&mut *self.left.borrow_mut());
+            if chunk.is_empty() {
+                let Some(mut stream) = self.stream.borrow_mut().take() else {
+                    return Ok(Vec::new());
+                };
+                let next = stream.next().await;
+                *self.stream.borrow_mut() = Some(stream);
+                chunk = match next {
+                    Some(Ok(bytes)) => bytes,
+                    Some(Err(e)) => return Err(e.to_string()),
+                    None => return Ok(Vec::new()),
+                };
+            }
+            if chunk.len() > max {
+                *self.left.borrow_mut() = chunk.split_off(max);
+            }
+            Ok(chunk)
+        })
+    }
+}
 
 /// The Workers port set.
 struct EdgePorts;
@@ -401,16 +438,38 @@ async fn to_core(
         Method::Post | Method::Put | Method::Patch | Method::Delete
     ) {
         let path = url.path();
+        let declared = core
+            .header("content-length")
+            .and_then(|v| v.parse::<u64>().ok());
+        let is_form = core
+            .header("content-type")
+            .is_some_and(|t| t.to_ascii_lowercase().starts_with("multipart/form-data"));
+        // A raw upload larger than one part goes to storage as it arrives.
+        if method == Method::Post && path == "/v1/documents" && !is_form {
+            if let Some(size) = declared.filter(|n| *n > part_limit) {
+                if size > upload_limit {
+                    return Err(ApiError::PayloadTooLarge {
+                        size,
+                        limit: upload_limit,
+                    });
+                }
+                let stream = req
+                    .stream()
+                    .map_err(|e| ApiError::Invalid("unreadable_body", e.to_string()))?;
+                let source = EdgeSource {
+                    stream: std::cell::RefCell::new(Some(stream)),
+                    left: std::cell::RefCell::new(Vec::new()),
+                };
+                return Ok(core.with_stream(size, std::rc::Rc::new(source)));
+            }
+        }
         let cap = if matches!(path, "/v1/documents" | "/__test/extract") {
-            upload_limit + MULTIPART_SLACK
+            upload_limit.min(BUFFERED_UPLOAD_MAX) + MULTIPART_SLACK
         } else if path.starts_with("/v1/uploads/") && path.contains("/parts/") {
             part_limit
         } else {
             MAX_JSON_BODY
         };
-        let declared = core
-            .header("content-length")
-            .and_then(|v| v.parse::<u64>().ok());
         if let Some(size) = declared.filter(|s| *s > cap) {
             return Err(ApiError::PayloadTooLarge { size, limit: cap });
         }

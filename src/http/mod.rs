@@ -59,6 +59,49 @@ pub struct Request {
     pub query: String,
     headers: Vec<(String, String)>,
     pub body: Vec<u8>,
+    /// A large upload's body, read as it arrives instead of into `body`.
+    pub stream: Option<BodyStream>,
+}
+
+/// Where a streamed body comes from (the edge's request stream; a buffer
+/// in tests).
+pub trait ChunkSource {
+    /// Up to `max` more bytes; empty at the end of the body.
+    fn read(
+        &self,
+        max: usize,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<Vec<u8>, String>> + '_>>;
+}
+
+/// A request body to be read piece by piece.
+#[derive(Clone)]
+pub struct BodyStream {
+    /// The declared length (`Content-Length`).
+    pub len: u64,
+    pub source: std::rc::Rc<dyn ChunkSource>,
+}
+
+impl std::fmt::Debug for BodyStream {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BodyStream")
+            .field("len", &self.len)
+            .finish()
+    }
+}
+
+impl BodyStream {
+    /// The next `n` bytes, or fewer if the body ends first.
+    pub async fn read_up_to(&self, n: usize) -> Result<Vec<u8>, String> {
+        let mut out = Vec::with_capacity(n);
+        while out.len() < n {
+            let chunk = self.source.read(n - out.len()).await?;
+            if chunk.is_empty() {
+                break;
+            }
+            out.extend(chunk);
+        }
+        Ok(out)
+    }
 }
 
 impl Request {
@@ -73,7 +116,14 @@ impl Request {
             query,
             headers: Vec::new(),
             body: Vec::new(),
+            stream: None,
         }
+    }
+
+    /// The body arrives through `source`, `len` bytes long.
+    pub fn with_stream(mut self, len: u64, source: std::rc::Rc<dyn ChunkSource>) -> Request {
+        self.stream = Some(BodyStream { len, source });
+        self
     }
 
     /// Adds a header; names are stored lower-cased.
