@@ -316,3 +316,41 @@ fn a_streamed_body_shorter_or_longer_than_declared_leaves_nothing() {
     assert!(w.app.blobs.inner.objects.borrow().is_empty());
     assert_eq!(stored_bytes(&w), 0);
 }
+
+#[test]
+fn rotating_the_master_key_rewraps_a_multipart_object_through_its_key_header() {
+    use quire::crypto::{key_id_of, MasterKeys};
+    let mut w = world();
+    let all = data(2 * PART + 3);
+    let id = start(&w, all.len(), None).json_body()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    put(&w, &id, 1, part(&all, 1));
+    put(&w, &id, 2, part(&all, 2));
+    put(&w, &id, 3, part(&all, 3));
+    let doc = w
+        .send(w.as_admin(Method::Post, &format!("/v1/uploads/{id}/complete")))
+        .json_body();
+    let doc_id = doc["id"].as_str().unwrap().to_string();
+    let hdr = format!("tenants/ten_a/documents/{doc_id}/original.hdr");
+    let k1 = "AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQE=";
+    let k2 = "AgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgI=";
+    w.app.blobs.keys = MasterKeys::parse(&format!("k2:{k2},k1:{k1}"), None).unwrap();
+    let header_key = |w: &World| {
+        key_id_of(&w.app.blobs.inner.objects.borrow()[&hdr])
+            .unwrap()
+            .to_string()
+    };
+    assert_eq!(header_key(&w), "k1");
+    let r = w.send(
+        Request::new(Method::Post, "/v1/admin/rewrap")
+            .with_header("authorization", &format!("Bearer {OPERATOR}")),
+    );
+    assert_eq!(r.status, 200);
+    assert_eq!(header_key(&w), "k2", "{}", r.json_body());
+    // k1 retired: the document still reads, by range and whole.
+    w.app.blobs.keys = MasterKeys::parse(&format!("k2:{k2}"), None).unwrap();
+    let path = format!("/v1/documents/{doc_id}/content");
+    assert_eq!(w.send(w.as_admin(Method::Get, &path)).body, all);
+}
