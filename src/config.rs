@@ -219,7 +219,8 @@ impl Config {
                 "must be a multiple of 65536, at most 64 MiB (R2 also wants at least 5 MiB)".into(),
             ));
         }
-        let max_process_bytes = bytes("MAX_PROCESS_BYTES", 64 * 1024 * 1024)?;
+        // Processing holds the sealed and the plain document at once.
+        let max_process_bytes = bytes("MAX_PROCESS_BYTES", 25 * 1024 * 1024)?;
         let encrypt_at_rest = get("ENCRYPTION_AT_REST").is_none_or(|v| v != "off");
         if !encrypt_at_rest && environment == "production" {
             return Err(ConfigError::Invalid(
