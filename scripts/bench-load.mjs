@@ -7,7 +7,8 @@ import { startServer } from "./local-server.mjs";
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 16);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 60);
 
-const server = await startServer({ logName: "bench-load", vars: {} });
+// BENCH_VARS (JSON) adds settings, e.g. {"LOG_CALLS":"off"}.
+const server = await startServer({ logName: "bench-load", vars: JSON.parse(process.env.BENCH_VARS ?? "{}") });
 let failed = false;
 try {
   const headers = { authorization: `Bearer ${server.adminKey}` };
