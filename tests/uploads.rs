@@ -4,6 +4,7 @@
 
 mod common;
 use common::*;
+use quire::ports::{BlobStore, MetaStore};
 use sha2::{Digest, Sha256};
 
 const PART: usize = 128 * 1024;
@@ -352,5 +353,41 @@ fn rotating_the_master_key_rewraps_a_multipart_object_through_its_key_header() {
     // k1 retired: the document still reads, by range and whole.
     w.app.blobs.keys = MasterKeys::parse(&format!("k2:{k2}"), None).unwrap();
     let path = format!("/v1/documents/{doc_id}/content");
+    assert_eq!(w.send(w.as_admin(Method::Get, &path)).body, all);
+}
+
+#[test]
+fn completing_again_after_a_failure_past_assembly_succeeds() {
+    let w = world();
+    let all = data(PART + 9);
+    let id = start(&w, all.len(), None).json_body()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    put(&w, &id, 1, part(&all, 1));
+    put(&w, &id, 2, part(&all, 2));
+    // An earlier completion assembled the object, then failed.
+    assert_eq!(w.app.blobs.inner.multipart.borrow().len(), 1);
+    let etags: Vec<(u32, String)> = block_on(w.app.meta.list_upload_parts(&id))
+        .unwrap()
+        .into_iter()
+        .map(|p| (p.number, p.etag))
+        .collect();
+    let upload = block_on(w.app.meta.get_upload("ten_a", &id))
+        .unwrap()
+        .unwrap();
+    block_on(
+        w.app
+            .blobs
+            .finish_multipart(&upload.blob_key, &upload.store_upload_id, &etags),
+    )
+    .unwrap();
+    // The retry finds the multipart upload gone but the object there.
+    let done = w.send(w.as_admin(Method::Post, &format!("/v1/uploads/{id}/complete")));
+    assert_eq!(done.status, 201, "{}", String::from_utf8_lossy(&done.body));
+    let path = format!(
+        "/v1/documents/{}/content",
+        done.json_body()["id"].as_str().unwrap()
+    );
     assert_eq!(w.send(w.as_admin(Method::Get, &path)).body, all);
 }

@@ -272,9 +272,17 @@ pub async fn complete<P: Ports>(
         ));
     }
     let etags: Vec<(u32, String)> = parts.iter().map(|p| (p.number, p.etag.clone())).collect();
-    app.blobs
+    if let Err(e) = app
+        .blobs
         .finish_multipart(&upload.blob_key, &upload.store_upload_id, &etags)
-        .await?;
+        .await
+    {
+        // Assembled by an earlier attempt that failed later (or whose
+        // answer was lost)? Then carry on from there.
+        if !matches!(app.blobs.exists(&upload.blob_key).await, Ok(true)) {
+            return Err(e.into());
+        }
+    }
     let sha256 = digest(app, &upload).await?;
     if let Some(declared) = upload.sha256.as_deref().filter(|d| *d != sha256) {
         discard(app, &upload, ctx.now_ms, true).await;
