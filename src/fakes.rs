@@ -594,6 +594,11 @@ pub struct MemMeta {
     pub faults: Faults,
     /// While set, every insert fails with a transient error.
     pub fail_inserts: Cell<bool>,
+    /// While set, an insert takes effect and then fails, and so does the
+    /// next call (a lost acknowledgement, then a moment of outage).
+    pub lose_insert_acks: Cell<bool>,
+    /// `doc:`/`job:` + tenant + Idempotency-Key -> the id created under it.
+    pub idempotency_keys: RefCell<HashMap<String, String>>,
 }
 
 impl MemMeta {
@@ -603,6 +608,44 @@ impl MemMeta {
         } else {
             Ok(())
         }
+    }
+
+    /// Claims `key` for `id` (kind `doc` or `job`): a second row under the
+    /// same key is refused, as the unique index does in D1.
+    fn claim_idempotency_key(
+        &self,
+        kind: &str,
+        tenant_id: &str,
+        key: Option<&str>,
+        id: &str,
+        exists: impl Fn(&str) -> bool,
+    ) -> StoreResult<()> {
+        let Some(key) = key else { return Ok(()) };
+        let mut keys = self.idempotency_keys.borrow_mut();
+        let slot = format!("{kind}:{tenant_id}:{key}");
+        if keys.get(&slot).is_some_and(|other| exists(other)) {
+            return Err(StoreError::Permanent(
+                "UNIQUE constraint failed: idempotency_key".into(),
+            ));
+        }
+        keys.insert(slot, id.to_string());
+        Ok(())
+    }
+
+    fn id_for_key(&self, kind: &str, tenant_id: &str, key: &str) -> Option<String> {
+        let slot = format!("{kind}:{tenant_id}:{key}");
+        self.idempotency_keys.borrow().get(&slot).cloned()
+    }
+
+    /// After an insert took effect: fail it, and the next call, when asked.
+    fn ack(&self) -> StoreResult<()> {
+        if self.lose_insert_acks.get() {
+            self.faults.fail_next(1);
+            return Err(StoreError::Transient(
+                "injected lost acknowledgement".into(),
+            ));
+        }
+        Ok(())
     }
 
     fn update_job(&self, id: &str, f: impl FnOnce(&mut Job)) -> StoreResult<()> {
@@ -965,13 +1008,25 @@ impl MetaStore for MemMeta {
             .values()
             .any(|(u, _)| u.tenant_id == tenant_id && u.document_id == document_id))
     }
-    async fn insert_document(&self, doc: &Document) -> StoreResult<()> {
+    async fn insert_document(&self, doc: &Document, key: Option<&str>) -> StoreResult<()> {
         self.faults.check()?;
         self.insert_allowed()?;
+        self.claim_idempotency_key("doc", &doc.tenant_id, key, &doc.id, |id| {
+            self.documents.borrow().contains_key(id)
+        })?;
         self.documents
             .borrow_mut()
             .insert(doc.id.clone(), doc.clone());
-        Ok(())
+        self.ack()
+    }
+    async fn document_by_idempotency_key(
+        &self,
+        tenant_id: &str,
+        key: &str,
+    ) -> StoreResult<Option<Document>> {
+        self.faults.check()?;
+        let id = self.id_for_key("doc", tenant_id, key);
+        Ok(id.and_then(|id| self.documents.borrow().get(&id).cloned()))
     }
     async fn expired_documents(&self, now_ms: u64, limit: u32) -> StoreResult<Vec<Document>> {
         self.faults.check()?;
@@ -1051,11 +1106,19 @@ impl MetaStore for MemMeta {
         let mine = active().filter(|j| j.tenant_id == tenant_id).count() as u64;
         Ok((mine, active().count() as u64))
     }
-    async fn insert_job(&self, job: &Job) -> StoreResult<()> {
+    async fn insert_job(&self, job: &Job, key: Option<&str>) -> StoreResult<()> {
         self.faults.check()?;
         self.insert_allowed()?;
+        self.claim_idempotency_key("job", &job.tenant_id, key, &job.id, |id| {
+            self.jobs.borrow().contains_key(id)
+        })?;
         self.jobs.borrow_mut().insert(job.id.clone(), job.clone());
-        Ok(())
+        self.ack()
+    }
+    async fn job_by_idempotency_key(&self, tenant_id: &str, key: &str) -> StoreResult<Option<Job>> {
+        self.faults.check()?;
+        let id = self.id_for_key("job", tenant_id, key);
+        Ok(id.and_then(|id| self.jobs.borrow().get(&id).cloned()))
     }
     async fn delete_job(&self, tenant_id: &str, id: &str) -> StoreResult<()> {
         self.faults.check()?;

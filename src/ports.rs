@@ -185,7 +185,19 @@ pub trait MetaStore {
     /// Whether an unfinished upload will become this document.
     async fn has_open_upload(&self, tenant_id: &str, document_id: &str) -> StoreResult<bool>;
 
-    async fn insert_document(&self, doc: &Document) -> StoreResult<()>;
+    /// Inserts a document row, with the Idempotency-Key it was created
+    /// under if any (at most one row per tenant and key).
+    async fn insert_document(
+        &self,
+        doc: &Document,
+        idempotency_key: Option<&str>,
+    ) -> StoreResult<()>;
+    /// The document created under this Idempotency-Key, if any.
+    async fn document_by_idempotency_key(
+        &self,
+        tenant_id: &str,
+        key: &str,
+    ) -> StoreResult<Option<Document>>;
     /// Documents of any tenant whose `expires_at` has passed, oldest first.
     async fn expired_documents(&self, now_ms: u64, limit: u32) -> StoreResult<Vec<Document>>;
     async fn get_document(&self, tenant_id: &str, id: &str) -> StoreResult<Option<Document>>;
@@ -217,7 +229,11 @@ pub trait MetaStore {
 
     /// Queued + running jobs: (of this tenant, of all tenants).
     async fn count_active_jobs(&self, tenant_id: &str) -> StoreResult<(u64, u64)>;
-    async fn insert_job(&self, job: &Job) -> StoreResult<()>;
+    /// Inserts a job row, with the Idempotency-Key it was created under if
+    /// any (at most one row per tenant and key).
+    async fn insert_job(&self, job: &Job, idempotency_key: Option<&str>) -> StoreResult<()>;
+    /// The job created under this Idempotency-Key, if any.
+    async fn job_by_idempotency_key(&self, tenant_id: &str, key: &str) -> StoreResult<Option<Job>>;
     async fn delete_job(&self, tenant_id: &str, id: &str) -> StoreResult<()>;
     async fn get_job(&self, tenant_id: &str, id: &str) -> StoreResult<Option<Job>>;
     /// Loads a job by id alone: only for the queue consumer, which has no tenant.

@@ -737,6 +737,88 @@ fn without_the_idempotency_store_a_keyed_post_is_refused_not_run() {
     assert!(w.app.meta.documents.borrow().is_empty());
 }
 
+fn post_job_with_key(w: &World, key: &str, doc_id: &str, command: &str) -> Response {
+    let body = format!(r#"{{"document_id":"{doc_id}","commands":[{{"name":"{command}"}}]}}"#);
+    w.send(
+        w.as_admin(Method::Post, "/v1/jobs")
+            .with_header("idempotency-key", key)
+            .with_body(body),
+    )
+}
+
+#[test]
+fn a_retry_after_a_lost_job_insert_acknowledgement_finishes_that_job() {
+    let w = spawn_app();
+    let doc = w.upload_id("text/plain", b"retry me");
+    // The row is written, then D1 fails to say so and fails the check too.
+    w.app.meta.lose_insert_acks.set(true);
+    let lost = post_job_with_key(&w, "job-1", &doc, "extract");
+    assert_problem(&lost, 503, "storage_unavailable");
+    w.app.meta.lose_insert_acks.set(false);
+    assert_eq!(w.app.meta.jobs.borrow().len(), 1, "the row was written");
+    assert!(w.app.queue.sent.borrow().is_empty(), "and never queued");
+
+    // Another request under the key is refused, not given that job.
+    let other = post_job_with_key(&w, "job-1", &doc, "stats");
+    assert_problem(&other, 422, "idempotency_key_reused");
+
+    // The client's retry gets that job, now queued: still one job.
+    let retry = post_job_with_key(&w, "job-1", &doc, "extract");
+    let id = created_id(&retry, 202);
+    let jobs = w.app.meta.jobs.borrow().keys().cloned().collect::<Vec<_>>();
+    assert_eq!(jobs, vec![id.clone()]);
+    let sent: Vec<_> = w
+        .app
+        .queue
+        .sent
+        .borrow()
+        .iter()
+        .map(|m| m.job_id.clone())
+        .collect();
+    assert_eq!(sent, vec![id.clone()]);
+    w.deliver(&id);
+    assert_eq!(w.job(&id)["status"], "succeeded");
+    // Once it ran, a retry just answers with it: nothing is queued again.
+    let late = post_job_with_key(&w, "job-1", &doc, "extract");
+    assert_eq!(late.json_body()["id"], id.as_str());
+    assert_eq!(w.app.queue.sent.borrow().len(), 1);
+}
+
+#[test]
+fn a_retry_after_a_lost_document_insert_acknowledgement_stores_one_copy() {
+    let w = spawn_app();
+    w.app.meta.lose_insert_acks.set(true);
+    let lost = post_doc_with_key(&w, "doc-1", b"twice sent, once kept");
+    assert_problem(&lost, 503, "storage_unavailable");
+    w.app.meta.lose_insert_acks.set(false);
+    assert_eq!(w.app.meta.documents.borrow().len(), 1);
+    let stored_before = w.app.blobs.inner.objects.borrow().len();
+
+    assert_problem(
+        &post_doc_with_key(&w, "doc-1", b"another text entirely"),
+        422,
+        "idempotency_key_reused",
+    );
+    let retry = post_doc_with_key(&w, "doc-1", b"twice sent, once kept");
+    let id = created_id(&retry, 201);
+    assert_eq!(
+        w.app
+            .meta
+            .documents
+            .borrow()
+            .keys()
+            .cloned()
+            .collect::<Vec<_>>(),
+        vec![id.clone()]
+    );
+    assert_eq!(w.app.blobs.inner.objects.borrow().len(), stored_before);
+    let content = w.send(w.as_admin(Method::Get, &format!("/v1/documents/{id}/content")));
+    assert_eq!(content.body, b"twice sent, once kept");
+    // The failed try gave its charge back; the document is charged once.
+    let usage = w.send(w.as_admin(Method::Get, "/v1/usage")).json_body();
+    assert_eq!(usage["usage"]["stored_bytes"]["used"], 21);
+}
+
 #[test]
 fn usage_counts_requests_bytes_and_pages_against_budgets() {
     let w = spawn_app();

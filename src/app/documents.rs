@@ -84,6 +84,21 @@ pub async fn create<P: Ports>(
         upload.filename.as_deref(),
         &app.config.accepted_media_types,
     )?;
+    let sha256 = hex::encode(Sha256::digest(upload.bytes));
+    let key = super::idempotent::key_of(req);
+    if let Some(done) = earlier_try(
+        app,
+        key,
+        ctx,
+        who,
+        &media_type,
+        upload.bytes.len() as u64,
+        Some(&sha256),
+    )
+    .await?
+    {
+        return Ok(done);
+    }
     let scan = crate::scan::scan(
         &media_type,
         upload.bytes,
@@ -101,7 +116,7 @@ pub async fn create<P: Ports>(
         filename: upload.filename,
         media_type,
         size_bytes: upload.bytes.len() as u64,
-        sha256: hex::encode(Sha256::digest(upload.bytes)),
+        sha256,
         created_at_ms: ctx.now_ms,
         scan,
         expires_at_ms,
@@ -112,7 +127,7 @@ pub async fn create<P: Ports>(
         app.blobs
             .put(&doc.blob_key, upload.bytes.to_vec(), &doc.media_type)
             .await?;
-        if let Err(e) = app.meta.insert_document(&doc).await {
+        if let Err(e) = app.meta.insert_document(&doc, key).await {
             // An error can come after the row was written (a timeout on a
             // committed write): look before undoing anything.
             match app.meta.get_document(&doc.tenant_id, &doc.id).await {
@@ -136,6 +151,42 @@ pub async fn create<P: Ports>(
     }
     super::usage::count(app, who, ctx, "documents").await;
     Ok(created(&format!("/v1/documents/{}", doc.id), &doc.view()))
+}
+
+/// The document an earlier try made under this request's Idempotency-Key,
+/// if one failed after writing it (the client saw a 5xx and retried): the
+/// same upload gets that document, charged now as the failed try gave its
+/// charge back, and no second copy is stored. A different upload under
+/// the key is refused. (`sha256` is unknown before a streamed body is read.)
+pub(super) async fn earlier_try<P: Ports>(
+    app: &App<P>,
+    key: Option<&str>,
+    ctx: &Ctx,
+    who: &Principal,
+    media_type: &str,
+    size: u64,
+    sha256: Option<&str>,
+) -> Result<Option<Response>, ApiError> {
+    let Some(key) = key else { return Ok(None) };
+    let Some(doc) = app
+        .meta
+        .document_by_idempotency_key(&who.tenant_id, key)
+        .await?
+    else {
+        return Ok(None);
+    };
+    if doc.size_bytes != size
+        || doc.media_type != media_type
+        || sha256.is_some_and(|s| s != doc.sha256)
+    {
+        return Err(super::idempotent::key_reused());
+    }
+    super::usage::charge(app, who, ctx, "stored_bytes", size as i64).await?;
+    super::usage::count(app, who, ctx, "documents").await;
+    Ok(Some(created(
+        &format!("/v1/documents/{}", doc.id),
+        &doc.view(),
+    )))
 }
 
 pub async fn list<P: Ports>(

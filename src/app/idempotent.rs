@@ -54,10 +54,7 @@ where
             "idempotency_in_flight",
             "a request with this Idempotency-Key is still being processed; retry shortly".into(),
         )),
-        Outcome::Mismatch => Err(ApiError::Invalid(
-            "idempotency_key_reused",
-            "this Idempotency-Key was used for a different request".into(),
-        )),
+        Outcome::Mismatch => Err(key_reused()),
         Outcome::Proceed => {
             let resp = match handler().await {
                 Ok(r) => r,
@@ -74,6 +71,22 @@ where
             Ok(resp)
         }
     }
+}
+
+/// The request's Idempotency-Key, for a handler that records it with what
+/// it creates (run() has refused an invalid one already).
+pub(super) fn key_of(req: &Request) -> Option<&str> {
+    req.header("idempotency-key")
+        .map(str::trim)
+        .filter(|k| req.method == Method::Post && valid_key(k))
+}
+
+/// A key already used for a different request.
+pub(super) fn key_reused() -> ApiError {
+    ApiError::Invalid(
+        "idempotency_key_reused",
+        "this Idempotency-Key was used for a different request".into(),
+    )
 }
 
 fn replay(stored: &StoredResponse) -> Response {

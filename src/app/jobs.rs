@@ -30,6 +30,12 @@ pub async fn create<P: Ports>(
             .await?;
     }
     let doc = super::documents::find(app, &body.document_id, who, Access::Read).await?;
+    let key = super::idempotent::key_of(req);
+    if let Some(key) = key {
+        if let Some(job) = app.meta.job_by_idempotency_key(&who.tenant_id, key).await? {
+            return finish_earlier_try(app, ctx, who, &body, job).await;
+        }
+    }
     // Processing reads the whole document into the isolate's memory.
     if doc.size_bytes > app.config.max_process_bytes {
         return Err(ApiError::Invalid(
@@ -82,19 +88,32 @@ pub async fn create<P: Ports>(
         finished_at_ms: None,
         lease_until_ms: None,
     };
-    if let Err(e) = app.meta.insert_job(&job).await {
+    if let Err(e) = app.meta.insert_job(&job, key).await {
         // An error can come after the row was written: if it is there,
         // go on (the job must then be queued), else fail.
         if !matches!(app.meta.get_job(&who.tenant_id, &job.id).await, Ok(Some(_))) {
             return Err(e.into());
         }
     }
+    enqueue(app, ctx, who, &job).await?;
+    super::usage::count(app, who, ctx, "jobs").await;
+    Ok(accepted(&job))
+}
+
+/// Sends the job to the queue; if that fails, the job is undone (a job
+/// nobody will run must not exist) and the client may retry.
+async fn enqueue<P: Ports>(
+    app: &App<P>,
+    ctx: &Ctx,
+    who: &Principal,
+    job: &Job,
+) -> Result<(), ApiError> {
     let msg = JobMessage {
         job_id: job.id.clone(),
         traceparent: ctx.trace.as_ref().map(|t| t.header()),
     };
     if let Err(e) = app.queue.send(&msg).await {
-        // A job nobody will run must not exist: undo, and let the client retry.
+        // If the undo is lost too, the sweep sends the queued job later.
         let _ = app.meta.delete_job(&who.tenant_id, &job.id).await;
         return Err(if e.is_retryable() {
             ApiError::Unavailable("queue_unavailable")
@@ -102,8 +121,39 @@ pub async fn create<P: Ports>(
             ApiError::Internal(e.to_string())
         });
     }
-    super::usage::count(app, who, ctx, "jobs").await;
-    Ok(Response::json(202, &job.view()).with_header("location", &format!("/v1/jobs/{}", job.id)))
+    Ok(())
+}
+
+fn accepted(job: &Job) -> Response {
+    Response::json(202, &job.view()).with_header("location", &format!("/v1/jobs/{}", job.id))
+}
+
+/// A job already made under the request's Idempotency-Key by a try that
+/// failed after writing it (the client saw a 5xx): the same request gets
+/// that job, sent to the queue again if it may never have been, so a
+/// retry never makes a second job. A different request under the key is
+/// refused.
+async fn finish_earlier_try<P: Ports>(
+    app: &App<P>,
+    ctx: &Ctx,
+    who: &Principal,
+    body: &CreateJobRequest,
+    job: Job,
+) -> Result<Response, ApiError> {
+    if job.document_id != body.document_id
+        || job.commands != body.commands
+        || job.webhook_url != body.webhook_url
+        || job.llm_training_opt_in != body.llm_training_opt_in
+    {
+        return Err(super::idempotent::key_reused());
+    }
+    if job.status == JobStatus::Queued {
+        // The earlier try ended before it counted the job. A duplicate
+        // message is harmless: only one consumer claims a job.
+        enqueue(app, ctx, who, &job).await?;
+        super::usage::count(app, who, ctx, "jobs").await;
+    }
+    Ok(accepted(&job))
 }
 
 async fn find<P: Ports>(app: &App<P>, id: &str, who: &Principal) -> Result<Job, ApiError> {

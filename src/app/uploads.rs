@@ -325,7 +325,7 @@ pub async fn complete<P: Ports>(
         owner: upload.owner.clone(),
         missing_at_ms: None,
     };
-    if let Err(e) = app.meta.insert_document(&doc).await {
+    if let Err(e) = app.meta.insert_document(&doc, None).await {
         // Committed despite the error? Then it is done.
         if !matches!(
             app.meta.get_document(&doc.tenant_id, &doc.id).await,
@@ -386,6 +386,13 @@ pub async fn create_streamed<P: Ports>(
         filename.as_deref(),
         &app.config.accepted_media_types,
     )?;
+    let idempotency_key = super::idempotent::key_of(req);
+    if let Some(done) =
+        super::documents::earlier_try(app, idempotency_key, ctx, who, &media_type, size, None)
+            .await?
+    {
+        return Ok(done);
+    }
     let expires_at_ms = super::documents::expiry_for(app, req, who, ctx.now_ms).await?;
     super::usage::charge(app, who, ctx, "stored_bytes", size as i64).await?;
     let give_back = || async {
@@ -477,7 +484,7 @@ pub async fn create_streamed<P: Ports>(
         owner: Some(who.owner_tag()),
         missing_at_ms: None,
     };
-    if let Err(e) = app.meta.insert_document(&doc).await {
+    if let Err(e) = app.meta.insert_document(&doc, idempotency_key).await {
         if !matches!(
             app.meta.get_document(&doc.tenant_id, &doc.id).await,
             Ok(Some(_))

@@ -689,12 +689,16 @@ impl MetaStore for D1Meta {
             .is_empty())
     }
 
-    async fn insert_document(&self, d: &Document) -> StoreResult<()> {
+    async fn insert_document(
+        &self,
+        d: &Document,
+        idempotency_key: Option<&str>,
+    ) -> StoreResult<()> {
         let scan =
             serde_json::to_string(&d.scan).map_err(|e| StoreError::Permanent(e.to_string()))?;
         let sql = "INSERT INTO documents (id, tenant_id, filename, media_type, size_bytes, \
-                   sha256, blob_key, created_at, scan, expires_at, owner) \
-                   VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)";
+                   sha256, blob_key, created_at, scan, expires_at, owner, idempotency_key) \
+                   VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)";
         let args = [
             text(&d.id),
             text(&d.tenant_id),
@@ -707,8 +711,21 @@ impl MetaStore for D1Meta {
             text(&scan),
             d.expires_at_ms.map_or(JsValue::NULL, num),
             opt_text(d.owner.as_deref()),
+            opt_text(idempotency_key),
         ];
         self.run(sql, &args).await.map(|_| ())
+    }
+
+    async fn document_by_idempotency_key(
+        &self,
+        tenant_id: &str,
+        key: &str,
+    ) -> StoreResult<Option<Document>> {
+        let sql = "SELECT * FROM documents WHERE tenant_id = ?1 AND idempotency_key = ?2";
+        let row = self
+            .first::<DocRow>(sql, &[text(tenant_id), text(key)])
+            .await?;
+        Ok(row.map(Document::from))
     }
 
     async fn expired_documents(&self, now_ms: u64, limit: u32) -> StoreResult<Vec<Document>> {
@@ -869,15 +886,15 @@ impl MetaStore for D1Meta {
         }))
     }
 
-    async fn insert_job(&self, j: &Job) -> StoreResult<()> {
+    async fn insert_job(&self, j: &Job, idempotency_key: Option<&str>) -> StoreResult<()> {
         let commands =
             serde_json::to_string(&j.commands).map_err(|e| StoreError::Permanent(e.to_string()))?;
         let states = serde_json::to_string(&j.command_states)
             .map_err(|e| StoreError::Permanent(e.to_string()))?;
         let sql = "INSERT INTO jobs (id, tenant_id, document_id, commands, status, progress, \
                    attempts, deliveries, created_at, updated_at, command_states, webhook_url, \
-                   llm_training_opt_in, created_by) \
-                   VALUES (?1, ?2, ?3, ?4, ?5, 0, 0, 0, ?6, ?6, ?7, ?8, ?9, ?10)";
+                   llm_training_opt_in, created_by, idempotency_key) \
+                   VALUES (?1, ?2, ?3, ?4, ?5, 0, 0, 0, ?6, ?6, ?7, ?8, ?9, ?10, ?11)";
         let args = [
             text(&j.id),
             text(&j.tenant_id),
@@ -889,8 +906,17 @@ impl MetaStore for D1Meta {
             opt_text(j.webhook_url.as_deref()),
             num(u64::from(j.llm_training_opt_in)),
             opt_text(j.created_by.as_deref()),
+            opt_text(idempotency_key),
         ];
         self.run(sql, &args).await.map(|_| ())
+    }
+
+    async fn job_by_idempotency_key(&self, tenant_id: &str, key: &str) -> StoreResult<Option<Job>> {
+        self.job_where(
+            "tenant_id = ?1 AND idempotency_key = ?2",
+            &[text(tenant_id), text(key)],
+        )
+        .await
     }
 
     async fn delete_job(&self, tenant_id: &str, id: &str) -> StoreResult<()> {

@@ -238,6 +238,17 @@ pub fn seed_tenant(w: &World, id: &str) {
     );
 }
 
+/// The `id` of what a response created, after checking its status.
+pub fn created_id(resp: &Response, status: u16) -> String {
+    assert_eq!(
+        resp.status,
+        status,
+        "{}",
+        String::from_utf8_lossy(&resp.body)
+    );
+    resp.json_body()["id"].as_str().unwrap().to_string()
+}
+
 pub fn assert_problem(resp: &Response, status: u16, code: &str) {
     assert_eq!(
         resp.status,

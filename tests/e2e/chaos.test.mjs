@@ -1,7 +1,8 @@
 // Chaos drill 1: 200 jobs while 30 % of R2, queue, LLM and webhook calls
 // (and 3 % of D1 calls) fail, half of them after the call took effect.
 // Clients retry 5xx with the same Idempotency-Key. Every accepted job must
-// end succeeded, or failed with a reason; none lost, none charged twice.
+// end succeeded, or failed with a reason; none lost, none doubled, none
+// charged twice.
 // The SLO pass must then page, with a signed alert. Runs its own
 // `wrangler dev` with the FAULTS switch.
 import assert from "node:assert/strict";
@@ -118,6 +119,10 @@ test("200 jobs under 30 % injected faults all end, once, and the SLO pages", { t
       { cwd: root, stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, CI: "true", WRANGLER_SEND_METRICS: "false" } }).toString())[0].results[0];
     const rows = sql("SELECT COUNT(*) AS jobs, SUM(attempts) AS attempts, SUM(attempts > 1) AS rerun, " +
       "(SELECT COUNT(*) FROM documents) AS documents FROM jobs");
+    // A try that wrote its row and then failed is finished by the retry
+    // under the same key, never doubled: one row per key.
+    assert.equal(rows.jobs, JOBS, "one job row per accepted job");
+    assert.equal(rows.documents, JOBS, "one document row per upload");
     const usage = await retrying(() => call("GET", "/v1/usage"));
     const pages = usage.json.usage.pages.used;
     assert.ok(pages >= succeeded.length && pages <= rows.jobs,
