@@ -1,0 +1,263 @@
+//! The deployment configuration: every environment in wrangler.toml (the
+//! top level for local development, then dev, staging and production) has
+//! the bindings, queues and crons the code expects, resources of its own,
+//! and vars that the real configuration parser accepts.
+
+use quire::config::Config;
+use std::collections::{BTreeMap, BTreeSet};
+use toml::{Table, Value};
+
+const ENVIRONMENTS: [&str; 3] = ["dev", "staging", "production"];
+/// Set as secrets, never in wrangler.toml; stand-ins to parse the vars.
+const SECRETS: [(&str, &str); 2] = [
+    ("API_KEY_PEPPER", "0123456789abcdef0123"),
+    (
+        "MASTER_KEYS",
+        "k1:AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQE=",
+    ),
+];
+
+fn wrangler() -> Table {
+    let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/wrangler.toml"))
+        .expect("wrangler.toml");
+    text.parse()
+        .unwrap_or_else(|e: toml::de::Error| panic!("wrangler.toml: {}", e.message()))
+}
+
+/// The environment's own section, or the top level for `None`.
+fn section<'a>(top: &'a Table, env: Option<&str>) -> &'a Table {
+    match env {
+        None => top,
+        Some(name) => top["env"][name]
+            .as_table()
+            .unwrap_or_else(|| panic!("[env.{name}] missing")),
+    }
+}
+
+fn array<'a>(t: &'a Table, key: &str) -> &'a [Value] {
+    t.get(key)
+        .and_then(Value::as_array)
+        .map_or(&[], |a| a.as_slice())
+}
+
+fn string<'a>(v: &'a Value, key: &str) -> &'a str {
+    v.get(key)
+        .and_then(Value::as_str)
+        .unwrap_or_else(|| panic!("{key} missing in {v:?}"))
+}
+
+/// What the code binds to, by binding name (resource names aside).
+#[derive(Debug, PartialEq)]
+struct Shape {
+    durable_objects: BTreeSet<(String, String)>,
+    d1: BTreeSet<(String, String)>,
+    r2: BTreeSet<String>,
+    producers: BTreeSet<String>,
+    analytics: BTreeSet<String>,
+    crons: Vec<String>,
+    /// Consumers: (has a dead-letter queue, is that of another consumer).
+    consumers: Vec<(bool, bool)>,
+}
+
+fn shape(t: &Table) -> Shape {
+    let consumers = t
+        .get("queues")
+        .and_then(|q| q.get("consumers"))
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
+    let consumer_queues: BTreeSet<&str> = consumers.iter().map(|c| string(c, "queue")).collect();
+    let producers = t
+        .get("queues")
+        .and_then(|q| q.get("producers"))
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
+    for p in &producers {
+        assert!(
+            consumer_queues.contains(string(p, "queue")),
+            "the producer queue {p:?} is consumed here"
+        );
+    }
+    Shape {
+        durable_objects: t
+            .get("durable_objects")
+            .and_then(|d| d.get("bindings"))
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .map(|b| (string(b, "name").into(), string(b, "class_name").into()))
+            .collect(),
+        d1: array(t, "d1_databases")
+            .iter()
+            .map(|d| {
+                (
+                    string(d, "binding").into(),
+                    string(d, "migrations_dir").into(),
+                )
+            })
+            .collect(),
+        r2: array(t, "r2_buckets")
+            .iter()
+            .map(|b| string(b, "binding").into())
+            .collect(),
+        producers: producers
+            .iter()
+            .map(|p| string(p, "binding").into())
+            .collect(),
+        analytics: array(t, "analytics_engine_datasets")
+            .iter()
+            .map(|a| string(a, "binding").into())
+            .collect(),
+        crons: t
+            .get("triggers")
+            .map(|tr| array(tr.as_table().unwrap(), "crons"))
+            .unwrap_or(&[])
+            .iter()
+            .map(|c| c.as_str().unwrap().to_string())
+            .collect(),
+        consumers: consumers
+            .iter()
+            .map(|c| {
+                let dlq = c.get("dead_letter_queue").and_then(Value::as_str);
+                (
+                    dlq.is_some(),
+                    dlq.is_some_and(|d| consumer_queues.contains(d)),
+                )
+            })
+            .collect(),
+    }
+}
+
+/// The resources an environment uses: they must not be another's.
+fn resources(t: &Table) -> Vec<String> {
+    let mut out = vec![format!(
+        "worker {}",
+        string(&Value::Table(t.clone()), "name")
+    )];
+    out.extend(
+        array(t, "d1_databases")
+            .iter()
+            .map(|d| format!("d1 {}", string(d, "database_name"))),
+    );
+    out.extend(
+        array(t, "r2_buckets")
+            .iter()
+            .map(|b| format!("r2 {}", string(b, "bucket_name"))),
+    );
+    out.extend(
+        array(t, "analytics_engine_datasets")
+            .iter()
+            .map(|a| format!("dataset {}", string(a, "dataset"))),
+    );
+    if let Some(c) = t
+        .get("queues")
+        .and_then(|q| q.get("consumers"))
+        .and_then(Value::as_array)
+    {
+        out.extend(c.iter().map(|c| format!("queue {}", string(c, "queue"))));
+    }
+    out
+}
+
+fn vars(t: &Table) -> BTreeMap<String, String> {
+    t.get("vars")
+        .and_then(Value::as_table)
+        .expect("[vars]")
+        .iter()
+        .map(|(k, v)| (k.clone(), v.as_str().expect("vars are strings").to_string()))
+        .collect()
+}
+
+#[test]
+fn every_environment_binds_what_the_local_one_does() {
+    let top = wrangler();
+    let local = shape(&top);
+    assert_eq!(local.durable_objects.len(), 4);
+    assert_eq!(local.consumers, vec![(true, true), (false, false)]);
+    assert_eq!(local.crons.len(), 3);
+    for env in ENVIRONMENTS {
+        assert_eq!(shape(section(&top, Some(env))), local, "[env.{env}]");
+        // Workers AI is remote-only: each deployed environment has it.
+        assert!(
+            section(&top, Some(env)).contains_key("ai"),
+            "[env.{env}.ai]"
+        );
+    }
+}
+
+#[test]
+fn environments_do_not_share_resources() {
+    let top = wrangler();
+    let mut seen = BTreeMap::new();
+    for env in ENVIRONMENTS {
+        for r in resources(section(&top, Some(env))) {
+            if let Some(other) = seen.insert(r.clone(), env) {
+                panic!("{r} is used by both {other} and {env}");
+            }
+        }
+    }
+    assert_eq!(
+        seen.len(),
+        3 * 6,
+        "a worker, D1, R2, dataset and 2 queues each: {seen:?}"
+    );
+}
+
+#[test]
+fn every_environment_has_vars_the_configuration_accepts() {
+    let top = wrangler();
+    let local_keys: BTreeSet<String> = vars(&top).into_keys().collect();
+    for env in [None, Some("dev"), Some("staging"), Some("production")] {
+        let mut all = vars(section(&top, env));
+        let keys: BTreeSet<String> = all.keys().cloned().collect();
+        assert!(
+            keys.is_superset(&local_keys),
+            "{env:?} lacks {:?}",
+            local_keys.difference(&keys).collect::<Vec<_>>()
+        );
+        all.extend(SECRETS.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+        let config = Config::from_lookup(|k| all.get(k).cloned())
+            .unwrap_or_else(|e| panic!("{env:?}: {e:?}"));
+        let expected = match env {
+            Some("production") => "production",
+            Some("staging") => "staging",
+            _ => "development",
+        };
+        assert_eq!(config.environment, expected);
+        if env.is_some() {
+            assert!(config.llm.is_configured(), "{env:?} has LLM tiers");
+        }
+    }
+    // What only tests and drills may use is never set for real customers.
+    for env in ["staging", "production"] {
+        let set = vars(section(&top, Some(env)));
+        for forbidden in [
+            "FAULTS",
+            "ENABLE_TEST_ROUTES",
+            "ENCRYPTION_AT_REST",
+            "RATE_LIMITING",
+        ] {
+            assert!(
+                !set.contains_key(forbidden),
+                "{forbidden} in [env.{env}.vars]"
+            );
+        }
+    }
+}
+
+#[test]
+fn the_crons_are_the_schedules_the_scheduled_handler_matches() {
+    let top = wrangler();
+    let code = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/src/edge/ops.rs"))
+        .expect("src/edge/ops.rs");
+    let crons = shape(&top).crons;
+    for needed in ["SLO_CRON", "DAILY_CRON"] {
+        let line = code
+            .lines()
+            .find(|l| l.starts_with(&format!("pub const {needed}")))
+            .unwrap_or_else(|| panic!("{needed} in src/edge/ops.rs"));
+        let schedule = line.split('"').nth(1).unwrap();
+        assert!(crons.iter().any(|c| c == schedule), "{schedule} is a cron");
+    }
+}
