@@ -284,6 +284,8 @@ pub type Row = serde_json::Map<String, serde_json::Value>;
 #[derive(Default)]
 pub struct MemOps {
     pub rollups: RefCell<BTreeMap<(u64, String), crate::ops::metrics::Stats>>,
+    pub llm_rollups: RefCell<BTreeMap<(u64, String), crate::ops::jobstats::LlmRollup>>,
+    pub job_rollup_mark: Cell<Option<u64>>,
     pub alerts: RefCell<BTreeMap<String, crate::ops::slo::Alert>>,
     pub jobs: RefCell<Vec<crate::ports::JobTiming>>,
     /// Dead letters by received time and whether replayed.
@@ -322,26 +324,78 @@ impl crate::ports::OpsStore for MemOps {
 
     async fn prune_metrics(&self, before_minute: u64) -> StoreResult<u64> {
         let mut stored = self.rollups.borrow_mut();
-        let before = stored.len();
+        let mut llm = self.llm_rollups.borrow_mut();
+        let before = stored.len() + llm.len();
         stored.retain(|(minute, _), _| *minute >= before_minute);
-        Ok((before - stored.len()) as u64)
+        llm.retain(|(minute, _), _| *minute >= before_minute);
+        Ok((before - stored.len() - llm.len()) as u64)
     }
 
     async fn finished_jobs(
         &self,
-        since_ms: u64,
+        from_ms: u64,
+        to_ms: u64,
         limit: u32,
     ) -> StoreResult<Vec<crate::ports::JobTiming>> {
+        self.faults.check()?;
         let mut out: Vec<_> = self
             .jobs
             .borrow()
             .iter()
-            .filter(|t| t.job.finished_at_ms.is_some_and(|f| f >= since_ms))
+            .filter(|t| {
+                t.job
+                    .finished_at_ms
+                    .is_some_and(|f| f >= from_ms && f < to_ms)
+            })
             .cloned()
             .collect();
-        out.sort_by_key(|t| std::cmp::Reverse(t.job.finished_at_ms));
+        out.sort_by_key(|t| t.job.finished_at_ms);
         out.truncate(limit as usize);
         Ok(out)
+    }
+
+    async fn put_job_rollups(
+        &self,
+        rows: &[crate::ops::metrics::Rollup],
+        llm: &[crate::ops::jobstats::LlmRollup],
+        upto_minute: u64,
+    ) -> StoreResult<()> {
+        self.faults.check()?;
+        let mut stored = self.rollups.borrow_mut();
+        for r in rows {
+            stored.insert((r.minute, r.name.clone()), r.stats.clone());
+        }
+        let mut stored = self.llm_rollups.borrow_mut();
+        for m in llm {
+            stored.insert((m.minute, m.model.clone()), m.clone());
+        }
+        self.job_rollup_mark.set(Some(upto_minute));
+        Ok(())
+    }
+
+    async fn job_rollup_mark(&self) -> StoreResult<Option<u64>> {
+        self.faults.check()?;
+        Ok(self.job_rollup_mark.get())
+    }
+
+    async fn llm_since(
+        &self,
+        from_minute: u64,
+    ) -> StoreResult<Vec<crate::ops::jobstats::LlmRollup>> {
+        self.faults.check()?;
+        let mut by_model: BTreeMap<String, crate::ops::jobstats::LlmRollup> = BTreeMap::new();
+        for ((minute, model), m) in self.llm_rollups.borrow().iter() {
+            if *minute >= from_minute {
+                let sum = by_model.entry(model.clone()).or_default();
+                sum.minute = from_minute;
+                sum.model = model.clone();
+                sum.commands += m.commands;
+                sum.input_tokens += m.input_tokens;
+                sum.output_tokens += m.output_tokens;
+                sum.cost_usd += m.cost_usd;
+            }
+        }
+        Ok(by_model.into_values().collect())
     }
 
     async fn job_sli(

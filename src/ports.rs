@@ -378,8 +378,28 @@ pub trait OpsStore {
     ) -> StoreResult<Vec<(String, crate::ops::metrics::Stats)>>;
     /// Deletes rollups older than `before_minute`; how many rows went.
     async fn prune_metrics(&self, before_minute: u64) -> StoreResult<u64>;
-    /// Jobs that ended since `since_ms`, newest first, at most `limit`.
-    async fn finished_jobs(&self, since_ms: u64, limit: u32) -> StoreResult<Vec<JobTiming>>;
+    /// Jobs that ended in `[from_ms, to_ms)`, oldest end first, at most `limit`.
+    async fn finished_jobs(
+        &self,
+        from_ms: u64,
+        to_ms: u64,
+        limit: u32,
+    ) -> StoreResult<Vec<JobTiming>>;
+    /// Stores a job rollup pass at once: its rows replace those stored for
+    /// the same minute and name (model), and `upto_minute` becomes the mark.
+    async fn put_job_rollups(
+        &self,
+        rows: &[crate::ops::metrics::Rollup],
+        llm: &[crate::ops::jobstats::LlmRollup],
+        upto_minute: u64,
+    ) -> StoreResult<()>;
+    /// Where the last job rollup pass stopped (exclusive minute).
+    async fn job_rollup_mark(&self) -> StoreResult<Option<u64>>;
+    /// LLM rollups summed per model over the minutes from `from_minute` on.
+    async fn llm_since(
+        &self,
+        from_minute: u64,
+    ) -> StoreResult<Vec<crate::ops::jobstats::LlmRollup>>;
     /// Job completion for jobs created from `from_ms`: good = succeeded
     /// within `within_ms`; counted once ended or older than `within_ms`;
     /// cancelled jobs not counted.

@@ -57,10 +57,30 @@ fn metrics_report_percentiles_errors_jobs_and_llm_per_window() {
     w.deliver(&job_id);
     let job = w.app.meta.jobs.borrow().get(&job_id).cloned().unwrap();
     assert!(job.finished_at_ms.is_some());
-    w.app.ops.jobs.borrow_mut().push(JobTiming {
-        job,
-        media_type: "text/plain".into(),
+    // And one with LLM work, finished a minute earlier, in PDF.
+    let mut summarized = job.clone();
+    summarized.id = "job_llm".into();
+    summarized.finished_at_ms = job.finished_at_ms.map(|f| f - MINUTE);
+    summarized.command_states[0].llm = Some(quire::llm::engine::LlmUsage {
+        model: Some("fake/small".into()),
+        input_tokens: 300,
+        output_tokens: 40,
+        cost_usd: 0.25,
+        ..Default::default()
     });
+    w.app.ops.jobs.borrow_mut().extend([
+        JobTiming {
+            job,
+            media_type: "text/plain".into(),
+        },
+        JobTiming {
+            job: summarized,
+            media_type: "application/pdf".into(),
+        },
+    ]);
+    // Rolled up as they come, the current minute included.
+    let body = op(&w, Method::Get, "/v1/admin/metrics?window=60").json_body();
+    assert_eq!(body["jobs"]["finished"], 2);
 
     let resp = op(&w, Method::Get, "/v1/admin/metrics?window=60");
     assert_eq!(resp.status, 200);
@@ -76,17 +96,60 @@ fn metrics_report_percentiles_errors_jobs_and_llm_per_window() {
     assert_eq!(get["p50_ms"], 50);
     // 10 of 100 took 400 ms: the 95th is in the (300, 500] bucket.
     assert_eq!(get["p95_ms"], 500);
-    assert_eq!(body["requests"]["requests"], 110);
-    assert_eq!(body["jobs"]["finished"], 1);
-    assert_eq!(body["jobs"]["outcomes"]["succeeded"], 1);
-    assert_eq!(body["jobs"]["formats"][0]["media_type"], "text/plain");
-    assert_eq!(body["jobs"]["formats"][0]["processing_ms"]["count"], 1);
-    assert_eq!(body["jobs"]["queue_wait_ms"]["count"], 1);
+    assert_eq!(
+        body["requests"]["requests"], 110,
+        "job rollups are not requests"
+    );
+    assert_eq!(body["jobs"]["finished"], 2);
+    assert_eq!(body["jobs"]["outcomes"]["succeeded"], 2);
+    assert_eq!(body["jobs"]["formats"][1]["media_type"], "text/plain");
+    assert_eq!(body["jobs"]["formats"][1]["processing_ms"]["count"], 1);
+    assert_eq!(body["jobs"]["queue_wait_ms"]["count"], 2);
+    assert_eq!(body["jobs"]["llm"]["input_tokens"], 300);
+    assert_eq!(body["jobs"]["llm"]["cost_usd"], 0.25);
+    assert_eq!(body["jobs"]["llm"]["models"][0]["model"], "fake/small");
+
+    // The rollups stand on their own: passes that overlap count a job
+    // once, and jobs deleted since (retention, erasure) still count.
+    w.app.ops.jobs.borrow_mut().clear();
+    w.clock.advance(MINUTE);
+    let again = op(&w, Method::Get, "/v1/admin/metrics?window=60").json_body();
+    assert_eq!(again["jobs"], body["jobs"]);
 
     // A day-long window takes in the old failures too.
     let body = op(&w, Method::Get, "/v1/admin/metrics?window=1440").json_body();
     assert_eq!(body["requests"]["requests"], 160);
     assert_eq!(body["requests"]["server_errors"], 52);
+}
+
+#[test]
+fn a_rollup_pass_reads_busy_minutes_in_pages_and_counts_each_job_once() {
+    let w = spawn_app();
+    let doc = w.upload_id("text/plain", b"busy");
+    let job_id = w.job_id(&doc);
+    w.deliver(&job_id);
+    let done = w.app.meta.jobs.borrow().get(&job_id).cloned().unwrap();
+    // 4,500 jobs over three minutes: pages of 2,000 end inside minutes.
+    let first = now_minute(&w) * MINUTE;
+    w.app.ops.jobs.borrow_mut().extend((0..4_500u64).map(|i| {
+        let mut job = done.clone();
+        job.id = format!("job_{i}");
+        job.finished_at_ms = Some(first + i * 40);
+        JobTiming {
+            job,
+            media_type: "text/plain".into(),
+        }
+    }));
+    w.clock.advance(5 * MINUTE);
+    let report = block_on(w.app.evaluate_slos(w.clock.0.get()));
+    assert_eq!(report.errors, 0);
+    assert_eq!(report.jobs_rolled_up, 4_500);
+    // The next pass goes over the last minutes again, replacing them.
+    w.clock.advance(MINUTE);
+    let report = block_on(w.app.evaluate_slos(w.clock.0.get()));
+    assert!(report.jobs_rolled_up > 0);
+    let body = op(&w, Method::Get, "/v1/admin/metrics?window=60").json_body();
+    assert_eq!(body["jobs"]["finished"], 4_500);
 }
 
 fn alerting_world() -> World {

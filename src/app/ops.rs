@@ -6,18 +6,15 @@ use super::tenants::require_operator;
 use super::App;
 use crate::error::ApiError;
 use crate::http::{Request, Response};
-use crate::ops::metrics::{self, sample_percentile, summarize, Stats};
+use crate::ops::jobstats::{self, JobFigures, LlmRollup};
+use crate::ops::metrics::{self, summarize, Stats};
 use crate::ops::{backup, slo};
 use crate::ports::{BlobStore, HttpClient, OpsStore, Ports};
 use serde::Serialize;
 use serde_json::{json, Value};
-use std::collections::BTreeMap;
 
 const MINUTE_MS: u64 = 60_000;
 const DAY_MS: u64 = 86_400_000;
-/// Finished jobs read for the job figures of one metrics window.
-const JOB_SAMPLE: u32 = 5000;
-
 fn window_minutes(req: &Request, default: u64) -> Result<u64, ApiError> {
     match req.query_param("window") {
         None => Ok(default),
@@ -44,7 +41,12 @@ pub async fn metrics<P: Ports>(
     require_operator(app, req)?;
     let window = window_minutes(req, 60)?;
     let from_ms = now_ms.saturating_sub(window * MINUTE_MS);
-    let routes = app.ops.metrics_since(from_ms / MINUTE_MS).await?;
+    // Up to now; if this pass fails, figures are as of the last one.
+    let _ = roll_up_jobs(app, now_ms).await;
+    let rows = app.ops.metrics_since(from_ms / MINUTE_MS).await?;
+    let jobs = JobFigures::from_rows(&rows);
+    let llm = app.ops.llm_since(from_ms / MINUTE_MS).await?;
+    let routes = requests_only(rows);
     let mut total = Stats::default();
     let mut summaries: Vec<_> = routes
         .iter()
@@ -54,7 +56,6 @@ pub async fn metrics<P: Ports>(
         })
         .collect();
     summaries.sort_by(|a, b| b.requests.cmp(&a.requests).then(a.route.cmp(&b.route)));
-    let jobs = app.ops.finished_jobs(from_ms, JOB_SAMPLE).await?;
     let (documents, bytes) = app.ops.stored_totals().await?;
     Ok(Response::json(
         200,
@@ -64,81 +65,104 @@ pub async fn metrics<P: Ports>(
             "to": crate::time::rfc3339(now_ms),
             "requests": summarize("*", &total),
             "routes": summaries,
-            "jobs": job_figures(&jobs),
+            "jobs": job_figures(&jobs, &llm),
             "storage": { "documents": documents, "bytes": bytes },
         }),
     ))
 }
 
-#[derive(Default)]
-struct FormatFigures {
-    outcomes: BTreeMap<String, u64>,
-    processing_ms: Vec<u64>,
-}
-
-fn percentiles(mut v: Vec<u64>) -> Value {
-    v.sort_unstable();
+fn percentiles(s: &Stats) -> Value {
     json!({
-        "count": v.len(),
-        "p50": sample_percentile(&v, 0.5),
-        "p95": sample_percentile(&v, 0.95),
-        "p99": sample_percentile(&v, 0.99),
+        "count": s.count,
+        "p50": s.percentile(0.5),
+        "p95": s.percentile(0.95),
+        "p99": s.percentile(0.99),
     })
 }
 
-fn job_figures(jobs: &[crate::ports::JobTiming]) -> Value {
-    let mut outcomes: BTreeMap<String, u64> = BTreeMap::new();
-    let mut formats: BTreeMap<String, FormatFigures> = BTreeMap::new();
-    let mut waits = Vec::new();
-    let (mut tokens_in, mut tokens_out, mut cost) = (0u64, 0u64, 0f64);
-    let mut by_model: BTreeMap<String, (u64, u64, f64)> = BTreeMap::new();
-    for t in jobs {
-        let job = &t.job;
-        let status = job.status.as_str().to_string();
-        *outcomes.entry(status.clone()).or_default() += 1;
-        let f = formats.entry(t.media_type.clone()).or_default();
-        *f.outcomes.entry(status).or_default() += 1;
-        if let (Some(started), Some(finished)) = (job.started_at_ms, job.finished_at_ms) {
-            f.processing_ms.push(finished.saturating_sub(started));
-            waits.push(started.saturating_sub(job.created_at_ms));
-        }
-        for usage in job.command_states.iter().filter_map(|c| c.llm.as_ref()) {
-            tokens_in += u64::from(usage.input_tokens);
-            tokens_out += u64::from(usage.output_tokens);
-            cost += usage.cost_usd;
-            let model = usage.model.clone().unwrap_or_else(|| "(none)".into());
-            let m = by_model.entry(model).or_default();
-            m.0 += u64::from(usage.input_tokens);
-            m.1 += u64::from(usage.output_tokens);
-            m.2 += usage.cost_usd;
-        }
-    }
-    let formats: Vec<Value> = formats
-        .into_iter()
-        .map(|(media_type, f)| {
+fn job_figures(jobs: &JobFigures, llm: &[LlmRollup]) -> Value {
+    let formats: Vec<Value> = jobs
+        .formats
+        .iter()
+        .map(|(media_type, (outcomes, processing))| {
             json!({
                 "media_type": media_type,
-                "outcomes": f.outcomes,
-                "processing_ms": percentiles(f.processing_ms),
+                "outcomes": outcomes,
+                "processing_ms": percentiles(processing),
             })
         })
         .collect();
     let round = |c: f64| (c * 1_000_000.0).round() / 1_000_000.0;
-    let models: Vec<Value> = by_model
-        .into_iter()
-        .map(|(model, (i, o, c))| json!({"model": model, "input_tokens": i, "output_tokens": o, "cost_usd": round(c)}))
+    let models: Vec<Value> = llm
+        .iter()
+        .map(|m| {
+            json!({
+                "model": m.model, "commands": m.commands, "input_tokens": m.input_tokens,
+                "output_tokens": m.output_tokens, "cost_usd": round(m.cost_usd),
+            })
+        })
         .collect();
     json!({
-        "finished": jobs.len(),
-        "sampled_up_to": JOB_SAMPLE,
-        "outcomes": outcomes,
-        "queue_wait_ms": percentiles(waits),
+        "finished": jobs.finished(),
+        "outcomes": jobs.outcomes,
+        "queue_wait_ms": percentiles(&jobs.queue_wait),
         "formats": formats,
         "llm": {
-            "input_tokens": tokens_in, "output_tokens": tokens_out,
-            "cost_usd": round(cost), "models": models,
+            "input_tokens": llm.iter().map(|m| m.input_tokens).sum::<u64>(),
+            "output_tokens": llm.iter().map(|m| m.output_tokens).sum::<u64>(),
+            "cost_usd": round(llm.iter().map(|m| m.cost_usd).sum()),
+            "models": models,
         },
     })
+}
+
+/// The request rows among rollups (job rollups share the table).
+fn requests_only(rows: Vec<(String, Stats)>) -> Vec<(String, Stats)> {
+    rows.into_iter()
+        .filter(|(name, _)| !jobstats::is_job_rollup(name))
+        .collect()
+}
+
+/// Jobs read per store call of a rollup pass, and calls per pass.
+const ROLLUP_PAGE: u32 = 2000;
+const ROLLUP_PAGES: usize = 10;
+/// How far back the first pass (or one after a long pause) goes.
+const ROLLUP_MAX_BACK_MINUTES: u64 = 24 * 60;
+
+/// Rolls finished jobs up per minute since the last pass (see
+/// [`jobstats`]); how many jobs it read.
+pub async fn roll_up_jobs<P: Ports>(app: &App<P>, now_ms: u64) -> Result<u64, ApiError> {
+    let mark = app.ops.job_rollup_mark().await?;
+    let Some((from, to)) = jobstats::pass_range(mark, now_ms, ROLLUP_MAX_BACK_MINUTES) else {
+        return Ok(0);
+    };
+    let mut read = 0;
+    let mut start = from;
+    for _ in 0..ROLLUP_PAGES {
+        if start >= to {
+            break;
+        }
+        let mut jobs = app
+            .ops
+            .finished_jobs(start * MINUTE_MS, to * MINUTE_MS, ROLLUP_PAGE)
+            .await?;
+        // A full page may end inside a minute: that minute goes to the
+        // next page, whole (unless one minute alone fills the page).
+        let mut end = to;
+        if jobs.len() == ROLLUP_PAGE as usize {
+            let last = jobs
+                .last()
+                .and_then(|t| t.job.finished_at_ms)
+                .map_or(to, |f| f / MINUTE_MS);
+            end = if last > start { last } else { start + 1 };
+            jobs.retain(|t| t.job.finished_at_ms.is_some_and(|f| f < end * MINUTE_MS));
+        }
+        read += jobs.len() as u64;
+        let (rows, llm) = jobstats::roll_up(&jobs);
+        app.ops.put_job_rollups(&rows, &llm, end).await?;
+        start = end;
+    }
+    Ok(read)
 }
 
 /// One objective's indicator over the last `minutes`.
@@ -174,7 +198,7 @@ async fn window_stats<P: Ports>(
     let mut out = Vec::new();
     for w in slo::windows() {
         let since = (now_ms / MINUTE_MS).saturating_sub(w);
-        out.push((w, app.ops.metrics_since(since).await?));
+        out.push((w, requests_only(app.ops.metrics_since(since).await?)));
     }
     Ok(out)
 }
@@ -188,6 +212,8 @@ pub struct SloReport {
     pub notified: usize,
     pub notify_failed: usize,
     pub errors: usize,
+    /// Finished jobs read by the rollup pass that runs first.
+    pub jobs_rolled_up: u64,
 }
 
 /// The cron's SLO pass: burn rates per rule, dead-letter depth, alert
@@ -195,6 +221,10 @@ pub struct SloReport {
 /// not acknowledged POSTed (signed) again.
 pub async fn evaluate_slos<P: Ports>(app: &App<P>, now_ms: u64) -> SloReport {
     let mut report = SloReport::default();
+    match roll_up_jobs(app, now_ms).await {
+        Ok(n) => report.jobs_rolled_up = n,
+        Err(_) => report.errors += 1,
+    }
     match candidates(app, now_ms).await {
         Ok(firing) => {
             report.evaluated = app.config.ops.slos.len() + 1;
@@ -329,10 +359,11 @@ pub async fn show_slo<P: Ports>(
 ) -> Result<Response, ApiError> {
     require_operator(app, req)?;
     let period_minutes = app.config.ops.slo_period_days * 1440;
-    let period_routes = app
-        .ops
-        .metrics_since((now_ms / MINUTE_MS).saturating_sub(period_minutes))
-        .await?;
+    let period_routes = requests_only(
+        app.ops
+            .metrics_since((now_ms / MINUTE_MS).saturating_sub(period_minutes))
+            .await?,
+    );
     let stats = window_stats(app, now_ms).await?;
     let mut out = Vec::new();
     for objective in &app.config.ops.slos {

@@ -3,6 +3,7 @@
 
 use super::d1::{num, text, D1Meta, JobRow, JOB_COLUMNS};
 use super::storage::classify;
+use crate::ops::jobstats::LlmRollup;
 use crate::ops::metrics::{Rollup, Stats, BUCKETS};
 use crate::ops::slo::{Alert, Sli};
 use crate::ports::{JobTiming, OpsStore, StoreError, StoreResult};
@@ -18,25 +19,45 @@ fn number(row: &Map<String, Value>, name: &str) -> u64 {
     row.get(name).and_then(Value::as_f64).unwrap_or(0.0) as u64
 }
 
+/// metrics_minute's columns, in [`rollup_args`] order, and placeholders.
+fn rollup_columns() -> (Vec<String>, Vec<String>) {
+    let columns: Vec<String> = [
+        "minute",
+        "name",
+        "count",
+        "errors",
+        "client_errors",
+        "sum_ms",
+    ]
+    .iter()
+    .map(|c| c.to_string())
+    .chain(bucket_columns())
+    .collect();
+    let placeholders = (1..=columns.len()).map(|i| format!("?{i}")).collect();
+    (columns, placeholders)
+}
+
+/// A rollup's values in metrics_minute's column order.
+fn rollup_args(r: &Rollup) -> Vec<JsValue> {
+    let s = &r.stats;
+    let mut args: Vec<JsValue> = vec![
+        num(r.minute),
+        text(&r.name),
+        num(s.count),
+        num(s.errors),
+        num(s.client_errors),
+        num(s.sum_ms),
+    ];
+    args.extend(s.buckets.iter().map(|b| num(*b)));
+    args
+}
+
 impl OpsStore for D1Meta {
     async fn add_metrics(&self, rollups: &[Rollup]) -> StoreResult<()> {
         if rollups.is_empty() {
             return Ok(());
         }
-        let buckets = bucket_columns();
-        let columns = [
-            "minute",
-            "name",
-            "count",
-            "errors",
-            "client_errors",
-            "sum_ms",
-        ]
-        .iter()
-        .map(|c| c.to_string())
-        .chain(buckets.iter().cloned())
-        .collect::<Vec<_>>();
-        let placeholders: Vec<String> = (1..=columns.len()).map(|i| format!("?{i}")).collect();
+        let (columns, placeholders) = rollup_columns();
         let updates: Vec<String> = columns[2..]
             .iter()
             .map(|c| format!("{c} = {c} + excluded.{c}"))
@@ -49,17 +70,7 @@ impl OpsStore for D1Meta {
         );
         let mut statements = Vec::new();
         for r in rollups {
-            let s = &r.stats;
-            let mut args: Vec<JsValue> = vec![
-                num(r.minute),
-                text(&r.name),
-                num(s.count),
-                num(s.errors),
-                num(s.client_errors),
-                num(s.sum_ms),
-            ];
-            args.extend(s.buckets.iter().map(|b| num(*b)));
-            statements.push(self.stmt(&sql, &args)?);
+            statements.push(self.stmt(&sql, &rollup_args(r))?);
         }
         self.batch(statements).await
     }
@@ -102,16 +113,109 @@ impl OpsStore for D1Meta {
     }
 
     async fn prune_metrics(&self, before_minute: u64) -> StoreResult<u64> {
-        let n = self
-            .run(
-                "DELETE FROM metrics_minute WHERE minute < ?1",
-                &[num(before_minute)],
-            )
-            .await?;
+        let mut n = 0;
+        for table in ["metrics_minute", "llm_metrics_minute"] {
+            let sql = format!("DELETE FROM {table} WHERE minute < ?1");
+            n += self.run(&sql, &[num(before_minute)]).await?;
+        }
         Ok(n as u64)
     }
 
-    async fn finished_jobs(&self, since_ms: u64, limit: u32) -> StoreResult<Vec<JobTiming>> {
+    async fn put_job_rollups(
+        &self,
+        rows: &[Rollup],
+        llm: &[LlmRollup],
+        upto_minute: u64,
+    ) -> StoreResult<()> {
+        let (columns, placeholders) = rollup_columns();
+        let replace_row = format!(
+            "INSERT OR REPLACE INTO metrics_minute ({}) VALUES ({})",
+            columns.join(", "),
+            placeholders.join(", ")
+        );
+        let mut statements = Vec::new();
+        for r in rows {
+            statements.push(self.stmt(&replace_row, &rollup_args(r))?);
+        }
+        for m in llm {
+            statements.push(self.stmt(
+                "INSERT OR REPLACE INTO llm_metrics_minute \
+                 (minute, model, commands, input_tokens, output_tokens, cost_usd) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                &[
+                    num(m.minute),
+                    text(&m.model),
+                    num(m.commands),
+                    num(m.input_tokens),
+                    num(m.output_tokens),
+                    JsValue::from_f64(m.cost_usd),
+                ],
+            )?);
+        }
+        statements.push(self.stmt(
+            "INSERT OR REPLACE INTO rollup_marks (name, upto_minute) VALUES ('jobs', ?1)",
+            &[num(upto_minute)],
+        )?);
+        // In batches of bounded size, the mark last: a pass cut short
+        // leaves the mark where it was, and the next pass replaces the
+        // same rows again.
+        let mut statements = statements.into_iter().peekable();
+        while statements.peek().is_some() {
+            self.batch(statements.by_ref().take(100).collect()).await?;
+        }
+        Ok(())
+    }
+
+    async fn job_rollup_mark(&self) -> StoreResult<Option<u64>> {
+        #[derive(Deserialize)]
+        struct Row {
+            upto_minute: f64,
+        }
+        let row = self
+            .first::<Row>(
+                "SELECT upto_minute FROM rollup_marks WHERE name = 'jobs'",
+                &[],
+            )
+            .await?;
+        Ok(row.map(|r| r.upto_minute as u64))
+    }
+
+    async fn llm_since(&self, from_minute: u64) -> StoreResult<Vec<LlmRollup>> {
+        #[derive(Deserialize)]
+        struct Row {
+            model: String,
+            commands: f64,
+            input_tokens: f64,
+            output_tokens: f64,
+            cost_usd: f64,
+        }
+        let rows = self
+            .all::<Row>(
+                "SELECT model, SUM(commands) AS commands, SUM(input_tokens) AS input_tokens, \
+                 SUM(output_tokens) AS output_tokens, SUM(cost_usd) AS cost_usd \
+                 FROM llm_metrics_minute WHERE minute >= ?1 GROUP BY model ORDER BY model",
+                &[num(from_minute)],
+            )
+            .await?;
+        Ok(rows
+            .into_iter()
+            .map(|r| LlmRollup {
+                minute: from_minute,
+                model: r.model,
+                commands: r.commands as u64,
+                input_tokens: r.input_tokens as u64,
+                output_tokens: r.output_tokens as u64,
+                cost_usd: r.cost_usd,
+            })
+            .collect())
+    }
+
+    async fn finished_jobs(
+        &self,
+        from_ms: u64,
+        to_ms: u64,
+        limit: u32,
+    ) -> StoreResult<Vec<JobTiming>> {
         #[derive(Deserialize)]
         struct Row {
             #[serde(flatten)]
@@ -121,9 +225,9 @@ impl OpsStore for D1Meta {
         let sql = format!(
             "SELECT {JOB_COLUMNS}, (SELECT d.media_type FROM documents d \
              WHERE d.id = jobs.document_id AND d.tenant_id = jobs.tenant_id) AS media_type \
-             FROM jobs WHERE finished_at >= ?1 ORDER BY finished_at DESC LIMIT ?2"
+             FROM jobs WHERE finished_at >= ?1 AND finished_at < ?2 ORDER BY finished_at LIMIT ?3"
         );
-        self.all::<Row>(&sql, &[num(since_ms), num(u64::from(limit))])
+        self.all::<Row>(&sql, &[num(from_ms), num(to_ms), num(u64::from(limit))])
             .await?
             .into_iter()
             .map(|r| {

@@ -3,6 +3,7 @@
 
 pub mod backup;
 pub mod faults;
+pub mod jobstats;
 pub mod metrics;
 pub mod slo;
 
