@@ -88,7 +88,9 @@ export async function startServer({ vars = {}, logName = "wrangler", persistDir,
     });
   }
   try {
-    await waitForHealth(base, child, 180_000);
+    // Start-up includes wrangler's [build] step: quick after a build, but
+    // a build from cold (npm run bench:* on a fresh checkout) takes minutes.
+    await waitForHealth(base, child, 600_000);
   } catch (e) {
     await stop();
     throw e;

@@ -17,5 +17,10 @@ step "clippy (wasm32)"
 cargo clippy --target wasm32-unknown-unknown --lib --locked -- -D warnings
 step "unit, application and corpus tests (native)"
 cargo test --locked
+# Built here, not first inside `wrangler dev` (whose own build is then a
+# quick no-op): a cold release build takes minutes on 2 cores, which the
+# servers' start-up wait should not have to cover.
+step "wasm build (worker-build --release)"
+sh scripts/build.sh
 step "end-to-end tests (wrangler dev: workerd + local D1, R2, Queues)"
 node tests/e2e/run.mjs
