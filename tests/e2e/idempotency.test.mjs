@@ -15,16 +15,29 @@ const count = async () => {
   }
 };
 
+// A 5xx is retried with the same key, as clients should: under this burst
+// the local runtime now and then answers 503 "Your worker restarted
+// mid-request" for a POST (wrangler's proxy; the worker never saw it).
+async function withRetries(call) {
+  for (let i = 0; ; i++) {
+    const r = await call();
+    if (r.status < 500 || i === 5) return r;
+    await new Promise((ok) => setTimeout(ok, 200));
+  }
+}
+
 test("50 concurrent identical uploads with one key create exactly one document", async () => {
   const before = await count();
   const key = randomUUID();
   const body = Buffer.from(`idempotent upload ${key}`);
   const results = await Promise.all(
     Array.from({ length: 50 }, () =>
-      api("POST", "/v1/documents", {
-        headers: { "content-type": "text/plain", "idempotency-key": key },
-        body,
-      }),
+      withRetries(() =>
+        api("POST", "/v1/documents", {
+          headers: { "content-type": "text/plain", "idempotency-key": key },
+          body,
+        }),
+      ),
     ),
   );
   const created = results.filter((r) => r.status === 201);
@@ -51,11 +64,14 @@ test("50 concurrent identical job creations with one key create exactly one job"
   const body = JSON.stringify({ document_id: doc.id, commands: [{ name: "stats" }] });
   const results = await Promise.all(
     Array.from({ length: 50 }, () =>
-      api("POST", "/v1/jobs", { headers: { "content-type": "application/json", "idempotency-key": key }, body }),
+      withRetries(() =>
+        api("POST", "/v1/jobs", { headers: { "content-type": "application/json", "idempotency-key": key }, body }),
+      ),
     ),
   );
   const accepted = results.filter((r) => r.status === 202);
-  assert.equal(accepted.length + results.filter((r) => r.status === 409).length, 50);
+  const others = results.filter((r) => r.status !== 202 && r.status !== 409);
+  assert.deepEqual(others.map((r) => `${r.status} ${r.text}`), [], "only 202 or 409");
   assert.equal(new Set(accepted.map((r) => r.json.id)).size, 1, "one job id");
 });
 
