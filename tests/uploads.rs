@@ -25,8 +25,12 @@ fn data(n: usize) -> Vec<u8> {
 }
 
 fn start(w: &World, size: usize, sha256: Option<&str>) -> Response {
+    start_typed(w, size, "text/plain", sha256)
+}
+
+fn start_typed(w: &World, size: usize, content_type: &str, sha256: Option<&str>) -> Response {
     let mut body =
-        serde_json::json!({ "filename": "big.txt", "content_type": "text/plain", "size": size });
+        serde_json::json!({ "filename": "big", "content_type": content_type, "size": size });
     if let Some(h) = sha256 {
         body["sha256"] = h.into();
     }
@@ -261,10 +265,14 @@ fn documents_too_large_to_process_are_refused_at_job_creation() {
 }
 
 fn stream_upload(w: &World, declared: u64, data: Vec<u8>) -> Response {
+    stream_typed(w, declared, data, "text/plain")
+}
+
+fn stream_typed(w: &World, declared: u64, data: Vec<u8>, content_type: &str) -> Response {
     let source = std::rc::Rc::new(quire::fakes::VecSource::new(data, 50_000));
     w.send(
         w.as_admin(Method::Post, "/v1/documents")
-            .with_header("content-type", "text/plain")
+            .with_header("content-type", content_type)
             .with_header("x-filename", "streamed.txt")
             .with_stream(declared, source),
     )
@@ -390,4 +398,85 @@ fn completing_again_after_a_failure_past_assembly_succeeds() {
         done.json_body()["id"].as_str().unwrap()
     );
     assert_eq!(w.send(w.as_admin(Method::Get, &path)).body, all);
+}
+
+/// A PDF of `len` bytes with `marker` written at `at`.
+fn pdf_with(len: usize, at: usize, marker: &[u8]) -> Vec<u8> {
+    let mut pdf = data(len);
+    pdf[..9].copy_from_slice(b"%PDF-1.7\n");
+    pdf[at..at + marker.len()].copy_from_slice(marker);
+    pdf
+}
+
+const EICAR: &[u8] = b"X5O!P%@AP[4\\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*";
+
+fn resumable(w: &World, content_type: &str, all: &[u8]) -> Response {
+    let id = created_id(&start_typed(w, all.len(), content_type, None), 201);
+    // Out of order: each part is searched on arrival, the joins at the end.
+    for n in [3, 1, 2] {
+        assert_eq!(put(w, &id, n, part(all, n)).status, 200);
+    }
+    w.send(w.as_admin(Method::Post, &format!("/v1/uploads/{id}/complete")))
+}
+
+fn nothing_stored(w: &World) -> bool {
+    w.app.blobs.inner.objects.borrow().is_empty()
+        && w.app.blobs.inner.multipart.borrow().is_empty()
+        && w.app.meta.documents.borrow().is_empty()
+}
+
+#[test]
+fn signatures_past_the_first_part_are_found_in_resumable_uploads() {
+    // Script in a PDF, split across the join of parts 1 and 2.
+    let script = b"/OpenAction << /S /JavaScript >>";
+    let pdf = pdf_with(3 * PART - 100, PART - 20, script);
+    let w = world();
+    let done = resumable(&w, "application/pdf", &pdf);
+    assert_eq!(done.status, 201, "{}", String::from_utf8_lossy(&done.body));
+    assert_eq!(
+        done.json_body()["scan"]["flags"],
+        serde_json::json!(["pdf_javascript"])
+    );
+
+    // Refused when the deployment refuses it: and nothing is kept.
+    let strict = spawn_app_with(&[
+        ("UPLOAD_PART_BYTES", "131072"),
+        ("USAGE_BUDGETS", "requests=100000,stored_bytes=100000000"),
+        ("SCAN_REFUSE", "pdf_javascript"),
+    ]);
+    let refused = resumable(&strict, "application/pdf", &pdf);
+    assert_problem(&refused, 422, "content_refused");
+    assert!(nothing_stored(&strict));
+
+    // The EICAR test string deep inside a text, in part 3.
+    let mut text = data(3 * PART - 100);
+    text[2 * PART + 500..2 * PART + 500 + EICAR.len()].copy_from_slice(EICAR);
+    let w = world();
+    assert_problem(&resumable(&w, "text/plain", &text), 422, "malware_detected");
+    assert!(nothing_stored(&w));
+}
+
+#[test]
+fn signatures_past_the_first_part_are_found_in_streamed_uploads() {
+    let w = world();
+    let launch = b"/OpenAction << /S /Launch /F (cmd.exe) >>";
+    let pdf = pdf_with(3 * PART + 10, 2 * PART - 7, launch);
+    let resp = stream_typed(&w, pdf.len() as u64, pdf, "application/pdf");
+    assert_eq!(resp.status, 201, "{}", String::from_utf8_lossy(&resp.body));
+    assert_eq!(
+        resp.json_body()["scan"]["flags"],
+        serde_json::json!(["pdf_launch"])
+    );
+
+    let w = world();
+    let mut text = data(3 * PART);
+    text[PART - 30..PART - 30 + EICAR.len()].copy_from_slice(EICAR);
+    let resp = stream_typed(&w, text.len() as u64, text, "text/plain");
+    assert_problem(&resp, 422, "malware_detected");
+    assert!(nothing_stored(&w));
+    // A text that only mentions PDF names is not flagged.
+    let w = world();
+    let plain = pdf_with(2 * PART, PART + 3, b"/Launch")[9..].to_vec();
+    let resp = stream_typed(&w, plain.len() as u64, plain, "text/plain");
+    assert_eq!(resp.json_body()["scan"]["flags"], serde_json::json!([]));
 }

@@ -13,6 +13,7 @@ use crate::error::ApiError;
 use crate::http::{Request, Response};
 use crate::ids::new_id;
 use crate::ports::{BlobStore, MetaStore, Ports, UsageMeter};
+use crate::scan::markers::{join_parts, MarkerScan, PartMarks};
 use crate::uploads::{digest_of, hash_after, Part, Upload, MAX_UPLOAD_SIZE};
 use serde::Deserialize;
 
@@ -172,6 +173,7 @@ pub async fn put_part<P: Ports>(
         number: n,
         etag,
         size_bytes: req.body.len() as u64,
+        marks: Some(PartMarks::of(&req.body, is_pdf(&upload.media_type))),
     };
     app.meta
         .put_upload_part(&upload.id, &part, ctx.now_ms)
@@ -299,11 +301,18 @@ pub async fn complete<P: Ports>(
         .read_range(&upload.blob_key, upload.size_bytes, 0, head_len)
         .await?
         .ok_or_else(|| ApiError::Internal(format!("{} missing", upload.blob_key)))?;
+    let marks: Option<Vec<PartMarks>> = parts.iter().map(|p| p.marks.clone()).collect();
+    let hits = match &marks {
+        Some(marks) => join_parts(marks, is_pdf(&upload.media_type)),
+        // Parts stored before part scanning: say so.
+        None => vec!["not_fully_scanned".to_string()],
+    };
     let scan = match scan_head(
         app,
         &upload.media_type,
         &head,
         head_len == upload.size_bytes,
+        &hits,
     ) {
         Ok(report) => report,
         Err(e) => {
@@ -343,24 +352,26 @@ pub async fn complete<P: Ports>(
 /// Scans a document stored in parts: whole when it fits in one part; a
 /// larger one on its first part (type, executables, EICAR), except
 /// archives, whose directory is at the end (flagged instead).
+/// The scan of an upload held in parts: a whole one (a single part) as
+/// any upload; a larger one from its first part and the signatures found
+/// through all of it (see [`crate::scan::scan_large`]).
 fn scan_head<P: Ports>(
     app: &App<P>,
     media_type: &str,
     head: &[u8],
     whole: bool,
+    hits: &[String],
 ) -> Result<crate::scan::ScanReport, ApiError> {
-    if !whole && head.starts_with(b"PK") {
-        return Ok(crate::scan::ScanReport {
-            sniffed_type: media_type.to_string(),
-            flags: vec!["not_scanned_large_archive".into()],
-        });
+    let refuse = &app.config.scan_refuse;
+    if whole {
+        let limits = crate::scan::ScanLimits::default();
+        return Ok(crate::scan::scan(media_type, head, &limits, refuse)?);
     }
-    Ok(crate::scan::scan(
-        media_type,
-        head,
-        &crate::scan::ScanLimits::default(),
-        &app.config.scan_refuse,
-    )?)
+    Ok(crate::scan::scan_large(media_type, head, hits, refuse)?)
+}
+
+fn is_pdf(media_type: &str) -> bool {
+    media_type == "application/pdf"
 }
 
 /// `POST /v1/documents` with a body too large to hold: read a part at a
@@ -412,6 +423,7 @@ pub async fn create_streamed<P: Ports>(
     let sent = async {
         let (mut hash, mut etags, mut head, mut digest) =
             (Midstate::default(), Vec::new(), Vec::new(), String::new());
+        let mut markers = MarkerScan::new(is_pdf(&media_type));
         for n in 1..=parts {
             let want = (size - u64::from(n - 1) * part_size).min(part_size);
             let bytes = body
@@ -434,6 +446,7 @@ pub async fn create_streamed<P: Ports>(
             if n == 1 {
                 head = bytes.clone();
             }
+            markers.feed(&bytes);
             let etag = app
                 .blobs
                 .put_part(&key, &upload_id, (size, part_size), n, bytes)
@@ -451,10 +464,10 @@ pub async fn create_streamed<P: Ports>(
             ));
         }
         app.blobs.finish_multipart(&key, &upload_id, &etags).await?;
-        Ok((digest, head))
+        Ok((digest, head, markers.names()))
     }
     .await;
-    let (sha256, head) = match sent {
+    let (sha256, head, hits) = match sent {
         Ok(done) => done,
         Err(e) => {
             let _ = app.blobs.abort_multipart(&key, &upload_id).await;
@@ -462,7 +475,7 @@ pub async fn create_streamed<P: Ports>(
             return Err(e);
         }
     };
-    let scan = match scan_head(app, &media_type, &head, size <= part_size) {
+    let scan = match scan_head(app, &media_type, &head, size <= part_size, &hits) {
         Ok(report) => report,
         Err(e) => {
             let _ = app.blobs.delete(&key).await;

@@ -1,7 +1,7 @@
 //! Resumable uploads' rows in D1 (the `MetaStore` part of them).
 
 use super::d1::{num, opt_text, text, D1Meta};
-use crate::ports::StoreResult;
+use crate::ports::{StoreError, StoreResult};
 use crate::uploads::{Part, Upload};
 use serde::Deserialize;
 use worker::wasm_bindgen::JsValue;
@@ -101,14 +101,22 @@ impl D1Meta {
         now_ms: u64,
     ) -> StoreResult<()> {
         let part = self.stmt(
-            "INSERT INTO upload_parts (upload_id, number, etag, size_bytes) VALUES (?1, ?2, ?3, ?4) \
+            "INSERT INTO upload_parts (upload_id, number, etag, size_bytes, marks) \
+             VALUES (?1, ?2, ?3, ?4, ?5) \
              ON CONFLICT (upload_id, number) DO UPDATE SET etag = excluded.etag, \
-             size_bytes = excluded.size_bytes",
+             size_bytes = excluded.size_bytes, marks = excluded.marks",
             &[
                 text(upload_id),
                 num(u64::from(p.number)),
                 text(&p.etag),
                 num(p.size_bytes),
+                match &p.marks {
+                    Some(m) => text(
+                        &serde_json::to_string(m)
+                            .map_err(|e| StoreError::Permanent(e.to_string()))?,
+                    ),
+                    None => JsValue::NULL,
+                },
             ],
         )?;
         let touch = self.stmt(
@@ -124,10 +132,12 @@ impl D1Meta {
             number: f64,
             etag: String,
             size_bytes: f64,
+            marks: Option<String>,
         }
         Ok(self
             .all::<Row>(
-                "SELECT number, etag, size_bytes FROM upload_parts WHERE upload_id = ?1 ORDER BY number",
+                "SELECT number, etag, size_bytes, marks FROM upload_parts WHERE upload_id = ?1 \
+                 ORDER BY number",
                 &[text(upload_id)],
             )
             .await?
@@ -136,6 +146,9 @@ impl D1Meta {
                 number: r.number as u32,
                 etag: r.etag,
                 size_bytes: r.size_bytes as u64,
+                // Unreadable marks count as none: completion then flags
+                // the document as not fully scanned.
+                marks: r.marks.and_then(|m| serde_json::from_str(&m).ok()),
             })
             .collect())
     }

@@ -4,6 +4,7 @@
 //! active PDF content and encrypted archives are flagged (and refused when
 //! configured). Pure: bytes in, a report or a typed refusal out.
 
+pub mod markers;
 mod zipscan;
 
 use serde::{Deserialize, Serialize};
@@ -147,21 +148,59 @@ fn looks_textual(b: &[u8]) -> bool {
     !sample.contains(&0) || crate::extract::text::utf16_text(sample).is_some()
 }
 
+/// PDF names that mark active or hidden content, and the flag of each.
+const PDF_MARKERS: [(&[u8], &str); 6] = [
+    (b"/JavaScript", "pdf_javascript"),
+    (b"/JS ", "pdf_javascript"),
+    (b"/JS(", "pdf_javascript"),
+    (b"/Launch", "pdf_launch"),
+    (b"/EmbeddedFile", "pdf_embedded_files"),
+    (b"/Encrypt", "encrypted"),
+];
+
 fn pdf_flags(b: &[u8]) -> Vec<String> {
-    let mut flags = Vec::new();
-    if find(b, b"/JavaScript") || find(b, b"/JS ") || find(b, b"/JS(") {
-        flags.push("pdf_javascript".to_string());
-    }
-    if find(b, b"/Launch") {
-        flags.push("pdf_launch".to_string());
-    }
-    if find(b, b"/EmbeddedFile") {
-        flags.push("pdf_embedded_files".to_string());
-    }
-    if find(b, b"/Encrypt") {
-        flags.push("encrypted".to_string());
+    let mut flags: Vec<String> = Vec::new();
+    for (needle, flag) in PDF_MARKERS {
+        if !flags.iter().any(|f| f == flag) && find(b, needle) {
+            flags.push(flag.to_string());
+        }
     }
     flags
+}
+
+/// Scans a document too large to hold: its type and structure from its
+/// first part (`head`), and the signatures [`markers`] found through the
+/// whole of it (`hits`). An archive's structure is at its end, so one
+/// larger than its first part is only flagged `not_scanned_large_archive`.
+pub fn scan_large(
+    declared: &str,
+    head: &[u8],
+    hits: &[String],
+    refuse: &[String],
+) -> Result<ScanReport, ScanError> {
+    if hits.iter().any(|h| h == markers::EICAR_HIT) {
+        return Err(ScanError::Eicar);
+    }
+    let mut report = if head.starts_with(b"PK") {
+        if let Some(kind) = executable(head) {
+            return Err(ScanError::Executable(kind));
+        }
+        ScanReport {
+            sniffed_type: declared.to_string(),
+            flags: vec!["not_scanned_large_archive".into()],
+        }
+    } else {
+        scan(declared, head, &ScanLimits::default(), &[])?
+    };
+    for hit in hits {
+        if !report.flags.contains(hit) {
+            report.flags.push(hit.clone());
+        }
+    }
+    if let Some(flag) = report.flags.iter().find(|f| refuse.contains(f)) {
+        return Err(ScanError::Refused(flag.replace('_', " ")));
+    }
+    Ok(report)
 }
 
 /// Whether content of type `sniffed` may be accepted as `declared`.

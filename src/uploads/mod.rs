@@ -36,12 +36,14 @@ pub struct Upload {
     pub updated_at_ms: u64,
 }
 
-/// A part received: its number, the store's etag and its content bytes.
+/// A part received: its number, the store's etag and its content bytes,
+/// and what the scan found in it (none for parts stored before scanning).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Part {
     pub number: u32,
     pub etag: String,
     pub size_bytes: u64,
+    pub marks: Option<crate::scan::markers::PartMarks>,
 }
 
 impl Upload {
@@ -161,6 +163,7 @@ mod tests {
             number: 2,
             etag: "e".into(),
             size_bytes: 128,
+            marks: None,
         }]);
         assert_eq!(v["parts_missing"], serde_json::json!([1, 3]));
     }
