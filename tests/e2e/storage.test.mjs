@@ -94,6 +94,32 @@ test("a resumable upload in R2 multipart parts, out of order, becomes a document
   assert.equal((await api("DELETE", `/v1/documents/${done.json.id}`)).status, 204);
 });
 
+test("a signature split across two parts of a resumable upload is found at completion", { timeout: 120_000 }, async () => {
+  const eicar = Buffer.from("X5O!P%@AP[4\\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*");
+  const start = await api("POST", "/v1/uploads", {
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ filename: "split.txt", content_type: "text/plain", size: 8 * 1024 * 1024 + 4096 }),
+  });
+  assert.equal(start.status, 201, start.text);
+  const { id, part_size: partSize, parts } = start.json;
+  assert.equal(parts, 2);
+  const text = bigText(8 * 1024 * 1024 + 4096);
+  eicar.copy(text, partSize - 30);
+  // Part 2 first: neither part holds the whole signature.
+  for (const n of [2, 1]) {
+    const r = await fetch(`${BASE}/v1/uploads/${id}/parts/${n}`, {
+      method: "PUT",
+      headers: { authorization: `Bearer ${ADMIN_KEY}`, "content-type": "application/octet-stream" },
+      body: text.subarray((n - 1) * partSize, Math.min(n * partSize, text.length)),
+    });
+    assert.equal(r.status, 200, `part ${n}`);
+  }
+  const done = await api("POST", `/v1/uploads/${id}/complete`);
+  assert.equal(done.status, 422, done.text);
+  assert.equal(done.json.code, "malware_detected");
+  assert.equal((await api("GET", `/v1/uploads/${id}`)).status, 404, "the upload is discarded");
+});
+
 test("WebCrypto (used by the worker) and the aes-gcm crate seal a segment to the same bytes", async () => {
   const r = await fetch(`${BASE}/__test/crypto?engine=compare`);
   const body = await r.json();
