@@ -480,3 +480,73 @@ fn signatures_past_the_first_part_are_found_in_streamed_uploads() {
     let resp = stream_typed(&w, plain.len() as u64, plain, "text/plain");
     assert_eq!(resp.json_body()["scan"]["flags"], serde_json::json!([]));
 }
+
+/// An archive of these members; `noise` bytes of incompressible data are
+/// stored first, so that the directory is well past the first part.
+fn archive(noise: usize, members: &[(&str, &[u8])]) -> Vec<u8> {
+    use std::io::Write;
+    let mut w = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    let stored =
+        zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Stored);
+    let mut x: u32 = 7;
+    let random: Vec<u8> = (0..noise)
+        .map(|_| {
+            x = x.wrapping_mul(1_103_515_245).wrapping_add(12_345);
+            (x >> 16) as u8
+        })
+        .collect();
+    w.start_file("word/media/image1.bin", stored).unwrap();
+    w.write_all(&random).unwrap();
+    for (name, data) in members {
+        w.start_file(*name, zip::write::SimpleFileOptions::default())
+            .unwrap();
+        w.write_all(data).unwrap();
+    }
+    w.finish().unwrap().into_inner()
+}
+
+const DOCX: &str = "application/vnd.openxmlformats-officedocument.wordprocessingml.document";
+
+#[test]
+fn large_archives_are_scanned_from_their_directory() {
+    let office = [
+        ("[Content_Types].xml", &b"<Types/>"[..]),
+        ("word/document.xml", b"<w:document/>"),
+        ("word/vbaProject.bin", b"macro"),
+    ];
+    let docm = archive(3 * PART, &office);
+    assert!(docm.len() > 3 * PART);
+    // In parts, out of order: macros found from the directory at the end.
+    let w = world();
+    let id = created_id(&start_typed(&w, docm.len(), DOCX, None), 201);
+    for n in [4, 2, 1, 3] {
+        assert_eq!(put(&w, &id, n, part(&docm, n)).status, 200);
+    }
+    let done = w.send(w.as_admin(Method::Post, &format!("/v1/uploads/{id}/complete")));
+    assert_eq!(done.status, 201, "{}", String::from_utf8_lossy(&done.body));
+    let scan = &done.json_body()["scan"];
+    assert_eq!(scan["sniffed_type"], DOCX);
+    assert_eq!(scan["flags"], serde_json::json!(["macros"]));
+
+    // In one streamed request: a bomb member is refused, nothing kept.
+    let zeros = vec![0u8; 8 * 1024 * 1024];
+    let bomb = archive(2 * PART, &[("zeros.txt", &zeros)]);
+    let w = world();
+    let resp = stream_typed(&w, bomb.len() as u64, bomb, "application/zip");
+    assert_problem(&resp, 422, "zip_bomb");
+    assert!(nothing_stored(&w));
+
+    // Declared a document, an archive of something else: 415.
+    let plain = archive(2 * PART, &[("notes.txt", b"just notes")]);
+    let w = world();
+    let resp = stream_typed(&w, plain.len() as u64, plain.clone(), DOCX);
+    assert_eq!(resp.status, 415, "{}", String::from_utf8_lossy(&resp.body));
+    // An archive inside: flagged, as it is not opened.
+    let nested = archive(2 * PART, &[("inner.zip", &plain)]);
+    let resp = stream_typed(&w, nested.len() as u64, nested, "application/zip");
+    assert_eq!(resp.status, 201, "{}", String::from_utf8_lossy(&resp.body));
+    assert_eq!(
+        resp.json_body()["scan"]["flags"],
+        serde_json::json!(["nested_archive_not_scanned"])
+    );
+}

@@ -307,13 +307,11 @@ pub async fn complete<P: Ports>(
         // Parts stored before part scanning: say so.
         None => vec!["not_fully_scanned".to_string()],
     };
-    let scan = match scan_head(
-        app,
-        &upload.media_type,
-        &head,
-        head_len == upload.size_bytes,
-        &hits,
-    ) {
+    let stored = Stored {
+        key: &upload.blob_key,
+        size: upload.size_bytes,
+    };
+    let scan = match scan_upload(app, stored, &upload.media_type, &head, &hits).await {
         Ok(report) => report,
         Err(e) => {
             discard(app, &upload, ctx.now_ms, true).await;
@@ -352,22 +350,77 @@ pub async fn complete<P: Ports>(
 /// Scans a document stored in parts: whole when it fits in one part; a
 /// larger one on its first part (type, executables, EICAR), except
 /// archives, whose directory is at the end (flagged instead).
+/// The stored object an upload became, for the scan to read from.
+struct Stored<'a> {
+    key: &'a str,
+    size: u64,
+}
+
 /// The scan of an upload held in parts: a whole one (a single part) as
-/// any upload; a larger one from its first part and the signatures found
-/// through all of it (see [`crate::scan::scan_large`]).
-fn scan_head<P: Ports>(
+/// any upload; a larger one from its first part, an archive's directory
+/// read from its end, and the signatures found through all of it (see
+/// [`crate::scan::scan_large`]).
+async fn scan_upload<P: Ports>(
     app: &App<P>,
+    stored: Stored<'_>,
     media_type: &str,
     head: &[u8],
-    whole: bool,
     hits: &[String],
 ) -> Result<crate::scan::ScanReport, ApiError> {
     let refuse = &app.config.scan_refuse;
-    if whole {
+    if head.len() as u64 == stored.size {
         let limits = crate::scan::ScanLimits::default();
         return Ok(crate::scan::scan(media_type, head, &limits, refuse)?);
     }
-    Ok(crate::scan::scan_large(media_type, head, hits, refuse)?)
+    let archive = if head.starts_with(b"PK") {
+        archive_directory(app, &stored).await?
+    } else {
+        None
+    };
+    Ok(crate::scan::scan_large(
+        media_type,
+        head,
+        archive.as_deref(),
+        hits,
+        refuse,
+    )?)
+}
+
+/// A central directory larger than this is not read (flagged instead).
+const MAX_DIRECTORY_BYTES: u64 = 16 * 1024 * 1024;
+
+/// The members of a stored archive, read from its end by range: `None`
+/// when it has no readable directory, or one too large to read.
+async fn archive_directory<P: Ports>(
+    app: &App<P>,
+    stored: &Stored<'_>,
+) -> Result<Option<Vec<crate::scan::zipscan::Entry>>, ApiError> {
+    use crate::scan::zipscan::{self, Directory};
+    let read = |start: u64, len: u64| async move {
+        app.blobs
+            .read_range(stored.key, stored.size, start, len)
+            .await?
+            .ok_or_else(|| ApiError::Internal(format!("{} missing", stored.key)))
+    };
+    let tail_len = stored.size.min(zipscan::TAIL_BYTES);
+    let mut directory = zipscan::locate_directory(&read(stored.size - tail_len, tail_len).await?);
+    if let Directory::Zip64Record(at) = directory {
+        directory = match at.checked_add(56) {
+            Some(end) if end <= stored.size => zipscan::zip64_directory(&read(at, 56).await?),
+            _ => Directory::Missing,
+        };
+    }
+    match directory {
+        Directory::At { offset, size }
+            if size <= MAX_DIRECTORY_BYTES
+                && offset
+                    .checked_add(size)
+                    .is_some_and(|end| end <= stored.size) =>
+        {
+            Ok(zipscan::parse_directory(&read(offset, size).await?).ok())
+        }
+        _ => Ok(None),
+    }
 }
 
 fn is_pdf(media_type: &str) -> bool {
@@ -475,7 +528,8 @@ pub async fn create_streamed<P: Ports>(
             return Err(e);
         }
     };
-    let scan = match scan_head(app, &media_type, &head, size <= part_size, &hits) {
+    let stored = Stored { key: &key, size };
+    let scan = match scan_upload(app, stored, &media_type, &head, &hits).await {
         Ok(report) => report,
         Err(e) => {
             let _ = app.blobs.delete(&key).await;

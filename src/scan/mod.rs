@@ -5,7 +5,7 @@
 //! configured). Pure: bytes in, a report or a typed refusal out.
 
 pub mod markers;
-mod zipscan;
+pub mod zipscan;
 
 use serde::{Deserialize, Serialize};
 
@@ -168,13 +168,15 @@ fn pdf_flags(b: &[u8]) -> Vec<String> {
     flags
 }
 
-/// Scans a document too large to hold: its type and structure from its
-/// first part (`head`), and the signatures [`markers`] found through the
-/// whole of it (`hits`). An archive's structure is at its end, so one
-/// larger than its first part is only flagged `not_scanned_large_archive`.
+/// Scans a document too large to hold: its type from its first part
+/// (`head`); an archive's members from its central directory (`archive`,
+/// read from its end; `None` when it could not be read, flagged
+/// `not_scanned_large_archive`); and the signatures [`markers`] found
+/// through the whole of it (`hits`).
 pub fn scan_large(
     declared: &str,
     head: &[u8],
+    archive: Option<&[zipscan::Entry]>,
     hits: &[String],
     refuse: &[String],
 ) -> Result<ScanReport, ScanError> {
@@ -182,12 +184,25 @@ pub fn scan_large(
         return Err(ScanError::Eicar);
     }
     let mut report = if head.starts_with(b"PK") {
-        if let Some(kind) = executable(head) {
-            return Err(ScanError::Executable(kind));
+        let (sniffed, flags) = match archive {
+            Some(entries) => {
+                let facts = zipscan::inspect_directory(head, entries, &ScanLimits::default())?;
+                (facts.kind, facts.flags)
+            }
+            None => (
+                "application/zip".to_string(),
+                vec!["not_scanned_large_archive".into()],
+            ),
+        };
+        if !compatible(declared, &sniffed) {
+            return Err(ScanError::Mismatch {
+                declared: declared.to_string(),
+                sniffed,
+            });
         }
         ScanReport {
-            sniffed_type: declared.to_string(),
-            flags: vec!["not_scanned_large_archive".into()],
+            sniffed_type: sniffed,
+            flags,
         }
     } else {
         scan(declared, head, &ScanLimits::default(), &[])?
