@@ -2,6 +2,7 @@
 // encrypted segments at a time, and ranges that read only their segments.
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
+import { crc32 } from "node:zlib";
 import { test } from "node:test";
 import { api, BASE, ADMIN_KEY, UPLOAD_LIMIT } from "./helpers.mjs";
 
@@ -118,6 +119,75 @@ test("a signature split across two parts of a resumable upload is found at compl
   assert.equal(done.status, 422, done.text);
   assert.equal(done.json.code, "malware_detected");
   assert.equal((await api("GET", `/v1/uploads/${id}`)).status, 404, "the upload is discarded");
+});
+
+/** A zip of stored (uncompressed) members, written by hand. */
+function storedZip(members) {
+  const locals = [];
+  const central = [];
+  let offset = 0;
+  for (const [name, data] of members) {
+    const n = Buffer.from(name);
+    const crc = crc32(data);
+    const local = Buffer.alloc(30);
+    local.writeUInt32LE(0x04034b50, 0);
+    local.writeUInt16LE(20, 4);
+    local.writeUInt32LE(crc, 14);
+    local.writeUInt32LE(data.length, 18);
+    local.writeUInt32LE(data.length, 22);
+    local.writeUInt16LE(n.length, 26);
+    locals.push(local, n, data);
+    const entry = Buffer.alloc(46);
+    entry.writeUInt32LE(0x02014b50, 0);
+    entry.writeUInt16LE(20, 4);
+    entry.writeUInt16LE(20, 6);
+    entry.writeUInt32LE(crc, 16);
+    entry.writeUInt32LE(data.length, 20);
+    entry.writeUInt32LE(data.length, 24);
+    entry.writeUInt16LE(n.length, 28);
+    entry.writeUInt32LE(offset, 42);
+    central.push(entry, n);
+    offset += 30 + n.length + data.length;
+  }
+  const cd = Buffer.concat(central);
+  const end = Buffer.alloc(22);
+  end.writeUInt32LE(0x06054b50, 0);
+  end.writeUInt16LE(members.length, 8);
+  end.writeUInt16LE(members.length, 10);
+  end.writeUInt32LE(cd.length, 12);
+  end.writeUInt32LE(offset, 16);
+  return Buffer.concat([...locals, cd, end]);
+}
+
+test("a large archive is scanned from its directory, read by range from R2", { timeout: 120_000 }, async () => {
+  const { randomBytes } = await import("node:crypto");
+  const docm = storedZip([
+    ["[Content_Types].xml", Buffer.from("<Types/>")],
+    ["word/media/image1.bin", randomBytes(9 * 1024 * 1024)],
+    ["word/document.xml", Buffer.from("<w:document/>")],
+    ["word/vbaProject.bin", Buffer.from("macro")],
+  ]);
+  const type = "application/vnd.openxmlformats-officedocument.wordprocessingml.document";
+  const start = await api("POST", "/v1/uploads", {
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ filename: "big.docm", content_type: type, size: docm.length }),
+  });
+  assert.equal(start.status, 201, start.text);
+  const { id, part_size: partSize, parts } = start.json;
+  assert.equal(parts, 2);
+  for (const n of [1, 2]) {
+    const r = await fetch(`${BASE}/v1/uploads/${id}/parts/${n}`, {
+      method: "PUT",
+      headers: { authorization: `Bearer ${ADMIN_KEY}`, "content-type": "application/octet-stream" },
+      body: docm.subarray((n - 1) * partSize, Math.min(n * partSize, docm.length)),
+    });
+    assert.equal(r.status, 200, `part ${n}`);
+  }
+  const done = await api("POST", `/v1/uploads/${id}/complete`);
+  assert.equal(done.status, 201, done.text);
+  assert.equal(done.json.scan.sniffed_type, type);
+  assert.deepEqual(done.json.scan.flags, ["macros"]);
+  assert.equal((await api("DELETE", `/v1/documents/${done.json.id}`)).status, 204);
 });
 
 test("WebCrypto (used by the worker) and the aes-gcm crate seal a segment to the same bytes", async () => {
