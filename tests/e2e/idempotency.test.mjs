@@ -16,8 +16,9 @@ const count = async () => {
 };
 
 // A 5xx is retried with the same key, as clients should: under this burst
-// the local runtime now and then answers 503 "Your worker restarted
-// mid-request" for a POST (wrangler's proxy; the worker never saw it).
+// wrangler's dev proxy now and then loses its connection to workerd
+// ("Connection reset by peer" in its debug log) and answers a POST with
+// 503 "Your worker restarted mid-request"; the worker never saw it.
 async function withRetries(call) {
   for (let i = 0; ; i++) {
     const r = await call();
