@@ -653,6 +653,9 @@ pub struct MemMeta {
     pub lose_insert_acks: Cell<bool>,
     /// `doc:`/`job:` + tenant + Idempotency-Key -> the id created under it.
     pub idempotency_keys: RefCell<HashMap<String, String>>,
+    /// Lookups by Idempotency-Key that miss (a read that has not yet seen
+    /// another request's write), counted down.
+    pub stale_key_lookups: Cell<u32>,
 }
 
 impl MemMeta {
@@ -687,6 +690,10 @@ impl MemMeta {
     }
 
     fn id_for_key(&self, kind: &str, tenant_id: &str, key: &str) -> Option<String> {
+        if self.stale_key_lookups.get() > 0 {
+            self.stale_key_lookups.set(self.stale_key_lookups.get() - 1);
+            return None;
+        }
         let slot = format!("{kind}:{tenant_id}:{key}");
         self.idempotency_keys.borrow().get(&slot).cloned()
     }
@@ -1665,6 +1672,13 @@ pub struct MemIdempotency {
     pub now_ms: Cell<u64>,
     entries: RefCell<HashMap<String, crate::idempotency::Entry>>,
     pub faults: Faults,
+}
+
+impl MemIdempotency {
+    /// Forgets every key, as after the records expired.
+    pub fn forget_all(&self) {
+        self.entries.borrow_mut().clear();
+    }
 }
 
 impl crate::ports::IdempotencyStore for MemIdempotency {

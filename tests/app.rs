@@ -820,6 +820,44 @@ fn a_retry_after_a_lost_document_insert_acknowledgement_stores_one_copy() {
 }
 
 #[test]
+fn a_try_that_loses_the_race_for_its_key_is_told_to_retry_not_failed() {
+    let w = spawn_app();
+    let doc = w.upload_id("text/plain", b"raced");
+    // Another request under "k" holds its row, which this one's key
+    // check does not see yet; the unique index then refuses its insert.
+    let id = w.job_id(&doc);
+    let mut other = w.app.meta.jobs.borrow_mut().remove(&id).unwrap();
+    other.id = "job_other".into();
+    futures::executor::block_on(quire::ports::MetaStore::insert_job(
+        &w.app.meta,
+        &other,
+        Some("k"),
+    ))
+    .unwrap();
+    w.app.meta.stale_key_lookups.set(1);
+    let resp = post_job_with_key(&w, "k", &doc, "extract");
+    assert_problem(&resp, 409, "idempotency_in_flight");
+    assert!(w
+        .app
+        .queue
+        .sent
+        .borrow()
+        .iter()
+        .all(|m| m.job_id != "job_other"));
+    assert_eq!(w.app.meta.jobs.borrow().len(), 1, "no second job");
+
+    // Documents too: the bytes of the losing try are removed.
+    let first = post_doc_with_key(&w, "d", b"same bytes");
+    assert_eq!(first.status, 201);
+    w.app.idempotency.forget_all();
+    w.app.meta.stale_key_lookups.set(1);
+    let objects = w.app.blobs.inner.objects.borrow().len();
+    let second = post_doc_with_key(&w, "d", b"same bytes");
+    assert_problem(&second, 409, "idempotency_in_flight");
+    assert_eq!(w.app.blobs.inner.objects.borrow().len(), objects);
+}
+
+#[test]
 fn usage_counts_requests_bytes_and_pages_against_budgets() {
     let w = spawn_app();
     let doc = w.upload_id("text/plain", &[b'a'; 300]);

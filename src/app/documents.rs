@@ -147,7 +147,8 @@ pub async fn create<P: Ports>(
     .await;
     if let Err(e) = stored {
         let _ = super::usage::charge(app, who, ctx, "stored_bytes", -size).await;
-        return Err(e.into());
+        let race = super::idempotent::lost_race(app, &who.tenant_id, key, &doc.id).await;
+        return Err(race.unwrap_or_else(|| e.into()));
     }
     super::usage::count(app, who, ctx, "documents").await;
     Ok(created(&format!("/v1/documents/{}", doc.id), &doc.view()))

@@ -81,6 +81,38 @@ pub(super) fn key_of(req: &Request) -> Option<&str> {
         .filter(|k| req.method == Method::Post && valid_key(k))
 }
 
+/// After an insert of row `ours` failed: whether the unique index refused
+/// it because another try under the same key holds a row (one that passed
+/// the key check before that row was visible). The client retries, and
+/// its retry finds that row. (Our own row under the key means the insert
+/// took effect: the caller's error stands, and the retry finishes it.)
+pub(super) async fn lost_race<P: Ports>(
+    app: &App<P>,
+    tenant_id: &str,
+    key: Option<&str>,
+    ours: &str,
+) -> Option<ApiError> {
+    use crate::ports::MetaStore;
+    let key = key?;
+    let holder = if ours.starts_with("job_") {
+        let job = app.meta.job_by_idempotency_key(tenant_id, key).await.ok()?;
+        job.map(|j| j.id)
+    } else {
+        let doc = app
+            .meta
+            .document_by_idempotency_key(tenant_id, key)
+            .await
+            .ok()?;
+        doc.map(|d| d.id)
+    };
+    holder.filter(|h| h != ours).map(|_| {
+        ApiError::Conflict(
+            "idempotency_in_flight",
+            "another request with this Idempotency-Key is being processed; retry shortly".into(),
+        )
+    })
+}
+
 /// A key already used for a different request.
 pub(super) fn key_reused() -> ApiError {
     ApiError::Invalid(

@@ -92,7 +92,8 @@ pub async fn create<P: Ports>(
         // An error can come after the row was written: if it is there,
         // go on (the job must then be queued), else fail.
         if !matches!(app.meta.get_job(&who.tenant_id, &job.id).await, Ok(Some(_))) {
-            return Err(e.into());
+            let race = super::idempotent::lost_race(app, &who.tenant_id, key, &job.id).await;
+            return Err(race.unwrap_or_else(|| e.into()));
         }
     }
     enqueue(app, ctx, who, &job).await?;

@@ -559,7 +559,9 @@ pub async fn create_streamed<P: Ports>(
             // The object stays for the sweep to remove as an orphan: the
             // row might yet appear, and deleting under it would lose data.
             give_back().await;
-            return Err(e.into());
+            let race =
+                super::idempotent::lost_race(app, &who.tenant_id, idempotency_key, &doc.id).await;
+            return Err(race.unwrap_or_else(|| e.into()));
         }
     }
     super::usage::count(app, who, ctx, "documents").await;
