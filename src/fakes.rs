@@ -482,16 +482,27 @@ impl crate::ports::OpsStore for MemOps {
     }
 }
 
-/// Makes the next `n` calls of a fake fail with a transient error.
+/// Makes the next `n` calls of a fake fail with a transient error, after
+/// letting some through if asked.
 #[derive(Default)]
-pub struct Faults(Cell<u32>);
+pub struct Faults(Cell<u32>, Cell<u32>);
 
 impl Faults {
     pub fn fail_next(&self, n: u32) {
         self.0.set(n);
     }
 
+    /// Lets `skip` calls succeed, then fails the `n` after them.
+    pub fn fail_after(&self, skip: u32, n: u32) {
+        self.1.set(skip);
+        self.0.set(n);
+    }
+
     fn check(&self) -> StoreResult<()> {
+        if self.1.get() > 0 {
+            self.1.set(self.1.get() - 1);
+            return Ok(());
+        }
         match self.0.get() {
             0 => Ok(()),
             n => {

@@ -528,6 +528,29 @@ fn large_archives_are_scanned_from_their_directory() {
     assert_eq!(scan["sniffed_type"], DOCX);
     assert_eq!(scan["flags"], serde_json::json!(["macros"]));
 
+    // A failure to read the directory keeps the upload: completing again
+    // finishes it. (At completion, the store's first 4 calls assemble the
+    // object and read its first part; the 5th reads its end.)
+    let w = world();
+    let id = created_id(&start_typed(&w, docm.len(), DOCX, None), 201);
+    for n in 1..=4 {
+        assert_eq!(put(&w, &id, n, part(&docm, n)).status, 200);
+    }
+    w.app.blobs.inner.faults.fail_after(4, 1);
+    let complete = || w.send(w.as_admin(Method::Post, &format!("/v1/uploads/{id}/complete")));
+    assert_problem(&complete(), 503, "storage_unavailable");
+    assert_eq!(
+        w.send(w.as_admin(Method::Get, &format!("/v1/uploads/{id}")))
+            .status,
+        200
+    );
+    let done = complete();
+    assert_eq!(done.status, 201, "{}", String::from_utf8_lossy(&done.body));
+    assert_eq!(
+        done.json_body()["scan"]["flags"],
+        serde_json::json!(["macros"])
+    );
+
     // In one streamed request: a bomb member is refused, nothing kept.
     let zeros = vec![0u8; 8 * 1024 * 1024];
     let bomb = archive(2 * PART, &[("zeros.txt", &zeros)]);

@@ -311,7 +311,17 @@ pub async fn complete<P: Ports>(
         key: &upload.blob_key,
         size: upload.size_bytes,
     };
-    let scan = match scan_upload(app, stored, &upload.media_type, &head, &hits).await {
+    // A failure to read keeps the upload (completing again carries on);
+    // a refusal discards it.
+    let archive = directory_of(app, &stored, &head).await?;
+    let scan = match scan_upload(
+        app,
+        &stored,
+        &upload.media_type,
+        &head,
+        archive.as_deref(),
+        &hits,
+    ) {
         Ok(report) => report,
         Err(e) => {
             discard(app, &upload, ctx.now_ms, true).await;
@@ -357,14 +367,16 @@ struct Stored<'a> {
 }
 
 /// The scan of an upload held in parts: a whole one (a single part) as
-/// any upload; a larger one from its first part, an archive's directory
-/// read from its end, and the signatures found through all of it (see
-/// [`crate::scan::scan_large`]).
-async fn scan_upload<P: Ports>(
+/// any upload; a larger one from its first part, its archive directory
+/// (see [`directory_of`]) and the signatures found through all of it (see
+/// [`crate::scan::scan_large`]). Only refusals come out of here: reading
+/// failures come out of [`directory_of`], before anything is discarded.
+fn scan_upload<P: Ports>(
     app: &App<P>,
-    stored: Stored<'_>,
+    stored: &Stored<'_>,
     media_type: &str,
     head: &[u8],
+    archive: Option<&[crate::scan::zipscan::Entry]>,
     hits: &[String],
 ) -> Result<crate::scan::ScanReport, ApiError> {
     let refuse = &app.config.scan_refuse;
@@ -372,18 +384,22 @@ async fn scan_upload<P: Ports>(
         let limits = crate::scan::ScanLimits::default();
         return Ok(crate::scan::scan(media_type, head, &limits, refuse)?);
     }
-    let archive = if head.starts_with(b"PK") {
-        archive_directory(app, &stored).await?
-    } else {
-        None
-    };
     Ok(crate::scan::scan_large(
-        media_type,
-        head,
-        archive.as_deref(),
-        hits,
-        refuse,
+        media_type, head, archive, hits, refuse,
     )?)
+}
+
+/// A large archive's members, read by range from the end of the stored
+/// object (none for anything else).
+async fn directory_of<P: Ports>(
+    app: &App<P>,
+    stored: &Stored<'_>,
+    head: &[u8],
+) -> Result<Option<Vec<crate::scan::zipscan::Entry>>, ApiError> {
+    if head.len() as u64 == stored.size || !head.starts_with(b"PK") {
+        return Ok(None);
+    }
+    archive_directory(app, stored).await
 }
 
 /// A central directory larger than this is not read (flagged instead).
@@ -529,7 +545,12 @@ pub async fn create_streamed<P: Ports>(
         }
     };
     let stored = Stored { key: &key, size };
-    let scan = match scan_upload(app, stored, &media_type, &head, &hits).await {
+    let archive = directory_of(app, &stored, &head).await;
+    let scanned = archive.and_then(|archive| {
+        scan_upload(app, &stored, &media_type, &head, archive.as_deref(), &hits)
+    });
+    // No document without its scan: the client sends the body again.
+    let scan = match scanned {
         Ok(report) => report,
         Err(e) => {
             let _ = app.blobs.delete(&key).await;

@@ -172,8 +172,9 @@ fn pdf_flags(b: &[u8]) -> Vec<String> {
 
 /// Scans a document too large to hold: its type from its first part
 /// (`head`); an archive's members from its central directory (`archive`,
-/// read from its end; `None` when it could not be read, flagged
-/// `not_scanned_large_archive`); and the signatures [`markers`] found
+/// read from its end; `None` when it could not be read: then taken as
+/// declared and flagged `not_scanned_large_archive`); and the signatures
+/// [`markers`] found
 /// through the whole of it (`hits`).
 pub fn scan_large(
     declared: &str,
@@ -191,8 +192,9 @@ pub fn scan_large(
                 let facts = zipscan::inspect_directory(head, entries, &ScanLimits::default())?;
                 (facts.kind, facts.flags)
             }
+            // Unread: taken as declared, and flagged.
             None => (
-                "application/zip".to_string(),
+                declared.to_string(),
                 vec!["not_scanned_large_archive".into()],
             ),
         };
@@ -292,6 +294,19 @@ mod tests {
         let refuse = vec!["pdf_javascript".to_string()];
         let err = scan("application/pdf", pdf, &ScanLimits::default(), &refuse).unwrap_err();
         assert!(matches!(err, ScanError::Refused(_)));
+    }
+
+    #[test]
+    fn a_large_archive_whose_directory_was_not_read_is_taken_as_declared() {
+        let docx = OOXML_DOCX;
+        let report = scan_large(docx, b"PK\x03\x04 rest", None, &[], &[]).unwrap();
+        assert_eq!(report.sniffed_type, docx);
+        assert_eq!(report.flags, vec!["not_scanned_large_archive"]);
+        let eicar = vec![markers::EICAR_HIT.to_string()];
+        assert_eq!(
+            scan_large(docx, b"PK", None, &eicar, &[]),
+            Err(ScanError::Eicar)
+        );
     }
 
     #[test]
