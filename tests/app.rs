@@ -767,14 +767,7 @@ fn a_retry_after_a_lost_job_insert_acknowledgement_finishes_that_job() {
     let id = created_id(&retry, 202);
     let jobs = w.app.meta.jobs.borrow().keys().cloned().collect::<Vec<_>>();
     assert_eq!(jobs, vec![id.clone()]);
-    let sent: Vec<_> = w
-        .app
-        .queue
-        .sent
-        .borrow()
-        .iter()
-        .map(|m| m.job_id.clone())
-        .collect();
+    let sent = w.sent_job_ids();
     assert_eq!(sent, vec![id.clone()]);
     w.deliver(&id);
     assert_eq!(w.job(&id)["status"], "succeeded");
@@ -1354,14 +1347,7 @@ fn the_sweep_requeues_jobs_whose_message_was_lost_or_whose_worker_died() {
     w.clock.advance(16 * 60 * 1000);
     let report = block_on(w.app.sweep(w.clock.0.get()));
     assert_eq!(report.jobs_requeued, 2, "{report:?}");
-    let sent: Vec<String> = w
-        .app
-        .queue
-        .sent
-        .borrow()
-        .iter()
-        .map(|m| m.job_id.clone())
-        .collect();
+    let sent = w.sent_job_ids();
     assert!(sent.contains(&lost) && sent.contains(&dead));
     for id in [&lost, &dead] {
         assert_eq!(w.deliver(id), Disposition::Ack);

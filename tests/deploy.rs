@@ -59,21 +59,19 @@ struct Shape {
     consumers: Vec<(bool, bool)>,
 }
 
+/// `[[queues.consumers]]` or `[[queues.producers]]`.
+fn queues<'a>(t: &'a Table, which: &str) -> &'a [Value] {
+    t.get("queues")
+        .and_then(|q| q.get(which))
+        .and_then(Value::as_array)
+        .map_or(&[], |a| a.as_slice())
+}
+
 fn shape(t: &Table) -> Shape {
-    let consumers = t
-        .get("queues")
-        .and_then(|q| q.get("consumers"))
-        .and_then(Value::as_array)
-        .cloned()
-        .unwrap_or_default();
+    let consumers = queues(t, "consumers");
     let consumer_queues: BTreeSet<&str> = consumers.iter().map(|c| string(c, "queue")).collect();
-    let producers = t
-        .get("queues")
-        .and_then(|q| q.get("producers"))
-        .and_then(Value::as_array)
-        .cloned()
-        .unwrap_or_default();
-    for p in &producers {
+    let producers = queues(t, "producers");
+    for p in producers {
         assert!(
             consumer_queues.contains(string(p, "queue")),
             "the producer queue {p:?} is consumed here"
@@ -150,13 +148,11 @@ fn resources(t: &Table) -> Vec<String> {
             .iter()
             .map(|a| format!("dataset {}", string(a, "dataset"))),
     );
-    if let Some(c) = t
-        .get("queues")
-        .and_then(|q| q.get("consumers"))
-        .and_then(Value::as_array)
-    {
-        out.extend(c.iter().map(|c| format!("queue {}", string(c, "queue"))));
-    }
+    out.extend(
+        queues(t, "consumers")
+            .iter()
+            .map(|c| format!("queue {}", string(c, "queue"))),
+    );
     out
 }
 

@@ -199,6 +199,12 @@ impl World {
         block_on(process_delivery(ports, limits, job_id))
     }
 
+    /// The job ids sent to the queue, in order.
+    pub fn sent_job_ids(&self) -> Vec<String> {
+        let sent = self.app.queue.sent.borrow();
+        sent.iter().map(|m| m.job_id.clone()).collect()
+    }
+
     pub fn job(&self, job_id: &str) -> Value {
         self.send(self.as_admin(Method::Get, &format!("/v1/jobs/{job_id}")))
             .json_body()

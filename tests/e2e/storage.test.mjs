@@ -11,6 +11,13 @@ function bigText(n) {
   return Buffer.from(line.repeat(Math.ceil(n / line.length)).slice(0, n));
 }
 
+/** PUTs part `n` (1-based) of `bytes` to upload `id`. */
+const putPart = (id, bytes, partSize, n) => fetch(`${BASE}/v1/uploads/${id}/parts/${n}`, {
+  method: "PUT",
+  headers: { authorization: `Bearer ${ADMIN_KEY}`, "content-type": "application/octet-stream" },
+  body: bytes.subarray((n - 1) * partSize, Math.min(n * partSize, bytes.length)),
+});
+
 const calls = (requestId) => readFileSync(process.env.QUIRE_LOG_FILE, "utf8")
   .split("\n")
   .filter((l) => l.includes('"msg":"call"') && l.includes(requestId))
@@ -62,11 +69,7 @@ test("a resumable upload in R2 multipart parts, out of order, becomes a document
   assert.equal(start.status, 201, start.text);
   const { id, part_size: partSize, parts } = start.json;
   assert.equal(parts, Math.ceil(size / partSize));
-  const put = (n) => fetch(`${BASE}/v1/uploads/${id}/parts/${n}`, {
-    method: "PUT",
-    headers: { authorization: `Bearer ${ADMIN_KEY}`, "content-type": "application/octet-stream" },
-    body: text.subarray((n - 1) * partSize, Math.min(n * partSize, size)),
-  });
+  const put = (n) => putPart(id, text, partSize, n);
   // Last first, then the rest; part 1 twice (a client retry).
   for (const n of [parts, 1, 1, ...Array.from({ length: parts - 2 }, (_, i) => i + 2)]) {
     assert.equal((await put(n)).status, 200, `part ${n}`);
@@ -108,12 +111,7 @@ test("a signature split across two parts of a resumable upload is found at compl
   eicar.copy(text, partSize - 30);
   // Part 2 first: neither part holds the whole signature.
   for (const n of [2, 1]) {
-    const r = await fetch(`${BASE}/v1/uploads/${id}/parts/${n}`, {
-      method: "PUT",
-      headers: { authorization: `Bearer ${ADMIN_KEY}`, "content-type": "application/octet-stream" },
-      body: text.subarray((n - 1) * partSize, Math.min(n * partSize, text.length)),
-    });
-    assert.equal(r.status, 200, `part ${n}`);
+    assert.equal((await putPart(id, text, partSize, n)).status, 200, `part ${n}`);
   }
   const done = await api("POST", `/v1/uploads/${id}/complete`);
   assert.equal(done.status, 422, done.text);
@@ -176,12 +174,7 @@ test("a large archive is scanned from its directory, read by range from R2", { t
   const { id, part_size: partSize, parts } = start.json;
   assert.equal(parts, 2);
   for (const n of [1, 2]) {
-    const r = await fetch(`${BASE}/v1/uploads/${id}/parts/${n}`, {
-      method: "PUT",
-      headers: { authorization: `Bearer ${ADMIN_KEY}`, "content-type": "application/octet-stream" },
-      body: docm.subarray((n - 1) * partSize, Math.min(n * partSize, docm.length)),
-    });
-    assert.equal(r.status, 200, `part ${n}`);
+    assert.equal((await putPart(id, docm, partSize, n)).status, 200, `part ${n}`);
   }
   const done = await api("POST", `/v1/uploads/${id}/complete`);
   assert.equal(done.status, 201, done.text);
