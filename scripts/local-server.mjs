@@ -8,6 +8,7 @@ import net from "node:net";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { prepareLocalDb } from "./local-db.mjs";
+import { startTicker } from "./ticker.mjs";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 
@@ -55,8 +56,12 @@ async function stopChild(child) {
   clearTimeout(timer);
 }
 
-/** vars: extra `--var` settings, e.g. { MAX_UPLOAD_BYTES: "1024" }. */
-export async function startServer({ vars = {}, logName = "wrangler", persistDir, keepState = false } = {}) {
+/**
+ * vars: extra `--var` settings, e.g. { MAX_UPLOAD_BYTES: "1024" }.
+ * ticker: fire the cron triggers on their schedule (wrangler dev does not),
+ * so self-healing runs as it does when deployed.
+ */
+export async function startServer({ vars = {}, logName = "wrangler", persistDir, keepState = false, ticker = true } = {}) {
   mkdirSync(path.join(root, ".tmp"), { recursive: true });
   // An existing state directory is reused (a restart); a new one is made
   // otherwise, and removed on stop unless keepState.
@@ -77,7 +82,9 @@ export async function startServer({ vars = {}, logName = "wrangler", persistDir,
     stdio: ["ignore", log, log],
     env: { ...process.env, WRANGLER_SEND_METRICS: "false" },
   });
+  let stopTicker = () => {};
   const stop = async () => {
+    stopTicker();
     await stopChild(child);
     if (owned) rmSync(persist, { recursive: true, force: true });
   };
@@ -95,5 +102,6 @@ export async function startServer({ vars = {}, logName = "wrangler", persistDir,
     await stop();
     throw e;
   }
+  if (ticker) stopTicker = startTicker(base);
   return { base, persist, adminKey: devVars.ADMIN_API_KEY, operatorKey: devVars.OPERATOR_API_KEY, pid: child.pid, logFile, stop, logTail: () => readFileSync(logFile, "utf8").split("\n").slice(-40).join("\n") };
 }

@@ -25,6 +25,9 @@ pub struct Config {
     pub job_stall_ms: u64,
     /// Enables `/__test/*` routes. Never set in production.
     pub enable_test_routes: bool,
+    /// Webhook and JWKS URLs may point at this machine (`localhost`,
+    /// `127.0.0.1`, `[::1]`): `ALLOW_LOCAL_URLS=true`, local only.
+    pub local_urls_allowed: bool,
     /// Per-key limits by route class (`read`, `upload`, `jobs`) and the
     /// per-IP `public` limit; empty when rate limiting is off.
     pub rate_limits: Vec<crate::ratelimit::Policy>,
@@ -138,11 +141,21 @@ impl Config {
             None => DEFAULT_MEDIA_TYPES.iter().map(|s| s.to_string()).collect(),
         };
         let environment = get("ENVIRONMENT").unwrap_or_else(|| "development".into());
+        // Everything but local development and the test harness is held
+        // to production's rules for what can open the service up.
+        let local = is_local(&environment);
         let test_routes = get("ENABLE_TEST_ROUTES").is_some_and(|v| v == "true");
-        if test_routes && environment == "production" {
+        if test_routes && !local {
             return Err(ConfigError::Invalid(
                 "ENABLE_TEST_ROUTES",
-                "must not be set in production".into(),
+                "is for local development and tests only (ENVIRONMENT development or test)".into(),
+            ));
+        }
+        let local_urls_allowed = get("ALLOW_LOCAL_URLS").is_some_and(|v| v == "true");
+        if local_urls_allowed && !local {
+            return Err(ConfigError::Invalid(
+                "ALLOW_LOCAL_URLS",
+                "is for local development and tests only (ENVIRONMENT development or test)".into(),
             ));
         }
         let limiting = get("RATE_LIMITING").is_none_or(|v| v != "off");
@@ -254,6 +267,7 @@ impl Config {
             job_lease_ms: number(&get, "JOB_LEASE_SECONDS", 300)? * 1000,
             job_stall_ms: number(&get, "JOB_STALL_SECONDS", 900)? * 1000,
             enable_test_routes: test_routes,
+            local_urls_allowed,
         })
     }
 
@@ -265,6 +279,13 @@ impl Config {
             "test"
         }
     }
+}
+
+/// Local development (`npm run dev`) and the test harness; every other
+/// environment, deployed ones named `dev` or `staging` included, is
+/// treated as production where safety is concerned.
+fn is_local(environment: &str) -> bool {
+    matches!(environment, "development" | "test")
 }
 
 fn number(

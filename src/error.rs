@@ -21,7 +21,7 @@ pub enum ApiError {
     NotFound(String),
     #[error("method not allowed")]
     MethodNotAllowed { allow: Vec<&'static str> },
-    #[error("body of {size} bytes exceeds the limit of {limit} bytes")]
+    #[error("body of at least {size} bytes exceeds the limit of {limit} bytes")]
     PayloadTooLarge { size: u64, limit: u64 },
     #[error("unsupported media type {0}")]
     UnsupportedMediaType(String),
@@ -202,6 +202,7 @@ impl From<crate::scan::ScanError> for ApiError {
             S::Eicar => ApiError::Invalid("malware_detected", e.to_string()),
             S::ZipBomb(_) => ApiError::Invalid("zip_bomb", e.to_string()),
             S::Refused(_) => ApiError::Invalid("content_refused", e.to_string()),
+            S::Budget(_) => ApiError::Invalid("scan_budget_exceeded", e.to_string()),
         }
     }
 }
@@ -212,6 +213,18 @@ impl From<StoreError> for ApiError {
             ApiError::Unavailable("storage_unavailable")
         } else {
             ApiError::Internal(e.to_string())
+        }
+    }
+}
+
+impl From<crate::http::BodyError> for ApiError {
+    fn from(e: crate::http::BodyError) -> ApiError {
+        match e {
+            crate::http::BodyError::TooLarge { limit } => ApiError::PayloadTooLarge {
+                size: limit + 1,
+                limit,
+            },
+            crate::http::BodyError::Unreadable(why) => ApiError::Invalid("unreadable_body", why),
         }
     }
 }

@@ -667,6 +667,8 @@ pub struct MemMeta {
     /// Lookups by Idempotency-Key that miss (a read that has not yet seen
     /// another request's write), counted down.
     pub stale_key_lookups: Cell<u32>,
+    /// Times the sweeper re-sent each job.
+    pub resends: RefCell<HashMap<String, u32>>,
 }
 
 impl MemMeta {
@@ -1171,10 +1173,22 @@ impl MetaStore for MemMeta {
         jobs.retain(|_, j| j.document_id != id);
         Ok(Some(gone))
     }
-    async fn count_active_jobs(&self, tenant_id: &str) -> StoreResult<(u64, u64)> {
+    async fn count_active_jobs(
+        &self,
+        tenant_id: &str,
+        now_ms: u64,
+        queued_since_ms: u64,
+    ) -> StoreResult<(u64, u64)> {
         self.faults.check()?;
         let jobs = self.jobs.borrow();
-        let active = || jobs.values().filter(|j| !j.status.is_terminal());
+        // As `stalled_jobs`, a queued job counts from its `created_at`.
+        let active = || {
+            jobs.values().filter(|j| match j.status {
+                JobStatus::Running => j.lease_until_ms.is_some_and(|l| l >= now_ms),
+                JobStatus::Queued => j.created_at_ms >= queued_since_ms,
+                _ => false,
+            })
+        };
         let mine = active().filter(|j| j.tenant_id == tenant_id).count() as u64;
         Ok((mine, active().count() as u64))
     }
@@ -1330,10 +1344,11 @@ impl MetaStore for MemMeta {
         now_ms: u64,
         queued_before_ms: u64,
         limit: u32,
-    ) -> StoreResult<Vec<(String, u32)>> {
+    ) -> StoreResult<Vec<crate::jobs::Stalled>> {
         self.faults.check()?;
         // The fake keeps no `updated_at`: a queued job counts from when it
         // was created.
+        let resends = self.resends.borrow();
         Ok(self
             .jobs
             .borrow()
@@ -1344,7 +1359,11 @@ impl MetaStore for MemMeta {
                 _ => false,
             })
             .take(limit as usize)
-            .map(|j| (j.id.clone(), j.attempts))
+            .map(|j| crate::jobs::Stalled {
+                id: j.id.clone(),
+                attempts: j.attempts,
+                resends: resends.get(&j.id).copied().unwrap_or(0),
+            })
             .collect())
     }
     async fn requeue_stalled(&self, id: &str, now_ms: u64) -> StoreResult<bool> {
@@ -1360,6 +1379,7 @@ impl MetaStore for MemMeta {
             j.lease_until_ms = None;
             // Counted from now, like `updated_at` at the edge.
             j.created_at_ms = now_ms;
+            *self.resends.borrow_mut().entry(id.to_string()).or_default() += 1;
         }
         Ok(stalled)
     }

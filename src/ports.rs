@@ -228,7 +228,16 @@ pub trait MetaStore {
     async fn delete_document(&self, tenant_id: &str, id: &str) -> StoreResult<Option<Vec<Job>>>;
 
     /// Queued + running jobs: (of this tenant, of all tenants).
-    async fn count_active_jobs(&self, tenant_id: &str) -> StoreResult<(u64, u64)>;
+    /// Jobs that can still run, the tenant's and everyone's: `running`
+    /// under a live lease, or `queued` and changed since `queued_since_ms`
+    /// (older queued rows are the sweeper's to re-send or end, and never
+    /// hold a tenant's place).
+    async fn count_active_jobs(
+        &self,
+        tenant_id: &str,
+        now_ms: u64,
+        queued_since_ms: u64,
+    ) -> StoreResult<(u64, u64)>;
     /// Inserts a job row, with the Idempotency-Key it was created under if
     /// any (at most one row per tenant and key).
     async fn insert_job(&self, job: &Job, idempotency_key: Option<&str>) -> StoreResult<()>;
@@ -259,15 +268,15 @@ pub trait MetaStore {
     async fn fail_job(&self, id: &str, error: &JobError, now_ms: u64) -> StoreResult<()>;
     /// Jobs that stopped moving: `running` with an expired lease (the worker
     /// died mid-job), or `queued` with no change since `queued_before_ms`
-    /// (its message was lost). Returns (id, attempts).
+    /// (its message was lost).
     async fn stalled_jobs(
         &self,
         now_ms: u64,
         queued_before_ms: u64,
         limit: u32,
-    ) -> StoreResult<Vec<(String, u32)>>;
-    /// A stalled job back to `queued` (to be sent again); false when it
-    /// moved meanwhile.
+    ) -> StoreResult<Vec<crate::jobs::Stalled>>;
+    /// A stalled job back to `queued` (to be sent again), counting the
+    /// re-send; false when it moved meanwhile.
     async fn requeue_stalled(&self, id: &str, now_ms: u64) -> StoreResult<bool>;
     /// A stalled job to `failed`; false when it moved meanwhile.
     async fn fail_stalled(&self, id: &str, error: &JobError, now_ms: u64) -> StoreResult<bool>;

@@ -821,10 +821,11 @@ fn a_try_that_loses_the_race_for_its_key_is_told_to_retry_not_failed() {
     let id = w.job_id(&doc);
     let mut other = w.app.meta.jobs.borrow_mut().remove(&id).unwrap();
     other.id = "job_other".into();
+    // Rows keep the key as bound to the credential that sent it.
     futures::executor::block_on(quire::ports::MetaStore::insert_job(
         &w.app.meta,
         &other,
-        Some("k"),
+        Some("key_admin k"),
     ))
     .unwrap();
     w.app.meta.stale_key_lookups.set(1);

@@ -171,7 +171,7 @@ fn every_environment_binds_what_the_local_one_does() {
     let local = shape(&top);
     assert_eq!(local.durable_objects.len(), 4);
     assert_eq!(local.consumers, vec![(true, true), (false, false)]);
-    assert_eq!(local.crons.len(), 3);
+    assert_eq!(local.crons.len(), 4);
     for env in ENVIRONMENTS {
         assert_eq!(shape(section(&top, Some(env))), local, "[env.{env}]");
         // Workers AI is remote-only: each deployed environment has it.
@@ -216,13 +216,15 @@ fn every_environment_has_vars_the_configuration_accepts() {
         let config = Config::from_lookup(|k| all.get(k).cloned())
             .unwrap_or_else(|e| panic!("{env:?}: {e:?}"));
         let expected = match env {
-            Some("production") => "production",
-            Some("staging") => "staging",
-            _ => "development",
+            Some(deployed) => deployed,
+            None => "development",
         };
         assert_eq!(config.environment, expected);
         if env.is_some() {
             assert!(config.llm.is_configured(), "{env:?} has LLM tiers");
+            // Deployed is production as far as openings go, dev included.
+            assert!(!config.local_urls_allowed, "{env:?} allows local URLs");
+            assert!(!config.enable_test_routes, "{env:?} enables test routes");
         }
     }
     // What only tests and drills may use is never set for real customers.
@@ -248,7 +250,7 @@ fn the_crons_are_the_schedules_the_scheduled_handler_matches() {
     let code = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/src/edge/ops.rs"))
         .expect("src/edge/ops.rs");
     let crons = shape(&top).crons;
-    for needed in ["SLO_CRON", "DAILY_CRON"] {
+    for needed in ["HEAL_CRON", "SLO_CRON", "DAILY_CRON"] {
         let line = code
             .lines()
             .find(|l| l.starts_with(&format!("pub const {needed}")))

@@ -534,3 +534,103 @@ fn a_flood_of_bad_credentials_does_not_flood_the_audit_log() {
         "the first 100 a minute are audited, the rest only logged"
     );
 }
+
+#[test]
+fn a_key_made_without_scopes_holds_only_what_its_creator_holds() {
+    let w = spawn_app();
+    let keys_admin = new_key(
+        &w,
+        json!({"name": "ka", "role": "admin", "scopes": "keys:admin"}),
+    );
+    let ka = keys_admin["secret"].as_str().unwrap();
+    let made = post_json(
+        &w,
+        ka,
+        "/v1/keys",
+        json!({"name": "child", "role": "admin"}),
+    );
+    assert_eq!(made.status, 201);
+    assert_eq!(made.json_body()["scopes"], "keys:admin");
+    let child = made.json_body()["secret"].as_str().unwrap().to_string();
+    assert_problem(&get(&w, &child, "/v1/audit"), 403, "forbidden");
+    // Asking for a scope the creator lacks is refused outright.
+    let asked = post_json(
+        &w,
+        ka,
+        "/v1/keys",
+        json!({"name": "x", "role": "admin", "scopes": "audit:read"}),
+    );
+    assert_problem(&asked, 403, "forbidden");
+}
+
+#[test]
+fn a_narrow_key_admin_cannot_rotate_or_revoke_a_broader_key() {
+    let w = spawn_app();
+    let full = new_key(&w, json!({"name": "full", "role": "admin"}));
+    let narrow = new_key(
+        &w,
+        json!({"name": "ka", "role": "admin", "scopes": "keys:admin"}),
+    );
+    let ka = narrow["secret"].as_str().unwrap();
+    let id = full["id"].as_str().unwrap();
+    let rotate = post_json(
+        &w,
+        ka,
+        &format!("/v1/keys/{id}/rotate"),
+        json!({"grace_seconds": 0}),
+    );
+    assert_problem(&rotate, 403, "forbidden");
+    assert!(rotate.json_body().get("secret").is_none());
+    let revoke = w.send(
+        Request::new(Method::Delete, &format!("/v1/keys/{id}"))
+            .with_header("authorization", &format!("Bearer {ka}")),
+    );
+    assert_problem(&revoke, 403, "forbidden");
+    // The full key still works.
+    let secret = full["secret"].as_str().unwrap();
+    assert_eq!(get(&w, secret, "/v1/audit").status, 200);
+}
+
+#[test]
+fn a_wrong_typed_grace_period_is_refused_and_rotates_nothing() {
+    let w = spawn_app();
+    let k = new_key(&w, json!({"name": "k"}));
+    let id = k["id"].as_str().unwrap();
+    for grace in [json!(null), json!("0"), json!(-1), json!(1.5)] {
+        let r = post_json(
+            &w,
+            ADMIN,
+            &format!("/v1/keys/{id}/rotate"),
+            json!({"grace_seconds": grace}),
+        );
+        assert_problem(&r, 422, "invalid_body");
+    }
+    let shown = get(&w, ADMIN, &format!("/v1/keys/{id}"));
+    assert_eq!(shown.json_body()["rotated_to"], Value::Null);
+}
+
+#[test]
+fn a_viewer_cannot_replay_an_owners_key_creation() {
+    let w = spawn_app();
+    let viewer = new_key(&w, json!({"name": "v", "role": "viewer"}));
+    let v = viewer["secret"].as_str().unwrap();
+    let body = json!({"name": "ci", "role": "admin"}).to_string();
+    let send = |key: &str| {
+        w.send(
+            Request::new(Method::Post, "/v1/keys")
+                .with_header("authorization", &format!("Bearer {key}"))
+                .with_header("content-type", "application/json")
+                .with_header("idempotency-key", "K-1")
+                .with_body(body.clone()),
+        )
+    };
+    let first = send(ADMIN);
+    assert_eq!(first.status, 201);
+    let replay = send(v);
+    assert_problem(&replay, 403, "forbidden");
+    assert!(!String::from_utf8_lossy(&replay.body).contains("qk_"));
+    // The owner's own retry replays its response.
+    let again = send(ADMIN);
+    assert_eq!(again.status, 201);
+    assert_eq!(again.json_body()["secret"], first.json_body()["secret"]);
+}

@@ -92,29 +92,45 @@ const STALLED_PER_RUN: u32 = 200;
 /// queue message was lost are queued and sent again; those that used up
 /// their attempts are failed with a reason. Sending a job twice is safe:
 /// only one delivery can claim it.
-async fn heal_jobs<P: Ports>(app: &App<P>, now_ms: u64, report: &mut SweepReport) {
+pub(super) async fn heal_jobs<P: Ports>(app: &App<P>, now_ms: u64, report: &mut SweepReport) {
     let before = now_ms.saturating_sub(app.config.job_stall_ms);
     let Ok(stalled) = app.meta.stalled_jobs(now_ms, before, STALLED_PER_RUN).await else {
         report.errors += 1;
         return;
     };
-    for (id, attempts) in stalled {
-        if attempts >= app.config.job_max_attempts {
-            let err = crate::jobs::JobError::new(
+    for job in stalled {
+        let ended = if job.attempts >= app.config.job_max_attempts {
+            Some(crate::jobs::JobError::new(
                 "attempts_exhausted",
-                format!("the job stopped after {attempts} attempts without finishing"),
-            );
-            match app.meta.fail_stalled(&id, &err, now_ms).await {
+                format!(
+                    "the job stopped after {} attempts without finishing",
+                    job.attempts
+                ),
+            ))
+        } else if job.resends >= app.config.job_max_attempts {
+            // The queue took it again and again without delivering it.
+            Some(crate::jobs::JobError::new(
+                "never_delivered",
+                format!(
+                    "the queue did not deliver the job after {} re-sends",
+                    job.resends
+                ),
+            ))
+        } else {
+            None
+        };
+        if let Some(err) = ended {
+            match app.meta.fail_stalled(&job.id, &err, now_ms).await {
                 Ok(true) => report.jobs_failed += 1,
                 Ok(false) => {}
                 Err(_) => report.errors += 1,
             }
             continue;
         }
-        match app.meta.requeue_stalled(&id, now_ms).await {
+        match app.meta.requeue_stalled(&job.id, now_ms).await {
             Ok(true) => {
                 let msg = crate::jobs::JobMessage {
-                    job_id: id,
+                    job_id: job.id,
                     traceparent: None,
                 };
                 match app.queue.send(&msg).await {

@@ -85,7 +85,8 @@ pub async fn create<P: Ports>(
         &app.config.accepted_media_types,
     )?;
     let sha256 = hex::encode(Sha256::digest(upload.bytes));
-    let key = super::idempotent::key_of(req);
+    let key = super::idempotent::key_of(req, who);
+    let key = key.as_deref();
     if let Some(done) = earlier_try(
         app,
         key,

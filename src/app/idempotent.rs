@@ -41,6 +41,10 @@ where
         None => &req.body,
     };
     let fp = fingerprint("POST", &req.path, content_type, body);
+    // The record belongs to the credential that made it: the same key
+    // from anyone else is another request, so a stored response (a new
+    // key's secret, say) is never replayed to a different caller.
+    let key = &bound(who, key);
     let outcome = app
         .idempotency
         .begin(&who.tenant_id, key, &fp)
@@ -73,12 +77,21 @@ where
     }
 }
 
-/// The request's Idempotency-Key, for a handler that records it with what
-/// it creates (run() has refused an invalid one already).
-pub(super) fn key_of(req: &Request) -> Option<&str> {
+/// The request's Idempotency-Key as bound to the caller, for a handler
+/// that records it with what it creates (run() has refused an invalid one
+/// already).
+pub(super) fn key_of(req: &Request, who: &Principal) -> Option<String> {
     req.header("idempotency-key")
         .map(str::trim)
         .filter(|k| req.method == Method::Post && valid_key(k))
+        .map(|k| bound(who, k))
+}
+
+/// A client's key namespaced by the credential that sent it (key ids and
+/// `jwt:<user>` subjects hold no space, so the two parts cannot run into
+/// each other).
+fn bound(who: &Principal, key: &str) -> String {
+    format!("{} {key}", who.key_id)
 }
 
 /// After an insert of row `ours` failed: whether the unique index refused

@@ -436,8 +436,7 @@ pub async fn put_idp<P: Ports>(
     ctx: &Ctx,
     who: &Principal,
 ) -> Result<Response, ApiError> {
-    let production = app.config.environment == "production";
-    let cfg = IdpConfig::parse(&req.body, production)
+    let cfg = IdpConfig::parse(&req.body, app.config.local_urls_allowed)
         .map_err(|why| ApiError::Invalid("invalid_identity_provider", why))?;
     let view = cfg.view();
     let issuer = cfg.issuer.clone();

@@ -20,7 +20,7 @@ pub async fn create<P: Ports>(
 ) -> Result<Response, ApiError> {
     let body = CreateJobRequest::parse(&req.body)?;
     if let Some(url) = &body.webhook_url {
-        webhooks::validate_url(url, app.config.environment == "production")
+        webhooks::validate_url(url, app.config.local_urls_allowed)
             .map_err(|why| ApiError::Invalid("invalid_webhook_url", why))?;
         // The tenant needs a signing secret before anything is signed.
         let mut random = [0u8; 24];
@@ -30,8 +30,8 @@ pub async fn create<P: Ports>(
             .await?;
     }
     let doc = super::documents::find(app, &body.document_id, who, Access::Read).await?;
-    let key = super::idempotent::key_of(req);
-    if let Some(key) = key {
+    let key = super::idempotent::key_of(req, who);
+    if let Some(key) = key.as_deref() {
         if let Some(job) = app.meta.job_by_idempotency_key(&who.tenant_id, key).await? {
             return finish_earlier_try(app, ctx, who, &body, job).await;
         }
@@ -60,7 +60,11 @@ pub async fn create<P: Ports>(
     }
     // Backpressure: refuse before anything is written, so no job is
     // half-created. (Concurrent requests may overshoot by a few.)
-    let (mine, total) = app.meta.count_active_jobs(&who.tenant_id).await?;
+    let queued_since = ctx.now_ms.saturating_sub(app.config.job_stall_ms);
+    let (mine, total) = app
+        .meta
+        .count_active_jobs(&who.tenant_id, ctx.now_ms, queued_since)
+        .await?;
     if total >= app.config.max_active_jobs_total {
         return Err(ApiError::Unavailable("service_saturated"));
     }
@@ -88,11 +92,12 @@ pub async fn create<P: Ports>(
         finished_at_ms: None,
         lease_until_ms: None,
     };
-    if let Err(e) = app.meta.insert_job(&job, key).await {
+    if let Err(e) = app.meta.insert_job(&job, key.as_deref()).await {
         // An error can come after the row was written: if it is there,
         // go on (the job must then be queued), else fail.
         if !matches!(app.meta.get_job(&who.tenant_id, &job.id).await, Ok(Some(_))) {
-            let race = super::idempotent::lost_race(app, &who.tenant_id, key, &job.id).await;
+            let race =
+                super::idempotent::lost_race(app, &who.tenant_id, key.as_deref(), &job.id).await;
             return Err(race.unwrap_or_else(|| e.into()));
         }
     }

@@ -3,7 +3,9 @@
 
 use super::identity::may_grant;
 use super::{created, App, Ctx};
-use crate::auth::{hash_key, make_secret, parse_scopes, scopes_string, ApiKey, Principal, Role};
+use crate::auth::{
+    hash_key, make_secret, parse_scopes, scopes_string, ApiKey, Principal, Role, Scope,
+};
 use crate::error::ApiError;
 use crate::http::{Request, Response};
 use crate::ids::{looks_like_id, new_id};
@@ -41,7 +43,14 @@ struct CreateKeyRequest {
 #[serde(deny_unknown_fields)]
 struct RotateRequest {
     /// How long the old secret keeps working, in seconds (0 = at once).
+    /// Present means a whole number: `null`, strings and fractions are
+    /// refused rather than read as "the default".
+    #[serde(default, deserialize_with = "present_u64")]
     grace_seconds: Option<u64>,
+}
+
+fn present_u64<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
+    u64::deserialize(d).map(Some)
 }
 
 pub(super) fn key_view(k: &ApiKey, now_ms: u64) -> Value {
@@ -152,7 +161,23 @@ pub async fn create<P: Ports>(
         }
     }
     let scopes = match &body.scopes {
-        None => None,
+        // A key without a list gets what both its role and the caller
+        // hold: a key never carries a scope its creator lacks.
+        None => {
+            let granted: Vec<Scope> = role
+                .scopes()
+                .iter()
+                .copied()
+                .filter(|s| who.scopes.contains(s))
+                .collect();
+            if granted.is_empty() {
+                return Err(ApiError::Forbidden(format!(
+                    "you hold none of the {} role's scopes",
+                    role.as_str()
+                )));
+            }
+            (granted.len() < role.scopes().len()).then_some(granted)
+        }
         Some(list) => {
             let scopes = parse_scopes(list).map_err(|why| invalid("invalid_scopes", why))?;
             if scopes.is_empty() {
@@ -283,7 +308,7 @@ pub async fn rotate<P: Ports>(
         ));
     }
     let old = find(app, id, who).await?;
-    may_grant(who, old.role)?;
+    may_manage(who, &old)?;
     if !old.is_live(ctx.now_ms) || old.rotated_to.is_some() {
         return Err(ApiError::Conflict(
             "key_not_rotatable",
@@ -321,6 +346,30 @@ pub async fn rotate<P: Ports>(
     Ok(created(&format!("/v1/keys/{}", new.id), &body).with_header("cache-control", "no-store"))
 }
 
+/// Whether `who` may rotate or revoke `key`: its role and every scope it
+/// carries must be within the caller's (a rotation hands over a secret
+/// with the key's rights), and another user's key is an owner's business.
+fn may_manage(who: &Principal, key: &ApiKey) -> Result<(), ApiError> {
+    may_grant(who, key.role)?;
+    if let Some(s) = key
+        .effective_scopes()
+        .into_iter()
+        .find(|s| !who.scopes.contains(s))
+    {
+        return Err(ApiError::Forbidden(format!(
+            "the key carries '{}', which you do not hold",
+            s.as_str()
+        )));
+    }
+    let foreign_user = key.user_id.is_some() && key.user_id != who.user_id;
+    if foreign_user && who.role != Role::Owner {
+        return Err(ApiError::Forbidden(
+            "only an owner may manage another user's key".into(),
+        ));
+    }
+    Ok(())
+}
+
 pub async fn revoke<P: Ports>(
     app: &App<P>,
     id: &str,
@@ -328,7 +377,7 @@ pub async fn revoke<P: Ports>(
     who: &Principal,
 ) -> Result<Response, ApiError> {
     let key = find(app, id, who).await?;
-    may_grant(who, key.role)?;
+    may_manage(who, &key)?;
     if !app.meta.revoke_key(&who.tenant_id, id, ctx.now_ms).await? {
         return Err(ApiError::NotFound("key".into()));
     }

@@ -128,6 +128,15 @@ impl<P: Ports> App<P> {
         };
         let param = params.first().map(String::as_str).unwrap_or("");
         ctx.log.borrow_mut().route = Some(format!("{id:?}"));
+        // Operator routes check their key themselves; their small bodies
+        // are read here (tenant routes read theirs once authenticated).
+        let loaded;
+        let req = if req.deferred.is_some() && is_operator_route(id) {
+            loaded = req.read_deferred().await?;
+            &loaded
+        } else {
+            req
+        };
         match id {
             // Probes are never limited: load balancers call them often.
             RouteId::Health => Ok(system::health()),
@@ -161,6 +170,14 @@ impl<P: Ports> App<P> {
             }
             _ => {
                 let who = identity::authenticate(self, req, ctx).await?;
+                // A large body is read only now that its sender is known.
+                let loaded;
+                let req = if req.deferred.is_some() {
+                    loaded = req.read_deferred().await?;
+                    &loaded
+                } else {
+                    req
+                };
                 {
                     let mut log = ctx.log.borrow_mut();
                     log.tenant_id = Some(who.tenant_id.clone());
@@ -175,14 +192,19 @@ impl<P: Ports> App<P> {
                 .await;
                 let granted = granted?;
                 metered?;
-                let run = || async {
-                    if let Some(scope) = required_scope(id) {
-                        who.require(scope)?;
-                    }
-                    self.dispatch_authenticated(id, &params, req, ctx, &who)
-                        .await
+                // The scope is checked before an Idempotency-Key can replay
+                // anything: a stored response is never a way around it.
+                let allowed = match required_scope(id) {
+                    Some(scope) => who.require(scope),
+                    None => Ok(()),
                 };
-                let outcome = idempotent::run(self, req, &who, ctx, run).await;
+                let outcome = match allowed {
+                    Ok(()) => {
+                        let run = || self.dispatch_authenticated(id, &params, req, ctx, &who);
+                        idempotent::run(self, req, &who, ctx, run).await
+                    }
+                    Err(e) => Err(e),
+                };
                 if let Some((action, _)) = audit::action_of(id) {
                     let draft = audit::draft_for(&who, req, ctx, action);
                     let draft = audit::complete(draft, id, param, req, outcome.as_ref());
@@ -270,6 +292,26 @@ impl<P: Ports> App<P> {
     }
 }
 
+/// Routes authenticated by the operator key inside their handler.
+fn is_operator_route(id: RouteId) -> bool {
+    matches!(
+        id,
+        RouteId::CreateTenant
+            | RouteId::ListTenants
+            | RouteId::UpdateTenant
+            | RouteId::Rewrap
+            | RouteId::ListDeadLetters
+            | RouteId::ReplayDeadLetter
+            | RouteId::AdminMetrics
+            | RouteId::AdminSlo
+            | RouteId::ListBackups
+            | RouteId::CreateBackup
+            | RouteId::GetBackup
+            | RouteId::TestRedeliverJob
+            | RouteId::TestExtract
+    )
+}
+
 /// The scope a route needs, beyond authentication. Per-document rights
 /// are checked by the handlers, on top of this.
 pub fn required_scope(id: RouteId) -> Option<Scope> {
@@ -332,6 +374,13 @@ impl<P: Ports> App<P> {
     /// The scheduled maintenance run (retention and reconciliation).
     pub async fn sweep(&self, now_ms: u64) -> cleanup::SweepReport {
         cleanup::sweep(self, now_ms).await
+    }
+
+    /// The per-minute self-healing pass: stalled jobs sent again or ended.
+    pub async fn heal(&self, now_ms: u64) -> cleanup::SweepReport {
+        let mut report = cleanup::SweepReport::default();
+        cleanup::heal_jobs(self, now_ms, &mut report).await;
+        report
     }
 
     /// The SLO pass of the cron: burn rates, alert changes, notices.

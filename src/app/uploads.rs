@@ -466,7 +466,8 @@ pub async fn create_streamed<P: Ports>(
         filename.as_deref(),
         &app.config.accepted_media_types,
     )?;
-    let idempotency_key = super::idempotent::key_of(req);
+    let idempotency_key = super::idempotent::key_of(req, who);
+    let idempotency_key = idempotency_key.as_deref();
     if let Some(done) =
         super::documents::earlier_try(app, idempotency_key, ctx, who, &media_type, size, None)
             .await?

@@ -117,7 +117,7 @@ fn default_role() -> Role {
 
 impl IdpConfig {
     /// Parses and checks a configuration; the message says what is wrong.
-    pub fn parse(body: &[u8], production: bool) -> Result<IdpConfig, String> {
+    pub fn parse(body: &[u8], local_allowed: bool) -> Result<IdpConfig, String> {
         let cfg: IdpConfig =
             serde_json::from_slice(body).map_err(|e| format!("invalid identity provider: {e}"))?;
         if cfg.issuer.is_empty() || cfg.issuer.len() > 512 {
@@ -168,7 +168,7 @@ impl IdpConfig {
             }
         }
         if let Some(url) = &cfg.jwks_url {
-            crate::webhooks::validate_url(url, production)
+            crate::webhooks::validate_url(url, local_allowed)
                 .map_err(|e| e.replace("webhook_url", "jwks_url"))?;
         }
         if cfg.leeway_seconds > 300 {

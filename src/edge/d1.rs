@@ -872,15 +872,22 @@ impl MetaStore for D1Meta {
         Ok((deleted == 1).then_some(jobs))
     }
 
-    async fn count_active_jobs(&self, tenant_id: &str) -> StoreResult<(u64, u64)> {
+    async fn count_active_jobs(
+        &self,
+        tenant_id: &str,
+        now_ms: u64,
+        queued_since_ms: u64,
+    ) -> StoreResult<(u64, u64)> {
         #[derive(Deserialize)]
         struct Counts {
             mine: Option<f64>,
             total: Option<f64>,
         }
         let sql = "SELECT SUM(tenant_id = ?1) AS mine, COUNT(*) AS total FROM jobs \
-                   WHERE status IN ('queued', 'running')";
-        let row = self.first::<Counts>(sql, &[text(tenant_id)]).await?;
+                   WHERE (status = 'running' AND lease_until >= ?2) \
+                   OR (status = 'queued' AND updated_at >= ?3)";
+        let args = [text(tenant_id), num(now_ms), num(queued_since_ms)];
+        let row = self.first::<Counts>(sql, &args).await?;
         Ok(row.map_or((0, 0), |c| {
             (c.mine.unwrap_or(0.0) as u64, c.total.unwrap_or(0.0) as u64)
         }))
@@ -1053,25 +1060,31 @@ impl MetaStore for D1Meta {
         now_ms: u64,
         queued_before_ms: u64,
         limit: u32,
-    ) -> StoreResult<Vec<(String, u32)>> {
+    ) -> StoreResult<Vec<crate::jobs::Stalled>> {
         #[derive(Deserialize)]
         struct Row {
             id: String,
             attempts: f64,
+            resends: f64,
         }
-        let sql = "SELECT id, attempts FROM jobs WHERE \
+        let sql = "SELECT id, attempts, resends FROM jobs WHERE \
                    (status = 'running' AND lease_until < ?1) OR \
                    (status = 'queued' AND updated_at < ?2) ORDER BY updated_at LIMIT ?3";
         let args = [num(now_ms), num(queued_before_ms), num(u64::from(limit))];
         let rows = self.all::<Row>(sql, &args).await?;
         Ok(rows
             .into_iter()
-            .map(|r| (r.id, r.attempts as u32))
+            .map(|r| crate::jobs::Stalled {
+                id: r.id,
+                attempts: r.attempts as u32,
+                resends: r.resends as u32,
+            })
             .collect())
     }
 
     async fn requeue_stalled(&self, id: &str, now_ms: u64) -> StoreResult<bool> {
-        let sql = "UPDATE jobs SET status = 'queued', lease_until = NULL, updated_at = ?2 \
+        let sql = "UPDATE jobs SET status = 'queued', lease_until = NULL, updated_at = ?2, \
+                   resends = resends + 1 \
                    WHERE id = ?1 AND ((status = 'running' AND lease_until < ?2) \
                    OR status = 'queued')";
         Ok(self.run(sql, &[text(id), num(now_ms)]).await? == 1)

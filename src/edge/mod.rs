@@ -34,6 +34,8 @@ use worker::{
     event, Context, Env, MessageBatch, MessageExt, QueueRetryOptionsBuilder, Request, Response,
 };
 
+/// The most of a body read before the caller is authenticated.
+const PREAUTH_BODY: u64 = 64 * 1024;
 /// Bodies other than document uploads are small JSON; refuse big ones unread.
 const MAX_JSON_BODY: u64 = 1024 * 1024;
 /// Room for multipart framing around an upload at the size limit.
@@ -473,16 +475,23 @@ async fn to_core(
         if let Some(size) = declared.filter(|s| *s > cap) {
             return Err(ApiError::PayloadTooLarge { size, limit: cap });
         }
-        let body = req
-            .bytes()
-            .await
-            .map_err(|e| ApiError::Invalid("unreadable_body", e.to_string()))?;
-        if body.len() as u64 > cap {
-            return Err(ApiError::PayloadTooLarge {
-                size: body.len() as u64,
-                limit: cap,
-            });
+        if declared == Some(0) {
+            return Ok(core);
         }
+        let source = std::rc::Rc::new(EdgeSource {
+            stream: std::cell::RefCell::new(Some(
+                req.stream()
+                    .map_err(|e| ApiError::Invalid("unreadable_body", e.to_string()))?,
+            )),
+            left: std::cell::RefCell::new(Vec::new()),
+        });
+        // Before anyone is authenticated only a small body is read; a
+        // larger or unannounced one waits for the app to know its sender,
+        // and is then read through the route's limit, never past it.
+        if declared.is_none_or(|n| n > PREAUTH_BODY) {
+            return Ok(core.with_deferred(cap, source));
+        }
+        let body = http::read_limited(source.as_ref(), cap.min(PREAUTH_BODY)).await?;
         core = core.with_body(body);
     }
     Ok(core)
@@ -514,9 +523,13 @@ async fn scheduled(event: worker::ScheduledEvent, env: Env, _ctx: worker::Schedu
         return;
     };
     // Which run a trigger starts is set by its schedule (wrangler.toml
-    // [triggers]): the SLO pass every 5 minutes, the daily backup, and the
-    // sweep for the rest.
+    // [triggers]): healing every minute, the SLO pass every 5 minutes, the
+    // daily backup, and the sweep for the rest.
     let (msg, failed, report) = match cron.as_str() {
+        ops::HEAL_CRON => {
+            let r = app.heal(now).await;
+            ("heal", r.errors > 0, json!(r))
+        }
         ops::SLO_CRON => {
             ops::flush_metrics(&app, now).await;
             let r = app.evaluate_slos(now).await;

@@ -408,6 +408,8 @@ impl D1Meta {
     }
 }
 
+/// The cron schedule of self-healing (stalled jobs sent again or ended).
+pub const HEAL_CRON: &str = "* * * * *";
 /// The cron schedule of the SLO pass (also flushes metrics).
 pub const SLO_CRON: &str = "*/5 * * * *";
 /// The cron schedule of the daily backup and retention run.

@@ -253,6 +253,9 @@ impl Clock for WallClock {
 /// (ten seconds, with a `traceparent`) and JWKS GETs (five seconds).
 pub struct FetchSender(pub super::observe::Obs);
 
+/// The most an outbound GET (a JWKS document) may return.
+const MAX_FETCHED_BODY: usize = 256 * 1024;
+
 impl WebhookSender for FetchSender {
     async fn post(
         &self,
@@ -278,8 +281,11 @@ impl WebhookSender for FetchSender {
             h.set("traceparent", &tp).map_err(|e| e.to_string())?;
         }
         let mut init = worker::RequestInit::new();
+        // A redirect is the receiver's answer, never a second target: its
+        // Location could name what the URL check refused.
         init.with_method(worker::Method::Post)
             .with_headers(h)
+            .with_redirect(worker::RequestRedirect::Manual)
             .with_body(Some(body.into()));
         let req = worker::Request::new_with_init(url, &init).map_err(|e| e.to_string())?;
         let fetch = worker::Fetch::Request(req);
@@ -315,18 +321,31 @@ impl crate::ports::HttpClient for FetchSender {
         h.set("accept", "application/json")
             .map_err(|e| e.to_string())?;
         let mut init = worker::RequestInit::new();
-        init.with_method(worker::Method::Get).with_headers(h);
+        init.with_method(worker::Method::Get)
+            .with_headers(h)
+            .with_redirect(worker::RequestRedirect::Manual);
         let req = worker::Request::new_with_init(url, &init).map_err(|e| e.to_string())?;
         let fetch = async {
+            use futures_util::StreamExt;
             let mut resp = worker::Fetch::Request(req)
                 .send()
                 .await
                 .map_err(|e| format!("request failed: {e}"))?;
             let status = resp.status_code();
-            let body = resp
-                .text()
-                .await
+            // Read through a counting limit: a hostile server cannot make
+            // this isolate hold more than MAX_FETCHED_BODY.
+            let mut stream = resp
+                .stream()
                 .map_err(|e| format!("reading the body failed: {e}"))?;
+            let mut body = Vec::new();
+            while let Some(chunk) = stream.next().await {
+                let chunk = chunk.map_err(|e| format!("reading the body failed: {e}"))?;
+                if body.len() + chunk.len() > MAX_FETCHED_BODY {
+                    return Err(format!("the body is larger than {MAX_FETCHED_BODY} bytes"));
+                }
+                body.extend_from_slice(&chunk);
+            }
+            let body = String::from_utf8(body).map_err(|_| "the body is not UTF-8".to_string())?;
             Ok::<_, String>((status, body))
         };
         let started = worker::Date::now().as_millis();

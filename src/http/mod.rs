@@ -61,6 +61,51 @@ pub struct Request {
     pub body: Vec<u8>,
     /// A large upload's body, read as it arrives instead of into `body`.
     pub stream: Option<BodyStream>,
+    /// A body left unread until the caller is known: read into `body`,
+    /// through a counting limit, by [`Request::read_deferred`].
+    pub deferred: Option<Deferred>,
+}
+
+/// A body to read after authentication, and the most it may hold.
+#[derive(Clone)]
+pub struct Deferred {
+    pub source: std::rc::Rc<dyn ChunkSource>,
+    pub limit: u64,
+}
+
+impl std::fmt::Debug for Deferred {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Deferred")
+            .field("limit", &self.limit)
+            .finish()
+    }
+}
+
+/// Why a body could not be read whole.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BodyError {
+    /// More than `limit` bytes arrived; reading stopped there.
+    TooLarge {
+        limit: u64,
+    },
+    Unreadable(String),
+}
+
+/// Reads `source` to its end, refusing at the first byte past `limit`:
+/// memory never holds more than `limit` plus one chunk.
+pub async fn read_limited(source: &dyn ChunkSource, limit: u64) -> Result<Vec<u8>, BodyError> {
+    const CHUNK: usize = 64 * 1024;
+    let mut out = Vec::new();
+    loop {
+        let chunk = source.read(CHUNK).await.map_err(BodyError::Unreadable)?;
+        if chunk.is_empty() {
+            return Ok(out);
+        }
+        if (out.len() + chunk.len()) as u64 > limit {
+            return Err(BodyError::TooLarge { limit });
+        }
+        out.extend_from_slice(&chunk);
+    }
 }
 
 /// Where a streamed body comes from (the edge's request stream; a buffer
@@ -117,7 +162,24 @@ impl Request {
             headers: Vec::new(),
             body: Vec::new(),
             stream: None,
+            deferred: None,
         }
+    }
+
+    /// The body comes from `source` once the caller is authenticated, at
+    /// most `limit` bytes.
+    pub fn with_deferred(mut self, limit: u64, source: std::rc::Rc<dyn ChunkSource>) -> Request {
+        self.deferred = Some(Deferred { source, limit });
+        self
+    }
+
+    /// This request with a deferred body read into `body`.
+    pub async fn read_deferred(&self) -> Result<Request, BodyError> {
+        let mut out = self.clone();
+        if let Some(d) = out.deferred.take() {
+            out.body = read_limited(d.source.as_ref(), d.limit).await?;
+        }
+        Ok(out)
     }
 
     /// The body arrives through `source`, `len` bytes long.

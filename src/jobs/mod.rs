@@ -132,6 +132,16 @@ pub struct Job {
     pub created_by: Option<String>,
 }
 
+/// A job the sweeper found not moving.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Stalled {
+    pub id: String,
+    /// Runs claimed so far.
+    pub attempts: u32,
+    /// Times the sweeper already sent it again.
+    pub resends: u32,
+}
+
 /// A queue message the queue gave up on, as kept for the operator.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct DeadLetter {

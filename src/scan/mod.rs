@@ -32,6 +32,9 @@ pub enum ScanError {
     ZipBomb(String),
     #[error("the document contains {0}, which this deployment refuses")]
     Refused(String),
+    /// Scanning would need more work or memory than one document may take.
+    #[error("{0}")]
+    Budget(String),
 }
 
 /// Limits for archives at upload.
@@ -40,6 +43,8 @@ pub struct ScanLimits {
     pub max_total_uncompressed: u64,
     pub max_ratio: u64,
     pub max_depth: u32,
+    /// What nested archives may inflate to in memory, all of them together.
+    pub max_inflated: u64,
 }
 
 impl Default for ScanLimits {
@@ -48,6 +53,7 @@ impl Default for ScanLimits {
             max_total_uncompressed: 1024 * 1024 * 1024,
             max_ratio: 200,
             max_depth: 3,
+            max_inflated: 32 * 1024 * 1024,
         }
     }
 }

@@ -16,6 +16,19 @@ fn bomb(why: String) -> ScanError {
 }
 
 pub fn inspect(bytes: &[u8], limits: &ScanLimits, depth: u32) -> Result<ZipFacts, ScanError> {
+    let mut budget = limits.max_inflated;
+    inspect_within(bytes, limits, depth, &mut budget)
+}
+
+/// [`inspect`], with `budget` the bytes that nested members may still
+/// inflate to, shared by every archive inside this document: a small
+/// upload can never make the scan hold more than that.
+fn inspect_within(
+    bytes: &[u8],
+    limits: &ScanLimits,
+    depth: u32,
+    budget: &mut u64,
+) -> Result<ZipFacts, ScanError> {
     if depth > limits.max_depth {
         return Err(bomb(format!(
             "archives nested more than {} deep",
@@ -49,9 +62,19 @@ pub fn inspect(bytes: &[u8], limits: &ScanLimits, depth: u32) -> Result<ZipFacts
         let mut inner = Vec::new();
         if let Ok(f) = zip.by_index(i) {
             let size = f.size();
+            if size > *budget {
+                return Err(ScanError::Budget(format!(
+                    "nested archive {} would inflate past the scan's budget of {} bytes",
+                    f.name(),
+                    limits.max_inflated
+                )));
+            }
+            // The declared size bounds the read: a member that inflates
+            // further than it says is cut there.
             let _ = f.take(size).read_to_end(&mut inner);
+            *budget -= inner.len() as u64;
         }
-        let facts = inspect(&inner, limits, depth + 1)?;
+        let facts = inspect_within(&inner, limits, depth + 1, budget)?;
         flags.extend(facts.flags.into_iter().filter(|f| f == "macros"));
     }
     let kind = kind_of(&mut zip, &names);

@@ -93,36 +93,91 @@ pub fn delivery_id(job_id: &str) -> String {
     format!("whd_{}", job_id.trim_start_matches("job_"))
 }
 
-/// Checks a webhook URL. Production takes only `https://` to a public
-/// host name; elsewhere `http://localhost` and `127.0.0.1` are allowed too,
-/// for local receivers.
-pub fn validate_url(url: &str, production: bool) -> Result<(), String> {
-    if url.len() > 2048 {
+/// Checks an outbound URL (webhooks, JWKS) the way `fetch` will read it:
+/// parsed by a WHATWG URL parser, so `\\`, `@`, percent-escapes and the
+/// many spellings of an IP address (`2130706433`, `127.1`, `0x7f.1`,
+/// `[::ffff:127.0.0.1]`) are seen as the host they really name.
+///
+/// `https://` to a host name outside the reserved local names is all that
+/// passes, unless `local_allowed` (local development and tests only) also
+/// lets `http(s)://localhost`, `127.0.0.1` and `[::1]` through, spelled
+/// exactly so. An IP literal is never accepted otherwise, nor are
+/// credentials in the URL.
+pub fn validate_url(raw: &str, local_allowed: bool) -> Result<(), String> {
+    if raw.len() > 2048 {
         return Err("webhook_url is longer than 2048 characters".into());
     }
-    let (scheme, rest) = url
-        .split_once("://")
-        .ok_or_else(|| "webhook_url must be an absolute http(s) URL".to_string())?;
-    let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
-    let host = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
-    let host = match host.strip_prefix('[') {
-        Some(v6) => v6.split(']').next().unwrap_or(""),
-        None => host.split(':').next().unwrap_or(""),
-    };
-    if host.is_empty() || host.contains(char::is_whitespace) {
-        return Err("webhook_url has no host".into());
+    let url = url::Url::parse(raw)
+        .map_err(|_| "webhook_url must be an absolute http(s) URL".to_string())?;
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err("webhook_url must not carry credentials".into());
     }
-    let local = host == "localhost" || host == "127.0.0.1" || host == "::1";
-    match scheme.to_ascii_lowercase().as_str() {
-        "https" if !(production && (local || is_ip_literal(host))) => Ok(()),
-        "http" if local && !production => Ok(()),
-        _ if production => Err("webhook_url must be https:// to a public host name".into()),
-        _ => Err("webhook_url must be https://, or http:// to localhost in development".into()),
+    let https = match url.scheme() {
+        "https" => true,
+        "http" => false,
+        _ => return Err("webhook_url must be an absolute http(s) URL".into()),
+    };
+    let host = url
+        .host()
+        .ok_or_else(|| "webhook_url has no host".to_string())?;
+    if local_allowed && is_plain_loopback(raw, &host) {
+        return Ok(());
+    }
+    match host {
+        url::Host::Domain(name) if https && is_public_name(name) => Ok(()),
+        url::Host::Domain(_) if https => Err(format!(
+            "webhook_url must name a public host; '{}' is reserved for local networks",
+            url.host_str().unwrap_or_default()
+        )),
+        url::Host::Domain(_) => Err("webhook_url must be https://".into()),
+        url::Host::Ipv4(_) | url::Host::Ipv6(_) => {
+            Err("webhook_url must name a host, not an IP address".into())
+        }
     }
 }
 
-fn is_ip_literal(host: &str) -> bool {
-    host.parse::<std::net::IpAddr>().is_ok()
+/// `localhost`, `127.0.0.1` or `[::1]`, written that way in the URL (not
+/// reached through another spelling of the address).
+fn is_plain_loopback(raw: &str, host: &url::Host<&str>) -> bool {
+    let written = raw
+        .split_once("://")
+        .map(|(_, rest)| rest.split(['/', '\\', '?', '#']).next().unwrap_or(""))
+        .unwrap_or("");
+    let written = written.to_ascii_lowercase();
+    let canonical = match host {
+        url::Host::Domain("localhost") => "localhost",
+        url::Host::Ipv4(ip) if *ip == std::net::Ipv4Addr::LOCALHOST => "127.0.0.1",
+        url::Host::Ipv6(ip) if *ip == std::net::Ipv6Addr::LOCALHOST => "[::1]",
+        _ => return false,
+    };
+    written == canonical || written.strip_prefix(canonical).is_some_and(is_port)
+}
+
+fn is_port(rest: &str) -> bool {
+    rest.strip_prefix(':')
+        .is_some_and(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()))
+}
+
+/// A name that public DNS can answer for: dotted, and not one of the
+/// names kept for hosts and networks of one's own (RFC 6761, 6762, 8375).
+fn is_public_name(name: &str) -> bool {
+    const LOCAL_SUFFIXES: [&str; 7] = [
+        "localhost",
+        "local",
+        "internal",
+        "intranet",
+        "lan",
+        "home.arpa",
+        "localdomain",
+    ];
+    let name = name.strip_suffix('.').unwrap_or(name);
+    let label_ok = |l: &str| !l.is_empty() && l.len() <= 63;
+    name.contains('.')
+        && name.split('.').all(label_ok)
+        && !name.ends_with(".arpa")
+        && !LOCAL_SUFFIXES
+            .iter()
+            .any(|s| name == *s || name.ends_with(&format!(".{s}")))
 }
 
 /// A new secret `whsec_<base64 of 24 random bytes>`.
@@ -175,13 +230,50 @@ mod tests {
 
     #[test]
     fn urls_are_checked_per_environment() {
-        assert!(validate_url("https://hooks.example.com/q", true).is_ok());
-        assert!(validate_url("http://hooks.example.com/q", true).is_err());
-        assert!(validate_url("https://127.0.0.1/q", true).is_err());
-        assert!(validate_url("http://127.0.0.1:9000/hook", false).is_ok());
-        assert!(validate_url("http://10.0.0.1/hook", false).is_err());
-        assert!(validate_url("ftp://x", false).is_err());
-        assert!(validate_url("not a url", false).is_err());
+        assert!(validate_url("https://hooks.example.com/q", false).is_ok());
+        assert!(validate_url("http://hooks.example.com/q", false).is_err());
+        assert!(validate_url("https://127.0.0.1/q", false).is_err());
+        assert!(validate_url("http://127.0.0.1:9000/hook", true).is_ok());
+        assert!(validate_url("http://localhost:9000/hook", true).is_ok());
+        assert!(validate_url("http://[::1]:9000/hook", true).is_ok());
+        assert!(validate_url("http://10.0.0.1/hook", true).is_err());
+        assert!(validate_url("ftp://x", true).is_err());
+        assert!(validate_url("not a url", true).is_err());
+    }
+
+    #[test]
+    fn every_spelling_of_a_local_address_is_refused() {
+        for url in [
+            r"http://127.0.0.2:9999\@localhost/x",
+            "https://2130706433/",
+            "https://127.1/",
+            "https://0x7f.0.0.1/",
+            "https://0177.0.0.1/",
+            "https://LOCALHOST./",
+            "https://foo.localhost/",
+            "https://[::ffff:127.0.0.1]/",
+            "https://[::ffff:7f00:1]/",
+            "https://169.254.169.254/latest",
+            "https://[fe80::1]/",
+            "https://192.168.1.1/",
+            "https://printer.local/",
+            "https://metadata.google.internal/",
+            "https://intranet/",
+            "https://user:pw@hooks.example.com/",
+            "https://1.1.1.1/",
+        ] {
+            for local_allowed in [false, true] {
+                assert!(
+                    validate_url(url, local_allowed).is_err(),
+                    "{url} accepted (local_allowed: {local_allowed})"
+                );
+            }
+        }
+        // The one spelling of loopback the development allowance takes.
+        assert!(validate_url("http://127.0.0.1:8080/x", true).is_ok());
+        assert!(validate_url("http://127.0.0.1:8080/x", false).is_err());
+        assert!(validate_url("https://localhost/", false).is_err());
+        assert!(validate_url("https://Hooks.Example.com./x", false).is_ok());
     }
 
     #[test]

@@ -75,6 +75,7 @@ pub fn spawn_app_with(extra: &[(&str, &str)]) -> World {
             "API_KEY_PEPPER" => Some(PEPPER.into()),
             "MASTER_KEYS" => Some("k1:AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQE=".into()),
             "OPERATOR_API_KEY" => Some(OPERATOR.into()),
+            "ALLOW_LOCAL_URLS" => Some("true".into()),
             "MAX_UPLOAD_BYTES" => Some("1000".into()),
             "JOB_MAX_ATTEMPTS" => Some("3".into()),
             "MAX_ACTIVE_JOBS_PER_TENANT" => Some("3".into()),

@@ -1,0 +1,178 @@
+// The request gate under attack, through HTTP only: each test is an attack
+// that once worked against the running service, and shows it no longer does.
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { crc32, deflateRawSync } from "node:zlib";
+import { ADMIN_KEY, api, assertProblem, upload } from "./helpers.mjs";
+
+const json = (body, extra = {}) => ({ headers: { "content-type": "application/json", ...extra }, body: JSON.stringify(body) });
+
+async function newKey(body, key = ADMIN_KEY) {
+  const r = await api("POST", "/v1/keys", { key, ...json(body) });
+  assert.equal(r.status, 201, r.text);
+  return r.json;
+}
+
+test("a key admin cannot mint a key with scopes it lacks", async () => {
+  const narrow = await newKey({ name: "keys only", role: "admin", scopes: "keys:admin" });
+  const child = await newKey({ name: "child", role: "admin" }, narrow.secret);
+  assert.equal(child.scopes, "keys:admin");
+  assertProblem(await api("GET", "/v1/audit", { key: child.secret }), 403, "forbidden");
+  assertProblem(await api("GET", "/v1/users", { key: child.secret }), 403, "forbidden");
+  const asked = await api("POST", "/v1/keys", { key: narrow.secret, ...json({ name: "x", role: "admin", scopes: "tenant:admin" }) });
+  assertProblem(asked, 403, "forbidden");
+});
+
+test("a narrow key admin cannot take over a full admin key by rotating or revoking it", async () => {
+  const full = await newKey({ name: "full admin", role: "admin" });
+  const narrow = await newKey({ name: "keys only", role: "admin", scopes: "keys:admin" });
+  const rotated = await api("POST", `/v1/keys/${full.id}/rotate`, { key: narrow.secret, ...json({ grace_seconds: 0 }) });
+  assertProblem(rotated, 403, "forbidden");
+  assert.ok(!rotated.text.includes("qk_"), "no secret in the refusal");
+  assertProblem(await api("DELETE", `/v1/keys/${full.id}`, { key: narrow.secret }), 403, "forbidden");
+  // The full key is untouched and still works.
+  assert.equal((await api("GET", "/v1/audit?limit=1", { key: full.secret })).status, 200);
+  // A wrong-typed grace period is refused, not read as the default.
+  for (const grace of [null, "0", -1, 1.5]) {
+    assertProblem(await api("POST", `/v1/keys/${full.id}/rotate`, json({ grace_seconds: grace })), 422, "invalid_body");
+  }
+  assert.equal((await api("GET", `/v1/keys/${full.id}`)).json.rotated_to, null);
+});
+
+test("a viewer cannot replay an owner's key creation through its Idempotency-Key", async () => {
+  const viewer = await newKey({ name: "viewer", role: "viewer" });
+  const body = { name: "ci deploy", role: "admin" };
+  const key = `create-ci-${Date.now()}`;
+  const owner = await api("POST", "/v1/keys", json(body, { "idempotency-key": key }));
+  assert.equal(owner.status, 201, owner.text);
+  const replay = await api("POST", "/v1/keys", { key: viewer.secret, ...json(body, { "idempotency-key": key }) });
+  assertProblem(replay, 403, "forbidden");
+  assert.ok(!replay.text.includes(owner.json.secret), "the owner's secret is not replayed");
+  // Another admin credential gets its own request, not the owner's answer.
+  const other = await newKey({ name: "other admin", role: "admin" });
+  const second = await api("POST", "/v1/keys", { key: other.secret, ...json(body, { "idempotency-key": key }) });
+  assert.equal(second.status, 201, second.text);
+  assert.notEqual(second.json.secret, owner.json.secret);
+  // The owner's own retry still replays its answer.
+  const again = await api("POST", "/v1/keys", json(body, { "idempotency-key": key }));
+  assert.equal(again.json.secret, owner.json.secret);
+  assert.equal(again.headers.get("idempotent-replayed"), "true");
+});
+
+/** A body of `total` zero bytes, produced lazily; `sent()` says how much was pulled. */
+function lazyZeros(total) {
+  let pulled = 0;
+  const chunk = new Uint8Array(1 << 20);
+  const stream = new ReadableStream({
+    pull(controller) {
+      if (pulled >= total) return controller.close();
+      pulled += chunk.length;
+      controller.enqueue(chunk);
+    },
+  });
+  return { stream, sent: () => pulled };
+}
+
+test("an unauthenticated chunked body is answered without being read", async () => {
+  const body = lazyZeros(400 << 20);
+  const resp = await fetch(`${process.env.QUIRE_URL}/health`, { method: "POST", body: body.stream, duplex: "half" });
+  assert.equal(resp.status, 405);
+  await resp.arrayBuffer();
+  // The answer came long before the 400 MB were sent (buffers on the way
+  // take some, never the whole).
+  assert.ok(body.sent() < 200 << 20, `${body.sent()} bytes pulled before the answer`);
+});
+
+test("a chunked body past a route's limit is refused at the limit, after authentication", async () => {
+  const body = lazyZeros(64 << 20);
+  const resp = await fetch(`${process.env.QUIRE_URL}/v1/keys`, {
+    method: "POST",
+    headers: { authorization: `Bearer ${ADMIN_KEY}`, "content-type": "application/json" },
+    body: body.stream,
+    duplex: "half",
+  });
+  const problem = await resp.json();
+  assert.equal(resp.status, 413);
+  assert.equal(problem.code, "payload_too_large");
+  assert.ok(body.sent() < 48 << 20, `${body.sent()} bytes pulled before the answer`);
+  // And without a credential, nothing is read past the small pre-auth allowance.
+  const anon = lazyZeros(64 << 20);
+  const refused = await fetch(`${process.env.QUIRE_URL}/v1/documents`, {
+    method: "POST",
+    headers: { "content-type": "text/plain" },
+    body: anon.stream,
+    duplex: "half",
+  });
+  assert.equal(refused.status, 401);
+  await refused.arrayBuffer();
+});
+
+/** A ZIP of one member, stored (method 0) or deflated (method 8). */
+function zipOf(name, data, deflate) {
+  const packed = deflate ? deflateRawSync(data) : data;
+  const nameBytes = Buffer.from(name);
+  const crc = crc32(data);
+  const local = Buffer.alloc(30);
+  local.writeUInt32LE(0x04034b50, 0);
+  local.writeUInt16LE(20, 4);
+  local.writeUInt16LE(deflate ? 8 : 0, 8);
+  local.writeUInt32LE(crc, 14);
+  local.writeUInt32LE(packed.length, 18);
+  local.writeUInt32LE(data.length, 22);
+  local.writeUInt16LE(nameBytes.length, 26);
+  const central = Buffer.alloc(46);
+  central.writeUInt32LE(0x02014b50, 0);
+  central.writeUInt16LE(20, 4);
+  central.writeUInt16LE(20, 6);
+  central.writeUInt16LE(deflate ? 8 : 0, 10);
+  central.writeUInt32LE(crc, 16);
+  central.writeUInt32LE(packed.length, 20);
+  central.writeUInt32LE(data.length, 24);
+  central.writeUInt16LE(nameBytes.length, 28);
+  const cdOffset = local.length + nameBytes.length + packed.length;
+  const end = Buffer.alloc(22);
+  end.writeUInt32LE(0x06054b50, 0);
+  end.writeUInt16LE(1, 8);
+  end.writeUInt16LE(1, 10);
+  end.writeUInt32LE(central.length + nameBytes.length, 12);
+  end.writeUInt32LE(cdOffset, 16);
+  return Buffer.concat([local, nameBytes, packed, central, nameBytes, end]);
+}
+
+test("a small zip whose nested archive inflates past the scan budget is refused, not inflated", async () => {
+  // 40 MB, mostly zeros with a sprinkling of random bytes: it deflates
+  // about 30:1, under the ratio limit, so only the budget stops it.
+  const data = Buffer.alloc(40 << 20);
+  let seed = 7;
+  for (let i = 0; i < data.length; i += 1 + (seed % 61)) {
+    seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+    data[i] = seed & 0xff;
+  }
+  const inner = zipOf("d.bin", data, false);
+  const outer = zipOf("x.zip", inner, true);
+  assert.ok(outer.length < 2 << 20, `upload of ${outer.length} bytes fits the e2e limit`);
+  const resp = await api("POST", "/v1/documents", { headers: { "content-type": "application/zip", "x-filename": "nested.zip" }, body: outer });
+  assertProblem(resp, 422, "scan_budget_exceeded");
+  // What was stored before is still there.
+  const doc = await upload("fake-text.txt", "text/plain");
+  assert.equal((await api("GET", `/v1/documents/${doc.id}`)).status, 200);
+});
+
+test("webhook URLs naming a local or private address in any spelling are refused", async () => {
+  const doc = await upload("fake-text.txt", "text/plain");
+  for (const url of [
+    "http://127.0.0.2:9999\\@localhost/x",
+    "https://2130706433/",
+    "https://127.1/",
+    "https://0x7f.0.0.1/",
+    "https://LOCALHOST./",
+    "https://[::ffff:127.0.0.1]/",
+    "https://169.254.169.254/latest/meta-data",
+    "https://10.0.0.1/",
+    "https://printer.local/",
+    "https://user:pw@hooks.example.com/",
+  ]) {
+    const resp = await api("POST", "/v1/jobs", json({ document_id: doc.id, commands: [{ name: "extract" }], webhook_url: url }));
+    assertProblem(resp, 422, "invalid_webhook_url");
+  }
+});
