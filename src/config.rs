@@ -334,6 +334,26 @@ mod tests {
     }
 
     #[test]
+    fn openings_for_local_work_are_refused_in_every_deployed_environment() {
+        let with = |env: &str, name: &str| {
+            Config::from_lookup(lookup(&[
+                ("API_KEY_PEPPER", "0123456789abcdef"),
+                ("MASTER_KEYS", TEST_KEYS),
+                ("ENVIRONMENT", env),
+                (name, "true"),
+            ]))
+        };
+        for name in ["ENABLE_TEST_ROUTES", "ALLOW_LOCAL_URLS"] {
+            for env in ["dev", "staging", "production", "prod", "anything"] {
+                assert!(with(env, name).is_err(), "{name} accepted in {env}");
+            }
+            for env in ["development", "test"] {
+                assert!(with(env, name).is_ok(), "{name} refused in {env}");
+            }
+        }
+    }
+
+    #[test]
     fn missing_pepper_and_bad_numbers_are_reported() {
         assert_eq!(
             Config::from_lookup(lookup(&[])).unwrap_err(),

@@ -215,10 +215,7 @@ fn every_environment_has_vars_the_configuration_accepts() {
         all.extend(SECRETS.iter().map(|(k, v)| (k.to_string(), v.to_string())));
         let config = Config::from_lookup(|k| all.get(k).cloned())
             .unwrap_or_else(|e| panic!("{env:?}: {e:?}"));
-        let expected = match env {
-            Some(deployed) => deployed,
-            None => "development",
-        };
+        let expected = env.unwrap_or("development");
         assert_eq!(config.environment, expected);
         if env.is_some() {
             assert!(config.llm.is_configured(), "{env:?} has LLM tiers");

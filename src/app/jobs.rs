@@ -187,7 +187,33 @@ async fn find<P: Ports>(app: &App<P>, id: &str, who: &Principal) -> Result<Job, 
 
 pub async fn get<P: Ports>(app: &App<P>, id: &str, who: &Principal) -> Result<Response, ApiError> {
     let job = find(app, id, who).await?;
-    Ok(Response::json(200, &job.view()))
+    let resp = Response::json(200, &view_for(&job, who));
+    // Until it ends, the interval a client should poll at.
+    Ok(if job.status.is_terminal() {
+        resp
+    } else {
+        resp.with_header("retry-after", "2")
+    })
+}
+
+/// Whether `who` stands for the job: an admin, or the credential that
+/// created it (a key, or `jwt:<user>`). Others reach it only through a share of its
+/// document.
+fn answers_for(job: &Job, who: &Principal) -> bool {
+    who.role.sees_all_documents() || job.created_by.as_deref() == Some(who.key_id.as_str())
+}
+
+/// The job as `who` may see it: the webhook URL (its path and query may
+/// carry the receiver's own secret) is shown whole only to those who
+/// answer for the job, and as its origin to everyone else.
+fn view_for(job: &Job, who: &Principal) -> serde_json::Value {
+    let mut view = serde_json::to_value(job.view()).unwrap_or_default();
+    if !answers_for(job, who) {
+        if let Some(url) = job.webhook_url.as_deref() {
+            view["webhook_url"] = webhooks::origin_of(url).into();
+        }
+    }
+    view
 }
 
 /// The job's webhook deliveries, with their attempts and last outcome.
@@ -216,6 +242,10 @@ pub async fn events<P: Ports>(
         .with_header("content-type", "text/event-stream")
         .with_header("cache-control", "no-cache");
     resp.stream = Some(StreamSpec::JobEvents {
+        key_id: match &who.credential {
+            crate::auth::Credential::ApiKey(_) => Some(who.key_id.clone()),
+            crate::auth::Credential::Jwt => None,
+        },
         tenant_id: who.tenant_id.clone(),
         job_id: job.id,
     });
@@ -231,6 +261,11 @@ pub async fn cancel<P: Ports>(
     who: &Principal,
 ) -> Result<Response, ApiError> {
     let job = find(app, id, who).await?;
+    // Reading a document is not the right to stop someone else's work on
+    // it: that takes writing it, unless the job is the caller's own.
+    if !answers_for(&job, who) {
+        super::documents::find(app, &job.document_id, who, Access::Write).await?;
+    }
     if !app
         .meta
         .cancel_job(&who.tenant_id, &job.id, ctx.now_ms)
@@ -242,7 +277,7 @@ pub async fn cancel<P: Ports>(
         ));
     }
     let job = find(app, id, who).await?;
-    Ok(Response::json(202, &job.view()))
+    Ok(Response::json(202, &view_for(&job, who)))
 }
 
 /// The stored result of one command (`?command=`; default: the first).

@@ -76,12 +76,14 @@ pub async fn for_principal<P: Ports>(
         .plan_rate_limits
         .get(&who.plan)
         .map_or(&[][..], Vec::as_slice);
-    let layers = [
-        who.rate_limits.as_slice(),
-        plan,
-        app.config.rate_limits.as_slice(),
-    ];
-    let key_policy = policy_for(class, &layers);
+    // A key's own limit can only narrow what its plan (or the deployment)
+    // grants for the class, never widen it.
+    let granted = policy_for(class, &[plan, app.config.rate_limits.as_slice()]);
+    let own = policy_for(class, &[who.rate_limits.as_slice()]);
+    let key_policy = match (own, granted) {
+        (Some(o), Some(g)) => Some(crate::ratelimit::stricter(o, g)),
+        (o, g) => o.or(g),
+    };
     let tenant_policy = app.config.tenant_rate_limit.as_ref();
     let (key, tenant) = futures_util::future::join(
         one(app, format!("key:{}:{class}", who.key_id), key_policy),

@@ -269,23 +269,8 @@ impl<P: Ports> App<P> {
             RouteId::TrainingData => training::export(self, req, who).await,
             RouteId::Export => privacy::export(self, ctx, who).await,
             RouteId::EraseTenant => privacy::erase(self, req, ctx, who).await,
-            RouteId::Health
-            | RouteId::Ready
-            | RouteId::OpenApi
-            | RouteId::TestRedeliverJob
-            | RouteId::TestExtract
-            | RouteId::TestRawObject
-            | RouteId::CreateTenant
-            | RouteId::ListTenants
-            | RouteId::UpdateTenant
-            | RouteId::Rewrap
-            | RouteId::ListDeadLetters
-            | RouteId::ReplayDeadLetter
-            | RouteId::AdminMetrics
-            | RouteId::AdminSlo
-            | RouteId::ListBackups
-            | RouteId::CreateBackup
-            | RouteId::GetBackup => Err(ApiError::Internal(format!(
+            // Public and operator routes are dispatched before authentication.
+            _ => Err(ApiError::Internal(format!(
                 "{id:?} reached the authenticated dispatcher"
             ))),
         }
@@ -348,8 +333,9 @@ pub fn required_scope(id: RouteId) -> Option<Scope> {
         | RouteId::DeleteIdp
         | RouteId::TrainingData
         | RouteId::Export
-        | RouteId::EraseTenant => Scope::TenantAdmin,
-        RouteId::Usage | RouteId::Me => return None,
+        | RouteId::EraseTenant
+        | RouteId::Usage => Scope::TenantAdmin,
+        RouteId::Me => return None,
         RouteId::Health
         | RouteId::Ready
         | RouteId::OpenApi

@@ -3,7 +3,9 @@
 //! disappears, or the stream reaches its time limit.
 
 use super::d1::D1Meta;
-use crate::jobs::events::{frame, GONE, KEEP_ALIVE, MAX_STREAM_MS, POLL_MS, TIMEOUT};
+use crate::jobs::events::{
+    frame, GONE, KEEP_ALIVE, MAX_STREAM_MS, POLL_MS, REVOKED, TIMEOUT, VERIFY_EVERY,
+};
 use crate::ports::MetaStore;
 use futures_util::stream::{self, Stream};
 use std::time::Duration;
@@ -12,6 +14,7 @@ struct Poll {
     meta: D1Meta,
     tenant_id: String,
     job_id: String,
+    key_id: Option<String>,
     last: Option<String>,
     seq: u64,
     polls: u64,
@@ -23,11 +26,13 @@ pub fn job_events(
     meta: D1Meta,
     tenant_id: String,
     job_id: String,
+    key_id: Option<String>,
 ) -> impl Stream<Item = Result<Vec<u8>, worker::Error>> {
     let start = Poll {
         meta,
         tenant_id,
         job_id,
+        key_id,
         last: None,
         seq: 0,
         polls: 0,
@@ -45,6 +50,21 @@ pub fn job_events(
             if p.polls * POLL_MS > MAX_STREAM_MS {
                 p.done = true;
                 return Some((Ok(TIMEOUT.as_bytes().to_vec()), p));
+            }
+            // The credential that opened the stream must still be good:
+            // a revoked or expired key ends it within VERIFY_EVERY polls.
+            if p.polls % VERIFY_EVERY == 0 {
+                if let Some(key_id) = &p.key_id {
+                    let now = worker::Date::now().as_millis();
+                    match p.meta.get_key(&p.tenant_id, key_id).await {
+                        Ok(Some(k)) if k.is_live(now) && k.tenant_active => {}
+                        Ok(_) => {
+                            p.done = true;
+                            return Some((Ok(REVOKED.as_bytes().to_vec()), p));
+                        }
+                        Err(_) => {}
+                    }
+                }
             }
             let job = match p.meta.get_job(&p.tenant_id, &p.job_id).await {
                 Ok(Some(job)) => job,

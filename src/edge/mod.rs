@@ -248,9 +248,14 @@ async fn fetch(mut req: Request, env: Env, wctx: Context) -> worker::Result<Resp
                 .with_headers(headers),
         );
     }
-    if let Some(http::StreamSpec::JobEvents { tenant_id, job_id }) = resp.stream.clone() {
+    if let Some(http::StreamSpec::JobEvents {
+        tenant_id,
+        job_id,
+        key_id,
+    }) = resp.stream.clone()
+    {
         if let Ok(db) = env.d1("DB") {
-            let body = events::job_events(D1Meta(db, obs.clone()), tenant_id, job_id);
+            let body = events::job_events(D1Meta(db, obs.clone()), tenant_id, job_id, key_id);
             let headers = headers_of(&resp)?;
             return Ok(Response::from_stream(body)?.with_headers(headers));
         }

@@ -170,27 +170,28 @@ pub fn to_markdown(elements: &[Element]) -> String {
     let mut out: Vec<String> = Vec::with_capacity(elements.len());
     for el in elements {
         let block = match &el.kind {
-            Kind::Title => format!("# {}", one_line(&el.text)),
+            Kind::Title => format!("# {}", inline(&el.text)),
             Kind::Heading { level } => {
                 format!(
                     "{} {}",
                     "#".repeat(usize::from((*level).clamp(1, 6))),
-                    one_line(&el.text)
+                    inline(&el.text)
                 )
             }
             Kind::ListItem { depth } => {
-                format!(
-                    "{}- {}",
-                    "  ".repeat(usize::from(*depth)),
-                    one_line(&el.text)
-                )
+                format!("{}- {}", "  ".repeat(usize::from(*depth)), inline(&el.text))
             }
             Kind::Table { rows } => gfm_table(rows),
-            Kind::CodeBlock => format!("```\n{}\n```", el.text),
-            Kind::Image { alt } => format!("![{}]()", escape_md(alt)),
+            Kind::CodeBlock => {
+                let fence = fence_for(&el.text);
+                format!("{fence}\n{}\n{fence}", el.text)
+            }
+            Kind::Image { alt } => format!("![{}]()", inline(alt)),
             Kind::PageBreak => "---".to_string(),
-            Kind::EmailHeader { name } => format!("**{name}:** {}", escape_md(&el.text)),
-            Kind::Header | Kind::Footer => format!("*{}*", escape_md(&one_line(&el.text))),
+            Kind::EmailHeader { name } => {
+                format!("**{}:** {}", inline(name), escape_md(&el.text))
+            }
+            Kind::Header | Kind::Footer => format!("*{}*", inline(&el.text)),
             Kind::Paragraph => escape_md(&el.text),
         };
         if !block.trim().is_empty() {
@@ -214,20 +215,57 @@ fn one_line(s: &str) -> String {
     s.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
-/// Escapes characters that would otherwise start Markdown syntax at the
-/// beginning of a line.
+/// Text from a document as Markdown that shows it and does nothing else:
+/// no block syntax at a line's start, and no inline syntax anywhere (raw
+/// HTML, links and images, emphasis, code spans), so a document cannot
+/// smuggle `<script>` or a `javascript:` link into a page that renders it.
 fn escape_md(s: &str) -> String {
     s.lines()
         .map(|l| {
-            let t = l.trim_start();
-            if t.starts_with(['#', '>', '-', '*', '+', '|', '`']) {
+            let t = escape_inline(l.trim_start());
+            let numbered = t
+                .find(['.', ')'])
+                .is_some_and(|i| i > 0 && i <= 9 && t[..i].bytes().all(|b| b.is_ascii_digit()));
+            if t.starts_with(['#', '-', '+', '=']) {
                 format!("\\{t}")
+            } else if numbered {
+                // "1. " would start an ordered list.
+                let i = t.find(['.', ')']).unwrap_or(0);
+                format!("{}\\{}", &t[..i], &t[i..])
             } else {
-                t.to_string()
+                t
             }
         })
         .collect::<Vec<_>>()
         .join("\n")
+}
+
+/// One line of document text for a heading, list item or table cell.
+fn inline(s: &str) -> String {
+    escape_inline(&one_line(s))
+}
+
+/// Backslash-escapes every character that can begin inline Markdown or
+/// HTML (CommonMark lets any ASCII punctuation be escaped so).
+fn escape_inline(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        if matches!(
+            c,
+            '\\' | '`' | '*' | '_' | '[' | ']' | '<' | '>' | '|' | '~'
+        ) {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// A code fence longer than any run of backticks in `code`, so the code
+/// cannot close it early.
+fn fence_for(code: &str) -> String {
+    let longest = code.split(|c| c != '`').map(str::len).max().unwrap_or(0);
+    "`".repeat(longest.max(2) + 1)
 }
 
 fn gfm_table(rows: &[Vec<String>]) -> String {
@@ -235,7 +273,7 @@ fn gfm_table(rows: &[Vec<String>]) -> String {
     if width == 0 {
         return String::new();
     }
-    let cell = |s: &str| one_line(s).replace('|', "\\|");
+    let cell = inline;
     let mut lines = Vec::with_capacity(rows.len() + 1);
     for (i, row) in rows.iter().enumerate() {
         let cells: Vec<String> = (0..width)
@@ -252,6 +290,47 @@ fn gfm_table(rows: &[Vec<String>]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn document_text_cannot_inject_html_links_or_break_out_of_code() {
+        let el = |kind: Kind, text: &str| Element::new(kind, text);
+        let md = to_markdown(&[
+            el(Kind::Heading { level: 2 }, "<script>alert(1)</script>"),
+            el(
+                Kind::Paragraph,
+                "see [here](javascript:alert(1)) and <img src=x onerror=y>",
+            ),
+            el(
+                Kind::ListItem { depth: 0 },
+                "**bold** `code` ![i](javascript:x)",
+            ),
+            el(Kind::CodeBlock, "a\n```\n<script>x</script>"),
+            el(
+                Kind::Table {
+                    rows: vec![vec!["<b>h</b>".into()], vec!["[l](javascript:x)".into()]],
+                },
+                "",
+            ),
+        ]);
+        let html = {
+            let mut out = String::new();
+            pulldown_cmark::html::push_html(
+                &mut out,
+                pulldown_cmark::Parser::new_ext(&md, pulldown_cmark::Options::ENABLE_TABLES),
+            );
+            out
+        };
+        assert!(!html.contains("<script"), "{html}");
+        assert!(!html.contains("<img"), "{html}");
+        assert!(!html.contains("<b>"), "{html}");
+        assert!(!html.contains("href"), "{html}");
+        assert!(!html.contains("<strong>"), "{html}");
+        // The code block holds all its lines, fence and all.
+        assert!(
+            html.contains("```\n&lt;script&gt;x&lt;/script&gt;"),
+            "{html}"
+        );
+    }
 
     #[test]
     fn markdown_renders_headings_lists_tables_and_code() {

@@ -258,7 +258,13 @@ pub fn percent_decode(s: &str) -> String {
 #[derive(Debug, Clone, PartialEq)]
 pub enum StreamSpec {
     /// Server-Sent Events of one job's progress.
-    JobEvents { tenant_id: String, job_id: String },
+    /// `key_id` is the API key that opened it (none for a signed-in user),
+    /// looked at again while it runs so a revoked key stops its streams.
+    JobEvents {
+        tenant_id: String,
+        job_id: String,
+        key_id: Option<String>,
+    },
     /// `len` bytes of a stored object from `start`; `size` is the whole
     /// object's (plaintext) size.
     Blob {

@@ -18,12 +18,22 @@ pub fn frame(job: &Job, seq: u64) -> String {
     } else {
         "progress"
     };
-    let data = serde_json::to_string(&job.view()).unwrap_or_else(|_| "{}".into());
+    let mut view = serde_json::to_value(job.view()).unwrap_or_default();
+    // A stream may be opened by a reader of a shared document: where the
+    // job reports is shown as its origin only.
+    if let Some(url) = job.webhook_url.as_deref() {
+        view["webhook_url"] = crate::webhooks::origin_of(url).into();
+    }
+    let data = serde_json::to_string(&view).unwrap_or_else(|_| "{}".into());
     format!("id: {seq}\nevent: {event}\nretry: 2000\ndata: {data}\n\n")
 }
 
 /// Sent when the job disappeared (its document was deleted).
 pub const GONE: &str = "event: gone\ndata: {}\n\n";
+/// Sent when the key that opened the stream was revoked or expired.
+pub const REVOKED: &str = "event: revoked\ndata: {}\n\n";
+/// Every how many polls the stream checks its credential (10 s).
+pub const VERIFY_EVERY: u64 = 20;
 /// Sent when the stream reaches its time limit before the job ended.
 pub const TIMEOUT: &str = "event: timeout\ndata: {}\n\n";
 /// A comment line that keeps intermediaries from closing an idle stream.

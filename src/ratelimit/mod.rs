@@ -124,9 +124,36 @@ pub fn policy_for<'a>(class: &str, layers: &[&'a [Policy]]) -> Option<&'a Policy
         .find_map(|layer| layer.iter().find(|p| p.name == class))
 }
 
+/// Of two policies, the one that lets fewer requests through: the lower
+/// sustained rate, and at an equal rate the smaller burst.
+pub fn stricter<'a>(a: &'a Policy, b: &'a Policy) -> &'a Policy {
+    // limit/period compared without division: a.limit * b.period vs b.limit * a.period.
+    let ra = u128::from(a.limit) * u128::from(b.period_ms);
+    let rb = u128::from(b.limit) * u128::from(a.period_ms);
+    if ra < rb || (ra == rb && a.limit <= b.limit) {
+        a
+    } else {
+        b
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_stricter_policy_is_the_lower_rate_then_the_smaller_burst() {
+        let fast = per_minute(100);
+        let slow = per_minute(10);
+        assert_eq!(stricter(&fast, &slow).limit, 10);
+        assert_eq!(stricter(&slow, &fast).limit, 10);
+        let hourly = Policy {
+            name: "read".into(),
+            limit: 100,
+            period_ms: 3_600_000,
+        };
+        assert_eq!(stricter(&fast, &hourly).period_ms, 3_600_000);
+    }
 
     fn per_minute(limit: u32) -> Policy {
         Policy {

@@ -180,6 +180,15 @@ fn is_public_name(name: &str) -> bool {
             .any(|s| name == *s || name.ends_with(&format!(".{s}")))
 }
 
+/// A webhook URL cut to its origin (`https://hooks.example.com/…`), for
+/// callers who may know that a job reports somewhere but not where exactly.
+pub fn origin_of(raw: &str) -> String {
+    match url::Url::parse(raw) {
+        Ok(u) => format!("{}/…", u.origin().ascii_serialization()),
+        Err(_) => "…".into(),
+    }
+}
+
 /// A new secret `whsec_<base64 of 24 random bytes>`.
 pub fn new_secret(random: [u8; 24]) -> String {
     format!("whsec_{}", B64.encode(random))

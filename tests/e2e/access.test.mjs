@@ -220,3 +220,40 @@ test("the audit log records who did what, filters it, and finds tampering", asyn
   assert.equal(broken.json.valid, false, broken.text);
   assert.equal(broken.json.broken_at, failed.seq);
 });
+
+test("a reader of a shared document cannot cancel its jobs nor see where they report", async () => {
+  const t = await newTenant("Share limits");
+  const alice = await user(t.owner, "alice@example.com", "member");
+  const bob = await user(t.owner, "bob@example.com", "member");
+  const doc = await uploadAs(alice.key, "alice's report");
+  const hook = "https://hooks.example.com/quire/secret-token-123?sig=abc";
+  const job = await post("/v1/jobs", { document_id: doc.id, commands: [{ name: "extract" }], webhook_url: hook }, alice.key);
+  assert.equal(job.status, 202, job.text);
+  assert.equal((await post(`/v1/documents/${doc.id}/shares`, { grantee: `user:${bob.id}`, access: "read" }, alice.key)).status, 200);
+  const seen = await api("GET", `/v1/jobs/${job.json.id}`, { key: bob.key });
+  assert.equal(seen.status, 200, seen.text);
+  assert.equal(seen.json.webhook_url, "https://hooks.example.com/…");
+  assert.ok(!seen.text.includes("secret-token-123"));
+  // The creator and the tenant's admins see it whole.
+  assert.equal((await api("GET", `/v1/jobs/${job.json.id}`, { key: alice.key })).json.webhook_url, hook);
+  assert.equal((await api("GET", `/v1/jobs/${job.json.id}`, { key: t.owner })).json.webhook_url, hook);
+  const cancel = await api("POST", `/v1/jobs/${job.json.id}/cancel`, { key: bob.key });
+  assertProblem(cancel, 403, "forbidden");
+  // Usage figures are the tenant's business: members are refused.
+  assertProblem(await api("GET", "/v1/usage", { key: bob.key }), 403, "forbidden");
+  assert.equal((await api("GET", "/v1/usage", { key: t.owner })).status, 200);
+});
+
+test("a key's own rate limit cannot exceed what the deployment grants its class", async () => {
+  const t = await newTenant("Key limits");
+  // Far above the deployment's read limit: the deployment's still applies.
+  const wide = await post("/v1/keys", { name: "wide", rate_limits: { read: "1000000/1" } }, t.owner);
+  assert.equal(wide.status, 201, wide.text);
+  const r = await api("GET", "/v1/documents", { key: wide.json.secret });
+  assert.equal(r.status, 200);
+  // RateLimit-Policy: "read";q=20000;w=60, "tenant";q=…
+  const policy = r.headers.get("ratelimit-policy");
+  const read = policy.match(/"read";q=(\d+);w=(\d+)/);
+  assert.ok(read, policy);
+  assert.ok(Number(read[1]) / Number(read[2]) < 1000000, policy);
+});
