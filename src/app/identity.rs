@@ -335,12 +335,19 @@ async fn json_web_token<P: Ports>(
         fail("user_disabled").await;
         return Err(ApiError::Unauthorized);
     }
+    // What the token claims, within what the user holds.
+    let role = verified.role.min(user.role);
+    let scopes = verified
+        .scopes
+        .into_iter()
+        .filter(|s| role.scopes().contains(s))
+        .collect();
     Ok(Principal {
         tenant_id,
         key_id: format!("jwt:{}", user.id),
         user_id: Some(user.id),
-        role: verified.role,
-        scopes: verified.scopes,
+        role,
+        scopes,
         credential: Credential::Jwt,
         rate_limits: Vec::new(),
         plan: tenant.plan,
@@ -355,16 +362,13 @@ async fn signed_in_user<P: Ports>(
     v: &jwt::Verified,
     ctx: &Ctx,
 ) -> Result<User, ApiError> {
-    if let Some(mut user) = app
+    if let Some(user) = app
         .directory
         .find_user_by_external_id(tenant_id, &v.subject)
         .await?
     {
-        if user.role != v.role && user.is_active() {
-            user.role = v.role;
-            user.updated_at_ms = ctx.now_ms;
-            app.directory.update_user(&user).await?;
-        }
+        // The stored role stands: a token can lower what a sign-in may do,
+        // never raise or rewrite it.
         return Ok(user);
     }
     let mut user = User {
@@ -376,7 +380,8 @@ async fn signed_in_user<P: Ports>(
             .filter(|e| e.len() <= 254 && e.contains('@')),
         name: None,
         external_id: Some(v.subject.clone()),
-        role: v.role,
+        // Owners are made by owners, never by a first sign-in.
+        role: v.role.min(Role::Admin),
         status: "active".into(),
         created_at_ms: ctx.now_ms,
         updated_at_ms: ctx.now_ms,
@@ -430,14 +435,59 @@ pub async fn get_idp<P: Ports>(app: &App<P>, who: &Principal) -> Result<Response
     Ok(Response::json(200, &view))
 }
 
+/// Who signs a tenant's users in is the owners' decision: an identity
+/// provider can mint tokens for any role it likes.
+fn owner_only(who: &Principal) -> Result<(), ApiError> {
+    if who.role == Role::Owner {
+        Ok(())
+    } else {
+        Err(ApiError::Forbidden(
+            "only an owner may set or remove the identity provider".into(),
+        ))
+    }
+}
+
+/// An issuer another tenant signs in with may be shared only when every
+/// tenant on it tells its tokens apart by the same claim with its own
+/// value (an organisation id, say); otherwise a second registration would
+/// make the first tenant's tokens ambiguous and lock it out.
+async fn issuer_is_free<P: Ports>(
+    app: &App<P>,
+    who: &Principal,
+    cfg: &IdpConfig,
+) -> Result<(), ApiError> {
+    for other in app.directory.idps_by_issuer(&cfg.issuer).await? {
+        if other.tenant_id == who.tenant_id {
+            continue;
+        }
+        let theirs: Option<IdpConfig> = serde_json::from_str(&other.config).ok();
+        let theirs = theirs.and_then(|c| c.required_claim);
+        let apart = match (&theirs, &cfg.required_claim) {
+            (Some(a), Some(b)) => a.name == b.name && a.value != b.value,
+            _ => false,
+        };
+        if !apart {
+            return Err(ApiError::Conflict(
+                "issuer_taken",
+                "another tenant signs in with this issuer: give a required_claim with the \
+                 same claim name as theirs and a value of your own"
+                    .into(),
+            ));
+        }
+    }
+    Ok(())
+}
+
 pub async fn put_idp<P: Ports>(
     app: &App<P>,
     req: &Request,
     ctx: &Ctx,
     who: &Principal,
 ) -> Result<Response, ApiError> {
+    owner_only(who)?;
     let cfg = IdpConfig::parse(&req.body, app.config.local_urls_allowed)
         .map_err(|why| ApiError::Invalid("invalid_identity_provider", why))?;
+    issuer_is_free(app, who, &cfg).await?;
     let view = cfg.view();
     let issuer = cfg.issuer.clone();
     let stored =
@@ -449,6 +499,7 @@ pub async fn put_idp<P: Ports>(
 }
 
 pub async fn delete_idp<P: Ports>(app: &App<P>, who: &Principal) -> Result<Response, ApiError> {
+    owner_only(who)?;
     if app.directory.delete_idp(&who.tenant_id).await? {
         Ok(Response::new(204))
     } else {

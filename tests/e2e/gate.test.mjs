@@ -73,11 +73,32 @@ function lazyZeros(total) {
   return { stream, sent: () => pulled };
 }
 
+/**
+ * Sends a streamed body; the status and problem code, or "closed" when the
+ * server answered and closed the connection before the client finished
+ * sending (undici then reports the request as terminated).
+ */
+async function sendStreamed(route, body, headers = {}) {
+  try {
+    const resp = await fetch(`${process.env.QUIRE_URL}${route}`, { method: "POST", headers, body, duplex: "half" });
+    const text = await resp.text();
+    let code;
+    try {
+      code = JSON.parse(text).code;
+    } catch {
+      // not a problem document
+    }
+    return { status: resp.status, code };
+  } catch (e) {
+    if (e.message === "terminated" || e.cause?.code === "UND_ERR_SOCKET" || e.cause?.code === "ECONNRESET") return { status: "closed" };
+    throw e;
+  }
+}
+
 test("an unauthenticated chunked body is answered without being read", async () => {
   const body = lazyZeros(400 << 20);
-  const resp = await fetch(`${process.env.QUIRE_URL}/health`, { method: "POST", body: body.stream, duplex: "half" });
-  assert.equal(resp.status, 405);
-  await resp.arrayBuffer();
+  const resp = await sendStreamed("/health", body.stream);
+  assert.ok([405, "closed"].includes(resp.status), JSON.stringify(resp));
   // The answer came long before the 400 MB were sent (buffers on the way
   // take some, never the whole).
   assert.ok(body.sent() < 200 << 20, `${body.sent()} bytes pulled before the answer`);
@@ -85,26 +106,16 @@ test("an unauthenticated chunked body is answered without being read", async () 
 
 test("a chunked body past a route's limit is refused at the limit, after authentication", async () => {
   const body = lazyZeros(64 << 20);
-  const resp = await fetch(`${process.env.QUIRE_URL}/v1/keys`, {
-    method: "POST",
-    headers: { authorization: `Bearer ${ADMIN_KEY}`, "content-type": "application/json" },
-    body: body.stream,
-    duplex: "half",
-  });
-  const problem = await resp.json();
-  assert.equal(resp.status, 413);
-  assert.equal(problem.code, "payload_too_large");
+  const resp = await sendStreamed("/v1/keys", body.stream, { authorization: `Bearer ${ADMIN_KEY}`, "content-type": "application/json" });
+  // The 413 is sent at the limit; the client may see the connection
+  // close under its remaining upload before it reads the answer.
+  if (resp.status !== "closed") assert.deepEqual(resp, { status: 413, code: "payload_too_large" });
   assert.ok(body.sent() < 48 << 20, `${body.sent()} bytes pulled before the answer`);
   // And without a credential, nothing is read past the small pre-auth allowance.
   const anon = lazyZeros(64 << 20);
-  const refused = await fetch(`${process.env.QUIRE_URL}/v1/documents`, {
-    method: "POST",
-    headers: { "content-type": "text/plain" },
-    body: anon.stream,
-    duplex: "half",
-  });
-  assert.equal(refused.status, 401);
-  await refused.arrayBuffer();
+  const refused = await sendStreamed("/v1/documents", anon.stream, { "content-type": "text/plain" });
+  if (refused.status !== "closed") assert.deepEqual(refused, { status: 401, code: "unauthorized" });
+  assert.ok(anon.sent() < 48 << 20, `${anon.sent()} bytes pulled before the answer`);
 });
 
 /** A ZIP of one member, stored (method 0) or deflated (method 8). */

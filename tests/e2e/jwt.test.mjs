@@ -274,6 +274,49 @@ test("a disabled user and a suspended tenant are refused; failures reach the ten
   assert.equal(verify.json.valid, true, verify.text);
 });
 
+test("an admin cannot set the identity provider, and a token never raises a user's stored role", async () => {
+  const admin = await api("POST", "/v1/keys", {
+    key: tenant.owner,
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ name: "admin", role: "admin" }),
+  });
+  assert.equal(admin.status, 201, admin.text);
+  // An admin with its own HS256 provider could sign in as anyone it likes.
+  const put = await api("PUT", "/v1/tenant/idp", {
+    key: admin.json.secret,
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ issuer: "https://evil.example.com/", audience: AUD, algorithms: ["HS256"], hs256_secret: "x".repeat(40) }),
+  });
+  assertProblem(put, 403, "forbidden");
+  assertProblem(await api("DELETE", "/v1/tenant/idp", { key: admin.json.secret }), 403, "forbidden");
+  // A member signs in; a later token that says "admin" does not make them one.
+  const first = await me(good({ sub: "idp|carol", role: "member" }));
+  assert.equal(first.json.role, "member");
+  const raised = await me(good({ sub: "idp|carol", role: "admin" }));
+  assert.equal(raised.status, 200, raised.text);
+  assert.equal(raised.json.role, "member", "the stored role stands");
+  const users = await api("GET", "/v1/users", { key: tenant.owner });
+  assert.equal(users.json.data.find((u) => u.external_id === "idp|carol").role, "member");
+});
+
+test("a second tenant cannot register another tenant's issuer and lock it out", async () => {
+  const other = await api("POST", "/v1/tenants", {
+    key: OPERATOR,
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ name: "Issuer squatter" }),
+  });
+  assert.equal(other.status, 201, other.text);
+  const squat = await api("PUT", "/v1/tenant/idp", {
+    key: other.json.owner_key.secret,
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ issuer: ISS, audience: AUD, algorithms: ["HS256"], hs256_secret: "y".repeat(40) }),
+  });
+  assertProblem(squat, 409, "issuer_taken");
+  // The first tenant's users still sign in.
+  const still = await me(good({ sub: "idp|dave" }));
+  assert.equal(still.status, 200, still.text);
+});
+
 test("removing the identity provider refuses its tokens at once", async () => {
   assert.equal((await me(good())).status, 200);
   assert.equal((await api("DELETE", "/v1/tenant/idp", { key: tenant.owner })).status, 204);
