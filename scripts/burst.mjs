@@ -2,13 +2,28 @@
 // starts `wrangler dev`, makes two tenants, sends JOBS job creations from
 // CLIENTS concurrent clients on one 1.8 MB text, polls, and prints how many
 // ended. `node scripts/burst.mjs [jobs] [clients]`.
+// BURST_TOUCH_S=N touches src/lib.rs N seconds into the burst, which makes
+// `wrangler dev` rebuild and restart the runtime (its in-memory queue with
+// it); BURST_TICKER=0 runs without the local cron ticker (no self-healing).
+import { utimesSync } from "node:fs";
 import { startServer } from "./local-server.mjs";
 
 const JOBS = Number(process.argv[2] ?? 300);
 const CLIENTS = Number(process.argv[3] ?? 8);
 const WAIT_S = Number(process.env.BURST_WAIT_S ?? 300);
 
-const server = await startServer({ vars: { RATE_LIMITING: "off", MAX_ACTIVE_JOBS_PER_TENANT: "1000" }, logName: process.env.BURST_LOG ?? "burst" });
+const server = await startServer({
+  vars: { RATE_LIMITING: "off", MAX_ACTIVE_JOBS_PER_TENANT: "1000" },
+  logName: process.env.BURST_LOG ?? "burst",
+  ticker: process.env.BURST_TICKER !== "0",
+});
+if (process.env.BURST_TOUCH_S) {
+  setTimeout(() => {
+    const now = new Date();
+    utimesSync(new URL("../src/lib.rs", import.meta.url), now, now);
+    console.log("touched src/lib.rs: wrangler dev rebuilds and restarts the runtime");
+  }, Number(process.env.BURST_TOUCH_S) * 1000);
+}
 const call = async (key, method, route, body, type = "application/json") => {
   const r = await fetch(`${server.base}${route}`, { method, headers: { authorization: `Bearer ${key}`, "content-type": type }, body, signal: AbortSignal.timeout(30_000) });
   return { status: r.status, json: await r.json().catch(() => null) };
@@ -34,7 +49,7 @@ try {
       const r = await call(tenants[0], "POST", "/v1/jobs", JSON.stringify({
         document_id: doc.json.id,
         commands: [{ name: "keywords" }, { name: "summarize_extractive" }, { name: "chunk" }],
-      }));
+      })).catch((e) => ({ status: e.name }));
       statuses[r.status] = (statuses[r.status] ?? 0) + 1;
       if (r.status === 202) ids.push(r.json.id);
     }
