@@ -170,14 +170,6 @@ impl<P: Ports> App<P> {
             }
             _ => {
                 let who = identity::authenticate(self, req, ctx).await?;
-                // A large body is read only now that its sender is known.
-                let loaded;
-                let req = if req.deferred.is_some() {
-                    loaded = req.read_deferred().await?;
-                    &loaded
-                } else {
-                    req
-                };
                 {
                     let mut log = ctx.log.borrow_mut();
                     log.tenant_id = Some(who.tenant_id.clone());
@@ -192,6 +184,15 @@ impl<P: Ports> App<P> {
                 .await;
                 let granted = granted?;
                 metered?;
+                // A large body is read only now that its sender is known
+                // and within its limits.
+                let loaded;
+                let req = if req.deferred.is_some() {
+                    loaded = req.read_deferred().await?;
+                    &loaded
+                } else {
+                    req
+                };
                 // The scope is checked before an Idempotency-Key can replay
                 // anything: a stored response is never a way around it.
                 let allowed = match required_scope(id) {

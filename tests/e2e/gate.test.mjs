@@ -95,10 +95,23 @@ async function sendStreamed(route, body, headers = {}) {
   }
 }
 
+/**
+ * The worker refused with `status`/`code` before reading the body. What
+ * the client sees of it: that answer; or the connection closed under its
+ * remaining upload; or, under `wrangler dev` only, a 503 of the local proxy
+ * with no problem body of ours (still streaming the upload to the worker,
+ * the proxy loses the answer; its log shows the worker's status beside it).
+ */
+function assertRefusedUnread(resp, status, code) {
+  if (resp.status === "closed") return;
+  if (resp.status === 503 && resp.code === undefined) return;
+  assert.deepEqual(resp, { status, code });
+}
+
 test("an unauthenticated chunked body is answered without being read", async () => {
   const body = lazyZeros(400 << 20);
   const resp = await sendStreamed("/health", body.stream);
-  assert.ok([405, "closed"].includes(resp.status), JSON.stringify(resp));
+  assertRefusedUnread(resp, 405, "method_not_allowed");
   // The answer came long before the 400 MB were sent (buffers on the way
   // take some, never the whole).
   assert.ok(body.sent() < 200 << 20, `${body.sent()} bytes pulled before the answer`);
@@ -107,14 +120,12 @@ test("an unauthenticated chunked body is answered without being read", async () 
 test("a chunked body past a route's limit is refused at the limit, after authentication", async () => {
   const body = lazyZeros(64 << 20);
   const resp = await sendStreamed("/v1/keys", body.stream, { authorization: `Bearer ${ADMIN_KEY}`, "content-type": "application/json" });
-  // The 413 is sent at the limit; the client may see the connection
-  // close under its remaining upload before it reads the answer.
-  if (resp.status !== "closed") assert.deepEqual(resp, { status: 413, code: "payload_too_large" });
+  assertRefusedUnread(resp, 413, "payload_too_large");
   assert.ok(body.sent() < 48 << 20, `${body.sent()} bytes pulled before the answer`);
   // And without a credential, nothing is read past the small pre-auth allowance.
   const anon = lazyZeros(64 << 20);
   const refused = await sendStreamed("/v1/documents", anon.stream, { "content-type": "text/plain" });
-  if (refused.status !== "closed") assert.deepEqual(refused, { status: 401, code: "unauthorized" });
+  assertRefusedUnread(refused, 401, "unauthorized");
   assert.ok(anon.sent() < 48 << 20, `${anon.sent()} bytes pulled before the answer`);
 });
 
