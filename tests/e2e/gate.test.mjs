@@ -198,3 +198,24 @@ test("webhook URLs naming a local or private address in any spelling are refused
     assertProblem(resp, 422, "invalid_webhook_url");
   }
 });
+
+// Under wrangler dev the proxy hands the worker an empty stream here; a
+// deployed worker may get no body at all, which the edge also takes as empty.
+test("a POST with no body and no Content-Length is taken as empty, as curl -X POST sends it", async () => {
+  const key = await newKey({ name: "to rotate" });
+  const { hostname, port } = new URL(process.env.QUIRE_URL);
+  const net = await import("node:net");
+  const raw = await new Promise((resolve, reject) => {
+    const socket = net.connect(Number(port), hostname, () => {
+      socket.write(
+        `POST /v1/keys/${key.id}/rotate HTTP/1.1\r\nHost: ${hostname}:${port}\r\n` +
+          `Authorization: Bearer ${ADMIN_KEY}\r\nConnection: close\r\n\r\n`,
+      );
+    });
+    let data = "";
+    socket.on("data", (d) => (data += d));
+    socket.on("end", () => resolve(data));
+    socket.on("error", reject);
+  });
+  assert.match(raw, /^HTTP\/1\.1 201/, raw.slice(0, 300));
+});
