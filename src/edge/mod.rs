@@ -616,7 +616,12 @@ async fn queue(batch: MessageBatch<QueueEnvelope>, env: Env, _ctx: Context) -> w
                 job_id: Some(id), ..
             }) => {
                 let outcome = match for_message(&id, &trace) {
-                    Ok(app) => run_job(&app, &env, &id, trace.as_ref()).await,
+                    Ok(app) => {
+                        // A run never outlasts its lease: past it another
+                        // delivery may take the job over anyway.
+                        let lease = app.config.job_lease_ms;
+                        within(lease, run_job(&app, &env, &id, trace.as_ref())).await
+                    }
                     Err(_) => Disposition::Retry { delay_seconds: 30 },
                 };
                 ("job", id, outcome)
@@ -626,7 +631,10 @@ async fn queue(batch: MessageBatch<QueueEnvelope>, env: Env, _ctx: Context) -> w
                 ..
             }) => {
                 let outcome = match for_message(&id, &trace) {
-                    Ok(app) => process_webhook(&app.webhooks, &app.http, &id, started).await,
+                    Ok(app) => {
+                        let send = process_webhook(&app.webhooks, &app.http, &id, started);
+                        within(WEBHOOK_DEADLINE_MS, send).await
+                    }
                     Err(_) => Disposition::Retry { delay_seconds: 30 },
                 };
                 ("webhook", id, outcome)
@@ -655,6 +663,27 @@ async fn queue(batch: MessageBatch<QueueEnvelope>, env: Env, _ctx: Context) -> w
         }
     }
     Ok(())
+}
+
+/// The longest one webhook delivery attempt may take (its POST has its
+/// own 10 s timeout; the rest is D1).
+const WEBHOOK_DEADLINE_MS: u64 = 60_000;
+
+/// `work`, or a retry if it has not finished within `ms`. Dropping the
+/// work is safe: a job keeps its lease and a delivery its claim, so the
+/// retried message takes over only once they lapse, and takes effect once.
+async fn within(ms: u64, work: impl std::future::Future<Output = Disposition>) -> Disposition {
+    use futures_util::future::{select, Either};
+    let deadline = worker::Delay::from(std::time::Duration::from_millis(ms));
+    match select(std::pin::pin!(work), std::pin::pin!(deadline)).await {
+        Either::Left((outcome, _)) => outcome,
+        Either::Right(_) => {
+            log(
+                json!({"level": "warn", "msg": "queue message past its deadline", "deadline_ms": ms}),
+            );
+            Disposition::Retry { delay_seconds: 5 }
+        }
+    }
 }
 
 async fn run_job(
