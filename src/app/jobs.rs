@@ -223,10 +223,16 @@ pub async fn deliveries<P: Ports>(
     who: &Principal,
 ) -> Result<Response, ApiError> {
     let job = find(app, id, who).await?;
-    let list = app
+    let mut list = app
         .webhooks
         .list_deliveries(&who.tenant_id, &job.id)
         .await?;
+    // Where the job reports is shown as in `view_for`.
+    if !answers_for(&job, who) {
+        for d in &mut list {
+            d.url = webhooks::origin_of(&d.url);
+        }
+    }
     Ok(Response::json(200, &serde_json::json!({ "data": list })))
 }
 

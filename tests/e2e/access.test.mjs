@@ -239,6 +239,18 @@ test("a reader of a shared document cannot cancel its jobs nor see where they re
   assert.equal((await api("GET", `/v1/jobs/${job.json.id}`, { key: t.owner })).json.webhook_url, hook);
   const cancel = await api("POST", `/v1/jobs/${job.json.id}/cancel`, { key: bob.key });
   assertProblem(cancel, 403, "forbidden");
+  // Nor through the job's webhook deliveries, once there is one.
+  await waitForJob(job.json.id, undefined, 30_000, alice.key);
+  let deliveries;
+  for (let i = 0; i < 50; i++) {
+    deliveries = await api("GET", `/v1/jobs/${job.json.id}/webhooks`, { key: bob.key });
+    if (deliveries.json?.data?.length) break;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  assert.equal(deliveries.json.data.length, 1, deliveries.text);
+  assert.equal(deliveries.json.data[0].url, "https://hooks.example.com/…");
+  const own = await api("GET", `/v1/jobs/${job.json.id}/webhooks`, { key: alice.key });
+  assert.equal(own.json.data[0].url, hook);
   // Usage figures are the tenant's business: members are refused.
   assertProblem(await api("GET", "/v1/usage", { key: bob.key }), 403, "forbidden");
   assert.equal((await api("GET", "/v1/usage", { key: t.owner })).status, 200);
