@@ -11,7 +11,7 @@
 // unsettled. Every await inside the batch is thereby bounded, whatever it
 // waits on; a retried job resumes exactly once (its claim is atomic).
 import Quire from "../build/index.js";
-export { CircuitBreakerObject, IdempotencyObject, RateLimiterObject, UsageObject } from "../build/index.js";
+export { CircuitBreakerObject, IdempotencyObject, RateLimiterObject, TenantObject, UsageObject } from "../build/index.js";
 import { WorkerEntrypoint } from "cloudflare:workers";
 
 /** The longest a batch may take before its unsettled messages are retried. */

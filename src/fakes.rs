@@ -15,6 +15,9 @@ use std::cell::{Cell, RefCell};
 use std::collections::BTreeMap;
 use std::collections::HashMap;
 
+mod gate;
+pub use gate::MemGate;
+
 /// The in-memory port set.
 pub struct MemPorts;
 
@@ -25,8 +28,7 @@ impl Ports for MemPorts {
     type Entropy = CountingEntropy;
     type Webhooks = MemWebhooks;
     type Limiter = MemLimiter;
-    type Idempotency = MemIdempotency;
-    type Usage = MemUsage;
+    type Gate = MemGate;
     type Directory = MemDirectory;
     type Http = MemHttp;
     type Breakers = MemBreakers;
@@ -38,7 +40,8 @@ impl Ports for MemPorts {
 pub struct MemDirectory {
     pub users: RefCell<Vec<User>>,
     pub idps: RefCell<BTreeMap<String, IdpRecord>>,
-    pub audit: RefCell<Vec<Entry>>,
+    /// Shared with [`MemGate`], which appends to it.
+    pub audit: std::rc::Rc<RefCell<Vec<Entry>>>,
     pub tombstones: RefCell<BTreeMap<String, crate::tenants::Tombstone>>,
     pub faults: Faults,
 }
@@ -483,11 +486,17 @@ impl crate::ports::OpsStore for MemOps {
 }
 
 /// Makes the next `n` calls of a fake fail with a transient error, after
-/// letting some through if asked.
+/// letting some through if asked; counts the calls (each would be a round
+/// trip at the edge).
 #[derive(Default)]
-pub struct Faults(Cell<u32>, Cell<u32>);
+pub struct Faults(Cell<u32>, Cell<u32>, Cell<u32>);
 
 impl Faults {
+    /// Calls made so far.
+    pub fn calls(&self) -> u32 {
+        self.2.get()
+    }
+
     pub fn fail_next(&self, n: u32) {
         self.0.set(n);
     }
@@ -499,6 +508,7 @@ impl Faults {
     }
 
     fn check(&self) -> StoreResult<()> {
+        self.2.set(self.2.get() + 1);
         if self.1.get() > 0 {
             self.1.set(self.1.get() - 1);
             return Ok(());
@@ -748,6 +758,7 @@ impl MetaStore for MemMeta {
                 if let Some(t) = tenants.get(&k.tenant_id) {
                     k.plan = t.plan.clone();
                     k.tenant_active = t.status == "active";
+                    k.tenant_retention_days = t.retention_days;
                 }
                 k
             }))
@@ -1694,108 +1705,6 @@ impl RateLimiter for MemLimiter {
             self.tats.borrow_mut().insert(key, next);
         }
         Ok(decision)
-    }
-}
-
-/// Idempotency records in memory, on the limiter-style manual clock.
-#[derive(Default)]
-pub struct MemIdempotency {
-    pub now_ms: Cell<u64>,
-    entries: RefCell<HashMap<String, crate::idempotency::Entry>>,
-    pub faults: Faults,
-}
-
-impl MemIdempotency {
-    /// Forgets every key, as after the records expired.
-    pub fn forget_all(&self) {
-        self.entries.borrow_mut().clear();
-    }
-}
-
-impl crate::ports::IdempotencyStore for MemIdempotency {
-    async fn begin(
-        &self,
-        tenant_id: &str,
-        key: &str,
-        fingerprint: &str,
-    ) -> StoreResult<crate::idempotency::Outcome> {
-        self.faults.check()?;
-        let id = format!("{tenant_id}/{key}");
-        let mut entries = self.entries.borrow_mut();
-        let (outcome, entry) =
-            crate::idempotency::begin(entries.get(&id), fingerprint, self.now_ms.get());
-        if let Some(e) = entry {
-            entries.insert(id, e);
-        }
-        Ok(outcome)
-    }
-    async fn complete(
-        &self,
-        tenant_id: &str,
-        key: &str,
-        response: &crate::idempotency::StoredResponse,
-    ) -> StoreResult<()> {
-        self.faults.check()?;
-        if let Some(e) = self
-            .entries
-            .borrow_mut()
-            .get_mut(&format!("{tenant_id}/{key}"))
-        {
-            e.response = Some(response.clone());
-        }
-        Ok(())
-    }
-    async fn abandon(&self, tenant_id: &str, key: &str) -> StoreResult<()> {
-        self.faults.check()?;
-        self.entries
-            .borrow_mut()
-            .remove(&format!("{tenant_id}/{key}"));
-        Ok(())
-    }
-}
-
-/// Usage counters in memory.
-#[derive(Default)]
-pub struct MemUsage {
-    pub totals: RefCell<HashMap<String, crate::usage::Totals>>,
-    /// Ids of charges made once (`Charge::once`).
-    pub once: RefCell<std::collections::HashSet<String>>,
-    pub faults: Faults,
-}
-
-impl crate::ports::UsageMeter for MemUsage {
-    async fn charge(
-        &self,
-        tenant_id: &str,
-        month: &str,
-        charge: &crate::usage::Charge,
-    ) -> StoreResult<crate::usage::Charged> {
-        self.faults.check()?;
-        let mut all = self.totals.borrow_mut();
-        let totals = all.entry(format!("{tenant_id}/{month}")).or_default();
-        if let Some(id) = &charge.once {
-            if !self
-                .once
-                .borrow_mut()
-                .insert(format!("{tenant_id}/{month}/{id}"))
-            {
-                let total = totals.get(&charge.metric).copied().unwrap_or(0);
-                return Ok(crate::usage::Charged {
-                    allowed: true,
-                    total,
-                });
-            }
-        }
-        Ok(crate::usage::apply(totals, charge))
-    }
-    async fn totals(&self, tenant_id: &str, month: &str) -> StoreResult<crate::usage::Totals> {
-        self.faults.check()?;
-        Ok(self
-            .totals
-            .borrow()
-            .get(&format!("{tenant_id}/{month}"))
-            .cloned()
-            .unwrap_or_default())
     }
 }
 

@@ -20,6 +20,7 @@ pub mod crypto;
 pub mod documents;
 pub mod error;
 pub mod extract;
+pub mod gate;
 pub mod http;
 pub mod idempotency;
 pub mod ids;

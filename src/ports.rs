@@ -332,8 +332,8 @@ pub trait Directory {
 
     /// The tenant's last audit entry: (seq, hash).
     async fn audit_head(&self, tenant_id: &str) -> StoreResult<Option<(u64, String)>>;
-    /// Appends an entry; false when its seq is taken (another writer won,
-    /// the caller re-chains and tries again).
+    /// Stores an entry numbered by the tenant's gate; false when its seq
+    /// is already stored (a retried write: the entry is there).
     async fn insert_audit(&self, entry: &crate::audit::Entry) -> StoreResult<bool>;
     /// Newest first, before `before_seq`, matching the filter.
     async fn list_audit(
@@ -481,7 +481,31 @@ pub trait RateLimiter {
     ) -> StoreResult<crate::ratelimit::Decision>;
 }
 
-/// Idempotency records (a Durable Object per tenant, with an expiry alarm).
+/// The tenant's gate (a Durable Object per tenant, see [`crate::gate`]):
+/// one call decides a request's limits, usage charge and idempotency key
+/// and returns the auth epoch; the audit chain is appended through it.
+pub trait Gate {
+    async fn admit(
+        &self,
+        tenant_id: &str,
+        ask: &crate::gate::Ask,
+    ) -> StoreResult<crate::gate::Answer>;
+    /// Makes every credential of the tenant cached by any isolate stale.
+    async fn bump(&self, tenant_id: &str) -> StoreResult<u64>;
+    /// Numbers, chains and keeps an entry, which reaches the directory
+    /// now or, if that fails, on a retry; false when throttled away.
+    async fn append(
+        &self,
+        draft: &crate::audit::Draft,
+        throttle: Option<&crate::gate::Throttle>,
+    ) -> StoreResult<bool>;
+    /// Returns once every kept entry is in the directory.
+    async fn flush(&self, tenant_id: &str) -> StoreResult<()>;
+    /// After the tenant's audit log was erased: the chain starts again.
+    async fn reset_audit(&self, tenant_id: &str) -> StoreResult<()>;
+}
+
+/// Idempotency records (the tenant's gate object, with an expiry alarm).
 pub trait IdempotencyStore {
     async fn begin(
         &self,
@@ -499,7 +523,7 @@ pub trait IdempotencyStore {
     async fn abandon(&self, tenant_id: &str, key: &str) -> StoreResult<()>;
 }
 
-/// Usage counters (a Durable Object per tenant and month).
+/// Usage counters (the tenant's gate object, per month).
 pub trait UsageMeter {
     async fn charge(
         &self,
@@ -543,8 +567,8 @@ pub trait Ports {
     type Entropy: Entropy;
     type Webhooks: WebhookStore;
     type Limiter: RateLimiter;
-    type Idempotency: IdempotencyStore;
-    type Usage: UsageMeter;
+    /// The tenant's gate: also its usage meter and idempotency records.
+    type Gate: Gate + UsageMeter + IdempotencyStore;
     type Directory: Directory;
     type Http: HttpClient;
     type Breakers: crate::llm::BreakerStore;

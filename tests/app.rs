@@ -630,7 +630,7 @@ fn a_key_limited_to_100_reads_gets_exactly_100_then_429_with_headers() {
     assert_problem(&denied, 429, "rate_limited");
     assert_eq!(denied.header("retry-after"), Some("1"));
     // The window refills one request per second: 2.5 s later, exactly 2.
-    w.app.limiter.now_ms.set(2_500);
+    w.app.gate.now_ms.set(2_500);
     let statuses: Vec<u16> = (0..5).map(|_| get().status).collect();
     assert_eq!(statuses, vec![200, 200, 429, 429, 429]);
 }
@@ -652,7 +652,7 @@ fn allowed_responses_carry_ratelimit_headers() {
 #[test]
 fn when_the_limiter_is_down_requests_are_let_through() {
     let w = spawn_app();
-    w.app.limiter.faults.fail_next(2);
+    w.app.gate.faults.fail_next(1);
     let resp = w.send(w.as_admin(Method::Get, "/v1/documents"));
     assert_eq!(resp.status, 200);
     assert_eq!(resp.header("ratelimit"), None);
@@ -733,7 +733,8 @@ fn a_rejected_request_does_not_consume_its_key() {
 #[test]
 fn without_the_idempotency_store_a_keyed_post_is_refused_not_run() {
     let w = spawn_app();
-    w.app.idempotency.faults.fail_next(1);
+    // The gate call lets the request through; the key's own begin fails.
+    w.app.gate.faults.fail_next(2);
     let resp = post_doc_with_key(&w, "k", b"x");
     assert_problem(&resp, 503, "idempotency_unavailable");
     assert!(w.app.meta.documents.borrow().is_empty());
@@ -845,7 +846,7 @@ fn a_try_that_loses_the_race_for_its_key_is_told_to_retry_not_failed() {
     // Documents too: the bytes of the losing try are removed.
     let first = post_doc_with_key(&w, "d", b"same bytes");
     assert_eq!(first.status, 201);
-    w.app.idempotency.forget_all();
+    w.app.gate.forget_all();
     w.app.meta.stale_key_lookups.set(1);
     let objects = w.app.blobs.inner.objects.borrow().len();
     let second = post_doc_with_key(&w, "d", b"same bytes");
@@ -894,13 +895,7 @@ fn jobs_are_refused_once_the_pages_budget_is_used_up() {
     let w = spawn_app();
     let doc = w.upload_id("text/plain", b"p");
     let month = quire::usage::month_of(w.clock.0.get());
-    w.app
-        .usage
-        .totals
-        .borrow_mut()
-        .entry(format!("ten_a/{month}"))
-        .or_default()
-        .insert("pages".into(), 20);
+    w.app.gate.set_total("ten_a", &month, "pages", 20);
     assert_problem(&w.create_job(&doc), 402, "budget_exceeded");
 }
 
@@ -909,11 +904,7 @@ fn a_job_retried_after_a_failure_counts_its_pages_once() {
     let w = spawn_app();
     let job_id = w.job_id(&w.upload_id("text/plain", b"counted once"));
     let month = quire::usage::month_of(w.clock.0.get());
-    let pages = |w: &World| {
-        w.app.usage.totals.borrow()[&format!("ten_a/{month}")]
-            .get("pages")
-            .copied()
-    };
+    let pages = |w: &World| w.app.gate.totals_of("ten_a", &month).get("pages").copied();
     assert_eq!(w.deliver(&job_id), Disposition::Ack);
     assert_eq!(pages(&w), Some(1));
     // As if the worker died after its work but before the job was marked

@@ -169,7 +169,7 @@ fn vars(t: &Table) -> BTreeMap<String, String> {
 fn every_environment_binds_what_the_local_one_does() {
     let top = wrangler();
     let local = shape(&top);
-    assert_eq!(local.durable_objects.len(), 4);
+    assert_eq!(local.durable_objects.len(), 5);
     assert_eq!(local.consumers, vec![(true, true), (false, false)]);
     assert_eq!(local.crons.len(), 4);
     for env in ENVIRONMENTS {

@@ -111,18 +111,30 @@ fn last_use_is_written_at_most_once_a_minute() {
 }
 
 #[test]
-fn an_audit_store_failure_is_reported_but_does_not_undo_the_action() {
+fn an_audit_entry_the_directory_refuses_is_kept_and_written_once_it_is_back() {
     let w = spawn_app();
-    w.app.directory.faults.fail_next(8);
-    let ctx = Ctx::new(w.clock.0.get() + 1, "req_test");
-    let req = w
-        .as_admin(Method::Post, "/v1/documents")
-        .with_header("content-type", "text/plain")
-        .with_body(b"kept".to_vec());
-    let resp = futures::executor::block_on(w.app.handle(&req, &ctx));
+    w.app.gate.directory_faults.fail_next(1);
+    let resp = w.upload("text/plain", b"kept");
     assert_eq!(resp.status, 201);
-    assert!(ctx.warnings.borrow()[0].contains("audit append failed"));
     assert_eq!(w.app.meta.documents.borrow().len(), 1);
+    assert!(
+        w.app.directory.audit.borrow().is_empty(),
+        "held by the gate"
+    );
+    // A reader lets the gate write out what it holds: nothing was lost,
+    // and the chain is whole.
+    let log = w.send(w.as_admin(Method::Get, "/v1/audit")).json_body();
+    let actions: Vec<&str> = log["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["action"].as_str().unwrap())
+        .collect();
+    assert_eq!(actions, ["document.created"]);
+    let verified = w
+        .send(w.as_admin(Method::Get, "/v1/audit/verify"))
+        .json_body();
+    assert_eq!(verified["valid"], true, "{verified}");
 }
 
 // --- JWT over fakes: the provider's JWKS endpoint is a canned response.

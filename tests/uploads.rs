@@ -55,7 +55,9 @@ fn part(all: &[u8], n: usize) -> &[u8] {
 
 fn stored_bytes(w: &World) -> i64 {
     let month = quire::usage::month_of(w.clock.0.get());
-    w.app.usage.totals.borrow()[&format!("ten_a/{month}")]
+    w.app
+        .gate
+        .totals_of("ten_a", &month)
         .get("stored_bytes")
         .copied()
         .unwrap_or(0)

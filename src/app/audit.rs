@@ -7,7 +7,7 @@ use crate::auth::Principal;
 use crate::error::ApiError;
 use crate::http::routes::RouteId;
 use crate::http::{Request, Response};
-use crate::ports::{Directory, Ports};
+use crate::ports::{Directory, Gate, Ports};
 use crate::time::parse_rfc3339;
 use serde_json::{json, Value};
 
@@ -15,8 +15,6 @@ const DEFAULT_PAGE: u32 = 50;
 const MAX_PAGE: u32 = 200;
 /// Entries read per step of a chain verification.
 const VERIFY_BATCH: u32 = 500;
-/// Attempts to append when other requests keep taking the next seq.
-const APPEND_ATTEMPTS: usize = 8;
 
 /// The action an audited route records, and the kind of its resource.
 pub fn action_of(id: RouteId) -> Option<(&'static str, &'static str)> {
@@ -132,30 +130,26 @@ pub fn complete(
     draft
 }
 
-/// Appends an entry at the head of the tenant's chain, re-chaining when a
-/// concurrent request took the seq first. A failure is returned for the
-/// caller to log: the action it records has already happened.
-pub async fn record<P: Ports>(app: &App<P>, draft: Draft) -> Result<(), String> {
-    for _ in 0..APPEND_ATTEMPTS {
-        let head = app
-            .directory
-            .audit_head(&draft.tenant_id)
-            .await
-            .map_err(|e| e.to_string())?;
-        let entry = Entry::chain(draft.clone(), head);
-        if app
-            .directory
-            .insert_audit(&entry)
-            .await
-            .map_err(|e| e.to_string())?
-        {
-            return Ok(());
-        }
-    }
-    Err(format!(
-        "audit append for {} lost {APPEND_ATTEMPTS} races",
-        draft.tenant_id
-    ))
+/// Appends an entry through the tenant's gate, which numbers and chains
+/// it (one writer per tenant: no entry is lost to a race). Called after
+/// the response; a failure is returned for the caller to log.
+pub async fn append<P: Ports>(
+    app: &App<P>,
+    draft: &Draft,
+    throttle: Option<&crate::gate::Throttle>,
+) -> Result<(), String> {
+    app.gate
+        .append(draft, throttle)
+        .await
+        .map(|_| ())
+        .map_err(|e| format!("audit append for {} failed: {e}", draft.tenant_id))
+}
+
+/// Entries are appended after their requests' responses: a reader first
+/// lets the gate write out what it holds (best effort: the log may then
+/// trail by the entries still on their way).
+async fn settled<P: Ports>(app: &App<P>, tenant_id: &str) {
+    let _ = app.gate.flush(tenant_id).await;
 }
 
 fn time_param(req: &Request, name: &str) -> Result<Option<u64>, ApiError> {
@@ -200,6 +194,7 @@ pub async fn list<P: Ports>(
         since_ms: time_param(req, "since")?,
         until_ms: time_param(req, "until")?,
     };
+    settled(app, &who.tenant_id).await;
     let mut entries = app
         .directory
         .list_audit(&who.tenant_id, &filter, before, limit + 1)
@@ -218,6 +213,7 @@ pub async fn list<P: Ports>(
 /// Walks the tenant's whole chain, oldest first, and reports where it
 /// breaks, if anywhere.
 pub async fn verify<P: Ports>(app: &App<P>, who: &Principal) -> Result<Response, ApiError> {
+    settled(app, &who.tenant_id).await;
     let mut prev: Option<(u64, String)> = None;
     let mut checked = 0u64;
     loop {

@@ -183,6 +183,9 @@ async fn erase_tenants<P: Ports>(app: &App<P>, now_ms: u64, report: &mut SweepRe
         if !emptied {
             return;
         }
+        // The tombstone names the chain's last entry: let the gate write
+        // out what it still holds first.
+        let _ = crate::ports::Gate::flush(&app.gate, &tenant).await;
         let audit_head = app
             .directory
             .audit_head(&tenant)
@@ -202,7 +205,10 @@ async fn erase_tenants<P: Ports>(app: &App<P>, now_ms: u64, report: &mut SweepRe
             Err(e) => Err(e),
         };
         match erased {
-            Ok(()) => report.tenants_erased += 1,
+            Ok(()) => {
+                let _ = crate::ports::Gate::reset_audit(&app.gate, &tenant).await;
+                report.tenants_erased += 1
+            }
             Err(_) => report.errors += 1,
         }
     }

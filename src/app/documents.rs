@@ -58,11 +58,8 @@ pub(super) async fn expiry_for<P: Ports>(
     let asked = req.query_param("expires_in");
     let retention_days = match asked {
         Some(_) => app.config.default_retention_days,
-        None => app
-            .meta
-            .get_tenant(&who.tenant_id)
-            .await?
-            .and_then(|t| t.retention_days)
+        None => who
+            .retention_days
             .unwrap_or(app.config.default_retention_days),
     };
     crate::documents::expiry(asked.as_deref(), retention_days, now_ms)
@@ -151,7 +148,7 @@ pub async fn create<P: Ports>(
         let race = super::idempotent::lost_race(app, &who.tenant_id, key, &doc.id).await;
         return Err(race.unwrap_or_else(|| e.into()));
     }
-    super::usage::count(app, who, ctx, "documents").await;
+    super::usage::count(app, who, ctx, "documents");
     Ok(created(&format!("/v1/documents/{}", doc.id), &doc.view()))
 }
 
@@ -184,7 +181,7 @@ pub(super) async fn earlier_try<P: Ports>(
         return Err(super::idempotent::key_reused());
     }
     super::usage::charge(app, who, ctx, "stored_bytes", size as i64).await?;
-    super::usage::count(app, who, ctx, "documents").await;
+    super::usage::count(app, who, ctx, "documents");
     Ok(Some(created(
         &format!("/v1/documents/{}", doc.id),
         &doc.view(),
@@ -361,7 +358,7 @@ pub async fn remove<P: Ports>(app: &App<P>, doc: &Document, now_ms: u64) -> Resu
         once: None,
     };
     let month = crate::usage::month_of(now_ms);
-    let _ = app.usage.charge(&doc.tenant_id, &month, &refund).await;
+    let _ = app.gate.charge(&doc.tenant_id, &month, &refund).await;
     // The cached extraction is shared by identical bytes: remove it with
     // the last document that has them. The document is already gone, so a
     // failed count must not fail the call: the sweep removes the cache later.

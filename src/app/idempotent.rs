@@ -4,32 +4,16 @@
 use super::{App, Ctx};
 use crate::auth::Principal;
 use crate::error::ApiError;
+use crate::gate::Begin;
 use crate::http::{Method, Request, Response};
 use crate::idempotency::{fingerprint, should_store, valid_key, Outcome, StoredResponse};
 use crate::ports::{IdempotencyStore, Ports};
 use std::future::Future;
 
-pub async fn run<P: Ports, F, Fut>(
-    app: &App<P>,
-    req: &Request,
-    who: &Principal,
-    ctx: &Ctx,
-    handler: F,
-) -> Result<Response, ApiError>
-where
-    F: FnOnce() -> Fut,
-    Fut: Future<Output = Result<Response, ApiError>>,
-{
-    let key = match req.header("idempotency-key") {
-        Some(k) if req.method == Method::Post => k.trim(),
-        _ => return handler().await,
-    };
-    if !valid_key(key) {
-        return Err(ApiError::Invalid(
-            "invalid_idempotency_key",
-            "Idempotency-Key must be 1 to 255 visible ASCII characters".into(),
-        ));
-    }
+/// The key and fingerprint to begin for a POST with a valid
+/// Idempotency-Key (an invalid one is refused by [`run`]).
+pub fn begin_of(req: &Request, who: &Principal) -> Option<Begin> {
+    let key = key_of(req, who)?;
     let content_type = req.header("content-type").unwrap_or("");
     // A streamed body is not at hand: its declared length stands in.
     let streamed;
@@ -40,18 +24,54 @@ where
         }
         None => &req.body,
     };
-    let fp = fingerprint("POST", &req.path, content_type, body);
+    Some(Begin {
+        key,
+        fingerprint: fingerprint("POST", &req.path, content_type, body),
+    })
+}
+
+/// Runs the handler under the request's Idempotency-Key, if it has one.
+/// `begun` is the gate's outcome when the key was begun with the rest of
+/// the request; otherwise it is begun here.
+pub async fn run<P: Ports, F, Fut>(
+    app: &App<P>,
+    req: &Request,
+    who: &Principal,
+    ctx: &Ctx,
+    begun: Option<Outcome>,
+    handler: F,
+) -> Result<Response, ApiError>
+where
+    F: FnOnce() -> Fut,
+    Fut: Future<Output = Result<Response, ApiError>>,
+{
+    match req.header("idempotency-key") {
+        Some(k) if req.method == Method::Post => {
+            if !valid_key(k.trim()) {
+                return Err(ApiError::Invalid(
+                    "invalid_idempotency_key",
+                    "Idempotency-Key must be 1 to 255 visible ASCII characters".into(),
+                ));
+            }
+        }
+        _ => return handler().await,
+    }
     // The record belongs to the credential that made it: the same key
     // from anyone else is another request, so a stored response (a new
     // key's secret, say) is never replayed to a different caller.
-    let key = &bound(who, key);
-    let outcome = app
-        .idempotency
-        .begin(&who.tenant_id, key, &fp)
-        .await
-        // Without the record we cannot promise "at most once": refuse,
-        // and let the client retry with the same key.
-        .map_err(|_| ApiError::Unavailable("idempotency_unavailable"))?;
+    let Some(Begin { key, fingerprint }) = begin_of(req, who) else {
+        return handler().await;
+    };
+    let outcome = match begun {
+        Some(o) => o,
+        None => app
+            .gate
+            .begin(&who.tenant_id, &key, &fingerprint)
+            .await
+            // Without the record we cannot promise "at most once": refuse,
+            // and let the client retry with the same key.
+            .map_err(|_| ApiError::Unavailable("idempotency_unavailable"))?,
+    };
     match outcome {
         Outcome::Replay { response } => Ok(replay(&response)),
         Outcome::InFlight => Err(ApiError::Conflict(
@@ -68,12 +88,24 @@ where
                 let stored = StoredResponse::of(resp.status, &resp.headers, &resp.body);
                 // If this write is lost, the key stays "in flight" for a
                 // minute and then accepts a retry: never a duplicate replay.
-                let _ = app.idempotency.complete(&who.tenant_id, key, &stored).await;
+                let _ = app.gate.complete(&who.tenant_id, &key, &stored).await;
             } else {
-                let _ = app.idempotency.abandon(&who.tenant_id, key).await;
+                let _ = app.gate.abandon(&who.tenant_id, &key).await;
             }
             Ok(resp)
         }
+    }
+}
+
+/// Forgets a key the gate began for a request that then did not run.
+pub async fn release<P: Ports>(
+    app: &App<P>,
+    req: &Request,
+    who: &Principal,
+    begun: Option<&Outcome>,
+) {
+    if let (Some(Outcome::Proceed), Some(b)) = (begun, begin_of(req, who)) {
+        let _ = app.gate.abandon(&who.tenant_id, &b.key).await;
     }
 }
 

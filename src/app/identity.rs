@@ -2,12 +2,15 @@
 //! [`Principal`], the tenant's identity provider (`/v1/tenant/idp`), and
 //! `/v1/me`.
 //!
-//! Every request looks its credential up in D1 (no cache), so a revoked
-//! key, a disabled user or a suspended tenant is refused on the very next
-//! request. Refusals for a known tenant are written to its audit log.
+//! An API key is looked up in D1 or, when the isolate has it cached, taken
+//! from there and confirmed by the tenant's auth epoch, which the request's
+//! one gate call returns: a revoked key, a disabled user or a suspended
+//! tenant is refused on the very next request either way. Refusals for a
+//! known tenant are written to its audit log (after the response).
 
-use super::{audit, App, Ctx};
+use super::{audit, After, App, Ctx};
 use crate::audit::Draft;
+use crate::auth::cache::Cached;
 use crate::auth::jwt::{self, IdpConfig, JwtFailure, Peek};
 use crate::auth::{self, admit, Credential, Principal, Refusal, Role, User};
 use crate::error::ApiError;
@@ -27,12 +30,33 @@ const TOUCH_INTERVAL_MS: u64 = 60_000;
 /// Largest JWKS document accepted from a `jwks_url`.
 const MAX_JWKS_BYTES: usize = 64 * 1024;
 
+/// A caller as resolved before the gate's answer, with what that answer
+/// must confirm.
+pub struct Caller {
+    pub who: Principal,
+    check: Check,
+}
+
+enum Check {
+    /// Used from the isolate's cache, valid under this epoch.
+    Cached { hash: String, epoch: u64 },
+    /// Read from the database now; `mark` is where the cache's
+    /// observations stood before the read.
+    Read {
+        hash: String,
+        cached: Box<Cached>,
+        mark: u64,
+    },
+    /// Verified in full (a JWT): nothing to confirm.
+    Verified,
+}
+
 /// Resolves the request's credential to a principal, or refuses it.
 pub async fn authenticate<P: Ports>(
     app: &App<P>,
     req: &Request,
     ctx: &Ctx,
-) -> Result<Principal, ApiError> {
+) -> Result<Caller, ApiError> {
     if auth::token_in_query(req) {
         return Err(ApiError::Unauthorized);
     }
@@ -40,14 +64,68 @@ pub async fn authenticate<P: Ports>(
     if auth::is_api_key(token) {
         api_key(app, token, req, ctx).await
     } else if jwt::looks_like_jwt(token) {
-        json_web_token(app, token, req, ctx).await
+        let who = json_web_token(app, token, req, ctx).await?;
+        Ok(Caller {
+            who,
+            check: Check::Verified,
+        })
     } else {
         Err(ApiError::Unauthorized)
     }
 }
 
-async fn refused<P: Ports>(
+/// Settles the caller once the gate answered with the tenant's epoch (or
+/// `None`, unreachable): a cached credential under another epoch, or one
+/// that cannot be confirmed, is read again; a fresh read is cached when
+/// that is safe (see [`crate::auth::cache`]).
+pub async fn confirm<P: Ports>(
     app: &App<P>,
+    req: &Request,
+    ctx: &Ctx,
+    caller: Caller,
+    epoch: Option<u64>,
+) -> Result<Principal, ApiError> {
+    let tenant = caller.who.tenant_id.clone();
+    if let Some(e) = epoch {
+        app.credentials.observe(&tenant, e);
+    }
+    match (caller.check, epoch) {
+        (Check::Cached { epoch: cached, .. }, Some(e)) if cached == e => Ok(caller.who),
+        (Check::Cached { hash, .. }, _) => {
+            app.credentials.forget(&hash);
+            let again = key_from_store(app, &hash, req, ctx).await?;
+            Ok(confirm_read(app, again, epoch))
+        }
+        (check @ Check::Read { .. }, _) => Ok(confirm_read(
+            app,
+            Caller {
+                who: caller.who,
+                check,
+            },
+            epoch,
+        )),
+        (Check::Verified, _) => Ok(caller.who),
+    }
+}
+
+fn confirm_read<P: Ports>(app: &App<P>, caller: Caller, epoch: Option<u64>) -> Principal {
+    if let (
+        Check::Read {
+            hash,
+            mut cached,
+            mark,
+        },
+        Some(e),
+    ) = (caller.check, epoch)
+    {
+        cached.epoch = e;
+        app.credentials.keep(&hash, *cached, mark);
+    }
+    caller.who
+}
+
+/// Leaves the audit entry for a refused credential of a known tenant.
+fn refused(
     req: &Request,
     ctx: &Ctx,
     tenant_id: &str,
@@ -59,20 +137,14 @@ async fn refused<P: Ports>(
     // stream of audit writes: past AUDITED_FAILURES a minute per tenant and
     // address, refusals are only logged.
     let ip = audit::client_ip(req).unwrap_or_else(|| "unknown".into());
-    let policy = crate::ratelimit::Policy {
-        name: "auth_failures".into(),
-        limit: AUDITED_FAILURES,
-        period_ms: 60_000,
+    let throttle = crate::gate::Throttle {
+        subject: format!("authfail:{ip}"),
+        policy: crate::ratelimit::Policy {
+            name: "auth_failures".into(),
+            limit: AUDITED_FAILURES,
+            period_ms: 60_000,
+        },
     };
-    let subject = format!("authfail:{tenant_id}:{ip}");
-    if let Ok(d) = crate::ports::RateLimiter::check(&app.limiter, &subject, &policy).await {
-        if !d.allowed {
-            ctx.warn(format!(
-                "auth failure for {tenant_id} from {ip} not audited: over {AUDITED_FAILURES}/min"
-            ));
-            return;
-        }
-    }
     let draft = Draft {
         tenant_id: tenant_id.to_string(),
         at_ms: ctx.now_ms,
@@ -85,9 +157,10 @@ async fn refused<P: Ports>(
         request_id: Some(ctx.request_id.clone()),
         detail: Some(json!({ "reason": reason }).to_string()),
     };
-    if let Err(e) = audit::record(app, draft).await {
-        ctx.warn(format!("audit append failed: {e}"));
-    }
+    ctx.defer(After::Audit {
+        draft,
+        throttle: Some(throttle),
+    });
 }
 
 async fn api_key<P: Ports>(
@@ -95,9 +168,35 @@ async fn api_key<P: Ports>(
     token: &str,
     req: &Request,
     ctx: &Ctx,
-) -> Result<Principal, ApiError> {
+) -> Result<Caller, ApiError> {
     let hash = auth::hash_key(&app.config.api_key_pepper, token);
-    let Some(key) = app.meta.find_key_by_hash(&hash).await? else {
+    if let Some(mut c) = app.credentials.get(&hash, ctx.now_ms) {
+        if let Ok(who) = admit(&c.key, c.user.as_ref(), ctx.now_ms) {
+            touch(app, ctx, &hash, &mut c);
+            return Ok(Caller {
+                who,
+                check: Check::Cached {
+                    hash,
+                    epoch: c.epoch,
+                },
+            });
+        }
+        // Expired since it was cached, say: the stored row decides, and
+        // its refusal is audited.
+        app.credentials.forget(&hash);
+    }
+    key_from_store(app, &hash, req, ctx).await
+}
+
+/// Reads the key (and its user) from the database and admits it.
+async fn key_from_store<P: Ports>(
+    app: &App<P>,
+    hash: &str,
+    req: &Request,
+    ctx: &Ctx,
+) -> Result<Caller, ApiError> {
+    let mark = app.credentials.mark();
+    let Some(key) = app.meta.find_key_by_hash(hash).await? else {
         return Err(Refusal::Unknown.to_error());
     };
     let user = match &key.user_id {
@@ -106,30 +205,50 @@ async fn api_key<P: Ports>(
     };
     match admit(&key, user.as_ref(), ctx.now_ms) {
         Ok(who) => {
-            // The key row was just read: write only when its last use is
-            // older than the interval, so most requests cost no write.
-            let since = ctx.now_ms.saturating_sub(TOUCH_INTERVAL_MS);
-            if key.last_used_at_ms.is_none_or(|t| t < since) {
-                if let Err(e) = app.meta.touch_key(&key.id, ctx.now_ms, since).await {
-                    ctx.warn(format!("last_used_at not recorded: {e}"));
-                }
-            }
-            Ok(who)
+            let mut cached = Cached {
+                key,
+                user,
+                epoch: 0,
+                read_at_ms: ctx.now_ms,
+            };
+            touch(app, ctx, hash, &mut cached);
+            Ok(Caller {
+                who,
+                check: Check::Read {
+                    hash: hash.to_string(),
+                    cached: Box::new(cached),
+                    mark,
+                },
+            })
         }
         Err(refusal) => {
             let via = format!("key:{}", key.id);
             refused(
-                app,
                 req,
                 ctx,
                 &key.tenant_id,
                 via.clone(),
                 Some(via),
                 refusal.as_str(),
-            )
-            .await;
+            );
             Err(refusal.to_error())
         }
+    }
+}
+
+/// Leaves a `last_used_at` write for after the response when the key's
+/// last recorded use is older than the interval (most requests write
+/// nothing).
+fn touch<P: Ports>(app: &App<P>, ctx: &Ctx, hash: &str, c: &mut Cached) {
+    let since = ctx.now_ms.saturating_sub(TOUCH_INTERVAL_MS);
+    if c.key.last_used_at_ms.is_none_or(|t| t < since) {
+        c.key.last_used_at_ms = Some(ctx.now_ms);
+        app.credentials.touched(hash, ctx.now_ms);
+        ctx.defer(After::Touch {
+            key_id: c.key.id.clone(),
+            now_ms: ctx.now_ms,
+            since_ms: since,
+        });
     }
 }
 
@@ -314,12 +433,12 @@ async fn json_web_token<P: Ports>(
         let actor = subject_hint
             .as_ref()
             .map_or("anonymous".to_string(), |s| format!("subject:{s}"));
-        refused(app, req, ctx, &tenant_id, actor, Some("jwt".into()), reason)
+        refused(req, ctx, &tenant_id, actor, Some("jwt".into()), reason)
     };
     let verified = match verify_with_keys(app, token, &peeked, &record, &cfg, ctx).await {
         Ok(v) => v,
         Err(f) => {
-            fail(f.as_str()).await;
+            fail(f.as_str());
             return Err(ApiError::Unauthorized);
         }
     };
@@ -327,12 +446,12 @@ async fn json_web_token<P: Ports>(
         return Err(ApiError::Unauthorized);
     };
     if tenant.status != "active" {
-        fail("tenant_suspended").await;
+        fail("tenant_suspended");
         return Err(ApiError::TenantSuspended);
     }
     let user = signed_in_user(app, &tenant_id, &verified, ctx).await?;
     if !user.is_active() {
-        fail("user_disabled").await;
+        fail("user_disabled");
         return Err(ApiError::Unauthorized);
     }
     // What the token claims, within what the user holds.
@@ -351,6 +470,7 @@ async fn json_web_token<P: Ports>(
         credential: Credential::Jwt,
         rate_limits: Vec::new(),
         plan: tenant.plan,
+        retention_days: tenant.retention_days,
     })
 }
 

@@ -102,7 +102,7 @@ pub async fn create<P: Ports>(
         }
     }
     enqueue(app, ctx, who, &job).await?;
-    super::usage::count(app, who, ctx, "jobs").await;
+    super::usage::count(app, who, ctx, "jobs");
     Ok(accepted(&job))
 }
 
@@ -157,7 +157,7 @@ async fn finish_earlier_try<P: Ports>(
         // The earlier try ended before it counted the job. A duplicate
         // message is harmless: only one consumer claims a job.
         enqueue(app, ctx, who, &job).await?;
-        super::usage::count(app, who, ctx, "jobs").await;
+        super::usage::count(app, who, ctx, "jobs");
     }
     Ok(accepted(&job))
 }

@@ -236,6 +236,7 @@ pub async fn create<P: Ports>(
         rate_limits,
         plan: who.plan.clone(),
         tenant_active: true,
+        tenant_retention_days: None,
     };
     app.meta.insert_key(&key).await?;
     let mut body = key_view(&key, ctx.now_ms);
@@ -337,6 +338,7 @@ pub async fn rotate<P: Ports>(
             "the key was rotated or revoked meanwhile".into(),
         ));
     }
+    super::gate::bump(app, &who.tenant_id, ctx).await;
     let mut body = key_view(&new, ctx.now_ms);
     body["secret"] = Value::String(secret);
     body["previous"] = json!({
@@ -381,5 +383,6 @@ pub async fn revoke<P: Ports>(
     if !app.meta.revoke_key(&who.tenant_id, id, ctx.now_ms).await? {
         return Err(ApiError::NotFound("key".into()));
     }
+    super::gate::bump(app, &who.tenant_id, ctx).await;
     Ok(Response::new(204))
 }

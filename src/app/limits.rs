@@ -1,11 +1,11 @@
-//! Applies rate limits to a request: the caller's key (by route class) and
-//! its tenant, or the client IP for public routes. Limits are checked in
-//! Durable Objects through the [`RateLimiter`] port; when the limiter
-//! itself is unreachable the request is let through (availability first),
-//! and the edge adapter logs it.
+//! Rate limits as a response shows them, and the client-IP limit of
+//! public routes (a Durable Object per address, through the
+//! [`RateLimiter`] port). Authenticated requests are limited by key and
+//! tenant in their tenant's gate (see [`super::gate`]). When a limiter is
+//! unreachable the request is let through (availability first), and the
+//! edge adapter logs it.
 
 use super::App;
-use crate::auth::Principal;
 use crate::error::ApiError;
 use crate::http::routes::RouteId;
 use crate::http::{Method, Request, Response};
@@ -49,7 +49,7 @@ async fn one<P: Ports>(
     Some((policy.clone(), decision))
 }
 
-fn verdict(checks: Vec<Option<(Policy, Decision)>>) -> Result<Granted, ApiError> {
+pub(super) fn verdict(checks: Vec<Option<(Policy, Decision)>>) -> Result<Granted, ApiError> {
     let mut granted = Granted::default();
     for (policy, decision) in checks.into_iter().flatten() {
         if !decision.allowed {
@@ -61,36 +61,6 @@ fn verdict(checks: Vec<Option<(Policy, Decision)>>) -> Result<Granted, ApiError>
         granted.0.push((policy, decision));
     }
     Ok(granted)
-}
-
-/// Limits an authenticated request by key (and route class) and by
-/// tenant. Both objects are asked at once, so the limiter costs one round
-/// trip, not two.
-pub async fn for_principal<P: Ports>(
-    app: &App<P>,
-    class: &str,
-    who: &Principal,
-) -> Result<Granted, ApiError> {
-    let plan = app
-        .config
-        .plan_rate_limits
-        .get(&who.plan)
-        .map_or(&[][..], Vec::as_slice);
-    // A key's own limit can only narrow what its plan (or the deployment)
-    // grants for the class, never widen it.
-    let granted = policy_for(class, &[plan, app.config.rate_limits.as_slice()]);
-    let own = policy_for(class, &[who.rate_limits.as_slice()]);
-    let key_policy = match (own, granted) {
-        (Some(o), Some(g)) => Some(crate::ratelimit::stricter(o, g)),
-        (o, g) => o.or(g),
-    };
-    let tenant_policy = app.config.tenant_rate_limit.as_ref();
-    let (key, tenant) = futures_util::future::join(
-        one(app, format!("key:{}:{class}", who.key_id), key_policy),
-        one(app, format!("tenant:{}", who.tenant_id), tenant_policy),
-    )
-    .await;
-    verdict(vec![key, tenant])
 }
 
 /// Limits a public route by client address (`CF-Connecting-IP`, set by

@@ -7,6 +7,7 @@ mod admin;
 mod audit;
 mod cleanup;
 mod documents;
+mod gate;
 mod idempotent;
 mod identity;
 mod jobs;
@@ -41,6 +42,31 @@ pub struct Ctx {
     /// Problems met on the way that did not fail the request (an audit
     /// append that failed, say), for the edge to log.
     pub warnings: RefCell<Vec<String>>,
+    /// Work for after the response (see [`App::finish`]).
+    pub after: RefCell<Vec<After>>,
+}
+
+/// Work a request leaves for after its response, which the edge runs in
+/// `waitUntil`: nothing the client waits for.
+#[derive(Debug, Clone, PartialEq)]
+pub enum After {
+    /// An audit entry, through the tenant's gate.
+    Audit {
+        draft: crate::audit::Draft,
+        throttle: Option<crate::gate::Throttle>,
+    },
+    /// A usage count that refuses nothing (documents or jobs created).
+    Charge {
+        tenant_id: String,
+        month: String,
+        charge: crate::usage::Charge,
+    },
+    /// A key's `last_used_at`, written at most once per interval.
+    Touch {
+        key_id: String,
+        now_ms: u64,
+        since_ms: u64,
+    },
 }
 
 impl Ctx {
@@ -51,7 +77,18 @@ impl Ctx {
             trace: None,
             log: RefCell::new(RequestLog::default()),
             warnings: RefCell::new(Vec::new()),
+            after: RefCell::new(Vec::new()),
         }
+    }
+
+    /// Leaves work for after the response.
+    pub fn defer(&self, work: After) {
+        self.after.borrow_mut().push(work);
+    }
+
+    /// The work left for after the response.
+    pub fn take_after(&self) -> Vec<After> {
+        std::mem::take(&mut *self.after.borrow_mut())
     }
 
     pub fn with_trace(mut self, trace: crate::trace::TraceContext) -> Ctx {
@@ -83,8 +120,10 @@ pub struct App<P: Ports> {
     pub entropy: P::Entropy,
     pub webhooks: P::Webhooks,
     pub limiter: P::Limiter,
-    pub idempotency: P::Idempotency,
-    pub usage: P::Usage,
+    /// The tenants' gates: limits, usage, idempotency, auth epoch, audit.
+    pub gate: P::Gate,
+    /// Credentials this isolate remembers (see [`crate::auth::cache`]).
+    pub credentials: std::rc::Rc<crate::auth::cache::Credentials>,
     pub directory: P::Directory,
     pub http: P::Http,
     pub breakers: P::Breakers,
@@ -168,56 +207,78 @@ impl<P: Ports> App<P> {
             RouteId::TestRedeliverJob | RouteId::TestExtract | RouteId::TestRawObject => {
                 Err(ApiError::NotFound(format!("route {}", req.path)))
             }
-            _ => {
-                let who = identity::authenticate(self, req, ctx).await?;
-                {
-                    let mut log = ctx.log.borrow_mut();
-                    log.tenant_id = Some(who.tenant_id.clone());
-                    log.key_id = Some(who.key_id.clone());
-                }
-                let class = limits::class_of(id, req.method);
-                // Rate limits and the request budget are checked at once.
-                let (granted, metered) = futures_util::future::join(
-                    limits::for_principal(self, class, &who),
-                    usage::charge(self, &who, ctx, "requests", 1),
-                )
-                .await;
-                let granted = granted?;
-                metered?;
-                // A large body is read only now that its sender is known
-                // and within its limits.
-                let loaded;
-                let req = if req.deferred.is_some() {
-                    loaded = req.read_deferred().await?;
-                    &loaded
-                } else {
-                    req
-                };
-                // The scope is checked before an Idempotency-Key can replay
-                // anything: a stored response is never a way around it.
-                let allowed = match required_scope(id) {
-                    Some(scope) => who.require(scope),
-                    None => Ok(()),
-                };
-                let outcome = match allowed {
-                    Ok(()) => {
-                        let run = || self.dispatch_authenticated(id, &params, req, ctx, &who);
-                        idempotent::run(self, req, &who, ctx, run).await
-                    }
-                    Err(e) => Err(e),
-                };
-                if let Some((action, _)) = audit::action_of(id) {
-                    let draft = audit::draft_for(&who, req, ctx, action);
-                    let draft = audit::complete(draft, id, param, req, outcome.as_ref());
-                    if let Err(e) = audit::record(self, draft).await {
-                        ctx.warn(format!("audit append failed: {e}"));
-                    }
-                }
-                let mut resp = outcome?;
-                granted.apply(&mut resp);
-                Ok(resp)
-            }
+            _ => self.gated(id, &params, req, ctx).await,
         }
+    }
+
+    /// A tenant route: the caller authenticated (from the isolate's cache
+    /// when it can be), one gate call for limits, budget, Idempotency-Key
+    /// and the auth epoch, then the handler; the audit entry is left for
+    /// after the response.
+    async fn gated(
+        &self,
+        id: RouteId,
+        params: &[String],
+        req: &Request,
+        ctx: &Ctx,
+    ) -> Result<Response, ApiError> {
+        let caller = identity::authenticate(self, req, ctx).await?;
+        let scope = required_scope(id);
+        let permitted = |who: &Principal| scope.map_or(Ok(()), |s| who.require(s));
+        // The key is begun with the rest only for a request that may run
+        // and whose body is at hand; a deferred body is read first.
+        let begin = match permitted(&caller.who) {
+            Ok(()) if req.deferred.is_none() => idempotent::begin_of(req, &caller.who),
+            _ => None,
+        };
+        let class = limits::class_of(id, req.method);
+        let admitted = gate::admit(self, &caller.who, class, ctx, begin).await?;
+        let asked_as = caller.who.clone();
+        let who = match identity::confirm(self, req, ctx, caller, admitted.epoch).await {
+            Ok(who) => who,
+            Err(e) => {
+                idempotent::release(self, req, &asked_as, admitted.begun.as_ref()).await;
+                return Err(e);
+            }
+        };
+        {
+            let mut log = ctx.log.borrow_mut();
+            log.tenant_id = Some(who.tenant_id.clone());
+            log.key_id = Some(who.key_id.clone());
+        }
+        // A large body is read only now that its sender is known and
+        // within its limits.
+        let loaded;
+        let req = if req.deferred.is_some() {
+            loaded = req.read_deferred().await?;
+            &loaded
+        } else {
+            req
+        };
+        // The scope is checked before an Idempotency-Key can replay
+        // anything: a stored response is never a way around it.
+        let outcome = match permitted(&who) {
+            Ok(()) => {
+                let run = || self.dispatch_authenticated(id, params, req, ctx, &who);
+                idempotent::run(self, req, &who, ctx, admitted.begun, run).await
+            }
+            Err(e) => {
+                idempotent::release(self, req, &who, admitted.begun.as_ref()).await;
+                Err(e)
+            }
+        };
+        if let Some((action, _)) = audit::action_of(id) {
+            let param = params.first().map(String::as_str).unwrap_or("");
+            let draft = audit::draft_for(&who, req, ctx, action);
+            let draft = audit::complete(draft, id, param, req, outcome.as_ref());
+            ctx.defer(After::Audit {
+                draft,
+                throttle: None,
+            });
+        }
+        let mut resp = outcome?;
+        admitted.granted.apply(&mut resp);
+        Ok(resp)
     }
 
     async fn dispatch_authenticated(
@@ -358,6 +419,46 @@ pub fn required_scope(id: RouteId) -> Option<Scope> {
 }
 
 impl<P: Ports> App<P> {
+    /// Runs the work requests left for after their responses; what failed,
+    /// for the log.
+    pub async fn finish(&self, work: Vec<After>) -> Vec<String> {
+        let mut failed = Vec::new();
+        for w in work {
+            let result = match &w {
+                After::Audit { draft, throttle } => {
+                    audit::append(self, draft, throttle.as_ref()).await
+                }
+                After::Charge {
+                    tenant_id,
+                    month,
+                    charge,
+                } => {
+                    use crate::ports::UsageMeter;
+                    self.gate
+                        .charge(tenant_id, month, charge)
+                        .await
+                        .map(|_| ())
+                        .map_err(|e| format!("{} not counted: {e}", charge.metric))
+                }
+                After::Touch {
+                    key_id,
+                    now_ms,
+                    since_ms,
+                } => {
+                    use crate::ports::MetaStore;
+                    self.meta
+                        .touch_key(key_id, *now_ms, *since_ms)
+                        .await
+                        .map_err(|e| format!("last_used_at not recorded: {e}"))
+                }
+            };
+            if let Err(e) = result {
+                failed.push(e);
+            }
+        }
+        failed
+    }
+
     /// The scheduled maintenance run (retention and reconciliation).
     pub async fn sweep(&self, now_ms: u64) -> cleanup::SweepReport {
         cleanup::sweep(self, now_ms).await

@@ -108,6 +108,7 @@ pub async fn erase<P: Ports>(
     if !app.meta.request_erase(&who.tenant_id, ctx.now_ms).await? {
         return Err(ApiError::NotFound("tenant".into()));
     }
+    super::gate::bump(app, &who.tenant_id, ctx).await;
     Ok(Response::json(
         202,
         &json!({

@@ -58,17 +58,16 @@ pub async fn create<P: Ports>(
         rate_limits: Vec::new(),
         plan: tenant.plan.clone(),
         tenant_active: true,
+        tenant_retention_days: None,
     };
     app.meta.insert_tenant(&tenant, &owner).await?;
     operator_audit(
-        app,
         req,
         ctx,
         &tenant.id,
         "tenant.created",
         json!({"plan": tenant.plan}),
-    )
-    .await;
+    );
     let body = json!({
         "tenant": tenant,
         "owner_key": { "id": owner.id, "prefix": prefix, "role": "owner", "secret": secret },
@@ -84,8 +83,7 @@ pub async fn list<P: Ports>(app: &App<P>, req: &Request) -> Result<Response, Api
 }
 
 /// Writes an operator action into the tenant's own audit log.
-async fn operator_audit<P: Ports>(
-    app: &App<P>,
+fn operator_audit(
     req: &Request,
     ctx: &Ctx,
     tenant_id: &str,
@@ -104,9 +102,10 @@ async fn operator_audit<P: Ports>(
         request_id: Some(ctx.request_id.clone()),
         detail: Some(detail.to_string()),
     };
-    if let Err(e) = super::audit::record(app, draft).await {
-        ctx.warn(format!("audit append failed: {e}"));
-    }
+    ctx.defer(super::After::Audit {
+        draft,
+        throttle: None,
+    });
 }
 
 pub async fn update<P: Ports>(
@@ -128,10 +127,12 @@ pub async fn update<P: Ports>(
         .update_tenant(id, &body)
         .await?
         .ok_or_else(|| ApiError::NotFound("tenant".into()))?;
+    // Status and plan decide what every key of the tenant may do.
+    super::gate::bump(app, &tenant.id, ctx).await;
     let detail = json!({
         "plan": body.plan, "status": body.status,
         "llm_tiers": body.llm_tiers, "retention_days": body.retention_days,
     });
-    operator_audit(app, req, ctx, &tenant.id, "tenant.updated", detail).await;
+    operator_audit(req, ctx, &tenant.id, "tenant.updated", detail);
     Ok(Response::json(200, &tenant))
 }

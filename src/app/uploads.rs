@@ -69,11 +69,8 @@ pub async fn create<P: Ports>(
         body.filename.as_deref(),
         &app.config.accepted_media_types,
     )?;
-    let retention = app
-        .meta
-        .get_tenant(&who.tenant_id)
-        .await?
-        .and_then(|t| t.retention_days)
+    let retention = who
+        .retention_days
         .unwrap_or(app.config.default_retention_days);
     let expires_at_ms =
         crate::documents::expiry(body.expires_in.as_deref(), retention, ctx.now_ms)?;
@@ -206,7 +203,7 @@ async fn discard<P: Ports>(app: &App<P>, upload: &Upload, now_ms: u64, assembled
     if let Ok(true) = app.meta.delete_upload(&upload.tenant_id, &upload.id).await {
         let month = crate::usage::month_of(now_ms);
         let _ = app
-            .usage
+            .gate
             .charge(
                 &upload.tenant_id,
                 &month,
@@ -352,7 +349,7 @@ pub async fn complete<P: Ports>(
         }
     }
     let _ = app.meta.delete_upload(&upload.tenant_id, &upload.id).await;
-    super::usage::count(app, who, ctx, "documents").await;
+    super::usage::count(app, who, ctx, "documents");
     Ok(Response::json(201, &doc.view())
         .with_header("location", &format!("/v1/documents/{}", doc.id)))
 }
@@ -586,7 +583,7 @@ pub async fn create_streamed<P: Ports>(
             return Err(race.unwrap_or_else(|| e.into()));
         }
     }
-    super::usage::count(app, who, ctx, "documents").await;
+    super::usage::count(app, who, ctx, "documents");
     Ok(Response::json(201, &doc.view())
         .with_header("location", &format!("/v1/documents/{}", doc.id)))
 }

@@ -28,7 +28,7 @@ pub async fn charge<P: Ports>(
         once: None,
     };
     match app
-        .usage
+        .gate
         .charge(&who.tenant_id, &month_of(ctx.now_ms), &c)
         .await
     {
@@ -50,11 +50,7 @@ pub async fn require_room<P: Ports>(
     let Some(limit) = app.config.budget(&who.plan, metric) else {
         return Ok(());
     };
-    let Ok(totals) = app
-        .usage
-        .totals(&who.tenant_id, &month_of(ctx.now_ms))
-        .await
-    else {
+    let Ok(totals) = app.gate.totals(&who.tenant_id, &month_of(ctx.now_ms)).await else {
         return Ok(());
     };
     if totals.get(metric).copied().unwrap_or(0) >= limit as i64 {
@@ -66,10 +62,22 @@ pub async fn require_room<P: Ports>(
     Ok(())
 }
 
-/// Counts an event (a document or a job created) for the usage report; a
-/// count that cannot be written is lost, not an error.
-pub async fn count<P: Ports>(app: &App<P>, who: &Principal, ctx: &Ctx, metric: &str) {
-    let _ = charge(app, who, ctx, metric, 1).await;
+/// Counts an event (a document or a job created) for the usage report,
+/// after the response (it refuses nothing); a count that cannot be
+/// written is lost, not an error.
+pub fn count<P: Ports>(app: &App<P>, who: &Principal, ctx: &Ctx, metric: &str) {
+    ctx.defer(super::After::Charge {
+        tenant_id: who.tenant_id.clone(),
+        month: month_of(ctx.now_ms),
+        charge: Charge {
+            metric: metric.to_string(),
+            amount: 1,
+            limit: app.config.budget(&who.plan, metric),
+            day: Some(crate::usage::day_of(ctx.now_ms)),
+            key: Some(who.key_id.clone()),
+            once: None,
+        },
+    });
 }
 
 /// `GET /v1/usage`: this month's consumption against the budgets, with a
@@ -96,7 +104,7 @@ pub async fn report<P: Ports>(
             ))
         }
     };
-    let totals = app.usage.totals(&who.tenant_id, &period).await?;
+    let totals = app.gate.totals(&who.tenant_id, &period).await?;
     let price = |metric: &str| app.config.usage_prices.get(metric).copied();
     let rows = crate::usage::breakdown(&totals);
     if req.query_param("format").as_deref() == Some("csv") {

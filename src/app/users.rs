@@ -164,5 +164,6 @@ pub async fn update<P: Ports>(
     if !app.directory.update_user(&user).await? {
         return Err(ApiError::NotFound("user".into()));
     }
+    super::gate::bump(app, &who.tenant_id, ctx).await;
     Ok(Response::json(200, &user))
 }

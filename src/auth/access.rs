@@ -162,6 +162,7 @@ mod tests {
             credential: Credential::ApiKey("key_1".into()),
             rate_limits: vec![],
             plan: "standard".into(),
+            retention_days: None,
         }
     }
 

@@ -16,6 +16,7 @@ const DISPLAY_PREFIX_LEN: usize = 14;
 const KEY_ALPHABET: &[u8; 32] = b"0123456789abcdefghjkmnpqrstvwxyz";
 
 pub mod access;
+pub mod cache;
 pub mod jwt;
 
 /// A role in a tenant, from most to least powerful.
@@ -158,6 +159,8 @@ pub struct ApiKey {
     pub plan: String,
     /// False when the tenant is suspended: all its keys are refused.
     pub tenant_active: bool,
+    /// The tenant's document retention, when it sets its own.
+    pub tenant_retention_days: Option<u64>,
 }
 
 impl ApiKey {
@@ -219,6 +222,9 @@ pub struct Principal {
     pub credential: Credential,
     pub rate_limits: Vec<crate::ratelimit::Policy>,
     pub plan: String,
+    /// The tenant's document retention, when it sets its own (read with
+    /// the credential, so an upload need not read the tenant again).
+    pub retention_days: Option<u64>,
 }
 
 impl Principal {
@@ -376,6 +382,7 @@ pub fn admit(key: &ApiKey, user: Option<&User>, now_ms: u64) -> Result<Principal
         credential: Credential::ApiKey(key.id.clone()),
         rate_limits: key.rate_limits.clone(),
         plan: key.plan.clone(),
+        retention_days: key.tenant_retention_days,
     })
 }
 
@@ -453,6 +460,7 @@ mod tests {
             rate_limits: vec![],
             plan: "standard".into(),
             tenant_active: true,
+            tenant_retention_days: None,
         }
     }
 
@@ -487,6 +495,7 @@ mod tests {
         assert_eq!(admit(&expiring, None, 10), Err(Refusal::Expired));
         let suspended = ApiKey {
             tenant_active: false,
+            tenant_retention_days: None,
             ..live
         };
         assert_eq!(admit(&suspended, None, 10), Err(Refusal::TenantSuspended));

@@ -47,11 +47,12 @@ struct KeyRow {
     rate_limits: Option<String>,
     plan: Option<String>,
     status: Option<String>,
+    retention_days: Option<f64>,
 }
 
 const KEY_COLUMNS: &str = "k.id, k.tenant_id, k.user_id, k.name, k.prefix, k.hash, k.role, \
 k.scopes, k.created_at, k.expires_at, k.last_used_at, k.revoked_at, k.rotated_to, k.rate_limits, \
-t.plan, t.status";
+t.plan, t.status, t.retention_days";
 
 pub(super) fn role_of(s: &str) -> StoreResult<Role> {
     Role::parse(s).ok_or_else(|| StoreError::Permanent(format!("bad role {s}")))
@@ -85,6 +86,7 @@ impl KeyRow {
                 .unwrap_or_default(),
             plan: self.plan.unwrap_or_else(|| "standard".into()),
             tenant_active: self.status.as_deref().is_none_or(|s| s == "active"),
+            tenant_retention_days: self.retention_days.map(|d| d as u64),
         })
     }
 }

@@ -1,12 +1,11 @@
-//! Idempotency records in a Durable Object per tenant, and the adapter.
-//! `begin` reads and writes the key's entry with no other event in between
-//! (storage calls close the input gate), so of 50 simultaneous requests
-//! with one key exactly one proceeds. An alarm deletes expired entries.
+//! The idempotency object of earlier releases (one per tenant). Records
+//! now live in the tenant's gate object (`tenant.rs`); this one is no
+//! longer written, and its alarm clears what it still holds within 24 h.
+//! Then it is removed with a `deleted_classes` migration.
 
-use crate::idempotency::{begin, Entry, Outcome, StoredResponse};
-use crate::ports::{IdempotencyStore, StoreError, StoreResult};
+use crate::idempotency::{begin, Entry, StoredResponse};
 use serde::{Deserialize, Serialize};
-use worker::{durable_object, Env, ListOptions, ObjectNamespace, Request, Response, State};
+use worker::{durable_object, Env, ListOptions, Request, Response, State};
 
 #[derive(Serialize, Deserialize)]
 #[serde(tag = "op", rename_all = "snake_case")]
@@ -115,51 +114,4 @@ fn js_sys_pair(
 ) -> Option<(String, worker::wasm_bindgen::JsValue)> {
     let arr = worker::js_sys::Array::from(&item);
     Some((arr.get(0).as_string()?, arr.get(1)))
-}
-
-/// Calls the tenant's idempotency object.
-pub struct DoIdempotency(pub Option<ObjectNamespace>);
-
-impl DoIdempotency {
-    async fn call(&self, tenant_id: &str, op: &Op) -> StoreResult<Response> {
-        let ns = self
-            .0
-            .as_ref()
-            .ok_or_else(|| StoreError::Permanent("IDEMPOTENCY binding missing".into()))?;
-        let result = super::objects::post_json(ns, tenant_id, "https://idempotency/op", op).await;
-        result.map_err(|e| StoreError::Transient(e.to_string()))
-    }
-}
-
-impl IdempotencyStore for DoIdempotency {
-    async fn begin(&self, tenant_id: &str, key: &str, fingerprint: &str) -> StoreResult<Outcome> {
-        let op = Op::Begin {
-            key: key.to_string(),
-            fingerprint: fingerprint.to_string(),
-        };
-        let mut resp = self.call(tenant_id, &op).await?;
-        resp.json::<Outcome>()
-            .await
-            .map_err(|e| StoreError::Transient(e.to_string()))
-    }
-
-    async fn complete(
-        &self,
-        tenant_id: &str,
-        key: &str,
-        response: &StoredResponse,
-    ) -> StoreResult<()> {
-        let op = Op::Complete {
-            key: key.to_string(),
-            response: response.clone(),
-        };
-        self.call(tenant_id, &op).await.map(|_| ())
-    }
-
-    async fn abandon(&self, tenant_id: &str, key: &str) -> StoreResult<()> {
-        let op = Op::Abandon {
-            key: key.to_string(),
-        };
-        self.call(tenant_id, &op).await.map(|_| ())
-    }
 }

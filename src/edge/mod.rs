@@ -12,6 +12,7 @@ mod objects;
 mod observe;
 mod ops;
 mod storage;
+mod tenant;
 mod uploads;
 mod usage;
 mod webcrypto;
@@ -88,8 +89,7 @@ impl crate::ports::Ports for EdgePorts {
     type Entropy = CryptoEntropy;
     type Webhooks = D1Meta;
     type Limiter = limiter::DoLimiter;
-    type Idempotency = idempotency::DoIdempotency;
-    type Usage = usage::DoUsage;
+    type Gate = tenant::DoTenant;
     type Directory = D1Meta;
     type Http = FetchSender;
     type Breakers = llm::DoBreakers;
@@ -103,12 +103,26 @@ fn start() {
     console_error_panic_hook::set_once();
 }
 
+thread_local! {
+    /// The configuration, parsed on the isolate's first event: vars and
+    /// secrets are fixed for an isolate's life (a deploy starts new ones).
+    static CONFIG: std::cell::OnceCell<Result<Config, crate::config::ConfigError>> =
+        const { std::cell::OnceCell::new() };
+    /// Credentials remembered between this isolate's requests.
+    static CREDENTIALS: std::rc::Rc<crate::auth::cache::Credentials> = Default::default();
+}
+
 fn config(env: &Env) -> Result<Config, crate::config::ConfigError> {
-    Config::from_lookup(|name| {
-        env.var(name)
-            .map(|v| v.to_string())
-            .or_else(|_| env.secret(name).map(|s| s.to_string()))
-            .ok()
+    CONFIG.with(|cell| {
+        cell.get_or_init(|| {
+            Config::from_lookup(|name| {
+                env.var(name)
+                    .map(|v| v.to_string())
+                    .or_else(|_| env.secret(name).map(|s| s.to_string()))
+                    .ok()
+            })
+        })
+        .clone()
     })
 }
 
@@ -133,8 +147,8 @@ fn app(env: &Env, config: Config, obs: &Obs) -> worker::Result<EdgeApp> {
         entropy: CryptoEntropy,
         webhooks: d1()?,
         limiter: limiter::DoLimiter(env.durable_object("RATE_LIMITER").ok()),
-        idempotency: idempotency::DoIdempotency(env.durable_object("IDEMPOTENCY").ok()),
-        usage: usage::DoUsage(env.durable_object("USAGE").ok()),
+        gate: tenant::DoTenant(env.durable_object("TENANT").ok()),
+        credentials: CREDENTIALS.with(std::rc::Rc::clone),
         directory: d1()?,
         http: FetchSender(obs.clone()),
         breakers: llm::DoBreakers(env.durable_object("CIRCUIT_BREAKER").ok()),
@@ -186,6 +200,22 @@ async fn fetch(mut req: Request, env: Env, wctx: Context) -> worker::Result<Resp
             r
         }
     };
+    // What the request left for after its response (audit entries, usage
+    // counts, last-use times): nothing the client waits for.
+    let work = ctx.take_after();
+    if let (false, Ok(c)) = (work.is_empty(), &config) {
+        let (env, c, obs, request_id) =
+            (env.clone(), c.clone(), obs.clone(), ctx.request_id.clone());
+        wctx.wait_until(async move {
+            let failed = match app(&env, c, &obs) {
+                Ok(app) => app.finish(work).await,
+                Err(e) => vec![format!("bindings: {e}")],
+            };
+            for f in failed {
+                log(json!({"level": "warn", "request_id": request_id, "msg": f}));
+            }
+        });
+    }
     for warning in ctx.warnings.borrow().iter() {
         log(json!({"level": "warn", "request_id": ctx.request_id, "msg": warning}));
     }
@@ -708,7 +738,7 @@ async fn run_job(
         clock: &WallClock,
         webhooks: &app.webhooks,
         queue: &app.queue,
-        usage: &app.usage,
+        usage: &app.gate,
         llm: &llm::EdgeLlm {
             ai: env.ai("AI").ok(),
             timeout_ms: app.config.llm.timeout_ms,

@@ -1,11 +1,12 @@
-//! Usage counters in a Durable Object per tenant and month (strongly
-//! consistent: one object serialises all of a tenant's charges), and the
-//! adapter that calls it.
+//! The usage object of earlier releases (one per tenant and month). Usage
+//! now lives in the tenant's gate object (`tenant.rs`), which reads a
+//! month's totals from here once, so a month under way keeps its count
+//! across the upgrade. Kept until no month it holds is current; then
+//! removed with a `deleted_classes` migration.
 
-use crate::ports::{StoreError, StoreResult, UsageMeter};
 use crate::usage::{apply, Charge, Charged, Totals};
 use serde::{Deserialize, Serialize};
-use worker::{durable_object, Env, ObjectNamespace, Request, Response, State};
+use worker::{durable_object, Env, Request, Response, State};
 
 #[derive(Serialize, Deserialize)]
 #[serde(tag = "op", rename_all = "snake_case")]
@@ -53,43 +54,5 @@ impl worker::DurableObject for UsageObject {
             }
             Op::Totals => Response::from_json(&totals),
         }
-    }
-}
-
-/// Calls the tenant's object for the month.
-pub struct DoUsage(pub Option<ObjectNamespace>);
-
-impl DoUsage {
-    async fn call<T: for<'de> Deserialize<'de>>(&self, name: &str, op: &Op) -> StoreResult<T> {
-        let ns = self
-            .0
-            .as_ref()
-            .ok_or_else(|| StoreError::Permanent("USAGE binding missing".into()))?;
-        let result = async {
-            let mut resp = super::objects::post_json(ns, name, "https://usage/op", op).await?;
-            resp.json::<T>().await
-        }
-        .await;
-        result.map_err(|e| {
-            worker::console_log!(
-                "{}",
-                serde_json::json!({"level": "warn", "msg": "usage meter unavailable", "error": e.to_string()})
-            );
-            StoreError::Transient(e.to_string())
-        })
-    }
-}
-
-impl UsageMeter for DoUsage {
-    async fn charge(&self, tenant_id: &str, month: &str, charge: &Charge) -> StoreResult<Charged> {
-        let op = Op::Charge {
-            charge: charge.clone(),
-        };
-        self.call(&format!("{tenant_id}:{month}"), &op).await
-    }
-
-    async fn totals(&self, tenant_id: &str, month: &str) -> StoreResult<Totals> {
-        self.call(&format!("{tenant_id}:{month}"), &Op::Totals)
-            .await
     }
 }

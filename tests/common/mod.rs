@@ -8,9 +8,8 @@ pub use quire::auth::{hash_key, ApiKey, Role};
 pub use quire::config::Config;
 pub use quire::crypto::blobs::EncryptedBlobs;
 pub use quire::fakes::{
-    CountingEntropy, LlmScript, ManualClock, MemBlobs, MemBreakers, MemDirectory, MemHttp,
-    MemIdempotency, MemLimiter, MemMeta, MemPorts, MemQueue, MemUsage, MemWebhooks, ScriptedLlm,
-    ScriptedSender,
+    CountingEntropy, LlmScript, ManualClock, MemBlobs, MemBreakers, MemDirectory, MemGate, MemHttp,
+    MemLimiter, MemMeta, MemPorts, MemQueue, MemWebhooks, ScriptedLlm, ScriptedSender,
 };
 pub use quire::http::{Method, Request, Response};
 pub use quire::jobs::runner::{process_delivery, Disposition, RunnerLimits, RunnerPorts};
@@ -49,6 +48,7 @@ pub fn key(id: &str, tenant: &str, secret: &str, role: Role) -> ApiKey {
         rotated_to: None,
         rate_limits: vec![],
         tenant_active: true,
+        tenant_retention_days: None,
         plan: if tenant == "ten_free" {
             "free".into()
         } else {
@@ -97,6 +97,8 @@ pub fn spawn_app_with(extra: &[(&str, &str)]) -> World {
         .borrow_mut()
         .push(key("key_free", "ten_free", FREE_TENANT, Role::Admin));
     let master_keys = config.master_keys.clone();
+    let directory = MemDirectory::default();
+    let gate = MemGate::new(directory.audit.clone());
     World {
         app: App {
             config,
@@ -112,9 +114,9 @@ pub fn spawn_app_with(extra: &[(&str, &str)]) -> World {
             entropy: CountingEntropy::default(),
             webhooks: MemWebhooks::default(),
             limiter: MemLimiter::default(),
-            idempotency: MemIdempotency::default(),
-            usage: MemUsage::default(),
-            directory: MemDirectory::default(),
+            gate,
+            credentials: Default::default(),
+            directory,
             http: MemHttp::default(),
             breakers: MemBreakers::default(),
             ops: quire::fakes::MemOps::default(),
@@ -129,6 +131,12 @@ impl World {
         self.clock.advance(1);
         let ctx = Ctx::new(self.clock.0.get(), "req_test");
         let mut resp = block_on(self.app.handle(&req, &ctx));
+        // What the edge leaves to waitUntil, done before the next request.
+        let failed = block_on(self.app.finish(ctx.take_after()));
+        assert!(
+            failed.is_empty(),
+            "work after the response failed: {failed:?}"
+        );
         // What the edge streams, read the same way: a chunk at a time.
         if let Some(quire::http::StreamSpec::Blob {
             key,
@@ -188,7 +196,7 @@ impl World {
             clock: &self.clock,
             webhooks: &self.app.webhooks,
             queue: &self.app.queue,
-            usage: &self.app.usage,
+            usage: &self.app.gate,
             llm: &self.llm,
             breakers: &self.app.breakers,
             llm_config: &self.app.config.llm,

@@ -219,3 +219,40 @@ test("a POST with no body and no Content-Length is taken as empty, as curl -X PO
   });
   assert.match(raw, /^HTTP\/1\.1 201/, raw.slice(0, 300));
 });
+
+test("eight clients writing at once lose no audit entry: the chain is whole and counts every action", async () => {
+  const made = await api("POST", "/v1/tenants", { key: process.env.QUIRE_OPERATOR_KEY, ...json({ name: "audit race" }) });
+  assert.equal(made.status, 201, made.text);
+  const owner = made.json.owner_key.secret;
+  const CLIENTS = 8;
+  const EACH = 12;
+  const client = async (c) => {
+    for (let i = 0; i < EACH; i++) {
+      const r = await api("POST", "/v1/documents", { key: owner, headers: { "content-type": "text/plain" }, body: `client ${c} document ${i}` });
+      assert.equal(r.status, 201, r.text);
+    }
+  };
+  await Promise.all(Array.from({ length: CLIENTS }, (_, c) => client(c)));
+  // Entries are appended after each response: allow them a moment to land.
+  const expected = CLIENTS * EACH + 1; // and the operator's tenant.created
+  let verified;
+  for (let attempt = 0; attempt < 50; attempt++) {
+    verified = (await api("GET", "/v1/audit/verify", { key: owner })).json;
+    if (verified.entries_checked >= expected) break;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  assert.equal(verified.valid, true, JSON.stringify(verified));
+  assert.equal(verified.entries_checked, expected, JSON.stringify(verified));
+  const listed = await api("GET", "/v1/audit?limit=200", { key: owner });
+  const created = listed.json.data.filter((e) => e.action === "document.created");
+  assert.equal(created.length, CLIENTS * EACH);
+  const seqs = listed.json.data.map((e) => e.seq).sort((a, b) => a - b);
+  assert.deepEqual(seqs, Array.from({ length: expected }, (_, i) => i + 1), "numbered without gaps");
+});
+
+test("a revoked key is refused on its next request, though the isolate had it cached", async () => {
+  const key = await newKey({ name: "cached", role: "viewer" });
+  for (let i = 0; i < 5; i++) assert.equal((await api("GET", "/v1/me", { key: key.secret })).status, 200);
+  assert.equal((await api("DELETE", `/v1/keys/${key.id}`)).status, 204);
+  assertProblem(await api("GET", "/v1/me", { key: key.secret }), 401, "unauthorized");
+});
