@@ -492,13 +492,10 @@ pub trait Gate {
     ) -> StoreResult<crate::gate::Answer>;
     /// Makes every credential of the tenant cached by any isolate stale.
     async fn bump(&self, tenant_id: &str) -> StoreResult<u64>;
-    /// Numbers, chains and keeps an entry, which reaches the directory
-    /// now or, if that fails, on a retry; false when throttled away.
-    async fn append(
-        &self,
-        draft: &crate::audit::Draft,
-        throttle: Option<&crate::gate::Throttle>,
-    ) -> StoreResult<bool>;
+    /// After responses: numbers, chains and keeps each audit entry (unless
+    /// throttled away), which reaches the directory now or, if that fails,
+    /// on a retry; and makes the usage counts.
+    async fn settle(&self, tenant_id: &str, work: &crate::gate::Settle) -> StoreResult<()>;
     /// Returns once every kept entry is in the directory.
     async fn flush(&self, tenant_id: &str) -> StoreResult<()>;
     /// After the tenant's audit log was erased: the chain starts again.

@@ -130,21 +130,6 @@ pub fn complete(
     draft
 }
 
-/// Appends an entry through the tenant's gate, which numbers and chains
-/// it (one writer per tenant: no entry is lost to a race). Called after
-/// the response; a failure is returned for the caller to log.
-pub async fn append<P: Ports>(
-    app: &App<P>,
-    draft: &Draft,
-    throttle: Option<&crate::gate::Throttle>,
-) -> Result<(), String> {
-    app.gate
-        .append(draft, throttle)
-        .await
-        .map(|_| ())
-        .map_err(|e| format!("audit append for {} failed: {e}", draft.tenant_id))
-}
-
 /// Entries are appended after their requests' responses: a reader first
 /// lets the gate write out what it holds (best effort: the log may then
 /// trail by the entries still on their way).

@@ -339,6 +339,50 @@ impl<P: Ports> App<P> {
     }
 }
 
+/// Work left for after responses, by tenant (in order), and the key
+/// touches.
+type Grouped = (Vec<(String, crate::gate::Settle)>, Vec<(String, u64, u64)>);
+
+fn group_after(work: Vec<After>) -> Grouped {
+    fn settle_for<'a>(
+        all: &'a mut Vec<(String, crate::gate::Settle)>,
+        tenant: &str,
+    ) -> &'a mut crate::gate::Settle {
+        let i = match all.iter().position(|(t, _)| t == tenant) {
+            Some(i) => i,
+            None => {
+                all.push((tenant.to_string(), Default::default()));
+                all.len() - 1
+            }
+        };
+        &mut all[i].1
+    }
+    let (mut per_tenant, mut touches) = (Vec::new(), Vec::new());
+    for w in work {
+        match w {
+            After::Audit { draft, throttle } => {
+                let tenant = draft.tenant_id.clone();
+                settle_for(&mut per_tenant, &tenant)
+                    .audits
+                    .push((draft, throttle));
+            }
+            After::Charge {
+                tenant_id,
+                month,
+                charge,
+            } => settle_for(&mut per_tenant, &tenant_id)
+                .charges
+                .push(crate::gate::MonthCharge { month, charge }),
+            After::Touch {
+                key_id,
+                now_ms,
+                since_ms,
+            } => touches.push((key_id, now_ms, since_ms)),
+        }
+    }
+    (per_tenant, touches)
+}
+
 /// Routes authenticated by the operator key inside their handler.
 fn is_operator_route(id: RouteId) -> bool {
     matches!(
@@ -419,41 +463,25 @@ pub fn required_scope(id: RouteId) -> Option<Scope> {
 }
 
 impl<P: Ports> App<P> {
-    /// Runs the work requests left for after their responses; what failed,
-    /// for the log.
+    /// Runs the work requests left for after their responses: one gate
+    /// call per tenant for its audit entries and counts, then last-use
+    /// times; what failed, for the log.
     pub async fn finish(&self, work: Vec<After>) -> Vec<String> {
+        use crate::ports::{Gate, MetaStore};
         let mut failed = Vec::new();
-        for w in work {
-            let result = match &w {
-                After::Audit { draft, throttle } => {
-                    audit::append(self, draft, throttle.as_ref()).await
-                }
-                After::Charge {
-                    tenant_id,
-                    month,
-                    charge,
-                } => {
-                    use crate::ports::UsageMeter;
-                    self.gate
-                        .charge(tenant_id, month, charge)
-                        .await
-                        .map(|_| ())
-                        .map_err(|e| format!("{} not counted: {e}", charge.metric))
-                }
-                After::Touch {
-                    key_id,
-                    now_ms,
-                    since_ms,
-                } => {
-                    use crate::ports::MetaStore;
-                    self.meta
-                        .touch_key(key_id, *now_ms, *since_ms)
-                        .await
-                        .map_err(|e| format!("last_used_at not recorded: {e}"))
-                }
-            };
-            if let Err(e) = result {
-                failed.push(e);
+        let (per_tenant, touches) = group_after(work);
+        for (tenant, settle) in per_tenant {
+            if let Err(e) = self.gate.settle(&tenant, &settle).await {
+                failed.push(format!(
+                    "{} audit entries and {} counts of {tenant} not recorded: {e}",
+                    settle.audits.len(),
+                    settle.charges.len()
+                ));
+            }
+        }
+        for (key_id, now_ms, since_ms) in touches {
+            if let Err(e) = self.meta.touch_key(&key_id, now_ms, since_ms).await {
+                failed.push(format!("last_used_at not recorded: {e}"));
             }
         }
         failed

@@ -223,26 +223,13 @@ impl Directory for D1Meta {
     }
 
     async fn insert_audit(&self, e: &Entry) -> StoreResult<bool> {
-        // OR IGNORE: a taken seq means another request appended first.
-        let sql = "INSERT OR IGNORE INTO audit_log (tenant_id, seq, at, actor, via, action, \
-                   resource, outcome, ip, request_id, detail, prev_hash, hash) \
-                   VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)";
-        let args = [
-            text(&e.tenant_id),
-            num(e.seq),
-            num(e.at_ms),
-            text(&e.actor),
-            opt_text(e.via.as_deref()),
-            text(&e.action),
-            opt_text(e.resource.as_deref()),
-            text(&e.outcome),
-            opt_text(e.ip.as_deref()),
-            opt_text(e.request_id.as_deref()),
-            opt_text(e.detail.as_deref()),
-            text(&e.prev_hash),
-            text(&e.hash),
-        ];
-        Ok(self.run(sql, &args).await? == 1)
+        let stmt = self.audit_insert(e)?;
+        let results = self.batch_results(vec![stmt]).await?;
+        Ok(results
+            .first()
+            .and_then(|r| r.meta().ok().flatten())
+            .and_then(|m| m.changes)
+            .is_some_and(|n| n == 1))
     }
 
     async fn list_audit(
@@ -320,5 +307,40 @@ impl Directory for D1Meta {
         let args = [text(tenant_id), num(after_seq), num(u64::from(limit))];
         let rows = self.all::<AuditRow>(sql, &args).await?;
         Ok(rows.into_iter().map(Entry::from).collect())
+    }
+}
+
+impl D1Meta {
+    /// The insert of one audit entry; OR IGNORE: a stored seq is this
+    /// entry, written by an earlier try (the tenant's gate numbers them).
+    fn audit_insert(&self, e: &Entry) -> StoreResult<worker::D1PreparedStatement> {
+        let sql = "INSERT OR IGNORE INTO audit_log (tenant_id, seq, at, actor, via, action, \
+                   resource, outcome, ip, request_id, detail, prev_hash, hash) \
+                   VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)";
+        let args = [
+            text(&e.tenant_id),
+            num(e.seq),
+            num(e.at_ms),
+            text(&e.actor),
+            opt_text(e.via.as_deref()),
+            text(&e.action),
+            opt_text(e.resource.as_deref()),
+            text(&e.outcome),
+            opt_text(e.ip.as_deref()),
+            opt_text(e.request_id.as_deref()),
+            opt_text(e.detail.as_deref()),
+            text(&e.prev_hash),
+            text(&e.hash),
+        ];
+        self.stmt(sql, &args)
+    }
+
+    /// Writes several audit entries in one round trip (one transaction).
+    pub async fn insert_audit_batch(&self, entries: &[Entry]) -> StoreResult<()> {
+        let statements = entries
+            .iter()
+            .map(|e| self.audit_insert(e))
+            .collect::<StoreResult<Vec<_>>>()?;
+        self.batch_results(statements).await.map(|_| ())
     }
 }

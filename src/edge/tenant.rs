@@ -18,7 +18,7 @@
 use super::d1::D1Meta;
 use super::observe::Obs;
 use crate::audit::{Draft, Entry};
-use crate::gate::{Answer, Ask, MonthCharge, Tenant, Throttle};
+use crate::gate::{Answer, Ask, MonthCharge, Settle, Tenant, Throttle};
 use crate::idempotency::{Entry as Record, Outcome, StoredResponse};
 use crate::ports::{Directory, Gate, IdempotencyStore, StoreError, StoreResult, UsageMeter};
 use crate::usage::{Charge, Charged, Totals};
@@ -31,6 +31,8 @@ use worker::{durable_object, Env, ListOptions, ObjectNamespace, Request, Respons
 const AUDIT_RETRY_MS: i64 = 10_000;
 const PENDING: &str = "audit:p:";
 const RECORD: &str = "idem:";
+/// Audit entries written to D1 per batch.
+const WRITE_BATCH: usize = 50;
 
 #[derive(Serialize, Deserialize)]
 struct Call {
@@ -61,9 +63,8 @@ enum Op {
     Abandon {
         key: String,
     },
-    Append {
-        draft: Draft,
-        throttle: Option<Throttle>,
+    Settle {
+        work: Settle,
     },
     Flush,
     ResetAudit,
@@ -84,6 +85,9 @@ pub struct TenantObject {
     tenant: RefCell<Option<Tenant>>,
     /// Months whose totals are in memory.
     months: RefCell<HashSet<String>>,
+    /// A write-out to D1 is under way (one at a time: it takes what is
+    /// held when it looks, and looks again until nothing is left).
+    writing: std::cell::Cell<bool>,
 }
 
 impl worker::DurableObject for TenantObject {
@@ -93,6 +97,7 @@ impl worker::DurableObject for TenantObject {
             env,
             tenant: RefCell::new(None),
             months: RefCell::new(HashSet::new()),
+            writing: std::cell::Cell::new(false),
         }
     }
 
@@ -108,14 +113,7 @@ impl worker::DurableObject for TenantObject {
                 Response::from_json(&epoch)
             }
             Op::Charge { charge } => {
-                self.load_month(&call.tenant, &charge.month).await?;
-                let once = self.once_seen(&charge).await?;
-                let charged = self.with(|t| t.charge(&charge, once));
-                if charged.allowed && !once {
-                    self.save_month(&charge.month).await?;
-                    self.mark_once(&charge).await?;
-                }
-                Response::from_json(&charged)
+                Response::from_json(&self.charge(&call.tenant, &charge).await?)
             }
             Op::Totals { month } => {
                 self.load_month(&call.tenant, &month).await?;
@@ -145,15 +143,23 @@ impl worker::DurableObject for TenantObject {
                     .await?;
                 Response::from_json(&true)
             }
-            Op::Append { draft, throttle } => {
-                let appended = self.append(draft, throttle.as_ref(), now).await?;
+            Op::Settle { work } => {
+                for mc in &work.charges {
+                    self.charge(&call.tenant, mc).await?;
+                }
+                let mut appended = false;
+                for (draft, throttle) in work.audits {
+                    appended |= self.append(draft, throttle.as_ref(), now).await?;
+                }
                 if appended {
                     self.write_out().await;
                 }
-                Response::from_json(&appended)
+                Response::from_json(&true)
             }
             Op::Flush => {
-                self.write_out().await;
+                // A reader waits for everything held, even while another
+                // write-out runs (an entry written twice is ignored).
+                while self.write_batch().await? > 0 {}
                 Response::from_json(&true)
             }
             Op::ResetAudit => {
@@ -222,12 +228,27 @@ impl TenantObject {
         if self.months.borrow().contains(month) {
             return Ok(());
         }
-        let key = format!("usage:{month}");
-        let stored: Option<Totals> = self.state.storage().get(&key).await?;
-        let totals = match stored {
-            Some(t) => t,
-            None => self.legacy_totals(tenant_id, month).await,
-        };
+        // One storage entry per counter, so a charge writes only the
+        // three it changes, however long the month's breakdown grows.
+        let prefix = format!("u:{month}:");
+        let stored = self
+            .state
+            .storage()
+            .list_with_options(ListOptions::new().prefix(&prefix))
+            .await?;
+        let mut totals = Totals::new();
+        for item in stored.entries() {
+            let arr = worker::js_sys::Array::from(&item?);
+            if let (Some(key), Some(v)) = (arr.get(0).as_string(), arr.get(1).as_f64()) {
+                totals.insert(key[prefix.len()..].to_string(), v as i64);
+            }
+        }
+        if totals.is_empty() {
+            totals = self.legacy_totals(tenant_id, month).await;
+            // Kept here from now on (also marks the month as read).
+            let all = totals.iter().map(|(k, v)| (k.clone(), *v)).collect();
+            self.save_counters(month, all).await?;
+        }
         if self.months.borrow_mut().insert(month.to_string()) {
             self.with(|t| t.usage.insert(month.to_string(), totals));
         }
@@ -249,12 +270,35 @@ impl TenantObject {
         }
     }
 
-    async fn save_month(&self, month: &str) -> worker::Result<()> {
-        let totals = self.with(|t| t.usage.get(month).cloned().unwrap_or_default());
-        self.state
-            .storage()
-            .put(&format!("usage:{month}"), totals)
-            .await
+    /// Writes the named counters of a month.
+    async fn save_counters(&self, month: &str, counters: Vec<(String, i64)>) -> worker::Result<()> {
+        if counters.is_empty() {
+            return Ok(());
+        }
+        let values = worker::js_sys::Object::new();
+        for (name, v) in counters {
+            worker::js_sys::Reflect::set(
+                &values,
+                &format!("u:{month}:{name}").into(),
+                &(v as f64).into(),
+            )?;
+        }
+        self.state.storage().put_multiple_raw(values).await
+    }
+
+    /// Writes the counters a charge changed.
+    async fn save_charge(&self, mc: &MonthCharge) -> worker::Result<()> {
+        let counters = self.with(|t| {
+            let totals = t.usage.get(&mc.month);
+            crate::usage::touched(&mc.charge)
+                .into_iter()
+                .map(|n| {
+                    let v = totals.and_then(|m| m.get(&n)).copied().unwrap_or(0);
+                    (n, v)
+                })
+                .collect()
+        });
+        self.save_counters(&mc.month, counters).await
     }
 
     /// Whether a `once` charge was made before.
@@ -311,8 +355,8 @@ impl TenantObject {
         };
         let (answer, changes) = self.with(|t| t.admit(ask, existing.as_ref(), once, now));
         let storage = self.state.storage();
-        if let (Some(month), Some(mc)) = (&changes.usage_month, &ask.charge) {
-            self.save_month(month).await?;
+        if let (Some(_), Some(mc)) = (&changes.usage_month, &ask.charge) {
+            self.save_charge(mc).await?;
             self.mark_once(mc).await?;
         }
         if changes.long_window {
@@ -323,6 +367,17 @@ impl TenantObject {
             self.save_record(&b.key, entry).await?;
         }
         Ok(answer)
+    }
+
+    async fn charge(&self, tenant_id: &str, mc: &MonthCharge) -> worker::Result<Charged> {
+        self.load_month(tenant_id, &mc.month).await?;
+        let once = self.once_seen(mc).await?;
+        let charged = self.with(|t| t.charge(mc, once));
+        if charged.allowed && !once {
+            self.save_charge(mc).await?;
+            self.mark_once(mc).await?;
+        }
+        Ok(charged)
     }
 
     /// Numbers and chains the entry and stores it with the new head.
@@ -362,10 +417,22 @@ impl TenantObject {
             .collect())
     }
 
-    /// Writes the entries held here to D1, oldest first; what D1 refuses
-    /// stays, and the alarm tries again.
+    /// Writes the entries held here to D1, in batches; what D1 refuses
+    /// stays, and the alarm tries again. One write-out runs at a time: an
+    /// append during one is taken by its next pass.
     async fn write_out(&self) {
-        if let Err(e) = self.try_write_out().await {
+        if self.writing.replace(true) {
+            return;
+        }
+        let result = loop {
+            match self.write_batch().await {
+                Ok(0) => break Ok(()),
+                Ok(_) => continue,
+                Err(e) => break Err(e),
+            }
+        };
+        self.writing.set(false);
+        if let Err(e) = result {
             worker::console_log!(
                 "{}",
                 serde_json::json!({"level": "warn", "msg": "audit entries kept for a retry", "error": e.to_string()})
@@ -382,12 +449,14 @@ impl TenantObject {
         }
     }
 
-    async fn try_write_out(&self) -> worker::Result<()> {
+    /// Writes up to [`WRITE_BATCH`] held entries in one D1 batch; how many.
+    async fn write_batch(&self) -> worker::Result<usize> {
         let storage = self.state.storage();
         let held = storage
-            .list_with_options(ListOptions::new().prefix(PENDING))
+            .list_with_options(ListOptions::new().prefix(PENDING).limit(WRITE_BATCH))
             .await?;
-        let db = D1Meta(self.env.d1("DB")?, Obs::default());
+        let mut keys = Vec::new();
+        let mut entries = Vec::new();
         for item in held.entries() {
             let arr = worker::js_sys::Array::from(&item?);
             let Some(key) = arr.get(0).as_string() else {
@@ -395,14 +464,18 @@ impl TenantObject {
             };
             let pending: Pending = worker::serde_wasm_bindgen::from_value(arr.get(1))
                 .map_err(|e| worker::Error::RustError(e.to_string()))?;
-            let entry = Entry::chain(pending.draft, pending.prev);
-            // A stored seq is this entry, written by an earlier try.
-            db.insert_audit(&entry)
-                .await
-                .map_err(|e| worker::Error::RustError(e.to_string()))?;
-            storage.delete(&key).await?;
+            entries.push(Entry::chain(pending.draft, pending.prev));
+            keys.push(key);
         }
-        Ok(())
+        if entries.is_empty() {
+            return Ok(0);
+        }
+        D1Meta(self.env.d1("DB")?, Obs::default())
+            .insert_audit_batch(&entries)
+            .await
+            .map_err(|e| worker::Error::RustError(e.to_string()))?;
+        storage.delete_multiple(keys).await?;
+        Ok(entries.len())
     }
 
     /// Deletes expired idempotency records and sets the next alarm.
@@ -472,12 +545,9 @@ impl Gate for DoTenant {
         self.call(tenant_id, Op::Bump).await
     }
 
-    async fn append(&self, draft: &Draft, throttle: Option<&Throttle>) -> StoreResult<bool> {
-        let op = Op::Append {
-            draft: draft.clone(),
-            throttle: throttle.cloned(),
-        };
-        self.call(&draft.tenant_id, op).await
+    async fn settle(&self, tenant_id: &str, work: &Settle) -> StoreResult<()> {
+        let op = Op::Settle { work: work.clone() };
+        self.call::<bool>(tenant_id, op).await.map(|_| ())
     }
 
     async fn flush(&self, tenant_id: &str) -> StoreResult<()> {

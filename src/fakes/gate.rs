@@ -3,8 +3,8 @@
 //! to the shared [`super::MemDirectory`] store.
 
 use super::Faults;
-use crate::audit::{Draft, Entry};
-use crate::gate::{Answer, Ask, MonthCharge, Tenant, Throttle};
+use crate::audit::Entry;
+use crate::gate::{Answer, Ask, MonthCharge, Settle, Tenant};
 use crate::idempotency::{Entry as Record, Outcome, StoredResponse};
 use crate::ports::{Gate, IdempotencyStore, StoreResult, UsageMeter};
 use crate::usage::{Charge, Charged, Totals};
@@ -139,19 +139,24 @@ impl Gate for MemGate {
         Ok(self.with(tenant_id, Tenant::bump))
     }
 
-    async fn append(&self, draft: &Draft, throttle: Option<&Throttle>) -> StoreResult<bool> {
+    async fn settle(&self, tenant_id: &str, work: &Settle) -> StoreResult<()> {
         self.enter()?;
         let now = self.now_ms.get();
-        let entry = self.with(&draft.tenant_id, |t| {
-            let allowed = throttle.is_none_or(|th| t.throttle_allows(th, now));
-            allowed.then(|| t.append(draft.clone()))
-        });
-        let Some(entry) = entry else {
-            return Ok(false);
-        };
-        self.pending.borrow_mut().push(entry);
+        for mc in &work.charges {
+            let once = self.once_seen(tenant_id, mc);
+            self.with(tenant_id, |t| t.charge(mc, once));
+        }
+        for (draft, throttle) in &work.audits {
+            let entry = self.with(tenant_id, |t| {
+                let allowed = throttle
+                    .as_ref()
+                    .is_none_or(|th| t.throttle_allows(th, now));
+                allowed.then(|| t.append(draft.clone()))
+            });
+            self.pending.borrow_mut().extend(entry);
+        }
         self.write_pending();
-        Ok(true)
+        Ok(())
     }
 
     async fn flush(&self, _tenant_id: &str) -> StoreResult<()> {

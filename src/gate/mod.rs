@@ -74,6 +74,20 @@ pub struct Throttle {
     pub policy: Policy,
 }
 
+/// What requests leave for their tenant's gate after their responses, in
+/// one call: audit entries (each throttled or not) and usage counts.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct Settle {
+    pub audits: Vec<(Draft, Option<Throttle>)>,
+    pub charges: Vec<MonthCharge>,
+}
+
+impl Settle {
+    pub fn is_empty(&self) -> bool {
+        self.audits.is_empty() && self.charges.is_empty()
+    }
+}
+
 /// The tenant's state that lives in memory between requests.
 #[derive(Debug, Clone, Default)]
 pub struct Tenant {

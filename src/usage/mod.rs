@@ -98,6 +98,19 @@ pub fn apply(totals: &mut Totals, c: &Charge) -> Charged {
     }
 }
 
+/// The totals' entries a charge changes (the metric, and its day and
+/// day-and-key breakdown), so a store may write only those.
+pub fn touched(c: &Charge) -> Vec<String> {
+    let mut names = vec![c.metric.clone()];
+    if let Some(day) = &c.day {
+        names.push(format!("{}@{day}", c.metric));
+        if let Some(k) = &c.key {
+            names.push(format!("{}@{day}@{k}", c.metric));
+        }
+    }
+    names
+}
+
 /// One row of the breakdown: (day, key or `None` for the day's total,
 /// metric, amount).
 pub type BreakdownRow = (String, Option<String>, String, i64);
@@ -149,6 +162,23 @@ pub fn month_of(ms: u64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_charge_touches_its_metric_and_its_breakdown_entries() {
+        let c = Charge {
+            metric: "requests".into(),
+            amount: 1,
+            limit: None,
+            day: Some("2026-12-02".into()),
+            key: Some("key_1".into()),
+            once: None,
+        };
+        let mut totals = Totals::new();
+        apply(&mut totals, &c);
+        let mut names = touched(&c);
+        names.sort();
+        assert_eq!(names, totals.keys().cloned().collect::<Vec<_>>());
+    }
 
     #[test]
     fn charges_stop_at_the_budget_and_refunds_always_pass() {

@@ -114,9 +114,21 @@ test("200 jobs under 30 % injected faults all end, once, and the SLO pages", { t
 
     // None ran twice in effect: a job's pages are charged once, however
     // many runs it took; the jobs table holds what the clients were told.
-    const sql = (q) => JSON.parse(execFileSync(path.join(root, "node_modules", ".bin", "wrangler"),
+    // Read beside the running server: its writes (audit entries land after
+    // each response) can hold the file for a moment (SQLITE_BUSY): retry.
+    const sqlOnce = (q) => JSON.parse(execFileSync(path.join(root, "node_modules", ".bin", "wrangler"),
       ["d1", "execute", "DB", "--local", "--persist-to", server.persist, "--json", "--command", q],
       { cwd: root, stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, CI: "true", WRANGLER_SEND_METRICS: "false" } }).toString())[0].results[0];
+    const sql = (q) => {
+      for (let attempt = 1; ; attempt++) {
+        try {
+          return sqlOnce(q);
+        } catch (e) {
+          if (attempt >= 6 || !String(e.message).includes("SQLITE_BUSY")) throw e;
+          execFileSync("sleep", ["1"]);
+        }
+      }
+    };
     const rows = sql("SELECT COUNT(*) AS jobs, SUM(attempts) AS attempts, SUM(attempts > 1) AS rerun, " +
       "(SELECT COUNT(*) FROM documents) AS documents FROM jobs");
     // A try that wrote its row and then failed is finished by the retry
