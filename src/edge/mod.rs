@@ -147,7 +147,7 @@ fn app(env: &Env, config: Config, obs: &Obs) -> worker::Result<EdgeApp> {
         entropy: CryptoEntropy,
         webhooks: d1()?,
         limiter: limiter::DoLimiter(env.durable_object("RATE_LIMITER").ok()),
-        gate: tenant::DoTenant(env.durable_object("TENANT").ok()),
+        gate: tenant::DoTenant(env.durable_object("TENANT").ok(), obs.clone()),
         credentials: CREDENTIALS.with(std::rc::Rc::clone),
         directory: d1()?,
         http: FetchSender(obs.clone()),
@@ -187,7 +187,7 @@ async fn fetch(mut req: Request, env: Env, wctx: Context) -> worker::Result<Resp
     let path = req.path();
     let config = config(&env);
     let obs = match &config {
-        Ok(c) => Obs::new(ctx.request_id.clone(), ctx.trace.clone(), &c.ops),
+        Ok(c) => Obs::for_request(ctx.request_id.clone(), ctx.trace.clone(), &c.ops),
         Err(_) => Obs::default(),
     };
     let resp = match handle(&mut req, &env, &ctx, config.clone(), &obs).await {
@@ -247,6 +247,7 @@ async fn fetch(mut req: Request, env: Env, wctx: Context) -> worker::Result<Resp
         "outcome": if resp.status < 400 { "success" } else if resp.status < 500 { "client_error" } else { "server_error" },
         "latency_ms": latency,
         "bytes_out": resp.body.len(),
+        "calls": obs.close(),
     }));
     if let (
         Some(http::StreamSpec::Blob {

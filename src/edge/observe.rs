@@ -1,7 +1,12 @@
-//! Per-call observation at the edge: one log line per D1, R2, queue, LLM
-//! and webhook call (operation, latency, outcome, and the request or
-//! message it served), and the chaos drills' fault injection (`FAULTS`,
-//! refused in production by the configuration).
+//! Per-call observation at the edge: every D1, R2, queue, LLM and webhook
+//! call (operation, latency, outcome, and the request or message it
+//! served), and the chaos drills' fault injection (`FAULTS`, refused in
+//! production by the configuration).
+//!
+//! A request's calls go into its one log line (see [`Obs::close`]); a
+//! failed or slow call also gets a line of its own at once, and calls made
+//! after the request's line (a streamed body, work after the response) or
+//! for a queue message or cron run are logged one line each.
 
 use crate::ops::faults::{Fault, Faults};
 use crate::trace::TraceContext;
@@ -22,7 +27,14 @@ struct ObsInner {
     trace: Option<TraceContext>,
     log_calls: bool,
     faults: Faults,
+    /// The calls so far, while they are gathered for a request's line.
+    gathered: std::cell::RefCell<Option<Vec<serde_json::Value>>>,
 }
+
+/// A call at least this slow gets a line of its own.
+const SLOW_CALL_MS: u64 = 1_000;
+/// Calls a request's line lists at most (the rest are counted).
+const CALLS_IN_LINE: usize = 48;
 
 /// When an injected failure strikes: before the call (it never happens)
 /// or after it (it happened, but the caller sees an error, like a timeout
@@ -53,8 +65,26 @@ impl Obs {
                 trace,
                 log_calls: ops.log_calls,
                 faults: ops.faults.clone(),
+                gathered: std::cell::RefCell::new(None),
             }),
         }
+    }
+
+    /// An observer whose calls are gathered for one request's log line.
+    pub fn for_request(
+        scope: impl Into<String>,
+        trace: Option<TraceContext>,
+        ops: &crate::ops::OpsConfig,
+    ) -> Obs {
+        let obs = Obs::new(scope, trace, ops);
+        *obs.inner.gathered.borrow_mut() = Some(Vec::new());
+        obs
+    }
+
+    /// The calls gathered for the request's line (empty with `LOG_CALLS`
+    /// off); calls from now on get lines of their own.
+    pub fn close(&self) -> Vec<serde_json::Value> {
+        self.inner.gathered.borrow_mut().take().unwrap_or_default()
     }
 
     /// A `traceparent` for an outbound call: a new span of this trace.
@@ -88,7 +118,8 @@ impl Obs {
         }
     }
 
-    /// The log line of one finished call.
+    /// Records one finished call: in the request's line, or a line of its
+    /// own (always for a failed or slow one).
     pub fn log(
         &self,
         dependency: &str,
@@ -97,14 +128,24 @@ impl Obs {
         outcome: &str,
         error: Option<&str>,
     ) {
-        if !self.inner.log_calls {
+        let latency = worker::Date::now().as_millis().saturating_sub(started_ms);
+        let notable = outcome != "ok" || latency >= SLOW_CALL_MS;
+        let mut gathered = self.inner.gathered.borrow_mut();
+        if let (Some(calls), true) = (gathered.as_mut(), self.inner.log_calls) {
+            if calls.len() < CALLS_IN_LINE {
+                calls.push(json!({
+                    "dependency": dependency, "op": op, "outcome": outcome, "latency_ms": latency,
+                }));
+            }
+        }
+        if !notable && (gathered.is_some() || !self.inner.log_calls) {
             return;
         }
         let line = json!({
-            "level": if outcome == "ok" { "debug" } else { "warn" },
+            "level": if notable { "warn" } else { "debug" },
             "msg": "call", "ts": crate::time::rfc3339(started_ms),
             "dependency": dependency, "op": op, "outcome": outcome,
-            "latency_ms": worker::Date::now().as_millis().saturating_sub(started_ms),
+            "latency_ms": latency,
             "scope": self.inner.scope,
             "trace_id": self.inner.trace.as_ref().map(|t| t.trace_id.clone()),
             "error": error.map(|e| e.chars().take(200).collect::<String>()),

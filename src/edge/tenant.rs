@@ -513,8 +513,25 @@ impl TenantObject {
     }
 }
 
-/// Calls the tenant's gate object.
-pub struct DoTenant(pub Option<ObjectNamespace>);
+/// Calls the tenant's gate object (each call in the request's log line).
+pub struct DoTenant(pub Option<ObjectNamespace>, pub Obs);
+
+impl Op {
+    fn name(&self) -> &'static str {
+        match self {
+            Op::Admit { .. } => "admit",
+            Op::Bump => "bump",
+            Op::Charge { .. } => "charge",
+            Op::Totals { .. } => "totals",
+            Op::Begin { .. } => "begin",
+            Op::Complete { .. } => "complete",
+            Op::Abandon { .. } => "abandon",
+            Op::Settle { .. } => "settle",
+            Op::Flush => "flush",
+            Op::ResetAudit => "reset audit",
+        }
+    }
+}
 
 impl DoTenant {
     async fn call<T: for<'de> Deserialize<'de>>(&self, tenant_id: &str, op: Op) -> StoreResult<T> {
@@ -522,16 +539,19 @@ impl DoTenant {
             .0
             .as_ref()
             .ok_or_else(|| StoreError::Permanent("TENANT binding missing".into()))?;
+        let name = op.name();
         let call = Call {
             tenant: tenant_id.to_string(),
             op,
         };
-        let result = async {
-            let mut resp =
-                super::objects::post_json(ns, tenant_id, "https://tenant/op", &call).await?;
-            resp.json::<T>().await
-        }
-        .await;
+        let result = self
+            .1
+            .call("tenant", name, async {
+                let mut resp =
+                    super::objects::post_json(ns, tenant_id, "https://tenant/op", &call).await?;
+                resp.json::<T>().await
+            })
+            .await;
         result.map_err(|e| StoreError::Transient(e.to_string()))
     }
 }

@@ -4,7 +4,7 @@
 
 use serde::Serialize;
 
-pub const DEPENDENCIES: [&str; 5] = ["d1", "r2", "queue", "llm", "webhook"];
+pub const DEPENDENCIES: [&str; 6] = ["d1", "r2", "queue", "llm", "webhook", "tenant"];
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct Faults {

@@ -79,3 +79,23 @@ export async function extractCorpus(name, contentType) {
   assert.equal(result.status, 200, result.text);
   return [finished, result.json];
 }
+
+/**
+ * The binding calls a request made, from a log: those in its request line
+ * (`calls`) and those logged on their own (after the line, failed or slow).
+ */
+export function callsIn(logText, requestId) {
+  const calls = [];
+  for (const line of logText.split("\n")) {
+    if (!line.includes(requestId) || !line.includes("{")) continue;
+    let v;
+    try {
+      v = JSON.parse(line.slice(line.indexOf("{")));
+    } catch {
+      continue;
+    }
+    if (v.msg === "call") calls.push(v);
+    else if (v.msg === "request" && v.request_id === requestId && Array.isArray(v.calls)) calls.push(...v.calls);
+  }
+  return calls;
+}

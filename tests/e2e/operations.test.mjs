@@ -8,7 +8,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { test } from "node:test";
 import { fileURLToPath } from "node:url";
-import { api, waitForJob } from "./helpers.mjs";
+import { api, callsIn, waitForJob } from "./helpers.mjs";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 const OPERATOR = process.env.QUIRE_OPERATOR_KEY;
@@ -62,10 +62,7 @@ test("every D1, R2 and queue call is logged with its request, and nothing secret
   const up = await api("POST", "/v1/documents", { headers: { "content-type": "text/plain" }, body: "Call logs." });
   const requestId = up.headers.get("x-request-id");
   await new Promise((r) => setTimeout(r, 500));
-  const calls = readFileSync(process.env.QUIRE_LOG_FILE, "utf8")
-    .split("\n")
-    .filter((l) => l.includes('"msg":"call"') && l.includes(requestId))
-    .map((l) => JSON.parse(l.slice(l.indexOf("{"))));
+  const calls = callsIn(readFileSync(process.env.QUIRE_LOG_FILE, "utf8"), requestId);
   const deps = new Set(calls.map((c) => c.dependency));
   assert.ok(deps.has("d1") && deps.has("r2"), JSON.stringify(calls));
   const put = calls.find((c) => c.dependency === "r2" && c.op === "put");

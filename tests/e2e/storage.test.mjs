@@ -4,7 +4,7 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { crc32 } from "node:zlib";
 import { test } from "node:test";
-import { api, BASE, ADMIN_KEY, UPLOAD_LIMIT } from "./helpers.mjs";
+import { api, BASE, ADMIN_KEY, UPLOAD_LIMIT, callsIn } from "./helpers.mjs";
 
 function bigText(n) {
   const line = "The quick brown fox jumps over the lazy dog 0123456789.\n";
@@ -18,10 +18,7 @@ const putPart = (id, bytes, partSize, n) => fetch(`${BASE}/v1/uploads/${id}/part
   body: bytes.subarray((n - 1) * partSize, Math.min(n * partSize, bytes.length)),
 });
 
-const calls = (requestId) => readFileSync(process.env.QUIRE_LOG_FILE, "utf8")
-  .split("\n")
-  .filter((l) => l.includes('"msg":"call"') && l.includes(requestId))
-  .map((l) => JSON.parse(l.slice(l.indexOf("{"))));
+const calls = (requestId) => callsIn(readFileSync(process.env.QUIRE_LOG_FILE, "utf8"), requestId);
 
 test("a large document downloads streamed, whole and in ranges, read by segments", async () => {
   const size = Math.min(UPLOAD_LIMIT - 1000, 1_900_000);

@@ -7,6 +7,7 @@ import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { test } from "node:test";
 import { startServer } from "../../scripts/local-server.mjs";
+import { callsIn } from "./helpers.mjs";
 
 test("a 30 MB body streams into storage and comes back whole", { timeout: 180_000 }, async () => {
   const server = await startServer({ logName: "streaming", vars: { RATE_LIMITING: "off" } });
@@ -28,9 +29,9 @@ test("a 30 MB body streams into storage and comes back whole", { timeout: 180_00
     // It went to R2 in parts, not as one buffered put.
     await new Promise((r) => setTimeout(r, 300));
     const requestId = up.headers.get("x-request-id");
-    const ops = readFileSync(server.logFile, "utf8").split("\n")
-      .filter((l) => l.includes('"msg":"call"') && l.includes(requestId) && l.includes('"dependency":"r2"'))
-      .map((l) => JSON.parse(l.slice(l.indexOf("{"))).op);
+    const ops = callsIn(readFileSync(server.logFile, "utf8"), requestId)
+      .filter((c) => c.dependency === "r2")
+      .map((c) => c.op);
     assert.equal(ops.filter((o) => o === "upload part").length, Math.ceil(size / (8 * 1024 * 1024)), JSON.stringify(ops));
     assert.ok(!ops.includes("put") || ops.filter((o) => o === "put").length === 1, "only the small key header is a plain put");
 
