@@ -205,13 +205,17 @@ impl TenantObject {
                 .audit_head(tenant_id)
                 .await
                 .map_err(|e| worker::Error::RustError(e.to_string()))?;
+            // The D1 read lets other events in: one that loaded meanwhile
+            // may have appended already, and its head must not be
+            // overwritten with this older one.
+            if self.tenant.borrow().is_some() {
+                return Ok(());
+            }
             storage.put("audit:started", true).await?;
             if let Some(h) = &head {
                 storage.put("audit:head", h).await?;
             }
         }
-        // Another event may have loaded meanwhile (the D1 read lets
-        // events in): the first one wins, the values are the same.
         let mut guard = self.tenant.borrow_mut();
         if guard.is_none() {
             *guard = Some(Tenant {
@@ -243,14 +247,20 @@ impl TenantObject {
                 totals.insert(key[prefix.len()..].to_string(), v as i64);
             }
         }
-        if totals.is_empty() {
+        let imported = totals.is_empty();
+        if imported {
             totals = self.legacy_totals(tenant_id, month).await;
-            // Kept here from now on (also marks the month as read).
-            let all = totals.iter().map(|(k, v)| (k.clone(), *v)).collect();
-            self.save_counters(month, all).await?;
         }
-        if self.months.borrow_mut().insert(month.to_string()) {
-            self.with(|t| t.usage.insert(month.to_string(), totals));
+        // The legacy read lets other events in: the first to load the month
+        // wins, and only it stores what it imported (a later copy would
+        // overwrite charges made meanwhile).
+        if !self.months.borrow_mut().insert(month.to_string()) {
+            return Ok(());
+        }
+        let all: Vec<(String, i64)> = totals.iter().map(|(k, v)| (k.clone(), *v)).collect();
+        self.with(|t| t.usage.insert(month.to_string(), totals));
+        if imported {
+            self.save_counters(month, all).await?;
         }
         Ok(())
     }
