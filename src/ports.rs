@@ -496,6 +496,11 @@ pub trait Gate {
     /// throttled away), which reaches the directory now or, if that fails,
     /// on a retry; and makes the usage counts.
     async fn settle(&self, tenant_id: &str, work: &crate::gate::Settle) -> StoreResult<()>;
+    /// Opens or renews an event stream's slot for `key` (see
+    /// [`crate::gate::STREAMS_PER_KEY`]); false when none is free.
+    async fn hold_stream(&self, tenant_id: &str, key: &str, stream_id: &str) -> StoreResult<bool>;
+    /// Frees a stream's slot.
+    async fn drop_stream(&self, tenant_id: &str, key: &str, stream_id: &str) -> StoreResult<()>;
     /// Returns once every kept entry is in the directory.
     async fn flush(&self, tenant_id: &str) -> StoreResult<()>;
     /// After the tenant's audit log was erased: the chain starts again.

@@ -483,6 +483,13 @@ fn job_events_are_a_stream_of_the_callers_job_only() {
             job_id: job_id.clone(),
             // The stream looks at the key again while it runs.
             key_id: Some("key_admin".into()),
+            slot: Some(quire::http::StreamSlot {
+                key: "key_admin".into(),
+                id: match &resp.stream {
+                    Some(quire::http::StreamSpec::JobEvents { slot: Some(s), .. }) => s.id.clone(),
+                    _ => String::new(),
+                },
+            }),
         })
     );
     let other = Request::new(Method::Get, &format!("/v1/jobs/{job_id}/events"))

@@ -200,3 +200,23 @@ fn every_audited_request_gets_the_next_number_in_the_chain() {
     assert_eq!(verified["valid"], true);
     assert_eq!(verified["entries_checked"], 21);
 }
+
+#[test]
+fn a_key_holds_at_most_five_event_streams_at_once() {
+    let w = spawn_app();
+    let job_id = w.job_id(&w.upload_id("text/plain", b"watched"));
+    let open = || w.send(w.as_admin(Method::Get, &format!("/v1/jobs/{job_id}/events")));
+    for _ in 0..quire::gate::STREAMS_PER_KEY {
+        assert_eq!(open().status, 200);
+    }
+    let refused = open();
+    assert_problem(&refused, 429, "rate_limited");
+    assert!(refused.header("retry-after").is_some());
+    // Another key of the tenant has its own slots.
+    let other = Request::new(Method::Get, &format!("/v1/jobs/{job_id}/events"))
+        .with_header("authorization", &format!("Bearer {OTHER_TENANT}"));
+    assert_eq!(w.send(other).status, 404, "and another tenant sees nothing");
+    // Slots of streams that were cut off lapse with their lease.
+    w.app.gate.now_ms.set(quire::gate::STREAM_LEASE_MS + 1);
+    assert_eq!(open().status, 200);
+}

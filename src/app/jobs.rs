@@ -241,9 +241,28 @@ pub async fn deliveries<P: Ports>(
 pub async fn events<P: Ports>(
     app: &App<P>,
     id: &str,
+    ctx: &Ctx,
     who: &Principal,
 ) -> Result<Response, ApiError> {
     let job = find(app, id, who).await?;
+    // Each stream polls D1 for minutes: a key holds a few at most. An
+    // unreachable gate lets the stream open (and the slot is not held).
+    let slot = crate::http::StreamSlot {
+        key: who.key_id.clone(),
+        id: new_id("sse", ctx.now_ms, &app.entropy),
+    };
+    let slot = match crate::ports::Gate::hold_stream(&app.gate, &who.tenant_id, &slot.key, &slot.id)
+        .await
+    {
+        Ok(true) => Some(slot),
+        Ok(false) => {
+            return Err(ApiError::RateLimited {
+                retry_after_s: crate::gate::STREAM_LEASE_MS / 1000,
+                policy: "streams".into(),
+            })
+        }
+        Err(_) => None,
+    };
     let mut resp = Response::new(200)
         .with_header("content-type", "text/event-stream")
         .with_header("cache-control", "no-cache");
@@ -254,6 +273,7 @@ pub async fn events<P: Ports>(
         },
         tenant_id: who.tenant_id.clone(),
         job_id: job.id,
+        slot,
     });
     Ok(resp)
 }

@@ -301,7 +301,7 @@ impl<P: Ports> App<P> {
             RouteId::GetJob => jobs::get(self, param, who).await,
             RouteId::GetJobResult => jobs::result(self, req, param, who).await,
             RouteId::CancelJob => jobs::cancel(self, param, ctx, who).await,
-            RouteId::JobEvents => jobs::events(self, param, who).await,
+            RouteId::JobEvents => jobs::events(self, param, ctx, who).await,
             RouteId::JobWebhooks => jobs::deliveries(self, param, who).await,
             RouteId::WebhookSecret => keys::webhook_secret(self, who).await,
             RouteId::Usage => usage::report(self, req, who, ctx).await,

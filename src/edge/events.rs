@@ -6,12 +6,15 @@ use super::d1::D1Meta;
 use crate::jobs::events::{
     frame, GONE, KEEP_ALIVE, MAX_STREAM_MS, POLL_MS, REVOKED, TIMEOUT, VERIFY_EVERY,
 };
-use crate::ports::MetaStore;
+use crate::ports::{Gate, MetaStore};
 use futures_util::stream::{self, Stream};
 use std::time::Duration;
 
 struct Poll {
     meta: D1Meta,
+    /// The stream's slot in the tenant's gate, renewed as the credential is
+    /// checked and freed when the stream ends.
+    slot: Option<(super::tenant::DoTenant, crate::http::StreamSlot)>,
     tenant_id: String,
     job_id: String,
     key_id: Option<String>,
@@ -24,12 +27,14 @@ struct Poll {
 /// Polls between frames, at most `MAX_STREAM_MS` in total.
 pub fn job_events(
     meta: D1Meta,
+    slot: Option<(super::tenant::DoTenant, crate::http::StreamSlot)>,
     tenant_id: String,
     job_id: String,
     key_id: Option<String>,
 ) -> impl Stream<Item = Result<Vec<u8>, worker::Error>> {
     let start = Poll {
         meta,
+        slot,
         tenant_id,
         job_id,
         key_id,
@@ -40,6 +45,9 @@ pub fn job_events(
     };
     stream::unfold(start, |mut p| async move {
         if p.done {
+            if let Some((gate, slot)) = &p.slot {
+                let _ = gate.drop_stream(&p.tenant_id, &slot.key, &slot.id).await;
+            }
             return None;
         }
         loop {
@@ -54,6 +62,9 @@ pub fn job_events(
             // The credential that opened the stream must still be good:
             // a revoked or expired key ends it within VERIFY_EVERY polls.
             if p.polls % VERIFY_EVERY == 0 {
+                if let Some((gate, slot)) = &p.slot {
+                    let _ = gate.hold_stream(&p.tenant_id, &slot.key, &slot.id).await;
+                }
                 if let Some(key_id) = &p.key_id {
                     let now = worker::Date::now().as_millis();
                     match p.meta.get_key(&p.tenant_id, key_id).await {

@@ -283,10 +283,13 @@ async fn fetch(mut req: Request, env: Env, wctx: Context) -> worker::Result<Resp
         tenant_id,
         job_id,
         key_id,
+        slot,
     }) = resp.stream.clone()
     {
         if let Ok(db) = env.d1("DB") {
-            let body = events::job_events(D1Meta(db, obs.clone()), tenant_id, job_id, key_id);
+            let gate = tenant::DoTenant(env.durable_object("TENANT").ok(), obs.clone());
+            let slot = slot.map(|s| (gate, s));
+            let body = events::job_events(D1Meta(db, obs.clone()), slot, tenant_id, job_id, key_id);
             let headers = headers_of(&resp)?;
             return Ok(Response::from_stream(body)?.with_headers(headers));
         }

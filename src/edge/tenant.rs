@@ -66,6 +66,11 @@ enum Op {
     Settle {
         work: Settle,
     },
+    Stream {
+        key: String,
+        id: String,
+        hold: bool,
+    },
     Flush,
     ResetAudit,
 }
@@ -156,6 +161,15 @@ impl worker::DurableObject for TenantObject {
                 }
                 Response::from_json(&true)
             }
+            Op::Stream { key, id, hold } => {
+                let held = if hold {
+                    self.with(|t| t.hold_stream(&key, &id, now))
+                } else {
+                    self.with(|t| t.drop_stream(&key, &id));
+                    true
+                };
+                Response::from_json(&held)
+            }
             Op::Flush => {
                 // A reader waits for everything held, even while another
                 // write-out runs (an entry written twice is ignored).
@@ -223,6 +237,7 @@ impl TenantObject {
                 tats: tats.unwrap_or_default(),
                 usage: HashMap::new(),
                 audit_head: head,
+                streams: HashMap::new(),
             });
         }
         Ok(())
@@ -537,6 +552,7 @@ impl Op {
             Op::Complete { .. } => "complete",
             Op::Abandon { .. } => "abandon",
             Op::Settle { .. } => "settle",
+            Op::Stream { .. } => "stream",
             Op::Flush => "flush",
             Op::ResetAudit => "reset audit",
         }
@@ -577,6 +593,24 @@ impl Gate for DoTenant {
 
     async fn settle(&self, tenant_id: &str, work: &Settle) -> StoreResult<()> {
         let op = Op::Settle { work: work.clone() };
+        self.call::<bool>(tenant_id, op).await.map(|_| ())
+    }
+
+    async fn hold_stream(&self, tenant_id: &str, key: &str, stream_id: &str) -> StoreResult<bool> {
+        let op = Op::Stream {
+            key: key.to_string(),
+            id: stream_id.to_string(),
+            hold: true,
+        };
+        self.call(tenant_id, op).await
+    }
+
+    async fn drop_stream(&self, tenant_id: &str, key: &str, stream_id: &str) -> StoreResult<()> {
+        let op = Op::Stream {
+            key: key.to_string(),
+            id: stream_id.to_string(),
+            hold: false,
+        };
         self.call::<bool>(tenant_id, op).await.map(|_| ())
     }
 

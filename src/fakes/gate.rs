@@ -159,6 +159,18 @@ impl Gate for MemGate {
         Ok(())
     }
 
+    async fn hold_stream(&self, tenant_id: &str, key: &str, stream_id: &str) -> StoreResult<bool> {
+        self.enter()?;
+        let now = self.now_ms.get();
+        Ok(self.with(tenant_id, |t| t.hold_stream(key, stream_id, now)))
+    }
+
+    async fn drop_stream(&self, tenant_id: &str, key: &str, stream_id: &str) -> StoreResult<()> {
+        self.enter()?;
+        self.with(tenant_id, |t| t.drop_stream(key, stream_id));
+        Ok(())
+    }
+
     async fn flush(&self, _tenant_id: &str) -> StoreResult<()> {
         self.enter()?;
         self.write_pending();

@@ -98,7 +98,16 @@ pub struct Tenant {
     pub usage: HashMap<String, Totals>,
     /// The audit chain's last (seq, hash); `None` before the first entry.
     pub audit_head: Option<(u64, String)>,
+    /// Open event streams per key: (stream id, lease end). Memory only:
+    /// an evicted object forgets them, which errs towards letting in.
+    pub streams: HashMap<String, Vec<(String, u64)>>,
 }
+
+/// Event streams one key (or signed-in user) may hold open at once.
+pub const STREAMS_PER_KEY: usize = 5;
+/// A stream's slot lasts this long unless renewed (a stream renews it as
+/// it re-checks its credential; one that was cut off frees it by then).
+pub const STREAM_LEASE_MS: u64 = 30_000;
 
 /// What a step changed, for the caller to store.
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -199,6 +208,32 @@ impl Tenant {
         let entry = Entry::chain(draft, self.audit_head.take());
         self.audit_head = Some((entry.seq, entry.hash.clone()));
         entry
+    }
+}
+
+impl Tenant {
+    /// Opens or renews a stream's slot; false when the key holds
+    /// [`STREAMS_PER_KEY`] live ones already.
+    pub fn hold_stream(&mut self, key: &str, stream_id: &str, now_ms: u64) -> bool {
+        let held = self.streams.entry(key.to_string()).or_default();
+        held.retain(|(_, until)| *until > now_ms);
+        let until = now_ms + STREAM_LEASE_MS;
+        if let Some(s) = held.iter_mut().find(|(id, _)| id == stream_id) {
+            s.1 = until;
+            return true;
+        }
+        if held.len() >= STREAMS_PER_KEY {
+            return false;
+        }
+        held.push((stream_id.to_string(), until));
+        true
+    }
+
+    /// Frees a stream's slot.
+    pub fn drop_stream(&mut self, key: &str, stream_id: &str) {
+        if let Some(held) = self.streams.get_mut(key) {
+            held.retain(|(id, _)| id != stream_id);
+        }
     }
 }
 
@@ -319,6 +354,21 @@ mod tests {
         let before = t.admit(&Ask::default(), None, false, 0).0.epoch;
         t.bump();
         assert_ne!(t.admit(&Ask::default(), None, false, 0).0.epoch, before);
+    }
+
+    #[test]
+    fn a_key_holds_a_bounded_number_of_streams_and_a_lapsed_one_frees_its_slot() {
+        let mut t = Tenant::default();
+        for i in 0..STREAMS_PER_KEY {
+            assert!(t.hold_stream("k", &format!("s{i}"), 0));
+        }
+        assert!(!t.hold_stream("k", "extra", 1));
+        assert!(t.hold_stream("other", "s0", 1), "another key's slots");
+        assert!(t.hold_stream("k", "s0", 1), "a renewal is not a new stream");
+        t.drop_stream("k", "s1");
+        assert!(t.hold_stream("k", "extra", 2));
+        // s0 was renewed at 1; the others lapse at STREAM_LEASE_MS.
+        assert!(t.hold_stream("k", "late", STREAM_LEASE_MS));
     }
 
     #[test]

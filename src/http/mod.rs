@@ -254,6 +254,13 @@ pub fn percent_decode(s: &str) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
+/// An event stream's slot: whose it is and its id.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StreamSlot {
+    pub key: String,
+    pub id: String,
+}
+
 /// A response body the edge must produce over time, by polling.
 #[derive(Debug, Clone, PartialEq)]
 pub enum StreamSpec {
@@ -264,6 +271,8 @@ pub enum StreamSpec {
         tenant_id: String,
         job_id: String,
         key_id: Option<String>,
+        /// The stream's slot in its tenant's gate (renewed while it runs).
+        slot: Option<StreamSlot>,
     },
     /// `len` bytes of a stored object from `start`; `size` is the whole
     /// object's (plaintext) size.
