@@ -256,3 +256,37 @@ test("a revoked key is refused on its next request, though the isolate had it ca
   assert.equal((await api("DELETE", `/v1/keys/${key.id}`)).status, 204);
   assertProblem(await api("GET", "/v1/me", { key: key.secret }), 401, "unauthorized");
 });
+
+test("a key holds at most five event streams at once: a sixth is refused while they run", async () => {
+  const doc = await api("POST", "/v1/documents", { headers: { "content-type": "text/plain" }, body: "streams ".repeat(5000) });
+  assert.equal(doc.status, 201, doc.text);
+  const running = (j) => ["queued", "running"].includes(j.status);
+  for (let attempt = 1; attempt <= 4; attempt++) {
+    const job = (await api("POST", "/v1/jobs", json({ document_id: doc.json.id, commands: [{ name: "extract" }, { name: "chunk" }, { name: "stats" }, { name: "keywords" }] }))).json;
+    // A key of its own each round: streams cut off below keep their slots
+    // until their lease lapses.
+    const watcher = await newKey({ name: `watcher ${attempt}`, role: "admin" });
+    const controllers = [];
+    const open = async () => {
+      const c = new AbortController();
+      controllers.push(c);
+      return fetch(`${process.env.QUIRE_URL}/v1/jobs/${job.id}/events`, { headers: { authorization: `Bearer ${watcher.secret}` }, signal: c.signal });
+    };
+    try {
+      const streams = [];
+      for (let i = 0; i < 5; i++) streams.push(await open());
+      assert.ok(streams.every((s) => s.status === 200), streams.map((s) => s.status).join());
+      const sixth = await open();
+      // Only a verdict while the five still run: a job that ended frees
+      // their slots, and the round is tried again with a new job.
+      const still = (await api("GET", `/v1/jobs/${job.id}`)).json;
+      if (!running(still)) continue;
+      assert.equal(sixth.status, 429, "a sixth stream while five run");
+      assert.equal((await sixth.json()).code, "rate_limited");
+      return;
+    } finally {
+      for (const c of controllers) c.abort();
+    }
+  }
+  assert.fail("every job ended before its streams could be counted");
+});
