@@ -149,16 +149,23 @@ impl worker::DurableObject for TenantObject {
                 Response::from_json(&true)
             }
             Op::Settle { work } => {
-                for mc in &work.charges {
-                    self.charge(&call.tenant, mc).await?;
-                }
+                // Audit entries first: a count that cannot be stored must
+                // not cost an entry.
                 let mut appended = false;
                 for (draft, throttle) in work.audits {
                     appended |= self.append(draft, throttle.as_ref(), now).await?;
                 }
+                let counted = async {
+                    for mc in &work.charges {
+                        self.charge(&call.tenant, mc).await?;
+                    }
+                    Ok::<_, worker::Error>(())
+                }
+                .await;
                 if appended {
                     self.write_out().await;
                 }
+                counted?;
                 Response::from_json(&true)
             }
             Op::Stream { key, id, hold } => {
