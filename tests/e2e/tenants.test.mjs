@@ -45,10 +45,11 @@ test("tenant B cannot read, list, download, process, delete or fetch results of 
   assert.equal((await api("GET", `/v1/documents/${doc.id}`)).status, 200);
 });
 
-test("suspending a tenant refuses all its keys at once, and resuming restores them", async () => {
+test("suspending a tenant refuses all its keys at once, though the isolate had them cached, and resuming restores them", async () => {
   const created = await newTenant("Tenant C");
   const key = created.owner_key.secret;
-  assert.equal((await api("GET", "/v1/documents", { key })).status, 200);
+  // Used a few times: from the second on the isolate has the key cached.
+  for (let i = 0; i < 3; i++) assert.equal((await api("GET", "/v1/documents", { key })).status, 200);
   const patch = (status) =>
     api("PATCH", `/v1/tenants/${created.tenant.id}`, {
       key: OPERATOR,
