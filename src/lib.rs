@@ -31,6 +31,7 @@ pub mod ops;
 pub mod ports;
 pub mod ratelimit;
 pub mod scan;
+pub mod strict;
 pub mod tenants;
 pub mod time;
 pub mod trace;

@@ -29,6 +29,22 @@ mod tests {
     }
 
     #[test]
+    fn every_operation_has_its_own_operation_id() {
+        let doc = doc();
+        let mut seen = std::collections::BTreeSet::new();
+        for (path, ops) in doc["paths"].as_object().expect("paths object") {
+            for (method, op) in ops.as_object().expect("operations") {
+                if method == "parameters" {
+                    continue;
+                }
+                let id = op["operationId"].as_str();
+                assert!(id.is_some(), "{method} {path} has no operationId");
+                assert!(seen.insert(id), "{method} {path}: operationId {id:?} twice");
+            }
+        }
+    }
+
+    #[test]
     fn every_documented_operation_is_routed() {
         let doc = doc();
         let paths = doc["paths"].as_object().expect("paths object");

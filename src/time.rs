@@ -18,6 +18,11 @@ pub fn rfc3339(ms: u64) -> String {
 /// Parses an RFC 3339 time (`2026-01-31T12:00:00Z`, optional fraction,
 /// `Z` or `±HH:MM`) to Unix milliseconds; `None` when malformed or before 1970.
 pub fn parse_rfc3339(s: &str) -> Option<u64> {
+    parse_rfc3339_signed(s).and_then(|ms| u64::try_from(ms).ok())
+}
+
+/// [`parse_rfc3339`], with times before 1970 as negative milliseconds.
+pub fn parse_rfc3339_signed(s: &str) -> Option<i64> {
     let b = s.as_bytes();
     if b.len() < 20 || b[4] != b'-' || b[7] != b'-' || !matches!(b[10], b'T' | b't') {
         return None;
@@ -63,7 +68,7 @@ pub fn parse_rfc3339(s: &str) -> Option<u64> {
     };
     let days = days_from_civil(y, mo as u32, d as u32);
     let secs = days * 86_400 + h * 3600 + mi * 60 + sec - offset_min * 60;
-    u64::try_from(secs * 1000 + millis).ok()
+    Some(secs * 1000 + millis)
 }
 
 /// (year, month, day) to days since 1970-01-01 (inverse of the below).

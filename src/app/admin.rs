@@ -22,7 +22,7 @@ pub async fn rewrap<P: Ports>(app: &App<P>, req: &Request) -> Result<Response, A
     let body: RewrapRequest = if req.body.is_empty() {
         RewrapRequest::default()
     } else {
-        serde_json::from_slice(&req.body).map_err(|e| {
+        crate::strict::object(&req.body).map_err(|e| {
             ApiError::Invalid("invalid_body", format!("invalid rewrap request: {e}"))
         })?
     };

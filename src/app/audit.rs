@@ -8,7 +8,6 @@ use crate::error::ApiError;
 use crate::http::routes::RouteId;
 use crate::http::{Request, Response};
 use crate::ports::{Directory, Gate, Ports};
-use crate::time::parse_rfc3339;
 use serde_json::{json, Value};
 
 const DEFAULT_PAGE: u32 = 50;
@@ -137,10 +136,15 @@ async fn settled<P: Ports>(app: &App<P>, tenant_id: &str) {
     let _ = app.gate.flush(tenant_id).await;
 }
 
+/// An RFC 3339 time in ms; one before 1970 is 1970 (nothing is older).
+fn parse_rfc3339_clamped(v: &str) -> Option<u64> {
+    crate::time::parse_rfc3339_signed(v).map(|ms| u64::try_from(ms).unwrap_or(0))
+}
+
 fn time_param(req: &Request, name: &str) -> Result<Option<u64>, ApiError> {
     req.query_param(name)
         .map(|v| {
-            parse_rfc3339(&v).ok_or_else(|| {
+            parse_rfc3339_clamped(&v).ok_or_else(|| {
                 ApiError::Invalid(
                     "invalid_time",
                     format!("{name} must be an RFC 3339 time such as 2026-01-31T00:00:00Z"),
@@ -169,13 +173,23 @@ pub async fn list<P: Ports>(
         .transpose()?;
     let short = |name: &str| {
         req.query_param(name)
-            .filter(|v| !v.is_empty() && v.len() <= 128)
+            .map(|v| {
+                if v.is_empty() || v.chars().count() > 128 {
+                    Err(ApiError::Invalid(
+                        "invalid_filter",
+                        format!("{name} must be 1 to 128 characters"),
+                    ))
+                } else {
+                    Ok(v)
+                }
+            })
+            .transpose()
     };
     let filter = Filter {
-        action: short("action"),
-        actor: short("actor"),
-        resource: short("resource"),
-        outcome: short("outcome"),
+        action: short("action")?,
+        actor: short("actor")?,
+        resource: short("resource")?,
+        outcome: short("outcome")?,
         since_ms: time_param(req, "since")?,
         until_ms: time_param(req, "until")?,
     };

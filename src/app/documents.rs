@@ -426,7 +426,7 @@ pub async fn put_share<P: Ports>(
     ctx: &Ctx,
     who: &Principal,
 ) -> Result<Response, ApiError> {
-    let body: ShareRequest = serde_json::from_slice(&req.body).map_err(|e| {
+    let body: ShareRequest = crate::strict::object(&req.body).map_err(|e| {
         ApiError::Invalid(
             "invalid_body",
             format!("invalid share: {e}; expected {{\"grantee\": \"user:<id>\" or \"role:<role>\", \"access\": \"read\" or \"write\"}}"),
@@ -443,10 +443,9 @@ pub async fn put_share<P: Ports>(
         let user =
             crate::ports::Directory::get_user(&app.directory, &who.tenant_id, user_id).await?;
         if user.is_none() {
-            return Err(ApiError::Invalid(
-                "unknown_user",
-                "no such user in this tenant".into(),
-            ));
+            // The body names a user that is not there: what it points to
+            // is missing, as with a wrong id in the path.
+            return Err(ApiError::NotFound("user".into()));
         }
     }
     if grantee == Grantee::Role(Role::Owner) || grantee == Grantee::Role(Role::Admin) {

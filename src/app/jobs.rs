@@ -358,13 +358,33 @@ fn pick_command(job: &Job, wanted: Option<&str>) -> Result<&'static str, ApiErro
         None => job.commands.first(),
         Some(name) => job.commands.iter().find(|c| c.name() == name),
     };
-    found.map(|c| c.name()).ok_or_else(|| {
-        ApiError::Invalid(
+    found.map(|c| c.name()).ok_or_else(|| match wanted {
+        // A command this job did not run has no result here.
+        Some(name) if COMMAND_NAMES.contains(&name) => {
+            ApiError::NotFound(format!("result of command '{name}' for this job"))
+        }
+        _ => ApiError::Invalid(
             "invalid_command",
-            format!("this job did not run command '{}'", wanted.unwrap_or("")),
-        )
+            format!("command must be one of {}", COMMAND_NAMES.join(", ")),
+        ),
     })
 }
+
+/// Every command's name, as `?command=` takes it.
+const COMMAND_NAMES: [&str; 12] = [
+    "extract",
+    "chunk",
+    "stats",
+    "detect_pii",
+    "redact_pii",
+    "keywords",
+    "summarize_extractive",
+    "summarize",
+    "translate",
+    "classify",
+    "extract_fields",
+    "ask",
+];
 
 /// Test-only: puts the job's message on the queue again, as a duplicate
 /// delivery would, to prove it does not run twice.

@@ -26,13 +26,18 @@ const MAX_LIFETIME_S: u64 = 10 * 365 * 24 * 3600;
 struct CreateKeyRequest {
     name: String,
     /// Defaults to the user's role for a user key, else `member`.
+    #[serde(default, deserialize_with = "crate::strict::some")]
     role: Option<String>,
     /// Space-separated; defaults to all of the role's scopes.
+    #[serde(default, deserialize_with = "crate::strict::some")]
     scopes: Option<String>,
     /// The user the key acts for; none makes a service key.
+    #[serde(default, deserialize_with = "crate::strict::some")]
     user_id: Option<String>,
     /// Lifetime in seconds, or an absolute `expires_at` (RFC 3339).
+    #[serde(default, deserialize_with = "crate::strict::some")]
     expires_in: Option<u64>,
+    #[serde(default, deserialize_with = "crate::strict::some")]
     expires_at: Option<String>,
     /// Per-class overrides such as `{"read": "100/60"}` (limit/seconds).
     #[serde(default)]
@@ -45,12 +50,8 @@ struct RotateRequest {
     /// How long the old secret keeps working, in seconds (0 = at once).
     /// Present means a whole number: `null`, strings and fractions are
     /// refused rather than read as "the default".
-    #[serde(default, deserialize_with = "present_u64")]
+    #[serde(default, deserialize_with = "crate::strict::some")]
     grace_seconds: Option<u64>,
-}
-
-fn present_u64<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
-    u64::deserialize(d).map(Some)
 }
 
 pub(super) fn key_view(k: &ApiKey, now_ms: u64) -> Value {
@@ -120,11 +121,14 @@ pub async fn create<P: Ports>(
     ctx: &Ctx,
     who: &Principal,
 ) -> Result<Response, ApiError> {
-    let body: CreateKeyRequest = serde_json::from_slice(&req.body)
+    let body: CreateKeyRequest = crate::strict::object(&req.body)
         .map_err(|e| ApiError::Invalid("invalid_body", format!("invalid key request: {e}")))?;
     let name = body.name.trim();
-    if name.is_empty() || name.chars().count() > 100 {
-        return Err(invalid("invalid_name", "name must be 1 to 100 characters"));
+    if name.is_empty() || body.name.chars().count() > 100 || name.contains(char::is_control) {
+        return Err(invalid(
+            "invalid_name",
+            "name must be 1 to 100 printable characters",
+        ));
     }
     let user = match &body.user_id {
         None => None,
@@ -298,7 +302,7 @@ pub async fn rotate<P: Ports>(
     let body: RotateRequest = if req.body.is_empty() {
         RotateRequest::default()
     } else {
-        serde_json::from_slice(&req.body)
+        crate::strict::object(&req.body)
             .map_err(|e| ApiError::Invalid("invalid_body", format!("invalid rotation: {e}")))?
     };
     let grace = body.grace_seconds.unwrap_or(DEFAULT_GRACE_S);

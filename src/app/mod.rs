@@ -573,6 +573,28 @@ fn page_limit(req: &Request, default: u32, max: u32) -> Result<u32, ApiError> {
     }
 }
 
+/// A query parameter that must be one of `choices` when present: 422
+/// `invalid_parameter` naming them otherwise.
+fn query_choice(
+    req: &Request,
+    name: &str,
+    choices: &[&'static str],
+) -> Result<Option<&'static str>, ApiError> {
+    match req.query_param(name) {
+        None => Ok(None),
+        Some(v) => choices
+            .iter()
+            .find(|c| **c == v)
+            .map(|c| Some(*c))
+            .ok_or_else(|| {
+                ApiError::Invalid(
+                    "invalid_parameter",
+                    format!("{name} must be one of {}", choices.join(", ")),
+                )
+            }),
+    }
+}
+
 /// A `201 Created` JSON response with its `Location`.
 fn created(location: &str, body: &impl serde::Serialize) -> Response {
     Response::json(201, body).with_header("location", location)

@@ -93,7 +93,7 @@ pub async fn erase<P: Ports>(
             "only an owner can erase the tenant".into(),
         ));
     }
-    let body: EraseRequest = serde_json::from_slice(&req.body).map_err(|e| {
+    let body: EraseRequest = crate::strict::object(&req.body).map_err(|e| {
         ApiError::Invalid(
             "invalid_body",
             format!("invalid erase request: {e}; send {{\"confirm\": \"<your tenant id>\"}}"),

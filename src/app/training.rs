@@ -43,7 +43,7 @@ pub async fn export<P: Ports>(
             "cursor must be the next cursor of a previous page".into(),
         ));
     }
-    let metadata = req.query_param("metadata").as_deref() == Some("true");
+    let metadata = super::query_choice(req, "metadata", &["true", "false"])? == Some("true");
     let command = req.query_param("command");
     let prefix = training_prefix(&who.tenant_id, None);
     let (keys, next) = app.blobs.list(&prefix, cursor.as_deref(), limit).await?;

@@ -20,11 +20,16 @@ use serde::Deserialize;
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct CreateUpload {
+    #[serde(default, deserialize_with = "crate::strict::some")]
     filename: Option<String>,
+    #[serde(default, deserialize_with = "crate::strict::some")]
     content_type: Option<String>,
     size: u64,
+    #[serde(default, deserialize_with = "crate::strict::some")]
     sha256: Option<String>,
-    expires_in: Option<String>,
+    /// Seconds; the stored document's expiry.
+    #[serde(default, deserialize_with = "crate::strict::some")]
+    expires_in: Option<u64>,
 }
 
 fn refund(size: u64, now_ms: u64) -> crate::usage::Charge {
@@ -44,7 +49,7 @@ pub async fn create<P: Ports>(
     ctx: &Ctx,
     who: &Principal,
 ) -> Result<Response, ApiError> {
-    let body: CreateUpload = serde_json::from_slice(&req.body)
+    let body: CreateUpload = crate::strict::object(&req.body)
         .map_err(|e| ApiError::Invalid("invalid_body", format!("invalid upload: {e}")))?;
     if body.size == 0 || body.size > MAX_UPLOAD_SIZE {
         return Err(ApiError::Invalid(
@@ -72,8 +77,11 @@ pub async fn create<P: Ports>(
     let retention = who
         .retention_days
         .unwrap_or(app.config.default_retention_days);
-    let expires_at_ms =
-        crate::documents::expiry(body.expires_in.as_deref(), retention, ctx.now_ms)?;
+    let expires_at_ms = crate::documents::expiry(
+        body.expires_in.map(|s| s.to_string()).as_deref(),
+        retention,
+        ctx.now_ms,
+    )?;
     // The bytes are counted against the budget now, and given back if the
     // upload is aborted or abandoned.
     super::usage::charge(app, who, ctx, "stored_bytes", body.size as i64).await?;

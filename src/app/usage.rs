@@ -107,7 +107,7 @@ pub async fn report<P: Ports>(
     let totals = app.gate.totals(&who.tenant_id, &period).await?;
     let price = |metric: &str| app.config.usage_prices.get(metric).copied();
     let rows = crate::usage::breakdown(&totals);
-    if req.query_param("format").as_deref() == Some("csv") {
+    if super::query_choice(req, "format", &["json", "csv"])? == Some("csv") {
         let mut csv = String::from("day,key,metric,amount,estimated_cost_usd\n");
         for (day, key, metric, amount) in &rows {
             let cost = price(metric).map(|p| format!("{:.6}", p * *amount as f64));

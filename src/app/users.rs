@@ -15,9 +15,12 @@ use serde_json::json;
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct CreateUser {
+    #[serde(default, deserialize_with = "crate::strict::some")]
     email: Option<String>,
+    #[serde(default, deserialize_with = "crate::strict::some")]
     name: Option<String>,
     /// The identity provider's subject (`sub`) for this user.
+    #[serde(default, deserialize_with = "crate::strict::some")]
     external_id: Option<String>,
     #[serde(default = "member")]
     role: String,
@@ -30,8 +33,11 @@ fn member() -> String {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct UpdateUser {
+    #[serde(default, deserialize_with = "crate::strict::some")]
     name: Option<String>,
+    #[serde(default, deserialize_with = "crate::strict::some")]
     role: Option<String>,
+    #[serde(default, deserialize_with = "crate::strict::some")]
     status: Option<String>,
 }
 
@@ -68,7 +74,7 @@ pub async fn create<P: Ports>(
     ctx: &Ctx,
     who: &Principal,
 ) -> Result<Response, ApiError> {
-    let body: CreateUser = serde_json::from_slice(&req.body)
+    let body: CreateUser = crate::strict::object(&req.body)
         .map_err(|e| ApiError::Invalid("invalid_body", format!("invalid user: {e}")))?;
     check_text(&body.email, "email", 254)?;
     check_text(&body.name, "name", 200)?;
@@ -131,7 +137,7 @@ pub async fn update<P: Ports>(
     ctx: &Ctx,
     who: &Principal,
 ) -> Result<Response, ApiError> {
-    let body: UpdateUser = serde_json::from_slice(&req.body)
+    let body: UpdateUser = crate::strict::object(&req.body)
         .map_err(|e| ApiError::Invalid("invalid_body", format!("invalid user update: {e}")))?;
     check_text(&body.name, "name", 200)?;
     let mut user = find(app, id, who).await?;

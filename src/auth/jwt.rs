@@ -119,7 +119,7 @@ impl IdpConfig {
     /// Parses and checks a configuration; the message says what is wrong.
     pub fn parse(body: &[u8], local_allowed: bool) -> Result<IdpConfig, String> {
         let cfg: IdpConfig =
-            serde_json::from_slice(body).map_err(|e| format!("invalid identity provider: {e}"))?;
+            crate::strict::object(body).map_err(|e| format!("invalid identity provider: {e}"))?;
         if cfg.issuer.is_empty() || cfg.issuer.len() > 512 {
             return Err("issuer must be 1 to 512 characters".into());
         }

@@ -51,9 +51,11 @@ pub enum Command {
         #[serde(default)]
         options: chunk::ChunkOptions,
     },
-    Stats,
-    DetectPii,
-    RedactPii,
+    // Written as empty struct variants, not unit ones: serde lets a unit
+    // variant of an internally tagged enum carry any other fields.
+    Stats {},
+    DetectPii {},
+    RedactPii {},
     Keywords {
         #[serde(default)]
         options: CountOptions,
@@ -112,9 +114,9 @@ impl Command {
         match self {
             Command::Extract { .. } => "extract",
             Command::Chunk { .. } => "chunk",
-            Command::Stats => "stats",
-            Command::DetectPii => "detect_pii",
-            Command::RedactPii => "redact_pii",
+            Command::Stats {} => "stats",
+            Command::DetectPii {} => "detect_pii",
+            Command::RedactPii {} => "redact_pii",
             Command::Keywords { .. } => "keywords",
             Command::SummarizeExtractive { .. } => "summarize_extractive",
             Command::Summarize { .. } => "summarize",
@@ -171,13 +173,13 @@ impl Command {
                 let chunks = chunk::chunk(&ex.elements, options);
                 json!({ "strategy": options.strategy, "count": chunks.len(), "chunks": chunks })
             }
-            Command::Stats => serde_json::to_value(stats::stats(&ex.elements, &text, ex.pages))
+            Command::Stats {} => serde_json::to_value(stats::stats(&ex.elements, &text, ex.pages))
                 .unwrap_or(Value::Null),
-            Command::DetectPii => {
+            Command::DetectPii {} => {
                 let findings = pii::detect(&text);
                 json!({ "count": findings.len(), "findings": findings })
             }
-            Command::RedactPii => {
+            Command::RedactPii {} => {
                 let (redacted, findings) = pii::redact(&text);
                 json!({ "text": redacted, "count": findings.len(), "findings": findings })
             }
@@ -236,9 +238,20 @@ mod tests {
         assert!(
             matches!(c, Command::Chunk { ref options } if options.max_size == 500 && options.overlap == 100)
         );
-        assert_eq!(parse(r#"{"name":"stats"}"#).unwrap(), Command::Stats);
+        assert_eq!(parse(r#"{"name":"stats"}"#).unwrap(), Command::Stats {});
         assert!(parse(r#"{"name":"teleport"}"#).is_err());
         assert!(parse(r#"{"name":"chunk","options":{"size":5}}"#).is_err());
+        // Commands without options take no other field either.
+        for name in ["stats", "detect_pii", "redact_pii"] {
+            assert!(
+                parse(&format!(r#"{{"name":"{name}","x":1}}"#)).is_err(),
+                "{name}"
+            );
+            assert!(
+                parse(&format!(r#"{{"name":"{name}","options":{{}}}}"#)).is_err(),
+                "{name}"
+            );
+        }
     }
 
     #[test]

@@ -183,7 +183,7 @@ async fn fetch(mut req: Request, env: Env, wctx: Context) -> worker::Result<Resp
         }
     };
     let ctx = Ctx::new(started, new_id("req", started, &CryptoEntropy)).with_trace(trace);
-    let method = req.method().to_string();
+    let method = req.inner().method();
     let path = req.path();
     let config = config(&env);
     let obs = match &config {
@@ -462,7 +462,9 @@ async fn to_core(
     upload_limit: u64,
     part_limit: u64,
 ) -> Result<http::Request, ApiError> {
-    let method = Method::parse(req.method().as_ref());
+    // The raw name: workers-rs reads a method it does not know (QUERY, …)
+    // as GET, which would serve it; ours refuses it with 405.
+    let method = Method::parse(&req.inner().method());
     let url = req.url().map_err(|e| ApiError::Internal(e.to_string()))?;
     let target = match url.query() {
         Some(q) => format!("{}?{q}", url.path()),

@@ -83,28 +83,121 @@ impl ExtractError {
     }
 }
 
-/// Guards against hostile documents.
-#[derive(Debug, Clone, Copy)]
+/// Guards against hostile documents: fixed caps, and one budget per
+/// document that every nested member, archive read, PDF stream inflation
+/// and content-stream walk draws from, so a file cannot multiply its cost
+/// by nesting, repeating or fanning out. Passed by reference down the whole
+/// extraction, so nested calls share the same budget.
+#[derive(Debug, Clone)]
 pub struct Limits {
-    /// Total bytes a document may decompress to (all archive members).
+    /// Total bytes a document may decompress to: all archive members at
+    /// every depth and all PDF streams, together.
     pub max_decompressed_bytes: u64,
+    /// What one archive member or one PDF stream may decompress to (what
+    /// one inflation holds in memory at once).
+    pub max_stream_bytes: u64,
     /// Largest ratio of decompressed to compressed size for one member.
     pub max_compression_ratio: u64,
     /// How deep archives and attachments may nest.
     pub max_depth: u32,
     pub max_pages: u32,
     pub max_elements: usize,
+    /// Content-stream operators walked, all pages and forms together.
+    pub max_operators: u64,
+    /// Form XObjects run (`Do`), all pages together: bounds fan-out.
+    pub max_form_runs: u64,
+    spent: Spent,
+}
+
+/// What a document has used of its [`Limits`] so far.
+#[derive(Debug, Default)]
+struct Spent {
+    inflated: std::cell::Cell<u64>,
+    operators: std::cell::Cell<u64>,
+    form_runs: std::cell::Cell<u64>,
+}
+
+/// A copy of the limits is for another document: it starts unspent.
+impl Clone for Spent {
+    fn clone(&self) -> Spent {
+        Spent::default()
+    }
 }
 
 impl Default for Limits {
     fn default() -> Limits {
         Limits {
-            max_decompressed_bytes: 200 * 1024 * 1024,
+            max_decompressed_bytes: 256 * 1024 * 1024,
+            max_stream_bytes: 32 * 1024 * 1024,
             max_compression_ratio: 200,
             max_depth: 3,
             max_pages: 2_000,
             max_elements: 200_000,
+            max_operators: 20_000_000,
+            max_form_runs: 50_000,
+            spent: Spent::default(),
         }
+    }
+}
+
+impl Limits {
+    /// How many bytes the next inflation may produce: what one stream may
+    /// hold, or what is left of the document's budget if that is less.
+    pub fn inflation_cap(&self) -> u64 {
+        let left = self
+            .max_decompressed_bytes
+            .saturating_sub(self.spent.inflated.get());
+        self.max_stream_bytes.min(left)
+    }
+
+    /// Charges `n` decompressed bytes; refused past either cap.
+    pub fn take_inflated(&self, n: u64, what: &str) -> Result<(), ExtractError> {
+        if n > self.inflation_cap() {
+            return Err(self.past_inflation_cap(what));
+        }
+        self.spent.inflated.set(self.spent.inflated.get() + n);
+        Ok(())
+    }
+
+    /// The refusal for an inflation that went past [`Self::inflation_cap`].
+    pub fn past_inflation_cap(&self, what: &str) -> ExtractError {
+        ExtractError::TooLarge(if self.inflation_cap() == self.max_stream_bytes {
+            format!(
+                "{what} decompresses to more than {} bytes",
+                self.max_stream_bytes
+            )
+        } else {
+            format!(
+                "the document decompresses to more than {} bytes in all",
+                self.max_decompressed_bytes
+            )
+        })
+    }
+
+    /// Charges `n` content-stream operators.
+    pub fn take_operators(&self, n: u64) -> Result<(), ExtractError> {
+        let used = self.spent.operators.get().saturating_add(n);
+        self.spent.operators.set(used);
+        if used > self.max_operators {
+            return Err(ExtractError::TooLarge(format!(
+                "more than {} content operators",
+                self.max_operators
+            )));
+        }
+        Ok(())
+    }
+
+    /// Charges one run of a form XObject.
+    pub fn take_form_run(&self) -> Result<(), ExtractError> {
+        let used = self.spent.form_runs.get() + 1;
+        self.spent.form_runs.set(used);
+        if used > self.max_form_runs {
+            return Err(ExtractError::TooLarge(format!(
+                "more than {} form XObject runs",
+                self.max_form_runs
+            )));
+        }
+        Ok(())
     }
 }
 

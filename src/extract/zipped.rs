@@ -2,9 +2,10 @@
 //! (OOXML, ODT, EPUB), and the extractor for plain `.zip` uploads, whose
 //! members are extracted recursively.
 //!
-//! Guards against zip bombs: a total decompressed budget per document, a
-//! compression-ratio cap per member, and reads capped at the declared size
-//! (a lying header cannot make us read more).
+//! Guards against zip bombs: every member read draws from the document's
+//! one decompression budget ([`Limits`], shared with nested archives and
+//! attachments), a compression-ratio cap per member, and reads capped at
+//! the declared size (a lying header cannot make us read more).
 
 use super::model::{Element, Kind};
 use super::{extract_nested, ExtractError, Extraction, Limits};
@@ -16,19 +17,14 @@ use zip::ZipArchive;
 /// A zip archive being read under limits.
 pub struct Archive<'a> {
     zip: ZipArchive<Cursor<&'a [u8]>>,
-    budget: u64,
-    max_ratio: u64,
+    limits: &'a Limits,
 }
 
 impl<'a> Archive<'a> {
-    pub fn open(bytes: &'a [u8], limits: &Limits) -> Result<Archive<'a>, ExtractError> {
+    pub fn open(bytes: &'a [u8], limits: &'a Limits) -> Result<Archive<'a>, ExtractError> {
         let zip = ZipArchive::new(Cursor::new(bytes))
             .map_err(|e| ExtractError::Malformed(format!("not a readable ZIP container: {e}")))?;
-        Ok(Archive {
-            zip,
-            budget: limits.max_decompressed_bytes,
-            max_ratio: limits.max_compression_ratio,
-        })
+        Ok(Archive { zip, limits })
     }
 
     /// Names of the file entries, in archive order.
@@ -55,23 +51,21 @@ impl<'a> Archive<'a> {
         }
         let size = file.size();
         let packed = file.compressed_size().max(1);
-        if size > self.budget {
-            return Err(ExtractError::TooLarge(
-                "archive decompresses beyond the size limit".into(),
-            ));
-        }
-        if size > 1024 * 1024 && size / packed > self.max_ratio {
+        let max_ratio = self.limits.max_compression_ratio;
+        if size > 1024 * 1024 && size / packed > max_ratio {
             return Err(ExtractError::TooLarge(format!(
-                "member {name} has a compression ratio above {}:1",
-                self.max_ratio
+                "member {name} has a compression ratio above {max_ratio}:1"
             )));
         }
+        // Charged before the read, at the declared size, which also caps
+        // the read: a lying header cannot make it hold more.
+        self.limits
+            .take_inflated(size, &format!("ZIP member {name}"))?;
         let mut out = Vec::with_capacity(usize::try_from(size).unwrap_or(0).min(16 << 20));
         (&mut file)
             .take(size)
             .read_to_end(&mut out)
             .map_err(|e| ExtractError::Malformed(format!("ZIP member {name}: {e}")))?;
-        self.budget -= out.len() as u64;
         Ok(Some(out))
     }
 
@@ -162,6 +156,25 @@ mod tests {
             extract(&z, &tight, 0),
             Err(ExtractError::TooLarge(_))
         ));
+    }
+
+    #[test]
+    fn nested_archives_share_one_budget() {
+        // Each inner archive fits alone; together they do not. Before, every
+        // archive had a budget of its own, so nesting multiplied it.
+        let inner = zip_of(&[("a.txt", &vec![b'a'; 600 * 1024])]);
+        let outer = zip_of(&[("one.zip", &inner), ("two.zip", &inner)]);
+        let limits = Limits {
+            max_decompressed_bytes: 1024 * 1024 + 3 * inner.len() as u64,
+            ..Limits::default()
+        };
+        let err = extract(&outer, &limits, 0).unwrap_err();
+        assert!(
+            matches!(&err, ExtractError::TooLarge(m) if m.contains("in all")),
+            "{err:?}"
+        );
+        let one = zip_of(&[("one.zip", &inner)]);
+        assert!(extract(&one, &limits.clone(), 0).is_ok());
     }
 
     #[test]

@@ -205,7 +205,7 @@ pub struct QueueEnvelope {
 pub struct CreateJobRequest {
     pub document_id: String,
     pub commands: Vec<Command>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::strict::some")]
     pub webhook_url: Option<String>,
     /// Keep this job's LLM prompts and answers for the tenant's
     /// fine-tuning export.
@@ -218,7 +218,7 @@ const MAX_COMMANDS: usize = 16;
 impl CreateJobRequest {
     /// Parses and checks the body; every refusal names what is wrong.
     pub fn parse(body: &[u8]) -> Result<CreateJobRequest, ApiError> {
-        let req: CreateJobRequest = serde_json::from_slice(body)
+        let req: CreateJobRequest = crate::strict::object(body)
             .map_err(|e| ApiError::Invalid("invalid_body", format!("invalid job request: {e}")))?;
         if !looks_like_id("doc", &req.document_id) {
             return Err(ApiError::Invalid(

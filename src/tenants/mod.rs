@@ -69,7 +69,7 @@ fn plan_ok(plan: &str) -> bool {
 
 impl CreateTenant {
     pub fn parse(body: &[u8]) -> Result<CreateTenant, ApiError> {
-        let t: CreateTenant = serde_json::from_slice(body)
+        let t: CreateTenant = crate::strict::object(body)
             .map_err(|e| ApiError::Invalid("invalid_body", format!("invalid tenant: {e}")))?;
         if t.name.trim().is_empty() || t.name.chars().count() > 200 {
             return Err(ApiError::Invalid(
@@ -89,7 +89,7 @@ impl CreateTenant {
 
 impl UpdateTenant {
     pub fn parse(body: &[u8]) -> Result<UpdateTenant, ApiError> {
-        let u: UpdateTenant = serde_json::from_slice(body)
+        let u: UpdateTenant = crate::strict::object(body)
             .map_err(|e| ApiError::Invalid("invalid_body", format!("invalid update: {e}")))?;
         if u.plan.as_deref().is_some_and(|p| !plan_ok(p)) {
             return Err(ApiError::Invalid(

@@ -19,6 +19,28 @@ test("unknown routes are 404 and wrong methods 405, as problem+json", async () =
   assert.equal(wrong.headers.get("allow"), "GET, POST");
 });
 
+test("a method workers-rs does not know (QUERY, PROPFIND) is 405 with Allow, not served as a GET", async () => {
+  for (const method of ["QUERY", "PROPFIND"]) {
+    for (const [route, allow] of [["/health", "GET"], ["/v1/documents", "GET, POST"]]) {
+      const resp = await api(method, route);
+      assertProblem(resp, 405, "method_not_allowed");
+      assert.equal(resp.headers.get("allow"), allow);
+    }
+  }
+});
+
+test("a JSON body must be an object: an array or null is 422, not an empty update", async () => {
+  for (const body of ["[]", "null", '["x"]']) {
+    const resp = await api("POST", "/v1/keys", { headers: { "content-type": "application/json" }, body });
+    assertProblem(resp, 422, "invalid_body");
+  }
+  const nullField = await api("POST", "/v1/keys", {
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ name: "n", role: null }),
+  });
+  assertProblem(nullField, 422, "invalid_body");
+});
+
 test("unknown and malformed document and job ids are 404", async () => {
   assertProblem(await api("GET", "/v1/documents/doc_00000000000000000000000000"), 404, "not_found");
   assertProblem(await api("GET", "/v1/documents/'%20OR%201=1"), 404, "not_found");

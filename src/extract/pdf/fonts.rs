@@ -1,9 +1,85 @@
-//! Glyph widths, in thousandths of text space: `/Widths` of simple fonts,
+//! Fonts as the content walker needs them: how string bytes decode to
+//! text (lopdf's encodings, else our ToUnicode reader, else Latin-1), and
+//! glyph widths, in thousandths of text space: `/Widths` of simple fonts,
 //! `/W` and `/DW` of a composite font's descendant. Unknown glyphs count
 //! as half an em, which is close enough for spacing decisions.
 
-use lopdf::{Dictionary, Document, Object};
+use super::cmap::{self, CMap};
+use super::inflate::decoded;
+use crate::extract::{ExtractError, Limits};
+use lopdf::{Dictionary, Document, Encoding, Object};
 use std::collections::HashMap;
+
+/// How one font's string bytes become text.
+pub(super) enum Decoder<'a> {
+    Lopdf(Encoding<'a>),
+    CMap(CMap),
+    /// No usable encoding: bytes read as Latin-1, printable ones only.
+    Raw,
+}
+
+impl Decoder<'_> {
+    pub(super) fn decode(&self, bytes: &[u8]) -> String {
+        match self {
+            Decoder::Lopdf(enc) => Document::decode_text(enc, bytes).unwrap_or_default(),
+            Decoder::CMap(c) => bytes
+                .chunks(c.code_bytes.max(1))
+                .filter_map(|code| {
+                    let key = code.iter().fold(0u32, |a, b| (a << 8) | u32::from(*b));
+                    c.map.get(&key).map(String::as_str)
+                })
+                .collect(),
+            Decoder::Raw => bytes
+                .iter()
+                .map(|&b| b as char)
+                .filter(|c| !c.is_control() || *c == ' ')
+                .collect(),
+        }
+    }
+}
+
+/// A font as the walker needs it.
+pub(super) struct Font<'a> {
+    pub(super) decoder: Decoder<'a>,
+    pub(super) widths: Widths,
+    /// Bytes per character code: 2 for composite (Type0) fonts.
+    pub(super) code_bytes: usize,
+}
+
+pub(super) fn font<'a>(
+    doc: &'a Document,
+    dict: &'a Dictionary,
+    limits: &Limits,
+) -> Result<Font<'a>, ExtractError> {
+    let composite = dict.get(b"Subtype").and_then(Object::as_name).ok() == Some(b"Type0");
+    // The ToUnicode map is decoded under the budget first: lopdf's own
+    // reading of it (below) is unbounded, so it only ever sees a map that
+    // fits.
+    let to_unicode = match dict
+        .get(b"ToUnicode")
+        .and_then(|o| doc.dereference(o))
+        .and_then(|(_, o)| o.as_stream())
+    {
+        Ok(stream) => match decoded(stream, limits, "a font's ToUnicode map") {
+            Ok(data) => Some(data),
+            Err(e @ ExtractError::TooLarge(_)) => return Err(e),
+            Err(_) => None,
+        },
+        Err(_) => None,
+    };
+    let decoder = match dict.get_font_encoding(doc) {
+        Ok(enc) => Decoder::Lopdf(enc),
+        Err(_) => match to_unicode {
+            Some(data) => Decoder::CMap(cmap::parse(&data)),
+            None => Decoder::Raw,
+        },
+    };
+    Ok(Font {
+        decoder,
+        widths: Widths::of(doc, dict, composite),
+        code_bytes: if composite { 2 } else { 1 },
+    })
+}
 
 const FALLBACK: f32 = 500.0;
 

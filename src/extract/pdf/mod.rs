@@ -8,22 +8,20 @@
 //! does not do).
 
 mod cmap;
+mod content;
 mod fonts;
+mod inflate;
 mod walker;
 
 use super::model::{Builder, Element, Kind};
 use super::{ExtractError, Extraction, Limits};
-use lopdf::Document;
 
 pub fn extract(bytes: &[u8], limits: &Limits) -> Result<Extraction, ExtractError> {
     let head = &bytes[..bytes.len().min(1024)];
     if !head.windows(5).any(|w| w == b"%PDF-") {
         return Err(ExtractError::Malformed("no %PDF header".into()));
     }
-    let doc = Document::load_mem(bytes).map_err(|e| match e {
-        lopdf::Error::Decryption(_) => ExtractError::Encrypted,
-        other => ExtractError::Malformed(format!("PDF could not be parsed: {other}")),
-    })?;
+    let doc = inflate::load(bytes, limits)?;
     if doc.is_encrypted() && doc.authenticate_password("").is_err() {
         return Err(ExtractError::Encrypted);
     }
@@ -43,9 +41,10 @@ pub fn extract(bytes: &[u8], limits: &Limits) -> Result<Extraction, ExtractError
             b.push(Element::new(Kind::PageBreak, "").on_page(number));
         }
         b.set_page(number);
-        let text = match walker::page_text(&doc, page_id) {
+        let text = match walker::page_text(&doc, page_id, limits) {
             Ok(t) => t,
-            Err(e) => {
+            Err(walker::PageError::Budget(e)) => return Err(e),
+            Err(walker::PageError::Unreadable(e)) => {
                 warnings.push(format!("page {number}: text could not be read: {e}"));
                 String::new()
             }
@@ -109,6 +108,154 @@ mod tests {
                 "A new paragraph starts here",
                 "Title Line"
             ]
+        );
+    }
+
+    /// A PDF of the given objects (numbered from 1, object 1 the catalog),
+    /// with a classic cross-reference table.
+    fn pdf_of(objects: &[Vec<u8>]) -> Vec<u8> {
+        let mut out = b"%PDF-1.5\n".to_vec();
+        let mut offsets = Vec::new();
+        for (i, body) in objects.iter().enumerate() {
+            offsets.push(out.len());
+            out.extend(format!("{} 0 obj\n", i + 1).bytes());
+            out.extend_from_slice(body);
+            out.extend_from_slice(b"\nendobj\n");
+        }
+        let xref = out.len();
+        out.extend(format!("xref\n0 {}\n0000000000 65535 f \n", objects.len() + 1).bytes());
+        for o in offsets {
+            out.extend(format!("{o:010} 00000 n \n").bytes());
+        }
+        let trailer = format!(
+            "trailer\n<< /Size {} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n",
+            objects.len() + 1
+        );
+        out.extend(trailer.bytes());
+        out
+    }
+
+    fn stream(dict: &str, data: &[u8]) -> Vec<u8> {
+        use std::io::Write;
+        let mut e = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::best());
+        e.write_all(data).unwrap();
+        let packed = e.finish().unwrap();
+        let mut out = format!(
+            "<< {dict} /Filter /FlateDecode /Length {} >>\nstream\n",
+            packed.len()
+        )
+        .into_bytes();
+        out.extend(packed);
+        out.extend_from_slice(b"\nendstream");
+        out
+    }
+
+    /// Catalog, pages, one page (resources `res`), its content, then `more`.
+    fn one_page(res: &str, content: &[u8], more: Vec<Vec<u8>>) -> Vec<u8> {
+        let mut objects = vec![
+            b"<< /Type /Catalog /Pages 2 0 R >>".to_vec(),
+            b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>".to_vec(),
+            format!("<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Resources {res} /Contents 4 0 R >>").into_bytes(),
+            stream("", content),
+        ];
+        objects.extend(more);
+        pdf_of(&objects)
+    }
+
+    const FONT: &str = "<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>";
+
+    #[test]
+    fn a_hand_built_page_reads_back() {
+        let res = format!("<< /Font << /F1 {FONT} >> >>");
+        let pdf = one_page(&res, b"BT /F1 12 Tf 72 700 Td (Budgets hold) Tj ET", vec![]);
+        let ex = extract(&pdf, &Limits::default()).unwrap();
+        assert_eq!(ex.text().trim(), "Budgets hold");
+    }
+
+    #[test]
+    fn a_content_stream_bomb_is_refused_with_a_typed_error() {
+        // 8 MiB of white space packs into a few KB.
+        let pdf = one_page("<< >>", &vec![b' '; 8 * 1024 * 1024], vec![]);
+        assert!(pdf.len() < 64 * 1024, "{} bytes", pdf.len());
+        let limits = Limits {
+            max_stream_bytes: 2 * 1024 * 1024,
+            ..Limits::default()
+        };
+        let err = extract(&pdf, &limits).unwrap_err();
+        assert!(
+            matches!(&err, ExtractError::TooLarge(m) if m.contains("page's content")),
+            "{err:?}"
+        );
+    }
+
+    #[test]
+    fn an_object_stream_bomb_is_refused_before_it_is_unpacked() {
+        let mut packed = b"5 0 << /Padding true >>".to_vec();
+        packed.resize(8 * 1024 * 1024, b' ');
+        let objstm = stream("/Type /ObjStm /N 1 /First 4", &packed);
+        let pdf = one_page("<< >>", b"", vec![objstm]);
+        let limits = Limits {
+            max_stream_bytes: 2 * 1024 * 1024,
+            ..Limits::default()
+        };
+        let err = extract(&pdf, &limits).unwrap_err();
+        assert!(
+            matches!(&err, ExtractError::TooLarge(m) if m.contains("object stream")),
+            "{err:?}"
+        );
+    }
+
+    #[test]
+    fn objects_in_an_object_stream_are_unpacked_and_used() {
+        // The page's font lives in an object stream (object 6 inside 5).
+        let font = format!("6 0 {FONT}");
+        let objstm = stream("/Type /ObjStm /N 1 /First 4", font.as_bytes());
+        let pdf = one_page(
+            "<< /Font << /F1 6 0 R >> >>",
+            b"BT /F1 12 Tf 72 700 Td (Packed font) Tj ET",
+            vec![objstm],
+        );
+        let ex = extract(&pdf, &Limits::default()).unwrap();
+        assert_eq!(ex.text().trim(), "Packed font");
+    }
+
+    #[test]
+    fn form_fan_out_is_bounded_by_the_documents_budget() {
+        // Each level draws the next 200 times: 200^4 = 1.6e9 runs unbounded.
+        let draws = |next: &str| format!("/{next} Do\n").repeat(200);
+        let form = |next: Option<&str>| {
+            let (res, body) = match next {
+                Some(n) => (
+                    format!(
+                        "/Resources << /XObject << /{n} {} 0 R >> >>",
+                        5 + n.as_bytes()[1] - b'0'
+                    ),
+                    draws(n),
+                ),
+                None => (String::new(), "BT ET".to_string()),
+            };
+            stream(
+                &format!("/Type /XObject /Subtype /Form /BBox [0 0 1 1] {res}"),
+                body.as_bytes(),
+            )
+        };
+        // Objects 5.. are forms X0 (drawn by the page) to X4.
+        let forms = vec![
+            form(Some("X1")),
+            form(Some("X2")),
+            form(Some("X3")),
+            form(Some("X4")),
+            form(None),
+        ];
+        let pdf = one_page(
+            "<< /XObject << /X0 5 0 R >> >>",
+            draws("X0").as_bytes(),
+            forms,
+        );
+        let err = extract(&pdf, &Limits::default()).unwrap_err();
+        assert!(
+            matches!(&err, ExtractError::TooLarge(m) if m.contains("form XObject runs")),
+            "{err:?}"
         );
     }
 

@@ -4,73 +4,17 @@
 //! (the font's glyph widths) decide line breaks and word spaces, so text
 //! placed glyph by glyph reads as words.
 
-use super::cmap::{self, CMap};
-use super::fonts::Widths;
-use lopdf::content::Content;
-use lopdf::{Dictionary, Document, Encoding, Object, ObjectId};
+use super::content::for_each_piece;
+use super::fonts::{font, Font};
+use super::inflate::decoded;
+use crate::extract::{ExtractError, Limits};
+use lopdf::content::Operation;
+use lopdf::{Dictionary, Document, Object, ObjectId};
 use std::collections::BTreeMap;
 use std::rc::Rc;
 
 /// How deeply form XObjects may nest (they may also refer to themselves).
 const MAX_FORM_DEPTH: u32 = 8;
-
-/// How one font's string bytes become text.
-enum Decoder<'a> {
-    Lopdf(Encoding<'a>),
-    CMap(CMap),
-    /// No usable encoding: bytes read as Latin-1, printable ones only.
-    Raw,
-}
-
-impl Decoder<'_> {
-    fn decode(&self, bytes: &[u8]) -> String {
-        match self {
-            Decoder::Lopdf(enc) => Document::decode_text(enc, bytes).unwrap_or_default(),
-            Decoder::CMap(c) => bytes
-                .chunks(c.code_bytes.max(1))
-                .filter_map(|code| {
-                    let key = code.iter().fold(0u32, |a, b| (a << 8) | u32::from(*b));
-                    c.map.get(&key).map(String::as_str)
-                })
-                .collect(),
-            Decoder::Raw => bytes
-                .iter()
-                .map(|&b| b as char)
-                .filter(|c| !c.is_control() || *c == ' ')
-                .collect(),
-        }
-    }
-}
-
-/// A font as the walker needs it.
-struct Font<'a> {
-    decoder: Decoder<'a>,
-    widths: Widths,
-    /// Bytes per character code: 2 for composite (Type0) fonts.
-    code_bytes: usize,
-}
-
-fn font<'a>(doc: &'a Document, dict: &'a Dictionary) -> Font<'a> {
-    let composite = dict.get(b"Subtype").and_then(Object::as_name).ok() == Some(b"Type0");
-    let decoder = match dict.get_font_encoding(doc) {
-        Ok(enc) => Decoder::Lopdf(enc),
-        Err(_) => {
-            let stream = dict
-                .get(b"ToUnicode")
-                .and_then(|o| doc.dereference(o))
-                .and_then(|(_, o)| o.as_stream());
-            match stream.and_then(|s| s.decompressed_content().or_else(|_| Ok(s.content.clone()))) {
-                Ok(data) => Decoder::CMap(cmap::parse(&data)),
-                Err(_) => Decoder::Raw,
-            }
-        }
-    };
-    Font {
-        decoder,
-        widths: Widths::of(doc, dict, composite),
-        code_bytes: if composite { 2 } else { 1 },
-    }
-}
 
 fn num(o: Option<&Object>) -> f32 {
     o.and_then(|o| o.as_float().ok()).unwrap_or(0.0)
@@ -191,34 +135,84 @@ fn form_scope<'a>(
     doc: &'a Document,
     resources: Option<&'a Dictionary>,
     outer: &Scope<'a>,
-) -> Scope<'a> {
+    limits: &Limits,
+) -> Result<Scope<'a>, ExtractError> {
     let mut scope = outer.clone();
-    let Some(res) = resources else { return scope };
+    let Some(res) = resources else {
+        return Ok(scope);
+    };
     if let Some(fonts) = deref_dict(doc, res.get(b"Font").ok()) {
         for (name, f) in fonts.iter() {
             if let Some(dict) = deref_dict(doc, Some(f)) {
-                scope.fonts.insert(name.clone(), Rc::new(font(doc, dict)));
+                scope
+                    .fonts
+                    .insert(name.clone(), Rc::new(font(doc, dict, limits)?));
             }
         }
     }
     if let Some(x) = deref_dict(doc, res.get(b"XObject").ok()) {
         scope.xobjects = Some(x);
     }
-    scope
+    Ok(scope)
+}
+
+/// Why a page gave no text.
+#[derive(Debug)]
+pub enum PageError {
+    /// The document's budget ran out: the whole extraction stops.
+    Budget(ExtractError),
+    /// This page's structure could not be read; other pages may be.
+    Unreadable(String),
+}
+
+impl From<ExtractError> for PageError {
+    fn from(e: ExtractError) -> PageError {
+        match e {
+            e @ ExtractError::TooLarge(_) => PageError::Budget(e),
+            other => PageError::Unreadable(other.to_string()),
+        }
+    }
+}
+
+impl From<lopdf::Error> for PageError {
+    fn from(e: lopdf::Error) -> PageError {
+        PageError::Unreadable(e.to_string())
+    }
+}
+
+/// A page's content streams, decoded and joined, under the budget.
+fn page_content(doc: &Document, page_id: ObjectId, limits: &Limits) -> Result<Vec<u8>, PageError> {
+    let mut content = Vec::new();
+    for id in doc.get_page_contents(page_id) {
+        let Ok(stream) = doc.get_object(id).and_then(Object::as_stream) else {
+            continue;
+        };
+        let data = decoded(stream, limits, "a page's content").or_else(|e| match e {
+            e @ ExtractError::TooLarge(_) => Err(e),
+            _ => Ok(stream.content.clone()),
+        })?;
+        if (content.len() + data.len()) as u64 > limits.max_stream_bytes {
+            return Err(limits.past_inflation_cap("a page's content").into());
+        }
+        content.extend_from_slice(&data);
+        content.push(b'\n');
+    }
+    Ok(content)
 }
 
 /// The text of one page, one line per text line.
-pub fn page_text(doc: &Document, page_id: ObjectId) -> Result<String, lopdf::Error> {
+pub fn page_text(doc: &Document, page_id: ObjectId, limits: &Limits) -> Result<String, PageError> {
     let dicts: BTreeMap<Vec<u8>, &Dictionary> = doc.get_page_fonts(page_id)?;
     let (resources, _) = doc.get_page_resources(page_id)?;
+    let mut fonts = BTreeMap::new();
+    for (name, dict) in &dicts {
+        fonts.insert(name.clone(), Rc::new(font(doc, dict, limits)?));
+    }
     let scope = Scope {
-        fonts: dicts
-            .iter()
-            .map(|(name, dict)| (name.clone(), Rc::new(font(doc, dict))))
-            .collect(),
+        fonts,
         xobjects: resources.and_then(|r| deref_dict(doc, r.get(b"XObject").ok())),
     };
-    let content = Content::decode(&doc.get_page_content(page_id)?)?;
+    let content = page_content(doc, page_id, limits)?;
     let mut st = State {
         scope,
         ctm: IDENTITY,
@@ -231,14 +225,20 @@ pub fn page_text(doc: &Document, page_id: ObjectId) -> Result<String, lopdf::Err
         last: None,
         out: String::new(),
     };
-    walk(doc, &content, &mut st, 0);
+    walk(doc, &content, &mut st, 0, limits)?;
     Ok(st.out)
 }
 
 /// Runs a form XObject (`Do`) with its matrix and resources.
-fn run_form<'a>(doc: &'a Document, name: &[u8], st: &mut State<'a>, depth: u32) {
+fn run_form<'a>(
+    doc: &'a Document,
+    name: &[u8],
+    st: &mut State<'a>,
+    depth: u32,
+    limits: &Limits,
+) -> Result<(), ExtractError> {
     if depth >= MAX_FORM_DEPTH {
-        return;
+        return Ok(());
     }
     let Some(stream) = st
         .scope
@@ -247,39 +247,60 @@ fn run_form<'a>(doc: &'a Document, name: &[u8], st: &mut State<'a>, depth: u32) 
         .and_then(|o| doc.dereference(o).ok())
         .and_then(|(_, o)| o.as_stream().ok())
     else {
-        return;
+        return Ok(());
     };
     if stream.dict.get(b"Subtype").and_then(Object::as_name).ok() != Some(b"Form") {
-        return;
+        return Ok(());
     }
-    let Ok(data) = stream
-        .decompressed_content()
-        .or_else(|_| Ok::<_, lopdf::Error>(stream.content.clone()))
-    else {
-        return;
-    };
-    let Ok(content) = Content::decode(&data) else {
-        return;
+    // Every run counts, and decodes its stream again under the budget: a
+    // form drawn a million times costs what a million forms would.
+    limits.take_form_run()?;
+    let data = match decoded(stream, limits, "a form XObject") {
+        Ok(d) => d,
+        Err(e @ ExtractError::TooLarge(_)) => return Err(e),
+        Err(_) => stream.content.clone(),
     };
     let resources = deref_dict(doc, stream.dict.get(b"Resources").ok());
     let saved_scope = std::mem::take(&mut st.scope);
-    st.scope = form_scope(doc, resources, &saved_scope);
+    st.scope = form_scope(doc, resources, &saved_scope, limits)?;
     let saved_ctm = st.ctm;
     if let Ok(Object::Array(m)) = stream.dict.get(b"Matrix") {
         st.ctm = Matrix::of(m).then(st.ctm);
     }
-    walk(doc, &content, st, depth + 1);
+    let walked = walk(doc, &data, st, depth + 1, limits);
     st.ctm = saved_ctm;
     st.scope = saved_scope;
+    walked
 }
 
-fn walk<'a>(doc: &'a Document, content: &Content, st: &mut State<'a>, depth: u32) {
-    for op in &content.operations {
+/// Walks a content stream's operators, piece by piece.
+fn walk<'a>(
+    doc: &'a Document,
+    content: &[u8],
+    st: &mut State<'a>,
+    depth: u32,
+    limits: &Limits,
+) -> Result<(), ExtractError> {
+    for_each_piece(content, limits, |ops| {
+        ops.iter()
+            .try_for_each(|op| apply(doc, op, st, depth, limits))
+    })
+}
+
+/// Applies one operator to the state.
+fn apply<'a>(
+    doc: &'a Document,
+    op: &Operation,
+    st: &mut State<'a>,
+    depth: u32,
+    limits: &Limits,
+) -> Result<(), ExtractError> {
+    {
         let args = &op.operands;
         match op.operator.as_str() {
             "Do" => {
                 if let Some(name) = args.first().and_then(|n| n.as_name().ok()) {
-                    run_form(doc, name, st, depth);
+                    run_form(doc, name, st, depth, limits)?;
                 }
             }
             "q" => st.stack.push(st.ctm),
@@ -342,4 +363,5 @@ fn walk<'a>(doc: &'a Document, content: &Content, st: &mut State<'a>, depth: u32
             _ => {}
         }
     }
+    Ok(())
 }

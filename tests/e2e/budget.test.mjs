@@ -1,0 +1,43 @@
+// Hostile PDFs under the per-document budget: a few kilobytes that would
+// inflate to tens of megabytes, or fan out into billions of form runs, fail
+// their job with a typed document_too_large, and the document stays stored.
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { ADMIN_KEY, createJob, upload, waitForJob } from "./helpers.mjs";
+import { onePage, stream } from "./pdfs.mjs";
+
+async function failsTooLarge(pdf, mentions) {
+  assert.ok(pdf.length < 200 * 1024, `${pdf.length} bytes`);
+  const doc = await upload("hostile.pdf", "application/pdf", pdf);
+  const job = await waitForJob((await createJob(doc.id)).id);
+  assert.equal(job.status, "failed", JSON.stringify(job));
+  assert.equal(job.error.code, "document_too_large", JSON.stringify(job.error));
+  assert.match(job.error.message, mentions);
+  // Nothing stored is lost: the document is still there, byte for byte.
+  const back = await fetch(`${process.env.QUIRE_URL}/v1/documents/${doc.id}/content`, {
+    headers: { authorization: `Bearer ${ADMIN_KEY}` },
+  });
+  assert.equal(back.status, 200);
+  assert.equal(Buffer.from(await back.arrayBuffer()).compare(pdf), 0);
+}
+
+test("a PDF whose page content inflates to 40 MiB fails with document_too_large, not memory", async () => {
+  await failsTooLarge(onePage("<< >>", Buffer.alloc(40 * 1024 * 1024, 0x20)), /page's content/);
+});
+
+test("a PDF whose object stream inflates to 40 MiB is refused before lopdf unpacks it", async () => {
+  const packed = Buffer.alloc(40 * 1024 * 1024, 0x20);
+  packed.write("5 0 << /Padding true >>");
+  const objstm = stream("/Type /ObjStm /N 1 /First 4", packed);
+  await failsTooLarge(onePage("<< >>", Buffer.from(""), [objstm]), /object stream/);
+});
+
+test("a PDF whose forms draw each other 200-fold per level stops at the form-run budget", async () => {
+  // Page draws X0 200 times, X0 draws X1 200 times, … X3 draws X4: 1.6e9 runs unbounded.
+  const draws = (name) => Buffer.from(`/${name} Do\n`.repeat(200));
+  const forms = [1, 2, 3, 4].map((n) =>
+    stream(`/Type /XObject /Subtype /Form /BBox [0 0 1 1] /Resources << /XObject << /X${n} ${5 + n} 0 R >> >>`, draws(`X${n}`)),
+  );
+  forms.push(stream("/Type /XObject /Subtype /Form /BBox [0 0 1 1]", Buffer.from("BT ET")));
+  await failsTooLarge(onePage("<< /XObject << /X0 5 0 R >> >>", draws("X0"), forms), /form XObject runs/);
+});
