@@ -257,6 +257,19 @@ test("a revoked key is refused on its next request, though the isolate had it ca
   assertProblem(await api("GET", "/v1/me", { key: key.secret }), 401, "unauthorized");
 });
 
+test("a disabled user's key is refused on its next request, though the isolate had it cached", async () => {
+  const user = await api("POST", "/v1/users", json({ email: `cached-${Date.now()}@example.com`, role: "member" }));
+  assert.equal(user.status, 201, user.text);
+  const key = await newKey({ name: "user key", user_id: user.json.id });
+  for (let i = 0; i < 5; i++) assert.equal((await api("GET", "/v1/me", { key: key.secret })).status, 200);
+  const off = await api("PATCH", `/v1/users/${user.json.id}`, json({ status: "disabled" }));
+  assert.equal(off.status, 200, off.text);
+  assertProblem(await api("GET", "/v1/me", { key: key.secret }), 401, "unauthorized");
+  // And back: enabling the user again lets the same key in.
+  assert.equal((await api("PATCH", `/v1/users/${user.json.id}`, json({ status: "active" }))).status, 200);
+  assert.equal((await api("GET", "/v1/me", { key: key.secret })).status, 200);
+});
+
 test("a key holds at most five event streams at once: a sixth is refused while they run", async () => {
   const doc = await api("POST", "/v1/documents", { headers: { "content-type": "text/plain" }, body: "streams ".repeat(5000) });
   assert.equal(doc.status, 201, doc.text);
