@@ -20,7 +20,7 @@ const TYPES = {
 };
 
 console.log("## Native (release build)\n");
-console.log(execFileSync("cargo", ["run", "--quiet", "--release", "--example", "bench_extract"], { cwd: root, encoding: "utf8" }));
+console.log(execFileSync("cargo", ["run", "--quiet", "--release", "-p", "quire-extract", "--example", "bench_extract"], { cwd: root, encoding: "utf8" }));
 
 function walk(dir) {
   return readdirSync(dir).flatMap((n) => {

@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Extraction quality report: every corpus file that a reference extractor
-can read is extracted by Quire (natively, examples/extract.rs) and by the
+can read is extracted by Quire (natively, crates/extract/examples/extract.rs) and by the
 reference (pdftotext for PDF, pandoc for the formats it reads), and the two
 texts are compared by word-level F1 (multiset of lower-cased words).
 
@@ -45,7 +45,7 @@ def reference(path):
 
 def main():
     verbose = "--verbose" in sys.argv
-    subprocess.run(["cargo", "build", "--quiet", "--release", "--example", "extract"], cwd=ROOT, check=True)
+    subprocess.run(["cargo", "build", "--quiet", "--release", "-p", "quire-extract", "--example", "extract"], cwd=ROOT, check=True)
     per_format = collections.defaultdict(list)
     for dirpath, _, files in os.walk(CORPUS):
         for name in sorted(files):

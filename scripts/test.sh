@@ -12,11 +12,11 @@ step() { printf '\n== %s\n' "$*"; }
 step "cargo fmt --check"
 cargo fmt --all -- --check
 step "clippy (host)"
-cargo clippy --all-targets --locked -- -D warnings
+cargo clippy --workspace --all-targets --locked -- -D warnings
 step "clippy (wasm32)"
-cargo clippy --target wasm32-unknown-unknown --lib --locked -- -D warnings
+cargo clippy --workspace --target wasm32-unknown-unknown --lib --locked -- -D warnings
 step "unit, application and corpus tests (native)"
-cargo test --locked
+cargo test --workspace --locked
 # Built here, not first inside `wrangler dev` (whose own build is then a
 # quick no-op): a cold release build takes minutes on 2 cores, which the
 # servers' start-up wait should not have to cover.

@@ -19,7 +19,8 @@ pub mod config;
 pub mod crypto;
 pub mod documents;
 pub mod error;
-pub mod extract;
+/// The document engine, its own crate (`crates/extract`).
+pub use quire_extract as extract;
 pub mod gate;
 pub mod http;
 pub mod idempotency;
@@ -30,7 +31,7 @@ pub mod openapi;
 pub mod ops;
 pub mod ports;
 pub mod ratelimit;
-pub mod scan;
+pub use quire_extract::scan;
 pub mod strict;
 pub mod tenants;
 pub mod time;

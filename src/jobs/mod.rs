@@ -199,6 +199,16 @@ pub struct QueueEnvelope {
     pub traceparent: Option<String>,
 }
 
+/// What to do with a job's queue message once a consumer is done with it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Disposition {
+    Ack,
+    /// Deliver again after this many seconds.
+    Retry {
+        delay_seconds: u32,
+    },
+}
+
 /// Body of `POST /v1/jobs`.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -8,7 +8,8 @@
 //! runtime would have to handle.
 
 use super::{
-    extraction_key, result_key, Command, CommandState, CommandStatus, Job, JobError, JobStatus,
+    extraction_key, result_key, Command, CommandState, CommandStatus, Disposition, Job, JobError,
+    JobStatus,
 };
 use crate::documents::Document;
 use crate::extract::{self, Extraction};
@@ -19,16 +20,6 @@ use crate::ports::{BlobStore, Clock, JobQueue, MetaStore, StoreError, UsageMeter
 use crate::usage::{month_of, Charge};
 use crate::webhooks::runner::ensure_completion_webhook;
 use std::collections::HashMap;
-
-/// What to do with the queue message.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Disposition {
-    Ack,
-    /// Deliver again after this many seconds.
-    Retry {
-        delay_seconds: u32,
-    },
-}
 
 /// Limits the runner works under.
 #[derive(Debug, Clone, Copy)]

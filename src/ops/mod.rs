@@ -7,7 +7,7 @@ pub mod jobstats;
 pub mod metrics;
 pub mod slo;
 
-use crate::config::ConfigError;
+use crate::config::error::ConfigError;
 
 /// Operations settings (see README "Configuration").
 #[derive(Debug, Clone)]

@@ -6,8 +6,7 @@ use super::{
     completion_payload, delivery_id, retry_delay_seconds, sign, Delivery, DeliveryStatus,
     WebhookMessage, LEASE_MS,
 };
-use crate::jobs::runner::Disposition;
-use crate::jobs::Job;
+use crate::jobs::{Disposition, Job};
 use crate::ports::{JobQueue, StoreResult, WebhookSender, WebhookStore};
 
 /// Records the completion webhook of a finished job (once) and queues its

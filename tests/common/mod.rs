@@ -12,7 +12,8 @@ pub use quire::fakes::{
     MemLimiter, MemMeta, MemPorts, MemQueue, MemWebhooks, ScriptedLlm, ScriptedSender,
 };
 pub use quire::http::{Method, Request, Response};
-pub use quire::jobs::runner::{process_delivery, Disposition, RunnerLimits, RunnerPorts};
+pub use quire::jobs::runner::{process_delivery, RunnerLimits, RunnerPorts};
+pub use quire::jobs::Disposition;
 use quire::ports::BlobStore;
 pub use quire::webhooks::runner::process_webhook;
 pub use serde_json::Value;

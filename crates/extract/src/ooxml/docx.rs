@@ -3,9 +3,9 @@
 //! breaks, and headers/footers.
 
 use super::{walk, Ev, TableBuilder};
-use crate::extract::model::{Builder, Element, Kind};
-use crate::extract::zipped::Archive;
-use crate::extract::{ExtractError, Extraction, Limits};
+use crate::model::{Builder, Element, Kind};
+use crate::zipped::Archive;
+use crate::{ExtractError, Extraction, Limits};
 
 #[derive(Default)]
 struct Para {
@@ -172,7 +172,7 @@ fn margins(zip: &mut Archive, prefix: &str, kind: Kind) -> Result<Vec<Element>, 
             continue;
         };
         let (els, _) = parse_part(&xml, false)?;
-        let text = crate::extract::model::to_text(&els);
+        let text = crate::model::to_text(&els);
         if !text.trim().is_empty() && !out.iter().any(|e| e.text == text) {
             out.push(Element::new(kind.clone(), text));
         }

@@ -1,9 +1,9 @@
 //! Native extraction speed per format over the shared corpus, beside
-//! pdftotext on the same PDFs. `cargo run --release --example bench_extract`
+//! pdftotext on the same PDFs. `cargo run --release -p quire-extract --example bench_extract`
 //! (or `npm run bench:extract`, which also measures inside wrangler dev).
 
-use quire::documents::media_type_for_filename;
-use quire::extract::extract;
+use quire_extract::extract;
+use quire_extract::media::media_type_for_filename;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -56,7 +56,7 @@ fn main() {
         .nth(1)
         .map(PathBuf::from)
         .unwrap_or_else(|| {
-            Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus/example-docs")
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/corpus/example-docs")
         });
     let mut all = Vec::new();
     files(&dir, &mut all);

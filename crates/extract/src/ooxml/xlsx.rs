@@ -2,9 +2,9 @@
 //! table. Shared and inline strings are resolved; numbers stay as stored.
 
 use super::{walk, Ev, TableBuilder};
-use crate::extract::model::{Element, Kind};
-use crate::extract::zipped::Archive;
-use crate::extract::{ExtractError, Extraction, Limits};
+use crate::model::{Element, Kind};
+use crate::zipped::Archive;
+use crate::{ExtractError, Extraction, Limits};
 
 /// Maximum columns we will pad a row to (guards `XFD1048576`-style refs).
 const MAX_COLUMNS: usize = 1_000;

@@ -93,7 +93,7 @@ fn heading_level(level: HeadingLevel) -> u8 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::extract::model::to_markdown;
+    use crate::model::to_markdown;
 
     #[test]
     fn structure_survives_and_markup_is_dropped() {

@@ -254,7 +254,7 @@ fn meta_charset(bytes: &[u8]) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::extract::model::{to_markdown, to_text};
+    use crate::model::{to_markdown, to_text};
 
     fn els(html: &str) -> Vec<Element> {
         extract(html.as_bytes()).unwrap().0

@@ -9,7 +9,7 @@
 
 use super::model::{Element, Kind};
 use super::{extract_nested, ExtractError, Extraction, Limits};
-use crate::documents::media_type_for_filename;
+use crate::media::media_type_for_filename;
 use std::io::{Cursor, Read};
 use zip::result::ZipError;
 use zip::ZipArchive;

@@ -45,7 +45,7 @@ pub fn extract(bytes: &[u8], limits: &Limits) -> Result<Extraction, ExtractError
         };
         let doc = match zip.read(&path)? {
             Some(d) => Some(d),
-            None => zip.read(&crate::http::percent_decode(&path))?,
+            None => zip.read(&percent_encoding::percent_decode_str(&path).decode_utf8_lossy())?,
         };
         let Some(doc) = doc else {
             warnings.push(format!("spine item {path} is missing"));

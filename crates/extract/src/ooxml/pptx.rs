@@ -3,9 +3,9 @@
 //! descriptions; slide numbers, dates and footers are left out.
 
 use super::{numbered_parts, walk, Attrs, Ev, TableBuilder};
-use crate::extract::model::{Builder, Element, Kind};
-use crate::extract::zipped::Archive;
-use crate::extract::{ExtractError, Extraction, Limits};
+use crate::model::{Builder, Element, Kind};
+use crate::zipped::Archive;
+use crate::{ExtractError, Extraction, Limits};
 
 #[derive(Default)]
 struct Slide {

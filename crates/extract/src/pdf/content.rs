@@ -4,7 +4,7 @@
 //! of any size is walked in small, bounded memory, and every piece's
 //! operators are charged to the document's budget.
 
-use crate::extract::{ExtractError, Limits};
+use crate::{ExtractError, Limits};
 use lopdf::content::{Content, Operation};
 
 /// About how many bytes of content are decoded at once.

@@ -1,6 +1,12 @@
-//! Runtime configuration, parsed once per request from Worker vars and
+//! Runtime configuration, parsed once per isolate from Worker vars and
 //! secrets (see the table in README.md). Parsing is pure: the edge passes a
 //! lookup function.
+
+mod defaults;
+pub mod error;
+
+pub use defaults::*;
+pub use error::ConfigError;
 
 use crate::documents::DEFAULT_MEDIA_TYPES;
 use std::collections::BTreeMap;
@@ -94,32 +100,6 @@ fn per_plan<T>(
         })
         .collect()
 }
-
-/// Default monthly budgets per tenant: 5 M requests, 100 GiB stored,
-/// 1 M processed pages, 50 M LLM tokens.
-pub const DEFAULT_BUDGETS: &str =
-    "requests=5000000,stored_bytes=107374182400,pages=1000000,llm_tokens=50000000";
-
-/// Default unit prices (USD) for cost estimates; LLM tokens are priced by
-/// model in `LLM_PRICES` instead, so they are not here.
-pub const DEFAULT_USAGE_PRICES: &str = "requests=0.0000005,pages=0.001";
-
-/// Default limits per key (and per IP for `public`), per minute.
-pub const DEFAULT_RATE_LIMITS: &str = "read=1200/60,upload=120/60,jobs=240/60,public=120/60";
-pub const DEFAULT_TENANT_RATE_LIMIT: &str = "tenant=6000/60";
-
-/// Why configuration could not be used.
-#[derive(Debug, Clone, thiserror::Error, PartialEq)]
-pub enum ConfigError {
-    #[error("setting {0} is missing")]
-    Missing(&'static str),
-    #[error("setting {0} is invalid: {1}")]
-    Invalid(&'static str, String),
-}
-
-/// 100 MB, the Workers request-body limit; raw bodies over one upload
-/// part stream to storage, so this costs no memory.
-pub const DEFAULT_MAX_UPLOAD_BYTES: u64 = 100_000_000;
 
 impl Config {
     /// Builds the configuration from a lookup of Worker vars/secrets.
@@ -305,128 +285,4 @@ fn number(
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use std::collections::HashMap;
-
-    const TEST_KEYS: &str = "k1:AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQE=";
-
-    fn lookup(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
-        let map: HashMap<String, String> = pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
-        move |k| map.get(k).cloned()
-    }
-
-    #[test]
-    fn defaults_apply_when_only_the_pepper_is_set() {
-        let c = Config::from_lookup(lookup(&[
-            ("API_KEY_PEPPER", "0123456789abcdef"),
-            ("MASTER_KEYS", TEST_KEYS),
-        ]))
-        .unwrap();
-        assert_eq!(c.max_upload_bytes, DEFAULT_MAX_UPLOAD_BYTES);
-        assert!(c
-            .accepted_media_types
-            .contains(&"application/pdf".to_string()));
-        assert_eq!(c.key_environment(), "test");
-    }
-
-    #[test]
-    fn openings_for_local_work_are_refused_in_every_deployed_environment() {
-        let with = |env: &str, name: &str| {
-            Config::from_lookup(lookup(&[
-                ("API_KEY_PEPPER", "0123456789abcdef"),
-                ("MASTER_KEYS", TEST_KEYS),
-                ("ENVIRONMENT", env),
-                (name, "true"),
-            ]))
-        };
-        for name in ["ENABLE_TEST_ROUTES", "ALLOW_LOCAL_URLS"] {
-            for env in ["dev", "staging", "production", "prod", "anything"] {
-                assert!(with(env, name).is_err(), "{name} accepted in {env}");
-            }
-            for env in ["development", "test"] {
-                assert!(with(env, name).is_ok(), "{name} refused in {env}");
-            }
-        }
-    }
-
-    #[test]
-    fn missing_pepper_and_bad_numbers_are_reported() {
-        assert_eq!(
-            Config::from_lookup(lookup(&[])).unwrap_err(),
-            ConfigError::Missing("API_KEY_PEPPER")
-        );
-        let err = Config::from_lookup(lookup(&[
-            ("API_KEY_PEPPER", "0123456789abcdef"),
-            ("MASTER_KEYS", TEST_KEYS),
-            ("MAX_UPLOAD_BYTES", "ten"),
-        ]))
-        .unwrap_err();
-        assert!(matches!(err, ConfigError::Invalid("MAX_UPLOAD_BYTES", _)));
-    }
-
-    #[test]
-    fn plans_override_limits_and_budgets() {
-        let c = Config::from_lookup(lookup(&[
-            ("API_KEY_PEPPER", "0123456789abcdef"),
-            ("MASTER_KEYS", TEST_KEYS),
-            (
-                "PLAN_RATE_LIMITS",
-                "free:read=10/60;pro:read=9000/60,upload=900/60",
-            ),
-            ("PLAN_BUDGETS", "free:pages=100"),
-        ]))
-        .unwrap();
-        assert_eq!(c.plan_rate_limits["pro"][1].limit, 900);
-        assert_eq!(c.budget("free", "pages"), Some(100));
-        assert_eq!(c.budget("standard", "pages"), Some(1_000_000));
-        let bad = Config::from_lookup(lookup(&[
-            ("API_KEY_PEPPER", "0123456789abcdef"),
-            ("MASTER_KEYS", TEST_KEYS),
-            ("PLAN_BUDGETS", "free=1"),
-        ]));
-        assert!(matches!(bad, Err(ConfigError::Invalid("PLAN_BUDGETS", _))));
-    }
-
-    #[test]
-    fn test_routes_are_refused_in_production() {
-        let err = Config::from_lookup(lookup(&[
-            ("API_KEY_PEPPER", "0123456789abcdef"),
-            ("MASTER_KEYS", TEST_KEYS),
-            ("ENVIRONMENT", "production"),
-            ("ENABLE_TEST_ROUTES", "true"),
-        ]))
-        .unwrap_err();
-        assert!(matches!(err, ConfigError::Invalid("ENABLE_TEST_ROUTES", _)));
-    }
-
-    #[test]
-    fn unencrypted_storage_and_odd_part_sizes_are_refused() {
-        let base = [
-            ("API_KEY_PEPPER", "0123456789abcdef"),
-            ("MASTER_KEYS", TEST_KEYS),
-        ];
-        let with = |extra: &[(&'static str, &'static str)]| {
-            let mut all = base.to_vec();
-            all.extend_from_slice(extra);
-            Config::from_lookup(lookup(&all))
-        };
-        assert!(with(&[]).unwrap().encrypt_at_rest);
-        assert!(
-            !with(&[("ENCRYPTION_AT_REST", "off")])
-                .unwrap()
-                .encrypt_at_rest
-        );
-        assert!(matches!(
-            with(&[("ENCRYPTION_AT_REST", "off"), ("ENVIRONMENT", "production")]),
-            Err(ConfigError::Invalid("ENCRYPTION_AT_REST", _))
-        ));
-        assert_eq!(with(&[]).unwrap().upload_part_bytes, 8 * 1024 * 1024);
-        for bad in ["0", "100000", "x", "134217728"] {
-            assert!(with(&[("UPLOAD_PART_BYTES", bad)]).is_err(), "{bad}");
-        }
-    }
-}
+mod tests;

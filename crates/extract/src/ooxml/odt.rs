@@ -2,9 +2,9 @@
 //! items by nesting, tables; annotations are left out.
 
 use super::{walk, Attrs, Ev, TableBuilder};
-use crate::extract::model::{Builder, Element, Kind};
-use crate::extract::zipped::Archive;
-use crate::extract::{ExtractError, Extraction, Limits};
+use crate::model::{Builder, Element, Kind};
+use crate::zipped::Archive;
+use crate::{ExtractError, Extraction, Limits};
 
 #[derive(Default)]
 struct State {

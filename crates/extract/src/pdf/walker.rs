@@ -7,7 +7,7 @@
 use super::content::for_each_piece;
 use super::fonts::{font, Font};
 use super::inflate::decoded;
-use crate::extract::{ExtractError, Limits};
+use crate::{ExtractError, Limits};
 use lopdf::content::Operation;
 use lopdf::{Dictionary, Document, Object, ObjectId};
 use std::collections::BTreeMap;

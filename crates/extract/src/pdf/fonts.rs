@@ -6,7 +6,7 @@
 
 use super::cmap::{self, CMap};
 use super::inflate::decoded;
-use crate::extract::{ExtractError, Limits};
+use crate::{ExtractError, Limits};
 use lopdf::{Dictionary, Document, Encoding, Object};
 use std::collections::HashMap;
 

@@ -9,7 +9,7 @@
 //! object streams (renamed while loading so lopdf leaves them packed, then
 //! unpacked here: [`load`]).
 
-use crate::extract::{ExtractError, Limits};
+use crate::{ExtractError, Limits};
 use lopdf::{Dictionary, Document, Object, ObjectStream, Reader, Stream};
 use std::io::Read;
 

@@ -1,6 +1,8 @@
-//! Extraction: document bytes in, a [`model`] of elements out, rendered as
-//! text and Markdown. Pure and synchronous, so every extractor is tested
-//! natively against the shared corpus.
+//! Quire's document engine, with no worker, port or HTTP type in it:
+//! content scanning at upload ([`scan`]), media types ([`media`]) and
+//! extraction: document bytes in, a [`model`] of elements out, rendered as
+//! text and Markdown. Pure and synchronous, so every extractor is tested,
+//! fuzzed and benchmarked natively against the shared corpus.
 //!
 //! Each format has its own module; [`extract`] picks one by media type and
 //! refuses, with a typed error, the types that have no extractor.
@@ -14,10 +16,12 @@ mod epub;
 mod html;
 mod json;
 mod markdown;
+pub mod media;
 pub mod model;
 pub(crate) mod ooxml;
 mod pdf;
 mod rtf;
+pub mod scan;
 pub mod text;
 mod xml;
 pub(crate) mod zipped;

@@ -4,7 +4,7 @@
 
 use super::model::{Builder, Element, Kind};
 use super::{extract_nested, html, text, ExtractError, Extraction, Limits};
-use crate::documents::media_type_for_filename;
+use crate::media::media_type_for_filename;
 use mail_parser::{Address, Message, MessageParser, MimeHeaders, PartType};
 
 pub fn extract(bytes: &[u8], limits: &Limits, depth: u32) -> Result<Extraction, ExtractError> {

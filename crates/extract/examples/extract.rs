@@ -1,9 +1,9 @@
 //! Extracts one file natively and prints its text (or `--markdown`, or
 //! `--json` elements). Used by the quality report and for debugging:
-//! `cargo run --release --example extract -- path/to/file.docx`.
+//! `cargo run --release -p quire-extract --example extract -- path/to/file.docx`.
 
-use quire::documents::media_type_for_filename;
-use quire::extract::extract;
+use quire_extract::extract;
+use quire_extract::media::media_type_for_filename;
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
