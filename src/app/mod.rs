@@ -10,6 +10,7 @@ mod documents;
 mod gate;
 mod idempotent;
 mod identity;
+mod intake;
 mod jobs;
 mod keys;
 mod limits;

@@ -474,12 +474,11 @@ pub async fn create_streamed<P: Ports>(
     let idempotency_key = super::idempotent::key_of(req, who);
     let idempotency_key = idempotency_key.as_deref();
     if let Some(done) =
-        super::documents::earlier_try(app, idempotency_key, ctx, who, &media_type, size, None)
-            .await?
+        super::intake::earlier_try(app, idempotency_key, ctx, who, &media_type, size, None).await?
     {
         return Ok(done);
     }
-    let expires_at_ms = super::documents::expiry_for(app, req, who, ctx.now_ms).await?;
+    let expires_at_ms = super::intake::expiry_for(app, req, who, ctx.now_ms).await?;
     super::usage::charge(app, who, ctx, "stored_bytes", size as i64).await?;
     let give_back = || async {
         let _ = super::usage::charge(app, who, ctx, "stored_bytes", -(size as i64)).await;

@@ -157,10 +157,9 @@ impl Command {
                     Err(format!("{} count must be between 1 and 100", self.name()))
                 }
             }
-            other => match crate::llm::tasks::Task::of(other) {
-                Some(Err(why)) => Err(why),
-                _ => Ok(()),
-            },
+            // LLM commands' options are the LLM task's to check
+            // (`llm::tasks::Task::of`, called by the job's validation).
+            _ => Ok(()),
         }
     }
 

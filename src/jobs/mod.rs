@@ -1,8 +1,11 @@
 //! Jobs: the record, its state machine, the commands a job runs and the
 //! queue message. Pure; the consumer logic lives in [`runner`].
 
+pub mod error;
 pub mod events;
 pub mod runner;
+
+pub use error::JobError;
 
 use crate::error::ApiError;
 use crate::ids::looks_like_id;
@@ -71,7 +74,7 @@ pub struct CommandState {
     pub progress: u8,
     /// Model, tokens, cost and how an LLM command was served.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub llm: Option<crate::llm::engine::LlmUsage>,
+    pub llm: Option<crate::llm::usage::LlmUsage>,
 }
 
 impl CommandState {
@@ -86,22 +89,6 @@ impl CommandState {
                 llm: None,
             })
             .collect()
-    }
-}
-
-/// A typed reason a job failed (or last failed, while it is retried).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct JobError {
-    pub code: String,
-    pub message: String,
-}
-
-impl JobError {
-    pub fn new(code: &str, message: impl Into<String>) -> JobError {
-        JobError {
-            code: code.to_string(),
-            message: message.into(),
-        }
     }
 }
 
@@ -250,6 +237,10 @@ impl CreateJobRequest {
                 ));
             }
             c.validate()
+                .and_then(|()| match crate::llm::tasks::Task::of(c) {
+                    Some(Err(why)) => Err(why),
+                    _ => Ok(()),
+                })
                 .map_err(|why| ApiError::Invalid("invalid_options", why))?;
         }
         Ok(req)

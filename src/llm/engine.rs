@@ -7,37 +7,14 @@ use super::breaker::Policy;
 use super::compress::{compress, estimate_tokens, Compressed};
 use super::tasks::{apportion, batch_request, split_batch, Task, PROMPT_VERSION};
 use super::{BreakerStore, LlmConfig, LlmProvider, LlmRequest, Target};
-use crate::jobs::JobError;
+use crate::jobs::error::JobError;
 use crate::ports::{BlobStore, Clock, UsageMeter};
 use crate::usage::{month_of, Charge};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
-/// What one command's LLM work cost and how it was served.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct LlmUsage {
-    /// `provider/model` that answered (none when degraded or failed).
-    pub model: Option<String>,
-    pub tier: String,
-    pub calls: u32,
-    pub input_tokens: u32,
-    pub output_tokens: u32,
-    /// True when a provider reported no usage and tokens were estimated.
-    pub estimated: bool,
-    pub cost_usd: f64,
-    /// Served from the response cache: no call, no tokens.
-    pub cached: bool,
-    /// Answered by one call together with other commands of the job.
-    pub batched: bool,
-    /// Every model was down: the answer is the non-LLM substitute.
-    pub degraded: bool,
-    /// Tokens sent over tokens of the document (1.0: nothing removed).
-    pub compression_ratio: f64,
-    /// Failures met on the way (retries, fallbacks), for diagnosis.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub failures: Vec<String>,
-}
+pub use super::usage::LlmUsage;
 
 impl LlmUsage {
     pub fn tokens(&self) -> u32 {

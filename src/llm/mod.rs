@@ -11,6 +11,7 @@ pub mod config;
 pub mod engine;
 pub mod schema;
 pub mod tasks;
+pub mod usage;
 
 pub use config::{LlmConfig, Target};
 

@@ -5,8 +5,16 @@
 //! may overlap), and the operator's metrics read the rollups back.
 
 use super::metrics::{Rollup, Stats};
-use crate::ports::JobTiming;
+use crate::jobs::Job;
 use std::collections::BTreeMap;
+
+/// A finished job as the operator's metrics see it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct JobTiming {
+    pub job: Job,
+    /// The document's media type (the format processed).
+    pub media_type: String,
+}
 
 /// Rollup name prefix of jobs by outcome and format: `job:<outcome>:<type>`.
 pub const JOB_PREFIX: &str = "job:";

@@ -3,30 +3,18 @@
 //! The edge implements them over D1, R2 and Queues; [`crate::fakes`] over
 //! memory, for application tests. Futures need not be `Send` (one thread).
 
+pub mod entropy;
+pub mod error;
+
+pub use crate::ops::jobstats::JobTiming;
+pub use entropy::Entropy;
+pub use error::{StoreError, StoreResult};
+
 use crate::auth::access::{Grantee, Share, Visibility};
 use crate::auth::{ApiKey, User};
 use crate::documents::Document;
 use crate::jobs::{CommandState, Job, JobError, JobMessage};
 use crate::webhooks::{Delivery, WebhookMessage};
-
-/// A failure of a storage or messaging dependency.
-#[derive(Debug, Clone, PartialEq, thiserror::Error)]
-pub enum StoreError {
-    /// May succeed if tried again (network blip, overload, timeout).
-    #[error("transient storage failure: {0}")]
-    Transient(String),
-    /// Will fail again the same way (bad query, constraint violation).
-    #[error("storage failure: {0}")]
-    Permanent(String),
-}
-
-impl StoreError {
-    pub fn is_retryable(&self) -> bool {
-        matches!(self, StoreError::Transient(_))
-    }
-}
-
-pub type StoreResult<T> = Result<T, StoreError>;
 
 /// Object storage for document bytes and job results (R2).
 pub trait BlobStore {
@@ -368,14 +356,6 @@ pub trait HttpClient {
     ) -> Result<u16, String>;
 }
 
-/// A finished job as the operator's metrics see it.
-#[derive(Debug, Clone, PartialEq)]
-pub struct JobTiming {
-    pub job: Job,
-    /// The document's media type (the format processed).
-    pub media_type: String,
-}
-
 /// Metrics rollups, SLO alerts and backups (D1).
 pub trait OpsStore {
     /// Adds rollups to what is stored for their minute and route.
@@ -553,11 +533,6 @@ pub trait Clock {
     fn now_ms(&self) -> u64;
     /// Waits (LLM retry backoff in the queue consumer).
     async fn sleep(&self, ms: u64);
-}
-
-/// A source of randomness for ids and secrets (crypto-grade at the edge).
-pub trait Entropy {
-    fn fill(&self, buf: &mut [u8]);
 }
 
 /// The set of adapters an [`crate::app::App`] runs over: D1/R2/Queues at the
