@@ -5,7 +5,7 @@ use super::{App, Ctx};
 use crate::audit::{verify as verify_chain, Draft, Entry, Filter};
 use crate::auth::Principal;
 use crate::error::ApiError;
-use crate::http::routes::RouteId;
+use crate::http::routes::{spec_of, RouteId};
 use crate::http::{Request, Response};
 use crate::ports::{Directory, Gate, Ports};
 use serde_json::{json, Value};
@@ -14,34 +14,6 @@ const DEFAULT_PAGE: u32 = 50;
 const MAX_PAGE: u32 = 200;
 /// Entries read per step of a chain verification.
 const VERIFY_BATCH: u32 = 500;
-
-/// The action an audited route records, and the kind of its resource.
-pub fn action_of(id: RouteId) -> Option<(&'static str, &'static str)> {
-    Some(match id {
-        RouteId::CreateDocument => ("document.created", "document"),
-        RouteId::GetDocument | RouteId::GetDocumentContent => ("document.read", "document"),
-        RouteId::DeleteDocument => ("document.deleted", "document"),
-        RouteId::PutShare => ("document.shared", "document"),
-        RouteId::DeleteShare => ("document.unshared", "document"),
-        RouteId::CreateJob => ("job.created", "job"),
-        RouteId::CancelJob => ("job.cancelled", "job"),
-        RouteId::GetJobResult => ("job.result_read", "job"),
-        RouteId::CreateKey => ("key.created", "key"),
-        RouteId::RotateKey => ("key.rotated", "key"),
-        RouteId::DeleteKey => ("key.revoked", "key"),
-        RouteId::CreateUser => ("user.created", "user"),
-        RouteId::UpdateUser => ("user.updated", "user"),
-        RouteId::PutIdp => ("idp.updated", "tenant"),
-        RouteId::DeleteIdp => ("idp.removed", "tenant"),
-        RouteId::WebhookSecret => ("webhook_secret.read", "tenant"),
-        RouteId::TrainingData => ("llm.training_exported", "tenant"),
-        RouteId::Export => ("tenant.exported", "tenant"),
-        RouteId::EraseTenant => ("tenant.erase_requested", "tenant"),
-        RouteId::CreateTenant => ("tenant.created", "tenant"),
-        RouteId::UpdateTenant => ("tenant.updated", "tenant"),
-        _ => return None,
-    })
-}
 
 /// The outcome of a request as the audit log names it.
 pub fn outcome_of(status: u16) -> &'static str {
@@ -91,7 +63,7 @@ pub fn complete(
     req: &Request,
     outcome: Result<&Response, &ApiError>,
 ) -> Draft {
-    let kind = action_of(id).map_or("resource", |(_, k)| k);
+    let kind = spec_of(id).audit.map_or("resource", |(_, k)| k);
     let status = match outcome {
         Ok(r) => r.status,
         Err(e) => e.status(),

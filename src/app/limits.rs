@@ -7,8 +7,7 @@
 
 use super::App;
 use crate::error::ApiError;
-use crate::http::routes::RouteId;
-use crate::http::{Method, Request, Response};
+use crate::http::{Request, Response};
 use crate::ports::{Ports, RateLimiter};
 use crate::ratelimit::{policy_for, Decision, Policy};
 
@@ -25,15 +24,6 @@ impl Granted {
         let states: Vec<String> = self.0.iter().map(|(p, d)| d.header(p)).collect();
         resp.set_header("ratelimit-policy", &policies.join(", "));
         resp.set_header("ratelimit", &states.join(", "));
-    }
-}
-
-/// The route class of an authenticated request.
-pub fn class_of(id: RouteId, method: Method) -> &'static str {
-    match (id, method) {
-        (RouteId::CreateDocument, _) => "upload",
-        (RouteId::CreateJob, _) => "jobs",
-        _ => "read",
     }
 }
 

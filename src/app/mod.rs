@@ -26,7 +26,7 @@ mod users;
 use crate::auth::{Principal, Scope};
 use crate::config::Config;
 use crate::error::ApiError;
-use crate::http::routes::{match_route, Match, RouteId};
+use crate::http::routes::{match_route, spec_of, Auth, Match, RouteId};
 use crate::http::{Request, Response};
 use crate::ports::Ports;
 use std::cell::RefCell;
@@ -168,10 +168,15 @@ impl<P: Ports> App<P> {
         };
         let param = params.first().map(String::as_str).unwrap_or("");
         ctx.log.borrow_mut().route = Some(format!("{id:?}"));
-        // Operator routes check their key themselves; their small bodies
-        // are read here (tenant routes read theirs once authenticated).
+        // The operator's routes take the operator key, checked here for all
+        // of them; their small bodies (and test routes') are read once it
+        // is (tenant routes read theirs once authenticated and admitted).
+        let auth = spec_of(id).auth;
+        if auth == Auth::Operator {
+            tenants::require_operator(self, req)?;
+        }
         let loaded;
-        let req = if req.deferred.is_some() && is_operator_route(id) {
+        let req = if req.deferred.is_some() && matches!(auth, Auth::Operator | Auth::TestOnly) {
             loaded = req.read_deferred().await?;
             &loaded
         } else {
@@ -192,18 +197,16 @@ impl<P: Ports> App<P> {
             }
             // The operator's routes use the operator key, not tenant keys.
             RouteId::CreateTenant => tenants::create(self, req, ctx).await,
-            RouteId::ListTenants => tenants::list(self, req).await,
+            RouteId::ListTenants => tenants::list(self).await,
             RouteId::UpdateTenant => tenants::update(self, req, ctx, param).await,
             RouteId::Rewrap => admin::rewrap(self, req).await,
-            RouteId::ListDeadLetters => admin::list_dead_letters(self, req).await,
-            RouteId::ReplayDeadLetter => {
-                admin::replay_dead_letter(self, req, param, ctx.now_ms).await
-            }
+            RouteId::ListDeadLetters => admin::list_dead_letters(self).await,
+            RouteId::ReplayDeadLetter => admin::replay_dead_letter(self, param, ctx.now_ms).await,
             RouteId::AdminMetrics => ops::metrics(self, req, ctx.now_ms).await,
-            RouteId::AdminSlo => ops::show_slo(self, req, ctx.now_ms).await,
-            RouteId::ListBackups => ops::list_backups(self, req).await,
-            RouteId::CreateBackup => ops::create_backup(self, req, ctx.now_ms).await,
-            RouteId::GetBackup => ops::get_backup(self, req, param).await,
+            RouteId::AdminSlo => ops::show_slo(self, ctx.now_ms).await,
+            RouteId::ListBackups => ops::list_backups(self).await,
+            RouteId::CreateBackup => ops::create_backup(self, ctx.now_ms).await,
+            RouteId::GetBackup => ops::get_backup(self, param).await,
             RouteId::TestExtract if self.config.enable_test_routes => system::test_extract(req),
             RouteId::TestRedeliverJob | RouteId::TestExtract | RouteId::TestRawObject => {
                 Err(ApiError::NotFound(format!("route {}", req.path)))
@@ -232,7 +235,7 @@ impl<P: Ports> App<P> {
             Ok(()) if req.deferred.is_none() => idempotent::begin_of(req, &caller.who),
             _ => None,
         };
-        let class = limits::class_of(id, req.method);
+        let class = spec_of(id).class;
         let admitted = gate::admit(self, &caller.who, class, ctx, begin).await?;
         let asked_as = caller.who.clone();
         let who = match identity::confirm(self, req, ctx, caller, admitted.epoch).await {
@@ -268,7 +271,7 @@ impl<P: Ports> App<P> {
                 Err(e)
             }
         };
-        if let Some((action, _)) = audit::action_of(id) {
+        if let Some((action, _)) = spec_of(id).audit {
             let param = params.first().map(String::as_str).unwrap_or("");
             let draft = audit::draft_for(&who, req, ctx, action);
             let draft = audit::complete(draft, id, param, req, outcome.as_ref());
@@ -384,83 +387,13 @@ fn group_after(work: Vec<After>) -> Grouped {
     (per_tenant, touches)
 }
 
-/// Routes authenticated by the operator key inside their handler.
-fn is_operator_route(id: RouteId) -> bool {
-    matches!(
-        id,
-        RouteId::CreateTenant
-            | RouteId::ListTenants
-            | RouteId::UpdateTenant
-            | RouteId::Rewrap
-            | RouteId::ListDeadLetters
-            | RouteId::ReplayDeadLetter
-            | RouteId::AdminMetrics
-            | RouteId::AdminSlo
-            | RouteId::ListBackups
-            | RouteId::CreateBackup
-            | RouteId::GetBackup
-            | RouteId::TestRedeliverJob
-            | RouteId::TestExtract
-    )
-}
-
-/// The scope a route needs, beyond authentication. Per-document rights
-/// are checked by the handlers, on top of this.
+/// The scope a route needs, beyond authentication, as the route table
+/// declares it. Per-document rights are checked by the handlers, on top.
 pub fn required_scope(id: RouteId) -> Option<Scope> {
-    Some(match id {
-        RouteId::ListDocuments
-        | RouteId::GetDocument
-        | RouteId::GetDocumentContent
-        | RouteId::ListShares => Scope::DocumentsRead,
-        RouteId::CreateDocument
-        | RouteId::DeleteDocument
-        | RouteId::PutShare
-        | RouteId::DeleteShare
-        | RouteId::CreateUpload
-        | RouteId::GetUpload
-        | RouteId::PutUploadPart
-        | RouteId::CompleteUpload
-        | RouteId::AbortUpload => Scope::DocumentsWrite,
-        RouteId::GetJob | RouteId::GetJobResult | RouteId::JobEvents | RouteId::JobWebhooks => {
-            Scope::JobsRead
-        }
-        RouteId::CreateJob | RouteId::CancelJob => Scope::JobsWrite,
-        RouteId::ListKeys
-        | RouteId::CreateKey
-        | RouteId::GetKey
-        | RouteId::RotateKey
-        | RouteId::DeleteKey => Scope::KeysAdmin,
-        RouteId::ListUsers | RouteId::CreateUser | RouteId::GetUser | RouteId::UpdateUser => {
-            Scope::UsersAdmin
-        }
-        RouteId::ListAudit | RouteId::VerifyAudit => Scope::AuditRead,
-        RouteId::WebhookSecret
-        | RouteId::GetIdp
-        | RouteId::PutIdp
-        | RouteId::DeleteIdp
-        | RouteId::TrainingData
-        | RouteId::Export
-        | RouteId::EraseTenant
-        | RouteId::Usage => Scope::TenantAdmin,
-        RouteId::Me => return None,
-        RouteId::Health
-        | RouteId::Ready
-        | RouteId::OpenApi
-        | RouteId::CreateTenant
-        | RouteId::ListTenants
-        | RouteId::UpdateTenant
-        | RouteId::Rewrap
-        | RouteId::ListDeadLetters
-        | RouteId::ReplayDeadLetter
-        | RouteId::AdminMetrics
-        | RouteId::AdminSlo
-        | RouteId::ListBackups
-        | RouteId::CreateBackup
-        | RouteId::GetBackup
-        | RouteId::TestRedeliverJob
-        | RouteId::TestExtract
-        | RouteId::TestRawObject => return None,
-    })
+    match spec_of(id).auth {
+        Auth::Tenant(scope) => scope,
+        _ => None,
+    }
 }
 
 impl<P: Ports> App<P> {

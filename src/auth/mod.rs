@@ -18,6 +18,9 @@ const KEY_ALPHABET: &[u8; 32] = b"0123456789abcdefghjkmnpqrstvwxyz";
 pub mod access;
 pub mod cache;
 pub mod jwt;
+pub mod scope;
+
+pub use scope::Scope;
 
 /// A role in a tenant, from most to least powerful.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
@@ -66,49 +69,6 @@ impl Role {
     /// Whether this role sees every document of the tenant.
     pub fn sees_all_documents(self) -> bool {
         self >= Role::Admin
-    }
-}
-
-/// A permission a credential may carry.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub enum Scope {
-    DocumentsRead,
-    DocumentsWrite,
-    JobsRead,
-    JobsWrite,
-    KeysAdmin,
-    UsersAdmin,
-    AuditRead,
-    TenantAdmin,
-}
-
-impl Scope {
-    pub const ALL: [Scope; 8] = [
-        Scope::DocumentsRead,
-        Scope::DocumentsWrite,
-        Scope::JobsRead,
-        Scope::JobsWrite,
-        Scope::KeysAdmin,
-        Scope::UsersAdmin,
-        Scope::AuditRead,
-        Scope::TenantAdmin,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Scope::DocumentsRead => "documents:read",
-            Scope::DocumentsWrite => "documents:write",
-            Scope::JobsRead => "jobs:read",
-            Scope::JobsWrite => "jobs:write",
-            Scope::KeysAdmin => "keys:admin",
-            Scope::UsersAdmin => "users:admin",
-            Scope::AuditRead => "audit:read",
-            Scope::TenantAdmin => "tenant:admin",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Scope> {
-        Scope::ALL.into_iter().find(|x| x.as_str() == s)
     }
 }
 
