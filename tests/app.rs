@@ -4,6 +4,7 @@
 
 mod common;
 use common::*;
+use quire::ports::JobStore;
 
 #[test]
 fn an_uploaded_text_document_is_extracted_by_its_job() {
@@ -52,7 +53,7 @@ fn a_delivery_while_another_holds_the_lease_is_postponed_not_run() {
     let job_id = w.job_id(&w.upload_id("text/plain", b"busy"));
     // Simulate a consumer that claimed the job and is still working.
     let lease = w.clock.0.get() + 60_000;
-    assert!(block_on(quire::ports::MetaStore::claim_job(
+    assert!(block_on(quire::ports::JobStore::claim_job(
         &w.app.meta,
         &job_id,
         w.clock.0.get(),
@@ -832,7 +833,7 @@ fn a_try_that_loses_the_race_for_its_key_is_told_to_retry_not_failed() {
     let mut other = w.app.meta.jobs.borrow_mut().remove(&id).unwrap();
     other.id = "job_other".into();
     // Rows keep the key as bound to the credential that sent it.
-    futures::executor::block_on(quire::ports::MetaStore::insert_job(
+    futures::executor::block_on(quire::ports::JobStore::insert_job(
         &w.app.meta,
         &other,
         Some("key_admin k"),
@@ -1336,7 +1337,6 @@ fn rewrapping_moves_every_object_to_the_new_master_key_so_the_old_one_can_go() {
 
 #[test]
 fn the_sweep_requeues_jobs_whose_message_was_lost_or_whose_worker_died() {
-    use quire::ports::MetaStore;
     let w = spawn_app();
     // Lost message: the job sits queued.
     let lost = w.job_id(&w.upload_id("text/plain", b"lost message"));
@@ -1362,7 +1362,6 @@ fn the_sweep_requeues_jobs_whose_message_was_lost_or_whose_worker_died() {
 
 #[test]
 fn the_sweep_fails_a_stalled_job_that_used_up_its_attempts() {
-    use quire::ports::MetaStore;
     let w = spawn_app();
     let id = w.job_id(&w.upload_id("text/plain", b"keeps dying"));
     for _ in 0..3 {

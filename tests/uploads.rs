@@ -4,7 +4,7 @@
 
 mod common;
 use common::*;
-use quire::ports::{BlobStore, MetaStore};
+use quire::ports::{BlobStore, UploadStore};
 use sha2::{Digest, Sha256};
 
 const PART: usize = 128 * 1024;

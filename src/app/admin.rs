@@ -6,6 +6,7 @@ use super::App;
 use crate::error::ApiError;
 use crate::http::{Request, Response};
 use crate::ports::{BlobStore, Ports};
+use crate::ports::{DeadLetterStore, JobStore};
 use serde::Deserialize;
 use serde_json::json;
 
@@ -67,7 +68,6 @@ pub async fn take_dead_letter<P: Ports>(
     attempts: u32,
     now_ms: u64,
 ) -> Result<(), String> {
-    use crate::ports::MetaStore;
     let envelope: crate::jobs::QueueEnvelope =
         serde_json::from_str(body).map_err(|e| format!("undecodable dead letter: {e}"))?;
     let (kind, ref_id) = match (&envelope.job_id, &envelope.delivery_id) {
@@ -126,7 +126,6 @@ pub async fn take_dead_letter<P: Ports>(
 }
 
 pub async fn list_dead_letters<P: Ports>(app: &App<P>) -> Result<Response, ApiError> {
-    use crate::ports::MetaStore;
     let letters = app.meta.list_dead_letters(200).await?;
     let data: Vec<_> = letters.iter().map(crate::jobs::DeadLetter::view).collect();
     Ok(Response::json(200, &json!({ "data": data })))
@@ -139,7 +138,7 @@ pub async fn replay_dead_letter<P: Ports>(
     id: &str,
     now_ms: u64,
 ) -> Result<Response, ApiError> {
-    use crate::ports::{JobQueue, MetaStore};
+    use crate::ports::JobQueue;
     let letter = app
         .meta
         .get_dead_letter(id)

@@ -7,6 +7,8 @@ use crate::error::ApiError;
 use crate::gate::Begin;
 use crate::http::{Method, Request, Response};
 use crate::idempotency::{fingerprint, should_store, valid_key, Outcome, StoredResponse};
+use crate::ports::DocumentStore;
+use crate::ports::JobStore;
 use crate::ports::{IdempotencyStore, Ports};
 use std::future::Future;
 
@@ -137,7 +139,6 @@ pub(super) async fn lost_race<P: Ports>(
     key: Option<&str>,
     ours: &str,
 ) -> Option<ApiError> {
-    use crate::ports::MetaStore;
     let key = key?;
     let holder = if ours.starts_with("job_") {
         let job = app.meta.job_by_idempotency_key(tenant_id, key).await.ok()?;

@@ -9,7 +9,8 @@ use crate::ids::{looks_like_id, new_id};
 use crate::jobs::{
     result_key, CommandState, CommandStatus, CreateJobRequest, Job, JobMessage, JobStatus,
 };
-use crate::ports::{BlobStore, Entropy, JobQueue, MetaStore, Ports, WebhookStore};
+use crate::ports::JobStore;
+use crate::ports::{BlobStore, Entropy, JobQueue, Ports, WebhookStore};
 use crate::webhooks;
 
 pub async fn create<P: Ports>(

@@ -28,6 +28,7 @@ use crate::config::Config;
 use crate::error::ApiError;
 use crate::http::routes::{match_route, spec_of, Auth, Match, RouteId};
 use crate::http::{Request, Response};
+use crate::ports::KeyStore;
 use crate::ports::Ports;
 use std::cell::RefCell;
 
@@ -401,7 +402,7 @@ impl<P: Ports> App<P> {
     /// call per tenant for its audit entries and counts, then last-use
     /// times; what failed, for the log.
     pub async fn finish(&self, work: Vec<After>) -> Vec<String> {
-        use crate::ports::{Gate, MetaStore};
+        use crate::ports::Gate;
         let mut failed = Vec::new();
         let (per_tenant, touches) = group_after(work);
         for (tenant, settle) in per_tenant {

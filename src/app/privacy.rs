@@ -8,7 +8,9 @@ use crate::auth::{Principal, Role};
 use crate::documents::Document;
 use crate::error::ApiError;
 use crate::http::{Request, Response};
-use crate::ports::{Directory, MetaStore, Ports};
+use crate::ports::{Directory, Ports};
+use crate::ports::{DocumentStore, TenantStore};
+use crate::ports::{JobStore, KeyStore};
 use crate::time::rfc3339;
 use serde_json::{json, Value};
 

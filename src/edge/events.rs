@@ -6,7 +6,7 @@ use super::d1::D1Meta;
 use crate::jobs::events::{
     frame, GONE, KEEP_ALIVE, MAX_STREAM_MS, POLL_MS, REVOKED, TIMEOUT, VERIFY_EVERY,
 };
-use crate::ports::{Gate, MetaStore};
+use crate::ports::{Gate, JobStore, KeyStore};
 use futures_util::stream::{self, Stream};
 use std::time::Duration;
 

@@ -3,17 +3,27 @@
 //! The edge implements them over D1, R2 and Queues; [`crate::fakes`] over
 //! memory, for application tests. Futures need not be `Send` (one thread).
 
+pub mod dead_letters;
+pub mod documents;
 pub mod entropy;
 pub mod error;
+pub mod jobs;
+pub mod keys;
+pub mod tenants;
+pub mod uploads;
 
 pub use crate::ops::jobstats::JobTiming;
+pub use dead_letters::DeadLetterStore;
+pub use documents::DocumentStore;
 pub use entropy::Entropy;
 pub use error::{StoreError, StoreResult};
+pub use jobs::JobStore;
+pub use keys::KeyStore;
+pub use tenants::TenantStore;
+pub use uploads::UploadStore;
 
-use crate::auth::access::{Grantee, Share, Visibility};
-use crate::auth::{ApiKey, User};
-use crate::documents::Document;
-use crate::jobs::{CommandState, Job, JobError, JobMessage};
+use crate::auth::User;
+use crate::jobs::JobMessage;
 use crate::webhooks::{Delivery, WebhookMessage};
 
 /// Object storage for document bytes and job results (R2).
@@ -81,204 +91,12 @@ pub trait BlobStore {
 }
 
 /// Metadata storage (D1). Every tenant-facing query takes the tenant id.
-pub trait MetaStore {
+/// Everything Quire keeps in D1, one store per kind of record; the
+/// adapters implement each, and this names them together.
+pub trait MetaStore:
+    TenantStore + KeyStore + UploadStore + DocumentStore + JobStore + DeadLetterStore
+{
     async fn ping(&self) -> StoreResult<()>;
-
-    async fn find_key_by_hash(&self, hash: &str) -> StoreResult<Option<ApiKey>>;
-    /// Creates a tenant and its first key together (one transaction).
-    async fn insert_tenant(
-        &self,
-        tenant: &crate::tenants::Tenant,
-        owner: &ApiKey,
-    ) -> StoreResult<()>;
-    async fn list_tenants(&self) -> StoreResult<Vec<crate::tenants::Tenant>>;
-    async fn get_tenant(&self, id: &str) -> StoreResult<Option<crate::tenants::Tenant>>;
-    /// Marks the tenant for erasure and suspends it; false when unknown.
-    async fn request_erase(&self, tenant_id: &str, now_ms: u64) -> StoreResult<bool>;
-    /// Tenants waiting to be erased, with when it was asked.
-    async fn tenants_to_erase(&self, limit: u32) -> StoreResult<Vec<(String, u64)>>;
-    /// Deletes every remaining row of the tenant (shares, jobs, documents,
-    /// webhook deliveries, keys, the tenant itself), in one transaction.
-    async fn erase_tenant_rows(&self, tenant_id: &str) -> StoreResult<()>;
-    /// All the tenant's jobs and shares, for the export.
-    async fn list_jobs(&self, tenant_id: &str) -> StoreResult<Vec<Job>>;
-    async fn list_all_shares(&self, tenant_id: &str) -> StoreResult<Vec<Share>>;
-    /// Applies the changes; the updated tenant, or `None` when unknown.
-    async fn update_tenant(
-        &self,
-        id: &str,
-        changes: &crate::tenants::UpdateTenant,
-    ) -> StoreResult<Option<crate::tenants::Tenant>>;
-    async fn insert_key(&self, key: &ApiKey) -> StoreResult<()>;
-    async fn list_keys(&self, tenant_id: &str) -> StoreResult<Vec<ApiKey>>;
-    /// Marks a key revoked; false when no live key of the tenant has that id.
-    async fn revoke_key(&self, tenant_id: &str, id: &str, now_ms: u64) -> StoreResult<bool>;
-    async fn get_key(&self, tenant_id: &str, id: &str) -> StoreResult<Option<ApiKey>>;
-    /// Stores `new` and marks the old key replaced by it, expiring at
-    /// `old_expires_at_ms`, in one transaction. False when the old key is
-    /// not live and unrotated (nothing is stored then).
-    async fn rotate_key(
-        &self,
-        tenant_id: &str,
-        old_id: &str,
-        new: &ApiKey,
-        old_expires_at_ms: u64,
-    ) -> StoreResult<bool>;
-    /// Records a use of the key, unless one was recorded after `since_ms`
-    /// (so a busy key costs one write a minute, not one per request).
-    async fn touch_key(&self, id: &str, now_ms: u64, since_ms: u64) -> StoreResult<()>;
-
-    async fn insert_upload(&self, upload: &crate::uploads::Upload) -> StoreResult<()>;
-    async fn get_upload(
-        &self,
-        tenant_id: &str,
-        id: &str,
-    ) -> StoreResult<Option<crate::uploads::Upload>>;
-    /// Records a received part (a re-sent part replaces the earlier one)
-    /// and marks the upload active at `now_ms`.
-    async fn put_upload_part(
-        &self,
-        upload_id: &str,
-        part: &crate::uploads::Part,
-        now_ms: u64,
-    ) -> StoreResult<()>;
-    async fn list_upload_parts(&self, upload_id: &str) -> StoreResult<Vec<crate::uploads::Part>>;
-    /// Moves the running hash from `hashed_parts` to `hashed_parts + 1`;
-    /// false when another request moved it first.
-    async fn advance_upload_hash(
-        &self,
-        upload_id: &str,
-        hashed_parts: u32,
-        state: &str,
-    ) -> StoreResult<bool>;
-    /// Deletes an upload and its parts; false when it was gone.
-    async fn delete_upload(&self, tenant_id: &str, id: &str) -> StoreResult<bool>;
-    /// Uploads untouched since `before_ms`, oldest first.
-    async fn idle_uploads(
-        &self,
-        before_ms: u64,
-        limit: u32,
-    ) -> StoreResult<Vec<crate::uploads::Upload>>;
-    /// Documents whose object was checked longest ago (never first),
-    /// created before `before_ms`.
-    async fn documents_to_verify(&self, before_ms: u64, limit: u32) -> StoreResult<Vec<Document>>;
-    /// Records a check of a document's object: found or missing.
-    async fn mark_verified(
-        &self,
-        tenant_id: &str,
-        id: &str,
-        now_ms: u64,
-        missing: bool,
-    ) -> StoreResult<()>;
-    /// Whether an unfinished upload will become this document.
-    async fn has_open_upload(&self, tenant_id: &str, document_id: &str) -> StoreResult<bool>;
-
-    /// Inserts a document row, with the Idempotency-Key it was created
-    /// under if any (at most one row per tenant and key).
-    async fn insert_document(
-        &self,
-        doc: &Document,
-        idempotency_key: Option<&str>,
-    ) -> StoreResult<()>;
-    /// The document created under this Idempotency-Key, if any.
-    async fn document_by_idempotency_key(
-        &self,
-        tenant_id: &str,
-        key: &str,
-    ) -> StoreResult<Option<Document>>;
-    /// Documents of any tenant whose `expires_at` has passed, oldest first.
-    async fn expired_documents(&self, now_ms: u64, limit: u32) -> StoreResult<Vec<Document>>;
-    async fn get_document(&self, tenant_id: &str, id: &str) -> StoreResult<Option<Document>>;
-    /// Newest first; `before` is the id of the last document of the previous
-    /// page. With a visibility, only the documents it admits.
-    async fn list_documents(
-        &self,
-        tenant_id: &str,
-        before: Option<&str>,
-        limit: u32,
-        visibility: Option<&Visibility>,
-    ) -> StoreResult<Vec<Document>>;
-    async fn list_shares(&self, tenant_id: &str, document_id: &str) -> StoreResult<Vec<Share>>;
-    /// Creates or replaces the share of the document with its grantee.
-    async fn put_share(&self, tenant_id: &str, share: &Share) -> StoreResult<()>;
-    /// False when there was no such share.
-    async fn delete_share(
-        &self,
-        tenant_id: &str,
-        document_id: &str,
-        grantee: &Grantee,
-    ) -> StoreResult<bool>;
-    /// How many of the tenant's documents have these exact bytes.
-    async fn count_documents_with_sha256(&self, tenant_id: &str, sha256: &str) -> StoreResult<u64>;
-    /// Deletes the document row, its shares and its jobs' rows in one
-    /// transaction and
-    /// returns the deleted jobs (their result blobs are the caller's to remove).
-    async fn delete_document(&self, tenant_id: &str, id: &str) -> StoreResult<Option<Vec<Job>>>;
-
-    /// Queued + running jobs: (of this tenant, of all tenants).
-    /// Jobs that can still run, the tenant's and everyone's: `running`
-    /// under a live lease, or `queued` and changed since `queued_since_ms`
-    /// (older queued rows are the sweeper's to re-send or end, and never
-    /// hold a tenant's place).
-    async fn count_active_jobs(
-        &self,
-        tenant_id: &str,
-        now_ms: u64,
-        queued_since_ms: u64,
-    ) -> StoreResult<(u64, u64)>;
-    /// Inserts a job row, with the Idempotency-Key it was created under if
-    /// any (at most one row per tenant and key).
-    async fn insert_job(&self, job: &Job, idempotency_key: Option<&str>) -> StoreResult<()>;
-    /// The job created under this Idempotency-Key, if any.
-    async fn job_by_idempotency_key(&self, tenant_id: &str, key: &str) -> StoreResult<Option<Job>>;
-    async fn delete_job(&self, tenant_id: &str, id: &str) -> StoreResult<()>;
-    async fn get_job(&self, tenant_id: &str, id: &str) -> StoreResult<Option<Job>>;
-    /// Loads a job by id alone: only for the queue consumer, which has no tenant.
-    async fn load_job(&self, id: &str) -> StoreResult<Option<Job>>;
-    /// Counts one queue delivery of the job.
-    async fn record_delivery(&self, id: &str) -> StoreResult<()>;
-    /// Atomically moves a job to `running` when it is `queued`, or `running`
-    /// with an expired lease. True when this caller won the claim.
-    async fn claim_job(&self, id: &str, now_ms: u64, lease_until_ms: u64) -> StoreResult<bool>;
-    /// Records overall and per-command progress of a running job.
-    async fn set_progress(
-        &self,
-        id: &str,
-        progress: u8,
-        commands: &[CommandState],
-        now_ms: u64,
-    ) -> StoreResult<()>;
-    /// `queued`/`running` → `cancelled`; false when the job is not pending.
-    async fn cancel_job(&self, tenant_id: &str, id: &str, now_ms: u64) -> StoreResult<bool>;
-    /// `running` → `succeeded`, storing where the results are.
-    async fn complete_job(&self, id: &str, now_ms: u64) -> StoreResult<()>;
-    /// `running` → `failed` with a typed error.
-    async fn fail_job(&self, id: &str, error: &JobError, now_ms: u64) -> StoreResult<()>;
-    /// Jobs that stopped moving: `running` with an expired lease (the worker
-    /// died mid-job), or `queued` with no change since `queued_before_ms`
-    /// (its message was lost).
-    async fn stalled_jobs(
-        &self,
-        now_ms: u64,
-        queued_before_ms: u64,
-        limit: u32,
-    ) -> StoreResult<Vec<crate::jobs::Stalled>>;
-    /// A stalled job back to `queued` (to be sent again), counting the
-    /// re-send; false when it moved meanwhile.
-    async fn requeue_stalled(&self, id: &str, now_ms: u64) -> StoreResult<bool>;
-    /// A stalled job to `failed`; false when it moved meanwhile.
-    async fn fail_stalled(&self, id: &str, error: &JobError, now_ms: u64) -> StoreResult<bool>;
-    /// Keeps a dead letter (once per message id).
-    async fn insert_dead_letter(&self, d: &crate::jobs::DeadLetter) -> StoreResult<()>;
-    async fn list_dead_letters(&self, limit: u32) -> StoreResult<Vec<crate::jobs::DeadLetter>>;
-    async fn get_dead_letter(&self, id: &str) -> StoreResult<Option<crate::jobs::DeadLetter>>;
-    /// Marks it replayed; false when it already was (replays are idempotent).
-    async fn mark_replayed(&self, id: &str, now_ms: u64) -> StoreResult<bool>;
-    /// A job failed by the dead-letter queue back to `queued` with fresh
-    /// attempts; false when it is not in that state.
-    async fn revive_job(&self, id: &str, now_ms: u64) -> StoreResult<bool>;
-    /// `running` → `queued` again after a retryable failure.
-    async fn release_job(&self, id: &str, error: &JobError, now_ms: u64) -> StoreResult<()>;
 }
 
 /// A tenant's identity provider as stored.

@@ -1,0 +1,238 @@
+//! MemMeta: jobs: creation, the claim and lease of a run, progress, the end (D1 `jobs`, `command_states`).
+
+use super::*;
+
+impl JobStore for MemMeta {
+    async fn list_jobs(&self, tenant_id: &str) -> StoreResult<Vec<Job>> {
+        self.faults.check()?;
+        Ok(self
+            .jobs
+            .borrow()
+            .values()
+            .filter(|j| j.tenant_id == tenant_id)
+            .cloned()
+            .collect())
+    }
+
+    async fn count_active_jobs(
+        &self,
+        tenant_id: &str,
+        now_ms: u64,
+        queued_since_ms: u64,
+    ) -> StoreResult<(u64, u64)> {
+        self.faults.check()?;
+        let jobs = self.jobs.borrow();
+        // As `stalled_jobs`, a queued job counts from its `created_at`.
+        let active = || {
+            jobs.values().filter(|j| match j.status {
+                JobStatus::Running => j.lease_until_ms.is_some_and(|l| l >= now_ms),
+                JobStatus::Queued => j.created_at_ms >= queued_since_ms,
+                _ => false,
+            })
+        };
+        let mine = active().filter(|j| j.tenant_id == tenant_id).count() as u64;
+        Ok((mine, active().count() as u64))
+    }
+
+    async fn insert_job(&self, job: &Job, key: Option<&str>) -> StoreResult<()> {
+        self.faults.check()?;
+        self.insert_allowed()?;
+        self.claim_idempotency_key("job", &job.tenant_id, key, &job.id, |id| {
+            self.jobs.borrow().contains_key(id)
+        })?;
+        self.jobs.borrow_mut().insert(job.id.clone(), job.clone());
+        self.ack()
+    }
+
+    async fn job_by_idempotency_key(&self, tenant_id: &str, key: &str) -> StoreResult<Option<Job>> {
+        self.faults.check()?;
+        let id = self.id_for_key("job", tenant_id, key);
+        Ok(id.and_then(|id| self.jobs.borrow().get(&id).cloned()))
+    }
+
+    async fn delete_job(&self, tenant_id: &str, id: &str) -> StoreResult<()> {
+        self.faults.check()?;
+        self.jobs
+            .borrow_mut()
+            .retain(|_, j| !(j.id == id && j.tenant_id == tenant_id));
+        Ok(())
+    }
+
+    async fn get_job(&self, tenant_id: &str, id: &str) -> StoreResult<Option<Job>> {
+        self.faults.check()?;
+        let jobs = self.jobs.borrow();
+        Ok(jobs.get(id).filter(|j| j.tenant_id == tenant_id).cloned())
+    }
+
+    async fn load_job(&self, id: &str) -> StoreResult<Option<Job>> {
+        self.faults.check()?;
+        Ok(self.jobs.borrow().get(id).cloned())
+    }
+
+    async fn record_delivery(&self, id: &str) -> StoreResult<()> {
+        self.update_job(id, |j| j.deliveries += 1)
+    }
+
+    async fn claim_job(&self, id: &str, now_ms: u64, lease_until_ms: u64) -> StoreResult<bool> {
+        self.faults.check()?;
+        let mut jobs = self.jobs.borrow_mut();
+        let Some(job) = jobs.get_mut(id) else {
+            return Ok(false);
+        };
+        let expired = job.lease_until_ms.is_some_and(|l| l < now_ms);
+        let claimable =
+            job.status == JobStatus::Queued || (job.status == JobStatus::Running && expired);
+        if claimable {
+            job.status = JobStatus::Running;
+            job.attempts += 1;
+            job.lease_until_ms = Some(lease_until_ms);
+            job.started_at_ms.get_or_insert(now_ms);
+            job.progress = job.progress.max(5);
+        }
+        Ok(claimable)
+    }
+
+    async fn set_progress(
+        &self,
+        id: &str,
+        progress: u8,
+        commands: &[CommandState],
+        _now_ms: u64,
+    ) -> StoreResult<()> {
+        self.update_job(id, |j| {
+            if j.status == JobStatus::Running {
+                j.progress = progress;
+                j.command_states = commands.to_vec();
+            }
+        })
+    }
+
+    async fn cancel_job(&self, tenant_id: &str, id: &str, now_ms: u64) -> StoreResult<bool> {
+        self.faults.check()?;
+        let mut jobs = self.jobs.borrow_mut();
+        match jobs.get_mut(id) {
+            Some(j) if j.tenant_id == tenant_id && !j.status.is_terminal() => {
+                j.status = JobStatus::Cancelled;
+                j.finished_at_ms = Some(now_ms);
+                j.lease_until_ms = None;
+                Ok(true)
+            }
+            _ => Ok(false),
+        }
+    }
+
+    async fn complete_job(&self, id: &str, now_ms: u64) -> StoreResult<()> {
+        self.update_job(id, |j| {
+            if j.status == JobStatus::Running {
+                j.status = JobStatus::Succeeded;
+                j.progress = 100;
+                j.error = None;
+                j.finished_at_ms = Some(now_ms);
+                j.lease_until_ms = None;
+            }
+        })
+    }
+
+    async fn fail_job(&self, id: &str, error: &JobError, now_ms: u64) -> StoreResult<()> {
+        self.update_job(id, |j| {
+            if j.status == JobStatus::Running {
+                j.status = JobStatus::Failed;
+                j.error = Some(error.clone());
+                j.finished_at_ms = Some(now_ms);
+                j.lease_until_ms = None;
+            }
+        })
+    }
+
+    async fn revive_job(&self, id: &str, _now_ms: u64) -> StoreResult<bool> {
+        self.faults.check()?;
+        let mut jobs = self.jobs.borrow_mut();
+        match jobs.get_mut(id) {
+            Some(j)
+                if j.status == JobStatus::Failed
+                    && j.error.as_ref().is_some_and(|e| e.code == "dead_lettered") =>
+            {
+                j.status = JobStatus::Queued;
+                j.attempts = 0;
+                j.error = None;
+                j.finished_at_ms = None;
+                j.lease_until_ms = None;
+                Ok(true)
+            }
+            _ => Ok(false),
+        }
+    }
+
+    async fn stalled_jobs(
+        &self,
+        now_ms: u64,
+        queued_before_ms: u64,
+        limit: u32,
+    ) -> StoreResult<Vec<crate::jobs::Stalled>> {
+        self.faults.check()?;
+        // The fake keeps no `updated_at`: a queued job counts from when it
+        // was created.
+        let resends = self.resends.borrow();
+        Ok(self
+            .jobs
+            .borrow()
+            .values()
+            .filter(|j| match j.status {
+                JobStatus::Running => j.lease_until_ms.is_some_and(|l| l < now_ms),
+                JobStatus::Queued => j.created_at_ms < queued_before_ms,
+                _ => false,
+            })
+            .take(limit as usize)
+            .map(|j| crate::jobs::Stalled {
+                id: j.id.clone(),
+                attempts: j.attempts,
+                resends: resends.get(&j.id).copied().unwrap_or(0),
+            })
+            .collect())
+    }
+
+    async fn requeue_stalled(&self, id: &str, now_ms: u64) -> StoreResult<bool> {
+        self.faults.check()?;
+        let mut jobs = self.jobs.borrow_mut();
+        let Some(j) = jobs.get_mut(id) else {
+            return Ok(false);
+        };
+        let stalled = j.status == JobStatus::Queued
+            || (j.status == JobStatus::Running && j.lease_until_ms.is_some_and(|l| l < now_ms));
+        if stalled {
+            j.status = JobStatus::Queued;
+            j.lease_until_ms = None;
+            // Counted from now, like `updated_at` at the edge.
+            j.created_at_ms = now_ms;
+            *self.resends.borrow_mut().entry(id.to_string()).or_default() += 1;
+        }
+        Ok(stalled)
+    }
+
+    async fn fail_stalled(&self, id: &str, error: &JobError, now_ms: u64) -> StoreResult<bool> {
+        self.faults.check()?;
+        let mut jobs = self.jobs.borrow_mut();
+        let Some(j) = jobs.get_mut(id) else {
+            return Ok(false);
+        };
+        let stalled = j.status == JobStatus::Queued
+            || (j.status == JobStatus::Running && j.lease_until_ms.is_some_and(|l| l < now_ms));
+        if stalled {
+            j.status = JobStatus::Failed;
+            j.error = Some(error.clone());
+            j.finished_at_ms = Some(now_ms);
+            j.lease_until_ms = None;
+        }
+        Ok(stalled)
+    }
+
+    async fn release_job(&self, id: &str, error: &JobError, _now_ms: u64) -> StoreResult<()> {
+        self.update_job(id, |j| {
+            if j.status == JobStatus::Running {
+                j.status = JobStatus::Queued;
+                j.error = Some(error.clone());
+                j.lease_until_ms = None;
+            }
+        })
+    }
+}
