@@ -23,3 +23,7 @@ if [ "${QUIRE_WASM_OPT:-0}" = "1" ]; then
     build/index_bg.wasm -o build/index_bg.opt.wasm
   mv build/index_bg.opt.wasm build/index_bg.wasm
 fi
+# Function names are a fifth of the module and only serve stack traces.
+if [ "${QUIRE_KEEP_NAMES:-0}" != "1" ]; then
+  node scripts/strip-names.mjs build/index_bg.wasm
+fi
