@@ -8,7 +8,34 @@ use super::cmap::{self, CMap};
 use super::inflate::decoded;
 use crate::{ExtractError, Limits};
 use lopdf::{Dictionary, Document, Encoding, Object};
+use std::cell::RefCell;
 use std::collections::HashMap;
+use std::rc::Rc;
+
+/// Fonts already built, by their dictionary, for the whole document: pages
+/// and forms share a handful of fonts, and building one (its encoding, its
+/// ToUnicode map decoded and charged to the budget, its widths) costs far
+/// more than a lookup. Keyed by the dictionary's address, which is stable:
+/// the document is not changed while it is walked.
+#[derive(Default)]
+pub(super) struct FontCache<'a>(RefCell<HashMap<*const Dictionary, Rc<Font<'a>>>>);
+
+impl<'a> FontCache<'a> {
+    pub(super) fn font(
+        &self,
+        doc: &'a Document,
+        dict: &'a Dictionary,
+        limits: &Limits,
+    ) -> Result<Rc<Font<'a>>, ExtractError> {
+        let key = dict as *const Dictionary;
+        if let Some(f) = self.0.borrow().get(&key) {
+            return Ok(Rc::clone(f));
+        }
+        let f = Rc::new(font(doc, dict, limits)?);
+        self.0.borrow_mut().insert(key, Rc::clone(&f));
+        Ok(f)
+    }
+}
 
 /// How one font's string bytes become text.
 pub(super) enum Decoder<'a> {

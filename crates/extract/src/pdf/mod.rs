@@ -33,6 +33,7 @@ pub fn extract(bytes: &[u8], limits: &Limits) -> Result<Extraction, ExtractError
             limits.max_pages
         )));
     }
+    let cache = fonts::FontCache::default();
     let mut b = Builder::default();
     let mut warnings = Vec::new();
     let mut empty_pages = Vec::new();
@@ -41,7 +42,7 @@ pub fn extract(bytes: &[u8], limits: &Limits) -> Result<Extraction, ExtractError
             b.push(Element::new(Kind::PageBreak, "").on_page(number));
         }
         b.set_page(number);
-        let text = match walker::page_text(&doc, page_id, limits) {
+        let text = match walker::page_text(&doc, page_id, &cache, limits) {
             Ok(t) => t,
             Err(walker::PageError::Budget(e)) => return Err(e),
             Err(walker::PageError::Unreadable(e)) => {

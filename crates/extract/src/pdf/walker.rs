@@ -5,7 +5,7 @@
 //! placed glyph by glyph reads as words.
 
 use super::content::for_each_piece;
-use super::fonts::{font, Font};
+use super::fonts::{Font, FontCache};
 use super::inflate::decoded;
 use crate::{ExtractError, Limits};
 use lopdf::content::Operation;
@@ -68,6 +68,8 @@ struct State<'f> {
     /// (x where the last run ended, its baseline y, its font height), on the page.
     last: Option<(f32, f32, f32)>,
     out: String,
+    /// The document's fonts, built once each.
+    cache: &'f FontCache<'f>,
 }
 
 impl State<'_> {
@@ -135,6 +137,7 @@ fn form_scope<'a>(
     doc: &'a Document,
     resources: Option<&'a Dictionary>,
     outer: &Scope<'a>,
+    cache: &FontCache<'a>,
     limits: &Limits,
 ) -> Result<Scope<'a>, ExtractError> {
     let mut scope = outer.clone();
@@ -146,7 +149,7 @@ fn form_scope<'a>(
             if let Some(dict) = deref_dict(doc, Some(f)) {
                 scope
                     .fonts
-                    .insert(name.clone(), Rc::new(font(doc, dict, limits)?));
+                    .insert(name.clone(), cache.font(doc, dict, limits)?);
             }
         }
     }
@@ -201,12 +204,17 @@ fn page_content(doc: &Document, page_id: ObjectId, limits: &Limits) -> Result<Ve
 }
 
 /// The text of one page, one line per text line.
-pub fn page_text(doc: &Document, page_id: ObjectId, limits: &Limits) -> Result<String, PageError> {
+pub fn page_text<'a>(
+    doc: &'a Document,
+    page_id: ObjectId,
+    cache: &'a FontCache<'a>,
+    limits: &Limits,
+) -> Result<String, PageError> {
     let dicts: BTreeMap<Vec<u8>, &Dictionary> = doc.get_page_fonts(page_id)?;
     let (resources, _) = doc.get_page_resources(page_id)?;
     let mut fonts = BTreeMap::new();
     for (name, dict) in &dicts {
-        fonts.insert(name.clone(), Rc::new(font(doc, dict, limits)?));
+        fonts.insert(name.clone(), cache.font(doc, dict, limits)?);
     }
     let scope = Scope {
         fonts,
@@ -224,6 +232,7 @@ pub fn page_text(doc: &Document, page_id: ObjectId, limits: &Limits) -> Result<S
         size: 1.0,
         last: None,
         out: String::new(),
+        cache,
     };
     walk(doc, &content, &mut st, 0, limits)?;
     Ok(st.out)
@@ -262,7 +271,7 @@ fn run_form<'a>(
     };
     let resources = deref_dict(doc, stream.dict.get(b"Resources").ok());
     let saved_scope = std::mem::take(&mut st.scope);
-    st.scope = form_scope(doc, resources, &saved_scope, limits)?;
+    st.scope = form_scope(doc, resources, &saved_scope, st.cache, limits)?;
     let saved_ctm = st.ctm;
     if let Ok(Object::Array(m)) = stream.dict.get(b"Matrix") {
         st.ctm = Matrix::of(m).then(st.ctm);
