@@ -17,6 +17,10 @@ step "clippy (wasm32)"
 cargo clippy --workspace --target wasm32-unknown-unknown --lib --locked -- -D warnings
 step "unit, application and corpus tests (native)"
 cargo test --workspace --locked
+# The engine must build and test on its own, not only with the service's
+# features unified in (`crates/extract` is fuzzed and benchmarked alone).
+step "quire-extract alone"
+cargo test -p quire-extract --locked --quiet
 # Built here, not first inside `wrangler dev` (whose own build is then a
 # quick no-op): a cold release build takes minutes on 2 cores, which the
 # servers' start-up wait should not have to cover.
