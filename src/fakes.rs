@@ -6,12 +6,11 @@ use crate::auth::access::{Grantee, Share, Visibility};
 use crate::auth::{ApiKey, User};
 use crate::documents::Document;
 use crate::jobs::{CommandState, Job, JobError, JobMessage, JobStatus};
-use crate::ports::JobStore;
 use crate::ports::{
     BlobStore, Clock, Directory, Entropy, HttpClient, IdpRecord, JobQueue, MetaStore, Ports,
     RateLimiter, StoreError, StoreResult, WebhookSender, WebhookStore,
 };
-use crate::ports::{DeadLetterStore, DocumentStore, KeyStore, TenantStore, UploadStore};
+use crate::ports::{DeadLetterStore, DocumentStore, JobStore, KeyStore, TenantStore, UploadStore};
 use crate::webhooks::{Delivery, DeliveryStatus, WebhookMessage};
 use std::cell::{Cell, RefCell};
 use std::collections::BTreeMap;

@@ -1484,3 +1484,23 @@ fn usage_is_reported_per_day_and_per_key_and_as_csv() {
         .json_body();
     assert_eq!(empty["usage"]["requests"]["used"], 0);
 }
+
+#[test]
+fn a_result_of_a_command_the_job_did_not_run_is_404_and_of_no_command_422() {
+    let w = spawn_app();
+    let job_id = w.job_id(&w.upload_id("text/plain", b"Hello"));
+    assert_eq!(w.deliver(&job_id), Disposition::Ack);
+    let get = |command: &str| {
+        w.send(w.as_admin(
+            Method::Get,
+            &format!("/v1/jobs/{job_id}/result?command={command}"),
+        ))
+    };
+    assert_eq!(get("extract").status, 200);
+    let not_run = get("summarize_extractive");
+    assert_eq!(not_run.status, 404);
+    assert_eq!(not_run.json_body()["code"], "not_found");
+    let unknown = get("teleport");
+    assert_eq!(unknown.status, 422);
+    assert_eq!(unknown.json_body()["code"], "invalid_command");
+}

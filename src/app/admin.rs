@@ -5,8 +5,7 @@
 use super::App;
 use crate::error::ApiError;
 use crate::http::{Request, Response};
-use crate::ports::{BlobStore, Ports};
-use crate::ports::{DeadLetterStore, JobStore};
+use crate::ports::{BlobStore, DeadLetterStore, JobStore, Ports};
 use serde::Deserialize;
 use serde_json::json;
 

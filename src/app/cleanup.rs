@@ -5,9 +5,9 @@
 //! touched). Each run does a bounded amount of work and reports counts.
 
 use super::{documents, App};
-use crate::ports::UploadStore;
-use crate::ports::{BlobStore, Directory, JobQueue, Ports};
-use crate::ports::{DocumentStore, JobStore, TenantStore};
+use crate::ports::{
+    BlobStore, Directory, DocumentStore, JobQueue, JobStore, Ports, TenantStore, UploadStore,
+};
 use serde::Serialize;
 
 const EXPIRED_PER_RUN: u32 = 200;

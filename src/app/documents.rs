@@ -11,8 +11,7 @@ use crate::http::StreamSpec;
 use crate::http::{multipart, Request, Response};
 use crate::ids::{looks_like_id, new_id};
 use crate::jobs::{extraction_key, result_key};
-use crate::ports::DocumentStore;
-use crate::ports::{BlobStore, Ports, UsageMeter};
+use crate::ports::{BlobStore, DocumentStore, Ports, UsageMeter};
 use serde_json::json;
 use sha2::{Digest, Sha256};
 

@@ -7,9 +7,7 @@ use crate::error::ApiError;
 use crate::gate::Begin;
 use crate::http::{Method, Request, Response};
 use crate::idempotency::{fingerprint, should_store, valid_key, Outcome, StoredResponse};
-use crate::ports::DocumentStore;
-use crate::ports::JobStore;
-use crate::ports::{IdempotencyStore, Ports};
+use crate::ports::{DocumentStore, IdempotencyStore, JobStore, Ports};
 use std::future::Future;
 
 /// The key and fingerprint to begin for a POST with a valid

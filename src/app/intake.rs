@@ -7,8 +7,7 @@ use super::{created, App, Ctx};
 use crate::auth::Principal;
 use crate::error::ApiError;
 use crate::http::{Request, Response};
-use crate::ports::DocumentStore;
-use crate::ports::Ports;
+use crate::ports::{DocumentStore, Ports};
 
 /// An upload's expiry: `?expires_in=`, else the tenant's own default
 /// retention, else the environment's.

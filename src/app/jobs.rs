@@ -3,14 +3,14 @@
 use super::{App, Ctx};
 use crate::auth::access::Access;
 use crate::auth::Principal;
+use crate::commands::Command;
 use crate::error::ApiError;
 use crate::http::{Request, Response, StreamSpec};
 use crate::ids::{looks_like_id, new_id};
 use crate::jobs::{
     result_key, CommandState, CommandStatus, CreateJobRequest, Job, JobMessage, JobStatus,
 };
-use crate::ports::JobStore;
-use crate::ports::{BlobStore, Entropy, JobQueue, Ports, WebhookStore};
+use crate::ports::{BlobStore, Entropy, JobQueue, JobStore, Ports, WebhookStore};
 use crate::webhooks;
 
 pub async fn create<P: Ports>(
@@ -361,31 +361,15 @@ fn pick_command(job: &Job, wanted: Option<&str>) -> Result<&'static str, ApiErro
     };
     found.map(|c| c.name()).ok_or_else(|| match wanted {
         // A command this job did not run has no result here.
-        Some(name) if COMMAND_NAMES.contains(&name) => {
+        Some(name) if Command::is_name(name) => {
             ApiError::NotFound(format!("result of command '{name}' for this job"))
         }
         _ => ApiError::Invalid(
             "invalid_command",
-            format!("command must be one of {}", COMMAND_NAMES.join(", ")),
+            format!("no command is named '{}'", wanted.unwrap_or("")),
         ),
     })
 }
-
-/// Every command's name, as `?command=` takes it.
-const COMMAND_NAMES: [&str; 12] = [
-    "extract",
-    "chunk",
-    "stats",
-    "detect_pii",
-    "redact_pii",
-    "keywords",
-    "summarize_extractive",
-    "summarize",
-    "translate",
-    "classify",
-    "extract_fields",
-    "ask",
-];
 
 /// Test-only: puts the job's message on the queue again, as a duplicate
 /// delivery would, to prove it does not run twice.

@@ -9,8 +9,7 @@ use crate::auth::{
 use crate::error::ApiError;
 use crate::http::{Request, Response};
 use crate::ids::{looks_like_id, new_id};
-use crate::ports::KeyStore;
-use crate::ports::{Directory, Entropy, Ports, WebhookStore};
+use crate::ports::{Directory, Entropy, KeyStore, Ports, WebhookStore};
 use crate::time::{parse_rfc3339, rfc3339};
 use serde::Deserialize;
 use serde_json::{json, Value};

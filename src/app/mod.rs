@@ -28,8 +28,7 @@ use crate::config::Config;
 use crate::error::ApiError;
 use crate::http::routes::{match_route, spec_of, Auth, Match, RouteId};
 use crate::http::{Request, Response};
-use crate::ports::KeyStore;
-use crate::ports::Ports;
+use crate::ports::{KeyStore, Ports};
 use std::cell::RefCell;
 
 /// Per-request facts supplied by the edge (the core reads no clock).

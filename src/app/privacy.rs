@@ -8,9 +8,7 @@ use crate::auth::{Principal, Role};
 use crate::documents::Document;
 use crate::error::ApiError;
 use crate::http::{Request, Response};
-use crate::ports::{Directory, Ports};
-use crate::ports::{DocumentStore, TenantStore};
-use crate::ports::{JobStore, KeyStore};
+use crate::ports::{Directory, DocumentStore, JobStore, KeyStore, Ports, TenantStore};
 use crate::time::rfc3339;
 use serde_json::{json, Value};
 

@@ -7,8 +7,7 @@ use crate::auth::{bearer_token, hash_key, make_secret, ApiKey, Role};
 use crate::error::ApiError;
 use crate::http::{Request, Response};
 use crate::ids::new_id;
-use crate::ports::TenantStore;
-use crate::ports::{Entropy, Ports};
+use crate::ports::{Entropy, Ports, TenantStore};
 use crate::tenants::{is_operator, CreateTenant, Tenant, UpdateTenant};
 use serde_json::json;
 

@@ -139,6 +139,12 @@ impl Command {
         )
     }
 
+    /// Whether `name` names a command (what `?command=` may ask for).
+    pub fn is_name(name: &str) -> bool {
+        serde_json::from_value::<Command>(serde_json::json!({ "name": name }))
+            .is_ok_and(|c| c.name() == name)
+    }
+
     /// Checks options before a job is accepted, so a bad request is a 422,
     /// not a failed job.
     pub fn validate(&self) -> Result<(), String> {
@@ -240,6 +246,8 @@ mod tests {
         assert_eq!(parse(r#"{"name":"stats"}"#).unwrap(), Command::Stats {});
         assert!(parse(r#"{"name":"teleport"}"#).is_err());
         assert!(parse(r#"{"name":"chunk","options":{"size":5}}"#).is_err());
+        assert!(Command::is_name("summarize_extractive") && Command::is_name("ask"));
+        assert!(!Command::is_name("teleport") && !Command::is_name(""));
         // Commands without options take no other field either.
         for name in ["stats", "detect_pii", "redact_pii"] {
             assert!(
