@@ -24,12 +24,36 @@ pub fn some<'de, D: Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<Opti
     T::deserialize(d).map(Some)
 }
 
+/// Refuses a body whose top-level `fields` are present as `null`, for a
+/// type that is also read back from storage (where `null` stands for
+/// absent) and so cannot use [`some`].
+pub fn no_null(body: &[u8], fields: &[&str]) -> Result<(), serde_json::Error> {
+    let map: serde_json::Map<String, serde_json::Value> = object(body)?;
+    match fields
+        .iter()
+        .find(|f| map.get(**f).is_some_and(|v| v.is_null()))
+    {
+        Some(f) => Err(serde_json::Error::custom(format!(
+            "{f} must not be null: leave it out"
+        ))),
+        None => Ok(()),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     #[derive(serde::Deserialize, Debug)]
     struct Body {
         #[serde(default, deserialize_with = "super::some")]
         name: Option<String>,
+    }
+
+    #[test]
+    fn a_named_field_may_be_absent_but_not_null() {
+        assert!(super::no_null(br#"{"a":1}"#, &["b"]).is_ok());
+        assert!(super::no_null(br#"{"a":null}"#, &["b"]).is_ok());
+        assert!(super::no_null(br#"{"b":null}"#, &["b"]).is_err());
+        assert!(super::no_null(b"[]", &["b"]).is_err());
     }
 
     #[test]

@@ -118,6 +118,11 @@ fn default_role() -> Role {
 impl IdpConfig {
     /// Parses and checks a configuration; the message says what is wrong.
     pub fn parse(body: &[u8], local_allowed: bool) -> Result<IdpConfig, String> {
+        crate::strict::no_null(
+            body,
+            &["hs256_secret", "jwks", "jwks_url", "required_claim"],
+        )
+        .map_err(|e| format!("invalid identity provider: {e}"))?;
         let cfg: IdpConfig =
             crate::strict::object(body).map_err(|e| format!("invalid identity provider: {e}"))?;
         if cfg.issuer.is_empty() || cfg.issuer.len() > 512 {

@@ -18,7 +18,10 @@ use serde_json::{json, Value};
 #[serde(deny_unknown_fields, default)]
 pub struct ExtractOptions {
     /// Page range such as `"2-5"`, `"3"` or `"4-"`; all pages by default.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "crate::strict::some"
+    )]
     pub pages: Option<String>,
 }
 
@@ -282,5 +285,11 @@ mod tests {
         assert!(bad.validate().is_err());
         let bad = parse(r#"{"name":"keywords","options":{"count":0}}"#).unwrap();
         assert!(bad.validate().is_err());
+    }
+
+    #[test]
+    fn an_option_is_left_out_not_null() {
+        assert!(parse(r#"{"name":"extract","options":{"pages":null}}"#).is_err());
+        assert!(parse(r#"{"name":"extract","options":{}}"#).is_ok());
     }
 }

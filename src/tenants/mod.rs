@@ -50,12 +50,16 @@ fn standard() -> String {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateTenant {
+    #[serde(default, deserialize_with = "crate::strict::some")]
     pub plan: Option<String>,
+    #[serde(default, deserialize_with = "crate::strict::some")]
     pub status: Option<String>,
     /// The tenant's own LLM tiers; `""` returns it to the environment's.
+    #[serde(default, deserialize_with = "crate::strict::some")]
     pub llm_tiers: Option<String>,
     /// The tenant's default retention in days (0: forever); -1 returns it
     /// to the environment's.
+    #[serde(default, deserialize_with = "crate::strict::some")]
     pub retention_days: Option<i64>,
 }
 
@@ -152,6 +156,11 @@ mod tests {
     #[test]
     fn updates_and_creations_are_checked() {
         assert!(CreateTenant::parse(br#"{"name":"Acme"}"#).is_ok());
+        assert!(UpdateTenant::parse(br#"{"plan":"pro"}"#).is_ok());
+        for null in ["plan", "status", "llm_tiers", "retention_days"] {
+            let body = format!(r#"{{"{null}":null}}"#);
+            assert!(UpdateTenant::parse(body.as_bytes()).is_err(), "{null}");
+        }
         assert_eq!(
             CreateTenant::parse(br#"{"name":""}"#).unwrap_err().code(),
             "invalid_name"

@@ -407,6 +407,8 @@ fn configurations_are_checked_before_they_are_stored() {
         json!({"issuer": ISS, "audience": AUD, "algorithms": ["ES256"], "jwks_url": "http://idp.example/jwks"}),
         json!({"issuer": ISS, "audience": AUD, "algorithms": ["HS256"], "hs256_secret": SECRET, "default_role": "owner"}),
         json!({"issuer": ISS, "audience": AUD, "algorithms": ["HS256"], "hs256_secret": SECRET, "surprise": 1}),
+        json!({"issuer": ISS, "audience": AUD, "algorithms": ["HS256"], "hs256_secret": SECRET, "jwks": null}),
+        json!({"issuer": ISS, "audience": AUD, "algorithms": ["HS256"], "hs256_secret": SECRET, "required_claim": null}),
     ];
     for b in bad {
         assert!(
