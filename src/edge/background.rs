@@ -1,0 +1,211 @@
+//! The background events: crons (`scheduled`) and queue batches (jobs,
+//! webhooks, dead letters), each message settled on its own.
+
+use super::*;
+
+#[event(scheduled)]
+async fn scheduled(event: worker::ScheduledEvent, env: Env, _ctx: worker::ScheduleContext) {
+    let now = worker::Date::now().as_millis();
+    let cron = event.cron();
+    let Some(app) = config(&env).ok().and_then(|c| {
+        app(
+            &env,
+            c.clone(),
+            &Obs::new(format!("cron {cron}"), None, &c.ops),
+        )
+        .ok()
+    }) else {
+        log(json!({"level": "error", "msg": "scheduled run misconfigured"}));
+        return;
+    };
+    // Which run a trigger starts is set by its schedule (wrangler.toml
+    // [triggers]): healing every minute, the SLO pass every 5 minutes, the
+    // daily backup, and the sweep for the rest.
+    let (msg, failed, report) = match cron.as_str() {
+        ops::HEAL_CRON => {
+            let r = app.heal(now).await;
+            ("heal", r.errors > 0, json!(r))
+        }
+        ops::SLO_CRON => {
+            ops::flush_metrics(&app, now).await;
+            let r = app.evaluate_slos(now).await;
+            ("slo", r.errors > 0 || r.notify_failed > 0, json!(r))
+        }
+        ops::DAILY_CRON => {
+            let r = app.daily(now).await;
+            let failed = r["errors"].as_array().is_some_and(|e| !e.is_empty());
+            ("daily", failed, r)
+        }
+        _ => {
+            let r = app.sweep(now).await;
+            ("sweep", r.errors > 0, json!(r))
+        }
+    };
+    log(json!({
+        "level": if failed { "warn" } else { "info" },
+        "msg": msg, "cron": cron, "report": report,
+        "latency_ms": worker::Date::now().as_millis().saturating_sub(now),
+    }));
+}
+
+#[event(queue)]
+async fn queue(batch: MessageBatch<QueueEnvelope>, env: Env, _ctx: Context) -> worker::Result<()> {
+    // Never return Err: that would retry the whole batch. Each message is
+    // acked or retried on its own.
+    let Some((cfg, dlq_app)) = config(&env).ok().and_then(|c| {
+        let obs = Obs::new(format!("queue {}", batch.queue()), None, &c.ops);
+        app(&env, c.clone(), &obs).ok().map(|a| (c, a))
+    }) else {
+        log(json!({"level": "error", "msg": "queue consumer misconfigured"}));
+        batch.retry_all();
+        return Ok(());
+    };
+    if batch.queue().ends_with("-dlq") {
+        let app = dlq_app;
+        // The dead-letter queue: keep each message for the operator, fail
+        // its job with the reason, and ack.
+        for raw in batch.raw_iter() {
+            let now = worker::Date::now().as_millis();
+            let body = worker::serde_wasm_bindgen::from_value::<QueueEnvelope>(raw.body())
+                .ok()
+                .and_then(|e| serde_json::to_string(&e).ok())
+                .unwrap_or_else(|| "{}".into());
+            let outcome = app
+                // workers-rs gives no delivery count here: 0 means "unknown".
+                .take_dead_letter(&raw.id(), &body, 0, now)
+                .await;
+            log(json!({
+                "level": if outcome.is_ok() { "warn" } else { "error" },
+                "msg": "dead letter", "id": raw.id(), "body": body,
+                "error": outcome.err(),
+            }));
+            raw.ack();
+        }
+        return Ok(());
+    }
+    for raw in batch.raw_iter() {
+        let msg = worker::serde_wasm_bindgen::from_value::<QueueEnvelope>(raw.body());
+        let started = worker::Date::now().as_millis();
+        let trace = msg
+            .as_ref()
+            .ok()
+            .and_then(|e| e.traceparent.as_deref())
+            .and_then(crate::trace::TraceContext::parse);
+        // Each message gets its own adapters, so its calls are logged with
+        // its id and trace.
+        let for_message = |id: &str, trace: &Option<crate::trace::TraceContext>| {
+            app(
+                &env,
+                cfg.clone(),
+                &Obs::new(id.to_string(), trace.clone(), &cfg.ops),
+            )
+        };
+        let (kind, id, outcome) = match msg {
+            Ok(QueueEnvelope {
+                job_id: Some(id), ..
+            }) => {
+                let outcome = match for_message(&id, &trace) {
+                    Ok(app) => {
+                        // A run never outlasts its lease: past it another
+                        // delivery may take the job over anyway.
+                        let lease = app.config.job_lease_ms;
+                        within(lease, run_job(&app, &env, &id, trace.as_ref())).await
+                    }
+                    Err(_) => Disposition::Retry { delay_seconds: 30 },
+                };
+                ("job", id, outcome)
+            }
+            Ok(QueueEnvelope {
+                delivery_id: Some(id),
+                ..
+            }) => {
+                let outcome = match for_message(&id, &trace) {
+                    Ok(app) => {
+                        let send = process_webhook(&app.webhooks, &app.http, &id, started);
+                        within(WEBHOOK_DEADLINE_MS, send).await
+                    }
+                    Err(_) => Disposition::Retry { delay_seconds: 30 },
+                };
+                ("webhook", id, outcome)
+            }
+            _ => {
+                log(
+                    json!({"level": "warn", "msg": "undecodable queue message dropped", "id": raw.id()}),
+                );
+                raw.ack();
+                continue;
+            }
+        };
+        log(json!({
+            "level": "info", "msg": "queue message", "kind": kind, "id": id,
+            "trace_id": trace.as_ref().map(|t| t.trace_id.clone()),
+            "outcome": format!("{outcome:?}"),
+            "latency_ms": worker::Date::now().as_millis().saturating_sub(started),
+        }));
+        match outcome {
+            Disposition::Ack => raw.ack(),
+            Disposition::Retry { delay_seconds } => raw.retry_with_options(
+                &QueueRetryOptionsBuilder::new()
+                    .with_delay_seconds(delay_seconds)
+                    .build(),
+            ),
+        }
+    }
+    Ok(())
+}
+
+/// The longest one webhook delivery attempt may take (its POST has its
+/// own 10 s timeout; the rest is D1).
+const WEBHOOK_DEADLINE_MS: u64 = 60_000;
+
+/// `work`, or a retry if it has not finished within `ms`. Dropping the
+/// work is safe: a job keeps its lease and a delivery its claim, so the
+/// retried message takes over only once they lapse, and takes effect once.
+async fn within(ms: u64, work: impl std::future::Future<Output = Disposition>) -> Disposition {
+    use futures_util::future::{select, Either};
+    let deadline = worker::Delay::from(std::time::Duration::from_millis(ms));
+    match select(std::pin::pin!(work), std::pin::pin!(deadline)).await {
+        Either::Left((outcome, _)) => outcome,
+        Either::Right(_) => {
+            log(
+                json!({"level": "warn", "msg": "queue message past its deadline", "deadline_ms": ms}),
+            );
+            Disposition::Retry { delay_seconds: 5 }
+        }
+    }
+}
+
+async fn run_job(
+    app: &EdgeApp,
+    env: &Env,
+    job_id: &str,
+    trace: Option<&crate::trace::TraceContext>,
+) -> Disposition {
+    // Outbound LLM calls carry a child span of the job's trace.
+    let traceparent = trace.map(|t| {
+        let mut span = [0u8; 8];
+        CryptoEntropy.fill(&mut span);
+        t.child(span).header()
+    });
+    let limits = RunnerLimits {
+        max_attempts: app.config.job_max_attempts,
+        lease_ms: app.config.job_lease_ms,
+    };
+    let ports = RunnerPorts {
+        meta: &app.meta,
+        blobs: &app.blobs,
+        clock: &WallClock,
+        webhooks: &app.webhooks,
+        queue: &app.queue,
+        usage: &app.gate,
+        llm: &llm::EdgeLlm {
+            ai: env.ai("AI").ok(),
+            timeout_ms: app.config.llm.timeout_ms,
+            traceparent,
+            obs: app.http.0.clone(),
+        },
+        breakers: &app.breakers,
+        llm_config: &app.config.llm,
+    };
+    process_delivery(ports, limits, job_id).await
+}

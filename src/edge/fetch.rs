@@ -1,0 +1,394 @@
+//! The `fetch` event: a workers-rs request into the core's, the gate and
+//! routes, and the answer back (bodies streamed both ways where they can).
+
+use super::*;
+
+#[event(fetch)]
+async fn fetch(mut req: Request, env: Env, wctx: Context) -> worker::Result<Response> {
+    let started = worker::Date::now().as_millis();
+    // Continue the caller's trace (as a child span) or start one.
+    let incoming = req
+        .headers()
+        .get("traceparent")
+        .ok()
+        .flatten()
+        .and_then(|h| crate::trace::TraceContext::parse(&h));
+    let trace = match incoming {
+        Some(parent) => {
+            let mut span = [0u8; 8];
+            CryptoEntropy.fill(&mut span);
+            parent.child(span)
+        }
+        None => {
+            let mut random = [0u8; 24];
+            CryptoEntropy.fill(&mut random);
+            crate::trace::TraceContext::new_root(random)
+        }
+    };
+    let ctx = Ctx::new(started, new_id("req", started, &CryptoEntropy)).with_trace(trace);
+    let method = req.inner().method();
+    let path = req.path();
+    let config = config(&env);
+    let obs = match &config {
+        Ok(c) => Obs::for_request(ctx.request_id.clone(), ctx.trace.clone(), &c.ops),
+        Err(_) => Obs::default(),
+    };
+    let resp = match handle(&mut req, &env, &ctx, config.clone(), &obs).await {
+        Ok(resp) => resp,
+        Err(cause) => {
+            let err = ApiError::Internal(cause);
+            log(json!({"level": "error", "request_id": ctx.request_id, "error": err.to_string()}));
+            let mut r = err.to_response(&ctx.request_id);
+            r.set_header("x-request-id", &ctx.request_id);
+            r
+        }
+    };
+    // What the request left for after its response (audit entries, usage
+    // counts, last-use times): nothing the client waits for.
+    let work = ctx.take_after();
+    if let (false, Ok(c)) = (work.is_empty(), &config) {
+        let (env, c, obs, request_id) =
+            (env.clone(), c.clone(), obs.clone(), ctx.request_id.clone());
+        wctx.wait_until(async move {
+            let failed = match app(&env, c, &obs) {
+                Ok(app) => app.finish(work).await,
+                Err(e) => vec![format!("bindings: {e}")],
+            };
+            for f in failed {
+                log(json!({"level": "warn", "request_id": request_id, "msg": f}));
+            }
+        });
+    }
+    for warning in ctx.warnings.borrow().iter() {
+        log(json!({"level": "warn", "request_id": ctx.request_id, "msg": warning}));
+    }
+    if resp.status >= 500 {
+        log(json!({"level": "error", "request_id": ctx.request_id, "status": resp.status}));
+    }
+    let who = ctx.log.borrow().clone();
+    let latency = worker::Date::now().as_millis().saturating_sub(started);
+    if let Ok(c) = &config {
+        ops::record_request(
+            &env,
+            &wctx,
+            c,
+            &obs,
+            &method,
+            &who,
+            resp.status,
+            latency,
+            resp.body.len(),
+        );
+    }
+    log(json!({
+        "level": "info", "msg": "request", "ts": crate::time::rfc3339(started),
+        "request_id": ctx.request_id,
+        "trace_id": ctx.trace.as_ref().map(|t| t.trace_id.clone()),
+        "span_id": ctx.trace.as_ref().map(|t| t.span_id.clone()),
+        "method": method, "path": path, "route": who.route, "status": resp.status,
+        "tenant_id": who.tenant_id, "key_id": who.key_id, "error_code": who.error_code,
+        "outcome": if resp.status < 400 { "success" } else if resp.status < 500 { "client_error" } else { "server_error" },
+        "latency_ms": latency,
+        "bytes_out": resp.body.len(),
+        "calls": obs.close(),
+    }));
+    if let (
+        Some(http::StreamSpec::Blob {
+            key,
+            size,
+            start,
+            len,
+        }),
+        Ok(c),
+    ) = (resp.stream.clone(), &config)
+    {
+        let blobs = EncryptedBlobs {
+            inner: R2Blobs(env.bucket("DOCUMENTS")?, obs.clone()),
+            keys: c.master_keys.clone(),
+            entropy: CryptoEntropy,
+            plain: !c.encrypt_at_rest,
+            cipher: webcrypto::WebCryptoCipher::new()
+                .map_err(|e| worker::Error::RustError(e.to_string()))?,
+        };
+        let headers = headers_of(&resp)?;
+        let body = blob_stream(blobs, key, size, start, len, ctx.request_id.clone());
+        // A fixed-length stream, so the response keeps its Content-Length
+        // and a client can tell a cut-short body from a whole one.
+        let fixed: worker::worker_sys::FixedLengthStream =
+            worker::FixedLengthStream::wrap(body, len).into();
+        return Ok(
+            Response::from_body(worker::ResponseBody::Stream(fixed.readable()))?
+                .with_status(resp.status)
+                .with_headers(headers),
+        );
+    }
+    if let Some(http::StreamSpec::JobEvents {
+        tenant_id,
+        job_id,
+        key_id,
+        slot,
+    }) = resp.stream.clone()
+    {
+        if let Ok(db) = env.d1("DB") {
+            let gate = tenant::DoTenant(env.durable_object("TENANT").ok(), obs.clone());
+            let slot = slot.map(|s| (gate, s));
+            let body = events::job_events(D1Meta(db, obs.clone()), slot, tenant_id, job_id, key_id);
+            let headers = headers_of(&resp)?;
+            return Ok(Response::from_stream(body)?.with_headers(headers));
+        }
+    }
+    to_worker(resp)
+}
+
+/// A stored object's bytes `start .. start + len`, read and decrypted a
+/// chunk of segments at a time: memory stays at one chunk whatever the
+/// size. A failure mid-way ends the stream with an error, so the client
+/// sees a body shorter than its `Content-Length`, never wrong bytes.
+fn blob_stream(
+    blobs: EncryptedBlobs<R2Blobs, CryptoEntropy, webcrypto::WebCryptoCipher>,
+    key: String,
+    size: u64,
+    start: u64,
+    len: u64,
+    request_id: String,
+) -> impl futures_util::Stream<Item = worker::Result<Vec<u8>>> {
+    use crate::ports::BlobStore;
+    let end = start + len;
+    let blobs = std::rc::Rc::new(blobs);
+    futures_util::stream::unfold(Some(start), move |pos| {
+        let (blobs, key, request_id) = (blobs.clone(), key.clone(), request_id.clone());
+        async move {
+            let pos = pos.filter(|p| *p < end)?;
+            let n = crate::documents::STREAM_CHUNK.min(end - pos);
+            match blobs.read_range(&key, size, pos, n).await {
+                Ok(Some(chunk)) if chunk.len() as u64 == n => Some((Ok(chunk), Some(pos + n))),
+                other => {
+                    let why = match other {
+                        Err(e) => e.to_string(),
+                        _ => "object missing or shorter than recorded".into(),
+                    };
+                    log(json!({"level": "error", "msg": "download stream failed",
+                        "request_id": request_id, "offset": pos, "error": why}));
+                    Some((Err(worker::Error::RustError(why)), None))
+                }
+            }
+        }
+    })
+}
+
+fn headers_of(resp: &http::Response) -> worker::Result<worker::Headers> {
+    let headers = worker::Headers::new();
+    for (name, value) in &resp.headers {
+        headers.set(name, value)?;
+    }
+    Ok(headers)
+}
+
+/// Builds the app and runs the request; `Err` only for broken deployments
+/// (missing bindings or settings), reported as a generic 500.
+async fn handle(
+    req: &mut Request,
+    env: &Env,
+    ctx: &Ctx,
+    config: Result<Config, crate::config::ConfigError>,
+    obs: &Obs,
+) -> Result<http::Response, String> {
+    let config = config.map_err(|e| e.to_string())?;
+    if config.enable_test_routes && req.path() == "/__test/crypto" {
+        return crypto_bench(req).await;
+    }
+    if config.enable_test_routes && req.path() == "/__test/raw-object" {
+        return raw_object(req, env).await;
+    }
+    let limit = config.max_upload_bytes;
+    let part_limit = config.upload_part_bytes;
+    let app = app(env, config, obs).map_err(|e| format!("bindings: {e}"))?;
+    let core_req = match to_core(req, limit, part_limit).await {
+        Ok(r) => r,
+        Err(err) => return Ok(err.to_response(&ctx.request_id)),
+    };
+    Ok(app.handle(&core_req, ctx).await)
+}
+
+/// Test-only: encrypts `mb` MiB in 64 KiB segments with AES-256-GCM,
+/// with `engine=rust` (the aes-gcm crate in Wasm, what Quire uses) or
+/// `engine=webcrypto` (workerd's SubtleCrypto, one call per segment), or
+/// `engine=none` (the same loop without encrypting). The client times the
+/// requests (`npm run bench:crypto`): the clock inside a Worker does not
+/// move while it computes.
+async fn crypto_bench(req: &Request) -> Result<http::Response, String> {
+    use crate::crypto::{RustCipher, SegmentCipher};
+    async fn run<C: SegmentCipher>(c: &C, segments: usize) -> Result<(usize, Vec<u8>), String> {
+        let key = c.key(&[9u8; 32]).await.map_err(|e| e.to_string())?;
+        let segment = vec![7u8; crate::crypto::SEGMENT];
+        let (mut bytes, mut first) = (0, Vec::new());
+        for i in 0..segments {
+            let mut nonce = [0u8; 12];
+            nonce[..8].copy_from_slice(&(i as u64).to_be_bytes());
+            let sealed = c
+                .seal(&key, &nonce, &segment)
+                .await
+                .map_err(|e| e.to_string())?;
+            // Round trip: what was sealed opens to the segment.
+            if i == 0 {
+                let back = c
+                    .open(&key, &nonce, &sealed)
+                    .await
+                    .map_err(|e| e.to_string())?;
+                if back != segment {
+                    return Err("round trip failed".into());
+                }
+                first = sealed.clone();
+            }
+            bytes += sealed.len();
+        }
+        Ok((bytes, first))
+    }
+    let url = req.url().map_err(|e| e.to_string())?;
+    let param = |k: &str| {
+        url.query_pairs()
+            .find(|(n, _)| n == k)
+            .map(|(_, v)| v.into_owned())
+    };
+    let mb: usize = param("mb")
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(16)
+        .min(256);
+    let engine = param("engine").unwrap_or_else(|| "rust".into());
+    let web = webcrypto::WebCryptoCipher::new().map_err(|e| e.to_string())?;
+    let (bytes_out, same) = match engine.as_str() {
+        "rust" => (run(&RustCipher, mb * 16).await?.0, None),
+        "webcrypto" => (run(&web, mb * 16).await?.0, None),
+        // Both seal a segment to the same bytes.
+        "compare" => {
+            let (a, x) = run(&RustCipher, 1).await?;
+            let (_, y) = run(&web, 1).await?;
+            (a, Some(x == y))
+        }
+        _ => (mb * 16 * (crate::crypto::SEGMENT + 16), None),
+    };
+    Ok(http::Response::json(
+        200,
+        &json!({ "engine": engine, "mb": mb, "bytes_out": bytes_out, "same": same }),
+    ))
+}
+
+/// Test-only: an object's bytes exactly as R2 holds them.
+async fn raw_object(req: &Request, env: &Env) -> Result<http::Response, String> {
+    let url = req.url().map_err(|e| e.to_string())?;
+    let key = url
+        .query_pairs()
+        .find(|(k, _)| k == "key")
+        .map(|(_, v)| v.into_owned())
+        .unwrap_or_default();
+    let bucket = env.bucket("DOCUMENTS").map_err(|e| e.to_string())?;
+    let object = bucket
+        .get(&key)
+        .execute()
+        .await
+        .map_err(|e| e.to_string())?;
+    let Some(object) = object else {
+        return Ok(ApiError::NotFound("object".into()).to_response(""));
+    };
+    let bytes = match object.body() {
+        Some(body) => body.bytes().await.map_err(|e| e.to_string())?,
+        None => Vec::new(),
+    };
+    Ok(http::Response::new(200)
+        .with_header("content-type", "application/octet-stream")
+        .with_body(bytes))
+}
+
+/// Converts the request, refusing oversized bodies before reading them.
+async fn to_core(
+    req: &mut Request,
+    upload_limit: u64,
+    part_limit: u64,
+) -> Result<http::Request, ApiError> {
+    // The raw name: workers-rs reads a method it does not know (QUERY, …)
+    // as GET, which would serve it; ours refuses it with 405.
+    let method = Method::parse(&req.inner().method());
+    let url = req.url().map_err(|e| ApiError::Internal(e.to_string()))?;
+    let target = match url.query() {
+        Some(q) => format!("{}?{q}", url.path()),
+        None => url.path().to_string(),
+    };
+    let mut core = http::Request::new(method, &target);
+    for (name, value) in req.headers().entries() {
+        core = core.with_header(&name, &value);
+    }
+    // DELETE may carry a small JSON body too (`DELETE /v1/tenant` asks for
+    // a confirmation).
+    if matches!(
+        method,
+        Method::Post | Method::Put | Method::Patch | Method::Delete
+    ) {
+        let path = url.path();
+        let declared = core
+            .header("content-length")
+            .and_then(|v| v.parse::<u64>().ok());
+        let is_form = core
+            .header("content-type")
+            .is_some_and(|t| t.to_ascii_lowercase().starts_with("multipart/form-data"));
+        // A raw upload larger than one part goes to storage as it arrives.
+        if method == Method::Post && path == "/v1/documents" && !is_form {
+            if let Some(size) = declared.filter(|n| *n > part_limit) {
+                if size > upload_limit {
+                    return Err(ApiError::PayloadTooLarge {
+                        size,
+                        limit: upload_limit,
+                    });
+                }
+                let stream = req
+                    .stream()
+                    .map_err(|e| ApiError::Invalid("unreadable_body", e.to_string()))?;
+                let source = EdgeSource {
+                    stream: std::cell::RefCell::new(Some(stream)),
+                    left: std::cell::RefCell::new(Vec::new()),
+                };
+                return Ok(core.with_stream(size, std::rc::Rc::new(source)));
+            }
+        }
+        let cap = if matches!(path, "/v1/documents" | "/__test/extract") {
+            upload_limit.min(BUFFERED_UPLOAD_MAX) + MULTIPART_SLACK
+        } else if path.starts_with("/v1/uploads/") && path.contains("/parts/") {
+            part_limit
+        } else {
+            MAX_JSON_BODY
+        };
+        if let Some(size) = declared.filter(|s| *s > cap) {
+            return Err(ApiError::PayloadTooLarge { size, limit: cap });
+        }
+        // No body at all (`curl -X POST` without data sends no length):
+        // the same as an empty one.
+        if declared == Some(0) || req.inner().body().is_none() {
+            return Ok(core);
+        }
+        let source = std::rc::Rc::new(EdgeSource {
+            stream: std::cell::RefCell::new(Some(
+                req.stream()
+                    .map_err(|e| ApiError::Invalid("unreadable_body", e.to_string()))?,
+            )),
+            left: std::cell::RefCell::new(Vec::new()),
+        });
+        // Before anyone is authenticated only a small body is read; a
+        // larger or unannounced one waits for the app to know its sender,
+        // and is then read through the route's limit, never past it.
+        if declared.is_none_or(|n| n > PREAUTH_BODY) {
+            return Ok(core.with_deferred(cap, source));
+        }
+        let body = http::read_limited(source.as_ref(), cap.min(PREAUTH_BODY)).await?;
+        core = core.with_body(body);
+    }
+    Ok(core)
+}
+
+fn to_worker(resp: http::Response) -> worker::Result<Response> {
+    let headers = headers_of(&resp)?;
+    let out = if resp.body.is_empty() {
+        Response::empty()?
+    } else {
+        Response::from_bytes(resp.body)?
+    };
+    Ok(out.with_status(resp.status).with_headers(headers))
+}
