@@ -76,6 +76,15 @@ test("a job request that is not valid JSON, or names no known command, is 422", 
   assertProblem(await post(JSON.stringify({ document_id: "doc_00000000000000000000000000", commands: [{ name: "extract" }] })), 404, "not_found");
 });
 
+test("a null command option is 422, not a job run as if the option were left out", async () => {
+  const doc = await upload("x.txt", "text/plain", Buffer.from("x"));
+  const post = (body) => api("POST", "/v1/jobs", { headers: { "content-type": "application/json" }, body });
+  const nulled = await post(JSON.stringify({ document_id: doc.id, commands: [{ name: "extract", options: { pages: null } }] }));
+  assertProblem(nulled, 422, "invalid_body");
+  const left = await post(JSON.stringify({ document_id: doc.id, commands: [{ name: "extract", options: {} }] }));
+  assert.equal(left.status, 202, left.text);
+});
+
 test("content that is not what it claims is 415 naming both types", async () => {
   const { corpus } = await import("./helpers.mjs");
   const resp = await api("POST", "/v1/documents", {
