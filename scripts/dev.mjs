@@ -12,7 +12,9 @@ const port = process.env.PORT ?? "8787";
 const base = `http://127.0.0.1:${port}`;
 const child = spawn(
   path.join(root, "node_modules", ".bin", "wrangler"),
-  ["dev", "--ip", "127.0.0.1", "--port", port, "--persist-to", ".wrangler/state", ...process.argv.slice(2)],
+  // Both workers in one session: the API (primary, on the port) and the
+  // jobs worker. Extra arguments (`--var`) reach the API worker only.
+  ["dev", "-c", "wrangler.toml", "-c", "wrangler.jobs.toml", "--ip", "127.0.0.1", "--port", port, "--persist-to", ".wrangler/state", ...process.argv.slice(2)],
   { cwd: root, stdio: "inherit", env: { ...process.env, WRANGLER_SEND_METRICS: "false" } },
 );
 const stopTicker = startTicker(base, {

@@ -1,5 +1,7 @@
-// Starts `wrangler dev` (workerd with local D1, R2, Queues) on a free port
-// with a throw-away state directory, prepared like `npm run dev`; returns
+// Starts `wrangler dev` (workerd with local D1, R2, Queues) on a free port,
+// both workers in one session (the API worker, primary, on the port; the
+// jobs worker beside it), with a throw-away state directory, prepared like
+// `npm run dev`; returns
 // its URL, the admin key and a stop() that ends the process group it
 // started. Used by the e2e tests and the benchmarks.
 import { spawn } from "node:child_process";
@@ -7,6 +9,7 @@ import { mkdirSync, mkdtempSync, openSync, readFileSync, rmSync } from "node:fs"
 import net from "node:net";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import { jobsConfig } from "./jobs-config.mjs";
 import { prepareLocalDb } from "./local-db.mjs";
 import { startTicker } from "./ticker.mjs";
 
@@ -71,8 +74,12 @@ export async function startServer({ vars = {}, logName = "wrangler", persistDir,
   const devVars = prepareLocalDb(persist);
   const port = await freePort();
   const base = `http://127.0.0.1:${port}`;
-  const args = ["dev", "--ip", "127.0.0.1", "--port", String(port), "--persist-to", persist];
-  for (const [k, v] of Object.entries({ ENABLE_TEST_ROUTES: "true", ENVIRONMENT: "test", ...vars })) {
+  const allVars = { ENABLE_TEST_ROUTES: "true", ENVIRONMENT: "test", ...vars };
+  // The jobs worker's copy of its configuration, with the same vars.
+  const jobsDir = mkdtempSync(path.join(root, ".tmp", "jobs-"));
+  const args = ["dev", "-c", "wrangler.toml", "-c", jobsConfig(jobsDir, allVars),
+    "--ip", "127.0.0.1", "--port", String(port), "--persist-to", persist];
+  for (const [k, v] of Object.entries(allVars)) {
     args.push("--var", `${k}:${v}`);
   }
   const log = openSync(logFile, "w");
@@ -86,6 +93,7 @@ export async function startServer({ vars = {}, logName = "wrangler", persistDir,
   const stop = async () => {
     stopTicker();
     await stopChild(child);
+    rmSync(jobsDir, { recursive: true, force: true });
     if (owned) rmSync(persist, { recursive: true, force: true });
   };
   for (const sig of ["SIGINT", "SIGTERM"]) {

@@ -13,8 +13,11 @@ step "cargo fmt --check"
 cargo fmt --all -- --check
 step "clippy (host)"
 cargo clippy --workspace --all-targets --locked -- -D warnings
-step "clippy (wasm32)"
-cargo clippy --workspace --target wasm32-unknown-unknown --lib --locked -- -D warnings
+# Once per worker: a wasm32 build is the API worker or the jobs worker.
+step "clippy (wasm32, api worker)"
+cargo clippy --target wasm32-unknown-unknown --lib --locked --features api -- -D warnings
+step "clippy (wasm32, jobs worker)"
+cargo clippy --target wasm32-unknown-unknown --lib --locked --features jobs -- -D warnings
 step "unit, application and corpus tests (native)"
 cargo test --workspace --locked
 # The engine must build and test on its own, not only with the service's

@@ -1,7 +1,9 @@
-//! The deployment configuration: every environment in wrangler.toml (the
-//! top level for local development, then dev, staging and production) has
-//! the bindings, queues and crons the code expects, resources of its own,
-//! and vars that the real configuration parser accepts.
+//! The deployment configuration: every environment of the two workers'
+//! configs (wrangler.toml, the API; wrangler.jobs.toml, the jobs worker;
+//! the top level for local development, then dev, staging and production)
+//! has the bindings, queues and crons the code expects, resources of its
+//! own, and vars that the real configuration parser accepts, the same for
+//! both workers.
 
 use quire::config::Config;
 use std::collections::{BTreeMap, BTreeSet};
@@ -17,11 +19,21 @@ const SECRETS: [(&str, &str); 2] = [
     ),
 ];
 
-fn wrangler() -> Table {
-    let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/wrangler.toml"))
-        .expect("wrangler.toml");
+fn config_file(name: &str) -> Table {
+    let path = format!("{}/{name}", env!("CARGO_MANIFEST_DIR"));
+    let text = std::fs::read_to_string(&path).expect(name);
     text.parse()
-        .unwrap_or_else(|e: toml::de::Error| panic!("wrangler.toml: {}", e.message()))
+        .unwrap_or_else(|e: toml::de::Error| panic!("{name}: {}", e.message()))
+}
+
+/// The API worker's configuration.
+fn wrangler() -> Table {
+    config_file("wrangler.toml")
+}
+
+/// The jobs worker's configuration.
+fn jobs_wrangler() -> Table {
+    config_file("wrangler.jobs.toml")
 }
 
 /// The environment's own section, or the top level for `None`.
@@ -49,12 +61,15 @@ fn string<'a>(v: &'a Value, key: &str) -> &'a str {
 /// What the code binds to, by binding name (resource names aside).
 #[derive(Debug, PartialEq)]
 struct Shape {
-    durable_objects: BTreeSet<(String, String)>,
+    /// (binding, class, the worker that holds the class if not this one).
+    durable_objects: BTreeSet<(String, String, Option<String>)>,
     d1: BTreeSet<(String, String)>,
     r2: BTreeSet<String>,
     producers: BTreeSet<String>,
     analytics: BTreeSet<String>,
     crons: Vec<String>,
+    /// Service bindings: (binding, worker).
+    services: BTreeSet<(String, String)>,
     /// Consumers: (has a dead-letter queue, is that of another consumer).
     consumers: Vec<(bool, bool)>,
 }
@@ -71,12 +86,6 @@ fn shape(t: &Table) -> Shape {
     let consumers = queues(t, "consumers");
     let consumer_queues: BTreeSet<&str> = consumers.iter().map(|c| string(c, "queue")).collect();
     let producers = queues(t, "producers");
-    for p in producers {
-        assert!(
-            consumer_queues.contains(string(p, "queue")),
-            "the producer queue {p:?} is consumed here"
-        );
-    }
     Shape {
         durable_objects: t
             .get("durable_objects")
@@ -84,15 +93,20 @@ fn shape(t: &Table) -> Shape {
             .and_then(Value::as_array)
             .into_iter()
             .flatten()
-            .map(|b| (string(b, "name").into(), string(b, "class_name").into()))
+            .map(|b| {
+                let script = b.get("script_name").and_then(Value::as_str);
+                (
+                    string(b, "name").into(),
+                    string(b, "class_name").into(),
+                    script.map(String::from),
+                )
+            })
             .collect(),
         d1: array(t, "d1_databases")
             .iter()
             .map(|d| {
-                (
-                    string(d, "binding").into(),
-                    string(d, "migrations_dir").into(),
-                )
+                let dir = d.get("migrations_dir").and_then(Value::as_str);
+                (string(d, "binding").into(), dir.unwrap_or("").into())
             })
             .collect(),
         r2: array(t, "r2_buckets")
@@ -113,6 +127,10 @@ fn shape(t: &Table) -> Shape {
             .unwrap_or(&[])
             .iter()
             .map(|c| c.as_str().unwrap().to_string())
+            .collect(),
+        services: array(t, "services")
+            .iter()
+            .map(|s| (string(s, "binding").into(), string(s, "service").into()))
             .collect(),
         consumers: consumers
             .iter()
@@ -149,7 +167,7 @@ fn resources(t: &Table) -> Vec<String> {
             .map(|a| format!("dataset {}", string(a, "dataset"))),
     );
     out.extend(
-        queues(t, "consumers")
+        queues(t, "producers")
             .iter()
             .map(|c| format!("queue {}", string(c, "queue"))),
     );
@@ -165,29 +183,90 @@ fn vars(t: &Table) -> BTreeMap<String, String> {
         .collect()
 }
 
+/// The worker name of an environment's section.
+fn name(t: &Table) -> &str {
+    t["name"].as_str().expect("name")
+}
+
+/// `shape`, with the names of the other worker (which differ per
+/// environment) left out, so the environments can be compared.
+fn comparable(t: &Table) -> Shape {
+    let mut s = shape(t);
+    s.durable_objects = (s.durable_objects.into_iter())
+        .map(|(b, c, w)| (b, c, w.map(|_| String::new())))
+        .collect();
+    s.services = (s.services.into_iter())
+        .map(|(b, _)| (b, String::new()))
+        .collect();
+    s
+}
+
 #[test]
 fn every_environment_binds_what_the_local_one_does() {
-    let top = wrangler();
-    let local = shape(&top);
+    let (api, jobs) = (wrangler(), jobs_wrangler());
+    let local = comparable(&api);
     assert_eq!(local.durable_objects.len(), 5);
-    assert_eq!(local.consumers, vec![(true, true), (false, false)]);
+    assert!(
+        local.consumers.is_empty(),
+        "the API worker consumes no queue"
+    );
     assert_eq!(local.crons.len(), 4);
-    for env in ENVIRONMENTS {
-        assert_eq!(shape(section(&top, Some(env))), local, "[env.{env}]");
-        // Workers AI is remote-only: each deployed environment has it.
-        assert!(
-            section(&top, Some(env)).contains_key("ai"),
-            "[env.{env}.ai]"
-        );
+    let local_jobs = comparable(&jobs);
+    assert_eq!(local_jobs.consumers, vec![(true, true), (false, false)]);
+    assert!(
+        local_jobs.crons.is_empty(),
+        "the crons are the API worker's"
+    );
+    for env in [None, Some("dev"), Some("staging"), Some("production")] {
+        let (a, j) = (section(&api, env), section(&jobs, env));
+        if env.is_some() {
+            assert_eq!(comparable(a), local, "[env.{env:?}]");
+            assert_eq!(comparable(j), local_jobs, "jobs [env.{env:?}]");
+            // Workers AI is remote-only: each deployed jobs worker has it.
+            assert!(j.contains_key("ai"), "jobs [env.{env:?}.ai]");
+        }
+        let (sa, sj) = (shape(a), shape(j));
+        // The jobs worker's objects are the API worker's of the same
+        // environment, and the API's service binding is that jobs worker.
+        for (binding, class, script) in &sj.durable_objects {
+            assert_eq!(script.as_deref(), Some(name(a)), "{binding} in {env:?}");
+            assert!(
+                sa.durable_objects
+                    .contains(&(binding.clone(), class.clone(), None)),
+                "{binding} is the API's class {class} in {env:?}"
+            );
+        }
+        let jobs_service = ("JOBS_WORKER".to_string(), name(j).to_string());
+        assert!(sa.services.contains(&jobs_service), "{env:?}");
+        // Both send to the queue the jobs worker consumes, and read one
+        // database and bucket.
+        let consumed: BTreeSet<&str> = (queues(j, "consumers").iter())
+            .map(|c| string(c, "queue"))
+            .collect();
+        for p in queues(a, "producers").iter().chain(queues(j, "producers")) {
+            assert!(consumed.contains(string(p, "queue")), "{p:?} is consumed");
+        }
+        for key in ["d1_databases", "r2_buckets"] {
+            let names = |t: &Table| -> Vec<String> {
+                array(t, key)
+                    .iter()
+                    .map(|d| format!("{:?}", d.get("database_name").or(d.get("bucket_name"))))
+                    .collect()
+            };
+            assert_eq!(names(a), names(j), "{key} in {env:?}");
+        }
+        assert_eq!(vars(a), vars(j), "the two workers' vars in {env:?}");
     }
 }
 
 #[test]
 fn environments_do_not_share_resources() {
-    let top = wrangler();
+    let (top, jobs) = (wrangler(), jobs_wrangler());
     let mut seen = BTreeMap::new();
     for env in ENVIRONMENTS {
-        for r in resources(section(&top, Some(env))) {
+        let api = resources(section(&top, Some(env)));
+        let worker = format!("worker {}", name(section(&jobs, Some(env))));
+        for r in api.into_iter().chain([worker]) {
             if let Some(other) = seen.insert(r.clone(), env) {
                 panic!("{r} is used by both {other} and {env}");
             }
@@ -196,7 +275,7 @@ fn environments_do_not_share_resources() {
     assert_eq!(
         seen.len(),
         3 * 6,
-        "a worker, D1, R2, dataset and 2 queues each: {seen:?}"
+        "two workers, D1, R2, a dataset and a queue each: {seen:?}"
     );
 }
 
@@ -244,14 +323,14 @@ fn every_environment_has_vars_the_configuration_accepts() {
 #[test]
 fn the_crons_are_the_schedules_the_scheduled_handler_matches() {
     let top = wrangler();
-    let code = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/src/edge/ops.rs"))
-        .expect("src/edge/ops.rs");
+    let code = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/src/edge/crons.rs"))
+        .expect("src/edge/crons.rs");
     let crons = shape(&top).crons;
     for needed in ["HEAL_CRON", "SLO_CRON", "DAILY_CRON"] {
         let line = code
             .lines()
             .find(|l| l.starts_with(&format!("pub const {needed}")))
-            .unwrap_or_else(|| panic!("{needed} in src/edge/ops.rs"));
+            .unwrap_or_else(|| panic!("{needed} in src/edge/crons.rs"));
         let schedule = line.split('"').nth(1).unwrap();
         assert!(crons.iter().any(|c| c == schedule), "{schedule} is a cron");
     }

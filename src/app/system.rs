@@ -52,17 +52,21 @@ pub fn openapi() -> Response {
 }
 
 /// Test-only: extracts the body at once and reports sizes, so a client can
-/// time extraction inside the runtime.
-pub fn test_extract(req: &crate::http::Request) -> Result<Response, crate::error::ApiError> {
-    let media_type = req
-        .header("content-type")
+/// time extraction inside the runtime. Served by the jobs worker (the API
+/// worker forwards it there) and by the app natively.
+#[cfg(not(feature = "api"))]
+pub fn test_extract(
+    content_type: Option<&str>,
+    body: &[u8],
+) -> Result<Response, crate::error::ApiError> {
+    let media_type = content_type
         .unwrap_or("text/plain")
         .split(';')
         .next()
         .unwrap_or("")
         .trim()
         .to_string();
-    let ex = crate::extract::extract(&media_type, &req.body)
+    let ex = crate::extract::extract(&media_type, body)
         .map_err(|e| crate::error::ApiError::Invalid(e.code(), e.to_string()))?;
     Ok(Response::json(
         200,

@@ -2,6 +2,53 @@
 //! routes, and the answer back (bodies streamed both ways where they can).
 
 use super::*;
+use crate::app::Ctx;
+use crate::http::Method;
+use crate::ids::new_id;
+
+/// The most of a body read before the caller is authenticated.
+const PREAUTH_BODY: u64 = 64 * 1024;
+/// Bodies other than document uploads are small JSON; refuse big ones unread.
+const MAX_JSON_BODY: u64 = 1024 * 1024;
+/// Room for multipart framing around an upload at the size limit.
+const MULTIPART_SLACK: u64 = 64 * 1024;
+/// Bodies read whole into memory (forms, and uploads without a
+/// `Content-Length`) stop here; larger raw uploads are streamed.
+const BUFFERED_UPLOAD_MAX: u64 = 25 * 1024 * 1024;
+
+/// A request body read as the app asks for it, piece by piece.
+struct EdgeSource {
+    stream: std::cell::RefCell<Option<worker::ByteStream>>,
+    left: std::cell::RefCell<Vec<u8>>,
+}
+
+impl http::ChunkSource for EdgeSource {
+    fn read(
+        &self,
+        max: usize,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<Vec<u8>, String>> + '_>> {
+        Box::pin(async move {
+            use futures_util::StreamExt;
+            let mut chunk = std::mem::take(&mut *self.left.borrow_mut());
+            if chunk.is_empty() {
+                let Some(mut stream) = self.stream.borrow_mut().take() else {
+                    return Ok(Vec::new());
+                };
+                let next = stream.next().await;
+                *self.stream.borrow_mut() = Some(stream);
+                chunk = match next {
+                    Some(Ok(bytes)) => bytes,
+                    Some(Err(e)) => return Err(e.to_string()),
+                    None => return Ok(Vec::new()),
+                };
+            }
+            if chunk.len() > max {
+                *self.left.borrow_mut() = chunk.split_off(max);
+            }
+            Ok(chunk)
+        })
+    }
+}
 
 #[event(fetch)]
 async fn fetch(mut req: Request, env: Env, wctx: Context) -> worker::Result<Response> {
@@ -68,7 +115,7 @@ async fn fetch(mut req: Request, env: Env, wctx: Context) -> worker::Result<Resp
     let who = ctx.log.borrow().clone();
     let latency = worker::Date::now().as_millis().saturating_sub(started);
     if let Ok(c) = &config {
-        ops::record_request(
+        metrics::record_request(
             &env,
             &wctx,
             c,
@@ -176,14 +223,6 @@ fn blob_stream(
     })
 }
 
-fn headers_of(resp: &http::Response) -> worker::Result<worker::Headers> {
-    let headers = worker::Headers::new();
-    for (name, value) in &resp.headers {
-        headers.set(name, value)?;
-    }
-    Ok(headers)
-}
-
 /// Builds the app and runs the request; `Err` only for broken deployments
 /// (missing bindings or settings), reported as a generic 500.
 async fn handle(
@@ -199,6 +238,9 @@ async fn handle(
     }
     if config.enable_test_routes && req.path() == "/__test/raw-object" {
         return raw_object(req, env).await;
+    }
+    if config.enable_test_routes && req.path() == "/__test/extract" {
+        return forward_to_jobs(req, env).await;
     }
     let limit = config.max_upload_bytes;
     let part_limit = config.upload_part_bytes;
@@ -271,6 +313,24 @@ async fn crypto_bench(req: &Request) -> Result<http::Response, String> {
         200,
         &json!({ "engine": engine, "mb": mb, "bytes_out": bytes_out, "same": same }),
     ))
+}
+
+/// Test-only: extraction runs in the jobs worker, which this module does not
+/// carry; the request goes there whole through the `JOBS_WORKER` service
+/// binding, and its answer comes back as it is.
+async fn forward_to_jobs(req: &Request, env: &Env) -> Result<http::Response, String> {
+    let jobs = env.service("JOBS_WORKER").map_err(|e| e.to_string())?;
+    let mut resp = jobs
+        .fetch_request(req.clone().map_err(|e| e.to_string())?)
+        .await
+        .map_err(|e| format!("jobs worker: {e}"))?;
+    let content_type = resp.headers().get("content-type").ok().flatten();
+    let body = resp.bytes().await.map_err(|e| e.to_string())?;
+    let mut out = http::Response::new(resp.status_code()).with_body(body);
+    if let Some(t) = content_type {
+        out.set_header("content-type", &t);
+    }
+    Ok(out)
 }
 
 /// Test-only: an object's bytes exactly as R2 holds them.
@@ -381,14 +441,4 @@ async fn to_core(
         core = core.with_body(body);
     }
     Ok(core)
-}
-
-fn to_worker(resp: http::Response) -> worker::Result<Response> {
-    let headers = headers_of(&resp)?;
-    let out = if resp.body.is_empty() {
-        Response::empty()?
-    } else {
-        Response::from_bytes(resp.body)?
-    };
-    Ok(out.with_status(resp.status).with_headers(headers))
 }

@@ -2,14 +2,30 @@
 //! types, and construction of the port adapters from the environment.
 //! Nothing here decides anything a test would want to check natively.
 
-mod background;
+#[cfg(all(feature = "api", feature = "jobs"))]
+compile_error!("a wasm32 build is one worker: build with `--features api` or `--features jobs`");
+#[cfg(not(any(feature = "api", feature = "jobs")))]
+compile_error!("a wasm32 build is one worker: build with `--features api` or `--features jobs`");
+
+mod breakers;
+#[cfg(feature = "jobs")]
+mod consumer;
+#[cfg(feature = "api")]
+mod crons;
 mod d1;
 mod directory;
+#[cfg(feature = "api")]
 mod events;
+#[cfg(feature = "api")]
 mod fetch;
 mod idempotency;
+#[cfg(feature = "jobs")]
+mod jobs_fetch;
 mod limiter;
+#[cfg(feature = "jobs")]
 mod llm;
+#[cfg(feature = "api")]
+mod metrics;
 mod objects;
 mod observe;
 mod ops;
@@ -19,68 +35,17 @@ mod uploads;
 mod usage;
 mod webcrypto;
 
-use crate::app::{App, Ctx};
+use crate::app::App;
 use crate::config::Config;
 use crate::crypto::blobs::EncryptedBlobs;
 use crate::error::ApiError;
-use crate::http::{self, Method};
-use crate::ids::new_id;
-use crate::jobs::runner::{process_delivery, RunnerLimits, RunnerPorts};
-use crate::jobs::Disposition;
-use crate::jobs::QueueEnvelope;
+use crate::http;
 use crate::ports::Entropy;
-use crate::webhooks::runner::process_webhook;
 use d1::D1Meta;
 use observe::Obs;
 use serde_json::json;
-use storage::{CryptoEntropy, FetchSender, JobsQueue, R2Blobs, WallClock};
-use worker::{
-    event, Context, Env, MessageBatch, MessageExt, QueueRetryOptionsBuilder, Request, Response,
-};
-
-/// The most of a body read before the caller is authenticated.
-const PREAUTH_BODY: u64 = 64 * 1024;
-/// Bodies other than document uploads are small JSON; refuse big ones unread.
-const MAX_JSON_BODY: u64 = 1024 * 1024;
-/// Room for multipart framing around an upload at the size limit.
-const MULTIPART_SLACK: u64 = 64 * 1024;
-/// Bodies read whole into memory (forms, and uploads without a
-/// `Content-Length`) stop here; larger raw uploads are streamed.
-const BUFFERED_UPLOAD_MAX: u64 = 25 * 1024 * 1024;
-
-/// A request body read as the app asks for it, piece by piece.
-struct EdgeSource {
-    stream: std::cell::RefCell<Option<worker::ByteStream>>,
-    left: std::cell::RefCell<Vec<u8>>,
-}
-
-impl http::ChunkSource for EdgeSource {
-    fn read(
-        &self,
-        max: usize,
-    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<Vec<u8>, String>> + '_>> {
-        Box::pin(async move {
-            use futures_util::StreamExt;
-            let mut chunk = std::mem::take(&mut *self.left.borrow_mut());
-            if chunk.is_empty() {
-                let Some(mut stream) = self.stream.borrow_mut().take() else {
-                    return Ok(Vec::new());
-                };
-                let next = stream.next().await;
-                *self.stream.borrow_mut() = Some(stream);
-                chunk = match next {
-                    Some(Ok(bytes)) => bytes,
-                    Some(Err(e)) => return Err(e.to_string()),
-                    None => return Ok(Vec::new()),
-                };
-            }
-            if chunk.len() > max {
-                *self.left.borrow_mut() = chunk.split_off(max);
-            }
-            Ok(chunk)
-        })
-    }
-}
+use storage::{CryptoEntropy, FetchSender, JobsQueue, R2Blobs};
+use worker::{event, Context, Env, Request, Response};
 
 /// The Workers port set.
 struct EdgePorts;
@@ -95,7 +60,7 @@ impl crate::ports::Ports for EdgePorts {
     type Gate = tenant::DoTenant;
     type Directory = D1Meta;
     type Http = FetchSender;
-    type Breakers = llm::DoBreakers;
+    type Breakers = breakers::DoBreakers;
     type Ops = D1Meta;
 }
 
@@ -154,11 +119,29 @@ fn app(env: &Env, config: Config, obs: &Obs) -> worker::Result<EdgeApp> {
         credentials: CREDENTIALS.with(std::rc::Rc::clone),
         directory: d1()?,
         http: FetchSender(obs.clone()),
-        breakers: llm::DoBreakers(env.durable_object("CIRCUIT_BREAKER").ok()),
+        breakers: breakers::DoBreakers(env.durable_object("CIRCUIT_BREAKER").ok()),
         ops: d1()?,
     })
 }
 
 fn log(value: serde_json::Value) {
     worker::console_log!("{value}");
+}
+
+fn headers_of(resp: &http::Response) -> worker::Result<worker::Headers> {
+    let headers = worker::Headers::new();
+    for (name, value) in &resp.headers {
+        headers.set(name, value)?;
+    }
+    Ok(headers)
+}
+
+fn to_worker(resp: http::Response) -> worker::Result<Response> {
+    let headers = headers_of(&resp)?;
+    let out = if resp.body.is_empty() {
+        Response::empty()?
+    } else {
+        Response::from_bytes(resp.body)?
+    };
+    Ok(out.with_status(resp.status).with_headers(headers))
 }

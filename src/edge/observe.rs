@@ -71,6 +71,7 @@ impl Obs {
     }
 
     /// An observer whose calls are gathered for one request's log line.
+    #[cfg(feature = "api")]
     pub fn for_request(
         scope: impl Into<String>,
         trace: Option<TraceContext>,
@@ -83,6 +84,7 @@ impl Obs {
 
     /// The calls gathered for the request's line (empty with `LOG_CALLS`
     /// off); calls from now on get lines of their own.
+    #[cfg(feature = "api")]
     pub fn close(&self) -> Vec<serde_json::Value> {
         self.inner.gathered.borrow_mut().take().unwrap_or_default()
     }

@@ -1,7 +1,9 @@
 //! Adapters of the blob-store and queue ports over R2 and Cloudflare Queues.
 
 use crate::jobs::JobMessage;
-use crate::ports::{BlobStore, Clock, Entropy, JobQueue, StoreError, StoreResult, WebhookSender};
+#[cfg(feature = "jobs")]
+use crate::ports::Clock;
+use crate::ports::{BlobStore, Entropy, JobQueue, StoreError, StoreResult, WebhookSender};
 use crate::webhooks::WebhookMessage;
 use worker::{Bucket, HttpMetadata, Queue};
 
@@ -238,8 +240,10 @@ impl Entropy for CryptoEntropy {
 
 /// The runtime's clock. (In production it advances only across I/O, which
 /// is all the job runner needs to time its steps.)
+#[cfg(feature = "jobs")]
 pub struct WallClock;
 
+#[cfg(feature = "jobs")]
 impl Clock for WallClock {
     fn now_ms(&self) -> u64 {
         worker::Date::now().as_millis()

@@ -1,52 +1,12 @@
-//! The background events: crons (`scheduled`) and queue batches (jobs,
-//! webhooks, dead letters), each message settled on its own.
+//! The jobs worker's queue consumer: job runs, webhook deliveries and dead
+//! letters, each message settled on its own.
 
 use super::*;
-
-#[event(scheduled)]
-async fn scheduled(event: worker::ScheduledEvent, env: Env, _ctx: worker::ScheduleContext) {
-    let now = worker::Date::now().as_millis();
-    let cron = event.cron();
-    let Some(app) = config(&env).ok().and_then(|c| {
-        app(
-            &env,
-            c.clone(),
-            &Obs::new(format!("cron {cron}"), None, &c.ops),
-        )
-        .ok()
-    }) else {
-        log(json!({"level": "error", "msg": "scheduled run misconfigured"}));
-        return;
-    };
-    // Which run a trigger starts is set by its schedule (wrangler.toml
-    // [triggers]): healing every minute, the SLO pass every 5 minutes, the
-    // daily backup, and the sweep for the rest.
-    let (msg, failed, report) = match cron.as_str() {
-        ops::HEAL_CRON => {
-            let r = app.heal(now).await;
-            ("heal", r.errors > 0, json!(r))
-        }
-        ops::SLO_CRON => {
-            ops::flush_metrics(&app, now).await;
-            let r = app.evaluate_slos(now).await;
-            ("slo", r.errors > 0 || r.notify_failed > 0, json!(r))
-        }
-        ops::DAILY_CRON => {
-            let r = app.daily(now).await;
-            let failed = r["errors"].as_array().is_some_and(|e| !e.is_empty());
-            ("daily", failed, r)
-        }
-        _ => {
-            let r = app.sweep(now).await;
-            ("sweep", r.errors > 0, json!(r))
-        }
-    };
-    log(json!({
-        "level": if failed { "warn" } else { "info" },
-        "msg": msg, "cron": cron, "report": report,
-        "latency_ms": worker::Date::now().as_millis().saturating_sub(now),
-    }));
-}
+use crate::jobs::runner::{process_delivery, RunnerLimits, RunnerPorts};
+use crate::jobs::{Disposition, QueueEnvelope};
+use crate::webhooks::runner::process_webhook;
+use storage::WallClock;
+use worker::{MessageBatch, MessageExt, QueueRetryOptionsBuilder};
 
 #[event(queue)]
 async fn queue(batch: MessageBatch<QueueEnvelope>, env: Env, _ctx: Context) -> worker::Result<()> {

@@ -1,5 +1,5 @@
-// The Worker's entry point: the Rust worker (build/index.js, made by
-// worker-build) behind a thin wrapper for queue deliveries.
+// The jobs worker's entry point: the Rust worker (build/jobs/index.js, made
+// by worker-build) behind a thin wrapper for queue deliveries.
 //
 // Why the wrapper: a queue batch must never hold its consumer forever. The
 // local queue (Miniflare's broker) sends the next batch only after the last
@@ -10,8 +10,7 @@
 // whichever comes first, and past BATCH_DEADLINE_MS retries what is still
 // unsettled. Every await inside the batch is thereby bounded, whatever it
 // waits on; a retried job resumes exactly once (its claim is atomic).
-import Quire from "../build/index.js";
-export { CircuitBreakerObject, IdempotencyObject, RateLimiterObject, TenantObject, UsageObject } from "../build/index.js";
+import Quire from "../build/jobs/index.js";
 import { WorkerEntrypoint } from "cloudflare:workers";
 
 /** The longest a batch may take before its unsettled messages are retried. */
@@ -36,12 +35,9 @@ function settlingView(batch, settled) {
 }
 
 export default class extends WorkerEntrypoint {
+  // Reached only through the API worker's JOBS_WORKER service binding.
   fetch(request) {
     return new Quire(this.ctx, this.env).fetch(request);
-  }
-
-  scheduled(controller) {
-    return new Quire(this.ctx, this.env).scheduled(controller);
   }
 
   async queue(batch) {
