@@ -13,8 +13,17 @@ fi
 export WASM_BINDGEN_BIN ESBUILD_BIN
 # Two workers from one crate (Cargo features `api`, `jobs`): each module
 # holds only what its entry points reach; the linker leaves out the rest.
+# Each in its own target directory: a cdylib's output has no hash in its
+# name, so with one directory the two feature sets would overwrite each
+# other and every build would recompile (and race when two `wrangler dev`
+# build at once, as the e2e tests do).
+# The API worker is built for size (`opt-level = "z"`: its module is its
+# cold start, and its requests wait on I/O, not on its code); the jobs
+# worker keeps the release profile's "s".
 build() {
-  worker-build --release --out-dir "build/$1" . --features "$1"
+  if [ "$1" = api ]; then level=z; else level=s; fi
+  CARGO_PROFILE_RELEASE_OPT_LEVEL=$level CARGO_TARGET_DIR="target/worker-$1" \
+    worker-build --release --out-dir "build/$1" . --features "$1"
   # Optional size pass (binaryen's JS build, about 40 s). Once the name
   # section is stripped it makes the module smaller raw but larger gzipped
   # (`npm run bench:size` measures both), so deploys do not use it.
