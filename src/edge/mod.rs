@@ -31,6 +31,8 @@ mod observe;
 mod ops;
 mod storage;
 mod tenant;
+#[cfg(feature = "api")]
+mod test_routes;
 mod uploads;
 mod usage;
 mod webcrypto;

@@ -84,6 +84,25 @@ export async function extractCorpus(name, contentType) {
  * The binding calls a request made, from a log: those in its request line
  * (`calls`) and those logged on their own (after the line, failed or slow).
  */
+/**
+ * The JSON lines of a `wrangler dev` log. With two workers in one session
+ * wrangler prefixes each worker's lines with its name in brackets
+ * (`[quire-jobs] {...}`); a line is read with or without that prefix.
+ */
+export function jsonLines(logText) {
+  const out = [];
+  for (const line of logText.split("\n")) {
+    const json = line.replace(/^\[[^\]\s]*\] /, "");
+    if (!json.startsWith("{")) continue;
+    try {
+      out.push(JSON.parse(json));
+    } catch {
+      // a line that only starts like JSON
+    }
+  }
+  return out;
+}
+
 export function callsIn(logText, requestId) {
   const calls = [];
   for (const line of logText.split("\n")) {

@@ -11,6 +11,7 @@ import { readFileSync, rmSync } from "node:fs";
 import path from "node:path";
 import { test } from "node:test";
 import { startServer } from "../../scripts/local-server.mjs";
+import { jsonLines } from "./helpers.mjs";
 
 const OPERATOR = process.env.QUIRE_OPERATOR_KEY;
 const PDF = readFileSync(path.join(process.env.QUIRE_CORPUS, "pdf", "layout-parser-paper-fast.pdf"));
@@ -85,13 +86,8 @@ async function states(call, jobs) {
 
 function healed(logFile) {
   let resent = 0;
-  for (const line of readFileSync(logFile, "utf8").split("\n")) {
-    if (!line.startsWith("{") || !line.includes('"msg":"heal"')) continue;
-    try {
-      resent += JSON.parse(line).report.jobs_requeued;
-    } catch {
-      // not a heal report
-    }
+  for (const line of jsonLines(readFileSync(logFile, "utf8"))) {
+    if (line.msg === "heal") resent += line.report?.jobs_requeued ?? 0;
   }
   return resent;
 }

@@ -5,7 +5,7 @@ import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { test } from "node:test";
-import { api, waitForJob } from "./helpers.mjs";
+import { api, jsonLines, waitForJob } from "./helpers.mjs";
 
 const LLM = process.env.QUIRE_FAKE_LLM;
 const TRACE = /^00-([0-9a-f]{32})-([0-9a-f]{16})-0[01]$/;
@@ -58,7 +58,7 @@ test("logs carry request ids, routes and outcomes, and no secrets or document te
   for (const secret of [canary, key.json.secret, process.env.QUIRE_ADMIN_KEY, process.env.QUIRE_OPERATOR_KEY, "qk_test_definitelynotavalidkey"]) {
     assert.ok(!log.includes(secret), `the log holds ${secret.slice(0, 12)}…`);
   }
-  const lines = log.split("\n").filter((l) => l.startsWith("{")).map((l) => JSON.parse(l));
+  const lines = jsonLines(log);
   const upload = lines.find((l) => l.msg === "request" && l.request_id === up.headers.get("x-request-id"));
   assert.ok(upload, "one line per request");
   assert.equal(upload.route, "CreateDocument");
