@@ -23,7 +23,7 @@ export WASM_BINDGEN_BIN ESBUILD_BIN
 build() {
   if [ "$1" = api ]; then level=z; else level=s; fi
   CARGO_PROFILE_RELEASE_OPT_LEVEL=$level CARGO_TARGET_DIR="target/worker-$1" \
-    worker-build --release --out-dir "build/$1" . --features "$1"
+    worker-build --release --out-dir "build/.next/$1" . --features "$1"
   # Optional size pass (binaryen's JS build, about 40 s). Once the name
   # section is stripped it makes the module smaller raw but larger gzipped
   # (`npm run bench:size` measures both), so deploys do not use it.
@@ -33,13 +33,22 @@ build() {
     node node_modules/binaryen/bin/wasm-opt -Oz --enable-exception-handling \
       --enable-reference-types --enable-bulk-memory --enable-nontrapping-float-to-int \
       --enable-sign-ext --enable-mutable-globals --enable-multivalue \
-      "build/$1/index_bg.wasm" -o "build/$1/index_bg.opt.wasm"
-    mv "build/$1/index_bg.opt.wasm" "build/$1/index_bg.wasm"
+      "build/.next/$1/index_bg.wasm" -o "build/.next/$1/index_bg.opt.wasm"
+    mv "build/.next/$1/index_bg.opt.wasm" "build/.next/$1/index_bg.wasm"
   fi
   # Function names are a fifth of a module and only serve stack traces.
   if [ "${QUIRE_KEEP_NAMES:-0}" != "1" ]; then
-    node scripts/strip-names.mjs "build/$1/index_bg.wasm"
+    node scripts/strip-names.mjs "build/.next/$1/index_bg.wasm"
   fi
+  # Into place file by file, each only if it changed and by rename: a
+  # `wrangler dev` loading the other worker at that moment reads a whole
+  # file, old or new, never one half written.
+  (cd "build/.next/$1" && find . -type f) | while read -r f; do
+    mkdir -p "$(dirname "build/$1/$f")"
+    if ! cmp -s "build/.next/$1/$f" "build/$1/$f"; then
+      cp "build/.next/$1/$f" "build/$1/$f.tmp" && mv "build/$1/$f.tmp" "build/$1/$f"
+    fi
+  done
 }
 build api
 build jobs
