@@ -78,13 +78,13 @@ pub struct IdpConfig {
     /// Allowed `alg` values, from [`ALGORITHMS`].
     pub algorithms: Vec<String>,
     /// HS256 shared secret (at least 32 bytes). Never shown back.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub hs256_secret: Option<String>,
     /// Public keys inline, as a JWKS (`{"keys": [...]}`).
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub jwks: Option<Value>,
     /// Or where to fetch them (https; http to localhost in development).
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub jwks_url: Option<String>,
     #[serde(default = "default_leeway")]
     pub leeway_seconds: u32,
@@ -98,7 +98,7 @@ pub struct IdpConfig {
     /// Role of a signed-in user whose token names none.
     #[serde(default = "default_role")]
     pub default_role: Role,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub required_claim: Option<RequiredClaim>,
 }
 

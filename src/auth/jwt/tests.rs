@@ -393,6 +393,21 @@ fn a_required_claim_separates_tenants_sharing_an_issuer() {
 }
 
 #[test]
+fn the_shown_configuration_leaves_out_what_was_never_set_instead_of_null() {
+    // The document types jwks, jwks_url and required_claim as objects or
+    // strings: a null there is a schema violation a client's decoder trips on.
+    let ok =
+        json!({"issuer": ISS, "audience": AUD, "algorithms": ["HS256"], "hs256_secret": SECRET});
+    let view = IdpConfig::parse(ok.to_string().as_bytes(), false)
+        .unwrap()
+        .view();
+    for absent in ["jwks", "jwks_url", "required_claim", "hs256_secret"] {
+        assert!(view.get(absent).is_none(), "{absent} shown as {view}");
+    }
+    assert!(view.as_object().unwrap().values().all(|v| !v.is_null()));
+}
+
+#[test]
 fn configurations_are_checked_before_they_are_stored() {
     let ok =
         json!({"issuer": ISS, "audience": AUD, "algorithms": ["HS256"], "hs256_secret": SECRET});
