@@ -29,12 +29,14 @@ mod blobs;
 mod directory;
 mod llm;
 mod ops;
+mod signatures;
 mod webhooks;
 pub use blobs::MemBlobs;
 pub use directory::MemDirectory;
 pub use gate::MemGate;
 pub use llm::{LlmScript, MemBreakers, ScriptedLlm};
 pub use ops::MemOps;
+pub use signatures::PureSignatures;
 pub use webhooks::{MemWebhooks, ScriptedSender, SentRequest};
 
 /// The in-memory port set.
@@ -52,6 +54,7 @@ impl Ports for MemPorts {
     type Http = MemHttp;
     type Breakers = MemBreakers;
     type Ops = MemOps;
+    type Signatures = PureSignatures;
 }
 
 /// Canned responses by URL (a POST gets the status), with logs of the

@@ -129,6 +129,8 @@ pub struct App<P: Ports> {
     pub http: P::Http,
     pub breakers: P::Breakers,
     pub ops: P::Ops,
+    /// Public-key checks of JWT signatures.
+    pub signatures: P::Signatures,
 }
 
 impl<P: Ports> App<P> {

@@ -1,6 +1,7 @@
-//! JWTs from a tenant's identity provider, verified with jwt-compact. Pure:
-//! the caller supplies the tenant's configuration, its keys (inline or a
-//! fetched JWKS) and the time.
+//! JWTs from a tenant's identity provider. Pure: the caller supplies the
+//! tenant's configuration, its keys (inline or a fetched JWKS), the time,
+//! and a [`SignatureCheck`] for the public-key arithmetic (WebCrypto at
+//! the edge, so the API worker's module carries no RSA or curve code).
 //!
 //! Every failure is a [`JwtFailure`] kept for the audit log; the caller of
 //! the API only ever sees a bare 401.
@@ -10,28 +11,35 @@
 //!   `crit` header: [`peek`];
 //! - an `alg` outside the tenant's allow-list (so `none`, in any case, is
 //!   never accepted), a key of the wrong type for the `alg`, an unknown or
-//!   malformed `kid`: [`verify`]. Keys named in the token (`jwk`, `jku`,
-//!   `x5u`, `x5c`) are never read: only the tenant's configured keys are used,
-//!   and HS256 only ever with the tenant's shared secret, which is what makes
-//!   the RS256→HS256 confusion attack fail;
-//! - signatures, by jwt-compact (it also refuses ECDSA `r = 0` / `s = 0`);
-//! - `exp` (required), `nbf`, `iat`, `iss`, `aud`, exact string comparison.
+//!   malformed `kid`, an RSA modulus under 2048 bits: [`verify`] and
+//!   [`keys`]. Keys named in the token (`jwk`, `jku`, `x5u`, `x5c`) are
+//!   never read: only the tenant's configured keys are used, and HS256 only
+//!   ever with the tenant's shared secret, which is what makes the
+//!   RS256→HS256 confusion attack fail;
+//! - signatures: HS256 here (constant-time), the others by the
+//!   [`SignatureCheck`], after their length is checked here;
+//! - `exp` (required), `nbf`, `iat`, `iss`, `aud`, exact string comparison:
+//!   [`claims`].
+
+mod claims;
+pub mod keys;
 
 use super::{Role, Scope};
+use crate::ports::SignatureCheck;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
-use chrono::{DateTime, Duration, TimeZone, Utc};
-use jwt_compact::alg::{Es256, Hs256, Hs256Key, Rsa, RsaPublicKey, StrongAlg, StrongKey};
-use jwt_compact::jwk::JsonWebKey;
-use jwt_compact::{AlgorithmExt, Claims, TimeOptions, UntrustedToken, ValidationError};
+use hmac::{Hmac, Mac};
+pub use keys::{jwks_keys, PublicKey};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
+use sha2::Sha256;
 
 /// Algorithms a tenant may allow.
 pub const ALGORITHMS: [&str; 4] = ["HS256", "RS256", "ES256", "EdDSA"];
 const MAX_HEADER_CHARS: usize = 1024;
 const MAX_CLAIMS_CHARS: usize = 6144;
-const MAX_KID_LEN: usize = 128;
+/// An RSA-8192 signature, base64url.
+const MAX_SIGNATURE_CHARS: usize = 1366;
 /// Keys tried for a token without `kid`.
 const MAX_KEYS_TRIED: usize = 4;
 
@@ -167,7 +175,7 @@ impl IdpConfig {
             let usable = cfg
                 .algorithms
                 .iter()
-                .any(|alg| keys.iter().any(|k| key_fits(k, alg, None)));
+                .any(|alg| keys.iter().any(|k| keys::fits(k, alg, None)));
             if !usable {
                 return Err("jwks holds no key usable with the allowed algorithms".into());
             }
@@ -245,12 +253,15 @@ impl JwtFailure {
 }
 
 /// What an unverified token says about itself: enough to find the tenant
-/// whose keys must then verify it.
+/// whose keys must then verify it, and what they must verify.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Peek {
     pub alg: String,
     pub kid: Option<String>,
     pub claims: Map<String, Value>,
+    /// `header.claims`, the bytes the signature covers.
+    pub signing_input: String,
+    pub signature: Vec<u8>,
 }
 
 impl Peek {
@@ -284,9 +295,13 @@ pub fn peek(token: &str) -> Result<Peek, JwtFailure> {
     let [header, claims, signature] = parts.as_slice() else {
         return Err(JwtFailure::Malformed);
     };
-    if signature.is_empty() {
+    if signature.is_empty() || signature.len() > MAX_SIGNATURE_CHARS {
         return Err(JwtFailure::Malformed);
     }
+    let signature = URL_SAFE_NO_PAD
+        .decode(signature)
+        .map_err(|_| JwtFailure::Malformed)?;
+    let signing_input = format!("{header}.{claims}");
     let header = decode_object(header, MAX_HEADER_CHARS)?;
     // We understand no critical extension, so any `crit` must be refused
     // (RFC 7515 §4.1.11).
@@ -304,27 +319,13 @@ pub fn peek(token: &str) -> Result<Peek, JwtFailure> {
         Some(_) => return Err(JwtFailure::Malformed),
     };
     let claims = decode_object(claims, MAX_CLAIMS_CHARS)?;
-    Ok(Peek { alg, kid, claims })
-}
-
-/// The keys of a JWKS document.
-pub fn jwks_keys(jwks: &Value) -> Option<&Vec<Value>> {
-    jwks.get("keys").and_then(Value::as_array)
-}
-
-/// Whether a JWK may verify tokens of `alg` (and carries `kid`, if given).
-fn key_fits(jwk: &Value, alg: &str, kid: Option<&str>) -> bool {
-    let s = |name: &str| jwk.get(name).and_then(Value::as_str);
-    let type_ok = match alg {
-        "RS256" => s("kty") == Some("RSA"),
-        "ES256" => s("kty") == Some("EC") && s("crv") == Some("P-256"),
-        "EdDSA" => s("kty") == Some("OKP") && s("crv") == Some("Ed25519"),
-        _ => false,
-    };
-    type_ok
-        && s("alg").is_none_or(|a| a == alg)
-        && s("use").is_none_or(|u| u == "sig")
-        && kid.is_none_or(|k| s("kid") == Some(k))
+    Ok(Peek {
+        alg,
+        kid,
+        claims,
+        signing_input,
+        signature,
+    })
 }
 
 /// A signed-in identity, from verified claims.
@@ -336,60 +337,49 @@ pub struct Verified {
     pub scopes: Vec<Scope>,
 }
 
-/// The outcome of one key's check of the signature.
-enum Checked {
-    Valid(Claims<Map<String, Value>>),
-    Invalid,
-    /// The key itself is unusable (bad JWK, weak RSA modulus).
-    BadKey,
-}
-
-fn check_with<A: jwt_compact::Algorithm>(
-    alg: &A,
-    key: &A::VerifyingKey,
-    token: &UntrustedToken<'_>,
-) -> Checked {
-    match alg.validator::<Map<String, Value>>(key).validate(token) {
-        Ok(t) => Checked::Valid(t.claims().clone()),
-        Err(_) => Checked::Invalid,
-    }
-}
-
-fn check_jwk(alg: &str, jwk: &Value, token: &UntrustedToken<'_>) -> Checked {
-    let Ok(jwk) = serde_json::from_value::<JsonWebKey<'_>>(jwk.clone()) else {
-        return Checked::BadKey;
+fn hs256_valid(secret: &str, peeked: &Peek) -> bool {
+    let Ok(mut mac) = <Hmac<Sha256> as Mac>::new_from_slice(secret.as_bytes()) else {
+        return false;
     };
-    match alg {
-        "RS256" => match RsaPublicKey::try_from(&jwk).map(StrongKey::try_from) {
-            // StrongAlg refuses RSA moduli under 2048 bits.
-            Ok(Ok(key)) => check_with(&StrongAlg(Rsa::rs256()), &key, token),
-            _ => Checked::BadKey,
-        },
-        "ES256" => match p256::ecdsa::VerifyingKey::try_from(&jwk) {
-            Ok(key) => check_with(&Es256, &key, token),
-            Err(_) => Checked::BadKey,
-        },
-        "EdDSA" => match ed25519_compact::PublicKey::try_from(&jwk) {
-            Ok(key) => check_with(&jwt_compact::alg::Ed25519, &key, token),
-            Err(_) => Checked::BadKey,
-        },
-        _ => Checked::BadKey,
+    mac.update(peeked.signing_input.as_bytes());
+    mac.verify_slice(&peeked.signature).is_ok()
+}
+
+/// Tries the configured keys that fit the token's `alg` (and `kid`): at
+/// most [`MAX_KEYS_TRIED`] of them, so a token without `kid` cannot make
+/// us check it against a whole JWKS.
+async fn public_key_valid<S: SignatureCheck>(
+    signatures: &S,
+    peeked: &Peek,
+    keys: &[Value],
+) -> Result<(), JwtFailure> {
+    let candidates: Vec<&Value> = keys
+        .iter()
+        .filter(|k| keys::fits(k, &peeked.alg, peeked.kid.as_deref()))
+        .take(MAX_KEYS_TRIED)
+        .collect();
+    if candidates.is_empty() {
+        return Err(JwtFailure::UnknownKey);
     }
+    for jwk in candidates {
+        let Some(key) = PublicKey::parse(jwk, &peeked.alg) else {
+            continue;
+        };
+        if peeked.signature.len() == key.signature_len()
+            && signatures
+                .verify(&key, peeked.signing_input.as_bytes(), &peeked.signature)
+                .await
+        {
+            return Ok(());
+        }
+    }
+    Err(JwtFailure::BadSignature)
 }
 
-fn valid_kid(kid: &str) -> bool {
-    !kid.is_empty()
-        && kid.len() <= MAX_KID_LEN
-        && kid
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"-_.:=+/".contains(&b))
-        && !kid.contains("..")
-}
-
-/// Verifies a token against a tenant's configuration and public keys
-/// (inline or fetched; `keys` is ignored for HS256).
-pub fn verify(
-    token: &str,
+/// Verifies a peeked token against a tenant's configuration and public
+/// keys (inline or fetched; `keys` is ignored for HS256).
+pub async fn verify<S: SignatureCheck>(
+    signatures: &S,
     peeked: &Peek,
     cfg: &IdpConfig,
     keys: &[Value],
@@ -399,131 +389,18 @@ pub fn verify(
     if !cfg.algorithms.iter().any(|a| a == alg) {
         return Err(JwtFailure::AlgorithmNotAllowed);
     }
-    if peeked.kid.as_deref().is_some_and(|k| !valid_kid(k)) {
+    if peeked.kid.as_deref().is_some_and(|k| !keys::valid_kid(k)) {
         return Err(JwtFailure::UnknownKey);
     }
-    let untrusted = UntrustedToken::new(token).map_err(|_| JwtFailure::Malformed)?;
-    let claims = if alg == "HS256" {
+    if alg == "HS256" {
         let secret = cfg.hs256_secret.as_deref().ok_or(JwtFailure::UnknownKey)?;
-        match check_with(&Hs256, &Hs256Key::new(secret.as_bytes()), &untrusted) {
-            Checked::Valid(c) => c,
-            _ => return Err(JwtFailure::BadSignature),
+        if !hs256_valid(secret, peeked) {
+            return Err(JwtFailure::BadSignature);
         }
     } else {
-        let candidates: Vec<&Value> = keys
-            .iter()
-            .filter(|k| key_fits(k, alg, peeked.kid.as_deref()))
-            .take(MAX_KEYS_TRIED)
-            .collect();
-        if candidates.is_empty() {
-            return Err(JwtFailure::UnknownKey);
-        }
-        let mut found = None;
-        for jwk in candidates {
-            if let Checked::Valid(c) = check_jwk(alg, jwk, &untrusted) {
-                found = Some(c);
-                break;
-            }
-        }
-        found.ok_or(JwtFailure::BadSignature)?
-    };
-    check_claims(&claims, cfg, now_ms)
-}
-
-fn at(ms: u64) -> DateTime<Utc> {
-    Utc.timestamp_millis_opt(ms as i64)
-        .single()
-        .unwrap_or(DateTime::<Utc>::MAX_UTC)
-}
-
-fn check_claims(
-    claims: &Claims<Map<String, Value>>,
-    cfg: &IdpConfig,
-    now_ms: u64,
-) -> Result<Verified, JwtFailure> {
-    let leeway = Duration::seconds(i64::from(cfg.leeway_seconds));
-    let options = TimeOptions::new(leeway, move || at(now_ms));
-    claims.validate_expiration(&options).map_err(|e| match e {
-        ValidationError::NoClaim(_) => JwtFailure::MissingExpiry,
-        _ => JwtFailure::Expired,
-    })?;
-    if claims.not_before.is_some() {
-        claims
-            .validate_maturity(&options)
-            .map_err(|_| JwtFailure::NotYetValid)?;
+        public_key_valid(signatures, peeked, keys).await?;
     }
-    if claims
-        .issued_at
-        .is_some_and(|iat| iat - leeway > at(now_ms))
-    {
-        return Err(JwtFailure::NotYetValid);
-    }
-    let custom = &claims.custom;
-    if custom.get("iss").and_then(Value::as_str) != Some(cfg.issuer.as_str()) {
-        return Err(JwtFailure::WrongIssuer);
-    }
-    let aud_ok = match custom.get("aud") {
-        Some(Value::String(a)) => *a == cfg.audience,
-        Some(Value::Array(list)) => list.iter().any(|a| a.as_str() == Some(&cfg.audience)),
-        _ => false,
-    };
-    if !aud_ok {
-        return Err(JwtFailure::WrongAudience);
-    }
-    if let Some(req) = &cfg.required_claim {
-        if custom.get(&req.name).and_then(Value::as_str) != Some(req.value.as_str()) {
-            return Err(JwtFailure::RequiredClaim);
-        }
-    }
-    let subject = custom
-        .get(&cfg.claims.subject)
-        .and_then(Value::as_str)
-        .filter(|s| !s.is_empty() && s.len() <= 256)
-        .ok_or(JwtFailure::NoSubject)?
-        .to_string();
-    let strings = |name: &Option<String>| -> Option<Vec<String>> {
-        match custom.get(name.as_deref()?)? {
-            Value::String(s) => Some(s.split_whitespace().map(str::to_string).collect()),
-            Value::Array(a) => Some(
-                a.iter()
-                    .filter_map(Value::as_str)
-                    .map(str::to_string)
-                    .collect(),
-            ),
-            _ => None,
-        }
-    };
-    // Owners are made in Quire, never by a token.
-    let role = strings(&cfg.claims.role)
-        .and_then(|names| names.iter().filter_map(|n| Role::parse(n)).max())
-        .map(|r| r.min(Role::Admin))
-        .unwrap_or(cfg.default_role);
-    let scopes = match strings(&cfg.claims.scopes) {
-        Some(names) => {
-            let mut s: Vec<Scope> = names
-                .iter()
-                .filter_map(|n| Scope::parse(n))
-                .filter(|s| role.scopes().contains(s))
-                .collect();
-            s.sort();
-            s.dedup();
-            s
-        }
-        None => role.scopes().to_vec(),
-    };
-    let email = cfg
-        .claims
-        .email
-        .as_deref()
-        .and_then(|n| custom.get(n))
-        .and_then(Value::as_str)
-        .map(str::to_string);
-    Ok(Verified {
-        subject,
-        email,
-        role,
-        scopes,
-    })
+    claims::check(&peeked.claims, cfg, now_ms)
 }
 
 #[cfg(test)]

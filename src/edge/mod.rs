@@ -29,6 +29,7 @@ mod metrics;
 mod objects;
 mod observe;
 mod ops;
+mod signatures;
 mod storage;
 mod tenant;
 #[cfg(feature = "api")]
@@ -64,6 +65,7 @@ impl crate::ports::Ports for EdgePorts {
     type Http = FetchSender;
     type Breakers = breakers::DoBreakers;
     type Ops = D1Meta;
+    type Signatures = signatures::WebCryptoSignatures;
 }
 
 type EdgeApp = App<EdgePorts>;
@@ -123,6 +125,7 @@ fn app(env: &Env, config: Config, obs: &Obs) -> worker::Result<EdgeApp> {
         http: FetchSender(obs.clone()),
         breakers: breakers::DoBreakers(env.durable_object("CIRCUIT_BREAKER").ok()),
         ops: d1()?,
+        signatures: signatures::WebCryptoSignatures,
     })
 }
 

@@ -9,6 +9,7 @@ pub mod entropy;
 pub mod error;
 pub mod jobs;
 pub mod keys;
+pub mod signatures;
 pub mod tenants;
 pub mod uploads;
 
@@ -19,6 +20,7 @@ pub use entropy::Entropy;
 pub use error::{StoreError, StoreResult};
 pub use jobs::JobStore;
 pub use keys::KeyStore;
+pub use signatures::SignatureCheck;
 pub use tenants::TenantStore;
 pub use uploads::UploadStore;
 
@@ -368,4 +370,5 @@ pub trait Ports {
     type Http: HttpClient;
     type Breakers: crate::llm::BreakerStore;
     type Ops: OpsStore;
+    type Signatures: SignatureCheck;
 }

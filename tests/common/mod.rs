@@ -121,6 +121,7 @@ pub fn spawn_app_with(extra: &[(&str, &str)]) -> World {
             http: MemHttp::default(),
             breakers: MemBreakers::default(),
             ops: quire::fakes::MemOps::default(),
+            signatures: quire::fakes::PureSignatures,
         },
         clock: ManualClock::at(1_700_000_000_000),
         llm: ScriptedLlm::default(),

@@ -124,7 +124,6 @@ fn stored_keys(record: &IdpRecord) -> Vec<Value> {
 /// provider).
 async fn verify_with_keys<P: Ports>(
     app: &App<P>,
-    token: &str,
     peeked: &Peek,
     record: &IdpRecord,
     cfg: &IdpConfig,
@@ -139,7 +138,7 @@ async fn verify_with_keys<P: Ports>(
             .and_then(jwt::jwks_keys)
             .cloned()
             .unwrap_or_default();
-        return jwt::verify(token, peeked, cfg, &keys, now);
+        return jwt::verify(&app.signatures, peeked, cfg, &keys, now).await;
     };
     let last = record.jwks_fetched_at_ms;
     let fresh = last.is_some_and(|t| now < t + u64::from(cfg.jwks_ttl_seconds) * 1000);
@@ -151,14 +150,14 @@ async fn verify_with_keys<P: Ports>(
         }
         fetched_now = true;
     }
-    match jwt::verify(token, peeked, cfg, &keys, now) {
+    match jwt::verify(&app.signatures, peeked, cfg, &keys, now).await {
         Err(JwtFailure::UnknownKey)
             if !fetched_now && last.is_none_or(|t| now >= t + refetch_ms) =>
         {
             let keys = fetch_jwks(app, &record.tenant_id, url, ctx)
                 .await
                 .unwrap_or(keys);
-            jwt::verify(token, peeked, cfg, &keys, now)
+            jwt::verify(&app.signatures, peeked, cfg, &keys, now).await
         }
         other => other,
     }
@@ -187,7 +186,7 @@ pub(super) async fn json_web_token<P: Ports>(
             .map_or("anonymous".to_string(), |s| format!("subject:{s}"));
         refused(req, ctx, &tenant_id, actor, Some("jwt".into()), reason)
     };
-    let verified = match verify_with_keys(app, token, &peeked, &record, &cfg, ctx).await {
+    let verified = match verify_with_keys(app, &peeked, &record, &cfg, ctx).await {
         Ok(v) => v,
         Err(f) => {
             fail(f.as_str());
