@@ -22,199 +22,26 @@
 //!   [`claims`].
 
 mod claims;
+mod config;
 pub mod keys;
 
 use super::{Role, Scope};
 use crate::ports::SignatureCheck;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
+pub use config::{ClaimNames, IdpConfig, RequiredClaim, ALGORITHMS};
 use hmac::{Hmac, Mac};
 pub use keys::{jwks_keys, PublicKey};
-use serde::{Deserialize, Serialize};
+
 use serde_json::{Map, Value};
 use sha2::Sha256;
 
-/// Algorithms a tenant may allow.
-pub const ALGORITHMS: [&str; 4] = ["HS256", "RS256", "ES256", "EdDSA"];
 const MAX_HEADER_CHARS: usize = 1024;
 const MAX_CLAIMS_CHARS: usize = 6144;
 /// An RSA-8192 signature, base64url.
 const MAX_SIGNATURE_CHARS: usize = 1366;
 /// Keys tried for a token without `kid`.
 const MAX_KEYS_TRIED: usize = 4;
-
-/// Claim names, configurable per tenant.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct ClaimNames {
-    pub subject: String,
-    /// A string or an array of strings naming Quire roles.
-    pub role: Option<String>,
-    /// A space-separated string or an array of Quire scopes.
-    pub scopes: Option<String>,
-    pub email: Option<String>,
-}
-
-impl Default for ClaimNames {
-    fn default() -> Self {
-        ClaimNames {
-            subject: "sub".into(),
-            role: Some("role".into()),
-            scopes: Some("scope".into()),
-            email: Some("email".into()),
-        }
-    }
-}
-
-/// A claim that must hold a given value (to tell tenants sharing one
-/// issuer apart, e.g. an `org_id`).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct RequiredClaim {
-    pub name: String,
-    pub value: String,
-}
-
-/// A tenant's identity provider (`PUT /v1/tenant/idp`).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct IdpConfig {
-    /// Must equal `iss` exactly (no case folding, no trailing-slash games).
-    pub issuer: String,
-    /// Must equal `aud`, or be one of its entries, exactly.
-    pub audience: String,
-    /// Allowed `alg` values, from [`ALGORITHMS`].
-    pub algorithms: Vec<String>,
-    /// HS256 shared secret (at least 32 bytes). Never shown back.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub hs256_secret: Option<String>,
-    /// Public keys inline, as a JWKS (`{"keys": [...]}`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub jwks: Option<Value>,
-    /// Or where to fetch them (https; http to localhost in development).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub jwks_url: Option<String>,
-    #[serde(default = "default_leeway")]
-    pub leeway_seconds: u32,
-    #[serde(default = "default_ttl")]
-    pub jwks_ttl_seconds: u32,
-    /// Least time between two fetches caused by an unknown `kid`.
-    #[serde(default = "default_refetch")]
-    pub jwks_refetch_seconds: u32,
-    #[serde(default)]
-    pub claims: ClaimNames,
-    /// Role of a signed-in user whose token names none.
-    #[serde(default = "default_role")]
-    pub default_role: Role,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub required_claim: Option<RequiredClaim>,
-}
-
-fn default_leeway() -> u32 {
-    60
-}
-fn default_ttl() -> u32 {
-    600
-}
-fn default_refetch() -> u32 {
-    60
-}
-fn default_role() -> Role {
-    Role::Member
-}
-
-impl IdpConfig {
-    /// Parses and checks a configuration; the message says what is wrong.
-    pub fn parse(body: &[u8], local_allowed: bool) -> Result<IdpConfig, String> {
-        crate::strict::no_null(
-            body,
-            &["hs256_secret", "jwks", "jwks_url", "required_claim"],
-        )
-        .map_err(|e| format!("invalid identity provider: {e}"))?;
-        let cfg: IdpConfig =
-            crate::strict::object(body).map_err(|e| format!("invalid identity provider: {e}"))?;
-        if cfg.issuer.is_empty() || cfg.issuer.len() > 512 {
-            return Err("issuer must be 1 to 512 characters".into());
-        }
-        if cfg.audience.is_empty() || cfg.audience.len() > 512 {
-            return Err("audience must be 1 to 512 characters".into());
-        }
-        if cfg.algorithms.is_empty() {
-            return Err("algorithms must name at least one algorithm".into());
-        }
-        if let Some(a) = cfg
-            .algorithms
-            .iter()
-            .find(|a| !ALGORITHMS.contains(&a.as_str()))
-        {
-            return Err(format!(
-                "algorithm '{a}' is not supported: use {}",
-                ALGORITHMS.join(", ")
-            ));
-        }
-        let hs = cfg.algorithms.iter().any(|a| a == "HS256");
-        match (&cfg.hs256_secret, hs) {
-            (Some(s), true) if s.len() >= 32 => {}
-            (_, true) => return Err("HS256 needs hs256_secret of at least 32 bytes".into()),
-            (Some(_), false) => return Err("hs256_secret is set but HS256 is not allowed".into()),
-            (None, false) => {}
-        }
-        let asymmetric = cfg.algorithms.iter().any(|a| a != "HS256");
-        if asymmetric == (cfg.jwks.is_none() && cfg.jwks_url.is_none()) {
-            return Err(if asymmetric {
-                "RS256, ES256 and EdDSA need public keys: jwks or jwks_url".into()
-            } else {
-                "jwks and jwks_url are only used with RS256, ES256 or EdDSA".into()
-            });
-        }
-        if cfg.jwks.is_some() && cfg.jwks_url.is_some() {
-            return Err("give jwks or jwks_url, not both".into());
-        }
-        if let Some(jwks) = &cfg.jwks {
-            let keys = jwks_keys(jwks).ok_or("jwks must be an object with a 'keys' array")?;
-            let usable = cfg
-                .algorithms
-                .iter()
-                .any(|alg| keys.iter().any(|k| keys::fits(k, alg, None)));
-            if !usable {
-                return Err("jwks holds no key usable with the allowed algorithms".into());
-            }
-        }
-        if let Some(url) = &cfg.jwks_url {
-            crate::webhooks::validate_url(url, local_allowed)
-                .map_err(|e| e.replace("webhook_url", "jwks_url"))?;
-        }
-        if cfg.leeway_seconds > 300 {
-            return Err("leeway_seconds must be at most 300".into());
-        }
-        if !(60..=86_400).contains(&cfg.jwks_ttl_seconds) {
-            return Err("jwks_ttl_seconds must be from 60 to 86400".into());
-        }
-        if !(5..=3600).contains(&cfg.jwks_refetch_seconds) {
-            return Err("jwks_refetch_seconds must be from 5 to 3600".into());
-        }
-        if cfg.default_role == Role::Owner {
-            return Err("default_role cannot be owner".into());
-        }
-        if cfg.claims.subject.is_empty() {
-            return Err("claims.subject must name a claim".into());
-        }
-        Ok(cfg)
-    }
-
-    /// The configuration as shown: everything but the shared secret.
-    pub fn view(&self) -> Value {
-        let mut v = serde_json::to_value(self).unwrap_or_default();
-        if let Some(o) = v.as_object_mut() {
-            o.remove("hs256_secret");
-            o.insert(
-                "hs256_secret_set".into(),
-                self.hs256_secret.is_some().into(),
-            );
-        }
-        v
-    }
-}
 
 /// Why a token was refused (for the audit log, never for the caller).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
