@@ -318,7 +318,7 @@ pub async fn remove<P: Ports>(app: &App<P>, doc: &Document, now_ms: u64) -> Resu
             .blobs
             .delete(&extraction_key(&doc.tenant_id, &doc.sha256))
             .await;
-        let cache = crate::llm::engine::cache_prefix(&doc.tenant_id, &doc.sha256);
+        let cache = crate::llm::cache::cache_prefix(&doc.tenant_id, &doc.sha256);
         delete_prefix(app, &cache).await;
     }
     // Prompts and answers kept for fine-tuning hold the document's text.

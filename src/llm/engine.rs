@@ -3,16 +3,16 @@
 //! degrade when every path is down → cache and meter. Over ports, so the
 //! same code runs in the queue consumer and in the application tests.
 
-use super::breaker::Policy;
-use super::compress::{compress, estimate_tokens, Compressed};
-use super::tasks::{apportion, batch_request, split_batch, Task, PROMPT_VERSION};
+use super::cache::{cached, store};
+use super::chain::call_chain;
+use super::compress::{compress, Compressed};
+use super::tasks::{apportion, batch_request, split_batch, Task};
 use super::{BreakerStore, LlmConfig, LlmProvider, LlmRequest, Target};
 use crate::jobs::error::JobError;
 use crate::ports::{BlobStore, Clock, UsageMeter};
 use crate::usage::{month_of, Charge};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
-use sha2::{Digest, Sha256};
 
 pub use super::usage::LlmUsage;
 
@@ -75,11 +75,11 @@ pub struct LlmRun {
 }
 
 /// What a successful call chain returns.
-struct Answered {
-    value: Value,
-    model: String,
-    request: LlmRequest,
-    raw: String,
+pub(super) struct Answered {
+    pub value: Value,
+    pub model: String,
+    pub request: LlmRequest,
+    pub raw: String,
 }
 
 impl Answered {
@@ -103,40 +103,6 @@ pub fn route(cfg: &LlmConfig, task: &Task, input_tokens: u32) -> String {
         || input_tokens > cfg.small_max_tokens
         || !cfg.tiers.contains_key("small");
     if large { "large" } else { "small" }.to_string()
-}
-
-/// The cache key: document bytes, command, canonical options, model and
-/// prompt version; never anything about the request or the caller.
-pub fn cache_key(
-    tenant_id: &str,
-    doc_sha256: &str,
-    task: &Task,
-    model: &str,
-    budget: u32,
-) -> String {
-    let material = json!([
-        PROMPT_VERSION,
-        doc_sha256,
-        task.name(),
-        task.canonical(),
-        model,
-        budget
-    ]);
-    let hash = hex::encode(Sha256::digest(material.to_string().as_bytes()));
-    format!("{}{hash}.json", cache_prefix(tenant_id, doc_sha256))
-}
-
-/// Where the cached answers about one document's bytes live (removed with
-/// the last document that has those bytes).
-pub fn cache_prefix(tenant_id: &str, doc_sha256: &str) -> String {
-    format!("tenants/{tenant_id}/llm-cache/{doc_sha256}/")
-}
-
-#[derive(Serialize, Deserialize)]
-struct CacheEntry {
-    stored_at_ms: u64,
-    model: String,
-    result: Value,
 }
 
 struct Pending {
@@ -164,23 +130,7 @@ where
 {
     let cfg = deps.config;
     if !cfg.is_configured() {
-        let outcomes = tasks
-            .into_iter()
-            .map(|(i, t)| {
-                let err = JobError::new(
-                    "llm_not_configured",
-                    format!(
-                        "command '{}' needs an LLM provider, and none is configured",
-                        t.name()
-                    ),
-                );
-                (i, Err(err))
-            })
-            .collect();
-        return LlmRun {
-            outcomes,
-            pairs: Vec::new(),
-        };
+        return not_configured(tasks);
     }
     let mut out: Vec<(usize, TaskOutcome)> = Vec::new();
     let mut pairs: Vec<TrainingPair> = Vec::new();
@@ -217,40 +167,16 @@ where
         .await;
     }
     for p in pending {
-        let chain = chain_of(cfg, &p.tier);
-        let req = p.task.request(&p.doc);
-        let parse = |answer: &str| p.task.parse(answer, &p.doc);
-        let mut usage = LlmUsage {
-            tier: p.tier.clone(),
-            compression_ratio: p.doc.ratio(),
-            ..LlmUsage::default()
-        };
-        let outcome = match call_chain(deps, &chain, &req, &parse, &mut usage).await {
-            Ok(answered) => {
-                if cfg.optimize {
-                    let (model, value) = (&answered.model, &answered.value);
-                    store(deps, tenant_id, doc_sha256, &p.task, model, value).await;
-                }
-                pairs.push(answered.pair(p.task.name().to_string()));
-                Ok((answered.value, usage))
+        let outcome = run_one(deps, tenant_id, doc_sha256, text, &p).await;
+        let outcome = match outcome {
+            Ok((value, usage, pair)) => {
+                pairs.extend(pair);
+                Ok((value, usage))
             }
-            Err(()) => match p.task.degraded(text, &p.doc) {
-                Some(value) => {
-                    usage.degraded = true;
-                    Ok((value, usage))
-                }
-                None => {
-                    wasted += u64::from(usage.tokens());
-                    Err(JobError::new(
-                        "llm_unavailable",
-                        format!(
-                            "command '{}': every model failed: {}",
-                            p.task.name(),
-                            usage.failures.join("; ")
-                        ),
-                    ))
-                }
-            },
+            Err((e, spent)) => {
+                wasted += spent;
+                Err(e)
+            }
         };
         out.push((p.index, outcome));
     }
@@ -262,71 +188,85 @@ where
     }
 }
 
-fn chain_of(cfg: &LlmConfig, tier: &str) -> Vec<Target> {
+/// Every task fails alike when no provider is configured.
+fn not_configured(tasks: Vec<(usize, Task)>) -> LlmRun {
+    let outcomes = tasks
+        .into_iter()
+        .map(|(i, t)| {
+            let err = JobError::new(
+                "llm_not_configured",
+                format!(
+                    "command '{}' needs an LLM provider, and none is configured",
+                    t.name()
+                ),
+            );
+            (i, Err(err))
+        })
+        .collect();
+    LlmRun {
+        outcomes,
+        pairs: Vec::new(),
+    }
+}
+
+/// One task on its own call chain: its value, usage and training pair;
+/// degraded (without a model) when every model failed and the command
+/// can; else its error with the tokens spent in vain.
+async fn run_one<P, K, C, B, U>(
+    deps: &LlmDeps<'_, P, K, C, B, U>,
+    tenant_id: &str,
+    doc_sha256: &str,
+    text: &str,
+    p: &Pending,
+) -> Result<(Value, LlmUsage, Option<TrainingPair>), (JobError, u64)>
+where
+    P: LlmProvider,
+    K: BreakerStore,
+    C: Clock,
+    B: BlobStore,
+{
+    let chain = chain_of(deps.config, &p.tier);
+    let req = p.task.request(&p.doc);
+    let parse = |answer: &str| p.task.parse(answer, &p.doc);
+    let mut usage = LlmUsage {
+        tier: p.tier.clone(),
+        compression_ratio: p.doc.ratio(),
+        ..LlmUsage::default()
+    };
+    if let Ok(answered) = call_chain(deps, &chain, &req, &parse, &mut usage).await {
+        if deps.config.optimize {
+            let (model, value) = (&answered.model, &answered.value);
+            store(deps, tenant_id, doc_sha256, &p.task, model, value).await;
+        }
+        let pair = answered.pair(p.task.name().to_string());
+        return Ok((answered.value, usage, Some(pair)));
+    }
+    // A degraded answer has no training pair: no model gave it.
+    match p.task.degraded(text, &p.doc) {
+        Some(value) => {
+            usage.degraded = true;
+            Ok((value, usage, None))
+        }
+        None => Err((
+            JobError::new(
+                "llm_unavailable",
+                format!(
+                    "command '{}': every model failed: {}",
+                    p.task.name(),
+                    usage.failures.join("; ")
+                ),
+            ),
+            u64::from(usage.tokens()),
+        )),
+    }
+}
+
+pub(super) fn chain_of(cfg: &LlmConfig, tier: &str) -> Vec<Target> {
     cfg.tiers
         .get(tier)
         .or_else(|| cfg.tiers.get("large"))
         .cloned()
         .unwrap_or_default()
-}
-
-async fn cached<P, K, C: Clock, B: BlobStore, U>(
-    deps: &LlmDeps<'_, P, K, C, B, U>,
-    tenant_id: &str,
-    doc_sha256: &str,
-    task: &Task,
-    tier: &str,
-    doc: &Compressed,
-) -> Option<(Value, LlmUsage)> {
-    let first = chain_of(deps.config, tier).into_iter().next()?;
-    let key = cache_key(
-        tenant_id,
-        doc_sha256,
-        task,
-        &first.id(),
-        deps.config.max_input_tokens,
-    );
-    let bytes = deps.blobs.get(&key).await.ok()??;
-    let entry: CacheEntry = serde_json::from_slice(&bytes).ok()?;
-    if deps.clock.now_ms() > entry.stored_at_ms + deps.config.cache_ttl_ms {
-        return None;
-    }
-    Some((
-        entry.result,
-        LlmUsage {
-            model: Some(entry.model),
-            tier: tier.to_string(),
-            cached: true,
-            compression_ratio: doc.ratio(),
-            ..LlmUsage::default()
-        },
-    ))
-}
-
-async fn store<P, K, C: Clock, B: BlobStore, U>(
-    deps: &LlmDeps<'_, P, K, C, B, U>,
-    tenant_id: &str,
-    doc_sha256: &str,
-    task: &Task,
-    model: &str,
-    value: &Value,
-) {
-    let key = cache_key(
-        tenant_id,
-        doc_sha256,
-        task,
-        model,
-        deps.config.max_input_tokens,
-    );
-    let entry = CacheEntry {
-        stored_at_ms: deps.clock.now_ms(),
-        model: model.to_string(),
-        result: value.clone(),
-    };
-    if let Ok(bytes) = serde_json::to_vec(&entry) {
-        // A failed cache write costs a call next time, nothing more.
-        let _ = deps.blobs.put(&key, bytes, "application/json").await;
-    }
 }
 
 /// Answers the batchable tasks of a tier with one call each tier; returns
@@ -412,113 +352,6 @@ where
     rest
 }
 
-/// Tries each target of the chain in turn; the accepted answer, or
-/// `Err(())` with the failures written to `usage`.
-async fn call_chain<P, K, C, B, U>(
-    deps: &LlmDeps<'_, P, K, C, B, U>,
-    chain: &[Target],
-    base: &LlmRequest,
-    parse: &dyn Fn(&str) -> Result<Value, String>,
-    usage: &mut LlmUsage,
-) -> Result<Answered, ()>
-where
-    P: LlmProvider,
-    K: BreakerStore,
-    C: Clock,
-{
-    let cfg = deps.config;
-    let policy = Policy {
-        failures: cfg.breaker_failures,
-        cooldown_ms: cfg.breaker_cooldown_ms,
-    };
-    for target in chain {
-        let id = target.id();
-        if !deps.breakers.allow(&id, policy).await {
-            usage.failures.push(format!("{id}: circuit open"));
-            continue;
-        }
-        let mut req = base.clone();
-        let mut attempt = 0;
-        let mut repaired = false;
-        loop {
-            usage.calls += 1;
-            match deps.provider.complete(target, &req).await {
-                Ok(resp) => {
-                    let input = resp.input_tokens.unwrap_or_else(|| {
-                        usage.estimated = true;
-                        estimate_tokens(&req.system) + estimate_tokens(&req.user)
-                    });
-                    let output = resp.output_tokens.unwrap_or_else(|| {
-                        usage.estimated = true;
-                        estimate_tokens(&resp.text)
-                    });
-                    usage.input_tokens += input;
-                    usage.output_tokens += output;
-                    usage.cost_usd += cfg.cost(&id, input, output);
-                    if resp.finish_reason == "length" {
-                        usage
-                            .failures
-                            .push(format!("{id}: answer cut off (finish_reason length)"));
-                        deps.breakers.record(&id, false, policy).await;
-                        break;
-                    }
-                    match parse(&resp.text) {
-                        Ok(value) => {
-                            deps.breakers.record(&id, true, policy).await;
-                            usage.model = Some(id.clone());
-                            return Ok(Answered {
-                                value,
-                                model: id,
-                                request: req,
-                                raw: resp.text,
-                            });
-                        }
-                        Err(why) if !repaired => {
-                            // One repair: show the model its answer and what is wrong.
-                            repaired = true;
-                            usage
-                                .failures
-                                .push(format!("{id}: invalid answer, repairing: {why}"));
-                            req = LlmRequest {
-                                user: format!(
-                                    "{}\n\nYour previous answer was:\n{}\n\nIt was rejected: {why}. Answer again with the corrected JSON object only.",
-                                    base.user, resp.text
-                                ),
-                                ..base.clone()
-                            };
-                        }
-                        Err(why) => {
-                            usage.failures.push(format!("{id}: invalid answer: {why}"));
-                            deps.breakers.record(&id, false, policy).await;
-                            break;
-                        }
-                    }
-                }
-                Err(e) if e.retryable && attempt < cfg.retries => {
-                    attempt += 1;
-                    usage.failures.push(format!("{id}: {e} (retry {attempt})"));
-                    deps.clock
-                        .sleep(backoff_ms(attempt, deps.clock.now_ms()))
-                        .await;
-                }
-                Err(e) => {
-                    usage.failures.push(format!("{id}: {e}"));
-                    deps.breakers.record(&id, false, policy).await;
-                    break;
-                }
-            }
-        }
-    }
-    Err(())
-}
-
-/// Exponential backoff with jitter: 500 ms, 1 s, 2 s … (capped at 8 s),
-/// plus up to half of that again, drawn from the clock's low bits.
-pub fn backoff_ms(attempt: u32, now_ms: u64) -> u64 {
-    let base = (500u64 << attempt.saturating_sub(1).min(4)).min(8_000);
-    base + now_ms % (base / 2 + 1)
-}
-
 /// Charges the tokens spent to the tenant's `llm_tokens` budget. Best
 /// effort, like the pages charge: a lost charge is not retried.
 async fn meter<P, K, C: Clock, B, U: UsageMeter>(
@@ -548,17 +381,4 @@ async fn meter<P, K, C: Clock, B, U: UsageMeter>(
         .usage
         .charge(tenant_id, &month_of(deps.clock.now_ms()), &charge)
         .await;
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn backoff_grows_is_capped_and_jittered() {
-        assert!((500..=750).contains(&backoff_ms(1, 123)));
-        assert!((1000..=1500).contains(&backoff_ms(2, 77)));
-        assert!(backoff_ms(20, 5) <= 12_000);
-        assert_ne!(backoff_ms(1, 1), backoff_ms(1, 2));
-    }
 }

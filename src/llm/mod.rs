@@ -6,6 +6,8 @@
 //! the ports the engine is given.
 
 pub mod breaker;
+pub mod cache;
+mod chain;
 pub mod compress;
 pub mod config;
 pub mod engine;

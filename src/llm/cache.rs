@@ -1,0 +1,106 @@
+//! Answers cached by what determines them: the document's bytes, the
+//! command and its canonical options, the model, the prompt version and
+//! the input budget; never anything about the request or the caller. In
+//! the blob store under the document's bytes, removed with the last
+//! document that has them.
+
+use super::compress::Compressed;
+use super::engine::{chain_of, LlmDeps, LlmUsage};
+use super::tasks::{Task, PROMPT_VERSION};
+use crate::ports::{BlobStore, Clock};
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+use sha2::{Digest, Sha256};
+
+/// The cache key: document bytes, command, canonical options, model and
+/// prompt version; never anything about the request or the caller.
+pub fn cache_key(
+    tenant_id: &str,
+    doc_sha256: &str,
+    task: &Task,
+    model: &str,
+    budget: u32,
+) -> String {
+    let material = json!([
+        PROMPT_VERSION,
+        doc_sha256,
+        task.name(),
+        task.canonical(),
+        model,
+        budget
+    ]);
+    let hash = hex::encode(Sha256::digest(material.to_string().as_bytes()));
+    format!("{}{hash}.json", cache_prefix(tenant_id, doc_sha256))
+}
+
+/// Where the cached answers about one document's bytes live (removed with
+/// the last document that has those bytes).
+pub fn cache_prefix(tenant_id: &str, doc_sha256: &str) -> String {
+    format!("tenants/{tenant_id}/llm-cache/{doc_sha256}/")
+}
+
+#[derive(Serialize, Deserialize)]
+struct CacheEntry {
+    stored_at_ms: u64,
+    model: String,
+    result: Value,
+}
+
+pub(super) async fn cached<P, K, C: Clock, B: BlobStore, U>(
+    deps: &LlmDeps<'_, P, K, C, B, U>,
+    tenant_id: &str,
+    doc_sha256: &str,
+    task: &Task,
+    tier: &str,
+    doc: &Compressed,
+) -> Option<(Value, LlmUsage)> {
+    let first = chain_of(deps.config, tier).into_iter().next()?;
+    let key = cache_key(
+        tenant_id,
+        doc_sha256,
+        task,
+        &first.id(),
+        deps.config.max_input_tokens,
+    );
+    let bytes = deps.blobs.get(&key).await.ok()??;
+    let entry: CacheEntry = serde_json::from_slice(&bytes).ok()?;
+    if deps.clock.now_ms() > entry.stored_at_ms + deps.config.cache_ttl_ms {
+        return None;
+    }
+    Some((
+        entry.result,
+        LlmUsage {
+            model: Some(entry.model),
+            tier: tier.to_string(),
+            cached: true,
+            compression_ratio: doc.ratio(),
+            ..LlmUsage::default()
+        },
+    ))
+}
+
+pub(super) async fn store<P, K, C: Clock, B: BlobStore, U>(
+    deps: &LlmDeps<'_, P, K, C, B, U>,
+    tenant_id: &str,
+    doc_sha256: &str,
+    task: &Task,
+    model: &str,
+    value: &Value,
+) {
+    let key = cache_key(
+        tenant_id,
+        doc_sha256,
+        task,
+        model,
+        deps.config.max_input_tokens,
+    );
+    let entry = CacheEntry {
+        stored_at_ms: deps.clock.now_ms(),
+        model: model.to_string(),
+        result: value.clone(),
+    };
+    if let Ok(bytes) = serde_json::to_vec(&entry) {
+        // A failed cache write costs a call next time, nothing more.
+        let _ = deps.blobs.put(&key, bytes, "application/json").await;
+    }
+}
