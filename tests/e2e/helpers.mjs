@@ -14,11 +14,27 @@ export function corpus(name) {
   return readFileSync(path.join(CORPUS, name));
 }
 
+/**
+ * fetch, sending a GET or HEAD once more when the connection it reused had
+ * been closed (undici keeps idle sockets longer than the local server
+ * does; a test idle for seconds, e.g. while `wrangler d1 execute` runs,
+ * can pick a dead one). Never for other methods: they are not idempotent.
+ */
+async function send(url, init) {
+  try {
+    return await fetch(url, init);
+  } catch (e) {
+    const stale = e instanceof TypeError && ["UND_ERR_SOCKET", "ECONNRESET"].includes(e.cause?.code);
+    if (!stale || !["GET", "HEAD"].includes(init.method)) throw e;
+    return fetch(url, init);
+  }
+}
+
 /** Calls the API; `key: null` sends no Authorization header. */
 export async function api(method, route, { key = ADMIN_KEY, headers = {}, body } = {}) {
   const h = { ...headers };
   if (key) h.authorization = `Bearer ${key}`;
-  const resp = await fetch(`${BASE}${route}`, { method, headers: h, body });
+  const resp = await send(`${BASE}${route}`, { method, headers: h, body });
   const text = await resp.text();
   let json = null;
   try {
