@@ -234,7 +234,7 @@ async fn handle(
 ) -> Result<http::Response, String> {
     let config = config.map_err(|e| e.to_string())?;
     if config.enable_test_routes && req.path() == "/__test/crypto" {
-        return test_routes::crypto_bench(req).await;
+        return test_routes::forward_to_jobs(req, env).await;
     }
     if config.enable_test_routes && req.path() == "/__test/raw-object" {
         return test_routes::raw_object(req, env).await;

@@ -1,6 +1,7 @@
 //! The jobs worker's `fetch`. It has no route of its own: the API worker
 //! reaches it through its `JOBS_WORKER` service binding, to forward the
-//! test-only extraction route (the API's module carries no extractor).
+//! test-only extraction and cipher benchmark routes (the API's module
+//! carries no extractor and no pure-Rust cipher).
 
 use super::*;
 
@@ -10,6 +11,11 @@ const EXTRACT_BODY_MAX: u64 = 25 * 1024 * 1024;
 #[event(fetch)]
 async fn fetch(mut req: Request, env: Env, _ctx: Context) -> worker::Result<Response> {
     let answer = match config(&env) {
+        Ok(c) if c.enable_test_routes && req.path() == "/__test/crypto" => {
+            super::crypto_bench::crypto_bench(&req)
+                .await
+                .map_err(ApiError::Internal)
+        }
         Ok(c) if c.enable_test_routes => extract(&mut req).await,
         Ok(_) => Err(ApiError::NotFound(format!("route {}", req.path()))),
         Err(e) => Err(ApiError::Internal(e.to_string())),

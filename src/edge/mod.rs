@@ -12,6 +12,8 @@ mod breakers;
 mod consumer;
 #[cfg(feature = "api")]
 mod crons;
+#[cfg(feature = "jobs")]
+mod crypto_bench;
 mod d1;
 mod directory;
 #[cfg(feature = "api")]

@@ -36,6 +36,15 @@ pub fn decode(bytes: &[u8], charset_hint: Option<&str>) -> Decoded {
     Decoded { text, warnings }
 }
 
+/// Whether bytes are UTF-16 (by BOM or NUL pattern), without decoding
+/// them: the upload scan asks only this, and so links no decoder.
+pub fn is_utf16(bytes: &[u8]) -> bool {
+    match Encoding::for_bom(bytes) {
+        Some((enc, _)) => enc == UTF_16LE || enc == UTF_16BE,
+        None => sniff_utf16(bytes).is_some(),
+    }
+}
+
 /// The text of bytes that are UTF-16 (by BOM or NUL pattern), else `None`.
 pub fn utf16_text(bytes: &[u8]) -> Option<String> {
     let enc = match Encoding::for_bom(bytes) {
@@ -141,6 +150,25 @@ mod tests {
         s.encode_utf16()
             .flat_map(|u| if le { u.to_le_bytes() } else { u.to_be_bytes() })
             .collect()
+    }
+
+    #[test]
+    fn is_utf16_says_what_utf16_text_would_find() {
+        let mut bom_be = vec![0xFE, 0xFF];
+        bom_be.extend(utf16("Grüße", false));
+        let samples = [
+            bom_be,
+            utf16("plain text, little-endian", true),
+            utf16("plain text, big-endian", false),
+            b"\xEF\xBB\xBFutf-8 with a BOM".to_vec(),
+            b"ascii".to_vec(),
+            vec![0, 0, 0, 0, 7, 0, 0, 0],
+        ];
+        for s in samples {
+            assert_eq!(is_utf16(&s), utf16_text(&s).is_some(), "{s:?}");
+        }
+        assert!(is_utf16(&utf16("plain text", true)));
+        assert!(!is_utf16(b"plain text"));
     }
 
     #[test]

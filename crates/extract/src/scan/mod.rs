@@ -153,7 +153,7 @@ fn image(b: &[u8]) -> Option<&'static str> {
 /// Text of any encoding we read: no NUL bytes, or UTF-16's NUL pattern.
 fn looks_textual(b: &[u8]) -> bool {
     let sample = &b[..b.len().min(8192)];
-    !sample.contains(&0) || crate::text::utf16_text(sample).is_some()
+    !sample.contains(&0) || crate::text::is_utf16(sample)
 }
 
 /// PDF names that mark active or hidden content, and the flag of each.
