@@ -96,8 +96,8 @@ impl<P: Ports> App<P> {
     /// their retention deleted.
     pub async fn daily(&self, now_ms: u64) -> serde_json::Value {
         use crate::ports::OpsStore;
-        let backup = super::ops::make_backup(self, now_ms).await;
-        let pruned = super::ops::prune_backups(self, now_ms).await;
+        let backup = super::backups::make_backup(self, now_ms).await;
+        let pruned = super::backups::prune_backups(self, now_ms).await;
         let minutes = self.config.ops.metrics_retention_days * 1440;
         let metrics = self
             .ops

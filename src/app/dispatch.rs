@@ -80,9 +80,9 @@ impl<P: Ports> App<P> {
             RouteId::ReplayDeadLetter => admin::replay_dead_letter(self, param, ctx.now_ms).await,
             RouteId::AdminMetrics => ops::metrics(self, req, ctx.now_ms).await,
             RouteId::AdminSlo => ops::show_slo(self, ctx.now_ms).await,
-            RouteId::ListBackups => ops::list_backups(self).await,
-            RouteId::CreateBackup => ops::create_backup(self, ctx.now_ms).await,
-            RouteId::GetBackup => ops::get_backup(self, param).await,
+            RouteId::ListBackups => backups::list_backups(self).await,
+            RouteId::CreateBackup => backups::create_backup(self, ctx.now_ms).await,
+            RouteId::GetBackup => backups::get_backup(self, param).await,
             // The API worker forwards this route to the jobs worker before
             // it gets here: its module holds no extractor.
             #[cfg(not(feature = "api"))]
@@ -191,9 +191,9 @@ impl<P: Ports> App<P> {
             RouteId::CreateUser => users::create(self, req, ctx, who).await,
             RouteId::GetUser => users::get(self, param, who).await,
             RouteId::UpdateUser => users::update(self, req, param, ctx, who).await,
-            RouteId::ListShares => documents::list_shares(self, param, who).await,
-            RouteId::PutShare => documents::put_share(self, req, param, ctx, who).await,
-            RouteId::DeleteShare => documents::delete_share(self, param, second, who).await,
+            RouteId::ListShares => shares::list_shares(self, param, who).await,
+            RouteId::PutShare => shares::put_share(self, req, param, ctx, who).await,
+            RouteId::DeleteShare => shares::delete_share(self, param, second, who).await,
             RouteId::CreateUpload => uploads::create(self, req, ctx, who).await,
             RouteId::GetUpload => uploads::get(self, param, who).await,
             RouteId::PutUploadPart => uploads::put_part(self, req, param, second, ctx, who).await,

@@ -6,6 +6,7 @@
 mod admin;
 mod audit;
 mod background;
+mod backups;
 mod cleanup;
 mod dispatch;
 mod documents;
@@ -18,6 +19,7 @@ mod keys;
 mod limits;
 mod ops;
 mod privacy;
+mod shares;
 pub(crate) mod system;
 mod tenants;
 mod training;

@@ -60,7 +60,7 @@ pub async fn export<P: Ports>(
         "identity_provider": idp,
         "documents": documents.iter().map(Document::view).collect::<Vec<_>>(),
         "shares": shares.iter().map(|s| {
-            let mut v = super::documents::share_view(s);
+            let mut v = super::shares::share_view(s);
             v["document_id"] = json!(s.document_id);
             v
         }).collect::<Vec<_>>(),

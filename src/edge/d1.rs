@@ -203,3 +203,23 @@ impl MetaStore for D1Meta {
         self.run("SELECT 1", &[]).await.map(|_| ())
     }
 }
+
+impl D1Meta {
+    /// One batch (one transaction), observed as one call.
+    pub(super) async fn batch_results(
+        &self,
+        statements: Vec<worker::D1PreparedStatement>,
+    ) -> StoreResult<Vec<worker::D1Result>> {
+        self.1
+            .call("d1", "BATCH", self.0.batch(statements))
+            .await
+            .map_err(classify)
+    }
+
+    pub(super) async fn batch(
+        &self,
+        statements: Vec<worker::D1PreparedStatement>,
+    ) -> StoreResult<()> {
+        self.batch_results(statements).await.map(|_| ())
+    }
+}

@@ -2,7 +2,6 @@
 //! backups' table reads.
 
 use super::d1::{num, text, D1Meta, JobRow, JOB_COLUMNS};
-use super::storage::classify;
 use crate::ops::jobstats::LlmRollup;
 use crate::ops::metrics::{Rollup, Stats, BUCKETS};
 use crate::ops::slo::{Alert, Sli};
@@ -388,22 +387,5 @@ impl OpsStore for D1Meta {
                 (id, row)
             })
             .collect())
-    }
-}
-
-impl D1Meta {
-    /// One batch (one transaction), observed as one call.
-    pub(super) async fn batch_results(
-        &self,
-        statements: Vec<worker::D1PreparedStatement>,
-    ) -> StoreResult<Vec<worker::D1Result>> {
-        self.1
-            .call("d1", "BATCH", self.0.batch(statements))
-            .await
-            .map_err(classify)
-    }
-
-    async fn batch(&self, statements: Vec<worker::D1PreparedStatement>) -> StoreResult<()> {
-        self.batch_results(statements).await.map(|_| ())
     }
 }
