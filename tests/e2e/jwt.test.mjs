@@ -198,6 +198,25 @@ test("wrong or missing iss and aud are refused, including case and trailing-slas
   assert.equal((await me(good({ aud: ["other", AUD] }))).status, 200, "aud as a list containing ours");
 });
 
+test("an RSA key under 2048 bits in the provider's JWKS verifies no token", async () => {
+  // Signatures are checked by workerd's WebCrypto, which would accept a
+  // 1024-bit key; the strength rule is Quire's own and must hold there.
+  const weak = generateKeyPairSync("rsa", { modulusLength: 1024 });
+  const strong = generateKeyPairSync("rsa", { modulusLength: 2048 });
+  jwks = { keys: [...jwks.keys, jwk(weak, "rsa-weak", "RS256"), jwk(strong, "rsa-3", "RS256")] };
+  // The strong key proves the new JWKS was fetched (refetches are spaced
+  // by jwks_refetch_seconds, 5 here).
+  const fresh = mint({ alg: "RS256", kid: "rsa-3" }, claims(), { key: strong.privateKey });
+  let signedIn;
+  for (let i = 0; i < 20 && signedIn?.status !== 200; i++) {
+    if (i) await new Promise((r) => setTimeout(r, 500));
+    signedIn = await me(fresh);
+  }
+  assert.equal(signedIn.status, 200, signedIn.text);
+  await refused(mint({ alg: "RS256", kid: "rsa-weak" }, claims(), { key: weak.privateKey }), "1024-bit key");
+  await refused(mint({ alg: "RS256" }, claims(), { key: weak.privateKey }), "1024-bit key, no kid");
+});
+
 test("kid path and SQL injection find no key", async () => {
   for (const kid of ["../../../../etc/passwd", "rsa-1' OR '1'='1", "rsa-1; DROP TABLE api_keys;--", "rsa-1\u0000", "/dev/null"]) {
     await refused(mint({ alg: "RS256", kid }, claims()), kid);
