@@ -112,80 +112,22 @@ impl Config {
                 "must be at least 16 characters".into(),
             ));
         }
-        let accepted = match get("ACCEPTED_MEDIA_TYPES") {
-            Some(list) => list
-                .split(',')
-                .map(|s| s.trim().to_ascii_lowercase())
-                .filter(|s| !s.is_empty())
-                .collect(),
-            None => DEFAULT_MEDIA_TYPES.iter().map(|s| s.to_string()).collect(),
-        };
         let environment = get("ENVIRONMENT").unwrap_or_else(|| "development".into());
         // Everything but local development and the test harness is held
         // to production's rules for what can open the service up.
         let local = is_local(&environment);
-        let test_routes = get("ENABLE_TEST_ROUTES").is_some_and(|v| v == "true");
-        if test_routes && !local {
-            return Err(ConfigError::Invalid(
-                "ENABLE_TEST_ROUTES",
-                "is for local development and tests only (ENVIRONMENT development or test)".into(),
-            ));
-        }
-        let local_urls_allowed = get("ALLOW_LOCAL_URLS").is_some_and(|v| v == "true");
-        if local_urls_allowed && !local {
-            return Err(ConfigError::Invalid(
-                "ALLOW_LOCAL_URLS",
-                "is for local development and tests only (ENVIRONMENT development or test)".into(),
-            ));
-        }
-        let limiting = get("RATE_LIMITING").is_none_or(|v| v != "off");
-        let parse = |name: &'static str, default: &str| {
-            crate::ratelimit::parse_policies(&get(name).unwrap_or_else(|| default.to_string()))
-                .map_err(|e| ConfigError::Invalid(name, e))
-        };
-        let rate_limits = if limiting {
-            parse("RATE_LIMITS", DEFAULT_RATE_LIMITS)?
-        } else {
-            Vec::new()
-        };
-        let tenant_rate_limit = if limiting {
-            parse("TENANT_RATE_LIMIT", DEFAULT_TENANT_RATE_LIMIT)?
-                .into_iter()
-                .next()
-        } else {
-            None
-        };
+        let test_routes = local_only(&get, "ENABLE_TEST_ROUTES", local)?;
+        let local_urls_allowed = local_only(&get, "ALLOW_LOCAL_URLS", local)?;
+        let (rate_limits, tenant_rate_limit) = rate_limits(&get)?;
         let budgets = crate::usage::parse_budgets(
             &get("USAGE_BUDGETS").unwrap_or_else(|| DEFAULT_BUDGETS.to_string()),
         )
         .map_err(|e| ConfigError::Invalid("USAGE_BUDGETS", e))?;
-        let plan_rate_limits = per_plan(
-            &get("PLAN_RATE_LIMITS").unwrap_or_default(),
-            crate::ratelimit::parse_policies,
-        )
-        .map_err(|e| ConfigError::Invalid("PLAN_RATE_LIMITS", e))?;
-        let plan_budgets = per_plan(
-            &get("PLAN_BUDGETS").unwrap_or_default(),
-            crate::usage::parse_budgets,
-        )
-        .map_err(|e| ConfigError::Invalid("PLAN_BUDGETS", e))?;
-        let scan_refuse: Vec<String> = get("SCAN_REFUSE")
-            .unwrap_or_default()
-            .split(',')
-            .map(|f| f.trim().to_string())
-            .filter(|f| !f.is_empty())
-            .collect();
         let master_keys = crate::crypto::MasterKeys::parse(
             &get("MASTER_KEYS").ok_or(ConfigError::Missing("MASTER_KEYS"))?,
             get("MASTER_KEY_ID").as_deref(),
         )
         .map_err(|e| ConfigError::Invalid("MASTER_KEYS", e.to_string()))?;
-        let default_retention_days = match get("DEFAULT_RETENTION_DAYS") {
-            Some(v) => v.trim().parse().map_err(|_| {
-                ConfigError::Invalid("DEFAULT_RETENTION_DAYS", format!("'{v}' is not a number"))
-            })?,
-            None => 0,
-        };
         let llm = crate::llm::LlmConfig::from_lookup(&get)
             .map_err(|e| ConfigError::Invalid("LLM_*", e))?;
         let usage_prices = crate::usage::parse_prices(
@@ -193,47 +135,28 @@ impl Config {
         )
         .map_err(|e| ConfigError::Invalid("USAGE_PRICES", e))?;
         let ops = crate::ops::OpsConfig::from_lookup(&get, &environment)?;
-        let bytes = |name: &'static str, default: u64| -> Result<u64, ConfigError> {
-            match get(name) {
-                Some(v) => v
-                    .trim()
-                    .parse()
-                    .map_err(|_| ConfigError::Invalid(name, format!("'{v}' is not a number"))),
-                None => Ok(default),
-            }
-        };
-        let upload_part_bytes = bytes("UPLOAD_PART_BYTES", crate::uploads::DEFAULT_PART_SIZE)?;
-        if upload_part_bytes == 0
-            || !upload_part_bytes.is_multiple_of(crate::crypto::SEGMENT as u64)
-            || upload_part_bytes > 64 * 1024 * 1024
-        {
-            return Err(ConfigError::Invalid(
-                "UPLOAD_PART_BYTES",
-                "must be a multiple of 65536, at most 64 MiB (R2 also wants at least 5 MiB)".into(),
-            ));
-        }
-        // Processing holds the sealed and the plain document at once.
-        let max_process_bytes = bytes("MAX_PROCESS_BYTES", 25 * 1024 * 1024)?;
-        let encrypt_at_rest = get("ENCRYPTION_AT_REST").is_none_or(|v| v != "off");
-        if !encrypt_at_rest && environment == "production" {
-            return Err(ConfigError::Invalid(
-                "ENCRYPTION_AT_REST",
-                "must not be off in production".into(),
-            ));
-        }
         Ok(Config {
-            encrypt_at_rest,
-            upload_part_bytes,
-            max_process_bytes,
+            encrypt_at_rest: encryption(&get, &environment)?,
+            upload_part_bytes: part_bytes(&get)?,
+            // Processing holds the sealed and the plain document at once.
+            max_process_bytes: whole(&get, "MAX_PROCESS_BYTES", 25 * 1024 * 1024)?,
             ops,
             llm,
             usage_prices,
             operator_api_key: get("OPERATOR_API_KEY"),
-            default_retention_days,
+            default_retention_days: whole(&get, "DEFAULT_RETENTION_DAYS", 0)?,
             master_keys,
-            scan_refuse,
-            plan_rate_limits,
-            plan_budgets,
+            scan_refuse: list(&get, "SCAN_REFUSE").unwrap_or_default(),
+            plan_rate_limits: per_plan(
+                &get("PLAN_RATE_LIMITS").unwrap_or_default(),
+                crate::ratelimit::parse_policies,
+            )
+            .map_err(|e| ConfigError::Invalid("PLAN_RATE_LIMITS", e))?,
+            plan_budgets: per_plan(
+                &get("PLAN_BUDGETS").unwrap_or_default(),
+                crate::usage::parse_budgets,
+            )
+            .map_err(|e| ConfigError::Invalid("PLAN_BUDGETS", e))?,
             budgets,
             rate_limits,
             tenant_rate_limit,
@@ -241,7 +164,9 @@ impl Config {
             max_active_jobs_total: number(&get, "MAX_ACTIVE_JOBS_TOTAL", 10_000)?,
             environment,
             max_upload_bytes: number(&get, "MAX_UPLOAD_BYTES", DEFAULT_MAX_UPLOAD_BYTES)?,
-            accepted_media_types: accepted,
+            accepted_media_types: list(&get, "ACCEPTED_MEDIA_TYPES")
+                .map(|l| l.iter().map(|s| s.to_ascii_lowercase()).collect())
+                .unwrap_or_else(|| DEFAULT_MEDIA_TYPES.iter().map(|s| s.to_string()).collect()),
             api_key_pepper: pepper,
             job_max_attempts: number(&get, "JOB_MAX_ATTEMPTS", 5)? as u32,
             job_lease_ms: number(&get, "JOB_LEASE_SECONDS", 300)? * 1000,
@@ -264,6 +189,99 @@ impl Config {
 /// Local development (`npm run dev`) and the test harness; every other
 /// environment, deployed ones named `dev` or `staging` included, is
 /// treated as production where safety is concerned.
+/// A switch that may only be on in local development and tests.
+fn local_only(
+    get: &impl Fn(&str) -> Option<String>,
+    name: &'static str,
+    local: bool,
+) -> Result<bool, ConfigError> {
+    let on = get(name).is_some_and(|v| v == "true");
+    if on && !local {
+        return Err(ConfigError::Invalid(
+            name,
+            "is for local development and tests only (ENVIRONMENT development or test)".into(),
+        ));
+    }
+    Ok(on)
+}
+
+/// The per-key policies and the tenant-wide one; none when
+/// `RATE_LIMITING=off`.
+fn rate_limits(
+    get: &impl Fn(&str) -> Option<String>,
+) -> Result<
+    (
+        Vec<crate::ratelimit::Policy>,
+        Option<crate::ratelimit::Policy>,
+    ),
+    ConfigError,
+> {
+    if get("RATE_LIMITING").is_some_and(|v| v == "off") {
+        return Ok((Vec::new(), None));
+    }
+    let parse = |name: &'static str, default: &str| {
+        crate::ratelimit::parse_policies(&get(name).unwrap_or_else(|| default.to_string()))
+            .map_err(|e| ConfigError::Invalid(name, e))
+    };
+    let tenant = parse("TENANT_RATE_LIMIT", DEFAULT_TENANT_RATE_LIMIT)?;
+    Ok((
+        parse("RATE_LIMITS", DEFAULT_RATE_LIMITS)?,
+        tenant.into_iter().next(),
+    ))
+}
+
+/// A comma-separated list, items trimmed, empty ones dropped.
+fn list(get: &impl Fn(&str) -> Option<String>, name: &str) -> Option<Vec<String>> {
+    let items = get(name)?
+        .split(',')
+        .map(|f| f.trim().to_string())
+        .filter(|f| !f.is_empty())
+        .collect();
+    Some(items)
+}
+
+/// A whole number (zero allowed), `default` when unset.
+fn whole(
+    get: &impl Fn(&str) -> Option<String>,
+    name: &'static str,
+    default: u64,
+) -> Result<u64, ConfigError> {
+    match get(name) {
+        Some(v) => v
+            .trim()
+            .parse()
+            .map_err(|_| ConfigError::Invalid(name, format!("'{v}' is not a number"))),
+        None => Ok(default),
+    }
+}
+
+/// The part size of streamed and resumable uploads: whole cipher segments.
+fn part_bytes(get: &impl Fn(&str) -> Option<String>) -> Result<u64, ConfigError> {
+    let size = whole(get, "UPLOAD_PART_BYTES", crate::uploads::DEFAULT_PART_SIZE)?;
+    if size == 0 || !size.is_multiple_of(crate::crypto::SEGMENT as u64) || size > 64 * 1024 * 1024 {
+        return Err(ConfigError::Invalid(
+            "UPLOAD_PART_BYTES",
+            "must be a multiple of 65536, at most 64 MiB (R2 also wants at least 5 MiB)".into(),
+        ));
+    }
+    Ok(size)
+}
+
+/// Encryption at rest: on unless turned off, and never off in production.
+fn encryption(
+    get: &impl Fn(&str) -> Option<String>,
+    environment: &str,
+) -> Result<bool, ConfigError> {
+    let on = get("ENCRYPTION_AT_REST").is_none_or(|v| v != "off");
+    if !on && environment == "production" {
+        return Err(ConfigError::Invalid(
+            "ENCRYPTION_AT_REST",
+            "must not be off in production".into(),
+        ));
+    }
+    Ok(on)
+}
+
 fn is_local(environment: &str) -> bool {
     matches!(environment, "development" | "test")
 }
