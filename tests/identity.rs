@@ -576,6 +576,31 @@ fn a_key_made_without_scopes_holds_only_what_its_creator_holds() {
 }
 
 #[test]
+fn a_keys_scopes_may_be_sent_as_a_json_array_or_one_string() {
+    let w = spawn_app();
+    let as_array = new_key(
+        &w,
+        json!({"name": "arr", "role": "member", "scopes": ["jobs:read", "documents:read"]}),
+    );
+    assert_eq!(as_array["scopes"], "documents:read jobs:read");
+    let as_text = new_key(
+        &w,
+        json!({"name": "txt", "role": "member", "scopes": "jobs:read documents:read"}),
+    );
+    assert_eq!(as_text["scopes"], as_array["scopes"]);
+    // An item holding two scopes, an empty list and a non-string are refused.
+    for scopes in [json!(["jobs:read documents:read"]), json!([]), json!([1])] {
+        let resp = post_json(
+            &w,
+            ADMIN,
+            "/v1/keys",
+            json!({"name": "bad", "role": "member", "scopes": scopes}),
+        );
+        assert_eq!(resp.status, 422, "{scopes}");
+    }
+}
+
+#[test]
 fn a_narrow_key_admin_cannot_rotate_or_revoke_a_broader_key() {
     let w = spawn_app();
     let full = new_key(&w, json!({"name": "full", "role": "admin"}));
