@@ -53,26 +53,7 @@ impl http::ChunkSource for EdgeSource {
 #[event(fetch)]
 async fn fetch(mut req: Request, env: Env, wctx: Context) -> worker::Result<Response> {
     let started = worker::Date::now().as_millis();
-    // Continue the caller's trace (as a child span) or start one.
-    let incoming = req
-        .headers()
-        .get("traceparent")
-        .ok()
-        .flatten()
-        .and_then(|h| crate::trace::TraceContext::parse(&h));
-    let trace = match incoming {
-        Some(parent) => {
-            let mut span = [0u8; 8];
-            CryptoEntropy.fill(&mut span);
-            parent.child(span)
-        }
-        None => {
-            let mut random = [0u8; 24];
-            CryptoEntropy.fill(&mut random);
-            crate::trace::TraceContext::new_root(random)
-        }
-    };
-    let ctx = Ctx::new(started, new_id("req", started, &CryptoEntropy)).with_trace(trace);
+    let ctx = Ctx::new(started, new_id("req", started, &CryptoEntropy)).with_trace(trace_of(&req));
     let method = req.inner().method();
     let path = req.path();
     let config = config(&env);
@@ -90,21 +71,8 @@ async fn fetch(mut req: Request, env: Env, wctx: Context) -> worker::Result<Resp
             r
         }
     };
-    // What the request left for after its response (audit entries, usage
-    // counts, last-use times): nothing the client waits for.
-    let work = ctx.take_after();
-    if let (false, Ok(c)) = (work.is_empty(), &config) {
-        let (env, c, obs, request_id) =
-            (env.clone(), c.clone(), obs.clone(), ctx.request_id.clone());
-        wctx.wait_until(async move {
-            let failed = match app(&env, c, &obs) {
-                Ok(app) => app.finish(work).await,
-                Err(e) => vec![format!("bindings: {e}")],
-            };
-            for f in failed {
-                log(json!({"level": "warn", "request_id": request_id, "msg": f}));
-            }
-        });
+    if let Ok(c) = &config {
+        defer_after(&env, &wctx, c, &obs, &ctx);
     }
     for warning in ctx.warnings.borrow().iter() {
         log(json!({"level": "warn", "request_id": ctx.request_id, "msg": warning}));
@@ -115,6 +83,7 @@ async fn fetch(mut req: Request, env: Env, wctx: Context) -> worker::Result<Resp
     let who = ctx.log.borrow().clone();
     let latency = worker::Date::now().as_millis().saturating_sub(started);
     if let Ok(c) = &config {
+        let bytes = resp.body.len();
         metrics::record_request(
             &env,
             &wctx,
@@ -124,67 +93,140 @@ async fn fetch(mut req: Request, env: Env, wctx: Context) -> worker::Result<Resp
             &who,
             resp.status,
             latency,
-            resp.body.len(),
+            bytes,
         );
     }
+    log_request(&ctx, &obs, (&method, &path), &who, &resp, latency);
+    if let Ok(c) = &config {
+        if let Some(streamed) = stream(&env, c, &obs, &ctx, &resp)? {
+            return Ok(streamed);
+        }
+    }
+    to_worker(resp)
+}
+
+/// The caller's trace continued (as a child span), or a new one.
+fn trace_of(req: &Request) -> crate::trace::TraceContext {
+    let incoming = req
+        .headers()
+        .get("traceparent")
+        .ok()
+        .flatten()
+        .and_then(|h| crate::trace::TraceContext::parse(&h));
+    match incoming {
+        Some(parent) => {
+            let mut span = [0u8; 8];
+            CryptoEntropy.fill(&mut span);
+            parent.child(span)
+        }
+        None => {
+            let mut random = [0u8; 24];
+            CryptoEntropy.fill(&mut random);
+            crate::trace::TraceContext::new_root(random)
+        }
+    }
+}
+
+/// What the request left for after its response (audit entries, usage
+/// counts, last-use times): nothing the client waits for.
+fn defer_after(env: &Env, wctx: &Context, c: &Config, obs: &Obs, ctx: &Ctx) {
+    let work = ctx.take_after();
+    if work.is_empty() {
+        return;
+    }
+    let (env, c, obs, request_id) = (env.clone(), c.clone(), obs.clone(), ctx.request_id.clone());
+    wctx.wait_until(async move {
+        let failed = match app(&env, c, &obs) {
+            Ok(app) => app.finish(work).await,
+            Err(e) => vec![format!("bindings: {e}")],
+        };
+        for f in failed {
+            log(json!({"level": "warn", "request_id": request_id, "msg": f}));
+        }
+    });
+}
+
+/// The request's one log line, with the calls it made.
+fn log_request(
+    ctx: &Ctx,
+    obs: &Obs,
+    (method, path): (&str, &str),
+    who: &crate::app::RequestLog,
+    resp: &http::Response,
+    latency: u64,
+) {
+    let outcome = match resp.status {
+        0..=399 => "success",
+        400..=499 => "client_error",
+        _ => "server_error",
+    };
     log(json!({
-        "level": "info", "msg": "request", "ts": crate::time::rfc3339(started),
+        "level": "info", "msg": "request", "ts": crate::time::rfc3339(ctx.now_ms),
         "request_id": ctx.request_id,
         "trace_id": ctx.trace.as_ref().map(|t| t.trace_id.clone()),
         "span_id": ctx.trace.as_ref().map(|t| t.span_id.clone()),
         "method": method, "path": path, "route": who.route, "status": resp.status,
         "tenant_id": who.tenant_id, "key_id": who.key_id, "error_code": who.error_code,
-        "outcome": if resp.status < 400 { "success" } else if resp.status < 500 { "client_error" } else { "server_error" },
+        "outcome": outcome,
         "latency_ms": latency,
         "bytes_out": resp.body.len(),
         "calls": obs.close(),
     }));
-    if let (
+}
+
+/// A response whose body streams: a stored object (decrypted segment by
+/// segment) or a job's event stream; `None` for a body held in memory.
+fn stream(
+    env: &Env,
+    c: &Config,
+    obs: &Obs,
+    ctx: &Ctx,
+    resp: &http::Response,
+) -> worker::Result<Option<Response>> {
+    match resp.stream.clone() {
         Some(http::StreamSpec::Blob {
             key,
             size,
             start,
             len,
-        }),
-        Ok(c),
-    ) = (resp.stream.clone(), &config)
-    {
-        let blobs = EncryptedBlobs {
-            inner: R2Blobs(env.bucket("DOCUMENTS")?, obs.clone()),
-            keys: c.master_keys.clone(),
-            entropy: CryptoEntropy,
-            plain: !c.encrypt_at_rest,
-            cipher: webcrypto::WebCryptoCipher::new()
-                .map_err(|e| worker::Error::RustError(e.to_string()))?,
-        };
-        let headers = headers_of(&resp)?;
-        let body = blob_stream(blobs, key, size, start, len, ctx.request_id.clone());
-        // A fixed-length stream, so the response keeps its Content-Length
-        // and a client can tell a cut-short body from a whole one.
-        let fixed: worker::worker_sys::FixedLengthStream =
-            worker::FixedLengthStream::wrap(body, len).into();
-        return Ok(
-            Response::from_body(worker::ResponseBody::Stream(fixed.readable()))?
+        }) => {
+            let blobs = EncryptedBlobs {
+                inner: R2Blobs(env.bucket("DOCUMENTS")?, obs.clone()),
+                keys: c.master_keys.clone(),
+                entropy: CryptoEntropy,
+                plain: !c.encrypt_at_rest,
+                cipher: webcrypto::WebCryptoCipher::new()
+                    .map_err(|e| worker::Error::RustError(e.to_string()))?,
+            };
+            let headers = headers_of(resp)?;
+            let body = blob_stream(blobs, key, size, start, len, ctx.request_id.clone());
+            // A fixed-length stream, so the response keeps its
+            // Content-Length and a client can tell a cut-short body from a
+            // whole one.
+            let fixed: worker::worker_sys::FixedLengthStream =
+                worker::FixedLengthStream::wrap(body, len).into();
+            let out = Response::from_body(worker::ResponseBody::Stream(fixed.readable()))?
                 .with_status(resp.status)
-                .with_headers(headers),
-        );
-    }
-    if let Some(http::StreamSpec::JobEvents {
-        tenant_id,
-        job_id,
-        key_id,
-        slot,
-    }) = resp.stream.clone()
-    {
-        if let Ok(db) = env.d1("DB") {
+                .with_headers(headers);
+            Ok(Some(out))
+        }
+        Some(http::StreamSpec::JobEvents {
+            tenant_id,
+            job_id,
+            key_id,
+            slot,
+        }) => {
+            let Ok(db) = env.d1("DB") else {
+                return Ok(None);
+            };
             let gate = tenant::DoTenant(env.durable_object("TENANT").ok(), obs.clone());
             let slot = slot.map(|s| (gate, s));
             let body = events::job_events(D1Meta(db, obs.clone()), slot, tenant_id, job_id, key_id);
-            let headers = headers_of(&resp)?;
-            return Ok(Response::from_stream(body)?.with_headers(headers));
+            let headers = headers_of(resp)?;
+            Ok(Some(Response::from_stream(body)?.with_headers(headers)))
         }
+        None => Ok(None),
     }
-    to_worker(resp)
 }
 
 /// A stored object's bytes `start .. start + len`, read and decrypted a
