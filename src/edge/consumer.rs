@@ -21,97 +21,104 @@ async fn queue(batch: MessageBatch<QueueEnvelope>, env: Env, _ctx: Context) -> w
         return Ok(());
     };
     if batch.queue().ends_with("-dlq") {
-        let app = dlq_app;
-        // The dead-letter queue: keep each message for the operator, fail
-        // its job with the reason, and ack.
         for raw in batch.raw_iter() {
-            let now = worker::Date::now().as_millis();
-            let body = worker::serde_wasm_bindgen::from_value::<QueueEnvelope>(raw.body())
-                .ok()
-                .and_then(|e| serde_json::to_string(&e).ok())
-                .unwrap_or_else(|| "{}".into());
-            let outcome = app
-                // workers-rs gives no delivery count here: 0 means "unknown".
-                .take_dead_letter(&raw.id(), &body, 0, now)
-                .await;
-            log(json!({
-                "level": if outcome.is_ok() { "warn" } else { "error" },
-                "msg": "dead letter", "id": raw.id(), "body": body,
-                "error": outcome.err(),
-            }));
-            raw.ack();
+            dead_letter(&dlq_app, &raw).await;
         }
         return Ok(());
     }
     for raw in batch.raw_iter() {
-        let msg = worker::serde_wasm_bindgen::from_value::<QueueEnvelope>(raw.body());
-        let started = worker::Date::now().as_millis();
-        let trace = msg
-            .as_ref()
-            .ok()
-            .and_then(|e| e.traceparent.as_deref())
-            .and_then(crate::trace::TraceContext::parse);
-        // Each message gets its own adapters, so its calls are logged with
-        // its id and trace.
-        let for_message = |id: &str, trace: &Option<crate::trace::TraceContext>| {
-            app(
-                &env,
-                cfg.clone(),
-                &Obs::new(id.to_string(), trace.clone(), &cfg.ops),
-            )
-        };
-        let (kind, id, outcome) = match msg {
-            Ok(QueueEnvelope {
-                job_id: Some(id), ..
-            }) => {
-                let outcome = match for_message(&id, &trace) {
-                    Ok(app) => {
-                        // A run never outlasts its lease: past it another
-                        // delivery may take the job over anyway.
-                        let lease = app.config.job_lease_ms;
-                        within(lease, run_job(&app, &env, &id, trace.as_ref())).await
-                    }
-                    Err(_) => Disposition::Retry { delay_seconds: 30 },
-                };
-                ("job", id, outcome)
-            }
-            Ok(QueueEnvelope {
-                delivery_id: Some(id),
-                ..
-            }) => {
-                let outcome = match for_message(&id, &trace) {
-                    Ok(app) => {
-                        let send = process_webhook(&app.webhooks, &app.http, &id, started);
-                        within(WEBHOOK_DEADLINE_MS, send).await
-                    }
-                    Err(_) => Disposition::Retry { delay_seconds: 30 },
-                };
-                ("webhook", id, outcome)
-            }
-            _ => {
-                log(
-                    json!({"level": "warn", "msg": "undecodable queue message dropped", "id": raw.id()}),
-                );
-                raw.ack();
-                continue;
-            }
-        };
-        log(json!({
-            "level": "info", "msg": "queue message", "kind": kind, "id": id,
-            "trace_id": trace.as_ref().map(|t| t.trace_id.clone()),
-            "outcome": format!("{outcome:?}"),
-            "latency_ms": worker::Date::now().as_millis().saturating_sub(started),
-        }));
-        match outcome {
-            Disposition::Ack => raw.ack(),
-            Disposition::Retry { delay_seconds } => raw.retry_with_options(
-                &QueueRetryOptionsBuilder::new()
-                    .with_delay_seconds(delay_seconds)
-                    .build(),
-            ),
-        }
+        deliver(&env, &cfg, &raw).await;
     }
     Ok(())
+}
+
+/// The dead-letter queue: the message is kept for the operator, its job
+/// failed with the reason, and it is acked.
+async fn dead_letter(app: &EdgeApp, raw: &worker::RawMessage) {
+    let now = worker::Date::now().as_millis();
+    let body = worker::serde_wasm_bindgen::from_value::<QueueEnvelope>(raw.body())
+        .ok()
+        .and_then(|e| serde_json::to_string(&e).ok())
+        .unwrap_or_else(|| "{}".into());
+    // workers-rs gives no delivery count here: 0 means "unknown".
+    let outcome = app.take_dead_letter(&raw.id(), &body, 0, now).await;
+    log(json!({
+        "level": if outcome.is_ok() { "warn" } else { "error" },
+        "msg": "dead letter", "id": raw.id(), "body": body,
+        "error": outcome.err(),
+    }));
+    raw.ack();
+}
+
+/// One message of the jobs queue (a job run or a webhook delivery),
+/// acked or retried with a delay by its own outcome.
+async fn deliver(env: &Env, cfg: &Config, raw: &worker::RawMessage) {
+    let msg = worker::serde_wasm_bindgen::from_value::<QueueEnvelope>(raw.body());
+    let started = worker::Date::now().as_millis();
+    let trace = msg
+        .as_ref()
+        .ok()
+        .and_then(|e| e.traceparent.as_deref())
+        .and_then(crate::trace::TraceContext::parse);
+    // Each message gets its own adapters, so its calls are logged with its
+    // id and trace.
+    let for_message = |id: &str| {
+        let obs = Obs::new(id.to_string(), trace.clone(), &cfg.ops);
+        app(env, cfg.clone(), &obs)
+    };
+    let (kind, id, outcome) = match msg {
+        Ok(QueueEnvelope {
+            job_id: Some(id), ..
+        }) => {
+            let outcome = match for_message(&id) {
+                // A run never outlasts its lease: past it another delivery
+                // may take the job over anyway.
+                Ok(app) => {
+                    within(
+                        app.config.job_lease_ms,
+                        run_job(&app, env, &id, trace.as_ref()),
+                    )
+                    .await
+                }
+                Err(_) => Disposition::Retry { delay_seconds: 30 },
+            };
+            ("job", id, outcome)
+        }
+        Ok(QueueEnvelope {
+            delivery_id: Some(id),
+            ..
+        }) => {
+            let outcome = match for_message(&id) {
+                Ok(app) => {
+                    let send = process_webhook(&app.webhooks, &app.http, &id, started);
+                    within(WEBHOOK_DEADLINE_MS, send).await
+                }
+                Err(_) => Disposition::Retry { delay_seconds: 30 },
+            };
+            ("webhook", id, outcome)
+        }
+        _ => {
+            log(
+                json!({"level": "warn", "msg": "undecodable queue message dropped", "id": raw.id()}),
+            );
+            raw.ack();
+            return;
+        }
+    };
+    log(json!({
+        "level": "info", "msg": "queue message", "kind": kind, "id": id,
+        "trace_id": trace.as_ref().map(|t| t.trace_id.clone()),
+        "outcome": format!("{outcome:?}"),
+        "latency_ms": worker::Date::now().as_millis().saturating_sub(started),
+    }));
+    match outcome {
+        Disposition::Ack => raw.ack(),
+        Disposition::Retry { delay_seconds } => raw.retry_with_options(
+            &QueueRetryOptionsBuilder::new()
+                .with_delay_seconds(delay_seconds)
+                .build(),
+        ),
+    }
 }
 
 /// The longest one webhook delivery attempt may take (its POST has its
