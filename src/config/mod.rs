@@ -241,7 +241,7 @@ fn list(get: &impl Fn(&str) -> Option<String>, name: &str) -> Option<Vec<String>
 }
 
 /// A whole number (zero allowed), `default` when unset.
-fn whole(
+pub(crate) fn whole(
     get: &impl Fn(&str) -> Option<String>,
     name: &'static str,
     default: u64,

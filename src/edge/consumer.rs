@@ -60,50 +60,10 @@ async fn deliver(env: &Env, cfg: &Config, raw: &worker::RawMessage) {
         .ok()
         .and_then(|e| e.traceparent.as_deref())
         .and_then(crate::trace::TraceContext::parse);
-    // Each message gets its own adapters, so its calls are logged with its
-    // id and trace.
-    let for_message = |id: &str| {
-        let obs = Obs::new(id.to_string(), trace.clone(), &cfg.ops);
-        app(env, cfg.clone(), &obs)
-    };
-    let (kind, id, outcome) = match msg {
-        Ok(QueueEnvelope {
-            job_id: Some(id), ..
-        }) => {
-            let outcome = match for_message(&id) {
-                // A run never outlasts its lease: past it another delivery
-                // may take the job over anyway.
-                Ok(app) => {
-                    within(
-                        app.config.job_lease_ms,
-                        run_job(&app, env, &id, trace.as_ref()),
-                    )
-                    .await
-                }
-                Err(_) => Disposition::Retry { delay_seconds: 30 },
-            };
-            ("job", id, outcome)
-        }
-        Ok(QueueEnvelope {
-            delivery_id: Some(id),
-            ..
-        }) => {
-            let outcome = match for_message(&id) {
-                Ok(app) => {
-                    let send = process_webhook(&app.webhooks, &app.http, &id, started);
-                    within(WEBHOOK_DEADLINE_MS, send).await
-                }
-                Err(_) => Disposition::Retry { delay_seconds: 30 },
-            };
-            ("webhook", id, outcome)
-        }
-        _ => {
-            log(
-                json!({"level": "warn", "msg": "undecodable queue message dropped", "id": raw.id()}),
-            );
-            raw.ack();
-            return;
-        }
+    let Some((kind, id, outcome)) = run(env, cfg, msg.ok(), trace.as_ref(), started).await else {
+        log(json!({"level": "warn", "msg": "undecodable queue message dropped", "id": raw.id()}));
+        raw.ack();
+        return;
     };
     log(json!({
         "level": "info", "msg": "queue message", "kind": kind, "id": id,
@@ -175,4 +135,49 @@ async fn run_job(
         llm_config: &app.config.llm,
     };
     process_delivery(ports, limits, job_id).await
+}
+
+/// Runs what a message asks for: (kind, id, disposition), or `None` for
+/// a message that names nothing we know.
+async fn run(
+    env: &Env,
+    cfg: &Config,
+    msg: Option<QueueEnvelope>,
+    trace: Option<&crate::trace::TraceContext>,
+    started: u64,
+) -> Option<(&'static str, String, Disposition)> {
+    // Each message gets its own adapters, so its calls are logged with its
+    // id and trace.
+    let for_message = |id: &str| {
+        let obs = Obs::new(id.to_string(), trace.cloned(), &cfg.ops);
+        app(env, cfg.clone(), &obs)
+    };
+    let retry_later = Disposition::Retry { delay_seconds: 30 };
+    match msg? {
+        QueueEnvelope {
+            job_id: Some(id), ..
+        } => {
+            let outcome = match for_message(&id) {
+                // A run never outlasts its lease: past it another delivery
+                // may take the job over anyway.
+                Ok(app) => within(app.config.job_lease_ms, run_job(&app, env, &id, trace)).await,
+                Err(_) => retry_later,
+            };
+            Some(("job", id, outcome))
+        }
+        QueueEnvelope {
+            delivery_id: Some(id),
+            ..
+        } => {
+            let outcome = match for_message(&id) {
+                Ok(app) => {
+                    let send = process_webhook(&app.webhooks, &app.http, &id, started);
+                    within(WEBHOOK_DEADLINE_MS, send).await
+                }
+                Err(_) => retry_later,
+            };
+            Some(("webhook", id, outcome))
+        }
+        _ => None,
+    }
 }

@@ -34,15 +34,7 @@ impl OpsConfig {
         get: &impl Fn(&str) -> Option<String>,
         environment: &str,
     ) -> Result<OpsConfig, ConfigError> {
-        let num = |name: &'static str, default: u64| -> Result<u64, ConfigError> {
-            match get(name) {
-                Some(v) => v
-                    .trim()
-                    .parse()
-                    .map_err(|_| ConfigError::Invalid(name, format!("'{v}' is not a number"))),
-                None => Ok(default),
-            }
-        };
+        let num = |name: &'static str, default: u64| crate::config::whole(get, name, default);
         let slos = slo::parse_slos(&get("SLOS").unwrap_or_else(|| slo::DEFAULT_SLOS.into()))
             .map_err(|e| ConfigError::Invalid("SLOS", e))?;
         let faults = faults::Faults::parse(&get("FAULTS").unwrap_or_default())
