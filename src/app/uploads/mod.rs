@@ -275,27 +275,7 @@ pub async fn complete<P: Ports>(
 ) -> Result<Response, ApiError> {
     let upload = find(app, id, who).await?;
     let parts = app.meta.list_upload_parts(&upload.id).await?;
-    let missing: Vec<u32> = (1..=upload.parts())
-        .filter(|n| !parts.iter().any(|p| p.number == *n))
-        .collect();
-    if !missing.is_empty() {
-        return Err(ApiError::Conflict(
-            "upload_incomplete",
-            format!("parts still missing: {missing:?}"),
-        ));
-    }
-    let etags: Vec<(u32, String)> = parts.iter().map(|p| (p.number, p.etag.clone())).collect();
-    if let Err(e) = app
-        .blobs
-        .finish_multipart(&upload.blob_key, &upload.store_upload_id, &etags)
-        .await
-    {
-        // Assembled by an earlier attempt that failed later (or whose
-        // answer was lost)? Then carry on from there.
-        if !matches!(app.blobs.exists(&upload.blob_key).await, Ok(true)) {
-            return Err(e.into());
-        }
-    }
+    assemble(app, &upload, &parts).await?;
     let sha256 = digest(app, &upload).await?;
     if let Some(declared) = upload.sha256.as_deref().filter(|d| *d != sha256) {
         discard(app, &upload, ctx.now_ms, true).await;
@@ -306,39 +286,7 @@ pub async fn complete<P: Ports>(
             ),
         ));
     }
-    let head_len = upload.size_bytes.min(upload.part_size);
-    let head = app
-        .blobs
-        .read_range(&upload.blob_key, upload.size_bytes, 0, head_len)
-        .await?
-        .ok_or_else(|| ApiError::Internal(format!("{} missing", upload.blob_key)))?;
-    let marks: Option<Vec<PartMarks>> = parts.iter().map(|p| p.marks.clone()).collect();
-    let hits = match &marks {
-        Some(marks) => join_parts(marks, is_pdf(&upload.media_type)),
-        // Parts stored before part scanning: say so.
-        None => vec!["not_fully_scanned".to_string()],
-    };
-    let stored = Stored {
-        key: &upload.blob_key,
-        size: upload.size_bytes,
-    };
-    // A failure to read keeps the upload (completing again carries on);
-    // a refusal discards it.
-    let archive = directory_of(app, &stored, &head).await?;
-    let scan = match scan_upload(
-        app,
-        &stored,
-        &upload.media_type,
-        &head,
-        archive.as_deref(),
-        &hits,
-    ) {
-        Ok(report) => report,
-        Err(e) => {
-            discard(app, &upload, ctx.now_ms, true).await;
-            return Err(e);
-        }
-    };
+    let scan = scan_assembled(app, &upload, &parts, ctx).await?;
     let doc = Document {
         id: upload.document_id.clone(),
         tenant_id: upload.tenant_id.clone(),
@@ -366,6 +314,66 @@ pub async fn complete<P: Ports>(
     super::usage::count(app, who, ctx, "documents");
     Ok(Response::json(201, &doc.view())
         .with_header("location", &format!("/v1/documents/{}", doc.id)))
+}
+
+/// Has the object store assemble the parts, once all have arrived; an
+/// object an earlier attempt assembled is carried on from.
+async fn assemble<P: Ports>(app: &App<P>, upload: &Upload, parts: &[Part]) -> Result<(), ApiError> {
+    let missing: Vec<u32> = (1..=upload.parts())
+        .filter(|n| !parts.iter().any(|p| p.number == *n))
+        .collect();
+    if !missing.is_empty() {
+        return Err(ApiError::Conflict(
+            "upload_incomplete",
+            format!("parts still missing: {missing:?}"),
+        ));
+    }
+    let etags: Vec<(u32, String)> = parts.iter().map(|p| (p.number, p.etag.clone())).collect();
+    let finished = app
+        .blobs
+        .finish_multipart(&upload.blob_key, &upload.store_upload_id, &etags)
+        .await;
+    match finished {
+        // Assembled by an earlier attempt that failed later (or whose
+        // answer was lost)? Then carry on from there.
+        Err(e) if !matches!(app.blobs.exists(&upload.blob_key).await, Ok(true)) => Err(e.into()),
+        _ => Ok(()),
+    }
+}
+
+/// The scan of the assembled object, from its first part, its archive
+/// directory and the signatures each part saw on arrival. A failure to
+/// read keeps the upload (completing again carries on); a refusal
+/// discards it.
+async fn scan_assembled<P: Ports>(
+    app: &App<P>,
+    upload: &Upload,
+    parts: &[Part],
+    ctx: &Ctx,
+) -> Result<crate::scan::ScanReport, ApiError> {
+    let head_len = upload.size_bytes.min(upload.part_size);
+    let head = app
+        .blobs
+        .read_range(&upload.blob_key, upload.size_bytes, 0, head_len)
+        .await?
+        .ok_or_else(|| ApiError::Internal(format!("{} missing", upload.blob_key)))?;
+    let marks: Option<Vec<PartMarks>> = parts.iter().map(|p| p.marks.clone()).collect();
+    let hits = match &marks {
+        Some(marks) => join_parts(marks, is_pdf(&upload.media_type)),
+        // Parts stored before part scanning: say so.
+        None => vec!["not_fully_scanned".to_string()],
+    };
+    let stored = Stored {
+        key: &upload.blob_key,
+        size: upload.size_bytes,
+    };
+    let archive = directory_of(app, &stored, &head).await?;
+    let media_type = &upload.media_type;
+    let scanned = scan_upload(app, &stored, media_type, &head, archive.as_deref(), &hits);
+    if scanned.is_err() {
+        discard(app, upload, ctx.now_ms, true).await;
+    }
+    scanned
 }
 
 /// The sweep: uploads untouched for a day are aborted and their bytes'
