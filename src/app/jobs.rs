@@ -37,43 +37,7 @@ pub async fn create<P: Ports>(
             return finish_earlier_try(app, ctx, who, &body, job).await;
         }
     }
-    // Processing reads the whole document into the isolate's memory.
-    if doc.size_bytes > app.config.max_process_bytes {
-        return Err(ApiError::Invalid(
-            "document_too_large",
-            format!(
-                "the document has {} bytes; jobs process documents of up to {} (MAX_PROCESS_BYTES)",
-                doc.size_bytes, app.config.max_process_bytes
-            ),
-        ));
-    }
-    super::usage::require_room(app, who, ctx, "pages").await?;
-    if body.commands.iter().any(|c| c.needs_llm()) {
-        if !app.config.llm.is_configured() {
-            return Err(ApiError::Invalid(
-                "llm_not_configured",
-                "this job has LLM commands, and no LLM provider is configured (LLM_PROVIDERS, LLM_TIERS)"
-                    .into(),
-            ));
-        }
-        // Over the token budget: refused before any call is made.
-        super::usage::require_room(app, who, ctx, "llm_tokens").await?;
-    }
-    // Backpressure: refuse before anything is written, so no job is
-    // half-created. (Concurrent requests may overshoot by a few.)
-    let queued_since = ctx.now_ms.saturating_sub(app.config.job_stall_ms);
-    let (mine, total) = app
-        .meta
-        .count_active_jobs(&who.tenant_id, ctx.now_ms, queued_since)
-        .await?;
-    if total >= app.config.max_active_jobs_total {
-        return Err(ApiError::Unavailable("service_saturated"));
-    }
-    if mine >= app.config.max_active_jobs_per_tenant {
-        return Err(ApiError::TooManyActiveJobs {
-            limit: app.config.max_active_jobs_per_tenant,
-        });
-    }
+    admit(app, ctx, who, &body, doc.size_bytes).await?;
     let job = Job {
         id: new_id("job", ctx.now_ms, &app.entropy),
         tenant_id: who.tenant_id.clone(),
@@ -105,6 +69,56 @@ pub async fn create<P: Ports>(
     enqueue(app, ctx, who, &job).await?;
     super::usage::count(app, who, ctx, "jobs");
     Ok(accepted(&job))
+}
+
+/// Whether a new job may be made: the document within what a job
+/// processes, the budgets not spent, an LLM provider for LLM commands, and
+/// room under the active-job caps. All before anything is written, so no
+/// job is half-created.
+async fn admit<P: Ports>(
+    app: &App<P>,
+    ctx: &Ctx,
+    who: &Principal,
+    body: &CreateJobRequest,
+    size_bytes: u64,
+) -> Result<(), ApiError> {
+    // Processing reads the whole document into the isolate's memory.
+    if size_bytes > app.config.max_process_bytes {
+        return Err(ApiError::Invalid(
+            "document_too_large",
+            format!(
+                "the document has {} bytes; jobs process documents of up to {} (MAX_PROCESS_BYTES)",
+                size_bytes, app.config.max_process_bytes
+            ),
+        ));
+    }
+    super::usage::require_room(app, who, ctx, "pages").await?;
+    if body.commands.iter().any(|c| c.needs_llm()) {
+        if !app.config.llm.is_configured() {
+            return Err(ApiError::Invalid(
+                "llm_not_configured",
+                "this job has LLM commands, and no LLM provider is configured (LLM_PROVIDERS, LLM_TIERS)"
+                    .into(),
+            ));
+        }
+        // Over the token budget: refused before any call is made.
+        super::usage::require_room(app, who, ctx, "llm_tokens").await?;
+    }
+    // Backpressure. (Concurrent requests may overshoot by a few.)
+    let queued_since = ctx.now_ms.saturating_sub(app.config.job_stall_ms);
+    let (mine, total) = app
+        .meta
+        .count_active_jobs(&who.tenant_id, ctx.now_ms, queued_since)
+        .await?;
+    if total >= app.config.max_active_jobs_total {
+        return Err(ApiError::Unavailable("service_saturated"));
+    }
+    if mine >= app.config.max_active_jobs_per_tenant {
+        return Err(ApiError::TooManyActiveJobs {
+            limit: app.config.max_active_jobs_per_tenant,
+        });
+    }
+    Ok(())
 }
 
 /// Sends the job to the queue; if that fails, the job is undone (a job
