@@ -220,53 +220,8 @@ where
     meta.set_progress(&job.id, 10, &states, clock.now_ms())
         .await?;
     let extraction = extraction(blobs, &doc).await?;
-    // The job was admitted under the pages budget; its actual pages are
-    // counted now, once per job however many attempts it takes. Metering
-    // is best effort: a lost charge is not retried.
-    let pages = Charge {
-        metric: "pages".into(),
-        amount: i64::from(extraction.pages),
-        limit: None,
-        day: Some(crate::usage::day_of(clock.now_ms())),
-        key: job.created_by.clone(),
-        once: Some(format!("pages:{}", job.id)),
-    };
-    let _ = usage
-        .charge(&job.tenant_id, &month_of(clock.now_ms()), &pages)
-        .await;
-    // The LLM commands run together first, so they can share a call.
-    let tasks: Vec<(usize, Task)> = job
-        .commands
-        .iter()
-        .enumerate()
-        .filter_map(|(i, c)| Task::of(c).and_then(Result::ok).map(|t| (i, t)))
-        .collect();
-    let mut llm: HashMap<usize, TaskOutcome> = if tasks.is_empty() {
-        HashMap::new()
-    } else {
-        // A tenant may have its own tiers over the same providers.
-        let own = match meta.get_tenant(&job.tenant_id).await? {
-            Some(t) => t
-                .llm_tiers
-                .and_then(|s| ports.llm_config.with_tiers(&s).ok()),
-            None => None,
-        };
-        let deps = LlmDeps {
-            provider: ports.llm,
-            breakers: ports.breakers,
-            clock,
-            blobs,
-            usage,
-            config: own.as_ref().unwrap_or(ports.llm_config),
-            key: job.created_by.clone(),
-        };
-        let text = extraction.text();
-        let run = run_tasks(&deps, &job.tenant_id, &doc.sha256, &text, tasks).await;
-        if job.llm_training_opt_in {
-            keep_training_pairs(blobs, job, &run.pairs).await;
-        }
-        run.outcomes.into_iter().collect()
-    };
+    charge_pages(usage, clock, job, extraction.pages).await;
+    let mut llm = run_llm(ports, job, &doc, &extraction).await?;
     let step = 50 / job.commands.len().max(1);
     for (i, command) in job.commands.iter().enumerate() {
         stop_if_cancelled(meta, &job.id).await?;
@@ -294,6 +249,72 @@ where
         outcome?;
     }
     stop_if_cancelled(meta, &job.id).await
+}
+
+/// The job was admitted under the pages budget; its actual pages are
+/// counted once it is read, once per job however many attempts it takes.
+/// Metering is best effort: a lost charge is not retried.
+async fn charge_pages<C: Clock, U: UsageMeter>(usage: &U, clock: &C, job: &Job, pages: u32) {
+    let pages = Charge {
+        metric: "pages".into(),
+        amount: i64::from(pages),
+        limit: None,
+        day: Some(crate::usage::day_of(clock.now_ms())),
+        key: job.created_by.clone(),
+        once: Some(format!("pages:{}", job.id)),
+    };
+    let _ = usage
+        .charge(&job.tenant_id, &month_of(clock.now_ms()), &pages)
+        .await;
+}
+
+/// The job's LLM commands, run together first so they can share a call:
+/// each one's outcome by its index among the job's commands.
+async fn run_llm<M, B, C, W, Q, U, L, K>(
+    ports: &RunnerPorts<'_, M, B, C, W, Q, U, L, K>,
+    job: &Job,
+    doc: &Document,
+    extraction: &Extraction,
+) -> Result<HashMap<usize, TaskOutcome>, RunFailure>
+where
+    M: MetaStore,
+    B: BlobStore,
+    C: Clock,
+    U: UsageMeter,
+    L: LlmProvider,
+    K: BreakerStore,
+{
+    let tasks: Vec<(usize, Task)> = job
+        .commands
+        .iter()
+        .enumerate()
+        .filter_map(|(i, c)| Task::of(c).and_then(Result::ok).map(|t| (i, t)))
+        .collect();
+    if tasks.is_empty() {
+        return Ok(HashMap::new());
+    }
+    // A tenant may have its own tiers over the same providers.
+    let own = match ports.meta.get_tenant(&job.tenant_id).await? {
+        Some(t) => t
+            .llm_tiers
+            .and_then(|s| ports.llm_config.with_tiers(&s).ok()),
+        None => None,
+    };
+    let deps = LlmDeps {
+        provider: ports.llm,
+        breakers: ports.breakers,
+        clock: ports.clock,
+        blobs: ports.blobs,
+        usage: ports.usage,
+        config: own.as_ref().unwrap_or(ports.llm_config),
+        key: job.created_by.clone(),
+    };
+    let text = extraction.text();
+    let run = run_tasks(&deps, &job.tenant_id, &doc.sha256, &text, tasks).await;
+    if job.llm_training_opt_in {
+        keep_training_pairs(ports.blobs, job, &run.pairs).await;
+    }
+    Ok(run.outcomes.into_iter().collect())
 }
 
 /// Stores an opted-in job's prompt/answer pairs for the fine-tuning export,
