@@ -104,28 +104,7 @@ pub async fn create<P: Ports>(
         owner: Some(who.owner_tag()),
         missing_at_ms: None,
     };
-    let stored = async {
-        app.blobs
-            .put(&doc.blob_key, upload.bytes.to_vec(), &doc.media_type)
-            .await?;
-        if let Err(e) = app.meta.insert_document(&doc, key).await {
-            // An error can come after the row was written (a timeout on a
-            // committed write): look before undoing anything.
-            match app.meta.get_document(&doc.tenant_id, &doc.id).await {
-                Ok(Some(_)) => return Ok(()),
-                // No metadata, no document: remove the bytes.
-                Ok(None) => {
-                    let _ = app.blobs.delete(&doc.blob_key).await;
-                }
-                // Unknown: keep the bytes; if the row is absent the sweep's
-                // reconciliation removes them as an orphan.
-                Err(_) => {}
-            }
-            return Err(e);
-        }
-        Ok(())
-    }
-    .await;
+    let stored = store(app, &doc, upload.bytes, key).await;
     if let Err(e) = stored {
         let _ = super::usage::charge(app, who, ctx, "stored_bytes", -size).await;
         let race = super::idempotent::lost_race(app, &who.tenant_id, key, &doc.id).await;
@@ -133,6 +112,35 @@ pub async fn create<P: Ports>(
     }
     super::usage::count(app, who, ctx, "documents");
     Ok(created(&format!("/v1/documents/{}", doc.id), &doc.view()))
+}
+
+/// Puts the bytes, then the row; undoes the bytes only when the row is
+/// known to be absent.
+async fn store<P: Ports>(
+    app: &App<P>,
+    doc: &Document,
+    bytes: &[u8],
+    idempotency_key: Option<&str>,
+) -> Result<(), crate::ports::StoreError> {
+    app.blobs
+        .put(&doc.blob_key, bytes.to_vec(), &doc.media_type)
+        .await?;
+    let Err(e) = app.meta.insert_document(doc, idempotency_key).await else {
+        return Ok(());
+    };
+    // An error can come after the row was written (a timeout on a
+    // committed write): look before undoing anything.
+    match app.meta.get_document(&doc.tenant_id, &doc.id).await {
+        Ok(Some(_)) => return Ok(()),
+        // No metadata, no document: remove the bytes.
+        Ok(None) => {
+            let _ = app.blobs.delete(&doc.blob_key).await;
+        }
+        // Unknown: keep the bytes; if the row is absent the sweep's
+        // reconciliation removes them as an orphan.
+        Err(_) => {}
+    }
+    Err(e)
 }
 
 pub async fn list<P: Ports>(
