@@ -108,22 +108,7 @@ pub async fn report<P: Ports>(
     let price = |metric: &str| app.config.usage_prices.get(metric).copied();
     let rows = crate::usage::breakdown(&totals);
     if super::query_choice(req, "format", &["json", "csv"])? == Some("csv") {
-        let mut csv = String::from("day,key,metric,amount,estimated_cost_usd\n");
-        for (day, key, metric, amount) in &rows {
-            let cost = price(metric).map(|p| format!("{:.6}", p * *amount as f64));
-            csv.push_str(&format!(
-                "{day},{},{metric},{amount},{}\n",
-                key.as_deref().unwrap_or(""),
-                cost.unwrap_or_default()
-            ));
-        }
-        return Ok(Response::new(200)
-            .with_header("content-type", "text/csv; charset=utf-8")
-            .with_header(
-                "content-disposition",
-                &format!("attachment; filename=\"quire-usage-{period}.csv\""),
-            )
-            .with_body(csv.into_bytes()));
+        return Ok(as_csv(&period, &rows, &price));
     }
     let mut usage = Map::new();
     for metric in METRICS {
@@ -139,9 +124,44 @@ pub async fn report<P: Ports>(
             }),
         );
     }
-    let mut daily: std::collections::BTreeMap<String, Map<String, Value>> = Default::default();
-    let mut by_key: std::collections::BTreeMap<String, Map<String, Value>> = Default::default();
-    for (day, key, metric, amount) in &rows {
+    let (daily, by_key) = by_day_and_key(&rows);
+    Ok(Response::json(
+        200,
+        &json!({
+            "period": period, "plan": who.plan, "usage": Value::Object(usage),
+            "daily": daily, "by_key": by_key,
+        }),
+    ))
+}
+
+use crate::usage::BreakdownRow as Row;
+
+/// The breakdown as a CSV download.
+fn as_csv(period: &str, rows: &[Row], price: &dyn Fn(&str) -> Option<f64>) -> Response {
+    let mut csv = String::from("day,key,metric,amount,estimated_cost_usd\n");
+    for (day, key, metric, amount) in rows {
+        let cost = price(metric).map(|p| format!("{:.6}", p * *amount as f64));
+        csv.push_str(&format!(
+            "{day},{},{metric},{amount},{}\n",
+            key.as_deref().unwrap_or(""),
+            cost.unwrap_or_default()
+        ));
+    }
+    Response::new(200)
+        .with_header("content-type", "text/csv; charset=utf-8")
+        .with_header(
+            "content-disposition",
+            &format!("attachment; filename=\"quire-usage-{period}.csv\""),
+        )
+        .with_body(csv.into_bytes())
+}
+
+type ByName = std::collections::BTreeMap<String, Map<String, Value>>;
+
+/// The tenant's figures per day, and each key's totals over the period.
+fn by_day_and_key(rows: &[Row]) -> (ByName, ByName) {
+    let (mut daily, mut by_key) = (ByName::new(), ByName::new());
+    for (day, key, metric, amount) in rows {
         match key {
             None => {
                 daily
@@ -156,11 +176,5 @@ pub async fn report<P: Ports>(
             }
         }
     }
-    Ok(Response::json(
-        200,
-        &json!({
-            "period": period, "plan": who.plan, "usage": Value::Object(usage),
-            "daily": daily, "by_key": by_key,
-        }),
-    ))
+    (daily, by_key)
 }
