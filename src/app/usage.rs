@@ -7,6 +7,7 @@ use crate::auth::Principal;
 use crate::error::ApiError;
 use crate::http::Response;
 use crate::ports::{Ports, UsageMeter};
+use crate::usage::BreakdownRow as Row;
 use crate::usage::{month_of, Charge, METRICS};
 use serde_json::{json, Map, Value};
 
@@ -133,8 +134,6 @@ pub async fn report<P: Ports>(
         }),
     ))
 }
-
-use crate::usage::BreakdownRow as Row;
 
 /// The breakdown as a CSV download.
 fn as_csv(period: &str, rows: &[Row], price: &dyn Fn(&str) -> Option<f64>) -> Response {
