@@ -132,6 +132,27 @@ fn parts_in_order_become_an_encrypted_document_readable_by_range() {
 }
 
 #[test]
+fn an_upload_takes_media_type_by_the_name_documents_report_it_by() {
+    let w = world();
+    let send = |body: serde_json::Value| {
+        w.send(
+            w.as_admin(Method::Post, "/v1/uploads")
+                .with_header("content-type", "application/json")
+                .with_body(body.to_string()),
+        )
+    };
+    let made = send(serde_json::json!({"media_type": "text/csv", "size": 10}));
+    assert_eq!(made.status, 201);
+    let upload = made.json_body();
+    assert_eq!(upload["media_type"], "text/csv");
+    // Both names at once is ambiguous, and refused.
+    let both = send(
+        serde_json::json!({"media_type": "text/csv", "content_type": "text/plain", "size": 10}),
+    );
+    assert_eq!(both.status, 422);
+}
+
+#[test]
 fn parts_out_of_order_and_resent_still_hash_right() {
     let w = world();
     let all = data(2 * PART + 5);

@@ -28,7 +28,12 @@ pub use streamed::create_streamed;
 struct CreateUpload {
     #[serde(default, deserialize_with = "crate::strict::some")]
     filename: Option<String>,
-    #[serde(default, deserialize_with = "crate::strict::some")]
+    /// Also accepted as `media_type`, the name documents report it by.
+    #[serde(
+        default,
+        alias = "media_type",
+        deserialize_with = "crate::strict::some"
+    )]
     content_type: Option<String>,
     size: u64,
     #[serde(default, deserialize_with = "crate::strict::some")]
@@ -49,6 +54,66 @@ fn refund(size: u64, now_ms: u64) -> crate::usage::Charge {
     }
 }
 
+/// The SHA-256 a client declares for its upload: 64 hex digits, kept
+/// lower-case.
+fn declared_sha256(given: Option<&str>) -> Result<Option<String>, ApiError> {
+    match given {
+        Some(h) if h.len() == 64 && h.bytes().all(|b| b.is_ascii_hexdigit()) => {
+            Ok(Some(h.to_ascii_lowercase()))
+        }
+        Some(_) => Err(ApiError::Invalid(
+            "invalid_sha256",
+            "sha256 is 64 hexadecimal digits".into(),
+        )),
+        None => Ok(None),
+    }
+}
+
+/// An upload as declared, checked.
+struct Declared {
+    filename: Option<String>,
+    media_type: String,
+    size: u64,
+    sha256: Option<String>,
+    expires_at_ms: Option<u64>,
+}
+
+/// Starts the multipart object and records the upload.
+async fn start<P: Ports>(
+    app: &App<P>,
+    ctx: &Ctx,
+    who: &Principal,
+    declared: Declared,
+) -> Result<Upload, crate::ports::StoreError> {
+    let document_id = new_id("doc", ctx.now_ms, &app.entropy);
+    let key = blob_key(&who.tenant_id, &document_id);
+    let part_size = app.config.upload_part_bytes;
+    let store_upload_id = app
+        .blobs
+        .start_multipart(&key, declared.size, part_size)
+        .await?;
+    let upload = Upload {
+        id: new_id("upl", ctx.now_ms, &app.entropy),
+        tenant_id: who.tenant_id.clone(),
+        document_id,
+        blob_key: key,
+        store_upload_id,
+        filename: declared.filename,
+        media_type: declared.media_type,
+        size_bytes: declared.size,
+        sha256: declared.sha256,
+        part_size,
+        hash_state: Midstate::default().encode(),
+        hashed_parts: 0,
+        owner: Some(who.owner_tag()),
+        expires_at_ms: declared.expires_at_ms,
+        created_at_ms: ctx.now_ms,
+        updated_at_ms: ctx.now_ms,
+    };
+    app.meta.insert_upload(&upload).await?;
+    Ok(upload)
+}
+
 pub async fn create<P: Ports>(
     app: &App<P>,
     req: &Request,
@@ -63,18 +128,7 @@ pub async fn create<P: Ports>(
             format!("size must be from 1 to {MAX_UPLOAD_SIZE} bytes (5 GiB)"),
         ));
     }
-    let sha256 = match body.sha256 {
-        Some(h) if h.len() == 64 && h.bytes().all(|b| b.is_ascii_hexdigit()) => {
-            Some(h.to_ascii_lowercase())
-        }
-        Some(_) => {
-            return Err(ApiError::Invalid(
-                "invalid_sha256",
-                "sha256 is 64 hexadecimal digits".into(),
-            ))
-        }
-        None => None,
-    };
+    let sha256 = declared_sha256(body.sha256.as_deref())?;
     let media_type = resolve_media_type(
         body.content_type.as_deref(),
         body.filename.as_deref(),
@@ -91,37 +145,14 @@ pub async fn create<P: Ports>(
     // The bytes are counted against the budget now, and given back if the
     // upload is aborted or abandoned.
     super::usage::charge(app, who, ctx, "stored_bytes", body.size as i64).await?;
-    let document_id = new_id("doc", ctx.now_ms, &app.entropy);
-    let key = blob_key(&who.tenant_id, &document_id);
-    let part_size = app.config.upload_part_bytes;
-    let started = async {
-        let store_upload_id = app
-            .blobs
-            .start_multipart(&key, body.size, part_size)
-            .await?;
-        let upload = Upload {
-            id: new_id("upl", ctx.now_ms, &app.entropy),
-            tenant_id: who.tenant_id.clone(),
-            document_id,
-            blob_key: key.clone(),
-            store_upload_id,
-            filename: body.filename,
-            media_type,
-            size_bytes: body.size,
-            sha256,
-            part_size,
-            hash_state: Midstate::default().encode(),
-            hashed_parts: 0,
-            owner: Some(who.owner_tag()),
-            expires_at_ms,
-            created_at_ms: ctx.now_ms,
-            updated_at_ms: ctx.now_ms,
-        };
-        app.meta.insert_upload(&upload).await?;
-        Ok::<_, crate::ports::StoreError>(upload)
-    }
-    .await;
-    let upload = match started {
+    let declared = Declared {
+        filename: body.filename,
+        media_type,
+        size: body.size,
+        sha256,
+        expires_at_ms,
+    };
+    let upload = match start(app, ctx, who, declared).await {
         Ok(u) => u,
         Err(e) => {
             let _ = super::usage::charge(app, who, ctx, "stored_bytes", -(body.size as i64)).await;
