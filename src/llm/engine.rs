@@ -321,23 +321,9 @@ where
             Ok(answered) if answered.value.as_array().map(Vec::len) == Some(members.len()) => {
                 let names: Vec<&str> = tasks.iter().map(|t| t.name()).collect();
                 pairs.push(answered.pair(format!("batch:{}", names.join("+"))));
-                let model = answered.model;
-                let parts = match answered.value {
-                    Value::Array(parts) => parts,
-                    _ => Vec::new(),
-                };
-                let input = apportion(&tasks, usage.input_tokens, doc.tokens);
-                let output = apportion(&tasks, usage.output_tokens, doc.tokens);
-                let n = members.len() as f64;
-                for (k, (p, value)) in members.iter().zip(parts).enumerate() {
+                let shared = share_out(&members, answered, &usage, doc.tokens);
+                for (p, (value, share, model)) in members.iter().zip(shared) {
                     store(deps, tenant_id, doc_sha256, &p.task, &model, &value).await;
-                    let share = LlmUsage {
-                        input_tokens: input[k],
-                        output_tokens: output[k],
-                        cost_usd: usage.cost_usd / n,
-                        calls: if k == 0 { usage.calls } else { 0 },
-                        ..usage.clone()
-                    };
                     out.push((p.index, Ok((value, share))));
                 }
             }
@@ -350,6 +336,39 @@ where
     }
     rest.sort_by_key(|p| p.index);
     rest
+}
+
+/// A batch answer split back into its members: each one's value, its
+/// share of the call's tokens and cost (the call itself counted once, on
+/// the first), and the model that answered.
+fn share_out(
+    members: &[Pending],
+    answered: Answered,
+    usage: &LlmUsage,
+    doc_tokens: u32,
+) -> Vec<(Value, LlmUsage, String)> {
+    let tasks: Vec<&Task> = members.iter().map(|p| &p.task).collect();
+    let parts = match answered.value {
+        Value::Array(parts) => parts,
+        _ => Vec::new(),
+    };
+    let input = apportion(&tasks, usage.input_tokens, doc_tokens);
+    let output = apportion(&tasks, usage.output_tokens, doc_tokens);
+    let n = members.len() as f64;
+    parts
+        .into_iter()
+        .enumerate()
+        .map(|(k, value)| {
+            let share = LlmUsage {
+                input_tokens: input[k],
+                output_tokens: output[k],
+                cost_usd: usage.cost_usd / n,
+                calls: if k == 0 { usage.calls } else { 0 },
+                ..usage.clone()
+            };
+            (value, share, answered.model.clone())
+        })
+        .collect()
 }
 
 /// Charges the tokens spent to the tenant's `llm_tokens` budget. Best
