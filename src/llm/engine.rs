@@ -132,30 +132,12 @@ where
     if !cfg.is_configured() {
         return not_configured(tasks);
     }
-    let mut out: Vec<(usize, TaskOutcome)> = Vec::new();
+    // Answers from the cache, and the tasks still to run.
+    let (mut out, mut pending) = lookup(deps, tenant_id, doc_sha256, text, tasks).await;
     let mut pairs: Vec<TrainingPair> = Vec::new();
     // Tokens of calls whose answers were not used (a failed batch, a
     // command that failed anyway): paid for, so metered too.
     let mut wasted: u64 = 0;
-    let mut pending: Vec<Pending> = Vec::new();
-    for (index, task) in tasks {
-        let doc = compress(text, cfg.max_input_tokens, task.query(), cfg.optimize);
-        let tier = route(cfg, &task, doc.tokens);
-        if cfg.optimize {
-            if let Some((value, usage)) =
-                cached(deps, tenant_id, doc_sha256, &task, &tier, &doc).await
-            {
-                out.push((index, Ok((value, usage))));
-                continue;
-            }
-        }
-        pending.push(Pending {
-            index,
-            task,
-            doc,
-            tier,
-        });
-    }
     if cfg.optimize {
         pending = batch(
             deps,
@@ -186,6 +168,36 @@ where
         outcomes: out,
         pairs,
     }
+}
+
+/// Each task's document compressed for it and its tier chosen; answered
+/// from the cache where the deployment optimises and an answer is there.
+async fn lookup<P, K, C: Clock, B: BlobStore, U>(
+    deps: &LlmDeps<'_, P, K, C, B, U>,
+    tenant_id: &str,
+    doc_sha256: &str,
+    text: &str,
+    tasks: Vec<(usize, Task)>,
+) -> (Vec<(usize, TaskOutcome)>, Vec<Pending>) {
+    let cfg = deps.config;
+    let (mut answered, mut pending) = (Vec::new(), Vec::new());
+    for (index, task) in tasks {
+        let doc = compress(text, cfg.max_input_tokens, task.query(), cfg.optimize);
+        let tier = route(cfg, &task, doc.tokens);
+        if cfg.optimize {
+            if let Some(hit) = cached(deps, tenant_id, doc_sha256, &task, &tier, &doc).await {
+                answered.push((index, Ok(hit)));
+                continue;
+            }
+        }
+        pending.push(Pending {
+            index,
+            task,
+            doc,
+            tier,
+        });
+    }
+    (answered, pending)
 }
 
 /// Every task fails alike when no provider is configured.
