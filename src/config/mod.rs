@@ -4,11 +4,13 @@
 
 mod defaults;
 pub mod error;
+pub mod read;
 
 pub use defaults::*;
 pub use error::ConfigError;
 
 use crate::documents::DEFAULT_MEDIA_TYPES;
+use read::whole;
 use std::collections::BTreeMap;
 
 /// Parsed settings with their defaults applied.
@@ -238,21 +240,6 @@ fn list(get: &impl Fn(&str) -> Option<String>, name: &str) -> Option<Vec<String>
         .filter(|f| !f.is_empty())
         .collect();
     Some(items)
-}
-
-/// A whole number (zero allowed), `default` when unset.
-pub(crate) fn whole(
-    get: &impl Fn(&str) -> Option<String>,
-    name: &'static str,
-    default: u64,
-) -> Result<u64, ConfigError> {
-    match get(name) {
-        Some(v) => v
-            .trim()
-            .parse()
-            .map_err(|_| ConfigError::Invalid(name, format!("'{v}' is not a number"))),
-        None => Ok(default),
-    }
 }
 
 /// The part size of streamed and resumable uploads: whole cipher segments.

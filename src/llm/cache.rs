@@ -5,8 +5,9 @@
 //! document that has them.
 
 use super::compress::Compressed;
-use super::engine::{chain_of, LlmDeps, LlmUsage};
+use super::deps::{chain_of, LlmDeps};
 use super::tasks::{Task, PROMPT_VERSION};
+use super::usage::LlmUsage;
 use crate::ports::{BlobStore, Clock};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};

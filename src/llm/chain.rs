@@ -5,7 +5,8 @@
 
 use super::breaker::Policy;
 use super::compress::estimate_tokens;
-use super::engine::{Answered, LlmDeps, LlmUsage};
+use super::deps::{Answered, LlmDeps};
+use super::usage::LlmUsage;
 use super::{BreakerStore, LlmConfig, LlmProvider, LlmRequest, LlmResponse, Target};
 use crate::ports::Clock;
 use serde_json::Value;

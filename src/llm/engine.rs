@@ -7,31 +7,21 @@ use super::cache::{cached, store};
 use super::chain::call_chain;
 use super::compress::{compress, Compressed};
 use super::tasks::{apportion, batch_request, split_batch, Task};
-use super::{BreakerStore, LlmConfig, LlmProvider, LlmRequest, Target};
+use super::{BreakerStore, LlmConfig, LlmProvider};
 use crate::jobs::error::JobError;
 use crate::ports::{BlobStore, Clock, UsageMeter};
 use crate::usage::{month_of, Charge};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
+pub use super::deps::LlmDeps;
+use super::deps::{chain_of, Answered};
 pub use super::usage::LlmUsage;
 
 impl LlmUsage {
     pub fn tokens(&self) -> u32 {
         self.input_tokens + self.output_tokens
     }
-}
-
-/// The dependencies of the engine.
-pub struct LlmDeps<'a, P, K, C, B, U> {
-    pub provider: &'a P,
-    pub breakers: &'a K,
-    pub clock: &'a C,
-    pub blobs: &'a B,
-    pub usage: &'a U,
-    pub config: &'a LlmConfig,
-    /// Who the tokens are charged to (the job's creator), for usage per key.
-    pub key: Option<String>,
 }
 
 /// One command's outcome: its result with its usage, or a typed error.
@@ -72,14 +62,6 @@ pub struct LlmRun {
     pub outcomes: Vec<(usize, TaskOutcome)>,
     /// Accepted prompt/answer pairs of fresh calls (not cached, not degraded).
     pub pairs: Vec<TrainingPair>,
-}
-
-/// What a successful call chain returns.
-pub(super) struct Answered {
-    pub value: Value,
-    pub model: String,
-    pub request: LlmRequest,
-    pub raw: String,
 }
 
 impl Answered {
@@ -271,14 +253,6 @@ where
             u64::from(usage.tokens()),
         )),
     }
-}
-
-pub(super) fn chain_of(cfg: &LlmConfig, tier: &str) -> Vec<Target> {
-    cfg.tiers
-        .get(tier)
-        .or_else(|| cfg.tiers.get("large"))
-        .cloned()
-        .unwrap_or_default()
 }
 
 /// Answers the batchable tasks of a tier with one call each tier; returns

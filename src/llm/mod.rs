@@ -10,6 +10,7 @@ pub mod cache;
 mod chain;
 pub mod compress;
 pub mod config;
+mod deps;
 pub mod engine;
 pub mod schema;
 pub mod tasks;

@@ -34,7 +34,7 @@ impl OpsConfig {
         get: &impl Fn(&str) -> Option<String>,
         environment: &str,
     ) -> Result<OpsConfig, ConfigError> {
-        let num = |name: &'static str, default: u64| crate::config::whole(get, name, default);
+        let num = |name: &'static str, default: u64| crate::config::read::whole(get, name, default);
         let slos = slo::parse_slos(&get("SLOS").unwrap_or_else(|| slo::DEFAULT_SLOS.into()))
             .map_err(|e| ConfigError::Invalid("SLOS", e))?;
         let faults = faults::Faults::parse(&get("FAULTS").unwrap_or_default())
