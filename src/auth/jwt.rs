@@ -26,12 +26,11 @@ mod config;
 pub mod keys;
 
 use super::{Role, Scope};
-use crate::ports::SignatureCheck;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 pub use config::{ClaimNames, IdpConfig, RequiredClaim, ALGORITHMS};
 use hmac::{Hmac, Mac};
-pub use keys::{jwks_keys, PublicKey};
+pub use keys::{jwks_keys, PublicKey, SignatureCheck};
 
 use serde_json::{Map, Value};
 use sha2::Sha256;

@@ -1,7 +1,8 @@
 //! The public keys a tenant configures (JWKS entries), parsed into the
 //! three shapes JWT verification accepts. Pure: the arithmetic that checks
-//! a signature with one of them is behind [`crate::ports::SignatureCheck`]
-//! (WebCrypto at the edge), and every rule about which key may be used,
+//! a signature with one of them is behind [`SignatureCheck`], a port
+//! (WebCrypto at the edge) defined here beside the keys it takes and named
+//! in `crate::ports` with the others; every rule about which key may be used,
 //! how large it may be and how long its signatures are lives here, so the
 //! edge and the native verifier cannot disagree on them.
 
@@ -99,6 +100,15 @@ impl PublicKey {
             PublicKey::Ed25519(x) => json!({"kty": "OKP", "crv": "Ed25519", "x": b64(x)}),
         }
     }
+}
+
+/// Checks one signature with one key; the key's kind names the algorithm
+/// (RS256, ES256 or EdDSA). The caller has already checked the key's
+/// strength and the signature's length (above).
+pub trait SignatureCheck {
+    /// Whether `signature` is valid over `message` under `key`. An error
+    /// (a key the implementation cannot import) is `false`.
+    async fn verify(&self, key: &PublicKey, message: &[u8], signature: &[u8]) -> bool;
 }
 
 /// The keys of a JWKS document.
