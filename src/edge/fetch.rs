@@ -314,66 +314,70 @@ async fn to_core(
     }
     // DELETE may carry a small JSON body too (`DELETE /v1/tenant` asks for
     // a confirmation).
-    if matches!(
+    if !matches!(
         method,
         Method::Post | Method::Put | Method::Patch | Method::Delete
     ) {
-        let path = url.path();
-        let declared = core
-            .header("content-length")
-            .and_then(|v| v.parse::<u64>().ok());
-        let is_form = core
-            .header("content-type")
-            .is_some_and(|t| t.to_ascii_lowercase().starts_with("multipart/form-data"));
-        // A raw upload larger than one part goes to storage as it arrives.
-        if method == Method::Post && path == "/v1/documents" && !is_form {
-            if let Some(size) = declared.filter(|n| *n > part_limit) {
-                if size > upload_limit {
-                    return Err(ApiError::PayloadTooLarge {
-                        size,
-                        limit: upload_limit,
-                    });
-                }
-                let stream = req
-                    .stream()
-                    .map_err(|e| ApiError::Invalid("unreadable_body", e.to_string()))?;
-                let source = EdgeSource {
-                    stream: std::cell::RefCell::new(Some(stream)),
-                    left: std::cell::RefCell::new(Vec::new()),
-                };
-                return Ok(core.with_stream(size, std::rc::Rc::new(source)));
-            }
-        }
-        let cap = if matches!(path, "/v1/documents" | "/__test/extract") {
-            upload_limit.min(BUFFERED_UPLOAD_MAX) + MULTIPART_SLACK
-        } else if path.starts_with("/v1/uploads/") && path.contains("/parts/") {
-            part_limit
-        } else {
-            MAX_JSON_BODY
-        };
-        if let Some(size) = declared.filter(|s| *s > cap) {
-            return Err(ApiError::PayloadTooLarge { size, limit: cap });
-        }
-        // No body at all (`curl -X POST` without data sends no length):
-        // the same as an empty one.
-        if declared == Some(0) || req.inner().body().is_none() {
-            return Ok(core);
-        }
-        let source = std::rc::Rc::new(EdgeSource {
-            stream: std::cell::RefCell::new(Some(
-                req.stream()
-                    .map_err(|e| ApiError::Invalid("unreadable_body", e.to_string()))?,
-            )),
-            left: std::cell::RefCell::new(Vec::new()),
-        });
-        // Before anyone is authenticated only a small body is read; a
-        // larger or unannounced one waits for the app to know its sender,
-        // and is then read through the route's limit, never past it.
-        if declared.is_none_or(|n| n > PREAUTH_BODY) {
-            return Ok(core.with_deferred(cap, source));
-        }
-        let body = http::read_limited(source.as_ref(), cap.min(PREAUTH_BODY)).await?;
-        core = core.with_body(body);
+        return Ok(core);
     }
-    Ok(core)
+    let path = url.path();
+    let declared = core
+        .header("content-length")
+        .and_then(|v| v.parse::<u64>().ok());
+    let is_form = core
+        .header("content-type")
+        .is_some_and(|t| t.to_ascii_lowercase().starts_with("multipart/form-data"));
+    // A raw upload larger than one part goes to storage as it arrives.
+    if method == Method::Post && path == "/v1/documents" && !is_form {
+        if let Some(size) = declared.filter(|n| *n > part_limit) {
+            if size > upload_limit {
+                return Err(ApiError::PayloadTooLarge {
+                    size,
+                    limit: upload_limit,
+                });
+            }
+            return Ok(core.with_stream(size, body_source(req)?));
+        }
+    }
+    let cap = body_cap(path, upload_limit, part_limit);
+    if let Some(size) = declared.filter(|s| *s > cap) {
+        return Err(ApiError::PayloadTooLarge { size, limit: cap });
+    }
+    // No body at all (`curl -X POST` without data sends no length): the
+    // same as an empty one.
+    if declared == Some(0) || req.inner().body().is_none() {
+        return Ok(core);
+    }
+    let source = body_source(req)?;
+    // Before anyone is authenticated only a small body is read; a larger
+    // or unannounced one waits for the app to know its sender, and is then
+    // read through the route's limit, never past it.
+    if declared.is_none_or(|n| n > PREAUTH_BODY) {
+        return Ok(core.with_deferred(cap, source));
+    }
+    let body = http::read_limited(source.as_ref(), cap.min(PREAUTH_BODY)).await?;
+    Ok(core.with_body(body))
+}
+
+/// The most a route's body may hold: uploads up to the upload limit (as
+/// much as is buffered), a part its part size, anything else a JSON body.
+fn body_cap(path: &str, upload_limit: u64, part_limit: u64) -> u64 {
+    if matches!(path, "/v1/documents" | "/__test/extract") {
+        upload_limit.min(BUFFERED_UPLOAD_MAX) + MULTIPART_SLACK
+    } else if path.starts_with("/v1/uploads/") && path.contains("/parts/") {
+        part_limit
+    } else {
+        MAX_JSON_BODY
+    }
+}
+
+/// The request's body as a stream the core reads at its own pace.
+fn body_source(req: &mut Request) -> Result<std::rc::Rc<EdgeSource>, ApiError> {
+    let stream = req
+        .stream()
+        .map_err(|e| ApiError::Invalid("unreadable_body", e.to_string()))?;
+    Ok(std::rc::Rc::new(EdgeSource {
+        stream: std::cell::RefCell::new(Some(stream)),
+        left: std::cell::RefCell::new(Vec::new()),
+    }))
 }
