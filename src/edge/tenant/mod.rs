@@ -131,10 +131,7 @@ impl worker::DurableObject for TenantObject {
                 Response::from_json(&self.begin(&key, &fingerprint, now).await?)
             }
             Op::Complete { key, response } => {
-                if let Some(mut entry) = self.record(&key).await? {
-                    entry.response = Some(response);
-                    self.save_record(&key, entry).await?;
-                }
+                self.complete(&key, response).await?;
                 Response::from_json(&true)
             }
             Op::Abandon { key } => {

@@ -6,7 +6,7 @@ use super::{TenantObject, RECORD};
 use crate::edge::d1::D1Meta;
 use crate::edge::observe::Obs;
 use crate::gate::{Answer, Ask, MonthCharge, Tenant};
-use crate::idempotency::{Entry as Record, Outcome};
+use crate::idempotency::{Entry as Record, Outcome, StoredResponse};
 use crate::ports::Directory;
 use crate::usage::{Charged, Totals};
 use std::collections::HashMap;
@@ -26,6 +26,15 @@ impl TenantObject {
             self.save_record(key, entry).await?;
         }
         Ok(outcome)
+    }
+
+    /// Keeps the response of the request that holds `key`'s record.
+    pub(super) async fn complete(&self, key: &str, response: StoredResponse) -> worker::Result<()> {
+        if let Some(mut entry) = self.record(key).await? {
+            entry.response = Some(response);
+            self.save_record(key, entry).await?;
+        }
+        Ok(())
     }
 
     pub(super) fn with<T>(&self, f: impl FnOnce(&mut Tenant) -> T) -> T {
