@@ -24,6 +24,26 @@ struct Poll {
     done: bool,
 }
 
+impl Poll {
+    /// Renews the stream's slot and checks the key that opened it: false
+    /// once the key is revoked, expired or its tenant suspended (a failed
+    /// read is not a refusal; the next check tries again).
+    async fn still_allowed(&self) -> bool {
+        if let Some((gate, slot)) = &self.slot {
+            let _ = gate.hold_stream(&self.tenant_id, &slot.key, &slot.id).await;
+        }
+        let Some(key_id) = &self.key_id else {
+            return true;
+        };
+        let now = worker::Date::now().as_millis();
+        match self.meta.get_key(&self.tenant_id, key_id).await {
+            Ok(Some(k)) => k.is_live(now) && k.tenant_active,
+            Ok(None) => false,
+            Err(_) => true,
+        }
+    }
+}
+
 /// Polls between frames, at most `MAX_STREAM_MS` in total.
 pub fn job_events(
     meta: D1Meta,
@@ -61,21 +81,9 @@ pub fn job_events(
             }
             // The credential that opened the stream must still be good:
             // a revoked or expired key ends it within VERIFY_EVERY polls.
-            if p.polls % VERIFY_EVERY == 0 {
-                if let Some((gate, slot)) = &p.slot {
-                    let _ = gate.hold_stream(&p.tenant_id, &slot.key, &slot.id).await;
-                }
-                if let Some(key_id) = &p.key_id {
-                    let now = worker::Date::now().as_millis();
-                    match p.meta.get_key(&p.tenant_id, key_id).await {
-                        Ok(Some(k)) if k.is_live(now) && k.tenant_active => {}
-                        Ok(_) => {
-                            p.done = true;
-                            return Some((Ok(REVOKED.as_bytes().to_vec()), p));
-                        }
-                        Err(_) => {}
-                    }
-                }
+            if p.polls % VERIFY_EVERY == 0 && !p.still_allowed().await {
+                p.done = true;
+                return Some((Ok(REVOKED.as_bytes().to_vec()), p));
             }
             let job = match p.meta.get_job(&p.tenant_id, &p.job_id).await {
                 Ok(Some(job)) => job,
