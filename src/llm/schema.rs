@@ -99,57 +99,63 @@ fn check(s: &Value, v: &Value, path: &str, errors: &mut Vec<String>) {
             ));
         }
     }
+    check_bounds(s, v, at, errors);
+    if let Some(obj) = v.as_object() {
+        check_members(s, obj, path, errors);
+    }
+    if let (Some(items), Some(arr)) = (s.get("items"), v.as_array()) {
+        for (i, item) in arr.iter().enumerate() {
+            check(items, item, &format!("{path}/{i}"), errors);
+        }
+    }
+}
+
+/// `minimum`/`maximum` of a number, `minLength`/`maxLength` of a string.
+fn check_bounds(s: &Value, v: &Value, at: &str, errors: &mut Vec<String>) {
+    let bound = |name: &str| s.get(name).and_then(Value::as_f64);
     if let Some(n) = v.as_f64() {
-        if s.get("minimum")
-            .and_then(Value::as_f64)
-            .is_some_and(|m| n < m)
-        {
+        if bound("minimum").is_some_and(|m| n < m) {
             errors.push(format!("{at}: below minimum"));
         }
-        if s.get("maximum")
-            .and_then(Value::as_f64)
-            .is_some_and(|m| n > m)
-        {
+        if bound("maximum").is_some_and(|m| n > m) {
             errors.push(format!("{at}: above maximum"));
         }
     }
     if let Some(text) = v.as_str() {
         let len = text.chars().count() as u64;
-        if s.get("minLength")
-            .and_then(Value::as_u64)
-            .is_some_and(|m| len < m)
-        {
+        let limit = |name: &str| s.get(name).and_then(Value::as_u64);
+        if limit("minLength").is_some_and(|m| len < m) {
             errors.push(format!("{at}: shorter than minLength"));
         }
-        if s.get("maxLength")
-            .and_then(Value::as_u64)
-            .is_some_and(|m| len > m)
-        {
+        if limit("maxLength").is_some_and(|m| len > m) {
             errors.push(format!("{at}: longer than maxLength"));
         }
     }
-    if let Some(obj) = v.as_object() {
-        let props = s.get("properties").and_then(Value::as_object);
-        if let Some(Value::Array(req)) = s.get("required") {
-            for r in req.iter().filter_map(Value::as_str) {
-                if !obj.contains_key(r) {
-                    errors.push(format!("{path}/{r}: required"));
-                }
-            }
-        }
-        for (k, child) in obj {
-            match props.and_then(|p| p.get(k)) {
-                Some(sub) => check(sub, child, &format!("{path}/{k}"), errors),
-                None if s.get("additionalProperties") == Some(&Value::Bool(false)) => {
-                    errors.push(format!("{path}/{k}: not allowed"))
-                }
-                None => {}
+}
+
+/// An object's `required` members, and each member against its schema
+/// (or refused when `additionalProperties` is false).
+fn check_members(
+    s: &Value,
+    obj: &serde_json::Map<String, Value>,
+    path: &str,
+    errors: &mut Vec<String>,
+) {
+    let props = s.get("properties").and_then(Value::as_object);
+    if let Some(Value::Array(req)) = s.get("required") {
+        for r in req.iter().filter_map(Value::as_str) {
+            if !obj.contains_key(r) {
+                errors.push(format!("{path}/{r}: required"));
             }
         }
     }
-    if let (Some(items), Some(arr)) = (s.get("items"), v.as_array()) {
-        for (i, item) in arr.iter().enumerate() {
-            check(items, item, &format!("{path}/{i}"), errors);
+    for (k, child) in obj {
+        match props.and_then(|p| p.get(k)) {
+            Some(sub) => check(sub, child, &format!("{path}/{k}"), errors),
+            None if s.get("additionalProperties") == Some(&Value::Bool(false)) => {
+                errors.push(format!("{path}/{k}: not allowed"))
+            }
+            None => {}
         }
     }
 }
