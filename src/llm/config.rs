@@ -64,6 +64,65 @@ pub struct LlmConfig {
     pub optimize: bool,
 }
 
+/// `LLM_PROVIDERS` (`name=openai:<url>` or `name=workers-ai`, comma
+/// separated), each with its `LLM_API_KEY_<NAME>` secret.
+fn parse_providers(
+    get: &impl Fn(&str) -> Option<String>,
+) -> Result<BTreeMap<String, (ProviderKind, Option<String>)>, String> {
+    let mut providers = BTreeMap::new();
+    for item in list(&get("LLM_PROVIDERS").unwrap_or_default(), ',') {
+        let (name, spec) = item
+            .split_once('=')
+            .ok_or_else(|| format!("LLM_PROVIDERS: '{item}' is not name=kind[:url]"))?;
+        let kind = match spec.split_once(':') {
+            Some(("openai", url)) if url.starts_with("http") => ProviderKind::OpenAi {
+                base_url: url.trim_end_matches('/').to_string(),
+            },
+            None if spec == "workers-ai" => ProviderKind::WorkersAi,
+            _ => {
+                return Err(format!(
+                    "LLM_PROVIDERS: '{spec}' is not openai:<base url> or workers-ai"
+                ))
+            }
+        };
+        let name = name.trim().to_string();
+        let key = get(&format!(
+            "LLM_API_KEY_{}",
+            name.to_ascii_uppercase().replace('-', "_")
+        ));
+        providers.insert(name, (kind, key));
+    }
+    Ok(providers)
+}
+
+/// `LLM_PRICES`: `provider/model=in:out` in USD per million tokens.
+fn parse_prices(spec: &str) -> Result<BTreeMap<String, Price>, String> {
+    let mut prices = BTreeMap::new();
+    for item in list(spec, ',') {
+        let (model, rates) = item
+            .rsplit_once('=')
+            .ok_or_else(|| format!("LLM_PRICES: '{item}' is not provider/model=in:out"))?;
+        let (i, o) = rates
+            .split_once(':')
+            .ok_or_else(|| format!("LLM_PRICES: '{rates}' is not in:out"))?;
+        let num = |s: &str| {
+            s.trim()
+                .parse::<f64>()
+                .ok()
+                .filter(|v| v.is_finite() && *v >= 0.0)
+                .ok_or_else(|| format!("LLM_PRICES: '{s}' is not a price"))
+        };
+        prices.insert(
+            model.trim().to_string(),
+            Price {
+                input: num(i)?,
+                output: num(o)?,
+            },
+        );
+    }
+    Ok(prices)
+}
+
 impl LlmConfig {
     /// Whether any model is configured at all.
     pub fn is_configured(&self) -> bool {
@@ -85,53 +144,9 @@ impl LlmConfig {
 
     /// Parses the `LLM_*` settings (see README "Configuration").
     pub fn from_lookup(get: &impl Fn(&str) -> Option<String>) -> Result<LlmConfig, String> {
-        let mut providers: BTreeMap<String, (ProviderKind, Option<String>)> = BTreeMap::new();
-        for item in list(&get("LLM_PROVIDERS").unwrap_or_default(), ',') {
-            let (name, spec) = item
-                .split_once('=')
-                .ok_or_else(|| format!("LLM_PROVIDERS: '{item}' is not name=kind[:url]"))?;
-            let kind = match spec.split_once(':') {
-                Some(("openai", url)) if url.starts_with("http") => ProviderKind::OpenAi {
-                    base_url: url.trim_end_matches('/').to_string(),
-                },
-                None if spec == "workers-ai" => ProviderKind::WorkersAi,
-                _ => {
-                    return Err(format!(
-                        "LLM_PROVIDERS: '{spec}' is not openai:<base url> or workers-ai"
-                    ))
-                }
-            };
-            let name = name.trim().to_string();
-            let key = get(&format!(
-                "LLM_API_KEY_{}",
-                name.to_ascii_uppercase().replace('-', "_")
-            ));
-            providers.insert(name, (kind, key));
-        }
+        let providers = parse_providers(get)?;
         let tiers = parse_tiers(&get("LLM_TIERS").unwrap_or_default(), &providers)?;
-        let mut prices = BTreeMap::new();
-        for item in list(&get("LLM_PRICES").unwrap_or_default(), ',') {
-            let (model, rates) = item
-                .rsplit_once('=')
-                .ok_or_else(|| format!("LLM_PRICES: '{item}' is not provider/model=in:out"))?;
-            let (i, o) = rates
-                .split_once(':')
-                .ok_or_else(|| format!("LLM_PRICES: '{rates}' is not in:out"))?;
-            let num = |s: &str| {
-                s.trim()
-                    .parse::<f64>()
-                    .ok()
-                    .filter(|v| v.is_finite() && *v >= 0.0)
-                    .ok_or_else(|| format!("LLM_PRICES: '{s}' is not a price"))
-            };
-            prices.insert(
-                model.trim().to_string(),
-                Price {
-                    input: num(i)?,
-                    output: num(o)?,
-                },
-            );
-        }
+        let prices = parse_prices(&get("LLM_PRICES").unwrap_or_default())?;
         let n = |name: &str, default: u64| -> Result<u64, String> {
             match get(name) {
                 None => Ok(default),
