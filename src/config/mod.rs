@@ -10,6 +10,8 @@ pub use defaults::*;
 pub use error::ConfigError;
 
 use crate::documents::DEFAULT_MEDIA_TYPES;
+use crate::ratelimit::parse_policies;
+use crate::usage::{parse_budgets, parse_prices};
 use read::whole;
 use std::collections::BTreeMap;
 
@@ -107,13 +109,7 @@ impl Config {
     /// Builds the configuration from a lookup of Worker vars/secrets.
     pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Config, ConfigError> {
         let get = |k: &str| get(k).filter(|v| !v.trim().is_empty());
-        let pepper = get("API_KEY_PEPPER").ok_or(ConfigError::Missing("API_KEY_PEPPER"))?;
-        if pepper.len() < 16 {
-            return Err(ConfigError::Invalid(
-                "API_KEY_PEPPER",
-                "must be at least 16 characters".into(),
-            ));
-        }
+        let pepper = pepper(&get)?;
         let environment = get("ENVIRONMENT").unwrap_or_else(|| "development".into());
         // Everything but local development and the test harness is held
         // to production's rules for what can open the service up.
@@ -121,21 +117,11 @@ impl Config {
         let test_routes = local_only(&get, "ENABLE_TEST_ROUTES", local)?;
         let local_urls_allowed = local_only(&get, "ALLOW_LOCAL_URLS", local)?;
         let (rate_limits, tenant_rate_limit) = rate_limits(&get)?;
-        let budgets = crate::usage::parse_budgets(
-            &get("USAGE_BUDGETS").unwrap_or_else(|| DEFAULT_BUDGETS.to_string()),
-        )
-        .map_err(|e| ConfigError::Invalid("USAGE_BUDGETS", e))?;
-        let master_keys = crate::crypto::MasterKeys::parse(
-            &get("MASTER_KEYS").ok_or(ConfigError::Missing("MASTER_KEYS"))?,
-            get("MASTER_KEY_ID").as_deref(),
-        )
-        .map_err(|e| ConfigError::Invalid("MASTER_KEYS", e.to_string()))?;
+        let budgets = parsed(&get, "USAGE_BUDGETS", DEFAULT_BUDGETS, parse_budgets)?;
+        let master_keys = master_keys(&get)?;
         let llm = crate::llm::LlmConfig::from_lookup(&get)
             .map_err(|e| ConfigError::Invalid("LLM_*", e))?;
-        let usage_prices = crate::usage::parse_prices(
-            &get("USAGE_PRICES").unwrap_or_else(|| DEFAULT_USAGE_PRICES.to_string()),
-        )
-        .map_err(|e| ConfigError::Invalid("USAGE_PRICES", e))?;
+        let usage_prices = parsed(&get, "USAGE_PRICES", DEFAULT_USAGE_PRICES, parse_prices)?;
         let ops = crate::ops::OpsConfig::from_lookup(&get, &environment)?;
         Ok(Config {
             encrypt_at_rest: encryption(&get, &environment)?,
@@ -149,16 +135,8 @@ impl Config {
             default_retention_days: whole(&get, "DEFAULT_RETENTION_DAYS", 0)?,
             master_keys,
             scan_refuse: list(&get, "SCAN_REFUSE").unwrap_or_default(),
-            plan_rate_limits: per_plan(
-                &get("PLAN_RATE_LIMITS").unwrap_or_default(),
-                crate::ratelimit::parse_policies,
-            )
-            .map_err(|e| ConfigError::Invalid("PLAN_RATE_LIMITS", e))?,
-            plan_budgets: per_plan(
-                &get("PLAN_BUDGETS").unwrap_or_default(),
-                crate::usage::parse_budgets,
-            )
-            .map_err(|e| ConfigError::Invalid("PLAN_BUDGETS", e))?,
+            plan_rate_limits: plan_setting(&get, "PLAN_RATE_LIMITS", parse_policies)?,
+            plan_budgets: plan_setting(&get, "PLAN_BUDGETS", parse_budgets)?,
             budgets,
             rate_limits,
             tenant_rate_limit,
@@ -191,6 +169,49 @@ impl Config {
 /// Local development (`npm run dev`) and the test harness; every other
 /// environment, deployed ones named `dev` or `staging` included, is
 /// treated as production where safety is concerned.
+/// The pepper API keys are hashed with: required, at least 16 characters.
+fn pepper(get: &impl Fn(&str) -> Option<String>) -> Result<String, ConfigError> {
+    let pepper = get("API_KEY_PEPPER").ok_or(ConfigError::Missing("API_KEY_PEPPER"))?;
+    if pepper.len() < 16 {
+        return Err(ConfigError::Invalid(
+            "API_KEY_PEPPER",
+            "must be at least 16 characters".into(),
+        ));
+    }
+    Ok(pepper)
+}
+
+/// The master keys objects are encrypted under, and which is active.
+fn master_keys(
+    get: &impl Fn(&str) -> Option<String>,
+) -> Result<crate::crypto::MasterKeys, ConfigError> {
+    crate::crypto::MasterKeys::parse(
+        &get("MASTER_KEYS").ok_or(ConfigError::Missing("MASTER_KEYS"))?,
+        get("MASTER_KEY_ID").as_deref(),
+    )
+    .map_err(|e| ConfigError::Invalid("MASTER_KEYS", e.to_string()))
+}
+
+/// A setting read by its own parser, `default` when unset.
+fn parsed<T>(
+    get: &impl Fn(&str) -> Option<String>,
+    name: &'static str,
+    default: &str,
+    parse: impl Fn(&str) -> Result<T, String>,
+) -> Result<T, ConfigError> {
+    parse(&get(name).unwrap_or_else(|| default.to_string()))
+        .map_err(|e| ConfigError::Invalid(name, e))
+}
+
+/// A per-plan setting (`plan:settings;…`), empty when unset.
+fn plan_setting<T>(
+    get: &impl Fn(&str) -> Option<String>,
+    name: &'static str,
+    parse: impl Fn(&str) -> Result<T, String>,
+) -> Result<BTreeMap<String, T>, ConfigError> {
+    per_plan(&get(name).unwrap_or_default(), parse).map_err(|e| ConfigError::Invalid(name, e))
+}
+
 /// A switch that may only be on in local development and tests.
 fn local_only(
     get: &impl Fn(&str) -> Option<String>,
