@@ -43,6 +43,22 @@ async function uploadAs(key, text) {
   return resp.json;
 }
 
+test("scopes sent as a JSON array are held to the role and to the creator's own scopes, like a string", async () => {
+  const t = await newTenant("Scope arrays");
+  const reader = await post("/v1/keys", { name: "reader", role: "member", scopes: ["documents:read"] }, t.owner);
+  assert.equal(reader.status, 201, reader.text);
+  assert.equal(reader.json.scopes, "documents:read");
+  const write = await api("POST", "/v1/documents", { key: reader.json.secret, headers: { "content-type": "text/plain" }, body: "x" });
+  assertProblem(write, 403, "forbidden");
+  // A narrow key admin cannot hand out, through an array, a scope it lacks.
+  const ka = await post("/v1/keys", { name: "ka", role: "admin", scopes: ["keys:admin"] }, t.owner);
+  assert.equal(ka.status, 201, ka.text);
+  assertProblem(await post("/v1/keys", { name: "x", role: "admin", scopes: ["keys:admin", "audit:read"] }, ka.json.secret), 403, "forbidden");
+  // Nor may a role be widened, or two scopes hide in one item.
+  assertProblem(await post("/v1/keys", { name: "x", role: "viewer", scopes: ["documents:write"] }, t.owner), 422, "invalid_scopes");
+  assertProblem(await post("/v1/keys", { name: "x", role: "admin", scopes: ["documents:read keys:admin"] }, t.owner), 422, "invalid_scopes");
+});
+
 test("scopes limit a key, expiry and rotation end it, last use is recorded", async () => {
   const t = await newTenant("Scopes");
   const reader = await post("/v1/keys", { name: "reader", scopes: "documents:read" }, t.owner);
