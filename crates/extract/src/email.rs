@@ -8,10 +8,10 @@ use crate::media::media_type_for_filename;
 use mail_parser::{Address, Message, MessageParser, MimeHeaders, PartType};
 
 pub fn extract(bytes: &[u8], limits: &Limits, depth: u32) -> Result<Extraction, ExtractError> {
-    // UTF-16 messages exist in the wild; MIME parsers expect bytes of an
+    // UTF-16 and UTF-32 messages exist in the wild; MIME parsers expect bytes of an
     // ASCII-compatible encoding.
     let owned;
-    let bytes = match text::utf16_text(bytes) {
+    let bytes = match text::wide_text(bytes) {
         Some(s) => {
             owned = s.into_bytes();
             &owned
@@ -148,5 +148,16 @@ Subject: Hello\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=X
         assert!(text.contains("Hello"));
         assert!(text.contains("Body text."));
         assert!(text.contains("Attachment: t.csv\n\na\tb\n1\t2"), "{text}");
+    }
+
+    #[test]
+    fn parts_in_legacy_multibyte_charsets_are_decoded() {
+        // "こんにちは" in Shift_JIS and in ISO-2022-JP, declared by the part.
+        let eml = b"From: a@example.com\r\nSubject: =?ISO-2022-JP?B?GyRCJDMkcyRLJEEkTxsoQg==?=\r\n\
+MIME-Version: 1.0\r\nContent-Type: text/plain; charset=Shift_JIS\r\n\
+Content-Transfer-Encoding: 8bit\r\n\r\n\x82\xb1\x82\xf1\x82\xc9\x82\xbf\x82\xcd\r\n";
+        let ex = extract(eml, &Limits::default(), 0).unwrap();
+        assert_eq!(ex.text().matches("こんにちは").count(), 2, "{}", ex.text());
+        assert!(ex.warnings.is_empty(), "{:?}", ex.warnings);
     }
 }

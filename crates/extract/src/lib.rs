@@ -205,6 +205,11 @@ impl Limits {
     }
 }
 
+/// From this share of control and replacement characters (in percent)
+/// an extraction carries a `garbled_text` warning: real text has next to
+/// none, so a tenth is already far more than any document means.
+const GARBLED_PERCENT: u32 = 10;
+
 /// Extracts a document of the given media type under default limits.
 pub fn extract(media_type: &str, bytes: &[u8]) -> Result<Extraction, ExtractError> {
     extract_nested(media_type, bytes, &Limits::default(), 0)
@@ -238,6 +243,13 @@ pub fn extract_nested(
         ex.warnings
             .push("no_text: the document contains no extractable text".into());
     }
+    let garbled = text::garbled_percent(&ex.text());
+    if garbled >= GARBLED_PERCENT {
+        ex.warnings.push(format!(
+            "garbled_text: {garbled}% of the characters are control or replacement \
+             characters (a wrong encoding, or a font without a usable map)"
+        ));
+    }
     Ok(ex)
 }
 
@@ -266,7 +278,7 @@ fn dispatch(
         "message/rfc822" => email::extract(bytes, limits, depth),
         "application/rtf" => single(rtf::extract(bytes)?),
         "text/html" => single_warned(html::extract(bytes)),
-        "text/xml" | "application/xml" => single(xml::extract(bytes)?),
+        "text/xml" | "application/xml" => single_warned(xml::extract(bytes)),
         _ => decoded(media_type, bytes),
     }
 }
@@ -343,6 +355,45 @@ mod tests {
         let e = extract("text/plain", b"   \n\t ").unwrap();
         assert_eq!(e.text(), "");
         assert!(e.warnings[0].starts_with("no_text"));
+    }
+
+    #[test]
+    fn text_of_control_characters_is_flagged_as_garbled() {
+        let e = extract("text/plain", b"\x01\x02\x03\x04\x05\x06 abc").unwrap();
+        assert!(e
+            .warnings
+            .iter()
+            .any(|w| w.starts_with("garbled_text: 66%")));
+        let clean = extract("text/plain", "Grüße\tand\x0cpages".as_bytes()).unwrap();
+        assert!(clean.warnings.is_empty(), "{:?}", clean.warnings);
+    }
+
+    #[test]
+    fn every_text_format_reads_utf16_and_utf32() {
+        let samples = [
+            ("text/plain", "Grüße aus Köln"),
+            ("text/markdown", "# Grüße aus Köln"),
+            ("text/csv", "Stadt,Gruß\nKöln,Grüße"),
+            ("text/tab-separated-values", "Stadt\tGruß\nKöln\tGrüße"),
+            ("application/json", "{\"Gruß\": \"Grüße aus Köln\"}"),
+            ("text/html", "<p>Grüße aus <b>Köln</b></p>"),
+            ("application/xml", "<a>Grüße aus Köln</a>"),
+        ];
+        for (media_type, source) in samples {
+            let want = extract(media_type, source.as_bytes()).unwrap().text();
+            let mut utf16_le = vec![0xFF, 0xFE];
+            utf16_le.extend(source.encode_utf16().flat_map(u16::to_le_bytes));
+            let utf16_be: Vec<u8> = source.encode_utf16().flat_map(u16::to_be_bytes).collect();
+            let utf32: Vec<u8> = source
+                .chars()
+                .flat_map(|c| (c as u32).to_be_bytes())
+                .collect();
+            for bytes in [utf16_le, utf16_be, utf32] {
+                let got = extract(media_type, &bytes).unwrap();
+                assert_eq!(got.text(), want, "{media_type}");
+                assert!(got.warnings.is_empty(), "{media_type}: {:?}", got.warnings);
+            }
+        }
     }
 
     #[test]

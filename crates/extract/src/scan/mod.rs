@@ -150,10 +150,10 @@ fn image(b: &[u8]) -> Option<&'static str> {
     }
 }
 
-/// Text of any encoding we read: no NUL bytes, or UTF-16's NUL pattern.
+/// Text of any encoding we read: no NUL bytes, or the NUL pattern of UTF-16 or UTF-32.
 fn looks_textual(b: &[u8]) -> bool {
     let sample = &b[..b.len().min(8192)];
-    !sample.contains(&0) || crate::text::is_utf16(sample)
+    !sample.contains(&0) || crate::text::is_wide(sample)
 }
 
 /// PDF names that mark active or hidden content, and the flag of each.
