@@ -1,10 +1,14 @@
 //! Fonts as the content walker needs them: how string bytes decode to
-//! text (lopdf's encodings, else our ToUnicode reader, else Latin-1), and
+//! text (a simple font's codes as [`encoding`] resolves them; a composite
+//! font's through its ToUnicode map, a predefined UCS-2 CMap, or the glyphs
+//! of its embedded program; else Latin-1), and
 //! glyph widths, in thousandths of text space: `/Widths` of simple fonts,
 //! `/W` and `/DW` of a composite font's descendant. Unknown glyphs count
 //! as half an em, which is close enough for spacing decisions.
 
 use super::cmap::{self, CMap};
+use super::embedded;
+use super::encoding::{self, program_of};
 use super::inflate::decoded;
 use crate::{ExtractError, Limits};
 use lopdf::{Dictionary, Document, Encoding, Object};
@@ -41,6 +45,9 @@ impl<'a> FontCache<'a> {
 pub(super) enum Decoder<'a> {
     Lopdf(Encoding<'a>),
     CMap(CMap),
+    /// A predefined Unicode CMap (`UniJIS-UCS2-H`, `UniGB-UTF16-H`, …):
+    /// codes are UTF-16BE.
+    Utf16Be,
     /// No usable encoding: bytes read as Latin-1, printable ones only.
     Raw,
 }
@@ -56,6 +63,13 @@ impl Decoder<'_> {
                     c.map.get(&key).map(String::as_str)
                 })
                 .collect(),
+            Decoder::Utf16Be => {
+                let units: Vec<u16> = bytes
+                    .chunks_exact(2)
+                    .map(|p| u16::from_be_bytes([p[0], p[1]]))
+                    .collect();
+                String::from_utf16_lossy(&units)
+            }
             Decoder::Raw => bytes
                 .iter()
                 .map(|&b| b as char)
@@ -94,17 +108,83 @@ pub(super) fn font<'a>(
         },
         Err(_) => None,
     };
-    let decoder = match dict.get_font_encoding(doc) {
-        Ok(enc) => Decoder::Lopdf(enc),
-        Err(_) => match to_unicode {
-            Some(data) => Decoder::CMap(cmap::parse(&data)),
-            None => Decoder::Raw,
-        },
+    let decoder = if composite {
+        composite_decoder(doc, dict, to_unicode, limits)?
+    } else {
+        let parsed = to_unicode.as_deref().map(cmap::parse);
+        let map = encoding::simple(doc, dict, parsed.as_ref().map(|c| &c.map), limits)?;
+        Decoder::CMap(CMap { map, code_bytes: 1 })
     };
     Ok(Font {
         decoder,
         widths: Widths::of(doc, dict, composite),
         code_bytes: if composite { 2 } else { 1 },
+    })
+}
+
+/// A composite (Type 0) font's decoder: its ToUnicode map (lopdf reads
+/// the ones of Identity fonts, our reader the rest); without one, a
+/// predefined Unicode CMap is UTF-16BE, and an Identity font's codes are
+/// glyphs of its embedded program, named or in its Unicode `cmap`.
+fn composite_decoder<'a>(
+    doc: &'a Document,
+    dict: &'a Dictionary,
+    to_unicode: Option<Vec<u8>>,
+    limits: &Limits,
+) -> Result<Decoder<'a>, ExtractError> {
+    let name = dict.get(b"Encoding").and_then(Object::as_name).ok();
+    if let Some(data) = to_unicode {
+        let lopdf_reads = matches!(name, None | Some(b"Identity-H" | b"Identity-V"));
+        return Ok(match dict.get_font_encoding(doc) {
+            Ok(enc) if lopdf_reads => Decoder::Lopdf(enc),
+            _ => Decoder::CMap(cmap::parse(&data)),
+        });
+    }
+    if let Some(n) = name {
+        let n = String::from_utf8_lossy(n);
+        if n.starts_with("Uni") && (n.contains("UCS2") || n.contains("UTF16")) {
+            return Ok(Decoder::Utf16Be);
+        }
+    }
+    let Some(descendant) = array(doc, dict.get(b"DescendantFonts").ok())
+        .and_then(|a| a.first())
+        .and_then(|d| doc.dereference(d).ok())
+        .and_then(|(_, d)| d.as_dict().ok())
+    else {
+        return Ok(Decoder::Raw);
+    };
+    let Some((program, data)) = program_of(doc, descendant, limits)? else {
+        return Ok(Decoder::Raw);
+    };
+    let texts = embedded::glyph_texts(program, &data);
+    let to_gid = match descendant
+        .get(b"CIDToGIDMap")
+        .ok()
+        .and_then(|o| doc.dereference(o).ok())
+        .and_then(|(_, o)| o.as_stream().ok())
+    {
+        Some(stream) => match decoded(stream, limits, "a CIDToGIDMap") {
+            Ok(table) => Some(table),
+            Err(e @ ExtractError::TooLarge(_)) => return Err(e),
+            Err(_) => None,
+        },
+        None => None,
+    };
+    let map: HashMap<u32, String> = match to_gid {
+        Some(table) => table
+            .chunks_exact(2)
+            .enumerate()
+            .filter_map(|(cid, g)| {
+                let text = texts.get(&u16::from_be_bytes([g[0], g[1]]))?;
+                Some((cid as u32, text.clone()))
+            })
+            .collect(),
+        None => texts.into_iter().map(|(g, t)| (u32::from(g), t)).collect(),
+    };
+    Ok(if map.is_empty() {
+        Decoder::Raw
+    } else {
+        Decoder::CMap(CMap { map, code_bytes: 2 })
     })
 }
 

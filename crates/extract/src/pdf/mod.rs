@@ -9,7 +9,10 @@
 
 mod cmap;
 mod content;
+mod embedded;
+mod encoding;
 mod fonts;
+mod glyphs;
 mod inflate;
 mod walker;
 
@@ -171,6 +174,68 @@ mod tests {
         let pdf = one_page(&res, b"BT /F1 12 Tf 72 700 Td (Budgets hold) Tj ET", vec![]);
         let ex = extract(&pdf, &Limits::default()).unwrap();
         assert_eq!(ex.text().trim(), "Budgets hold");
+    }
+
+    /// A page in font F1, a simple font with `/FontDescriptor 5 0 R` and
+    /// its program in object 6 (`program`, a stream).
+    fn page_in_embedded_font(
+        font: &str,
+        descriptor: &str,
+        program: Vec<u8>,
+        show: &[u8],
+    ) -> Vec<u8> {
+        let mut content = b"BT /F1 12 Tf 72 700 Td ".to_vec();
+        content.extend(show);
+        content.extend(b" Tj ET");
+        one_page(
+            &format!("<< /Font << /F1 {font} >> >>"),
+            &content,
+            vec![descriptor.as_bytes().to_vec(), program],
+        )
+    }
+
+    #[test]
+    fn a_cff_font_with_its_own_encoding_and_no_tounicode_reads_as_text() {
+        // Codes 1..4 are H, e, l, o in the program's custom encoding; the
+        // font names no encoding and has no ToUnicode map.
+        let cff = super::embedded::build::cff(&[1, 2, 3, 4], &[41, 70, 77, 80]);
+        let pdf = page_in_embedded_font(
+            "<< /Type /Font /Subtype /Type1 /BaseFont /ABCDEF+Custom /FontDescriptor 5 0 R >>",
+            "<< /Type /FontDescriptor /FontName /ABCDEF+Custom /Flags 4 /FontFile3 6 0 R >>",
+            stream("/Subtype /Type1C", &cff),
+            b"<0102030304>",
+        );
+        let ex = extract(&pdf, &Limits::default()).unwrap();
+        assert_eq!(ex.text().trim(), "Hello");
+        assert!(ex.warnings.is_empty(), "{:?}", ex.warnings);
+    }
+
+    #[test]
+    fn a_type1_fonts_built_in_encoding_and_differences_read_as_text() {
+        let program = b"%!PS-AdobeFont-1.0: Custom\n/Encoding 256 array\n\
+0 1 255 {1 index exch /.notdef put} for\ndup 1 /C put\ndup 2 /a put\n\
+dup 3 /f put\ndup 4 /eacute put\nreadonly def\ncurrentfile eexec\n";
+        // The Differences rename code 3 to the "fi" ligature.
+        let pdf = page_in_embedded_font(
+            "<< /Type /Font /Subtype /Type1 /BaseFont /Custom /FontDescriptor 5 0 R \
+             /Encoding << /Type /Encoding /Differences [3 /fi] >> >>",
+            "<< /Type /FontDescriptor /FontName /Custom /Flags 4 /FontFile 6 0 R >>",
+            stream("/Length1 200 /Length2 0 /Length3 0", program),
+            b"<0102040320>",
+        );
+        let ex = extract(&pdf, &Limits::default()).unwrap();
+        assert_eq!(ex.text().trim(), "Caéﬁ");
+    }
+
+    #[test]
+    fn a_run_drawn_again_on_top_of_itself_is_read_once() {
+        let res = format!("<< /Font << /F1 {FONT} >> >>");
+        // Fake bold: each letter twice, the second 0.4 pt to the right;
+        // then "ll" as two runs side by side, which is two letters.
+        let content = b"BT /F1 12 Tf 72 700 Td (B) Tj 0.4 0 Td (B) Tj 7.6 0 Td (O) Tj \
+            0.4 0 Td (O) Tj ET BT /F1 12 Tf 72 680 Td (l) Tj 2.664 0 Td (l) Tj ET";
+        let ex = extract(&one_page(&res, content, vec![]), &Limits::default()).unwrap();
+        assert_eq!(ex.text().trim(), "BO ll");
     }
 
     #[test]

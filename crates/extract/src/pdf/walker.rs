@@ -67,6 +67,10 @@ struct State<'f> {
     size: f32,
     /// (x where the last run ended, its baseline y, its font height), on the page.
     last: Option<(f32, f32, f32)>,
+    /// The last run's text, where it started and how wide it was: the
+    /// same run drawn again on top of it, less than half its width away
+    /// (fake bold, shadows), is not text twice.
+    shown: Option<(String, f32, f32, f32)>,
     out: String,
     /// The document's fonts, built once each.
     cache: &'f FontCache<'f>,
@@ -96,6 +100,15 @@ impl State<'_> {
         let m = self.tm.then(self.ctm);
         let (x, y) = (m.0[4], m.0[5]);
         let height = (self.size * m.0[3].hypot(m.0[2])).abs().max(1.0);
+        let text = font.decoder.decode(bytes);
+        let overprint = self.shown.as_ref().is_some_and(|(t, sx, sy, width)| {
+            let near = (0.2 * height).min(0.5 * width);
+            *t == text && (x - sx).abs() < near && (y - sy).abs() < 0.2 * height
+        });
+        if overprint {
+            self.advance(&font, bytes, y, height);
+            return;
+        }
         if let Some((end_x, last_y, last_h)) = self.last {
             let h = height.min(last_h);
             if (y - last_y).abs() > 0.5 * h {
@@ -104,8 +117,13 @@ impl State<'_> {
                 self.push_break(' ');
             }
         }
-        let text = font.decoder.decode(bytes);
         self.out.push_str(&text.replace(['\r', '\n'], " "));
+        let end_x = self.advance(&font, bytes, y, height);
+        self.shown = (!text.trim().is_empty()).then_some((text, x, y, (end_x - x).abs()));
+    }
+
+    /// Moves the text matrix past a run's glyphs; returns where it ends.
+    fn advance(&mut self, font: &Font, bytes: &[u8], y: f32, height: f32) -> f32 {
         let advance: f32 = bytes
             .chunks(font.code_bytes)
             .map(|c| {
@@ -118,6 +136,7 @@ impl State<'_> {
         self.tm = Matrix::translate(advance, 0.0).then(self.tm);
         let end = self.tm.then(self.ctm);
         self.last = Some((end.0[4], y, height));
+        end.0[4]
     }
 }
 
@@ -231,6 +250,7 @@ pub fn page_text<'a>(
         font: None,
         size: 1.0,
         last: None,
+        shown: None,
         out: String::new(),
         cache,
     };
