@@ -1,11 +1,14 @@
 #!/usr/bin/env python3
 """Extraction quality report: every corpus file that a reference extractor
 can read is extracted by Quire (natively, crates/extract/examples/extract.rs) and by the
-reference (pdftotext for PDF, pandoc for the formats it reads), and the two
-texts are compared by word-level F1 (multiset of lower-cased words).
+reference (pdftotext for PDF, pandoc for the formats it reads, catdoc,
+catppt and xls2csv for legacy Office), and the two texts are compared by
+word-level F1 (multiset of lower-cased words). The legacy workbook fixture
+of the extract crate's tests is scored too (the corpus has no .xls).
 
 Usage: python3 scripts/quality.py [--verbose]   (npm run bench:quality)
-Needs poppler-utils and pandoc (Debian packages); missing tools are skipped.
+Needs poppler-utils, pandoc and catdoc (Debian packages); missing tools are
+skipped.
 """
 import collections, os, re, shutil, subprocess, sys
 
@@ -13,6 +16,8 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CORPUS = os.path.join(ROOT, "..", "shared", "corpus", "example-docs")
 OURS = os.path.join(ROOT, "target", "release", "examples", "extract")
 
+LEGACY = {".doc": ["catdoc", "-w", "-d", "utf-8"], ".ppt": ["catppt", "-d", "utf-8"],
+          ".xls": ["xls2csv", "-d", "utf-8"]}
 PANDOC = {".docx": "docx", ".odt": "odt", ".epub": "epub", ".html": "html", ".htm": "html",
           ".rtf": "rtf", ".md": "markdown", ".rst": "rst", ".org": "org", ".csv": "csv"}
 
@@ -34,6 +39,10 @@ def reference(path):
     try:
         if ext == ".pdf" and shutil.which("pdftotext"):
             return "pdftotext", subprocess.run(["pdftotext", path, "-"], capture_output=True, timeout=60).stdout.decode("utf-8", "replace")
+        if ext in LEGACY and shutil.which(LEGACY[ext][0]) and open(path, "rb").read(4) == b"\xd0\xcf\x11\xe0":
+            out = subprocess.run(LEGACY[ext] + [path], capture_output=True, timeout=60)
+            if out.returncode == 0:
+                return LEGACY[ext][0], out.stdout.decode("utf-8", "replace")
         if ext in PANDOC and shutil.which("pandoc"):
             out = subprocess.run(["pandoc", "-f", PANDOC[ext], "-t", "plain", "--wrap=none", path],
                                  capture_output=True, timeout=60)
@@ -47,19 +56,20 @@ def main():
     verbose = "--verbose" in sys.argv
     subprocess.run(["cargo", "build", "--quiet", "--release", "-p", "quire-extract", "--example", "extract"], cwd=ROOT, check=True)
     per_format = collections.defaultdict(list)
-    for dirpath, _, files in os.walk(CORPUS):
-        for name in sorted(files):
-            path = os.path.join(dirpath, name)
-            tool, ref = reference(path)
-            if ref is None or not ref.strip():
-                continue
-            out = subprocess.run([OURS, path], capture_output=True, timeout=120)
-            ours = out.stdout.decode("utf-8", "replace") if out.returncode == 0 else ""
-            score = f1(ours, ref)
-            ext = os.path.splitext(name)[1].lower().lstrip(".")
-            per_format[(ext, tool)].append((score, name))
-            if verbose:
-                print(f"{score:5.3f}  {name}")
+    paths = [os.path.join(d, n) for d, _, files in os.walk(CORPUS) for n in sorted(files)]
+    paths.append(os.path.join(ROOT, "crates", "extract", "tests", "fixtures", "budget.xls"))
+    for path in paths:
+        name = os.path.basename(path)
+        tool, ref = reference(path)
+        if ref is None or not ref.strip():
+            continue
+        out = subprocess.run([OURS, path], capture_output=True, timeout=120)
+        ours = out.stdout.decode("utf-8", "replace") if out.returncode == 0 else ""
+        score = f1(ours, ref)
+        ext = os.path.splitext(name)[1].lower().lstrip(".")
+        per_format[(ext, tool)].append((score, name))
+        if verbose:
+            print(f"{score:5.3f}  {name}")
     print("| format | reference | files | mean F1 | min F1 (file) |")
     print("|---|---|---|---|---|")
     for (ext, tool), scores in sorted(per_format.items()):

@@ -3,7 +3,7 @@
 //! and every other one must be refused with a typed error.
 
 use quire::documents::{resolve_media_type, DEFAULT_MEDIA_TYPES};
-use quire::extract::{extract, ExtractError};
+use quire::extract::extract;
 use std::path::{Path, PathBuf};
 
 /// Files that hold no text at all, where an empty result is the truth.
@@ -18,14 +18,6 @@ const NO_TEXT: &[&str] = &[
     "single_table.pdf",
     "table-multi-row-column-cells.pdf",
     "test-image-jpg-mime.pptx",
-];
-
-/// Binary Office and Outlook formats, refused with a typed error.
-const LEGACY: &[&str] = &[
-    "application/msword",
-    "application/vnd.ms-powerpoint",
-    "application/vnd.ms-excel",
-    "application/vnd.ms-outlook",
 ];
 
 /// Files whose typed error is the right answer, with that error's code.
@@ -64,7 +56,7 @@ fn every_corpus_document_is_extracted_or_refused_with_a_typed_error() {
         "expected the full corpus, found {}",
         all.len()
     );
-    let (mut extracted, mut unsupported, mut refused_upload, mut typed_errors) = (0, 0, 0, 0);
+    let (mut extracted, mut refused_upload, mut typed_errors) = (0, 0, 0);
     let mut failures = Vec::new();
     for path in &all {
         let name = path.file_name().unwrap().to_string_lossy().to_string();
@@ -91,14 +83,6 @@ fn every_corpus_document_is_extracted_or_refused_with_a_typed_error() {
                     }
                 }
             }
-            Err(ExtractError::Unsupported(t)) => {
-                assert_eq!(t, media_type);
-                assert!(
-                    LEGACY.contains(&t.as_str()),
-                    "{name}: {t} should be supported"
-                );
-                unsupported += 1;
-            }
             Err(e) => {
                 if EXPECTED_ERRORS
                     .iter()
@@ -113,7 +97,7 @@ fn every_corpus_document_is_extracted_or_refused_with_a_typed_error() {
     }
     eprintln!(
         "corpus: {extracted} extracted, {typed_errors} expected typed errors, \
-         {unsupported} legacy formats typed unsupported, {refused_upload} refused at upload"
+         {refused_upload} refused at upload"
     );
     assert!(
         failures.is_empty(),

@@ -2,6 +2,7 @@
 // with real corpus documents, against workerd with local D1, R2 and Queues.
 import assert from "node:assert/strict";
 import { test } from "node:test";
+import { readFileSync } from "node:fs";
 import { api, corpus, createJob, extractCorpus, upload, waitForJob } from "./helpers.mjs";
 
 test("health answers without credentials and ready reports D1, R2 and the queue", async () => {
@@ -69,13 +70,22 @@ test("HTML extraction leaves out scripts and styles", async () => {
   assert.equal(result.json.text, "Visible & kept");
 });
 
-test("a legacy binary Office file fails the job with unsupported_media_type", async () => {
-  const [job] = await extractCorpus("simple.doc", "application/msword");
-  assert.equal(job.status, "failed");
-  assert.equal(job.error.code, "unsupported_media_type");
-  const result = await api("GET", `/v1/jobs/${job.id}/result`);
-  assert.equal(result.status, 409);
-  assert.equal(result.json.code, "job_failed");
+test("legacy Word, Excel, PowerPoint and Outlook files are extracted in the runtime", async () => {
+  const xls = readFileSync(new URL("../../crates/extract/tests/fixtures/budget.xls", import.meta.url));
+  const cases = [
+    ["simple.doc", "application/msword", undefined, "Parrots"],
+    ["budget.xls", "application/vnd.ms-excel", xls, "| Servers | 1200 | 0.375 | Grüße, 東京 |"],
+    ["fake-power-point.ppt", "application/vnd.ms-powerpoint", undefined, "## Adding a Bullet Slide"],
+    ["fake-email-attachment.msg", "application/vnd.ms-outlook", undefined, "Hey this is a fake attachment!"],
+  ];
+  for (const [name, type, bytes, expected] of cases) {
+    const doc = await upload(name, type, bytes);
+    const job = await waitForJob((await createJob(doc.id)).id);
+    assert.equal(job.status, "succeeded", `${name}: ${JSON.stringify(job.error)}`);
+    const result = await api("GET", `/v1/jobs/${job.id}/result`);
+    assert.equal(result.status, 200, result.text);
+    assert.ok(result.json.markdown.includes(expected), `${name}: ${result.json.markdown}`);
+  }
 });
 
 test("a password-protected PDF fails its job with encrypted_document", async () => {

@@ -62,53 +62,103 @@ fn message(
     for part in msg.attachments() {
         let name = part.attachment_name().unwrap_or("attachment").to_string();
         if let Some(inner) = part.message() {
-            if depth + 1 > limits.max_depth {
-                return Err(ExtractError::TooLarge(
-                    "attachments nested too deeply".into(),
-                ));
-            }
-            out.elements.push(Element::new(
-                Kind::Heading { level: 2 },
-                format!("Attached message: {name}"),
-            ));
+            attached_message(out, &name, limits, depth)?;
             message(inner, limits, depth + 1, out)?;
             continue;
         }
         let declared = part.content_type().map(|ct| {
             format!("{}/{}", ct.ctype(), ct.subtype().unwrap_or("")).to_ascii_lowercase()
         });
-        if declared.as_deref().is_some_and(|t| t.starts_with("image/")) {
-            out.elements
-                .push(Element::new(Kind::Image { alt: name.clone() }, name));
-            continue;
-        }
-        let media_type = match declared.as_deref() {
-            Some(t) if !t.starts_with("application/octet-stream") => t.to_string(),
-            _ => match media_type_for_filename(&name) {
-                Some(t) => t.to_string(),
-                None => {
-                    out.warnings
-                        .push(format!("attachment {name}: unknown type, not extracted"));
-                    continue;
-                }
-            },
-        };
-        match extract_nested(&media_type, part.contents(), limits, depth + 1) {
-            Ok(inner) => {
-                out.elements.push(Element::new(
-                    Kind::Heading { level: 2 },
-                    format!("Attachment: {name}"),
-                ));
-                out.elements.extend(inner.elements);
-            }
-            Err(e @ ExtractError::TooLarge(_)) => return Err(e),
-            Err(e) => out.warnings.push(format!("attachment {name}: {e}")),
-        }
+        attach(
+            out,
+            &name,
+            declared.as_deref(),
+            part.contents(),
+            limits,
+            depth,
+        )?;
     }
     Ok(())
 }
 
-fn email_header(name: &str) -> Kind {
+/// Heads an attached message (read next, one level deeper) in `out`.
+pub(crate) fn attached_message(
+    out: &mut Extraction,
+    name: &str,
+    limits: &Limits,
+    depth: u32,
+) -> Result<(), ExtractError> {
+    if depth + 1 > limits.max_depth {
+        return Err(ExtractError::TooLarge(
+            "attachments nested too deeply".into(),
+        ));
+    }
+    out.elements.push(Element::new(
+        Kind::Heading { level: 2 },
+        format!("Attached message: {name}"),
+    ));
+    Ok(())
+}
+
+/// Extracts an attachment of a message at `depth` into `out`: by its
+/// declared type, else by its name; images are named, not read; one that
+/// cannot be read is a warning, unless it broke a limit.
+pub(crate) fn attach(
+    out: &mut Extraction,
+    name: &str,
+    declared: Option<&str>,
+    contents: &[u8],
+    limits: &Limits,
+    depth: u32,
+) -> Result<(), ExtractError> {
+    let lower = name.to_ascii_lowercase();
+    let sealed = matches!(
+        declared,
+        Some("application/pgp-encrypted" | "application/pkcs7-mime" | "application/x-pkcs7-mime")
+    ) || [".pgp", ".gpg", ".p7m"].iter().any(|e| lower.ends_with(e));
+    if sealed {
+        out.warnings.push(format!(
+            "encrypted_attachment: {name} is encrypted (PGP or S/MIME); its content cannot be read"
+        ));
+        return Ok(());
+    }
+    if declared.is_some_and(|t| t.starts_with("image/")) {
+        out.elements
+            .push(Element::new(Kind::Image { alt: name.into() }, name));
+        return Ok(());
+    }
+    let media_type = match declared {
+        Some(t) if !t.is_empty() && !t.starts_with("application/octet-stream") => t.to_string(),
+        _ => match media_type_for_filename(name) {
+            Some(t) => t.to_string(),
+            None => {
+                out.warnings
+                    .push(format!("attachment {name}: unknown type, not extracted"));
+                return Ok(());
+            }
+        },
+    };
+    match extract_nested(&media_type, contents, limits, depth + 1) {
+        Ok(inner) => {
+            out.elements.push(Element::new(
+                Kind::Heading { level: 2 },
+                format!("Attachment: {name}"),
+            ));
+            out.elements.extend(inner.elements);
+            out.warnings.extend(
+                inner
+                    .warnings
+                    .into_iter()
+                    .map(|w| format!("attachment {name}: {w}")),
+            );
+        }
+        Err(e @ ExtractError::TooLarge(_)) => return Err(e),
+        Err(e) => out.warnings.push(format!("attachment {name}: {e}")),
+    }
+    Ok(())
+}
+
+pub(crate) fn email_header(name: &str) -> Kind {
     Kind::EmailHeader {
         name: name.to_string(),
     }

@@ -15,6 +15,7 @@ mod email;
 mod epub;
 mod html;
 mod json;
+mod legacy;
 mod markdown;
 pub mod media;
 pub mod model;
@@ -262,9 +263,12 @@ fn dispatch(
     const DOCX: &str = "application/vnd.openxmlformats-officedocument.wordprocessingml.document";
     const PPTX: &str = "application/vnd.openxmlformats-officedocument.presentationml.presentation";
     const XLSX: &str = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
+    if let Some(twin) = legacy::office_twin(media_type, bytes) {
+        return dispatch(twin, bytes, limits, depth);
+    }
     // Password-protected OOXML is stored inside an OLE compound file.
     let ooxml = media_type.starts_with("application/vnd.openxmlformats-officedocument.");
-    if ooxml && bytes.starts_with(&[0xD0, 0xCF, 0x11, 0xE0]) {
+    if ooxml && legacy::encrypted_package(bytes) {
         return Err(ExtractError::Encrypted);
     }
     match media_type {
@@ -276,6 +280,10 @@ fn dispatch(
         "application/epub+zip" => epub::extract(bytes, limits),
         "application/zip" => zipped::extract(bytes, limits, depth),
         "message/rfc822" => email::extract(bytes, limits, depth),
+        "application/msword" => legacy::doc(bytes, limits),
+        "application/vnd.ms-excel" => legacy::xls(bytes, limits),
+        "application/vnd.ms-powerpoint" => legacy::ppt(bytes, limits),
+        "application/vnd.ms-outlook" => legacy::msg(bytes, limits, depth),
         "application/rtf" => single(rtf::extract(bytes)?),
         "text/html" => single_warned(html::extract(bytes)),
         "text/xml" | "application/xml" => single_warned(xml::extract(bytes)),
@@ -343,11 +351,21 @@ mod tests {
     use super::*;
 
     #[test]
-    fn legacy_binary_formats_are_a_typed_error() {
-        assert_eq!(
-            extract("application/msword", b"\xd0\xcf\x11\xe0"),
-            Err(ExtractError::Unsupported("application/msword".into()))
-        );
+    fn a_cut_off_compound_file_is_malformed_in_every_legacy_format() {
+        for media_type in [
+            "application/msword",
+            "application/vnd.ms-excel",
+            "application/vnd.ms-powerpoint",
+            "application/vnd.ms-outlook",
+        ] {
+            assert!(
+                matches!(
+                    extract(media_type, b"\xd0\xcf\x11\xe0"),
+                    Err(ExtractError::Malformed(_))
+                ),
+                "{media_type}"
+            );
+        }
     }
 
     #[test]
