@@ -103,14 +103,14 @@ fn a_job_failing_past_its_attempt_budget_fails_with_a_typed_error() {
 }
 
 #[test]
-fn a_format_without_an_extractor_fails_the_job_with_unsupported_media_type() {
+fn a_cut_off_legacy_compound_file_fails_the_job_with_malformed_document() {
     let w = spawn_app();
     let ole = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1 legacy compound file";
     let job_id = w.job_id(&w.upload_id("application/msword", ole));
     assert_eq!(w.deliver(&job_id), Disposition::Ack);
     let job = w.job(&job_id);
     assert_eq!(job["status"], "failed");
-    assert_eq!(job["error"]["code"], "unsupported_media_type");
+    assert_eq!(job["error"]["code"], "malformed_document");
     let result = w.send(w.as_admin(Method::Get, &format!("/v1/jobs/{job_id}/result")));
     assert_problem(&result, 409, "job_failed");
 }

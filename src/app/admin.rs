@@ -60,6 +60,22 @@ pub async fn rewrap<P: Ports>(app: &App<P>, req: &Request) -> Result<Response, A
 /// operator and, for a job, fails the job with the reason (so no job waits
 /// forever on a message nobody will deliver). Never fails: the message is
 /// acked whatever happens, and problems are returned for the log.
+/// The error a job whose message was dead-lettered ends with.
+fn dead_lettered(attempts: u32, reason: Option<String>) -> crate::jobs::JobError {
+    let after = if attempts > 0 {
+        format!(" after {attempts} deliveries")
+    } else {
+        String::new()
+    };
+    let last = reason
+        .map(|r| format!("; last error {r}"))
+        .unwrap_or_default();
+    crate::jobs::JobError::new(
+        "dead_lettered",
+        format!("the queue gave up on its message{after}{last}"),
+    )
+}
+
 pub async fn take_dead_letter<P: Ports>(
     app: &App<P>,
     message_id: &str,
@@ -102,20 +118,7 @@ pub async fn take_dead_letter<P: Ports>(
         .await
         .map_err(|e| e.to_string())?;
     if job.is_some() {
-        let err = crate::jobs::JobError::new(
-            "dead_lettered",
-            format!(
-                "the queue gave up on its message{}{}",
-                if attempts > 0 {
-                    format!(" after {attempts} deliveries")
-                } else {
-                    String::new()
-                },
-                reason
-                    .map(|r| format!("; last error {r}"))
-                    .unwrap_or_default()
-            ),
-        );
+        let err = dead_lettered(attempts, reason);
         app.meta
             .fail_stalled(&ref_id, &err, now_ms)
             .await

@@ -153,38 +153,47 @@ const ERASE_OBJECTS_PER_RUN: u32 = 1000;
 
 /// Erases the tenants that asked: their objects first, in bounded batches,
 /// then, once none is left, their rows, leaving a tombstone.
+/// Deletes a tenant's objects, within this run's share: how many, once
+/// none is left; `None` while some remain (the next run goes on).
+async fn empty_objects<P: Ports>(
+    app: &App<P>,
+    tenant: &str,
+    report: &mut SweepReport,
+) -> Option<u64> {
+    let prefix = format!("tenants/{tenant}/");
+    let mut deleted = 0u64;
+    loop {
+        if report.erased_objects >= ERASE_OBJECTS_PER_RUN {
+            return None;
+        }
+        let Ok((keys, _)) = app.blobs.list(&prefix, None, 500).await else {
+            report.errors += 1;
+            return None;
+        };
+        if keys.is_empty() {
+            return Some(deleted);
+        }
+        for (key, _) in keys {
+            match app.blobs.delete(&key).await {
+                Ok(()) => {
+                    deleted += 1;
+                    report.erased_objects += 1;
+                }
+                Err(_) => report.errors += 1,
+            }
+        }
+    }
+}
+
 async fn erase_tenants<P: Ports>(app: &App<P>, now_ms: u64, report: &mut SweepReport) {
     let Ok(tenants) = app.meta.tenants_to_erase(5).await else {
         report.errors += 1;
         return;
     };
     for (tenant, requested_at_ms) in tenants {
-        let prefix = format!("tenants/{tenant}/");
-        let mut deleted = 0u64;
-        let emptied = loop {
-            if report.erased_objects >= ERASE_OBJECTS_PER_RUN {
-                break false;
-            }
-            let Ok((keys, _)) = app.blobs.list(&prefix, None, 500).await else {
-                report.errors += 1;
-                break false;
-            };
-            if keys.is_empty() {
-                break true;
-            }
-            for (key, _) in keys {
-                match app.blobs.delete(&key).await {
-                    Ok(()) => {
-                        deleted += 1;
-                        report.erased_objects += 1;
-                    }
-                    Err(_) => report.errors += 1,
-                }
-            }
-        };
-        if !emptied {
+        let Some(deleted) = empty_objects(app, &tenant, report).await else {
             return;
-        }
+        };
         // The tombstone names the chain's last entry: let the gate write
         // out what it still holds first.
         let _ = crate::ports::Gate::flush(&app.gate, &tenant).await;

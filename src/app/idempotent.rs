@@ -84,16 +84,22 @@ where
                 Ok(r) => r,
                 Err(e) => e.to_response(&ctx.request_id),
             };
-            if should_store(resp.status) {
-                let stored = StoredResponse::of(resp.status, &resp.headers, &resp.body);
-                // If this write is lost, the key stays "in flight" for a
-                // minute and then accepts a retry: never a duplicate replay.
-                let _ = app.gate.complete(&who.tenant_id, &key, &stored).await;
-            } else {
-                let _ = app.gate.abandon(&who.tenant_id, &key).await;
-            }
+            settle(app, &who.tenant_id, &key, &resp).await;
             Ok(resp)
         }
+    }
+}
+
+/// Records the response a key's first request got, for replays, or
+/// frees the key when that response is not one to replay. If this write
+/// is lost, the key stays "in flight" for a minute and then accepts a
+/// retry: never a duplicate replay.
+async fn settle<P: Ports>(app: &App<P>, tenant_id: &str, key: &str, resp: &Response) {
+    if should_store(resp.status) {
+        let stored = StoredResponse::of(resp.status, &resp.headers, &resp.body);
+        let _ = app.gate.complete(tenant_id, key, &stored).await;
+    } else {
+        let _ = app.gate.abandon(tenant_id, key).await;
     }
 }
 

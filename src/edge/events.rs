@@ -45,6 +45,48 @@ impl Poll {
 }
 
 /// Polls between frames, at most `MAX_STREAM_MS` in total.
+impl Poll {
+    /// Polls until there is something to send: the job's new state, a
+    /// keep-alive, or why the stream ends (`done` then set).
+    async fn next_frame(&mut self) -> Vec<u8> {
+        loop {
+            if self.polls > 0 {
+                worker::Delay::from(Duration::from_millis(POLL_MS)).await;
+            }
+            self.polls += 1;
+            if self.polls * POLL_MS > MAX_STREAM_MS {
+                self.done = true;
+                return TIMEOUT.as_bytes().to_vec();
+            }
+            // The credential that opened the stream must still be good:
+            // a revoked or expired key ends it within VERIFY_EVERY polls.
+            if self.polls.is_multiple_of(VERIFY_EVERY) && !self.still_allowed().await {
+                self.done = true;
+                return REVOKED.as_bytes().to_vec();
+            }
+            let job = match self.meta.get_job(&self.tenant_id, &self.job_id).await {
+                Ok(Some(job)) => job,
+                Ok(None) => {
+                    self.done = true;
+                    return GONE.as_bytes().to_vec();
+                }
+                // A failed read is retried at the next poll.
+                Err(_) => continue,
+            };
+            self.done = job.status.is_terminal();
+            let state = serde_json::to_string(&job.view()).unwrap_or_default();
+            if self.last.as_deref() != Some(state.as_str()) {
+                self.last = Some(state);
+                self.seq += 1;
+                return frame(&job, self.seq).into_bytes();
+            }
+            if self.polls.is_multiple_of(30) {
+                return KEEP_ALIVE.as_bytes().to_vec();
+            }
+        }
+    }
+}
+
 pub fn job_events(
     meta: D1Meta,
     slot: Option<(super::tenant::DoTenant, crate::http::StreamSlot)>,
@@ -70,40 +112,7 @@ pub fn job_events(
             }
             return None;
         }
-        loop {
-            if p.polls > 0 {
-                worker::Delay::from(Duration::from_millis(POLL_MS)).await;
-            }
-            p.polls += 1;
-            if p.polls * POLL_MS > MAX_STREAM_MS {
-                p.done = true;
-                return Some((Ok(TIMEOUT.as_bytes().to_vec()), p));
-            }
-            // The credential that opened the stream must still be good:
-            // a revoked or expired key ends it within VERIFY_EVERY polls.
-            if p.polls % VERIFY_EVERY == 0 && !p.still_allowed().await {
-                p.done = true;
-                return Some((Ok(REVOKED.as_bytes().to_vec()), p));
-            }
-            let job = match p.meta.get_job(&p.tenant_id, &p.job_id).await {
-                Ok(Some(job)) => job,
-                Ok(None) => {
-                    p.done = true;
-                    return Some((Ok(GONE.as_bytes().to_vec()), p));
-                }
-                // A failed read is retried at the next poll.
-                Err(_) => continue,
-            };
-            p.done = job.status.is_terminal();
-            let state = serde_json::to_string(&job.view()).unwrap_or_default();
-            if p.last.as_deref() != Some(state.as_str()) {
-                p.last = Some(state);
-                p.seq += 1;
-                return Some((Ok(frame(&job, p.seq).into_bytes()), p));
-            }
-            if p.polls % 30 == 0 {
-                return Some((Ok(KEEP_ALIVE.as_bytes().to_vec()), p));
-            }
-        }
+        let frame = p.next_frame().await;
+        Some((Ok(frame), p))
     })
 }

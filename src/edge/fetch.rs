@@ -295,11 +295,8 @@ async fn handle(
 }
 
 /// Converts the request, refusing oversized bodies before reading them.
-async fn to_core(
-    req: &mut Request,
-    upload_limit: u64,
-    part_limit: u64,
-) -> Result<http::Request, ApiError> {
+/// The request line and headers, in the app's terms, and the URL.
+fn head_of(req: &Request) -> Result<(http::Request, worker::Url), ApiError> {
     // The raw name: workers-rs reads a method it does not know (QUERY, …)
     // as GET, which would serve it; ours refuses it with 405.
     let method = Method::parse(&req.inner().method());
@@ -312,6 +309,16 @@ async fn to_core(
     for (name, value) in req.headers().entries() {
         core = core.with_header(&name, &value);
     }
+    Ok((core, url))
+}
+
+async fn to_core(
+    req: &mut Request,
+    upload_limit: u64,
+    part_limit: u64,
+) -> Result<http::Request, ApiError> {
+    let (core, url) = head_of(req)?;
+    let method = core.method;
     // DELETE may carry a small JSON body too (`DELETE /v1/tenant` asks for
     // a confirmation).
     if !matches!(

@@ -275,22 +275,8 @@ where
     B: BlobStore,
     U: UsageMeter,
 {
-    let (mut group, mut rest): (Vec<Pending>, Vec<Pending>) = pending
-        .into_iter()
-        .partition(|p| p.task.batchable() && p.task.query().is_none());
-    let tiers: Vec<String> = {
-        let mut t: Vec<String> = group.iter().map(|p| p.tier.clone()).collect();
-        t.dedup();
-        t
-    };
-    for tier in tiers {
-        let (members, others): (Vec<Pending>, Vec<Pending>) =
-            group.into_iter().partition(|p| p.tier == tier);
-        group = others;
-        if members.len() < 2 {
-            rest.extend(members);
-            continue;
-        }
+    let (groups, mut rest) = by_tier(pending);
+    for (tier, members) in groups {
         let tasks: Vec<&Task> = members.iter().map(|p| &p.task).collect();
         // Tasks without a question compress the document identically.
         let doc = &members[0].doc;
@@ -322,6 +308,28 @@ where
     }
     rest.sort_by_key(|p| p.index);
     rest
+}
+
+/// The batchable tasks (no question of their own) in groups of two or more
+/// of one tier, in tier order; and every other task.
+fn by_tier(pending: Vec<Pending>) -> (Vec<(String, Vec<Pending>)>, Vec<Pending>) {
+    let (mut group, mut rest): (Vec<Pending>, Vec<Pending>) = pending
+        .into_iter()
+        .partition(|p| p.task.batchable() && p.task.query().is_none());
+    let mut tiers: Vec<String> = group.iter().map(|p| p.tier.clone()).collect();
+    tiers.dedup();
+    let mut groups = Vec::new();
+    for tier in tiers {
+        let (members, others): (Vec<Pending>, Vec<Pending>) =
+            group.into_iter().partition(|p| p.tier == tier);
+        group = others;
+        if members.len() < 2 {
+            rest.extend(members);
+        } else {
+            groups.push((tier, members));
+        }
+    }
+    (groups, rest)
 }
 
 /// A batch answer split back into its members: each one's value, its

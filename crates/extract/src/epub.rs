@@ -8,28 +8,7 @@ use super::{html, ExtractError, Extraction, Limits};
 
 pub fn extract(bytes: &[u8], limits: &Limits) -> Result<Extraction, ExtractError> {
     let mut zip = Archive::open(bytes, limits)?;
-    let container = zip.require("META-INF/container.xml")?;
-    let mut opf_path = None;
-    walk(&container, |ev| {
-        if let Ev::Start("rootfile", a) = ev {
-            opf_path = opf_path
-                .take()
-                .or_else(|| a.get("full-path").map(str::to_string));
-        }
-    })?;
-    let opf_path = opf_path.ok_or_else(|| ExtractError::Malformed("no rootfile".into()))?;
-    let opf = zip.require(&opf_path)?;
-    let base = opf_path.rsplit_once('/').map_or("", |(dir, _)| dir);
-    let (mut manifest, mut spine) = (Vec::<(String, String)>::new(), Vec::<String>::new());
-    walk(&opf, |ev| match ev {
-        Ev::Start("item", a) => {
-            if let (Some(id), Some(href)) = (a.get("id"), a.get("href")) {
-                manifest.push((id.to_string(), href.to_string()));
-            }
-        }
-        Ev::Start("itemref", a) => spine.extend(a.get("idref").map(str::to_string)),
-        _ => {}
-    })?;
+    let (base, manifest, spine) = package(&mut zip)?;
     let mut elements = Vec::new();
     let mut warnings = Vec::new();
     let mut page = 0;
@@ -74,4 +53,35 @@ pub fn extract(bytes: &[u8], limits: &Limits) -> Result<Extraction, ExtractError
         pages: page.max(1),
         warnings,
     })
+}
+
+/// Id → href pairs of the manifest.
+type Manifest = Vec<(String, String)>;
+
+/// The package document's directory, manifest and spine (idrefs in
+/// reading order), found through `META-INF/container.xml`.
+fn package(zip: &mut Archive) -> Result<(String, Manifest, Vec<String>), ExtractError> {
+    let container = zip.require("META-INF/container.xml")?;
+    let mut opf_path = None;
+    walk(&container, |ev| {
+        if let Ev::Start("rootfile", a) = ev {
+            opf_path = opf_path
+                .take()
+                .or_else(|| a.get("full-path").map(str::to_string));
+        }
+    })?;
+    let opf_path = opf_path.ok_or_else(|| ExtractError::Malformed("no rootfile".into()))?;
+    let opf = zip.require(&opf_path)?;
+    let base = opf_path.rsplit_once('/').map_or("", |(dir, _)| dir);
+    let (mut manifest, mut spine) = (Manifest::new(), Vec::<String>::new());
+    walk(&opf, |ev| match ev {
+        Ev::Start("item", a) => {
+            if let (Some(id), Some(href)) = (a.get("id"), a.get("href")) {
+                manifest.push((id.to_string(), href.to_string()));
+            }
+        }
+        Ev::Start("itemref", a) => spine.extend(a.get("idref").map(str::to_string)),
+        _ => {}
+    })?;
+    Ok((base.to_string(), manifest, spine))
 }

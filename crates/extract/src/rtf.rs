@@ -87,6 +87,43 @@ impl Reader<'_> {
         (name, param)
     }
 
+    /// What follows a backslash: `\*`, a `\'hh` byte, a control word or
+    /// a control symbol. `false` at the end of the input.
+    fn escape(&mut self, g: &mut Group, group_start: bool) -> bool {
+        let Some(&next) = self.src.get(self.pos) else {
+            return false;
+        };
+        if next == b'*' {
+            self.pos += 1;
+            g.skip = true;
+        } else if next == b'\'' {
+            let hex = self.src.get(self.pos + 1..self.pos + 3).unwrap_or(b"");
+            self.pos += 3;
+            if let Some(b) = std::str::from_utf8(hex)
+                .ok()
+                .and_then(|h| u8::from_str_radix(h, 16).ok())
+            {
+                if !g.skip {
+                    self.pending.push(b);
+                }
+            }
+        } else if next.is_ascii_alphabetic() {
+            let (word, param) = self.control_word();
+            control(self, g, &word, param, group_start);
+        } else {
+            self.pos += 1;
+            if !g.skip {
+                match next {
+                    b'~' => self.push("\u{a0}"),
+                    b'_' => self.push("-"),
+                    b'\n' | b'\r' => self.push("\n"),
+                    other => self.push(&(other as char).to_string()),
+                }
+            }
+        }
+        true
+    }
+
     /// Skips `n` fallback characters after `\u`.
     fn skip_fallback(&mut self, mut n: usize) {
         while n > 0 && self.pos < self.src.len() {
@@ -127,34 +164,9 @@ pub fn extract(bytes: &[u8]) -> Result<Vec<Element>, ExtractError> {
             }
             b'}' => g = stack.pop().unwrap_or(g),
             b'\\' => {
-                let Some(&next) = r.src.get(r.pos) else { break };
-                if next == b'*' {
-                    r.pos += 1;
-                    g.skip = true;
-                } else if next == b'\'' {
-                    let hex = r.src.get(r.pos + 1..r.pos + 3).unwrap_or(b"");
-                    r.pos += 3;
-                    if let Some(b) = std::str::from_utf8(hex)
-                        .ok()
-                        .and_then(|h| u8::from_str_radix(h, 16).ok())
-                    {
-                        if !g.skip {
-                            r.pending.push(b);
-                        }
-                    }
-                } else if next.is_ascii_alphabetic() {
-                    let (word, param) = r.control_word();
-                    control(&mut r, &mut g, &word, param, group_start);
-                } else {
-                    r.pos += 1;
-                    if !g.skip {
-                        match next {
-                            b'~' => r.push("\u{a0}"),
-                            b'_' => r.push("-"),
-                            b'\n' | b'\r' => r.push("\n"),
-                            other => r.push(&(other as char).to_string()),
-                        }
-                    }
+                let more = r.escape(&mut g, group_start);
+                if !more {
+                    break;
                 }
             }
             b'\r' | b'\n' => {}

@@ -205,15 +205,24 @@ pub(super) async fn json_web_token<P: Ports>(
         fail("user_disabled");
         return Err(ApiError::Unauthorized);
     }
-    // What the token claims, within what the user holds.
+    Ok(principal_of(tenant, user, verified))
+}
+
+/// Who a verified token signs in as: what the token claims, within what
+/// the user holds.
+fn principal_of(
+    tenant: crate::tenants::Tenant,
+    user: crate::auth::User,
+    verified: jwt::Verified,
+) -> Principal {
     let role = verified.role.min(user.role);
     let scopes = verified
         .scopes
         .into_iter()
         .filter(|s| role.scopes().contains(s))
         .collect();
-    Ok(Principal {
-        tenant_id,
+    Principal {
+        tenant_id: tenant.id,
         key_id: format!("jwt:{}", user.id),
         user_id: Some(user.id),
         role,
@@ -222,7 +231,7 @@ pub(super) async fn json_web_token<P: Ports>(
         rate_limits: Vec::new(),
         plan: tenant.plan,
         retention_days: tenant.retention_days,
-    })
+    }
 }
 
 /// The user a verified token names, created on first sign-in; its role

@@ -236,65 +236,31 @@ impl Parts<'_> {
     }
 }
 
-/// The cells of the sheet whose BOF is at `at`: (row, column, text).
-/// Every cell's text is charged to the document's budget: a few bytes of
-/// LABELSST can name a long shared string many times over.
+/// A cell: row, column, text.
+type Cell = (u16, u16, String);
+
+/// The cells of the sheet whose BOF is at `at`. Every cell's text is
+/// charged to the document's budget: a few bytes of LABELSST can name a
+/// long shared string many times over.
 fn sheet_cells(
     book: &[u8],
     at: usize,
     g: &Globals,
     limits: &Limits,
-) -> Result<Vec<(u16, u16, String)>, ExtractError> {
+) -> Result<Vec<Cell>, ExtractError> {
     let mut cells = Vec::new();
-    let mut formula_at: Option<(u16, u16)> = None;
+    let mut formula_at = None;
     let mut recs = records(book, at);
     if !matches!(recs.next(), Some((_, kind, _)) if kind & 0xFF == 0x09) {
         return Ok(cells);
     }
     for (_, kind, d) in recs {
-        let (row, col) = (u16_at(d, 0).unwrap_or(0), u16_at(d, 2).unwrap_or(0));
-        let text = match kind {
-            EOF | BOF => break,
-            LABELSST => u32_at(d, 6).and_then(|i| g.strings.get(i as usize).cloned()),
-            LABEL | RSTRING => Some(g.string(d.get(6..).unwrap_or(&[]))),
-            NUMBER => d
-                .get(6..14)
-                .map(|v| number(f64::from_le_bytes(v.try_into().unwrap_or_default()))),
-            RK => u32_at(d, 6).map(rk),
-            MULRK => {
-                let n = d.len().saturating_sub(6) / 6;
-                for i in 0..n {
-                    if let Some(v) = u32_at(d, 4 + i * 6 + 2) {
-                        cells.push((row, col.saturating_add(i as u16), rk(v)));
-                    }
-                }
-                None
-            }
-            FORMULA => {
-                let v = d.get(6..14).unwrap_or(&[0; 8]);
-                if v[6] == 0xFF && v[7] == 0xFF {
-                    match v[0] {
-                        0 => formula_at = Some((row, col)),
-                        1 => cells.push((row, col, bool_text(v[2]))),
-                        _ => {}
-                    }
-                    None
-                } else {
-                    Some(number(f64::from_le_bytes(v.try_into().unwrap_or_default())))
-                }
-            }
-            STRING => {
-                if let Some((r, c)) = formula_at.take() {
-                    cells.push((r, c, g.string(d)));
-                }
-                None
-            }
-            BOOLERR if d.get(7) == Some(&0) => Some(bool_text(*d.get(6).unwrap_or(&0))),
-            _ => None,
-        };
-        if let Some(text) = text {
-            limits.take_inflated(text.len() as u64, "a sheet's cells")?;
-            cells.push((row, col, text));
+        if matches!(kind, EOF | BOF) {
+            break;
+        }
+        for cell in cell_record(kind, d, g, &mut formula_at) {
+            limits.take_inflated(cell.2.len() as u64, "a sheet's cells")?;
+            cells.push(cell);
         }
         if cells.len() > MAX_CELLS {
             return Err(ExtractError::TooLarge(format!(
@@ -303,6 +269,50 @@ fn sheet_cells(
         }
     }
     Ok(cells)
+}
+
+/// The cells one record holds. A formula whose result is a string leaves
+/// its place in `formula_at` for the STRING record that follows it.
+fn cell_record(kind: u16, d: &[u8], g: &Globals, formula_at: &mut Option<(u16, u16)>) -> Vec<Cell> {
+    let (row, col) = (u16_at(d, 0).unwrap_or(0), u16_at(d, 2).unwrap_or(0));
+    let float = |v: &[u8]| number(f64::from_le_bytes(v.try_into().unwrap_or_default()));
+    let text = match kind {
+        LABELSST => u32_at(d, 6).and_then(|i| g.strings.get(i as usize).cloned()),
+        LABEL | RSTRING => Some(g.string(d.get(6..).unwrap_or(&[]))),
+        NUMBER => d.get(6..14).map(float),
+        RK => u32_at(d, 6).map(rk),
+        MULRK => {
+            let n = d.len().saturating_sub(6) / 6;
+            return (0..n)
+                .filter_map(|i| {
+                    let v = u32_at(d, 4 + i * 6 + 2)?;
+                    Some((row, col.saturating_add(i as u16), rk(v)))
+                })
+                .collect();
+        }
+        FORMULA => {
+            let v = d.get(6..14).unwrap_or(&[0; 8]);
+            match (v[6], v[7], v[0]) {
+                (0xFF, 0xFF, 0) => {
+                    *formula_at = Some((row, col));
+                    None
+                }
+                (0xFF, 0xFF, 1) => Some(bool_text(v[2])),
+                (0xFF, 0xFF, _) => None,
+                _ => Some(float(v)),
+            }
+        }
+        STRING => {
+            return formula_at
+                .take()
+                .map(|(r, c)| (r, c, g.string(d)))
+                .into_iter()
+                .collect()
+        }
+        BOOLERR if d.get(7) == Some(&0) => Some(bool_text(*d.get(6).unwrap_or(&0))),
+        _ => None,
+    };
+    text.map(|t| (row, col, t)).into_iter().collect()
 }
 
 fn bool_text(v: u8) -> String {
@@ -331,7 +341,7 @@ fn number(n: f64) -> String {
 }
 
 /// Cells to rows: sorted by row then column, gaps inside a row left empty.
-fn rows(mut cells: Vec<(u16, u16, String)>) -> Vec<Vec<String>> {
+fn rows(mut cells: Vec<Cell>) -> Vec<Vec<String>> {
     cells.sort_by_key(|(r, c, _)| (*r, *c));
     let mut rows: Vec<Vec<String>> = Vec::new();
     let mut current: Option<u16> = None;

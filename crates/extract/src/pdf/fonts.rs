@@ -146,15 +146,31 @@ fn composite_decoder<'a>(
             return Ok(Decoder::Utf16Be);
         }
     }
-    let Some(descendant) = array(doc, dict.get(b"DescendantFonts").ok())
+    let descendant = array(doc, dict.get(b"DescendantFonts").ok())
         .and_then(|a| a.first())
         .and_then(|d| doc.dereference(d).ok())
-        .and_then(|(_, d)| d.as_dict().ok())
-    else {
-        return Ok(Decoder::Raw);
+        .and_then(|(_, d)| d.as_dict().ok());
+    let map = match descendant {
+        Some(d) => cid_texts(doc, d, limits)?,
+        None => HashMap::new(),
     };
+    Ok(if map.is_empty() {
+        Decoder::Raw
+    } else {
+        Decoder::CMap(CMap { map, code_bytes: 2 })
+    })
+}
+
+/// CID → text through a descendant font's embedded program: its glyphs'
+/// names or Unicode `cmap`, reached through `CIDToGIDMap` (Identity when
+/// absent).
+fn cid_texts(
+    doc: &Document,
+    descendant: &Dictionary,
+    limits: &Limits,
+) -> Result<HashMap<u32, String>, ExtractError> {
     let Some((program, data)) = program_of(doc, descendant, limits)? else {
-        return Ok(Decoder::Raw);
+        return Ok(HashMap::new());
     };
     let texts = embedded::glyph_texts(program, &data);
     let to_gid = match descendant
@@ -170,7 +186,7 @@ fn composite_decoder<'a>(
         },
         None => None,
     };
-    let map: HashMap<u32, String> = match to_gid {
+    Ok(match to_gid {
         Some(table) => table
             .chunks_exact(2)
             .enumerate()
@@ -180,11 +196,6 @@ fn composite_decoder<'a>(
             })
             .collect(),
         None => texts.into_iter().map(|(g, t)| (u32::from(g), t)).collect(),
-    };
-    Ok(if map.is_empty() {
-        Decoder::Raw
-    } else {
-        Decoder::CMap(CMap { map, code_bytes: 2 })
     })
 }
 

@@ -122,6 +122,44 @@ impl State<'_> {
         self.shown = (!text.trim().is_empty()).then_some((text, x, y, (end_x - x).abs()));
     }
 
+    /// The text-showing operators: `'` and `"` (next line, then show),
+    /// `Tj`, and `TJ` with its adjustments.
+    fn show_operator(&mut self, operator: &str, args: &[Object]) {
+        match operator {
+            "'" | "\"" => {
+                self.line_offset(0.0, -self.leading);
+                let operand = if operator == "'" {
+                    args.first()
+                } else {
+                    args.get(2)
+                };
+                if let Some(Object::String(bytes, _)) = operand {
+                    self.show(bytes);
+                }
+            }
+            "Tj" => {
+                if let Some(Object::String(bytes, _)) = args.first() {
+                    self.show(bytes);
+                }
+            }
+            "TJ" => {
+                if let Some(Object::Array(items)) = args.first() {
+                    for item in items {
+                        match item {
+                            Object::String(bytes, _) => self.show(bytes),
+                            other => {
+                                // Adjustments are in thousandths of text space.
+                                let adj = -num(Some(other)) * self.size / 1000.0;
+                                self.tm = Matrix::translate(adj, 0.0).then(self.tm);
+                            }
+                        }
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+
     /// Moves the text matrix past a run's glyphs; returns where it ends.
     fn advance(&mut self, font: &Font, bytes: &[u8], y: f32, height: f32) -> f32 {
         let advance: f32 = bytes
@@ -324,73 +362,42 @@ fn apply<'a>(
     depth: u32,
     limits: &Limits,
 ) -> Result<(), ExtractError> {
-    {
-        let args = &op.operands;
-        match op.operator.as_str() {
-            "Do" => {
-                if let Some(name) = args.first().and_then(|n| n.as_name().ok()) {
-                    run_form(doc, name, st, depth, limits)?;
-                }
+    let args = &op.operands;
+    match op.operator.as_str() {
+        "Do" => {
+            if let Some(name) = args.first().and_then(|n| n.as_name().ok()) {
+                run_form(doc, name, st, depth, limits)?;
             }
-            "q" => st.stack.push(st.ctm),
-            "Q" => st.ctm = st.stack.pop().unwrap_or(IDENTITY),
-            "cm" => st.ctm = Matrix::of(args).then(st.ctm),
-            "BT" => {
-                st.tm = IDENTITY;
-                st.tlm = IDENTITY;
-            }
-            "Tf" => {
-                st.font = args
-                    .first()
-                    .and_then(|n| n.as_name().ok())
-                    .and_then(|n| st.scope.fonts.get(n).cloned());
-                st.size = num(args.get(1));
-            }
-            "TL" => st.leading = num(args.first()),
-            "Tm" => {
-                st.tm = Matrix::of(args);
-                st.tlm = st.tm;
-            }
-            "Td" | "TD" => {
-                let (tx, ty) = (num(args.first()), num(args.get(1)));
-                if op.operator == "TD" {
-                    st.leading = -ty;
-                }
-                st.line_offset(tx, ty);
-            }
-            "T*" => st.line_offset(0.0, -st.leading),
-            "'" | "\"" => {
-                st.line_offset(0.0, -st.leading);
-                let operand = if op.operator == "'" {
-                    args.first()
-                } else {
-                    args.get(2)
-                };
-                if let Some(Object::String(bytes, _)) = operand {
-                    st.show(bytes);
-                }
-            }
-            "Tj" => {
-                if let Some(Object::String(bytes, _)) = args.first() {
-                    st.show(bytes);
-                }
-            }
-            "TJ" => {
-                if let Some(Object::Array(items)) = args.first() {
-                    for item in items {
-                        match item {
-                            Object::String(bytes, _) => st.show(bytes),
-                            other => {
-                                // Adjustments are in thousandths of text space.
-                                let adj = -num(Some(other)) * st.size / 1000.0;
-                                st.tm = Matrix::translate(adj, 0.0).then(st.tm);
-                            }
-                        }
-                    }
-                }
-            }
-            _ => {}
         }
+        "q" => st.stack.push(st.ctm),
+        "Q" => st.ctm = st.stack.pop().unwrap_or(IDENTITY),
+        "cm" => st.ctm = Matrix::of(args).then(st.ctm),
+        "BT" => {
+            st.tm = IDENTITY;
+            st.tlm = IDENTITY;
+        }
+        "Tf" => {
+            st.font = args
+                .first()
+                .and_then(|n| n.as_name().ok())
+                .and_then(|n| st.scope.fonts.get(n).cloned());
+            st.size = num(args.get(1));
+        }
+        "TL" => st.leading = num(args.first()),
+        "Tm" => {
+            st.tm = Matrix::of(args);
+            st.tlm = st.tm;
+        }
+        "Td" | "TD" => {
+            let (tx, ty) = (num(args.first()), num(args.get(1)));
+            if op.operator == "TD" {
+                st.leading = -ty;
+            }
+            st.line_offset(tx, ty);
+        }
+        "T*" => st.line_offset(0.0, -st.leading),
+        "'" | "\"" | "Tj" | "TJ" => st.show_operator(&op.operator, args),
+        _ => {}
     }
     Ok(())
 }

@@ -1,13 +1,14 @@
 //! `/v1/documents`: upload, list, read, download, delete.
 
+mod content;
+pub use content::content;
+
 use super::intake::{earlier_try, expiry_for};
 use super::{created, App, Ctx};
 use crate::auth::access::{self, Access};
 use crate::auth::Principal;
 use crate::documents::{blob_key, check_size, clean_filename, resolve_media_type, Document};
 use crate::error::ApiError;
-use crate::http::ranges::{self, Plan};
-use crate::http::StreamSpec;
 use crate::http::{multipart, Request, Response};
 use crate::ids::{looks_like_id, new_id};
 use crate::jobs::{extraction_key, result_key};
@@ -57,6 +58,80 @@ pub async fn create<P: Ports>(
     if let Some(stream) = &req.stream {
         return super::uploads::create_streamed(app, req, stream, ctx, who).await;
     }
+    let upload = checked(app, req)?;
+    let key = super::idempotent::key_of(req, who);
+    let key = key.as_deref();
+    let size = upload.upload.bytes.len() as u64;
+    let earlier = earlier_try(
+        app,
+        key,
+        ctx,
+        who,
+        &upload.media_type,
+        size,
+        Some(&upload.sha256),
+    );
+    if let Some(done) = earlier.await? {
+        return Ok(done);
+    }
+    let scan = crate::scan::scan(
+        &upload.media_type,
+        upload.upload.bytes,
+        &crate::scan::ScanLimits::default(),
+        &app.config.scan_refuse,
+    )?;
+    let expires_at_ms = expiry_for(app, req, who, ctx.now_ms).await?;
+    let size = size as i64;
+    super::usage::charge(app, who, ctx, "stored_bytes", size).await?;
+    let (doc, bytes) = upload.document(app, who, ctx, scan, expires_at_ms);
+    let stored = store(app, &doc, bytes, key).await;
+    if let Err(e) = stored {
+        let _ = super::usage::charge(app, who, ctx, "stored_bytes", -size).await;
+        let race = super::idempotent::lost_race(app, &who.tenant_id, key, &doc.id).await;
+        return Err(race.unwrap_or_else(|| e.into()));
+    }
+    super::usage::count(app, who, ctx, "documents");
+    Ok(created(&format!("/v1/documents/{}", doc.id), &doc.view()))
+}
+
+/// An upload that has passed the checks that need no I/O.
+struct Checked<'a> {
+    upload: Upload<'a>,
+    media_type: String,
+    sha256: String,
+}
+
+impl<'a> Checked<'a> {
+    /// The new document's record, and the bytes to store.
+    fn document<P: Ports>(
+        self,
+        app: &App<P>,
+        who: &Principal,
+        ctx: &Ctx,
+        scan: crate::scan::ScanReport,
+        expires_at_ms: Option<u64>,
+    ) -> (Document, &'a [u8]) {
+        let id = new_id("doc", ctx.now_ms, &app.entropy);
+        let doc = Document {
+            blob_key: blob_key(&who.tenant_id, &id),
+            id,
+            tenant_id: who.tenant_id.clone(),
+            filename: self.upload.filename,
+            media_type: self.media_type,
+            size_bytes: self.upload.bytes.len() as u64,
+            sha256: self.sha256,
+            created_at_ms: ctx.now_ms,
+            scan,
+            expires_at_ms,
+            owner: Some(who.owner_tag()),
+            missing_at_ms: None,
+        };
+        (doc, self.upload.bytes)
+    }
+}
+
+/// The request's file, its size within the limit and its type accepted.
+fn checked<'a, P: Ports>(app: &App<P>, req: &'a Request) -> Result<Checked<'a>, ApiError> {
     let upload = upload_of(req)?;
     check_size(upload.bytes.len() as u64, app.config.max_upload_bytes)?;
     let media_type = resolve_media_type(
@@ -65,53 +140,11 @@ pub async fn create<P: Ports>(
         &app.config.accepted_media_types,
     )?;
     let sha256 = hex::encode(Sha256::digest(upload.bytes));
-    let key = super::idempotent::key_of(req, who);
-    let key = key.as_deref();
-    if let Some(done) = earlier_try(
-        app,
-        key,
-        ctx,
-        who,
-        &media_type,
-        upload.bytes.len() as u64,
-        Some(&sha256),
-    )
-    .await?
-    {
-        return Ok(done);
-    }
-    let scan = crate::scan::scan(
-        &media_type,
-        upload.bytes,
-        &crate::scan::ScanLimits::default(),
-        &app.config.scan_refuse,
-    )?;
-    let expires_at_ms = expiry_for(app, req, who, ctx.now_ms).await?;
-    let size = upload.bytes.len() as i64;
-    super::usage::charge(app, who, ctx, "stored_bytes", size).await?;
-    let id = new_id("doc", ctx.now_ms, &app.entropy);
-    let doc = Document {
-        blob_key: blob_key(&who.tenant_id, &id),
-        id,
-        tenant_id: who.tenant_id.clone(),
-        filename: upload.filename,
+    Ok(Checked {
+        upload,
         media_type,
-        size_bytes: upload.bytes.len() as u64,
         sha256,
-        created_at_ms: ctx.now_ms,
-        scan,
-        expires_at_ms,
-        owner: Some(who.owner_tag()),
-        missing_at_ms: None,
-    };
-    let stored = store(app, &doc, upload.bytes, key).await;
-    if let Err(e) = stored {
-        let _ = super::usage::charge(app, who, ctx, "stored_bytes", -size).await;
-        let race = super::idempotent::lost_race(app, &who.tenant_id, key, &doc.id).await;
-        return Err(race.unwrap_or_else(|| e.into()));
-    }
-    super::usage::count(app, who, ctx, "documents");
-    Ok(created(&format!("/v1/documents/{}", doc.id), &doc.view()))
+    })
 }
 
 /// Puts the bytes, then the row; undoes the bytes only when the row is
@@ -210,77 +243,6 @@ pub async fn get<P: Ports>(app: &App<P>, id: &str, who: &Principal) -> Result<Re
     Ok(Response::json(200, &doc.view()))
 }
 
-pub async fn content<P: Ports>(
-    app: &App<P>,
-    req: &Request,
-    id: &str,
-    ctx: &Ctx,
-    who: &Principal,
-) -> Result<Response, ApiError> {
-    let doc = find(app, id, who, Access::Read).await?;
-    let etag = format!("\"{}\"", doc.sha256);
-    let plan = ranges::plan(
-        req.header("if-none-match"),
-        req.header("range"),
-        req.header("if-range"),
-        &etag,
-        doc.size_bytes,
-    );
-    let base = |status| {
-        Response::new(status)
-            .with_header("etag", &etag)
-            .with_header("accept-ranges", "bytes")
-            .with_header("cache-control", "private, no-cache")
-    };
-    let (start, end) = match plan {
-        Plan::NotModified => return Ok(base(304)),
-        Plan::Unsatisfiable => return Err(ApiError::RangeNotSatisfiable(doc.size_bytes)),
-        Plan::Partial { start, end } => (start, end),
-        Plan::Full => (0, doc.size_bytes.saturating_sub(1)),
-    };
-    let disposition = content_disposition(doc.filename.as_deref().unwrap_or(&doc.id));
-    let mut resp = base(200)
-        .with_header("content-type", &doc.media_type)
-        .with_header("content-disposition", &disposition)
-        .with_header("x-content-type-options", "nosniff");
-    if matches!(plan, Plan::Partial { .. }) {
-        resp.status = 206;
-        resp.set_header(
-            "content-range",
-            &format!("bytes {start}-{end}/{}", doc.size_bytes),
-        );
-    }
-    if doc.missing_at_ms.is_some() {
-        return Err(ApiError::ContentMissing);
-    }
-    let len = (end + 1).saturating_sub(start).min(doc.size_bytes);
-    if len > crate::documents::STREAM_ABOVE {
-        // Large: the edge streams it, decrypting a chunk of segments at a
-        // time, so memory stays flat whatever the size.
-        resp.set_header("content-length", &len.to_string());
-        resp.stream = Some(StreamSpec::Blob {
-            key: doc.blob_key.clone(),
-            size: doc.size_bytes,
-            start,
-            len,
-        });
-        return Ok(resp);
-    }
-    let Some(bytes) = app
-        .blobs
-        .read_range(&doc.blob_key, doc.size_bytes, start, len)
-        .await?
-    else {
-        // Found out now rather than by the sweep: flag it the same way.
-        let _ = app
-            .meta
-            .mark_verified(&doc.tenant_id, &doc.id, ctx.now_ms, true)
-            .await;
-        return Err(ApiError::ContentMissing);
-    };
-    Ok(resp.with_body(bytes))
-}
-
 pub async fn delete<P: Ports>(
     app: &App<P>,
     id: &str,
@@ -358,43 +320,5 @@ async fn delete_prefix<P: Ports>(app: &App<P>, prefix: &str) {
             Some(c) => cursor = Some(c),
             None => return,
         }
-    }
-}
-
-/// `attachment` with an ASCII fallback and the exact name in RFC 5987 form.
-fn content_disposition(filename: &str) -> String {
-    let ascii: String = filename
-        .chars()
-        .map(|c| {
-            if c.is_ascii_graphic() && c != '"' && c != '\\' || c == ' ' {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect();
-    let encoded: String = filename
-        .bytes()
-        .map(|b| {
-            if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
-                (b as char).to_string()
-            } else {
-                format!("%{b:02X}")
-            }
-        })
-        .collect();
-    format!("attachment; filename=\"{ascii}\"; filename*=UTF-8''{encoded}")
-}
-
-#[cfg(test)]
-mod tests {
-    use super::content_disposition;
-
-    #[test]
-    fn disposition_escapes_quotes_and_keeps_utf8_exactly() {
-        assert_eq!(
-            content_disposition("a\"ü.txt"),
-            "attachment; filename=\"a__.txt\"; filename*=UTF-8''a%22%C3%BC.txt"
-        );
     }
 }
