@@ -14,6 +14,7 @@ mod encoding;
 mod fonts;
 mod glyphs;
 mod inflate;
+mod matrix;
 mod walker;
 
 use super::model::{Builder, Element, Kind};

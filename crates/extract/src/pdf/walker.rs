@@ -7,6 +7,7 @@
 use super::content::for_each_piece;
 use super::fonts::{Font, FontCache};
 use super::inflate::decoded;
+use super::matrix::{num, Matrix, IDENTITY};
 use crate::{ExtractError, Limits};
 use lopdf::content::Operation;
 use lopdf::{Dictionary, Document, Object, ObjectId};
@@ -15,44 +16,6 @@ use std::rc::Rc;
 
 /// How deeply form XObjects may nest (they may also refer to themselves).
 const MAX_FORM_DEPTH: u32 = 8;
-
-fn num(o: Option<&Object>) -> f32 {
-    o.and_then(|o| o.as_float().ok()).unwrap_or(0.0)
-}
-
-/// A PDF transformation matrix `[a b c d e f]`.
-#[derive(Clone, Copy)]
-struct Matrix([f32; 6]);
-
-const IDENTITY: Matrix = Matrix([1.0, 0.0, 0.0, 1.0, 0.0, 0.0]);
-
-impl Matrix {
-    fn of(args: &[Object]) -> Matrix {
-        let mut m = [0.0; 6];
-        for (i, v) in m.iter_mut().enumerate() {
-            *v = num(args.get(i));
-        }
-        Matrix(m)
-    }
-
-    fn translate(tx: f32, ty: f32) -> Matrix {
-        Matrix([1.0, 0.0, 0.0, 1.0, tx, ty])
-    }
-
-    /// `self × other`, in PDF's row-vector convention.
-    fn then(self, other: Matrix) -> Matrix {
-        let [a, b, c, d, e, f] = self.0;
-        let [a2, b2, c2, d2, e2, f2] = other.0;
-        Matrix([
-            a * a2 + b * c2,
-            a * b2 + b * d2,
-            c * a2 + d * c2,
-            c * b2 + d * d2,
-            e * a2 + f * c2 + e2,
-            e * b2 + f * d2 + f2,
-        ])
-    }
-}
 
 /// Graphics and text state, and where the last run of text ended.
 struct State<'f> {
