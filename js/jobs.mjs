@@ -12,6 +12,10 @@
 // waits on; a retried job resumes exactly once (its claim is atomic).
 import Quire from "../build/jobs/index.js";
 import { WorkerEntrypoint } from "cloudflare:workers";
+import { ocr } from "./ocr.mjs";
+
+// The OCR engine, for the Rust side (src/edge/ocr.rs).
+globalThis.QUIRE_OCR = ocr;
 
 /** The longest a batch may take before its unsettled messages are retried. */
 const BATCH_DEADLINE_MS = 14 * 60 * 1000;

@@ -265,12 +265,12 @@ fn oversized_empty_and_unsupported_uploads_are_refused_and_not_stored() {
         "payload_too_large",
     );
     assert_problem(&w.upload("text/plain", b""), 422, "empty_body");
-    let png = w.upload("image/png", b"\x89PNG....");
-    assert_problem(&png, 415, "unsupported_media_type");
-    assert!(png.json_body()["detail"]
+    let heic = w.upload("image/heic", b"\0\0\0\x18ftypheic");
+    assert_problem(&heic, 415, "unsupported_media_type");
+    assert!(heic.json_body()["detail"]
         .as_str()
         .unwrap()
-        .contains("image/png"));
+        .contains("image/heic"));
     assert!(w.app.blobs.inner.objects.borrow().is_empty());
     assert!(w.app.meta.documents.borrow().is_empty());
 }
@@ -1503,4 +1503,62 @@ fn a_result_of_a_command_the_job_did_not_run_is_404_and_of_no_command_422() {
     let unknown = get("teleport");
     assert_eq!(unknown.status, 422);
     assert_eq!(unknown.json_body()["code"], "invalid_command");
+}
+
+/// A plain grey 120 × 110 PNG: what the OCR engine is handed is the test.
+const GREY_PNG: &[u8] = &[
+    0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0x00, 0x00, 0x00, 0x0d, 0x49, 0x48, 0x44, 0x52,
+    0x00, 0x00, 0x00, 0x78, 0x00, 0x00, 0x00, 0x6e, 0x08, 0x00, 0x00, 0x00, 0x00, 0xc9, 0x80, 0x88,
+    0x88, 0x00, 0x00, 0x00, 0x49, 0x49, 0x44, 0x41, 0x54, 0x78, 0xda, 0xed, 0xcd, 0x31, 0x01, 0x00,
+    0x00, 0x0c, 0x02, 0x20, 0xfb, 0x27, 0x33, 0x96, 0x0d, 0xf6, 0xee, 0x81, 0x02, 0xa4, 0x4f, 0x22,
+    0x16, 0x8b, 0xc5, 0x62, 0xb1, 0x58, 0x2c, 0x16, 0x8b, 0xc5, 0x62, 0xb1, 0x58, 0x2c, 0x16, 0x8b,
+    0xc5, 0x62, 0xb1, 0x58, 0x2c, 0x16, 0x8b, 0xc5, 0x62, 0xb1, 0x58, 0x2c, 0x16, 0x8b, 0xc5, 0x62,
+    0xb1, 0x58, 0x2c, 0x16, 0x8b, 0xc5, 0x62, 0xb1, 0x58, 0x2c, 0x16, 0x8b, 0x6f, 0x03, 0x4b, 0x2c,
+    0x4a, 0xd9, 0xc3, 0x7c, 0x17, 0xba, 0x00, 0x00, 0x00, 0x00, 0x49, 0x45, 0x4e, 0x44, 0xae, 0x42,
+    0x60, 0x82,
+];
+
+fn ocr_word(text: &str, left: i32, top: i32, line_end: bool) -> quire::extract::ocr::OcrWord {
+    quire::extract::ocr::OcrWord {
+        text: text.into(),
+        confidence: 0.875,
+        left,
+        top,
+        right: left + 60,
+        bottom: top + 20,
+        line_end,
+    }
+}
+
+#[test]
+fn an_image_is_decoded_for_the_ocr_engine_and_its_words_become_marked_paragraphs() {
+    let mut w = spawn_app();
+    w.ocr.words = vec![
+        ocr_word("Main", 10, 10, false),
+        ocr_word("game", 80, 10, true),
+        ocr_word("Creatures", 10, 200, true),
+    ];
+    let job_id = w.job_id(&w.upload_id("image/png", GREY_PNG));
+    assert_eq!(w.deliver(&job_id), Disposition::Ack);
+    let result = common::result_of(&w, &job_id, "extract");
+    assert_eq!(result["text"], "Main game\n\nCreatures");
+    assert_eq!(result["elements"][0]["ocr_confidence"], 0.875);
+    assert_eq!(result["elements"][1]["page"], 1);
+    // The engine got the decoded picture, not the file.
+    let seen = w.ocr.seen.borrow();
+    assert_eq!(seen.len(), 1);
+    assert_eq!(seen[0], (120, 110));
+}
+
+#[test]
+fn an_image_the_engine_reads_as_nothing_says_so_on_its_page() {
+    let w = spawn_app();
+    let job_id = w.job_id(&w.upload_id("image/png", GREY_PNG));
+    assert_eq!(w.deliver(&job_id), Disposition::Ack);
+    let result = common::result_of(&w, &job_id, "extract");
+    assert_eq!(result["text"], "");
+    assert_eq!(
+        result["warnings"][0],
+        "ocr_no_text: page 1: the OCR engine read no text"
+    );
 }

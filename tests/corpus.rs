@@ -56,7 +56,7 @@ fn every_corpus_document_is_extracted_or_refused_with_a_typed_error() {
         "expected the full corpus, found {}",
         all.len()
     );
-    let (mut extracted, mut refused_upload, mut typed_errors) = (0, 0, 0);
+    let (mut extracted, mut refused_upload, mut typed_errors, mut decoded) = (0, 0, 0, 0);
     let mut failures = Vec::new();
     for path in &all {
         let name = path.file_name().unwrap().to_string_lossy().to_string();
@@ -65,6 +65,16 @@ fn every_corpus_document_is_extracted_or_refused_with_a_typed_error() {
             continue;
         };
         let bytes = std::fs::read(path).unwrap();
+        if quire::extract::raster::is_image(&media_type) {
+            // Read by OCR in the jobs worker; natively they must decode.
+            let limits = quire::extract::Limits::default();
+            match quire::extract::raster::decode(&media_type, &bytes, &limits) {
+                Ok(r) if r.width > 0 && r.height > 0 => decoded += 1,
+                Ok(_) => failures.push(format!("{name}: an empty image")),
+                Err(e) => failures.push(format!("{name} ({media_type}): {e}")),
+            }
+            continue;
+        }
         match extract(&media_type, &bytes) {
             Ok(e) => {
                 extracted += 1;
@@ -97,7 +107,7 @@ fn every_corpus_document_is_extracted_or_refused_with_a_typed_error() {
     }
     eprintln!(
         "corpus: {extracted} extracted, {typed_errors} expected typed errors, \
-         {refused_upload} refused at upload"
+         {decoded} images decoded for OCR, {refused_upload} refused at upload"
     );
     assert!(
         failures.is_empty(),
@@ -106,6 +116,7 @@ fn every_corpus_document_is_extracted_or_refused_with_a_typed_error() {
         failures.join("\n")
     );
     assert!(extracted >= 140, "only {extracted} extracted");
+    assert!(decoded >= 14, "only {decoded} images decoded");
 }
 
 #[test]

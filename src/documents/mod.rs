@@ -179,9 +179,11 @@ mod tests {
     }
 
     #[test]
-    fn images_and_unknown_types_are_refused_by_name() {
-        let err = resolve_media_type(Some("image/png"), Some("a.png"), &accepted()).unwrap_err();
-        assert_eq!(err, ApiError::UnsupportedMediaType("image/png".into()));
+    fn images_are_accepted_and_unknown_types_refused_by_name() {
+        let t = resolve_media_type(Some("image/jpg"), Some("a.jpg"), &accepted());
+        assert_eq!(t.unwrap(), "image/jpeg");
+        let err = resolve_media_type(Some("image/heic"), Some("a.heic"), &accepted()).unwrap_err();
+        assert_eq!(err, ApiError::UnsupportedMediaType("image/heic".into()));
         let err = resolve_media_type(None, Some("noext"), &accepted()).unwrap_err();
         assert_eq!(err.status(), 415);
     }

@@ -133,6 +133,7 @@ async fn run_job(
         },
         breakers: &app.breakers,
         llm_config: &app.config.llm,
+        ocr: &super::ocr::TesseractOcr,
     };
     process_delivery(ports, limits, job_id).await
 }

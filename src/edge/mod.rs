@@ -30,6 +30,8 @@ mod llm;
 mod metrics;
 mod objects;
 mod observe;
+#[cfg(feature = "jobs")]
+pub(crate) mod ocr;
 mod ops;
 mod signatures;
 mod storage;

@@ -8,17 +8,18 @@
 //! runtime would have to handle.
 
 use super::{
-    extraction_key, result_key, Command, CommandState, CommandStatus, Disposition, Job, JobError,
-    JobStatus,
+    result_key, Command, CommandState, CommandStatus, Disposition, Job, JobError, JobStatus,
 };
 use crate::documents::Document;
-use crate::extract::{self, Extraction};
+use crate::extract::Extraction;
 use crate::llm::{BreakerStore, LlmConfig, LlmProvider};
 use crate::ports::{BlobStore, Clock, JobQueue, MetaStore, StoreError, UsageMeter, WebhookStore};
 use crate::usage::{month_of, Charge};
 use crate::webhooks::runner::ensure_completion_webhook;
 
+mod extraction;
 mod llm;
+use extraction::extraction;
 use llm::run_llm;
 
 /// Limits the runner works under.
@@ -62,6 +63,8 @@ pub struct RunnerPorts<'a, M, B, C, W, Q, U, L, K> {
     pub llm: &'a L,
     pub breakers: &'a K,
     pub llm_config: &'a LlmConfig,
+    /// Reads images (and pages without text) for the extraction.
+    pub ocr: &'a dyn crate::ports::Ocr,
 }
 
 /// Handles one delivery of `job_id`.
@@ -219,7 +222,7 @@ where
     let doc = load_document(meta, job).await?;
     meta.set_progress(&job.id, 10, &states, clock.now_ms())
         .await?;
-    let extraction = extraction(blobs, &doc).await?;
+    let extraction = extraction(blobs, ports.ocr, &doc).await?;
     charge_pages(usage, clock, job, extraction.pages).await;
     let mut llm = run_llm(ports, job, &doc, &extraction).await?;
     let step = 50 / job.commands.len().max(1);
@@ -303,32 +306,6 @@ async fn store_result(
     let key = result_key(&job.tenant_id, &job.id, command.name());
     blobs.put(&key, body, "application/json").await?;
     Ok(())
-}
-
-/// The document's extraction: from the cache when this tenant already
-/// extracted the same bytes with this extractor version, else extracted
-/// now and cached.
-async fn extraction(blobs: &impl BlobStore, doc: &Document) -> Result<Extraction, RunFailure> {
-    let cache_key = extraction_key(&doc.tenant_id, &doc.sha256);
-    if let Some(cached) = blobs.get(&cache_key).await? {
-        // A cache entry we cannot read is ignored and rewritten below.
-        if let Ok(ex) = serde_json::from_slice::<Extraction>(&cached) {
-            return Ok(ex);
-        }
-    }
-    let bytes = blobs.get(&doc.blob_key).await?.ok_or_else(|| {
-        RunFailure::Permanent(JobError::new(
-            "document_missing",
-            "the document's content is no longer stored",
-        ))
-    })?;
-    let ex = extract::extract(&doc.media_type, &bytes)
-        .map_err(|e| RunFailure::Permanent(JobError::new(e.code(), e.to_string())))?;
-    if let Ok(json) = serde_json::to_vec(&ex) {
-        // Caching is an optimisation: a failed write costs a re-extraction later.
-        let _ = blobs.put(&cache_key, json, "application/json").await;
-    }
-    Ok(ex)
 }
 
 async fn load_document(meta: &impl MetaStore, job: &Job) -> Result<Document, RunFailure> {

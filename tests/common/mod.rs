@@ -30,6 +30,8 @@ pub struct World {
     pub app: TestApp,
     pub clock: ManualClock,
     pub llm: ScriptedLlm,
+    /// What the OCR engine answers (tests set `ocr.words`).
+    pub ocr: quire::fakes::ScriptedOcr,
 }
 
 pub fn key(id: &str, tenant: &str, secret: &str, role: Role) -> ApiKey {
@@ -125,6 +127,7 @@ pub fn spawn_app_with(extra: &[(&str, &str)]) -> World {
         },
         clock: ManualClock::at(1_700_000_000_000),
         llm: ScriptedLlm::default(),
+        ocr: quire::fakes::ScriptedOcr::default(),
     }
 }
 
@@ -202,6 +205,7 @@ impl World {
             llm: &self.llm,
             breakers: &self.app.breakers,
             llm_config: &self.app.config.llm,
+            ocr: &self.ocr,
         };
         let limits = RunnerLimits {
             max_attempts: self.app.config.job_max_attempts,

@@ -19,8 +19,10 @@ mod legacy;
 mod markdown;
 pub mod media;
 pub mod model;
+pub mod ocr;
 pub(crate) mod ooxml;
 mod pdf;
+pub mod raster;
 mod rtf;
 pub mod scan;
 pub mod text;
@@ -287,6 +289,11 @@ fn dispatch(
         "application/rtf" => single(rtf::extract(bytes)?),
         "text/html" => single_warned(html::extract(bytes)),
         "text/xml" | "application/xml" => single_warned(xml::extract(bytes)),
+        // Images are read by OCR, which the jobs worker runs (the engine
+        // is not in this crate); here they have no extractor.
+        t if raster::is_image(t) => Err(ExtractError::Unsupported(format!(
+            "{t} (read by OCR in jobs, not here)"
+        ))),
         _ => decoded(media_type, bytes),
     }
 }

@@ -31,6 +31,13 @@ pub const DEFAULT_MEDIA_TYPES: &[&str] = &[
     "application/vnd.ms-powerpoint",
     "application/vnd.ms-excel",
     "application/vnd.ms-outlook",
+    // Read by OCR in the jobs worker.
+    "image/png",
+    "image/jpeg",
+    "image/gif",
+    "image/bmp",
+    "image/tiff",
+    "image/webp",
 ];
 
 /// Media types by file extension, used when the client sends no useful
@@ -75,6 +82,14 @@ const BY_EXTENSION: &[(&str, &str)] = &[
     ("ppt", "application/vnd.ms-powerpoint"),
     ("xls", "application/vnd.ms-excel"),
     ("msg", "application/vnd.ms-outlook"),
+    ("png", "image/png"),
+    ("jpg", "image/jpeg"),
+    ("jpeg", "image/jpeg"),
+    ("gif", "image/gif"),
+    ("bmp", "image/bmp"),
+    ("tif", "image/tiff"),
+    ("tiff", "image/tiff"),
+    ("webp", "image/webp"),
 ];
 
 /// Aliases clients commonly send, mapped to the canonical type.
@@ -87,6 +102,10 @@ const ALIASES: &[(&str, &str)] = &[
     ("application/ndjson", "application/x-ndjson"),
     ("text/rtf", "application/rtf"),
     ("application/x-zip-compressed", "application/zip"),
+    ("image/jpg", "image/jpeg"),
+    ("image/pjpeg", "image/jpeg"),
+    ("image/x-ms-bmp", "image/bmp"),
+    ("image/x-bmp", "image/bmp"),
 ];
 
 /// The media type a filename's extension implies, if it is one we know.

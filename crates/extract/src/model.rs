@@ -30,6 +30,10 @@ pub struct Element {
     pub text: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub page: Option<u32>,
+    /// For text read by OCR: the mean confidence of its words, 0 to 1.
+    /// Absent for text the document holds as text.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ocr_confidence: Option<f32>,
 }
 
 impl Element {
@@ -38,6 +42,7 @@ impl Element {
             kind,
             text: text.into(),
             page: None,
+            ocr_confidence: None,
         }
     }
 

@@ -145,6 +145,12 @@ fn image(b: &[u8]) -> Option<&'static str> {
         Some("image/jpeg")
     } else if b.starts_with(b"GIF8") {
         Some("image/gif")
+    } else if b.starts_with(b"BM") && b.len() > 26 {
+        Some("image/bmp")
+    } else if b.starts_with(b"II*\0") || b.starts_with(b"MM\0*") {
+        Some("image/tiff")
+    } else if b.starts_with(b"RIFF") && b.get(8..12) == Some(b"WEBP") {
+        Some("image/webp")
     } else {
         None
     }
@@ -245,6 +251,7 @@ fn compatible(declared: &str, sniffed: &str) -> bool {
         | "application/vnd.ms-excel"
         | "application/vnd.ms-powerpoint"
         | "application/vnd.ms-outlook" => sniffed == OLE,
+        d if d.starts_with("image/") => sniffed == d,
         // Text formats: any text; an .eml may carry 8-bit bytes too.
         _ => sniffed == "text",
     }

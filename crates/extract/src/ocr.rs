@@ -1,0 +1,170 @@
+//! Text an OCR engine read from a page image, made into elements: words
+//! (each with its box in pixels and the engine's confidence) joined into
+//! lines, lines into paragraphs where they sit close together and start
+//! at about the same place. Every element says how sure the engine was.
+
+use crate::model::{Element, Kind};
+use serde::Deserialize;
+
+/// One word as the engine reports it.
+#[derive(Debug, Clone, Deserialize)]
+pub struct OcrWord {
+    pub text: String,
+    /// 0 to 1.
+    pub confidence: f32,
+    pub left: i32,
+    pub top: i32,
+    pub right: i32,
+    pub bottom: i32,
+    /// Whether the word ends its line.
+    #[serde(default)]
+    pub line_end: bool,
+}
+
+/// Below this mean confidence a page's text is flagged as doubtful.
+const DOUBTFUL: f32 = 0.6;
+
+/// A page's words as paragraphs, with the warnings a reader should see:
+/// a page where nothing was read, or read with little confidence.
+pub fn page_elements(words: &[OcrWord], page: u32) -> (Vec<Element>, Vec<String>) {
+    let words: Vec<&OcrWord> = words.iter().filter(|w| !w.text.trim().is_empty()).collect();
+    if words.is_empty() {
+        return (
+            Vec::new(),
+            vec![format!(
+                "ocr_no_text: page {page}: the OCR engine read no text"
+            )],
+        );
+    }
+    let lines = lines(&words);
+    let mut elements = Vec::new();
+    let mut para: Vec<&Line> = Vec::new();
+    for line in &lines {
+        if para.last().is_some_and(|prev| !continues(prev, line)) {
+            elements.push(paragraph(&para, page));
+            para.clear();
+        }
+        para.push(line);
+    }
+    elements.push(paragraph(&para, page));
+    let mean = words.iter().map(|w| w.confidence).sum::<f32>() / words.len() as f32;
+    let mut warnings = Vec::new();
+    if mean < DOUBTFUL {
+        warnings.push(format!(
+            "ocr_low_confidence: page {page}: mean word confidence {mean:.2}"
+        ));
+    }
+    (elements, warnings)
+}
+
+struct Line<'w> {
+    words: Vec<&'w OcrWord>,
+    left: i32,
+    top: i32,
+    bottom: i32,
+}
+
+fn lines<'w>(words: &[&'w OcrWord]) -> Vec<Line<'w>> {
+    let mut out: Vec<Line> = Vec::new();
+    let mut open = true;
+    for w in words {
+        if open && !out.is_empty() {
+            let line = out.last_mut().expect("not empty");
+            line.left = line.left.min(w.left);
+            line.top = line.top.min(w.top);
+            line.bottom = line.bottom.max(w.bottom);
+            line.words.push(w);
+        } else {
+            out.push(Line {
+                words: vec![w],
+                left: w.left,
+                top: w.top,
+                bottom: w.bottom,
+            });
+        }
+        open = !w.line_end;
+    }
+    out
+}
+
+/// Whether `next` goes on the paragraph `prev` ends: close below it (a gap
+/// under about three-quarters of a line) and starting near its left edge.
+fn continues(prev: &Line, next: &Line) -> bool {
+    let height = (prev.bottom - prev.top).max(1);
+    let gap = next.top - prev.bottom;
+    (0..height * 3 / 4 + 1).contains(&gap.max(0))
+        && gap > -height / 2
+        && (next.left - prev.left).abs() < height * 3
+}
+
+fn paragraph(lines: &[&Line], page: u32) -> Element {
+    let mut text = String::new();
+    let (mut sum, mut count) = (0.0f32, 0usize);
+    for line in lines {
+        for w in &line.words {
+            sum += w.confidence;
+            count += 1;
+        }
+        let words: Vec<&str> = line.words.iter().map(|w| w.text.trim()).collect();
+        let line_text = words.join(" ");
+        // A word broken at the line's end by a hyphen is joined again.
+        if text.ends_with('-') && line_text.starts_with(|c: char| c.is_lowercase()) {
+            text.pop();
+        } else if !text.is_empty() {
+            text.push(' ');
+        }
+        text.push_str(&line_text);
+    }
+    let mut el = Element::new(Kind::Paragraph, text).on_page(page);
+    el.ocr_confidence = Some((sum / count.max(1) as f32 * 1000.0).round() / 1000.0);
+    el
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn word(text: &str, left: i32, top: i32, line_end: bool) -> OcrWord {
+        OcrWord {
+            text: text.into(),
+            confidence: 0.9,
+            left,
+            top,
+            right: left + 40,
+            bottom: top + 20,
+            line_end,
+        }
+    }
+
+    #[test]
+    fn words_become_lines_and_close_lines_one_paragraph() {
+        let words = vec![
+            word("A", 10, 10, false),
+            word("para-", 60, 10, true),
+            word("graph", 10, 35, false),
+            word("here.", 60, 35, true),
+            // A wide gap: a new paragraph.
+            word("Next", 10, 120, true),
+        ];
+        let (els, warnings) = page_elements(&words, 3);
+        let texts: Vec<&str> = els.iter().map(|e| e.text.as_str()).collect();
+        assert_eq!(texts, vec!["A paragraph here.", "Next"]);
+        assert_eq!(els[0].page, Some(3));
+        assert_eq!(els[0].ocr_confidence, Some(0.9));
+        assert!(warnings.is_empty());
+    }
+
+    #[test]
+    fn a_page_read_as_nothing_or_doubtfully_says_so() {
+        let (els, warnings) = page_elements(&[], 2);
+        assert!(els.is_empty());
+        assert_eq!(
+            warnings,
+            vec!["ocr_no_text: page 2: the OCR engine read no text"]
+        );
+        let mut w = word("blurry", 0, 0, true);
+        w.confidence = 0.3;
+        let (_, warnings) = page_elements(&[w], 1);
+        assert!(warnings[0].starts_with("ocr_low_confidence: page 1"));
+    }
+}

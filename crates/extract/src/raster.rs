@@ -1,0 +1,123 @@
+//! Images as the OCR engine takes them: decoded (PNG, JPEG, GIF, BMP,
+//! TIFF, WebP) to 8-bit RGBA, under a pixel cap and the document's
+//! budget, since a few KB of PNG can declare a gigapixel canvas.
+
+use crate::{ExtractError, Limits};
+use image::{ImageFormat, ImageReader};
+use std::io::Cursor;
+
+/// Most pixels an image may have: a 600 dpi A3 scan is about 70 M.
+pub const MAX_PIXELS: u64 = 80_000_000;
+
+/// The media types read by OCR, and each one's decoder.
+const FORMATS: [(&str, ImageFormat); 7] = [
+    ("image/png", ImageFormat::Png),
+    ("image/jpeg", ImageFormat::Jpeg),
+    ("image/gif", ImageFormat::Gif),
+    ("image/bmp", ImageFormat::Bmp),
+    ("image/tiff", ImageFormat::Tiff),
+    ("image/webp", ImageFormat::WebP),
+    ("image/x-ms-bmp", ImageFormat::Bmp),
+];
+
+/// Whether a media type is an image Quire reads by OCR.
+pub fn is_image(media_type: &str) -> bool {
+    FORMATS.iter().any(|(t, _)| *t == media_type)
+}
+
+/// Pixels, four bytes each (red, green, blue, alpha), row by row.
+pub struct Raster {
+    pub width: u32,
+    pub height: u32,
+    pub rgba: Vec<u8>,
+}
+
+/// Decodes an image (the first frame of an animation or a multi-page
+/// TIFF) to RGBA.
+pub fn decode(media_type: &str, bytes: &[u8], limits: &Limits) -> Result<Raster, ExtractError> {
+    let format = FORMATS
+        .iter()
+        .find(|(t, _)| *t == media_type)
+        .map(|(_, f)| *f)
+        .ok_or_else(|| ExtractError::Unsupported(media_type.to_string()))?;
+    let malformed = |e: image::ImageError| ExtractError::Malformed(format!("the image: {e}"));
+    let mut reader = ImageReader::with_format(Cursor::new(bytes), format);
+    let (width, height) = ImageReader::with_format(Cursor::new(bytes), format)
+        .into_dimensions()
+        .map_err(malformed)?;
+    let pixels = u64::from(width) * u64::from(height);
+    if pixels > MAX_PIXELS {
+        return Err(ExtractError::TooLarge(format!(
+            "the image has {pixels} pixels; at most {MAX_PIXELS} are read"
+        )));
+    }
+    limits.take_inflated(pixels * 4, "the image's pixels")?;
+    let mut caps = image::Limits::default();
+    caps.max_image_width = Some(width);
+    caps.max_image_height = Some(height);
+    caps.max_alloc = Some(pixels * 8 + 64 * 1024 * 1024);
+    reader.limits(caps);
+    let rgba = reader.decode().map_err(malformed)?.into_rgba8();
+    Ok(Raster {
+        width: rgba.width(),
+        height: rgba.height(),
+        rgba: rgba.into_raw(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn png(width: u32, height: u32) -> Vec<u8> {
+        let img = image::RgbaImage::from_pixel(width, height, image::Rgba([255, 0, 0, 255]));
+        let mut out = Cursor::new(Vec::new());
+        img.write_to(&mut out, ImageFormat::Png).unwrap();
+        out.into_inner()
+    }
+
+    #[test]
+    fn images_decode_to_rgba() {
+        let r = decode("image/png", &png(3, 2), &Limits::default()).unwrap();
+        assert_eq!((r.width, r.height, r.rgba.len()), (3, 2, 24));
+        assert_eq!(&r.rgba[..4], &[255, 0, 0, 255]);
+    }
+
+    /// The CRC-32 PNG chunks carry.
+    fn crc32(bytes: &[u8]) -> u32 {
+        let mut crc = !0u32;
+        for b in bytes {
+            crc ^= u32::from(*b);
+            for _ in 0..8 {
+                crc = if crc & 1 == 1 {
+                    (crc >> 1) ^ 0xEDB8_8320
+                } else {
+                    crc >> 1
+                };
+            }
+        }
+        !crc
+    }
+
+    #[test]
+    fn a_canvas_past_the_pixel_cap_is_refused_before_it_is_allocated() {
+        // A valid PNG header declaring 100 000 × 100 000 pixels.
+        let mut bomb = png(1, 1);
+        bomb[16..20].copy_from_slice(&100_000u32.to_be_bytes());
+        bomb[20..24].copy_from_slice(&100_000u32.to_be_bytes());
+        let crc = crc32(&bomb[12..29]);
+        bomb[29..33].copy_from_slice(&crc.to_be_bytes());
+        assert!(matches!(
+            decode("image/png", &bomb, &Limits::default()),
+            Err(ExtractError::TooLarge(_))
+        ));
+    }
+
+    #[test]
+    fn broken_images_are_malformed() {
+        assert!(matches!(
+            decode("image/jpeg", b"\xFF\xD8\xFF garbage", &Limits::default()),
+            Err(ExtractError::Malformed(_))
+        ));
+    }
+}

@@ -1,0 +1,33 @@
+//! OCR in application tests. There is no engine natively (Tesseract runs
+//! only in the jobs worker), so [`NoOcr`] refuses every page, and
+//! [`ScriptedOcr`] answers with the words a test gives it: what the
+//! runner does with an engine's answer is tested here; the engine itself
+//! end to end, in workerd.
+
+use crate::ports::ocr::{Ocr, OcrWord, Raster};
+use futures_util::future::LocalBoxFuture;
+use std::cell::RefCell;
+
+pub struct NoOcr;
+
+impl Ocr for NoOcr {
+    fn read<'a>(&'a self, _image: &'a Raster) -> LocalBoxFuture<'a, Result<Vec<OcrWord>, String>> {
+        Box::pin(async { Err("no OCR engine in this build".to_string()) })
+    }
+}
+
+/// Answers every page with the same words, and keeps the size of each
+/// image it was given.
+#[derive(Default)]
+pub struct ScriptedOcr {
+    pub words: Vec<OcrWord>,
+    pub seen: RefCell<Vec<(u32, u32)>>,
+}
+
+impl Ocr for ScriptedOcr {
+    fn read<'a>(&'a self, image: &'a Raster) -> LocalBoxFuture<'a, Result<Vec<OcrWord>, String>> {
+        self.seen.borrow_mut().push((image.width, image.height));
+        let words = self.words.clone();
+        Box::pin(async move { Ok(words) })
+    }
+}

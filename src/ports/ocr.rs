@@ -1,0 +1,16 @@
+//! The OCR engine: a page image in, its words out (text, box in pixels,
+//! confidence). At the edge it is Tesseract compiled to Wasm, run by the
+//! jobs worker's JavaScript (`js/ocr.mjs`, reached through
+//! `edge::ocr`); natively there is no engine, and the fakes say
+//! so ([`crate::fakes::NoOcr`]). Object-safe, so the runner takes it as
+//! `&dyn Ocr` without another type parameter.
+
+use futures_util::future::LocalBoxFuture;
+pub use quire_extract::ocr::OcrWord;
+pub use quire_extract::raster::Raster;
+
+pub trait Ocr {
+    /// The words of one page image; `Err` when the engine could not read
+    /// it at all (which the result reports as a warning on that page).
+    fn read<'a>(&'a self, image: &'a Raster) -> LocalBoxFuture<'a, Result<Vec<OcrWord>, String>>;
+}
