@@ -29,10 +29,15 @@ async function start() {
   return e;
 }
 
-/** Reads one page: RGBA pixels in, words out (text, box, confidence). */
-async function readPage(pixels, width, height) {
+/** Reads one page: grey pixels in, words out (text, box, confidence). */
+async function readPage(grey, width, height) {
   engine ??= await start();
-  const data = new Uint8ClampedArray(pixels.buffer, pixels.byteOffset, pixels.byteLength);
+  // The engine takes RGBA (ImageData's layout).
+  const data = new Uint8ClampedArray(width * height * 4);
+  for (let i = 0, j = 0; i < grey.length; i++, j += 4) {
+    data[j] = data[j + 1] = data[j + 2] = grey[i];
+    data[j + 3] = 255;
+  }
   engine.loadImage({ data, width, height });
   try {
     return engine.getTextBoxes("word").map((w) => ({
@@ -50,8 +55,8 @@ async function readPage(pixels, width, height) {
 }
 
 /** Pages from concurrent jobs of one isolate take turns. */
-export function ocr(pixels, width, height) {
-  const turn = queue.then(() => readPage(pixels, width, height));
+export function ocr(grey, width, height) {
+  const turn = queue.then(() => readPage(grey, width, height));
   queue = turn.catch(() => {});
   return turn;
 }

@@ -281,7 +281,8 @@ async fn handle(
     if config.enable_test_routes && req.path() == "/__test/raw-object" {
         return test_routes::raw_object(req, env).await;
     }
-    if config.enable_test_routes && req.path() == "/__test/extract" {
+    if config.enable_test_routes && matches!(req.path().as_str(), "/__test/extract" | "/__test/ocr")
+    {
         return test_routes::forward_to_jobs(req, env).await;
     }
     let limit = config.max_upload_bytes;

@@ -1,7 +1,7 @@
 //! The jobs worker's `fetch`. It has no route of its own: the API worker
 //! reaches it through its `JOBS_WORKER` service binding, to forward the
-//! test-only extraction and cipher benchmark routes (the API's module
-//! carries no extractor and no pure-Rust cipher).
+//! test-only extraction, OCR and cipher benchmark routes (the API's
+//! module carries no extractor, OCR engine or pure-Rust cipher).
 
 use super::*;
 
@@ -16,6 +16,7 @@ async fn fetch(mut req: Request, env: Env, _ctx: Context) -> worker::Result<Resp
                 .await
                 .map_err(ApiError::Internal)
         }
+        Ok(c) if c.enable_test_routes && req.path() == "/__test/ocr" => ocr(&mut req).await,
         Ok(c) if c.enable_test_routes => extract(&mut req).await,
         Ok(_) => Err(ApiError::NotFound(format!("route {}", req.path()))),
         Err(e) => Err(ApiError::Internal(e.to_string())),
@@ -23,8 +24,39 @@ async fn fetch(mut req: Request, env: Env, _ctx: Context) -> worker::Result<Resp
     to_worker(answer.unwrap_or_else(|e| e.to_response("")))
 }
 
+/// `POST /__test/ocr`: an image read by the jobs worker's OCR engine, as
+/// a job would read it, without the queue (`npm run bench:ocr`).
+async fn ocr(req: &mut Request) -> Result<http::Response, ApiError> {
+    use crate::extract::{ocr, raster, Limits};
+    use crate::ports::Ocr;
+    let (media_type, body) = test_body(req).await?;
+    let image = raster::decode(&media_type, &body, &Limits::default())
+        .map_err(|e| ApiError::Invalid(e.code(), e.to_string()))?;
+    let started = worker::Date::now().as_millis();
+    let words = super::ocr::TesseractOcr
+        .read(&image)
+        .await
+        .map_err(ApiError::Internal)?;
+    let ms = worker::Date::now().as_millis() - started;
+    let (elements, warnings) = ocr::page_elements(&words, 1);
+    let text = crate::extract::model::to_text(&elements);
+    Ok(http::Response::json(
+        200,
+        &serde_json::json!({ "text": text, "words": words.len(), "ocr_ms": ms, "warnings": warnings }),
+    ))
+}
+
 async fn extract(req: &mut Request) -> Result<http::Response, ApiError> {
-    if req.path() != "/__test/extract" || req.method() != worker::Method::Post {
+    if req.path() != "/__test/extract" {
+        return Err(ApiError::NotFound(format!("route {}", req.path())));
+    }
+    let (media_type, body) = test_body(req).await?;
+    crate::app::system::test_extract(Some(&media_type), &body)
+}
+
+/// A test route's body (POST, at most `EXTRACT_BODY_MAX`) and its media type.
+async fn test_body(req: &mut Request) -> Result<(String, Vec<u8>), ApiError> {
+    if req.method() != worker::Method::Post {
         return Err(ApiError::NotFound(format!("route {}", req.path())));
     }
     let header = |name: &str| req.headers().get(name).ok().flatten();
@@ -36,10 +68,16 @@ async fn extract(req: &mut Request) -> Result<http::Response, ApiError> {
             limit: EXTRACT_BODY_MAX,
         });
     }
-    let content_type = header("content-type");
+    let content_type = header("content-type").unwrap_or_else(|| "text/plain".into());
+    let media_type = content_type
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_string();
     let body = req
         .bytes()
         .await
         .map_err(|e| ApiError::Invalid("unreadable_body", e.to_string()))?;
-    crate::app::system::test_extract(content_type.as_deref(), &body)
+    Ok((media_type, body))
 }

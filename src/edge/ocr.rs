@@ -1,6 +1,6 @@
 //! OCR at the edge: Tesseract compiled to Wasm, which the jobs worker's
 //! entry (`js/jobs.mjs`) loads from `js/ocr.mjs` and publishes as
-//! `globalThis.QUIRE_OCR(pixels, width, height)`, a promise of the page's
+//! `globalThis.QUIRE_OCR(grey, width, height)`, a promise of the page's
 //! words. The API worker publishes none: it never reads images.
 
 use crate::ports::ocr::{Ocr, OcrWord, Raster};
@@ -26,7 +26,7 @@ async fn read(image: &Raster) -> Result<Vec<OcrWord>, String> {
     let engine: Function = engine
         .dyn_into()
         .map_err(|_| "no OCR engine in this worker".to_string())?;
-    let pixels = Uint8Array::from(image.rgba.as_slice());
+    let pixels = Uint8Array::from(image.gray.as_slice());
     let promise: Promise = engine
         .call3(
             &JsValue::NULL,

@@ -1,13 +1,19 @@
 //! Images as the OCR engine takes them: decoded (PNG, JPEG, GIF, BMP,
-//! TIFF, WebP) to 8-bit RGBA, under a pixel cap and the document's
-//! budget, since a few KB of PNG can declare a gigapixel canvas.
+//! TIFF, WebP) to 8-bit grey, under a pixel cap and the document's budget
+//! (a few KB of PNG can declare a gigapixel canvas), and scaled down to
+//! at most [`OCR_PIXELS`]: about a 300 dpi letter page, where Tesseract
+//! reads best, and what a Worker's 128 MB holds with the engine's copies.
 
 use crate::{ExtractError, Limits};
 use image::{ImageFormat, ImageReader};
 use std::io::Cursor;
 
-/// Most pixels an image may have: a 600 dpi A3 scan is about 70 M.
+/// Most pixels an image may have (one byte each while decoded, charged to
+/// the budget, whose per-stream cap of 32 MiB binds first).
 pub const MAX_PIXELS: u64 = 80_000_000;
+
+/// Most pixels handed to the engine; larger images are scaled down.
+pub const OCR_PIXELS: u64 = 9_000_000;
 
 /// The media types read by OCR, and each one's decoder.
 const FORMATS: [(&str, ImageFormat); 7] = [
@@ -25,15 +31,15 @@ pub fn is_image(media_type: &str) -> bool {
     FORMATS.iter().any(|(t, _)| *t == media_type)
 }
 
-/// Pixels, four bytes each (red, green, blue, alpha), row by row.
+/// Grey pixels, one byte each, row by row.
 pub struct Raster {
     pub width: u32,
     pub height: u32,
-    pub rgba: Vec<u8>,
+    pub gray: Vec<u8>,
 }
 
 /// Decodes an image (the first frame of an animation or a multi-page
-/// TIFF) to RGBA.
+/// TIFF) to grey, scaled to at most [`OCR_PIXELS`].
 pub fn decode(media_type: &str, bytes: &[u8], limits: &Limits) -> Result<Raster, ExtractError> {
     let format = FORMATS
         .iter()
@@ -51,17 +57,25 @@ pub fn decode(media_type: &str, bytes: &[u8], limits: &Limits) -> Result<Raster,
             "the image has {pixels} pixels; at most {MAX_PIXELS} are read"
         )));
     }
-    limits.take_inflated(pixels * 4, "the image's pixels")?;
+    limits.take_inflated(pixels, "the image's pixels")?;
     let mut caps = image::Limits::default();
     caps.max_image_width = Some(width);
     caps.max_image_height = Some(height);
     caps.max_alloc = Some(pixels * 8 + 64 * 1024 * 1024);
     reader.limits(caps);
-    let rgba = reader.decode().map_err(malformed)?.into_rgba8();
+    let mut gray = reader.decode().map_err(malformed)?.into_luma8();
+    if pixels > OCR_PIXELS {
+        let scale = (OCR_PIXELS as f64 / pixels as f64).sqrt();
+        let (w, h) = (
+            ((f64::from(width) * scale) as u32).max(1),
+            ((f64::from(height) * scale) as u32).max(1),
+        );
+        gray = image::imageops::resize(&gray, w, h, image::imageops::FilterType::Triangle);
+    }
     Ok(Raster {
-        width: rgba.width(),
-        height: rgba.height(),
-        rgba: rgba.into_raw(),
+        width: gray.width(),
+        height: gray.height(),
+        gray: gray.into_raw(),
     })
 }
 
@@ -77,10 +91,26 @@ mod tests {
     }
 
     #[test]
-    fn images_decode_to_rgba() {
+    fn images_decode_to_grey() {
         let r = decode("image/png", &png(3, 2), &Limits::default()).unwrap();
-        assert_eq!((r.width, r.height, r.rgba.len()), (3, 2, 24));
-        assert_eq!(&r.rgba[..4], &[255, 0, 0, 255]);
+        assert_eq!((r.width, r.height, r.gray.len()), (3, 2, 6));
+        // Pure red is dark grey.
+        assert!(r.gray.iter().all(|g| (50..=60).contains(g)), "{:?}", r.gray);
+    }
+
+    #[test]
+    fn large_images_are_scaled_down_for_the_engine() {
+        // Uncompressed, so the test spends no time compressing 12 M pixels.
+        let img = image::GrayImage::from_pixel(4000, 3000, image::Luma([200]));
+        let mut bmp = Cursor::new(Vec::new());
+        img.write_to(&mut bmp, ImageFormat::Bmp).unwrap();
+        let r = decode("image/bmp", bmp.get_ref(), &Limits::default()).unwrap();
+        let pixels = u64::from(r.width) * u64::from(r.height);
+        assert!(
+            pixels <= OCR_PIXELS && pixels > OCR_PIXELS * 9 / 10,
+            "{pixels}"
+        );
+        assert_eq!(r.width * 3 / 4, r.height);
     }
 
     /// The CRC-32 PNG chunks carry.

@@ -63,7 +63,7 @@ pub fn extract(bytes: &[u8], limits: &Limits) -> Result<Extraction, ExtractError
     }
     if !empty_pages.is_empty() {
         warnings.push(format!(
-            "no_text_layer: {} of {} pages have no text (scanned? OCR is not supported)",
+            "no_text_layer: {} of {} pages have no text (scanned? OCR reads images, not yet PDF pages)",
             empty_pages.len(),
             pages.len()
         ));
