@@ -335,3 +335,23 @@ fn the_crons_are_the_schedules_the_scheduled_handler_matches() {
         assert!(crons.iter().any(|c| c == schedule), "{schedule} is a cron");
     }
 }
+
+#[test]
+fn every_jobs_environment_defines_the_ocr_loaders_base_url() {
+    // `define` is not inherited by environments: an environment without it
+    // would bundle tesseract-wasm's loader with an unusable import.meta.url.
+    let jobs = jobs_wrangler();
+    for env in [None, Some("dev"), Some("staging"), Some("production")] {
+        let define = section(&jobs, env)
+            .get("define")
+            .and_then(Value::as_table)
+            .unwrap_or_else(|| panic!("{env:?}: no [define]"));
+        assert!(
+            define
+                .get("import.meta.url")
+                .and_then(Value::as_str)
+                .is_some(),
+            "{env:?}"
+        );
+    }
+}

@@ -2,14 +2,10 @@
 // roles, per-document sharing, and the hash-chained audit log (including a
 // tamper found by /v1/audit/verify after editing the local D1 directly).
 import assert from "node:assert/strict";
-import { execFileSync } from "node:child_process";
-import path from "node:path";
 import { test } from "node:test";
-import { fileURLToPath } from "node:url";
-import { api, assertProblem, createJob, waitForJob } from "./helpers.mjs";
+import { api, assertProblem, createJob, localSql, waitForJob } from "./helpers.mjs";
 
 const OPERATOR = process.env.QUIRE_OPERATOR_KEY;
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 
 const json = (body) => ({ headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
 
@@ -225,10 +221,7 @@ test("the audit log records who did what, filters it, and finds tampering", asyn
 
   // The table refuses updates; someone with raw database access drops the
   // guard and rewrites an entry. The chain gives it away.
-  const sql = (command) =>
-    execFileSync(path.join(root, "node_modules", ".bin", "wrangler"),
-      ["d1", "execute", "DB", "--local", "--persist-to", process.env.QUIRE_PERSIST_DIR, "--command", command],
-      { cwd: root, stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, CI: "true", WRANGLER_SEND_METRICS: "false" } });
+  const sql = (command) => localSql(command, { json: false });
   assert.throws(() => sql(`UPDATE audit_log SET outcome = 'success' WHERE tenant_id = '${t.id}' AND seq = ${failed.seq}`));
   sql(`DROP TRIGGER audit_log_append_only_update; UPDATE audit_log SET outcome = 'success' WHERE tenant_id = '${t.id}' AND seq = ${failed.seq}`);
   const broken = await api("GET", "/v1/audit/verify", { key: t.owner });

@@ -7,14 +7,11 @@
 // `wrangler dev` with the FAULTS switch.
 import assert from "node:assert/strict";
 import { createHmac } from "node:crypto";
-import { execFileSync } from "node:child_process";
 import http from "node:http";
-import path from "node:path";
 import { test } from "node:test";
-import { fileURLToPath } from "node:url";
 import { startServer } from "../../scripts/local-server.mjs";
+import { localSql } from "./helpers.mjs";
 
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 const JOBS = 200;
 const SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
 const LLM = process.env.QUIRE_FAKE_LLM;
@@ -116,19 +113,7 @@ test("200 jobs under 30 % injected faults all end, once, and the SLO pages", { t
     // many runs it took; the jobs table holds what the clients were told.
     // Read beside the running server: its writes (audit entries land after
     // each response) can hold the file for a moment (SQLITE_BUSY): retry.
-    const sqlOnce = (q) => JSON.parse(execFileSync(path.join(root, "node_modules", ".bin", "wrangler"),
-      ["d1", "execute", "DB", "--local", "--persist-to", server.persist, "--json", "--command", q],
-      { cwd: root, stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, CI: "true", WRANGLER_SEND_METRICS: "false" } }).toString())[0].results[0];
-    const sql = (q) => {
-      for (let attempt = 1; ; attempt++) {
-        try {
-          return sqlOnce(q);
-        } catch (e) {
-          if (attempt >= 6 || !String(e.message).includes("SQLITE_BUSY")) throw e;
-          execFileSync("sleep", ["1"]);
-        }
-      }
-    };
+    const sql = (q) => localSql(q, { persist: server.persist })[0];
     const rows = sql("SELECT COUNT(*) AS jobs, SUM(attempts) AS attempts, SUM(attempts > 1) AS rerun, " +
       "(SELECT COUNT(*) FROM documents) AS documents FROM jobs");
     // A try that wrote its row and then failed is finished by the retry

@@ -56,10 +56,10 @@ test("an upload over the size limit is 413 and stores nothing", async () => {
   assert.equal(after, before);
 });
 
-test("an image or unknown media type is 415 naming the type", async () => {
-  const resp = await api("POST", "/v1/documents", { headers: { "content-type": "image/png" }, body: Buffer.from([0x89, 0x50, 0x4e, 0x47]) });
+test("a media type Quire does not read is 415 naming the type", async () => {
+  const resp = await api("POST", "/v1/documents", { headers: { "content-type": "image/heic" }, body: Buffer.from("\0\0\0\x18ftypheic") });
   assertProblem(resp, 415, "unsupported_media_type");
-  assert.match(resp.json.detail, /image\/png/);
+  assert.match(resp.json.detail, /image\/heic/);
 });
 
 test("an empty upload is 422 empty_body", async () => {

@@ -1,5 +1,6 @@
 // Shared helpers for end-to-end tests: a tiny client for the running worker.
 import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import path from "node:path";
 
@@ -136,4 +137,28 @@ export function callsIn(logText, requestId) {
     else if (v.msg === "request" && v.request_id === requestId && Array.isArray(v.calls)) calls.push(...v.calls);
   }
   return calls;
+}
+
+/**
+ * Runs SQL on the local D1 beside the running server (`wrangler d1
+ * execute`), its raw output returned. The server's own writes can hold the
+ * file for a moment (SQLITE_BUSY): such a statement is tried again, up to
+ * six times a second apart. With `json`, the rows of the first statement.
+ */
+export function localSql(command, { persist = process.env.QUIRE_PERSIST_DIR, json = true } = {}) {
+  const root = new URL("../..", import.meta.url).pathname;
+  const args = ["d1", "execute", "DB", "--local", "--persist-to", persist, ...(json ? ["--json"] : []), "--command", command];
+  for (let attempt = 1; ; attempt++) {
+    try {
+      const out = execFileSync(`${root}node_modules/.bin/wrangler`, args, {
+        cwd: root,
+        stdio: ["ignore", "pipe", "pipe"],
+        env: { ...process.env, CI: "true", WRANGLER_SEND_METRICS: "false" },
+      }).toString();
+      return json ? JSON.parse(out)[0].results : out;
+    } catch (e) {
+      if (attempt >= 6 || !String(e.message).includes("SQLITE_BUSY")) throw e;
+      execFileSync("sleep", ["1"]);
+    }
+  }
 }

@@ -1,24 +1,13 @@
 // Privacy through HTTP: the tenant export, and tenant erasure proven by
 // reading the local D1 and R2 directly afterwards.
 import assert from "node:assert/strict";
-import { execFileSync } from "node:child_process";
-import path from "node:path";
 import { test } from "node:test";
-import { fileURLToPath } from "node:url";
-import { api, assertProblem, waitForJob } from "./helpers.mjs";
+import { api, assertProblem, localSql, waitForJob } from "./helpers.mjs";
 
 const OPERATOR = process.env.QUIRE_OPERATOR_KEY;
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 const json = (body) => ({ headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
 
-function sql(command) {
-  const out = execFileSync(
-    path.join(root, "node_modules", ".bin", "wrangler"),
-    ["d1", "execute", "DB", "--local", "--persist-to", process.env.QUIRE_PERSIST_DIR, "--json", "--command", command],
-    { cwd: root, stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, CI: "true", WRANGLER_SEND_METRICS: "false" } },
-  );
-  return JSON.parse(out.toString())[0].results;
-}
+const sql = (command) => localSql(command);
 
 async function rawObject(key) {
   return fetch(`${process.env.QUIRE_URL}/__test/raw-object?key=${encodeURIComponent(key)}`);

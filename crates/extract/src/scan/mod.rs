@@ -145,7 +145,7 @@ fn image(b: &[u8]) -> Option<&'static str> {
         Some("image/jpeg")
     } else if b.starts_with(b"GIF8") {
         Some("image/gif")
-    } else if b.starts_with(b"BM") && b.len() > 26 {
+    } else if b.starts_with(b"BM") && bmp_header(b) {
         Some("image/bmp")
     } else if b.starts_with(b"II*\0") || b.starts_with(b"MM\0*") {
         Some("image/tiff")
@@ -154,6 +154,15 @@ fn image(b: &[u8]) -> Option<&'static str> {
     } else {
         None
     }
+}
+
+/// A BMP's file header: reserved zeros, then a known DIB header size.
+/// (Text may well start with "BM"; it has no NULs there.)
+fn bmp_header(b: &[u8]) -> bool {
+    let dib = b
+        .get(14..18)
+        .map(|d| u32::from_le_bytes([d[0], d[1], d[2], d[3]]));
+    b.get(6..10) == Some(&[0, 0, 0, 0]) && matches!(dib, Some(12 | 40 | 52 | 56 | 64 | 108 | 124))
 }
 
 /// Text of any encoding we read: no NUL bytes, or the NUL pattern of UTF-16 or UTF-32.
@@ -263,6 +272,15 @@ mod tests {
 
     fn ok(declared: &str, bytes: &[u8]) -> Result<ScanReport, ScanError> {
         scan(declared, bytes, &ScanLimits::default(), &[])
+    }
+
+    #[test]
+    fn text_that_starts_like_a_bitmap_is_still_text() {
+        let csv = b"BMW,Munich,1916\nAudi,Ingolstadt,1909\nOpel,Russelsheim,1862\n";
+        assert!(ok("text/csv", csv).is_ok());
+        let mut bmp = b"BM\x46\0\0\0\0\0\0\0\x36\0\0\0\x28\0\0\0".to_vec();
+        bmp.resize(70, 0);
+        assert_eq!(ok("image/bmp", &bmp).unwrap().sniffed_type, "image/bmp");
     }
 
     #[test]
