@@ -6,6 +6,7 @@
 // that stops dispatching"); there it can stop nothing after it.
 import assert from "node:assert/strict";
 import { test } from "node:test";
+import zlib from "node:zlib";
 import { api, corpus, createJob, extractCorpus, upload, waitForJob } from "./helpers.mjs";
 
 test("an image that is not what it says is refused; a broken one fails its job typed", async () => {
@@ -22,6 +23,40 @@ test("an image that is not what it says is refused; a broken one fails its job t
   const job = await waitForJob((await createJob(doc.id)).id);
   assert.equal(job.status, "failed");
   assert.equal(job.error.code, "malformed_document");
+});
+
+/** A 1×1 grey PNG whose header claims `width` × `height` pixels. */
+function pngClaiming(width, height) {
+  const chunk = (type, data) => {
+    const body = Buffer.concat([Buffer.from(type), data]);
+    const out = Buffer.alloc(8 + data.length + 4);
+    out.writeUInt32BE(data.length, 0);
+    body.copy(out, 4);
+    out.writeUInt32BE(zlib.crc32(body), 8 + data.length);
+    return out;
+  };
+  const ihdr = Buffer.alloc(13);
+  ihdr.writeUInt32BE(width, 0);
+  ihdr.writeUInt32BE(height, 4);
+  ihdr[8] = 8; // 8-bit grey
+  return Buffer.concat([
+    Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
+    chunk("IHDR", ihdr),
+    chunk("IDAT", zlib.deflateSync(Buffer.from([0, 200]))),
+    chunk("IEND", Buffer.alloc(0)),
+  ]);
+}
+
+test("a PNG of a few bytes claiming a 100 000 × 100 000 canvas fails document_too_large before any pixel is allocated", async () => {
+  const bomb = pngClaiming(100_000, 100_000);
+  assert.ok(bomb.length < 100);
+  const doc = await upload("bomb.png", "image/png", bomb);
+  const job = await waitForJob((await createJob(doc.id)).id);
+  assert.equal(job.status, "failed");
+  assert.equal(job.error.code, "document_too_large");
+  // The jobs worker is still there for the next document.
+  const [next] = await extractCorpus("fake-text.txt", "text/plain");
+  assert.equal(next.status, "succeeded");
 });
 
 test("a scanned page image is read by OCR in the runtime: words, confidence, nothing left unread", async () => {

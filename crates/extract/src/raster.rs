@@ -46,7 +46,12 @@ pub fn decode(media_type: &str, bytes: &[u8], limits: &Limits) -> Result<Raster,
         .find(|(t, _)| *t == media_type)
         .map(|(_, f)| *f)
         .ok_or_else(|| ExtractError::Unsupported(media_type.to_string()))?;
-    let malformed = |e: image::ImageError| ExtractError::Malformed(format!("the image: {e}"));
+    // The decoders' own limits (dimensions, allocations) are a size
+    // refusal like ours; anything else is a broken file.
+    let malformed = |e: image::ImageError| match e {
+        image::ImageError::Limits(_) => ExtractError::TooLarge(format!("the image: {e}")),
+        _ => ExtractError::Malformed(format!("the image: {e}")),
+    };
     let mut reader = ImageReader::with_format(Cursor::new(bytes), format);
     let (width, height) = ImageReader::with_format(Cursor::new(bytes), format)
         .into_dimensions()
@@ -133,6 +138,22 @@ mod tests {
     fn a_canvas_past_the_pixel_cap_is_refused_before_it_is_allocated() {
         // A valid PNG header declaring 100 000 × 100 000 pixels.
         let mut bomb = png(1, 1);
+        bomb[16..20].copy_from_slice(&100_000u32.to_be_bytes());
+        bomb[20..24].copy_from_slice(&100_000u32.to_be_bytes());
+        let crc = crc32(&bomb[12..29]);
+        bomb[29..33].copy_from_slice(&crc.to_be_bytes());
+        assert!(matches!(
+            decode("image/png", &bomb, &Limits::default()),
+            Err(ExtractError::TooLarge(_))
+        ));
+    }
+
+    #[test]
+    fn a_grey_png_claiming_a_huge_canvas_is_too_large_not_malformed() {
+        let img = image::GrayImage::from_pixel(1, 1, image::Luma([200]));
+        let mut bomb = Cursor::new(Vec::new());
+        img.write_to(&mut bomb, ImageFormat::Png).unwrap();
+        let mut bomb = bomb.into_inner();
         bomb[16..20].copy_from_slice(&100_000u32.to_be_bytes());
         bomb[20..24].copy_from_slice(&100_000u32.to_be_bytes());
         let crc = crc32(&bomb[12..29]);
