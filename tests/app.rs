@@ -1562,3 +1562,40 @@ fn an_image_the_engine_reads_as_nothing_says_so_on_its_page() {
         "ocr_no_text: page 1: the OCR engine read no text"
     );
 }
+
+#[test]
+fn a_scanned_pdfs_image_pages_are_read_by_ocr_in_page_order() {
+    let mut w = spawn_app_with(&[
+        ("MAX_UPLOAD_BYTES", "100000"),
+        ("USAGE_BUDGETS", "stored_bytes=100000"),
+    ]);
+    w.ocr.words = vec![
+        ocr_word("Scanned", 10, 10, false),
+        ocr_word("words", 80, 10, true),
+    ];
+    let pdf = include_bytes!("../crates/extract/tests/fixtures/scanned.pdf");
+    let job_id = w.job_id(&w.upload_id("application/pdf", pdf));
+    assert_eq!(w.deliver(&job_id), Disposition::Ack);
+    let result = common::result_of(&w, &job_id, "extract");
+    // Page 1's text layer, then each scanned page's words on its page.
+    assert_eq!(
+        result["text"],
+        "A cover page with a text layer.\n\nScanned words\n\nScanned words"
+    );
+    let elements = result["elements"].as_array().unwrap();
+    let read: Vec<(u64, f64)> = elements
+        .iter()
+        .filter(|e| e["ocr_confidence"].is_number())
+        .map(|e| {
+            (
+                e["page"].as_u64().unwrap(),
+                e["ocr_confidence"].as_f64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(read, vec![(2, 0.875), (3, 0.875)]);
+    assert!(elements[0]["ocr_confidence"].is_null());
+    assert_eq!(result["warnings"], serde_json::json!([]));
+    // Each page image decoded upright (page 3 is stored sideways).
+    assert_eq!(*w.ocr.seen.borrow(), vec![(1700, 700), (1700, 700)]);
+}

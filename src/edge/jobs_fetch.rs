@@ -24,25 +24,23 @@ async fn fetch(mut req: Request, env: Env, _ctx: Context) -> worker::Result<Resp
     to_worker(answer.unwrap_or_else(|e| e.to_response("")))
 }
 
-/// `POST /__test/ocr`: an image read by the jobs worker's OCR engine, as
-/// a job would read it, without the queue (`npm run bench:ocr`).
+/// `POST /__test/ocr`: an image, or a PDF with scanned pages, read as a
+/// job reads it (decoded, then OCR'd in the jobs worker), without the
+/// queue (`npm run bench:ocr`).
 async fn ocr(req: &mut Request) -> Result<http::Response, ApiError> {
-    use crate::extract::{ocr, raster, Limits};
-    use crate::ports::Ocr;
     let (media_type, body) = test_body(req).await?;
-    let image = raster::decode(&media_type, &body, &Limits::default())
-        .map_err(|e| ApiError::Invalid(e.code(), e.to_string()))?;
     let started = worker::Date::now().as_millis();
-    let words = super::ocr::TesseractOcr
-        .read(&image)
-        .await
-        .map_err(ApiError::Internal)?;
+    let ex = crate::jobs::runner::extraction::extract_bytes(
+        &super::ocr::TesseractOcr,
+        &media_type,
+        body,
+    )
+    .await
+    .map_err(|e| ApiError::Invalid(e.code(), e.to_string()))?;
     let ms = worker::Date::now().as_millis() - started;
-    let (elements, warnings) = ocr::page_elements(&words, 1);
-    let text = crate::extract::model::to_text(&elements);
     Ok(http::Response::json(
         200,
-        &serde_json::json!({ "text": text, "words": words.len(), "ocr_ms": ms, "warnings": warnings }),
+        &serde_json::json!({ "text": ex.text(), "pages": ex.pages, "ms": ms, "warnings": ex.warnings }),
     ))
 }
 

@@ -17,7 +17,7 @@ use crate::ports::{BlobStore, Clock, JobQueue, MetaStore, StoreError, UsageMeter
 use crate::usage::{month_of, Charge};
 use crate::webhooks::runner::ensure_completion_webhook;
 
-mod extraction;
+pub(crate) mod extraction;
 mod llm;
 use extraction::extraction;
 use llm::run_llm;

@@ -6,6 +6,7 @@
 // that stops dispatching"); there it can stop nothing after it.
 import assert from "node:assert/strict";
 import { test } from "node:test";
+import { readFileSync } from "node:fs";
 import zlib from "node:zlib";
 import { api, corpus, createJob, extractCorpus, upload, waitForJob } from "./helpers.mjs";
 
@@ -57,6 +58,23 @@ test("a PNG of a few bytes claiming a 100 000 × 100 000 canvas fails document_t
   // The jobs worker is still there for the next document.
   const [next] = await extractCorpus("fake-text.txt", "text/plain");
   assert.equal(next.status, "succeeded");
+});
+
+test("a scanned PDF's image pages (Group 4, and JPEG stored sideways) are decoded and read by OCR in the runtime", async () => {
+  // Through the jobs worker's test route: extract_bytes, the function a
+  // job's extraction runs, with the real engine, without the queue (the
+  // job path with OCR is the next test; the splicing of pages, tests/app.rs).
+  const pdf = readFileSync(new URL("../../crates/extract/tests/fixtures/scanned.pdf", import.meta.url));
+  const r = await api("POST", "/__test/ocr", { headers: { "content-type": "application/pdf" }, body: pdf });
+  assert.equal(r.status, 200, r.text);
+  assert.equal(r.json.pages, 3);
+  const lines = [
+    "A cover page with a text layer.",
+    "Scanned pages are read by OCR inside the runtime.",
+    "The third page was fed into the scanner sideways.",
+  ];
+  assert.deepEqual(r.json.text.split("\n\n").map((l) => l.trim()), lines);
+  assert.deepEqual(r.json.warnings, []);
 });
 
 test("a scanned page image is read by OCR in the runtime: words, confidence, nothing left unread", async () => {

@@ -34,7 +34,7 @@ use serde::{Deserialize, Serialize};
 
 /// Bumped whenever extractors change what they produce; part of the
 /// extraction cache key, so an upgrade never serves stale extractions.
-pub const EXTRACTOR_VERSION: u32 = 2;
+pub const EXTRACTOR_VERSION: u32 = 3;
 
 /// Text and structure taken from a document.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -214,8 +214,42 @@ impl Limits {
 const GARBLED_PERCENT: u32 = 10;
 
 /// Extracts a document of the given media type under default limits.
+/// Scanned PDF pages are named in a warning, unread: see
+/// [`extract_with_scans`] for a caller that has an OCR engine.
 pub fn extract(media_type: &str, bytes: &[u8]) -> Result<Extraction, ExtractError> {
     extract_nested(media_type, bytes, &Limits::default(), 0)
+}
+
+/// A scanned page's image, for the OCR engine.
+pub use pdf::images::PageImage;
+pub use pdf::MAX_OCR_PAGES;
+
+/// Extracts a document, handing back the images of its scanned pages (a
+/// PDF's pages without text) for the caller to read by OCR. Once their
+/// elements are in, [`checked`] completes the extraction.
+pub fn extract_with_scans(
+    media_type: &str,
+    bytes: &[u8],
+) -> Result<(Extraction, Vec<PageImage>), ExtractError> {
+    let limits = Limits::default();
+    match media_type {
+        "application/pdf" => pdf::extract(bytes, &limits),
+        _ => Ok((extract_nested(media_type, bytes, &limits, 0)?, Vec::new())),
+    }
+}
+
+/// A PDF whose scanned pages nobody will read says which they are.
+fn unread(mut ex: Extraction, scans: &[PageImage]) -> Extraction {
+    if !scans.is_empty() {
+        let pages: Vec<u32> = scans.iter().map(|s| s.page).collect();
+        ex.warnings.push(format!(
+            "no_text_layer: {} pages are images without text ({}); OCR reads them in a \
+             PDF uploaded as a document, not inside an archive or attachment",
+            pages.len(),
+            pdf::page_list(&pages)
+        ));
+    }
+    ex
 }
 
 /// Extracts a document found at nesting `depth` (0 for the upload itself).
@@ -231,7 +265,12 @@ pub fn extract_nested(
             limits.max_depth
         )));
     }
-    let mut ex = dispatch(media_type, bytes, limits, depth)?;
+    checked(dispatch(media_type, bytes, limits, depth)?, limits)
+}
+
+/// An extraction's last checks: the element cap, and warnings for a
+/// result with no text or with garbled text.
+pub fn checked(mut ex: Extraction, limits: &Limits) -> Result<Extraction, ExtractError> {
     if ex.elements.len() > limits.max_elements {
         return Err(ExtractError::TooLarge(format!(
             "more than {} elements",
@@ -274,7 +313,7 @@ fn dispatch(
         return Err(ExtractError::Encrypted);
     }
     match media_type {
-        "application/pdf" => pdf::extract(bytes, limits),
+        "application/pdf" => pdf::extract(bytes, limits).map(|(ex, scans)| unread(ex, &scans)),
         DOCX => ooxml::docx(bytes, limits),
         PPTX => ooxml::pptx(bytes, limits),
         XLSX => ooxml::xlsx(bytes, limits),

@@ -5,7 +5,7 @@
 //! reads best, and what a Worker's 128 MB holds with the engine's copies.
 
 use crate::{ExtractError, Limits};
-use image::{ImageFormat, ImageReader};
+use image::{GrayImage, ImageFormat, ImageReader};
 use std::io::Cursor;
 
 /// Most pixels an image may have (one byte each while decoded, charged to
@@ -46,6 +46,16 @@ pub fn decode(media_type: &str, bytes: &[u8], limits: &Limits) -> Result<Raster,
         .find(|(t, _)| *t == media_type)
         .map(|(_, f)| *f)
         .ok_or_else(|| ExtractError::Unsupported(media_type.to_string()))?;
+    Ok(fit(decode_gray(format, bytes, limits)?))
+}
+
+/// Decodes an image of a known format to grey, under the pixel cap and
+/// the budget (a byte per pixel).
+pub(crate) fn decode_gray(
+    format: ImageFormat,
+    bytes: &[u8],
+    limits: &Limits,
+) -> Result<GrayImage, ExtractError> {
     // The decoders' own limits (dimensions, allocations) are a size
     // refusal like ours; anything else is a broken file.
     let malformed = |e: image::ImageError| match e {
@@ -56,6 +66,18 @@ pub fn decode(media_type: &str, bytes: &[u8], limits: &Limits) -> Result<Raster,
     let (width, height) = ImageReader::with_format(Cursor::new(bytes), format)
         .into_dimensions()
         .map_err(malformed)?;
+    let pixels = charge_pixels(width, height, limits)?;
+    let mut caps = image::Limits::default();
+    caps.max_image_width = Some(width);
+    caps.max_image_height = Some(height);
+    caps.max_alloc = Some(pixels * 8 + 64 * 1024 * 1024);
+    reader.limits(caps);
+    Ok(reader.decode().map_err(malformed)?.into_luma8())
+}
+
+/// Refuses a canvas past [`MAX_PIXELS`] and charges its pixels to the
+/// budget, before anything is allocated for it.
+pub(crate) fn charge_pixels(width: u32, height: u32, limits: &Limits) -> Result<u64, ExtractError> {
     let pixels = u64::from(width) * u64::from(height);
     if pixels > MAX_PIXELS {
         return Err(ExtractError::TooLarge(format!(
@@ -63,25 +85,26 @@ pub fn decode(media_type: &str, bytes: &[u8], limits: &Limits) -> Result<Raster,
         )));
     }
     limits.take_inflated(pixels, "the image's pixels")?;
-    let mut caps = image::Limits::default();
-    caps.max_image_width = Some(width);
-    caps.max_image_height = Some(height);
-    caps.max_alloc = Some(pixels * 8 + 64 * 1024 * 1024);
-    reader.limits(caps);
-    let mut gray = reader.decode().map_err(malformed)?.into_luma8();
+    Ok(pixels)
+}
+
+/// A grey image as the engine takes it: scaled down to at most
+/// [`OCR_PIXELS`].
+pub(crate) fn fit(mut gray: GrayImage) -> Raster {
+    let pixels = u64::from(gray.width()) * u64::from(gray.height());
     if pixels > OCR_PIXELS {
         let scale = (OCR_PIXELS as f64 / pixels as f64).sqrt();
         let (w, h) = (
-            ((f64::from(width) * scale) as u32).max(1),
-            ((f64::from(height) * scale) as u32).max(1),
+            ((f64::from(gray.width()) * scale) as u32).max(1),
+            ((f64::from(gray.height()) * scale) as u32).max(1),
         );
         gray = image::imageops::resize(&gray, w, h, image::imageops::FilterType::Triangle);
     }
-    Ok(Raster {
+    Raster {
         width: gray.width(),
         height: gray.height(),
         gray: gray.into_raw(),
-    })
+    }
 }
 
 #[cfg(test)]

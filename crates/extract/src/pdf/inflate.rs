@@ -128,8 +128,15 @@ fn predicted(data: Vec<u8>, params: &Dictionary) -> Vec<u8> {
     }
     let columns = int(b"Columns", 1).clamp(1, 1 << 20) as usize;
     let colors = int(b"Colors", 1).clamp(1, 32) as usize;
-    let bits = int(b"BitsPerComponent", 8).clamp(8, 16) as usize;
-    lopdf::filters::png::decode_frame(&data, colors * bits / 8, columns).unwrap_or(data)
+    let bits = match int(b"BitsPerComponent", 8) {
+        b @ (1 | 2 | 4 | 8 | 16) => b as usize,
+        _ => 8,
+    };
+    // PNG filters bytes: a row is the pixels' bits rounded up to a byte,
+    // and a "pixel" at least one byte (1-bit scans pack 8 to a byte).
+    let row = (columns * colors * bits).div_ceil(8);
+    let bpp = (colors * bits / 8).max(1);
+    lopdf::filters::png::decode_frame(&data, bpp, row / bpp).unwrap_or(data)
 }
 
 fn malformed(what: &str, why: &str) -> ExtractError {

@@ -3,32 +3,39 @@
 //! ([`walker`]) turns text operators into lines, with a fallback ToUnicode
 //! reader ([`cmap`]) for maps lopdf refuses. Lines are joined into
 //! paragraphs when a line does not end a sentence and the next continues it
-//! in lower case. Documents that need a password are a typed error; pages
-//! without text are reported (scanned pages would need OCR, which Quire
-//! does not do).
+//! in lower case. Documents that need a password are a typed error. A page
+//! without text that draws an image is a scanned page: its image is handed
+//! back, still encoded ([`images::PageImage`]), for OCR.
 
 mod cmap;
+mod color;
 mod content;
 mod embedded;
 mod encoding;
 mod fonts;
 mod glyphs;
+pub mod images;
 mod inflate;
 mod matrix;
 mod walker;
 
+#[cfg(test)]
+pub(crate) mod testpdf;
+
 use super::model::{Builder, Element, Kind};
 use super::{ExtractError, Extraction, Limits};
+use images::PageImage;
 
-pub fn extract(bytes: &[u8], limits: &Limits) -> Result<Extraction, ExtractError> {
-    let head = &bytes[..bytes.len().min(1024)];
-    if !head.windows(5).any(|w| w == b"%PDF-") {
-        return Err(ExtractError::Malformed("no %PDF header".into()));
-    }
-    let doc = inflate::load(bytes, limits)?;
-    if doc.is_encrypted() && doc.authenticate_password("").is_err() {
-        return Err(ExtractError::Encrypted);
-    }
+/// Most scanned pages of one document read by OCR (a few seconds of CPU
+/// each): the rest are named in an `ocr_skipped` warning.
+pub const MAX_OCR_PAGES: usize = 40;
+
+/// The text layer, and the images of the pages that have none.
+pub fn extract(
+    bytes: &[u8],
+    limits: &Limits,
+) -> Result<(Extraction, Vec<PageImage>), ExtractError> {
+    let doc = open(bytes, limits)?;
     let pages = doc.get_pages();
     if pages.len() > limits.max_pages as usize {
         return Err(ExtractError::TooLarge(format!(
@@ -38,41 +45,140 @@ pub fn extract(bytes: &[u8], limits: &Limits) -> Result<Extraction, ExtractError
         )));
     }
     let cache = fonts::FontCache::default();
-    let mut b = Builder::default();
-    let mut warnings = Vec::new();
-    let mut empty_pages = Vec::new();
+    let mut read = Reading::default();
     for (&number, &page_id) in &pages {
+        read.page(&doc, (number, page_id), &cache, limits)?;
+    }
+    Ok(read.finish(pages.len()))
+}
+
+/// The parsed document, decrypted when its user password is empty.
+fn open(bytes: &[u8], limits: &Limits) -> Result<lopdf::Document, ExtractError> {
+    let head = &bytes[..bytes.len().min(1024)];
+    if !head.windows(5).any(|w| w == b"%PDF-") {
+        return Err(ExtractError::Malformed("no %PDF header".into()));
+    }
+    let doc = inflate::load(bytes, limits)?;
+    if doc.is_encrypted() && doc.authenticate_password("").is_err() {
+        return Err(ExtractError::Encrypted);
+    }
+    Ok(doc)
+}
+
+/// What the pages read so far gave.
+#[derive(Default)]
+struct Reading {
+    b: Builder,
+    warnings: Vec<String>,
+    /// Pages with neither text nor an image to read.
+    empty: Vec<u32>,
+    scans: Vec<PageImage>,
+}
+
+impl Reading {
+    fn page<'a>(
+        &mut self,
+        doc: &'a lopdf::Document,
+        (number, page_id): (u32, lopdf::ObjectId),
+        cache: &'a fonts::FontCache<'a>,
+        limits: &Limits,
+    ) -> Result<(), ExtractError> {
         if number > 1 {
-            b.push(Element::new(Kind::PageBreak, "").on_page(number));
+            self.b
+                .push(Element::new(Kind::PageBreak, "").on_page(number));
         }
-        b.set_page(number);
-        let text = match walker::page_text(&doc, page_id, &cache, limits) {
+        self.b.set_page(number);
+        let shown = match walker::page_text(doc, page_id, cache, limits) {
             Ok(t) => t,
             Err(walker::PageError::Budget(e)) => return Err(e),
             Err(walker::PageError::Unreadable(e)) => {
-                warnings.push(format!("page {number}: text could not be read: {e}"));
-                String::new()
+                let warning = format!("page {number}: text could not be read: {e}");
+                self.warnings.push(warning);
+                walker::PageText {
+                    text: String::new(),
+                    images: Vec::new(),
+                }
             }
         };
-        if text.trim().is_empty() {
-            empty_pages.push(number);
+        if shown.text.trim().is_empty() {
+            match scanned(doc, &shown, (number, page_id)) {
+                Some(image) => self.scans.push(image),
+                None => self.empty.push(number),
+            }
         }
-        for para in paragraphs(&text) {
-            b.paragraph(&para);
+        for para in paragraphs(&shown.text) {
+            self.b.paragraph(&para);
+        }
+        Ok(())
+    }
+
+    fn finish(mut self, pages: usize) -> (Extraction, Vec<PageImage>) {
+        if !self.empty.is_empty() {
+            self.warnings.push(format!(
+                "no_text_layer: {} of {pages} pages have neither text nor an image to read ({})",
+                self.empty.len(),
+                page_list(&self.empty)
+            ));
+        }
+        if self.scans.len() > MAX_OCR_PAGES {
+            let skipped: Vec<u32> = self.scans.drain(MAX_OCR_PAGES..).map(|s| s.page).collect();
+            self.warnings.push(format!(
+                "ocr_skipped: {} scanned pages were not read ({}): OCR reads at most \
+                 {MAX_OCR_PAGES} pages of a document",
+                skipped.len(),
+                page_list(&skipped)
+            ));
+        }
+        let ex = Extraction {
+            elements: self.b.finish(),
+            pages: pages.max(1) as u32,
+            warnings: self.warnings,
+        };
+        (ex, self.scans)
+    }
+}
+
+/// The image a page without text shows: the one covering the most of it,
+/// with the quarter turns that stand it upright.
+fn scanned(
+    doc: &lopdf::Document,
+    shown: &walker::PageText,
+    page: (u32, lopdf::ObjectId),
+) -> Option<PageImage> {
+    let area = |[a, b, c, d]: &[f32; 4]| (a * d - b * c).abs();
+    let (id, m) = shown
+        .images
+        .iter()
+        .max_by(|x, y| area(&x.1).total_cmp(&area(&y.1)))?;
+    let turns = (images::quarter_turns(*m) + page_rotation(doc, page.1)) % 4;
+    images::page_image(doc, *id, page.0, turns)
+}
+
+/// A page's `/Rotate`, inherited from its ancestors, in clockwise quarter
+/// turns.
+fn page_rotation(doc: &lopdf::Document, mut node: lopdf::ObjectId) -> u8 {
+    for _ in 0..32 {
+        let Ok(dict) = doc.get_dictionary(node) else {
+            break;
+        };
+        if let Ok(r) = dict.get(b"Rotate").and_then(lopdf::Object::as_i64) {
+            return (r.rem_euclid(360) / 90) as u8;
+        }
+        match dict.get(b"Parent").and_then(lopdf::Object::as_reference) {
+            Ok(parent) => node = parent,
+            Err(_) => break,
         }
     }
-    if !empty_pages.is_empty() {
-        warnings.push(format!(
-            "no_text_layer: {} of {} pages have no text (scanned? OCR reads images, not yet PDF pages)",
-            empty_pages.len(),
-            pages.len()
-        ));
+    0
+}
+
+/// Page numbers for a message: "1, 2, 5" (the first ten, then "…").
+pub(crate) fn page_list(pages: &[u32]) -> String {
+    let mut list: Vec<String> = pages.iter().take(10).map(u32::to_string).collect();
+    if pages.len() > 10 {
+        list.push("…".into());
     }
-    Ok(Extraction {
-        elements: b.finish(),
-        pages: pages.len().max(1) as u32,
-        warnings,
-    })
+    format!("page {}", list.join(", "))
 }
 
 /// Joins a page's lines into paragraphs.
@@ -101,6 +207,7 @@ fn paragraphs(text: &str) -> Vec<String> {
 
 #[cfg(test)]
 mod tests {
+    use super::testpdf::{one_page, stream};
     use super::*;
 
     #[test]
@@ -116,64 +223,13 @@ mod tests {
         );
     }
 
-    /// A PDF of the given objects (numbered from 1, object 1 the catalog),
-    /// with a classic cross-reference table.
-    fn pdf_of(objects: &[Vec<u8>]) -> Vec<u8> {
-        let mut out = b"%PDF-1.5\n".to_vec();
-        let mut offsets = Vec::new();
-        for (i, body) in objects.iter().enumerate() {
-            offsets.push(out.len());
-            out.extend(format!("{} 0 obj\n", i + 1).bytes());
-            out.extend_from_slice(body);
-            out.extend_from_slice(b"\nendobj\n");
-        }
-        let xref = out.len();
-        out.extend(format!("xref\n0 {}\n0000000000 65535 f \n", objects.len() + 1).bytes());
-        for o in offsets {
-            out.extend(format!("{o:010} 00000 n \n").bytes());
-        }
-        let trailer = format!(
-            "trailer\n<< /Size {} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n",
-            objects.len() + 1
-        );
-        out.extend(trailer.bytes());
-        out
-    }
-
-    fn stream(dict: &str, data: &[u8]) -> Vec<u8> {
-        use std::io::Write;
-        let mut e = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::best());
-        e.write_all(data).unwrap();
-        let packed = e.finish().unwrap();
-        let mut out = format!(
-            "<< {dict} /Filter /FlateDecode /Length {} >>\nstream\n",
-            packed.len()
-        )
-        .into_bytes();
-        out.extend(packed);
-        out.extend_from_slice(b"\nendstream");
-        out
-    }
-
-    /// Catalog, pages, one page (resources `res`), its content, then `more`.
-    fn one_page(res: &str, content: &[u8], more: Vec<Vec<u8>>) -> Vec<u8> {
-        let mut objects = vec![
-            b"<< /Type /Catalog /Pages 2 0 R >>".to_vec(),
-            b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>".to_vec(),
-            format!("<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Resources {res} /Contents 4 0 R >>").into_bytes(),
-            stream("", content),
-        ];
-        objects.extend(more);
-        pdf_of(&objects)
-    }
-
     const FONT: &str = "<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>";
 
     #[test]
     fn a_hand_built_page_reads_back() {
         let res = format!("<< /Font << /F1 {FONT} >> >>");
         let pdf = one_page(&res, b"BT /F1 12 Tf 72 700 Td (Budgets hold) Tj ET", vec![]);
-        let ex = extract(&pdf, &Limits::default()).unwrap();
+        let (ex, _) = extract(&pdf, &Limits::default()).unwrap();
         assert_eq!(ex.text().trim(), "Budgets hold");
     }
 
@@ -206,7 +262,7 @@ mod tests {
             stream("/Subtype /Type1C", &cff),
             b"<0102030304>",
         );
-        let ex = extract(&pdf, &Limits::default()).unwrap();
+        let (ex, _) = extract(&pdf, &Limits::default()).unwrap();
         assert_eq!(ex.text().trim(), "Hello");
         assert!(ex.warnings.is_empty(), "{:?}", ex.warnings);
     }
@@ -224,7 +280,7 @@ dup 3 /f put\ndup 4 /eacute put\nreadonly def\ncurrentfile eexec\n";
             stream("/Length1 200 /Length2 0 /Length3 0", program),
             b"<0102040320>",
         );
-        let ex = extract(&pdf, &Limits::default()).unwrap();
+        let (ex, _) = extract(&pdf, &Limits::default()).unwrap();
         assert_eq!(ex.text().trim(), "Caéﬁ");
     }
 
@@ -235,7 +291,7 @@ dup 3 /f put\ndup 4 /eacute put\nreadonly def\ncurrentfile eexec\n";
         // then "ll" as two runs side by side, which is two letters.
         let content = b"BT /F1 12 Tf 72 700 Td (B) Tj 0.4 0 Td (B) Tj 7.6 0 Td (O) Tj \
             0.4 0 Td (O) Tj ET BT /F1 12 Tf 72 680 Td (l) Tj 2.664 0 Td (l) Tj ET";
-        let ex = extract(&one_page(&res, content, vec![]), &Limits::default()).unwrap();
+        let (ex, _) = extract(&one_page(&res, content, vec![]), &Limits::default()).unwrap();
         assert_eq!(ex.text().trim(), "BO ll");
     }
 
@@ -282,7 +338,7 @@ dup 3 /f put\ndup 4 /eacute put\nreadonly def\ncurrentfile eexec\n";
             b"BT /F1 12 Tf 72 700 Td (Packed font) Tj ET",
             vec![objstm],
         );
-        let ex = extract(&pdf, &Limits::default()).unwrap();
+        let (ex, _) = extract(&pdf, &Limits::default()).unwrap();
         assert_eq!(ex.text().trim(), "Packed font");
     }
 

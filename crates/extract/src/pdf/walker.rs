@@ -35,6 +35,8 @@ struct State<'f> {
     /// (fake bold, shadows), is not text twice.
     shown: Option<(String, f32, f32, f32)>,
     out: String,
+    /// Image XObjects drawn, and the matrix each was drawn with.
+    images: Vec<(ObjectId, [f32; 4])>,
     /// The document's fonts, built once each.
     cache: &'f FontCache<'f>,
 }
@@ -223,15 +225,25 @@ fn page_content(doc: &Document, page_id: ObjectId, limits: &Limits) -> Result<Ve
     Ok(content)
 }
 
-/// The text of one page, one line per text line.
+/// What a page shows: its text, one line per text line, and the images
+/// it draws (with the scale and rotation of each: the CTM's `a b c d`).
+pub struct PageText {
+    pub text: String,
+    pub images: Vec<(ObjectId, [f32; 4])>,
+}
+
+/// The text of one page, and its images.
 pub fn page_text<'a>(
     doc: &'a Document,
     page_id: ObjectId,
     cache: &'a FontCache<'a>,
     limits: &Limits,
-) -> Result<String, PageError> {
+) -> Result<PageText, PageError> {
     let dicts: BTreeMap<Vec<u8>, &Dictionary> = doc.get_page_fonts(page_id)?;
-    let (resources, _) = doc.get_page_resources(page_id)?;
+    // The page's own /Resources, direct or by reference, else the nearest
+    // ancestor's (inherited whole, not merged).
+    let (direct, inherited) = doc.get_page_resources(page_id)?;
+    let resources = direct.or_else(|| inherited.iter().find_map(|id| doc.get_dictionary(*id).ok()));
     let mut fonts = BTreeMap::new();
     for (name, dict) in &dicts {
         fonts.insert(name.clone(), cache.font(doc, dict, limits)?);
@@ -253,13 +265,18 @@ pub fn page_text<'a>(
         last: None,
         shown: None,
         out: String::new(),
+        images: Vec::new(),
         cache,
     };
     walk(doc, &content, &mut st, 0, limits)?;
-    Ok(st.out)
+    Ok(PageText {
+        text: st.out,
+        images: st.images,
+    })
 }
 
-/// Runs a form XObject (`Do`) with its matrix and resources.
+/// Draws an XObject (`Do`): runs a form with its matrix and resources,
+/// notes an image and the area it covers.
 fn run_form<'a>(
     doc: &'a Document,
     name: &[u8],
@@ -270,17 +287,26 @@ fn run_form<'a>(
     if depth >= MAX_FORM_DEPTH {
         return Ok(());
     }
-    let Some(stream) = st
-        .scope
-        .xobjects
-        .and_then(|x| x.get(name).ok())
-        .and_then(|o| doc.dereference(o).ok())
+    let Some(entry) = st.scope.xobjects.and_then(|x| x.get(name).ok()) else {
+        return Ok(());
+    };
+    let Some(stream) = doc
+        .dereference(entry)
+        .ok()
         .and_then(|(_, o)| o.as_stream().ok())
     else {
         return Ok(());
     };
-    if stream.dict.get(b"Subtype").and_then(Object::as_name).ok() != Some(b"Form") {
-        return Ok(());
+    match stream.dict.get(b"Subtype").and_then(Object::as_name).ok() {
+        Some(b"Form") => {}
+        Some(b"Image") => {
+            if let Object::Reference(id) = entry {
+                let [a, b, c, d, ..] = st.ctm.0;
+                st.images.push((*id, [a, b, c, d]));
+            }
+            return Ok(());
+        }
+        _ => return Ok(()),
     }
     // Every run counts, and decodes its stream again under the budget: a
     // form drawn a million times costs what a million forms would.

@@ -1,0 +1,40 @@
+//! Scanned PDFs as a scanner and tiff2pdf make them (fixtures/scanned.pdf,
+//! written by fixtures/make_scanned_pdf.py): the text layer is read, and
+//! the pages without one are handed back as images, decoded upright.
+
+use quire_extract::{extract, extract_with_scans, Limits};
+
+const SCANNED: &[u8] = include_bytes!("fixtures/scanned.pdf");
+
+#[test]
+fn a_scanned_pdfs_pages_without_text_are_handed_over_as_upright_images() {
+    let (ex, scans) = extract_with_scans("application/pdf", SCANNED).unwrap();
+    assert_eq!(ex.pages, 3);
+    assert_eq!(ex.text().trim(), "A cover page with a text layer.");
+    assert!(ex.warnings.is_empty(), "{:?}", ex.warnings);
+    let pages: Vec<u32> = scans.iter().map(|s| s.page).collect();
+    assert_eq!(pages, vec![2, 3]);
+    for scan in &scans {
+        // Page 2 is a Group 4 scan; page 3 a JPEG stored sideways under
+        // /Rotate 90: both come out 1700 × 700, dark text on white.
+        let r = scan.raster(&Limits::default()).unwrap();
+        assert_eq!((r.width, r.height), (1700, 700), "page {}", scan.page);
+        let dark = r.gray.iter().filter(|&&g| g < 128).count();
+        assert!(
+            dark > 2_000 && dark < r.gray.len() / 10,
+            "page {}: {dark} dark pixels",
+            scan.page
+        );
+    }
+}
+
+#[test]
+fn without_an_ocr_engine_the_scanned_pages_are_named_in_a_warning() {
+    let ex = extract("application/pdf", SCANNED).unwrap();
+    assert_eq!(ex.text().trim(), "A cover page with a text layer.");
+    assert!(
+        ex.warnings[0].starts_with("no_text_layer: 2 pages are images without text (page 2, 3)"),
+        "{:?}",
+        ex.warnings
+    );
+}
