@@ -6,6 +6,13 @@ catppt and xls2csv for legacy Office), and the two texts are compared by
 word-level F1 (multiset of lower-cased words). The legacy workbook fixture
 of the extract crate's tests is scored too (the corpus has no .xls).
 
+PDF headings are scored against the documents' own outlines (bookmarks):
+for each corpus PDF with one, the outline titles that stand as a line of
+the pages at hand are the expected headings; recall is the share of them
+Quire returns as heading elements, precision the share of Quire's
+headings that are outline titles (pypdf reads the outlines; skipped
+without it).
+
 Usage: python3 scripts/quality.py [--verbose]   (npm run bench:quality)
 Needs poppler-utils, pandoc and catdoc (Debian packages); missing tools are
 skipped.
@@ -76,6 +83,61 @@ def main():
         mean = sum(s for s, _ in scores) / len(scores)
         worst = min(scores)
         print(f"| {ext} | {tool} | {len(scores)} | {mean:.3f} | {worst[0]:.3f} ({worst[1]}) |")
+    if shutil.which("pdftotext"):
+        headings_report()
+
+def norm(text):
+    import unicodedata
+    return " ".join(re.findall(r"\w+", unicodedata.normalize("NFKC", text).lower()))
+
+def outline_titles(path):
+    try:
+        import pypdf
+        reader = pypdf.PdfReader(path)
+        def flat(items):
+            for x in items:
+                if isinstance(x, list):
+                    yield from flat(x)
+                else:
+                    yield x.title
+        return [t for t in flat(reader.outline) if t and t.strip()]
+    except Exception:
+        return []
+
+def headings_report():
+    """Heading recall and precision against each PDF's outline."""
+    import json
+    rows = []
+    for d, _, files in os.walk(CORPUS):
+        for n in sorted(files):
+            path = os.path.join(d, n)
+            if not n.endswith(".pdf"):
+                continue
+            titles = {norm(t) for t in outline_titles(path)}
+            if not titles:
+                continue
+            # A title is on the pages when it stands as a line (or lines
+            # in a row: titles wrap) of the text layer.
+            text = subprocess.run(["pdftotext", path, "-"], capture_output=True).stdout.decode("utf-8", "replace")
+            lines = [norm(l) for l in text.splitlines() if norm(l)]
+            runs = {" ".join(lines[i:i + k]) for k in (1, 2, 3) for i in range(len(lines))}
+            present = {t for t in titles if t in runs}
+            out = subprocess.run([OURS, path, "--json"], capture_output=True, timeout=120)
+            elements = json.loads(out.stdout or b"[]") if out.returncode == 0 else []
+            ours = [norm(e["text"]) for e in elements if e.get("type") in ("heading", "title")]
+            found = sum(1 for t in present if t in ours)
+            right = sum(1 for h in ours if h in titles)
+            rows.append((n, len(present), found, len(ours), right))
+    if not rows:
+        return
+    print("\nPDF headings against each document's outline (the titles standing as lines on its pages):\n")
+    print("| file | outline titles on the pages | found as headings | Quire headings | of them outline titles |")
+    print("|---|---|---|---|---|")
+    for n, present, found, ours, right in rows:
+        print(f"| {n} | {present} | {found} | {ours} | {right} |")
+    present = sum(r[1] for r in rows); found = sum(r[2] for r in rows)
+    ours = sum(r[3] for r in rows); right = sum(r[4] for r in rows)
+    print(f"| all | {present} | {found} (recall {found / max(1, present):.2f}) | {ours} | {right} (precision {right / max(1, ours):.2f}) |")
 
 if __name__ == "__main__":
     main()

@@ -2,7 +2,7 @@
 // HTTP against the real runtime.
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { api, assertProblem, upload, waitForJob } from "./helpers.mjs";
+import { api, extractCorpus, assertProblem, upload, waitForJob } from "./helpers.mjs";
 
 async function job(documentId, commands) {
   const resp = await api("POST", "/v1/jobs", {
@@ -36,6 +36,12 @@ test("a PDF job chunks by page, counts, finds PII and keywords in one run", asyn
 
   const page2 = await result(done.id, "extract");
   assert.ok(page2.elements.every((e) => (e.page ?? 1) === 2), "only page 2");
+  // Every block of a PDF's text layer says where it is on its page:
+  // [left, top, right, bottom] in points from the page's top-left corner.
+  for (const e of page2.elements.filter((e) => e.type !== "page_break")) {
+    const [l, t, r, b] = e.bbox ?? [];
+    assert.ok(0 <= l && l < r && r <= 612 && 0 <= t && t < b && b <= 792, JSON.stringify(e).slice(0, 200));
+  }
   const stats = await result(done.id, "stats");
   assert.equal(stats.language, "en");
   assert.ok(stats.words > 500, `words ${stats.words}`);
@@ -48,6 +54,14 @@ test("a PDF job chunks by page, counts, finds PII and keywords in one run", asyn
   assert.equal(kw.keywords.length, 5);
   const summary = await result(done.id, "summarize_extractive");
   assert.equal(summary.sentences.length, 3);
+});
+
+test("a PDF's headings come from its type: sizes become Markdown levels, bold body-size lines the level below", async () => {
+  const [job, r] = await extractCorpus("pdf/DA-1p.pdf", "application/pdf");
+  assert.equal(job.status, "succeeded", JSON.stringify(job.error));
+  const headings = r.elements.filter((e) => e.type === "heading").map((e) => [e.level, e.text]);
+  assert.deepEqual(headings.slice(0, 3), [[1, "MAIN GAME"], [2, "CREATURES"], [3, "Abomination"]]);
+  assert.ok(r.markdown.startsWith("# MAIN GAME\n\n## CREATURES\n\n### Abomination\n\n"), r.markdown.slice(0, 200));
 });
 
 test("redaction replaces e-mail addresses and phone numbers", async () => {

@@ -34,6 +34,12 @@ pub struct Element {
     /// Absent for text the document holds as text.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ocr_confidence: Option<f32>,
+    /// Where the element is on its page: `[left, top, right, bottom]`. For
+    /// a PDF's text layer in points from the top-left corner of the page's
+    /// MediaBox (before any `/Rotate`); for text read by OCR in pixels of
+    /// the upright image the engine read.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bbox: Option<[f32; 4]>,
 }
 
 impl Element {
@@ -43,6 +49,7 @@ impl Element {
             text: text.into(),
             page: None,
             ocr_confidence: None,
+            bbox: None,
         }
     }
 

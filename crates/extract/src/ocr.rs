@@ -117,6 +117,13 @@ fn paragraph(lines: &[&Line], page: u32) -> Element {
     }
     let mut el = Element::new(Kind::Paragraph, text).on_page(page);
     el.ocr_confidence = Some((sum / count.max(1) as f32 * 1000.0).round() / 1000.0);
+    // The box around its words, in pixels of the image read.
+    let words = lines.iter().flat_map(|l| l.words.iter());
+    let (mut l, mut t, mut r, mut b) = (i32::MAX, i32::MAX, i32::MIN, i32::MIN);
+    for w in words {
+        (l, t, r, b) = (l.min(w.left), t.min(w.top), r.max(w.right), b.max(w.bottom));
+    }
+    el.bbox = Some([l as f32, t as f32, r as f32, b as f32]);
     el
 }
 
@@ -151,6 +158,7 @@ mod tests {
         assert_eq!(texts, vec!["A paragraph here.", "Next"]);
         assert_eq!(els[0].page, Some(3));
         assert_eq!(els[0].ocr_confidence, Some(0.9));
+        assert_eq!(els[0].bbox, Some([10.0, 10.0, 100.0, 55.0]));
         assert!(warnings.is_empty());
     }
 

@@ -4,8 +4,10 @@
 //! of any size is walked in small, bounded memory, and every piece's
 //! operators are charged to the document's budget.
 
+use super::inflate::decoded;
 use crate::{ExtractError, Limits};
 use lopdf::content::{Content, Operation};
+use lopdf::{Document, Object, ObjectId};
 
 /// About how many bytes of content are decoded at once.
 pub const PIECE: usize = 64 * 1024;
@@ -138,6 +140,54 @@ fn skip_inline_image(data: &[u8], from: usize) -> usize {
         i = at + 2;
     }
     data.len()
+}
+
+/// Why a page gave no text.
+#[derive(Debug)]
+pub enum PageError {
+    /// The document's budget ran out: the whole extraction stops.
+    Budget(ExtractError),
+    /// This page's structure could not be read; other pages may be.
+    Unreadable(String),
+}
+
+impl From<ExtractError> for PageError {
+    fn from(e: ExtractError) -> PageError {
+        match e {
+            e @ ExtractError::TooLarge(_) => PageError::Budget(e),
+            other => PageError::Unreadable(other.to_string()),
+        }
+    }
+}
+
+impl From<lopdf::Error> for PageError {
+    fn from(e: lopdf::Error) -> PageError {
+        PageError::Unreadable(e.to_string())
+    }
+}
+
+/// A page's content streams, decoded and joined, under the budget.
+pub(super) fn page_content(
+    doc: &Document,
+    page_id: ObjectId,
+    limits: &Limits,
+) -> Result<Vec<u8>, PageError> {
+    let mut content = Vec::new();
+    for id in doc.get_page_contents(page_id) {
+        let Ok(stream) = doc.get_object(id).and_then(Object::as_stream) else {
+            continue;
+        };
+        let data = decoded(stream, limits, "a page's content").or_else(|e| match e {
+            e @ ExtractError::TooLarge(_) => Err(e),
+            _ => Ok(stream.content.clone()),
+        })?;
+        if (content.len() + data.len()) as u64 > limits.max_stream_bytes {
+            return Err(limits.past_inflation_cap("a page's content").into());
+        }
+        content.extend_from_slice(&data);
+        content.push(b'\n');
+    }
+    Ok(content)
 }
 
 #[cfg(test)]

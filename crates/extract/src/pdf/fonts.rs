@@ -85,6 +85,51 @@ pub(super) struct Font<'a> {
     pub(super) widths: Widths,
     /// Bytes per character code: 2 for composite (Type0) fonts.
     pub(super) code_bytes: usize,
+    /// A bold face, by its name, weight or ForceBold flag.
+    pub(super) bold: bool,
+}
+
+/// Whether a font is bold: its name says so (`Arial-BoldMT`,
+/// `ABCDEF+Roboto-Black`), its descriptor's weight is 600 or more, or its
+/// ForceBold flag (bit 19) is set. A composite font's descriptor is its
+/// descendant's.
+fn is_bold(doc: &Document, dict: &Dictionary) -> bool {
+    fn resolved<'a>(doc: &'a Document, o: &'a Object) -> Option<&'a Object> {
+        doc.dereference(o).ok().map(|(_, o)| o)
+    }
+    let deref = |o| resolved(doc, o);
+    let descendant = dict
+        .get(b"DescendantFonts")
+        .ok()
+        .and_then(deref)
+        .and_then(|a| a.as_array().ok()?.first())
+        .and_then(deref)
+        .and_then(|d| d.as_dict().ok());
+    let font = descendant.unwrap_or(dict);
+    let name = font
+        .get(b"BaseFont")
+        .and_then(Object::as_name)
+        .unwrap_or(b"");
+    let name = String::from_utf8_lossy(name).to_ascii_lowercase();
+    let style = name.rsplit(['-', ',', '+']).next().unwrap_or("");
+    // TeX's Computer Modern bold faces are CMBX and CMB (cmbx12, cmb10).
+    let tex_bold = style.starts_with("cmb") && !style.starts_with("cmbsy");
+    if tex_bold
+        || ["bold", "black", "heavy", "semibold", "demi", "medi"]
+            .iter()
+            .any(|w| style.contains(w))
+    {
+        return true;
+    }
+    let descriptor = font
+        .get(b"FontDescriptor")
+        .ok()
+        .and_then(deref)
+        .and_then(|d| d.as_dict().ok());
+    descriptor.is_some_and(|d| {
+        let int = |k: &[u8]| d.get(k).ok().and_then(|o| o.as_float().ok()).unwrap_or(0.0);
+        int(b"FontWeight") >= 600.0 || (int(b"Flags") as i64) & (1 << 18) != 0
+    })
 }
 
 pub(super) fn font<'a>(
@@ -119,6 +164,7 @@ pub(super) fn font<'a>(
         decoder,
         widths: Widths::of(doc, dict, composite),
         code_bytes: if composite { 2 } else { 1 },
+        bold: is_bold(doc, dict),
     })
 }
 

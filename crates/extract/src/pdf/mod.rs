@@ -16,6 +16,7 @@ mod fonts;
 mod glyphs;
 pub mod images;
 mod inflate;
+mod layout;
 mod matrix;
 mod walker;
 
@@ -68,7 +69,7 @@ fn open(bytes: &[u8], limits: &Limits) -> Result<lopdf::Document, ExtractError> 
 /// What the pages read so far gave.
 #[derive(Default)]
 struct Reading {
-    b: Builder,
+    blocks: Vec<layout::Block>,
     warnings: Vec<String>,
     /// Pages with neither text nor an image to read.
     empty: Vec<u32>,
@@ -83,32 +84,24 @@ impl Reading {
         cache: &'a fonts::FontCache<'a>,
         limits: &Limits,
     ) -> Result<(), ExtractError> {
-        if number > 1 {
-            self.b
-                .push(Element::new(Kind::PageBreak, "").on_page(number));
-        }
-        self.b.set_page(number);
         let shown = match walker::page_text(doc, page_id, cache, limits) {
             Ok(t) => t,
-            Err(walker::PageError::Budget(e)) => return Err(e),
-            Err(walker::PageError::Unreadable(e)) => {
+            Err(content::PageError::Budget(e)) => return Err(e),
+            Err(content::PageError::Unreadable(e)) => {
                 let warning = format!("page {number}: text could not be read: {e}");
                 self.warnings.push(warning);
-                walker::PageText {
-                    text: String::new(),
-                    images: Vec::new(),
-                }
+                walker::PageText::default()
             }
         };
-        if shown.text.trim().is_empty() {
+        if shown.lines.iter().all(|l| l.text.trim().is_empty()) {
             match scanned(doc, &shown, (number, page_id)) {
                 Some(image) => self.scans.push(image),
                 None => self.empty.push(number),
             }
         }
-        for para in paragraphs(&shown.text) {
-            self.b.paragraph(&para);
-        }
+        let origin = page_origin(doc, page_id);
+        self.blocks
+            .extend(layout::blocks(&shown.lines, number, origin));
         Ok(())
     }
 
@@ -129,12 +122,58 @@ impl Reading {
                 page_list(&skipped)
             ));
         }
+        // Each page after the first opens with a page break.
+        let mut b = Builder::default();
+        let mut page = 1;
+        let mut turn_to = |b: &mut Builder, to: u32| {
+            while page < to {
+                page += 1;
+                b.push(Element::new(Kind::PageBreak, "").on_page(page));
+            }
+            b.set_page(to);
+        };
+        for (el, on) in layout::elements(self.blocks) {
+            turn_to(&mut b, on);
+            b.push(el);
+        }
+        turn_to(&mut b, pages as u32);
         let ex = Extraction {
-            elements: self.b.finish(),
+            elements: b.finish(),
             pages: pages.max(1) as u32,
             warnings: self.warnings,
         };
         (ex, self.scans)
+    }
+}
+
+/// A page attribute, its own or inherited from its ancestors.
+fn inherited<'a>(
+    doc: &'a lopdf::Document,
+    mut node: lopdf::ObjectId,
+    key: &[u8],
+) -> Option<&'a lopdf::Object> {
+    for _ in 0..32 {
+        let dict = doc.get_dictionary(node).ok()?;
+        if let Ok(v) = dict.get(key) {
+            return doc.dereference(v).ok().map(|(_, v)| v);
+        }
+        node = dict
+            .get(b"Parent")
+            .and_then(lopdf::Object::as_reference)
+            .ok()?;
+    }
+    None
+}
+
+/// The top-left corner of a page's MediaBox (US Letter when it has none).
+fn page_origin(doc: &lopdf::Document, page: lopdf::ObjectId) -> (f32, f32) {
+    let corners: Vec<f32> = inherited(doc, page, b"MediaBox")
+        .and_then(|b| b.as_array().ok())
+        .map(|a| a.iter().map(|v| v.as_float().unwrap_or(0.0)).collect())
+        .unwrap_or_default();
+    match corners.as_slice() {
+        [x0, y0, x1, y1] => (x0.min(*x1), y0.max(*y1)),
+        _ => (0.0, 792.0),
     }
 }
 
@@ -156,20 +195,10 @@ fn scanned(
 
 /// A page's `/Rotate`, inherited from its ancestors, in clockwise quarter
 /// turns.
-fn page_rotation(doc: &lopdf::Document, mut node: lopdf::ObjectId) -> u8 {
-    for _ in 0..32 {
-        let Ok(dict) = doc.get_dictionary(node) else {
-            break;
-        };
-        if let Ok(r) = dict.get(b"Rotate").and_then(lopdf::Object::as_i64) {
-            return (r.rem_euclid(360) / 90) as u8;
-        }
-        match dict.get(b"Parent").and_then(lopdf::Object::as_reference) {
-            Ok(parent) => node = parent,
-            Err(_) => break,
-        }
-    }
-    0
+fn page_rotation(doc: &lopdf::Document, page: lopdf::ObjectId) -> u8 {
+    inherited(doc, page, b"Rotate")
+        .and_then(|r| r.as_i64().ok())
+        .map_or(0, |r| (r.rem_euclid(360) / 90) as u8)
 }
 
 /// Page numbers for a message: "1, 2, 5" (the first ten, then "…").
@@ -181,47 +210,10 @@ pub(crate) fn page_list(pages: &[u32]) -> String {
     format!("page {}", list.join(", "))
 }
 
-/// Joins a page's lines into paragraphs.
-fn paragraphs(text: &str) -> Vec<String> {
-    let mut out: Vec<String> = Vec::new();
-    for line in text.lines().map(str::trim).filter(|l| !l.is_empty()) {
-        let line = line.split_whitespace().collect::<Vec<_>>().join(" ");
-        let continues = out.last().is_some_and(|prev| {
-            !prev.ends_with(['.', '!', '?', ':', ';'])
-                && line.starts_with(|c: char| c.is_lowercase())
-        });
-        match out.last_mut() {
-            Some(prev) if continues => {
-                if prev.ends_with('-') {
-                    prev.pop(); // re-join a hyphenated word
-                } else {
-                    prev.push(' ');
-                }
-                prev.push_str(&line);
-            }
-            _ => out.push(line),
-        }
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::testpdf::{one_page, stream};
     use super::*;
-
-    #[test]
-    fn continued_lines_join_and_sentences_split() {
-        let text = "The quick brown fox\njumps over the lazy dog.\nA new para-\ngraph starts here\nTitle Line\n";
-        assert_eq!(
-            paragraphs(text),
-            vec![
-                "The quick brown fox jumps over the lazy dog.",
-                "A new paragraph starts here",
-                "Title Line"
-            ]
-        );
-    }
 
     const FONT: &str = "<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>";
 

@@ -4,9 +4,10 @@
 //! (the font's glyph widths) decide line breaks and word spaces, so text
 //! placed glyph by glyph reads as words.
 
-use super::content::for_each_piece;
+use super::content::{for_each_piece, page_content, PageError};
 use super::fonts::{Font, FontCache};
 use super::inflate::decoded;
+use super::layout::TextLine;
 use super::matrix::{num, Matrix, IDENTITY};
 use crate::{ExtractError, Limits};
 use lopdf::content::Operation;
@@ -34,7 +35,8 @@ struct State<'f> {
     /// same run drawn again on top of it, less than half its width away
     /// (fake bold, shadows), is not text twice.
     shown: Option<(String, f32, f32, f32)>,
-    out: String,
+    /// The page's lines of text so far, the last one open.
+    lines: Vec<TextLine>,
     /// Image XObjects drawn, and the matrix each was drawn with.
     images: Vec<(ObjectId, [f32; 4])>,
     /// The document's fonts, built once each.
@@ -47,17 +49,8 @@ impl State<'_> {
         self.tm = self.tlm;
     }
 
-    fn push_break(&mut self, c: char) {
-        if !self.out.is_empty() && !self.out.ends_with([' ', '\n']) {
-            self.out.push(c);
-        } else if c == '\n' && self.out.ends_with(' ') {
-            self.out.pop();
-            self.out.push('\n');
-        }
-    }
-
-    /// Shows a string: break or space as its position demands, then the
-    /// text, then advance the text matrix by its width.
+    /// Shows a string: a new line or a space as its position demands,
+    /// then the text, then advance the text matrix by its width.
     fn show(&mut self, bytes: &[u8]) {
         let Some(font) = self.font.clone() else {
             return;
@@ -74,17 +67,43 @@ impl State<'_> {
             self.advance(&font, bytes, y, height);
             return;
         }
-        if let Some((end_x, last_y, last_h)) = self.last {
-            let h = height.min(last_h);
-            if (y - last_y).abs() > 0.5 * h {
-                self.push_break('\n');
-            } else if x - end_x > 0.15 * h || x < end_x - 2.0 * h {
-                self.push_break(' ');
+        let new_line = match self.last {
+            Some((end_x, last_y, last_h)) => {
+                let h = height.min(last_h);
+                // A superscript or subscript stays on its line: a new
+                // line is half the larger font's height away or more.
+                if (y - last_y).abs() > 0.5 * height.max(last_h) {
+                    true
+                } else {
+                    if x - end_x > 0.15 * h || x < end_x - 2.0 * h {
+                        self.space();
+                    }
+                    false
+                }
+            }
+            None => true,
+        };
+        if new_line || self.lines.is_empty() {
+            self.lines.push(TextLine::at(x, y));
+        }
+        let end_x = self.advance(&font, bytes, y, height);
+        let line = self.lines.last_mut().expect("a line was pushed");
+        line.add(
+            &text.replace(['\r', '\n'], " "),
+            (x, end_x),
+            height,
+            font.bold,
+        );
+        self.shown = (!text.trim().is_empty()).then_some((text, x, y, (end_x - x).abs()));
+    }
+
+    /// A word space in the current line (never two, never leading).
+    fn space(&mut self) {
+        if let Some(line) = self.lines.last_mut() {
+            if !line.text.is_empty() && !line.text.ends_with(' ') {
+                line.text.push(' ');
             }
         }
-        self.out.push_str(&text.replace(['\r', '\n'], " "));
-        let end_x = self.advance(&font, bytes, y, height);
-        self.shown = (!text.trim().is_empty()).then_some((text, x, y, (end_x - x).abs()));
     }
 
     /// The text-showing operators: `'` and `"` (next line, then show),
@@ -181,54 +200,11 @@ fn form_scope<'a>(
     Ok(scope)
 }
 
-/// Why a page gave no text.
-#[derive(Debug)]
-pub enum PageError {
-    /// The document's budget ran out: the whole extraction stops.
-    Budget(ExtractError),
-    /// This page's structure could not be read; other pages may be.
-    Unreadable(String),
-}
-
-impl From<ExtractError> for PageError {
-    fn from(e: ExtractError) -> PageError {
-        match e {
-            e @ ExtractError::TooLarge(_) => PageError::Budget(e),
-            other => PageError::Unreadable(other.to_string()),
-        }
-    }
-}
-
-impl From<lopdf::Error> for PageError {
-    fn from(e: lopdf::Error) -> PageError {
-        PageError::Unreadable(e.to_string())
-    }
-}
-
-/// A page's content streams, decoded and joined, under the budget.
-fn page_content(doc: &Document, page_id: ObjectId, limits: &Limits) -> Result<Vec<u8>, PageError> {
-    let mut content = Vec::new();
-    for id in doc.get_page_contents(page_id) {
-        let Ok(stream) = doc.get_object(id).and_then(Object::as_stream) else {
-            continue;
-        };
-        let data = decoded(stream, limits, "a page's content").or_else(|e| match e {
-            e @ ExtractError::TooLarge(_) => Err(e),
-            _ => Ok(stream.content.clone()),
-        })?;
-        if (content.len() + data.len()) as u64 > limits.max_stream_bytes {
-            return Err(limits.past_inflation_cap("a page's content").into());
-        }
-        content.extend_from_slice(&data);
-        content.push(b'\n');
-    }
-    Ok(content)
-}
-
-/// What a page shows: its text, one line per text line, and the images
-/// it draws (with the scale and rotation of each: the CTM's `a b c d`).
+/// What a page shows: its lines of text, and the images it draws (with
+/// the scale and rotation of each: the CTM's `a b c d`).
+#[derive(Default)]
 pub struct PageText {
-    pub text: String,
+    pub lines: Vec<TextLine>,
     pub images: Vec<(ObjectId, [f32; 4])>,
 }
 
@@ -264,13 +240,13 @@ pub fn page_text<'a>(
         size: 1.0,
         last: None,
         shown: None,
-        out: String::new(),
+        lines: Vec::new(),
         images: Vec::new(),
         cache,
     };
     walk(doc, &content, &mut st, 0, limits)?;
     Ok(PageText {
-        text: st.out,
+        lines: st.lines,
         images: st.images,
     })
 }

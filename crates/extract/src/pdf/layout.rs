@@ -1,0 +1,309 @@
+//! From positioned lines to blocks: lines join into paragraphs by their
+//! geometry (size, weight, spacing, left edge) and wording; blocks set in
+//! a larger size, or in bold at body size and standing alone, are
+//! headings, levelled by size across the whole document; every block
+//! carries its box on the page.
+
+use crate::model::{Element, Kind};
+
+/// One line of text as the page places it (PDF user space: points, y up).
+#[derive(Debug, Clone)]
+pub struct TextLine {
+    pub text: String,
+    pub left: f32,
+    pub right: f32,
+    pub baseline: f32,
+    /// The largest font height on the line.
+    pub size: f32,
+    bold_chars: usize,
+    chars: usize,
+}
+
+impl TextLine {
+    pub fn at(x: f32, y: f32) -> TextLine {
+        TextLine {
+            text: String::new(),
+            left: x,
+            right: x,
+            baseline: y,
+            size: 0.0,
+            bold_chars: 0,
+            chars: 0,
+        }
+    }
+
+    /// Adds a run drawn from `x0` to `x1` in a font `size` high.
+    pub fn add(&mut self, text: &str, (x0, x1): (f32, f32), size: f32, bold: bool) {
+        self.text.push_str(text);
+        let chars = text.chars().filter(|c| !c.is_whitespace()).count();
+        if chars == 0 {
+            return;
+        }
+        self.left = self.left.min(x0.min(x1));
+        self.right = self.right.max(x0.max(x1));
+        self.size = self.size.max(size);
+        self.chars += chars;
+        if bold {
+            self.bold_chars += chars;
+        }
+    }
+
+    /// Most of its letters (three in five) are bold: a word in another
+    /// face (a product name, a symbol) does not unbold a heading.
+    fn bold(&self) -> bool {
+        self.bold_chars * 5 >= self.chars * 3 && self.chars > 0
+    }
+}
+
+/// Lines of one page that read as one block.
+#[derive(Debug)]
+pub struct Block {
+    pub text: String,
+    pub page: u32,
+    size: f32,
+    bold: bool,
+    lines: usize,
+    /// Left, bottom, right, top in user space.
+    area: [f32; 4],
+    /// The page's MediaBox top-left corner, for boxes measured from it.
+    origin: (f32, f32),
+}
+
+/// Whether `next` goes on the paragraph whose last line is `prev`, of a
+/// block `right` wide so far.
+fn continues(prev: &TextLine, next: &TextLine, right: f32) -> bool {
+    let trimmed = prev.text.trim_end();
+    // A line that does not end a sentence, followed by one in lower case,
+    // is the same sentence (whatever the layout).
+    if !trimmed.ends_with(['.', '!', '?', ':', ';'])
+        && next.text.trim_start().starts_with(char::is_lowercase)
+    {
+        return true;
+    }
+    let size = prev.size.max(1.0);
+    let same_face = (next.size - prev.size).abs() <= 0.1 * size && prev.bold() == next.bold();
+    let gap = prev.baseline - next.baseline;
+    let spaced = gap > 0.5 * size && gap < 1.6 * size;
+    // Left-aligned, or centred on the same axis (titles, headings).
+    let centre = |l: &TextLine| (l.left + l.right) / 2.0;
+    let aligned =
+        (next.left - prev.left).abs() < 1.5 * size || (centre(next) - centre(prev)).abs() < size;
+    // A line ending well short of the block's right edge ends its paragraph.
+    let full = prev.right > right - 2.0 * size;
+    same_face && spaced && aligned && full && !trimmed.is_empty()
+}
+
+/// A page's lines as blocks. `origin` is its MediaBox's top-left corner.
+pub fn blocks(lines: &[TextLine], page: u32, origin: (f32, f32)) -> Vec<Block> {
+    let mut out: Vec<Block> = Vec::new();
+    let mut prev: Option<&TextLine> = None;
+    for line in lines {
+        let text = line.text.split_whitespace().collect::<Vec<_>>().join(" ");
+        if text.is_empty() {
+            continue;
+        }
+        let joined = match (prev, out.last_mut()) {
+            (Some(p), Some(block)) if continues(p, line, block.area[2]) => {
+                if block.text.ends_with('-') && text.starts_with(char::is_lowercase) {
+                    block.text.pop(); // re-join a hyphenated word
+                } else {
+                    block.text.push(' ');
+                }
+                block.text.push_str(&text);
+                block.lines += 1;
+                block.bold &= line.bold();
+                block.size = block.size.max(line.size);
+                grow(&mut block.area, line);
+                true
+            }
+            _ => false,
+        };
+        if !joined {
+            let mut area = [line.left, line.baseline, line.right, line.baseline];
+            grow(&mut area, line);
+            out.push(Block {
+                text,
+                page,
+                size: line.size,
+                bold: line.bold(),
+                lines: 1,
+                area,
+                origin,
+            });
+        }
+        prev = Some(line);
+    }
+    out
+}
+
+/// Widens a block's area by a line (its ascent about 0.8 of the font
+/// height above the baseline, its descent 0.2 below).
+fn grow(area: &mut [f32; 4], line: &TextLine) {
+    area[0] = area[0].min(line.left);
+    area[1] = area[1].min(line.baseline - 0.2 * line.size);
+    area[2] = area[2].max(line.right);
+    area[3] = area[3].max(line.baseline + 0.8 * line.size);
+}
+
+/// Rounds to a tenth of a point.
+fn tenth(v: f32) -> f32 {
+    (v * 10.0).round() / 10.0
+}
+
+/// The body text size: the size most characters are set in.
+fn body_size(blocks: &[Block]) -> f32 {
+    let mut counts: std::collections::BTreeMap<i64, usize> = Default::default();
+    for b in blocks {
+        *counts.entry((b.size * 2.0).round() as i64).or_default() += b.text.len();
+    }
+    counts
+        .into_iter()
+        .max_by_key(|&(_, n)| n)
+        .map_or(10.0, |(half, _)| half as f32 / 2.0)
+}
+
+/// Whether a block reads like a heading: short, a few lines at most, with
+/// letters, not ending a sentence with a full stop or a comma.
+fn heading_like(b: &Block) -> bool {
+    let t = b.text.trim();
+    b.lines <= 3
+        && t.chars().count() <= 150
+        && t.chars().any(char::is_alphabetic)
+        && !t.ends_with(['.', ',', ';'])
+        && !t.starts_with(char::is_lowercase)
+}
+
+/// The document's blocks as elements: headings levelled by size (the
+/// largest heading size is level 1; bold body-size headings come after
+/// the sized ones), the rest paragraphs; each with its page and box.
+pub fn elements(blocks: Vec<Block>) -> Vec<(Element, u32)> {
+    let body = body_size(&blocks);
+    let sized = |b: &Block| heading_like(b) && b.size >= body * 1.15;
+    let mut sizes: Vec<i64> = blocks
+        .iter()
+        .filter(|b| sized(b))
+        .map(|b| (b.size * 2.0).round() as i64)
+        .collect();
+    sizes.sort_unstable_by(|a, b| b.cmp(a));
+    sizes.dedup();
+    sizes.truncate(3);
+    let bold_level = sizes.len() as u8 + 1;
+    blocks
+        .into_iter()
+        .map(|b| {
+            let half = (b.size * 2.0).round() as i64;
+            let level = if sized(&b) {
+                Some(
+                    sizes
+                        .iter()
+                        .position(|&s| s == half)
+                        .map_or(3, |i| i as u8 + 1),
+                )
+            } else if heading_like(&b) && b.bold && b.lines == 1 && b.size >= body * 0.95 {
+                Some(bold_level.min(4))
+            } else {
+                None
+            };
+            let kind = level.map_or(Kind::Paragraph, |level| Kind::Heading { level });
+            let (x0, top) = b.origin;
+            let bbox = [
+                tenth(b.area[0] - x0),
+                tenth(top - b.area[3]),
+                tenth(b.area[2] - x0),
+                tenth(top - b.area[1]),
+            ];
+            let mut el = Element::new(kind, b.text).on_page(b.page);
+            el.bbox = Some(bbox);
+            (el, b.page)
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn line(text: &str, left: f32, baseline: f32, size: f32, bold: bool) -> TextLine {
+        let mut l = TextLine::at(left, baseline);
+        let width = text.len() as f32 * size * 0.5;
+        l.add(text, (left, left + width), size, bold);
+        l
+    }
+
+    #[test]
+    fn wrapped_lines_join_and_short_last_lines_end_paragraphs() {
+        let lines = vec![
+            line(
+                "Budgets hold every document to what it may cost in",
+                72.0,
+                700.0,
+                10.0,
+                false,
+            ),
+            line(
+                "memory and time. Nothing escapes them, however nested",
+                72.0,
+                688.0,
+                10.0,
+                false,
+            ),
+            line("it is.", 72.0, 676.0, 10.0, false),
+            line("Another paragraph begins here.", 72.0, 652.0, 10.0, false),
+        ];
+        let blocks = blocks(&lines, 1, (0.0, 792.0));
+        let texts: Vec<&str> = blocks.iter().map(|b| b.text.as_str()).collect();
+        assert_eq!(
+            texts,
+            vec![
+                "Budgets hold every document to what it may cost in memory and time. Nothing escapes them, however nested it is.",
+                "Another paragraph begins here."
+            ]
+        );
+    }
+
+    #[test]
+    fn larger_and_bold_lines_are_headings_by_level_with_boxes() {
+        let lines = vec![
+            line("Annual Report", 72.0, 740.0, 24.0, true),
+            line("Results", 72.0, 700.0, 16.0, true),
+            line(
+                "Revenue grew in every region this year, as the",
+                72.0,
+                680.0,
+                10.0,
+                false,
+            ),
+            line(
+                "figures below show in detail for each quarter.",
+                72.0,
+                668.0,
+                10.0,
+                false,
+            ),
+            line("Outlook", 72.0, 640.0, 10.0, true),
+            line(
+                "We expect more of the same next year, and then some.",
+                72.0,
+                626.0,
+                10.0,
+                false,
+            ),
+        ];
+        let els = elements(blocks(&lines, 2, (0.0, 792.0)));
+        let kinds: Vec<&Kind> = els.iter().map(|(e, _)| &e.kind).collect();
+        assert_eq!(
+            kinds,
+            vec![
+                &Kind::Heading { level: 1 },
+                &Kind::Heading { level: 2 },
+                &Kind::Paragraph,
+                &Kind::Heading { level: 3 },
+                &Kind::Paragraph
+            ]
+        );
+        // Boxes from the page's top-left corner, in points.
+        let first = els[0].0.bbox.unwrap();
+        assert_eq!(first, [72.0, 32.8, 228.0, 56.8]);
+        assert_eq!(els[2].0.page, Some(2));
+    }
+}
