@@ -1,6 +1,8 @@
 //! Chunking for retrieval: by size with overlap (characters or approximate
 //! tokens), by section (headings start chunks), or by page. Chunks never
 //! split inside a word, and each records the pages and heading it came from.
+//! A table is cut between its rows only, and every chunk of it opens with
+//! its header row, so each piece still says what its columns are.
 
 use crate::extract::model::{Element, Kind};
 use serde::{Deserialize, Serialize};
@@ -84,6 +86,8 @@ struct Block {
     text: String,
     page: Option<u32>,
     heading: Option<String>,
+    /// A table's rows, its cells joined by tabs; the first is its header.
+    rows: Option<Vec<String>>,
 }
 
 fn blocks(elements: &[Element]) -> Vec<Block> {
@@ -96,10 +100,19 @@ fn blocks(elements: &[Element]) -> Vec<Block> {
         if el.text.trim().is_empty() || matches!(el.kind, Kind::PageBreak) {
             continue;
         }
+        let rows = match &el.kind {
+            Kind::Table { rows } if rows.len() > 1 => Some(
+                rows.iter()
+                    .map(|r| r.join("\t").trim_end().to_string())
+                    .collect(),
+            ),
+            _ => None,
+        };
         out.push(Block {
             text: el.text.clone(),
             page: el.page,
             heading: heading.clone(),
+            rows,
         });
     }
     out
@@ -116,9 +129,76 @@ pub fn chunk(elements: &[Element], opts: &ChunkOptions) -> Vec<Chunk> {
     let overlap = opts.chars(opts.overlap);
     let mut out = Vec::new();
     for group in groups {
-        cut(&group, max, overlap, &mut out);
+        // Text runs are cut with overlap; each table on its own, by rows.
+        let mut run: Vec<&Block> = Vec::new();
+        for b in group {
+            if b.rows.is_some() {
+                cut(&run, max, overlap, &mut out);
+                run.clear();
+                cut_table(b, max, &mut out);
+            } else {
+                run.push(b);
+            }
+        }
+        cut(&run, max, overlap, &mut out);
     }
     out
+}
+
+/// Cuts a table between rows into chunks of at most `max` characters,
+/// each opening with the header row. A row too long to share a chunk with
+/// the header is cut as text, the header still first.
+fn cut_table(table: &Block, max: usize, out: &mut Vec<Chunk>) {
+    let Some((header, body)) = table.rows.as_deref().and_then(|r| r.split_first()) else {
+        return;
+    };
+    let len = |s: &str| s.chars().count();
+    let mut piece = header.clone();
+    let mut has_rows = false;
+    for row in body {
+        if len(&piece) + 1 + len(row) <= max {
+            piece.push('\n');
+            piece.push_str(row);
+            has_rows = true;
+            continue;
+        }
+        if has_rows {
+            push_chunk(out, &piece, table, table);
+        }
+        piece = format!("{header}\n{row}");
+        has_rows = true;
+        if len(&piece) > max {
+            let long = Block {
+                text: piece.clone(),
+                page: table.page,
+                heading: table.heading.clone(),
+                rows: None,
+            };
+            cut(&[&long], max, 0, out);
+            piece = header.clone();
+            has_rows = false;
+        }
+    }
+    if has_rows {
+        push_chunk(out, &piece, table, table);
+    }
+}
+
+/// Adds a chunk of `text` from the blocks `first` to `last`.
+fn push_chunk(out: &mut Vec<Chunk>, text: &str, first: &Block, last: &Block) {
+    let trimmed = text.trim();
+    if trimmed.is_empty() {
+        return;
+    }
+    out.push(Chunk {
+        index: out.len(),
+        characters: trimmed.chars().count(),
+        approx_tokens: trimmed.chars().count().div_ceil(4),
+        text: trimmed.to_string(),
+        page_start: first.page,
+        page_end: last.page,
+        heading: first.heading.clone(),
+    });
 }
 
 fn group_by(blocks: &[Block], same: impl Fn(&Block, &Block) -> bool) -> Vec<Vec<&Block>> {
@@ -155,19 +235,11 @@ fn cut(group: &[&Block], max: usize, overlap: usize, out: &mut Vec<Chunk>) {
             boundary(&chars, start, hard_end)
         };
         let piece: String = chars[start..end].iter().collect();
-        let trimmed = piece.trim();
-        if !trimmed.is_empty() {
-            let first = block_at(&spans, start);
-            let last = block_at(&spans, end.saturating_sub(1));
-            out.push(Chunk {
-                index: out.len(),
-                characters: trimmed.chars().count(),
-                approx_tokens: trimmed.chars().count().div_ceil(4),
-                text: trimmed.to_string(),
-                page_start: first.and_then(|b| b.page),
-                page_end: last.and_then(|b| b.page),
-                heading: first.and_then(|b| b.heading.clone()),
-            });
+        if let (Some(first), Some(last)) = (
+            block_at(&spans, start),
+            block_at(&spans, end.saturating_sub(1)),
+        ) {
+            push_chunk(out, &piece, first, last);
         }
         if end >= chars.len() {
             break;
@@ -272,5 +344,51 @@ mod tests {
         };
         assert!(opts.validate().is_err());
         assert!(ChunkOptions::default().validate().is_ok());
+    }
+
+    #[test]
+    fn every_chunk_of_a_table_opens_with_its_header_row_and_rows_stay_whole() {
+        let mut rows = vec![vec!["Region".to_string(), "Revenue".to_string()]];
+        for i in 0..40 {
+            rows.push(vec![
+                format!("Region number {i}"),
+                format!("{} EUR", i * 1000),
+            ]);
+        }
+        let els = vec![
+            Element::paragraph("Before the table.").on_page(1),
+            Element::table(rows).on_page(1),
+            Element::paragraph("After the table.").on_page(2),
+        ];
+        let opts = ChunkOptions {
+            max_size: 200,
+            overlap: 20,
+            ..ChunkOptions::default()
+        };
+        let chunks = chunk(&els, &opts);
+        let tables: Vec<&Chunk> = chunks
+            .iter()
+            .filter(|c| c.text.contains("Region number"))
+            .collect();
+        assert!(tables.len() >= 4, "{} table chunks", tables.len());
+        let mut seen = 0;
+        for c in &tables {
+            assert!(c.characters <= 200);
+            let mut lines = c.text.lines();
+            assert_eq!(lines.next(), Some("Region\tRevenue"), "{:?}", c.text);
+            for line in lines {
+                assert!(
+                    line.starts_with("Region number ") && line.ends_with(" EUR"),
+                    "a cut row: {line:?}"
+                );
+                seen += 1;
+            }
+        }
+        assert_eq!(seen, 40, "every row once");
+        assert_eq!(
+            chunks.first().map(|c| c.text.as_str()),
+            Some("Before the table.")
+        );
+        assert_eq!(chunks.last().map(|c| c.page_start), Some(Some(2)));
     }
 }
