@@ -13,6 +13,12 @@ Quire returns as heading elements, precision the share of Quire's
 headings that are outline titles (pypdf reads the outlines; skipped
 without it).
 
+PDF tables are scored by their captions: in each corpus PDF, every table
+captioned "Table N:" or "Table N." at the start of a line of the text
+layer is expected; recall is the share of them with a table element on
+the caption's page (captions sit above or below their table). The cells
+themselves are not scored: the corpus has no reference grid.
+
 Usage: python3 scripts/quality.py [--verbose]   (npm run bench:quality)
 Needs poppler-utils, pandoc and catdoc (Debian packages); missing tools are
 skipped.
@@ -85,6 +91,7 @@ def main():
         print(f"| {ext} | {tool} | {len(scores)} | {mean:.3f} | {worst[0]:.3f} ({worst[1]}) |")
     if shutil.which("pdftotext"):
         headings_report()
+        tables_report()
 
 def norm(text):
     import unicodedata
@@ -104,30 +111,37 @@ def outline_titles(path):
     except Exception:
         return []
 
-def headings_report():
-    """Heading recall and precision against each PDF's outline."""
-    import json
-    rows = []
+def corpus_pdfs():
+    """(name, path) of every corpus PDF, in order."""
     for d, _, files in os.walk(CORPUS):
         for n in sorted(files):
-            path = os.path.join(d, n)
-            if not n.endswith(".pdf"):
-                continue
-            titles = {norm(t) for t in outline_titles(path)}
-            if not titles:
-                continue
-            # A title is on the pages when it stands as a line (or lines
-            # in a row: titles wrap) of the text layer.
-            text = subprocess.run(["pdftotext", path, "-"], capture_output=True).stdout.decode("utf-8", "replace")
-            lines = [norm(l) for l in text.splitlines() if norm(l)]
-            runs = {" ".join(lines[i:i + k]) for k in (1, 2, 3) for i in range(len(lines))}
-            present = {t for t in titles if t in runs}
-            out = subprocess.run([OURS, path, "--json"], capture_output=True, timeout=120)
-            elements = json.loads(out.stdout or b"[]") if out.returncode == 0 else []
-            ours = [norm(e["text"]) for e in elements if e.get("type") in ("heading", "title")]
-            found = sum(1 for t in present if t in ours)
-            right = sum(1 for h in ours if h in titles)
-            rows.append((n, len(present), found, len(ours), right))
+            if n.endswith(".pdf"):
+                yield n, os.path.join(d, n)
+
+def our_elements(path):
+    """Quire's elements of a file (empty when it fails)."""
+    import json
+    out = subprocess.run([OURS, path, "--json"], capture_output=True, timeout=120)
+    return json.loads(out.stdout or b"[]") if out.returncode == 0 else []
+
+def headings_report():
+    """Heading recall and precision against each PDF's outline."""
+    rows = []
+    for n, path in corpus_pdfs():
+        titles = {norm(t) for t in outline_titles(path)}
+        if not titles:
+            continue
+        # A title is on the pages when it stands as a line (or lines
+        # in a row: titles wrap) of the text layer.
+        text = subprocess.run(["pdftotext", path, "-"], capture_output=True).stdout.decode("utf-8", "replace")
+        lines = [norm(l) for l in text.splitlines() if norm(l)]
+        runs = {" ".join(lines[i:i + k]) for k in (1, 2, 3) for i in range(len(lines))}
+        present = {t for t in titles if t in runs}
+        elements = our_elements(path)
+        ours = [norm(e["text"]) for e in elements if e.get("type") in ("heading", "title")]
+        found = sum(1 for t in present if t in ours)
+        right = sum(1 for h in ours if h in titles)
+        rows.append((n, len(present), found, len(ours), right))
     if not rows:
         return
     print("\nPDF headings against each document's outline (the titles standing as lines on its pages):\n")
@@ -138,6 +152,33 @@ def headings_report():
     present = sum(r[1] for r in rows); found = sum(r[2] for r in rows)
     ours = sum(r[3] for r in rows); right = sum(r[4] for r in rows)
     print(f"| all | {present} | {found} (recall {found / max(1, present):.2f}) | {ours} | {right} (precision {right / max(1, ours):.2f}) |")
+
+def tables_report():
+    """Captioned tables found as table elements on their page."""
+    rows = []
+    for n, path in corpus_pdfs():
+        out = subprocess.run(["pdftotext", path, "-"], capture_output=True)
+        pages = out.stdout.decode("utf-8", "replace").split("\f")
+        captions = {}
+        for number, text in enumerate(pages, 1):
+            for m in re.finditer(r"(?m)^Table (\d+)[:.]", text):
+                captions.setdefault(m.group(1), number)
+        if not captions:
+            continue
+        elements = our_elements(path)
+        on = {e.get("page", 1) for e in elements if e.get("type") == "table"}
+        found = sum(1 for page in captions.values() if page in on)
+        tables = sum(1 for e in elements if e.get("type") == "table")
+        rows.append((n, len(captions), found, tables))
+    if not rows:
+        return
+    print("\nPDF tables against their captions (\"Table N:\" lines of the text layer):\n")
+    print("| file | captioned tables | with a table element on their page | table elements |")
+    print("|---|---|---|---|")
+    for n, captioned, found, tables in rows:
+        print(f"| {n} | {captioned} | {found} | {tables} |")
+    captioned = sum(r[1] for r in rows); found = sum(r[2] for r in rows)
+    print(f"| all | {captioned} | {found} (recall {found / max(1, captioned):.2f}) | {sum(r[3] for r in rows)} |")
 
 if __name__ == "__main__":
     main()

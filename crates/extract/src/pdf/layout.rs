@@ -17,6 +17,9 @@ pub struct TextLine {
     pub size: f32,
     bold_chars: usize,
     chars: usize,
+    /// Stretches of the line separated by gaps of an em or more (cells,
+    /// when the line is a table row): left, right, text.
+    pub segments: Vec<(f32, f32, String)>,
 }
 
 impl TextLine {
@@ -29,16 +32,35 @@ impl TextLine {
             size: 0.0,
             bold_chars: 0,
             chars: 0,
+            segments: Vec::new(),
+        }
+    }
+
+    /// Starts a new segment: what follows is past a wide gap.
+    pub fn split(&mut self) {
+        if self.segments.last().is_some_and(|s| !s.2.trim().is_empty()) {
+            self.segments.push((f32::MAX, f32::MIN, String::new()));
         }
     }
 
     /// Adds a run drawn from `x0` to `x1` in a font `size` high.
     pub fn add(&mut self, text: &str, (x0, x1): (f32, f32), size: f32, bold: bool) {
+        let spaced = self.text.ends_with(' ');
         self.text.push_str(text);
+        if self.segments.is_empty() {
+            self.segments.push((f32::MAX, f32::MIN, String::new()));
+        }
+        let segment = self.segments.last_mut().expect("one segment at least");
+        if spaced && !segment.2.is_empty() && !segment.2.ends_with(' ') {
+            segment.2.push(' ');
+        }
+        segment.2.push_str(text);
         let chars = text.chars().filter(|c| !c.is_whitespace()).count();
         if chars == 0 {
             return;
         }
+        segment.0 = segment.0.min(x0.min(x1));
+        segment.1 = segment.1.max(x0.max(x1));
         self.left = self.left.min(x0.min(x1));
         self.right = self.right.max(x0.max(x1));
         self.size = self.size.max(size);
@@ -67,6 +89,8 @@ pub struct Block {
     area: [f32; 4],
     /// The page's MediaBox top-left corner, for boxes measured from it.
     origin: (f32, f32),
+    /// A table's rows of cells.
+    rows: Option<Vec<Vec<String>>>,
 }
 
 /// Whether `next` goes on the paragraph whose last line is `prev`, of a
@@ -97,7 +121,19 @@ fn continues(prev: &TextLine, next: &TextLine, right: f32) -> bool {
 pub fn blocks(lines: &[TextLine], page: u32, origin: (f32, f32)) -> Vec<Block> {
     let mut out: Vec<Block> = Vec::new();
     let mut prev: Option<&TextLine> = None;
-    for line in lines {
+    let tables = super::tables::find(lines);
+    let mut tables = tables.into_iter().peekable();
+    let mut skip_to = 0;
+    for (i, line) in lines.iter().enumerate() {
+        if i < skip_to {
+            continue; // a table's line
+        }
+        if let Some(t) = tables.next_if(|t| t.start == i) {
+            out.push(table_block(&lines[t.start..t.end], t.rows, page, origin));
+            skip_to = t.end;
+            prev = None;
+            continue;
+        }
         let text = line.text.split_whitespace().collect::<Vec<_>>().join(" ");
         if text.is_empty() {
             continue;
@@ -129,11 +165,35 @@ pub fn blocks(lines: &[TextLine], page: u32, origin: (f32, f32)) -> Vec<Block> {
                 lines: 1,
                 area,
                 origin,
+                rows: None,
             });
         }
         prev = Some(line);
     }
     out
+}
+
+/// A table found among the lines, as one block.
+fn table_block(lines: &[TextLine], rows: Vec<Vec<String>>, page: u32, origin: (f32, f32)) -> Block {
+    let first = &lines[0];
+    let mut area = [first.left, first.baseline, first.right, first.baseline];
+    for line in lines {
+        grow(&mut area, line);
+    }
+    Block {
+        text: rows
+            .iter()
+            .map(|r| r.join("\t"))
+            .collect::<Vec<_>>()
+            .join("\n"),
+        page,
+        size: first.size,
+        bold: false,
+        lines: lines.len(),
+        area,
+        origin,
+        rows: Some(rows),
+    }
 }
 
 /// Widens a block's area by a line (its ascent about 0.8 of the font
@@ -173,6 +233,40 @@ fn heading_like(b: &Block) -> bool {
         && !t.starts_with(char::is_lowercase)
 }
 
+/// A table that ends a page and one that opens the next with as many
+/// columns are one table; the next page's copy of the header row, if it
+/// repeats it, is dropped.
+fn join_continued_tables(blocks: Vec<Block>) -> Vec<Block> {
+    let mut out: Vec<Block> = Vec::with_capacity(blocks.len());
+    for b in blocks {
+        let continues = match (out.last(), &b.rows) {
+            (Some(prev), Some(rows)) => prev
+                .rows
+                .as_ref()
+                .is_some_and(|p| prev.page + 1 == b.page && p[0].len() == rows[0].len()),
+            _ => false,
+        };
+        if !continues {
+            out.push(b);
+            continue;
+        }
+        let prev = out.last_mut().expect("checked");
+        let (Some(into), Some(mut more)) = (prev.rows.as_mut(), b.rows) else {
+            continue;
+        };
+        if more.first() == into.first() {
+            more.remove(0);
+        }
+        into.extend(more);
+        prev.text = into
+            .iter()
+            .map(|r| r.join("\t"))
+            .collect::<Vec<_>>()
+            .join("\n");
+    }
+    out
+}
+
 /// The document's blocks as elements: headings levelled by size (the
 /// largest heading size is level 1; bold body-size headings come after
 /// the sized ones), the rest paragraphs; each with its page and box.
@@ -188,11 +282,13 @@ pub fn elements(blocks: Vec<Block>) -> Vec<(Element, u32)> {
     sizes.dedup();
     sizes.truncate(3);
     let bold_level = sizes.len() as u8 + 1;
-    blocks
+    join_continued_tables(blocks)
         .into_iter()
         .map(|b| {
             let half = (b.size * 2.0).round() as i64;
-            let level = if sized(&b) {
+            let level = if b.rows.is_some() {
+                None
+            } else if sized(&b) {
                 Some(
                     sizes
                         .iter()
@@ -204,7 +300,11 @@ pub fn elements(blocks: Vec<Block>) -> Vec<(Element, u32)> {
             } else {
                 None
             };
-            let kind = level.map_or(Kind::Paragraph, |level| Kind::Heading { level });
+            let kind = match (&b.rows, level) {
+                (Some(rows), _) => Kind::Table { rows: rows.clone() },
+                (None, Some(level)) => Kind::Heading { level },
+                (None, None) => Kind::Paragraph,
+            };
             let (x0, top) = b.origin;
             let bbox = [
                 tenth(b.area[0] - x0),
@@ -212,7 +312,10 @@ pub fn elements(blocks: Vec<Block>) -> Vec<(Element, u32)> {
                 tenth(b.area[2] - x0),
                 tenth(top - b.area[1]),
             ];
-            let mut el = Element::new(kind, b.text).on_page(b.page);
+            let mut el = match kind {
+                Kind::Table { rows } => Element::table(rows).on_page(b.page),
+                kind => Element::new(kind, b.text).on_page(b.page),
+            };
             el.bbox = Some(bbox);
             (el, b.page)
         })
@@ -305,5 +408,32 @@ mod tests {
         let first = els[0].0.bbox.unwrap();
         assert_eq!(first, [72.0, 32.8, 228.0, 56.8]);
         assert_eq!(els[2].0.page, Some(2));
+    }
+
+    fn table_on(page: u32, rows: &[[&str; 2]]) -> Block {
+        let rows: Vec<Vec<String>> = rows
+            .iter()
+            .map(|r| r.iter().map(|c| c.to_string()).collect())
+            .collect();
+        let lines: Vec<TextLine> = (0..rows.len())
+            .map(|i| line("x", 72.0, 700.0 - 12.0 * i as f32, 10.0, false))
+            .collect();
+        table_block(&lines, rows, page, (0.0, 792.0))
+    }
+
+    #[test]
+    fn a_table_that_runs_onto_the_next_page_is_one_table_without_its_repeated_header() {
+        let blocks = vec![
+            table_on(1, &[["Year", "Sales"], ["2021", "10"], ["2022", "12"]]),
+            table_on(2, &[["Year", "Sales"], ["2023", "15"]]),
+        ];
+        let els = elements(blocks);
+        assert_eq!(els.len(), 1);
+        let Kind::Table { rows } = &els[0].0.kind else {
+            panic!("{:?}", els[0].0.kind);
+        };
+        assert_eq!(rows.len(), 4);
+        assert_eq!(rows[3], vec!["2023", "15"]);
+        assert_eq!(els[0].0.text, "Year\tSales\n2021\t10\n2022\t12\n2023\t15");
     }
 }

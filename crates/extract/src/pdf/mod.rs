@@ -18,6 +18,7 @@ pub mod images;
 mod inflate;
 mod layout;
 mod matrix;
+mod tables;
 mod walker;
 
 #[cfg(test)]

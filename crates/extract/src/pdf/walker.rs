@@ -78,6 +78,12 @@ impl State<'_> {
                     if x - end_x > 0.15 * h || x < end_x - 2.0 * h {
                         self.space();
                     }
+                    // A gap of an em or more may separate table cells.
+                    if x - end_x > h {
+                        if let Some(line) = self.lines.last_mut() {
+                            line.split();
+                        }
+                    }
                     false
                 }
             }
