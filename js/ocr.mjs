@@ -5,16 +5,27 @@
 // Workers may not compile Wasm from bytes at run time; wrangler bundles
 // the engine's .wasm as a compiled module. tesseract-wasm's loader only
 // takes bytes, so while it starts, WebAssembly.instantiate is pointed at
-// that module (one place, restored at once). The model is gunzipped once
-// per isolate. Pages are read one at a time: the engine holds one image.
+// that module (one place, restored at once). The English model is
+// gunzipped once per isolate. Other languages' models are installed by the
+// operator (PUT /v1/admin/ocr-models/{language}) and handed over gzipped
+// by the Rust side, which reads them from R2; the engine of the last one
+// used is kept beside the English one (each holds its model, some tens of
+// MB of the isolate's 128). Pages are read one at a time: an engine holds
+// one image.
 import { createOCREngine } from "tesseract-wasm";
 import core from "../node_modules/tesseract-wasm/dist/tesseract-core.wasm";
 import model from "../node_modules/@tesseract.js-data/eng/4.0.0_best_int/eng.traineddata.gz";
 
-let engine = null;
+let english = null;
+let other = null; // { language, engine }
 let queue = Promise.resolve();
 
-async function start() {
+async function gunzip(gz) {
+  const unzipped = new Blob([gz]).stream().pipeThrough(new DecompressionStream("gzip"));
+  return new Uint8Array(await new Response(unzipped).arrayBuffer());
+}
+
+async function start(gz) {
   const instantiate = WebAssembly.instantiate;
   WebAssembly.instantiate = (_bytes, imports) =>
     instantiate.call(WebAssembly, core, imports).then((instance) => ({ module: core, instance }));
@@ -24,14 +35,24 @@ async function start() {
   } finally {
     WebAssembly.instantiate = instantiate;
   }
-  const unzipped = new Blob([model]).stream().pipeThrough(new DecompressionStream("gzip"));
-  e.loadModel(new Uint8Array(await new Response(unzipped).arrayBuffer()));
+  e.loadModel(await gunzip(gz));
   return e;
 }
 
+/** The engine for `language`: English built in, another from its model. */
+async function engineFor(language, gz) {
+  if (!gz) return (english ??= await start(model));
+  if (other?.language !== language) {
+    other?.engine.destroy?.();
+    other = null;
+    other = { language, engine: await start(gz) };
+  }
+  return other.engine;
+}
+
 /** Reads one page: grey pixels in, words out (text, box, confidence). */
-async function readPage(grey, width, height) {
-  engine ??= await start();
+async function readPage([grey, width, height], language, gz) {
+  const engine = await engineFor(language, gz);
   // The engine takes RGBA (ImageData's layout).
   const data = new Uint8ClampedArray(width * height * 4);
   for (let i = 0, j = 0; i < grey.length; i++, j += 4) {
@@ -55,8 +76,8 @@ async function readPage(grey, width, height) {
 }
 
 /** Pages from concurrent jobs of one isolate take turns. */
-export function ocr(grey, width, height) {
-  const turn = queue.then(() => readPage(grey, width, height));
+export function ocr(page, language, gz) {
+  const turn = queue.then(() => readPage(page, language, gz));
   queue = turn.catch(() => {});
   return turn;
 }

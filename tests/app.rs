@@ -1599,3 +1599,72 @@ fn a_scanned_pdfs_image_pages_are_read_by_ocr_in_page_order() {
     // Each page image decoded upright (page 3 is stored sideways).
     assert_eq!(*w.ocr.seen.borrow(), vec![(1700, 700), (1700, 700)]);
 }
+
+fn ocr_word_at(text: &str, confidence: f32) -> quire::extract::ocr::OcrWord {
+    quire::extract::ocr::OcrWord {
+        confidence,
+        ..ocr_word(text, 10, 10, true)
+    }
+}
+
+fn create_job_with(w: &World, doc_id: &str, commands: &str) -> Response {
+    let body = format!(r#"{{"document_id":"{doc_id}","commands":{commands}}}"#);
+    w.send(w.as_admin(Method::Post, "/v1/jobs").with_body(body))
+}
+
+#[test]
+fn ocr_languages_need_an_installed_model_and_the_most_confident_reading_wins() {
+    let mut w = spawn_app();
+    w.ocr.words = vec![ocr_word_at("Strabe", 0.41)];
+    w.ocr
+        .by_language
+        .insert("deu".into(), vec![ocr_word_at("Straße", 0.93)]);
+    let doc = w.upload_id("image/png", GREY_PNG);
+    let german = r#"[{"name":"extract","options":{"languages":["deu","eng"]}}]"#;
+    // Not installed yet: refused before any job exists, naming the fix.
+    let refused = create_job_with(&w, &doc, german);
+    assert_problem(&refused, 422, "unsupported_language");
+    assert!(refused.json_body()["detail"]
+        .as_str()
+        .unwrap()
+        .contains("ocr:models -- deu"));
+    // Malformed codes, repeats and empty lists are 422 too.
+    for bad in [
+        r#"["german"]"#,
+        r#"["deu","deu"]"#,
+        "[]",
+        r#"["eng","fra","deu","ita"]"#,
+    ] {
+        let commands = format!(r#"[{{"name":"extract","options":{{"languages":{bad}}}}}]"#);
+        assert_eq!(create_job_with(&w, &doc, &commands).status, 422, "{bad}");
+    }
+    // The operator installs the model (a tenant key cannot).
+    let model = vec![0x1f, 0x8b, 8, 0, 1, 2, 3, 4];
+    let put = |req: Request| w.send(req.with_body(model.clone()));
+    let tenant = put(w.as_admin(Method::Put, "/v1/admin/ocr-models/deu"));
+    assert!(matches!(tenant.status, 401 | 403), "{}", tenant.status);
+    assert_eq!(
+        put(as_operator(Method::Put, "/v1/admin/ocr-models/deu")).status,
+        201
+    );
+    let not_gzip = w.send(as_operator(Method::Put, "/v1/admin/ocr-models/fra").with_body("hello"));
+    assert_problem(&not_gzip, 422, "invalid_ocr_model");
+    let listed = w
+        .send(as_operator(Method::Get, "/v1/admin/ocr-models"))
+        .json_body();
+    assert_eq!(listed["languages"], serde_json::json!(["eng", "deu"]));
+    // Now the job runs; each language reads the page, the surer one wins.
+    let resp = create_job_with(&w, &doc, german);
+    assert_eq!(resp.status, 202, "{}", String::from_utf8_lossy(&resp.body));
+    let job_id = resp.json_body()["id"].as_str().unwrap().to_string();
+    assert_eq!(w.deliver(&job_id), Disposition::Ack);
+    assert_eq!(common::result_of(&w, &job_id, "extract")["text"], "Straße");
+    assert_eq!(
+        *w.ocr.models.borrow(),
+        vec![("deu".to_string(), model.len()), ("eng".to_string(), 0)]
+    );
+    // English alone is another extraction, not the German one cached.
+    let english = w.job_id(&doc);
+    assert_eq!(w.deliver(&english), Disposition::Ack);
+    assert_eq!(common::result_of(&w, &english, "extract")["text"], "Strabe");
+}

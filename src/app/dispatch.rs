@@ -72,17 +72,7 @@ impl<P: Ports> App<P> {
                 jobs::redeliver(self, param).await
             }
             // The operator's routes use the operator key, not tenant keys.
-            RouteId::CreateTenant => tenants::create(self, req, ctx).await,
-            RouteId::ListTenants => tenants::list(self).await,
-            RouteId::UpdateTenant => tenants::update(self, req, ctx, param).await,
-            RouteId::Rewrap => admin::rewrap(self, req).await,
-            RouteId::ListDeadLetters => admin::list_dead_letters(self).await,
-            RouteId::ReplayDeadLetter => admin::replay_dead_letter(self, param, ctx.now_ms).await,
-            RouteId::AdminMetrics => ops::metrics(self, req, ctx.now_ms).await,
-            RouteId::AdminSlo => ops::show_slo(self, ctx.now_ms).await,
-            RouteId::ListBackups => backups::list_backups(self).await,
-            RouteId::CreateBackup => backups::create_backup(self, ctx.now_ms).await,
-            RouteId::GetBackup => backups::get_backup(self, param).await,
+            _ if auth == Auth::Operator => self.operator(id, req, ctx, param).await,
             // The API worker forwards this route to the jobs worker before
             // it gets here: its module holds no extractor.
             #[cfg(not(feature = "api"))]
@@ -100,6 +90,32 @@ impl<P: Ports> App<P> {
     /// when it can be), one gate call for limits, budget, Idempotency-Key
     /// and the auth epoch, then the handler; the audit entry is left for
     /// after the response.
+    /// The operator's routes (the key already checked).
+    async fn operator(
+        &self,
+        id: RouteId,
+        req: &Request,
+        ctx: &Ctx,
+        param: &str,
+    ) -> Result<Response, ApiError> {
+        match id {
+            RouteId::CreateTenant => tenants::create(self, req, ctx).await,
+            RouteId::ListTenants => tenants::list(self).await,
+            RouteId::UpdateTenant => tenants::update(self, req, ctx, param).await,
+            RouteId::Rewrap => admin::rewrap(self, req).await,
+            RouteId::PutOcrModel => ocr_models::put(self, req, param).await,
+            RouteId::ListOcrModels => ocr_models::list(self).await,
+            RouteId::ListDeadLetters => admin::list_dead_letters(self).await,
+            RouteId::ReplayDeadLetter => admin::replay_dead_letter(self, param, ctx.now_ms).await,
+            RouteId::AdminMetrics => ops::metrics(self, req, ctx.now_ms).await,
+            RouteId::AdminSlo => ops::show_slo(self, ctx.now_ms).await,
+            RouteId::ListBackups => backups::list_backups(self).await,
+            RouteId::CreateBackup => backups::create_backup(self, ctx.now_ms).await,
+            RouteId::GetBackup => backups::get_backup(self, param).await,
+            _ => Err(ApiError::NotFound(format!("route {}", req.path))),
+        }
+    }
+
     async fn gated(
         &self,
         id: RouteId,

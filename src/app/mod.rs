@@ -17,6 +17,7 @@ mod intake;
 mod jobs;
 mod keys;
 mod limits;
+pub(crate) mod ocr_models;
 mod ops;
 mod privacy;
 mod shares;

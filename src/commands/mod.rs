@@ -23,6 +23,74 @@ pub struct ExtractOptions {
         deserialize_with = "crate::strict::some"
     )]
     pub pages: Option<String>,
+    /// The languages OCR reads images and scanned pages in (Tesseract
+    /// codes such as `eng`, `deu`, `chi_sim`): English is built in, others
+    /// need their model installed by the operator. With several, each page
+    /// is read in each and the most confident reading kept. Governs the
+    /// job's extraction, which every command of the job reads.
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "crate::strict::some"
+    )]
+    pub languages: Option<Vec<String>>,
+}
+
+/// The OCR language every engine has.
+pub const BUILT_IN_LANGUAGE: &str = "eng";
+
+/// Most OCR languages a job may ask for (each costs a reading per page).
+pub const MAX_LANGUAGES: usize = 3;
+
+/// Whether `code` is shaped like a Tesseract language code: three
+/// letters, maybe a script or variant (`chi_sim`, `deu_latf`).
+pub fn language_code(code: &str) -> bool {
+    let (base, variant) = code.split_once('_').unwrap_or((code, ""));
+    base.len() == 3
+        && base.bytes().all(|b| b.is_ascii_lowercase())
+        && (variant.is_empty()
+            || ((3..=4).contains(&variant.len())
+                && variant.bytes().all(|b| b.is_ascii_lowercase())))
+}
+
+impl ExtractOptions {
+    fn validate(&self) -> Result<(), String> {
+        if let Some(p) = &self.pages {
+            if parse_pages(p).is_none() {
+                return Err(format!("extract pages '{p}' is not a range such as '2-5'"));
+            }
+        }
+        let Some(languages) = &self.languages else {
+            return Ok(());
+        };
+        if languages.is_empty() || languages.len() > MAX_LANGUAGES {
+            return Err(format!(
+                "extract languages takes 1 to {MAX_LANGUAGES} language codes"
+            ));
+        }
+        if let Some(bad) = languages.iter().find(|l| !language_code(l)) {
+            return Err(format!(
+                "extract languages: '{bad}' is not a Tesseract language code such as 'eng' or 'chi_sim'"
+            ));
+        }
+        let mut seen = languages.clone();
+        seen.sort();
+        seen.dedup();
+        if seen.len() != languages.len() {
+            return Err("extract languages names a language twice".into());
+        }
+        Ok(())
+    }
+}
+
+/// The OCR languages of a job: its `extract` command's, else English.
+pub fn ocr_languages(commands: &[Command]) -> Vec<String> {
+    commands
+        .iter()
+        .find_map(|c| match c {
+            Command::Extract { options } => options.languages.clone(),
+            _ => None,
+        })
+        .unwrap_or_else(|| vec![BUILT_IN_LANGUAGE.to_string()])
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -152,12 +220,7 @@ impl Command {
     /// not a failed job.
     pub fn validate(&self) -> Result<(), String> {
         match self {
-            Command::Extract { options } => match &options.pages {
-                Some(p) if parse_pages(p).is_none() => {
-                    Err(format!("extract pages '{p}' is not a range such as '2-5'"))
-                }
-                _ => Ok(()),
-            },
+            Command::Extract { options } => options.validate(),
             Command::Chunk { options } => options.validate(),
             Command::Keywords { options } | Command::SummarizeExtractive { options } => {
                 if (1..=100).contains(&options.count) {

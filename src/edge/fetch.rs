@@ -374,6 +374,8 @@ fn body_cap(path: &str, upload_limit: u64, part_limit: u64) -> u64 {
         upload_limit.min(BUFFERED_UPLOAD_MAX) + MULTIPART_SLACK
     } else if path.starts_with("/v1/uploads/") && path.contains("/parts/") {
         part_limit
+    } else if path.starts_with("/v1/admin/ocr-models/") {
+        crate::app::ocr_models::MAX_MODEL_BYTES
     } else {
         MAX_JSON_BODY
     }

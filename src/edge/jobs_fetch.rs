@@ -16,7 +16,9 @@ async fn fetch(mut req: Request, env: Env, _ctx: Context) -> worker::Result<Resp
                 .await
                 .map_err(ApiError::Internal)
         }
-        Ok(c) if c.enable_test_routes && req.path() == "/__test/ocr" => ocr(&mut req).await,
+        Ok(c) if c.enable_test_routes && req.path() == "/__test/ocr" => {
+            ocr(&mut req, &env, c).await
+        }
         Ok(c) if c.enable_test_routes => extract(&mut req).await,
         Ok(_) => Err(ApiError::NotFound(format!("route {}", req.path()))),
         Err(e) => Err(ApiError::Internal(e.to_string())),
@@ -24,19 +26,34 @@ async fn fetch(mut req: Request, env: Env, _ctx: Context) -> worker::Result<Resp
     to_worker(answer.unwrap_or_else(|e| e.to_response("")))
 }
 
-/// `POST /__test/ocr`: an image, or a PDF with scanned pages, read as a
-/// job reads it (decoded, then OCR'd in the jobs worker), without the
-/// queue (`npm run bench:ocr`).
-async fn ocr(req: &mut Request) -> Result<http::Response, ApiError> {
+/// `POST /__test/ocr[?languages=fra,eng]`: an image, or a PDF with
+/// scanned pages, read as a job reads it (the models loaded as a job
+/// loads them, decoded, then OCR'd in the jobs worker), without the queue
+/// (`npm run bench:ocr`, the OCR end-to-end tests).
+async fn ocr(req: &mut Request, env: &Env, config: Config) -> Result<http::Response, ApiError> {
+    use crate::jobs::runner::extraction::{extract_bytes, ocr_models};
+    let languages: Vec<String> = req
+        .url()
+        .ok()
+        .and_then(|u| {
+            u.query_pairs()
+                .find(|(k, _)| k == "languages")
+                .map(|(_, v)| v.into_owned())
+        })
+        .map_or_else(
+            || vec![crate::commands::BUILT_IN_LANGUAGE.to_string()],
+            |v| v.split(',').map(str::to_string).collect(),
+        );
+    let obs = super::observe::Obs::new("test-ocr", None, &config.ops);
+    let app = super::app(env, config, &obs).map_err(|e| ApiError::Internal(e.to_string()))?;
+    let models = ocr_models(&app.blobs, &languages).await?.map_err(|l| {
+        ApiError::Invalid("unsupported_language", format!("no OCR model for '{l}'"))
+    })?;
     let (media_type, body) = test_body(req).await?;
     let started = worker::Date::now().as_millis();
-    let ex = crate::jobs::runner::extraction::extract_bytes(
-        &super::ocr::TesseractOcr,
-        &media_type,
-        body,
-    )
-    .await
-    .map_err(|e| ApiError::Invalid(e.code(), e.to_string()))?;
+    let ex = extract_bytes(&super::ocr::TesseractOcr, &models, &media_type, body)
+        .await
+        .map_err(|e| ApiError::Invalid(e.code(), e.to_string()))?;
     let ms = worker::Date::now().as_millis() - started;
     Ok(http::Response::json(
         200,

@@ -4,30 +4,49 @@
 //! runner does with an engine's answer is tested here; the engine itself
 //! end to end, in workerd.
 
-use crate::ports::ocr::{Ocr, OcrWord, Raster};
+use crate::ports::ocr::{Ocr, OcrModel, OcrWord, Raster};
 use futures_util::future::LocalBoxFuture;
 use std::cell::RefCell;
 
 pub struct NoOcr;
 
 impl Ocr for NoOcr {
-    fn read<'a>(&'a self, _image: &'a Raster) -> LocalBoxFuture<'a, Result<Vec<OcrWord>, String>> {
+    fn read<'a>(
+        &'a self,
+        _image: &'a Raster,
+        _model: &'a OcrModel,
+    ) -> LocalBoxFuture<'a, Result<Vec<OcrWord>, String>> {
         Box::pin(async { Err("no OCR engine in this build".to_string()) })
     }
 }
 
-/// Answers every page with the same words, and keeps the size of each
-/// image it was given.
+/// Answers every page with the same words (per language where
+/// `by_language` has some), and keeps the size of each image it was
+/// given and the language and model size it was read with.
 #[derive(Default)]
 pub struct ScriptedOcr {
     pub words: Vec<OcrWord>,
+    pub by_language: std::collections::HashMap<String, Vec<OcrWord>>,
     pub seen: RefCell<Vec<(u32, u32)>>,
+    pub models: RefCell<Vec<(String, usize)>>,
 }
 
 impl Ocr for ScriptedOcr {
-    fn read<'a>(&'a self, image: &'a Raster) -> LocalBoxFuture<'a, Result<Vec<OcrWord>, String>> {
+    fn read<'a>(
+        &'a self,
+        image: &'a Raster,
+        model: &'a OcrModel,
+    ) -> LocalBoxFuture<'a, Result<Vec<OcrWord>, String>> {
         self.seen.borrow_mut().push((image.width, image.height));
-        let words = self.words.clone();
+        let size = model.gz.as_ref().map_or(0, |gz| gz.len());
+        self.models
+            .borrow_mut()
+            .push((model.language.clone(), size));
+        let words = self
+            .by_language
+            .get(&model.language)
+            .unwrap_or(&self.words)
+            .clone();
         Box::pin(async move { Ok(words) })
     }
 }

@@ -54,6 +54,8 @@ pub enum RouteId {
     Export,
     EraseTenant,
     Rewrap,
+    PutOcrModel,
+    ListOcrModels,
     ListDeadLetters,
     ReplayDeadLetter,
     CreateUpload,
@@ -273,6 +275,13 @@ pub const ROUTES: &[RouteSpec] = &[
         .scope(Scope::TenantAdmin)
         .audit("tenant.erase_requested", "tenant"),
     r(RouteId::Rewrap, Method::Post, "/v1/admin/rewrap").operator(),
+    r(
+        RouteId::PutOcrModel,
+        Method::Put,
+        "/v1/admin/ocr-models/{language}",
+    )
+    .operator(),
+    r(RouteId::ListOcrModels, Method::Get, "/v1/admin/ocr-models").operator(),
     r(
         RouteId::ListDeadLetters,
         Method::Get,

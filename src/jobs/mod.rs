@@ -255,11 +255,29 @@ pub fn result_key(tenant_id: &str, job_id: &str, command: &str) -> String {
 /// Where a document's extraction is cached: per tenant (never shared
 /// across tenants), by content hash and extractor version, so re-running
 /// commands on the same bytes skips extraction.
-pub fn extraction_key(tenant_id: &str, sha256: &str) -> String {
+pub fn extraction_key(tenant_id: &str, sha256: &str, languages: &[String]) -> String {
+    // English OCR is the default reading; others are other extractions.
+    let ocr = match languages {
+        [only] if only == crate::commands::BUILT_IN_LANGUAGE => String::new(),
+        langs => format!("ocr-{}-", langs.join("+")),
+    };
     format!(
-        "tenants/{tenant_id}/extractions/{sha256}-v{}.json",
+        "{}{ocr}v{}.json",
+        extractions_prefix(tenant_id, sha256),
         crate::extract::EXTRACTOR_VERSION
     )
+}
+
+/// Where every cached extraction of some bytes is (all extractor
+/// versions and OCR languages).
+pub fn extractions_prefix(tenant_id: &str, sha256: &str) -> String {
+    format!("tenants/{tenant_id}/extractions/{sha256}-")
+}
+
+/// Where an installed OCR model is kept: outside every tenant's prefix,
+/// written only by the operator (`PUT /v1/admin/ocr-models/{language}`).
+pub fn ocr_model_key(language: &str) -> String {
+    format!("ocr-models/{language}.traineddata.gz")
 }
 
 /// The job as clients see it.

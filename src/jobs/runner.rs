@@ -222,7 +222,8 @@ where
     let doc = load_document(meta, job).await?;
     meta.set_progress(&job.id, 10, &states, clock.now_ms())
         .await?;
-    let extraction = extraction(blobs, ports.ocr, &doc).await?;
+    let languages = crate::commands::ocr_languages(&job.commands);
+    let extraction = extraction(blobs, ports.ocr, &doc, &languages).await?;
     charge_pages(usage, clock, job, extraction.pages).await;
     let mut llm = run_llm(ports, job, &doc, &extraction).await?;
     let step = 50 / job.commands.len().max(1);

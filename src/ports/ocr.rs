@@ -10,7 +10,30 @@ pub use quire_extract::ocr::OcrWord;
 pub use quire_extract::raster::Raster;
 
 pub trait Ocr {
-    /// The words of one page image; `Err` when the engine could not read
-    /// it at all (which the result reports as a warning on that page).
-    fn read<'a>(&'a self, image: &'a Raster) -> LocalBoxFuture<'a, Result<Vec<OcrWord>, String>>;
+    /// The words of one page image, read with `model`; `Err` when the
+    /// engine could not read it at all (which the result reports as a
+    /// warning on that page).
+    fn read<'a>(
+        &'a self,
+        image: &'a Raster,
+        model: &'a OcrModel,
+    ) -> LocalBoxFuture<'a, Result<Vec<OcrWord>, String>>;
+}
+
+/// A language's model: English is built into the engine; others are
+/// installed by the operator and handed over as their gzipped
+/// `.traineddata`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OcrModel {
+    pub language: String,
+    pub gz: Option<std::rc::Rc<Vec<u8>>>,
+}
+
+impl OcrModel {
+    pub fn built_in() -> OcrModel {
+        OcrModel {
+            language: crate::commands::BUILT_IN_LANGUAGE.to_string(),
+            gz: None,
+        }
+    }
 }

@@ -77,6 +77,40 @@ test("a scanned PDF's image pages (Group 4, and JPEG stored sideways) are decode
   assert.deepEqual(r.json.warnings, []);
 });
 
+test("another OCR language: the operator installs French and a French scan reads with its accents, where English drops them", async () => {
+  const OPERATOR = process.env.QUIRE_OPERATOR_KEY;
+  const scan = readFileSync(new URL("../../crates/extract/tests/fixtures/scanned-fr.pdf", import.meta.url));
+  const read = (languages) =>
+    api("POST", `/__test/ocr${languages ? `?languages=${languages}` : ""}`, { headers: { "content-type": "application/pdf" }, body: scan });
+  const missing = await read("fra");
+  assert.equal(missing.status, 422, missing.text);
+  const model = readFileSync(new URL("../../node_modules/@tesseract.js-data/fra/4.0.0_best_int/fra.traineddata.gz", import.meta.url));
+  // (A small body: refused before it is read, a large one is left on the
+  // connection, which the local proxy then answers 503 on the next call.)
+  const tenant = await api("PUT", "/v1/admin/ocr-models/fra", { headers: { "content-type": "application/gzip" }, body: model.subarray(0, 64) });
+  assert.ok([401, 403].includes(tenant.status), tenant.text);
+  const put = await api("PUT", "/v1/admin/ocr-models/fra", { key: OPERATOR, headers: { "content-type": "application/gzip" }, body: model });
+  assert.equal(put.status, 201, put.text);
+  const listed = await api("GET", "/v1/admin/ocr-models", { key: OPERATOR });
+  assert.deepEqual(listed.json.languages, ["eng", "fra"]);
+  const french = await read("fra");
+  assert.equal(french.status, 200, french.text);
+  const english = await read();
+  for (const word of ["façon", "entrepôt", "requêtes"]) {
+    assert.ok(french.json.text.includes(word), `${word}: ${french.json.text.slice(0, 400)}`);
+  }
+  assert.ok(!english.json.text.includes("façon"), english.json.text.slice(0, 400));
+  // A job asking for a language that is not installed is refused up front
+  // (one asking for French is accepted: tests/app.rs runs that path).
+  const doc = await upload("scanned-fr.pdf", "application/pdf", scan);
+  const refused = await api("POST", "/v1/jobs", {
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ document_id: doc.id, commands: [{ name: "extract", options: { languages: ["deu"] } }] }),
+  });
+  assert.equal(refused.status, 422, refused.text);
+  assert.equal(refused.json.code, "unsupported_language");
+});
+
 test("a scanned page image is read by OCR in the runtime: words, confidence, nothing left unread", async () => {
   const [job, result] = await extractCorpus("img/layout-parser-paper-fast.jpg", "image/jpeg");
   assert.equal(job.status, "succeeded", JSON.stringify(job.error));

@@ -11,7 +11,7 @@ use crate::documents::{blob_key, check_size, clean_filename, resolve_media_type,
 use crate::error::ApiError;
 use crate::http::{multipart, Request, Response};
 use crate::ids::{looks_like_id, new_id};
-use crate::jobs::{extraction_key, result_key};
+use crate::jobs::{extractions_prefix, result_key};
 use crate::ports::{BlobStore, DocumentStore, Ports, UsageMeter};
 use serde_json::json;
 use sha2::{Digest, Sha256};
@@ -284,10 +284,8 @@ pub async fn remove<P: Ports>(app: &App<P>, doc: &Document, now_ms: u64) -> Resu
         .count_documents_with_sha256(&doc.tenant_id, &doc.sha256)
         .await;
     if others == Ok(0) {
-        let _ = app
-            .blobs
-            .delete(&extraction_key(&doc.tenant_id, &doc.sha256))
-            .await;
+        let extractions = extractions_prefix(&doc.tenant_id, &doc.sha256);
+        delete_prefix(app, &extractions).await;
         let cache = crate::llm::cache::cache_prefix(&doc.tenant_id, &doc.sha256);
         delete_prefix(app, &cache).await;
     }

@@ -9,7 +9,7 @@ use crate::error::ApiError;
 use crate::http::{Request, Response};
 use crate::ids::new_id;
 use crate::jobs::{CommandState, CreateJobRequest, Job, JobMessage, JobStatus};
-use crate::ports::{Entropy, JobQueue, JobStore, Ports, WebhookStore};
+use crate::ports::{BlobStore, Entropy, JobQueue, JobStore, Ports, WebhookStore};
 use crate::webhooks;
 
 pub async fn create<P: Ports>(
@@ -71,6 +71,33 @@ pub async fn create<P: Ports>(
     Ok(accepted(&job))
 }
 
+/// Every OCR language the job asks for has its model installed (English
+/// is built in).
+async fn require_ocr_models<P: Ports>(
+    app: &App<P>,
+    commands: &[crate::commands::Command],
+) -> Result<(), ApiError> {
+    for language in crate::commands::ocr_languages(commands) {
+        if language == crate::commands::BUILT_IN_LANGUAGE {
+            continue;
+        }
+        if !app
+            .blobs
+            .exists(&crate::jobs::ocr_model_key(&language))
+            .await?
+        {
+            return Err(ApiError::Invalid(
+                "unsupported_language",
+                format!(
+                    "no OCR model for '{language}' is installed; English ('eng') is built in, \
+                     others are installed by the operator (npm run ocr:models -- {language})"
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// Whether a new job may be made: the document within what a job
 /// processes, the budgets not spent, an LLM provider for LLM commands, and
 /// room under the active-job caps. All before anything is written, so no
@@ -93,6 +120,7 @@ async fn admit<P: Ports>(
         ));
     }
     crate::app::usage::require_room(app, who, ctx, "pages").await?;
+    require_ocr_models(app, &body.commands).await?;
     if body.commands.iter().any(|c| c.needs_llm()) {
         if !app.config.llm.is_configured() {
             return Err(ApiError::Invalid(

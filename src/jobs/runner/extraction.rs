@@ -7,15 +7,17 @@ use super::RunFailure;
 use crate::documents::Document;
 use crate::extract::model::Element;
 use crate::extract::{self, ocr, raster, ExtractError, Extraction, Limits, PageImage};
-use crate::jobs::{extraction_key, JobError};
-use crate::ports::{BlobStore, Ocr};
+use crate::jobs::{extraction_key, ocr_model_key, JobError};
+use crate::ports::ocr::OcrModel;
+use crate::ports::{BlobStore, Ocr, StoreResult};
 
 pub(super) async fn extraction(
     blobs: &impl BlobStore,
     engine: &dyn Ocr,
     doc: &Document,
+    languages: &[String],
 ) -> Result<Extraction, RunFailure> {
-    let cache_key = extraction_key(&doc.tenant_id, &doc.sha256);
+    let cache_key = extraction_key(&doc.tenant_id, &doc.sha256, languages);
     if let Some(cached) = blobs.get(&cache_key).await? {
         // A cache entry we cannot read is ignored and rewritten below.
         if let Ok(ex) = serde_json::from_slice::<Extraction>(&cached) {
@@ -28,7 +30,13 @@ pub(super) async fn extraction(
             "the document's content is no longer stored",
         ))
     })?;
-    let ex = extract_bytes(engine, &doc.media_type, bytes)
+    let models = ocr_models(blobs, languages).await?.map_err(|language| {
+        RunFailure::Permanent(JobError::new(
+            "unsupported_language",
+            format!("the OCR model for '{language}' is no longer installed"),
+        ))
+    })?;
+    let ex = extract_bytes(engine, &models, &doc.media_type, bytes)
         .await
         .map_err(failure)?;
     if let Ok(json) = serde_json::to_vec(&ex) {
@@ -36,6 +44,30 @@ pub(super) async fn extraction(
         let _ = blobs.put(&cache_key, json, "application/json").await;
     }
     Ok(ex)
+}
+
+/// The models of the job's OCR languages: English built in, the others
+/// read from where the operator installed them; `Ok(Err(language))` for
+/// one that is not (or no longer) installed.
+pub(crate) async fn ocr_models(
+    blobs: &impl BlobStore,
+    languages: &[String],
+) -> StoreResult<Result<Vec<OcrModel>, String>> {
+    let mut models = Vec::new();
+    for language in languages {
+        if language == crate::commands::BUILT_IN_LANGUAGE {
+            models.push(OcrModel::built_in());
+            continue;
+        }
+        let Some(gz) = blobs.get(&ocr_model_key(language)).await? else {
+            return Ok(Err(language.clone()));
+        };
+        models.push(OcrModel {
+            language: language.clone(),
+            gz: Some(std::rc::Rc::new(gz)),
+        });
+    }
+    Ok(Ok(models))
 }
 
 fn failure(e: ExtractError) -> RunFailure {
@@ -47,14 +79,16 @@ fn failure(e: ExtractError) -> RunFailure {
 /// The bytes are dropped before the first page is read.
 pub(crate) async fn extract_bytes(
     engine: &dyn Ocr,
+    models: &[OcrModel],
     media_type: &str,
     bytes: Vec<u8>,
 ) -> Result<Extraction, ExtractError> {
+    let engine = Reader { engine, models };
     let limits = Limits::default();
     if raster::is_image(media_type) {
         let image = raster::decode(media_type, &bytes, &limits)?;
         drop(bytes);
-        let (elements, warnings) = read_page(engine, &image, 1).await;
+        let (elements, warnings) = engine.page(&image, 1).await;
         let ex = Extraction {
             elements,
             pages: 1,
@@ -64,35 +98,64 @@ pub(crate) async fn extract_bytes(
     }
     let (ex, scans) = extract::extract_with_scans(media_type, &bytes)?;
     drop(bytes);
-    let ex = read_scans(engine, ex, &scans).await;
+    let ex = read_scans(&engine, ex, &scans).await;
     extract::checked(ex, &limits)
 }
 
-/// Reads one page image. An engine that cannot read it leaves a warning
-/// naming the page, never a silent empty result.
-async fn read_page(
-    engine: &dyn Ocr,
-    image: &raster::Raster,
-    page: u32,
-) -> (Vec<Element>, Vec<String>) {
-    match engine.read(image).await {
-        Ok(words) => ocr::page_elements(&words, page),
-        Err(e) => (
-            Vec::new(),
-            vec![format!(
-                "ocr_failed: page {page}: the OCR engine could not read it: {e}"
-            )],
-        ),
+/// The engine and the models a document is read with.
+struct Reader<'a> {
+    engine: &'a dyn Ocr,
+    models: &'a [OcrModel],
+}
+
+impl Reader<'_> {
+    /// Reads one page image with each model, keeping the most confident
+    /// reading. An engine that cannot read it leaves a warning naming the
+    /// page, never a silent empty result.
+    async fn page(&self, image: &raster::Raster, page: u32) -> (Vec<Element>, Vec<String>) {
+        let mut best: Option<(f32, Vec<ocr::OcrWord>)> = None;
+        let mut failed = None;
+        for model in self.models {
+            match self.engine.read(image, model).await {
+                Ok(words) => {
+                    let score = mean_confidence(&words);
+                    if best.as_ref().is_none_or(|(s, _)| score > *s) {
+                        best = Some((score, words));
+                    }
+                }
+                Err(e) => failed = Some(e),
+            }
+        }
+        match (best, failed) {
+            (Some((_, words)), _) => ocr::page_elements(&words, page),
+            (None, e) => (
+                Vec::new(),
+                vec![format!(
+                    "ocr_failed: page {page}: the OCR engine could not read it: {}",
+                    e.unwrap_or_default()
+                )],
+            ),
+        }
     }
+}
+
+/// A reading's mean word confidence (0 for no words).
+fn mean_confidence(words: &[ocr::OcrWord]) -> f32 {
+    let read: Vec<f32> = words
+        .iter()
+        .filter(|w| !w.text.trim().is_empty())
+        .map(|w| w.confidence)
+        .collect();
+    read.iter().sum::<f32>() / read.len().max(1) as f32
 }
 
 /// Reads a PDF's scanned pages, one at a time (each decoded under its own
 /// budget and dropped before the next), and puts their elements where
 /// their pages are. A page image that cannot be decoded is a warning.
-async fn read_scans(engine: &dyn Ocr, mut ex: Extraction, scans: &[PageImage]) -> Extraction {
+async fn read_scans(engine: &Reader<'_>, mut ex: Extraction, scans: &[PageImage]) -> Extraction {
     for scan in scans {
         let (elements, warnings) = match scan.raster(&Limits::default()) {
-            Ok(image) => read_page(engine, &image, scan.page).await,
+            Ok(image) => engine.page(&image, scan.page).await,
             Err(e) => (
                 Vec::new(),
                 vec![format!(

@@ -4,78 +4,8 @@
 //! headings, levelled by size across the whole document; every block
 //! carries its box on the page.
 
+use super::line::TextLine;
 use crate::model::{Element, Kind};
-
-/// One line of text as the page places it (PDF user space: points, y up).
-#[derive(Debug, Clone)]
-pub struct TextLine {
-    pub text: String,
-    pub left: f32,
-    pub right: f32,
-    pub baseline: f32,
-    /// The largest font height on the line.
-    pub size: f32,
-    bold_chars: usize,
-    chars: usize,
-    /// Stretches of the line separated by gaps of an em or more (cells,
-    /// when the line is a table row): left, right, text.
-    pub segments: Vec<(f32, f32, String)>,
-}
-
-impl TextLine {
-    pub fn at(x: f32, y: f32) -> TextLine {
-        TextLine {
-            text: String::new(),
-            left: x,
-            right: x,
-            baseline: y,
-            size: 0.0,
-            bold_chars: 0,
-            chars: 0,
-            segments: Vec::new(),
-        }
-    }
-
-    /// Starts a new segment: what follows is past a wide gap.
-    pub fn split(&mut self) {
-        if self.segments.last().is_some_and(|s| !s.2.trim().is_empty()) {
-            self.segments.push((f32::MAX, f32::MIN, String::new()));
-        }
-    }
-
-    /// Adds a run drawn from `x0` to `x1` in a font `size` high.
-    pub fn add(&mut self, text: &str, (x0, x1): (f32, f32), size: f32, bold: bool) {
-        let spaced = self.text.ends_with(' ');
-        self.text.push_str(text);
-        if self.segments.is_empty() {
-            self.segments.push((f32::MAX, f32::MIN, String::new()));
-        }
-        let segment = self.segments.last_mut().expect("one segment at least");
-        if spaced && !segment.2.is_empty() && !segment.2.ends_with(' ') {
-            segment.2.push(' ');
-        }
-        segment.2.push_str(text);
-        let chars = text.chars().filter(|c| !c.is_whitespace()).count();
-        if chars == 0 {
-            return;
-        }
-        segment.0 = segment.0.min(x0.min(x1));
-        segment.1 = segment.1.max(x0.max(x1));
-        self.left = self.left.min(x0.min(x1));
-        self.right = self.right.max(x0.max(x1));
-        self.size = self.size.max(size);
-        self.chars += chars;
-        if bold {
-            self.bold_chars += chars;
-        }
-    }
-
-    /// Most of its letters (three in five) are bold: a word in another
-    /// face (a product name, a symbol) does not unbold a heading.
-    fn bold(&self) -> bool {
-        self.bold_chars * 5 >= self.chars * 3 && self.chars > 0
-    }
-}
 
 /// Lines of one page that read as one block.
 #[derive(Debug)]

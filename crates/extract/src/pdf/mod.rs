@@ -17,6 +17,7 @@ mod glyphs;
 pub mod images;
 mod inflate;
 mod layout;
+mod line;
 mod matrix;
 mod tables;
 mod walker;

@@ -7,7 +7,7 @@
 //! tables. Ruling lines are not read: the text's alignment is the
 //! evidence.
 
-use super::layout::TextLine;
+use super::line::TextLine;
 
 /// A run of lines that reads as a table.
 pub struct Found {

@@ -7,7 +7,7 @@
 use super::content::{for_each_piece, page_content, PageError};
 use super::fonts::{Font, FontCache};
 use super::inflate::decoded;
-use super::layout::TextLine;
+use super::line::TextLine;
 use super::matrix::{num, Matrix, IDENTITY};
 use crate::{ExtractError, Limits};
 use lopdf::content::Operation;
