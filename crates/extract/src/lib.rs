@@ -34,7 +34,7 @@ use serde::{Deserialize, Serialize};
 
 /// Bumped whenever extractors change what they produce; part of the
 /// extraction cache key, so an upgrade never serves stale extractions.
-pub const EXTRACTOR_VERSION: u32 = 5;
+pub const EXTRACTOR_VERSION: u32 = 6;
 
 /// Text and structure taken from a document.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

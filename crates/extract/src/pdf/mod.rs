@@ -290,6 +290,24 @@ dup 3 /f put\ndup 4 /eacute put\nreadonly def\ncurrentfile eexec\n";
     }
 
     #[test]
+    fn superscripts_stay_on_their_line_and_a_tight_line_under_a_title_does_not() {
+        // Every glyph 500 units wide, so the runs' ends are known.
+        let widths = "500 ".repeat(95);
+        let res = format!(
+            "<< /Font << /F1 << /Type /Font /Subtype /Type1 /BaseFont /Helvetica \
+             /FirstChar 32 /LastChar 126 /Widths [{widths}] >> >> >>"
+        );
+        // "E = mc" with a raised, smaller "2", then text on; a 36 pt
+        // title whose next line sits only 16 pt lower, at the margin.
+        let content = b"BT /F1 12 Tf 72 600 Td (E = mc) Tj ET BT /F1 7 Tf 108 605 Td (2) Tj ET \
+            BT /F1 12 Tf 114.5 600 Td (holds.) Tj ET \
+            BT /F1 36 Tf 72 700 Td (Title) Tj ET BT /F1 10 Tf 72 684 Td (Body text) Tj ET";
+        let (ex, _) = extract(&one_page(&res, content, vec![]), &Limits::default()).unwrap();
+        let texts: Vec<&str> = ex.elements.iter().map(|e| e.text.as_str()).collect();
+        assert_eq!(texts, vec!["E = mc2 holds.", "Title", "Body text"]);
+    }
+
+    #[test]
     fn a_content_stream_bomb_is_refused_with_a_typed_error() {
         // 8 MiB of white space packs into a few KB.
         let pdf = one_page("<< >>", &vec![b' '; 8 * 1024 * 1024], vec![]);

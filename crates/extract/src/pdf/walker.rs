@@ -69,10 +69,14 @@ impl State<'_> {
         }
         let new_line = match self.last {
             Some((end_x, last_y, last_h)) => {
-                let h = height.min(last_h);
-                // A superscript or subscript stays on its line: a new
-                // line is half the larger font's height away or more.
-                if (y - last_y).abs() > 0.5 * height.max(last_h) {
+                let (h, big) = (height.min(last_h), height.max(last_h));
+                let dy = (y - last_y).abs();
+                // A superscript or subscript (or the text after one): a
+                // smaller run raised or lowered by under 0.6 of the larger
+                // size, right where the last run ended, stays on its line.
+                let script =
+                    h < 0.85 * big && dy < 0.6 * big && x >= end_x - 0.5 * h && x - end_x < 3.0 * h;
+                if dy > 0.5 * h && !script {
                     true
                 } else {
                     if x - end_x > 0.15 * h || x < end_x - 2.0 * h {

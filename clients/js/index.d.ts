@@ -1,0 +1,98 @@
+// Types for @quire/client (index.mjs). Shapes follow docs/openapi.json.
+
+export declare const ROUTES: Array<[string, string]>;
+export declare const SINGLE_UPLOAD_MAX: number;
+
+export interface Problem {
+  type?: string;
+  title?: string;
+  status?: number;
+  detail?: string;
+  code?: string;
+  request_id?: string;
+  [key: string]: unknown;
+}
+
+export declare class QuireError extends Error {
+  status: number;
+  code: string;
+  problem: Problem;
+  requestId: string | null;
+  retryAfter: number | null;
+}
+
+export declare class JobFailed extends QuireError {
+  job: Job;
+}
+
+export interface Document {
+  id: string;
+  filename: string;
+  media_type: string;
+  size_bytes: number;
+  sha256: string;
+  created_at: string;
+  [key: string]: unknown;
+}
+
+export interface Job {
+  id: string;
+  document_id: string;
+  status: "queued" | "running" | "succeeded" | "failed" | "cancelled";
+  progress: number;
+  error?: { code: string; message: string } | null;
+  [key: string]: unknown;
+}
+
+export interface Element {
+  type: string;
+  text: string;
+  page?: number;
+  level?: number;
+  rows?: string[][];
+  bbox?: [number, number, number, number];
+  ocr_confidence?: number;
+}
+
+export interface ExtractResult {
+  text: string;
+  markdown: string;
+  elements: Element[];
+  pages: number;
+  warnings?: string[];
+  [key: string]: unknown;
+}
+
+export interface Command {
+  name: string;
+  options?: Record<string, unknown>;
+}
+
+export type Progress = (done: number, total: number) => void;
+export type Bytes = Uint8Array | ArrayBuffer | Blob;
+
+export declare class Quire {
+  constructor(options: { baseUrl: string; apiKey: string; retries?: number; fetch?: typeof fetch });
+  request(method: string, path: string, options?: { query?: Record<string, unknown>; json?: unknown; body?: BodyInit; headers?: Record<string, string> }): Promise<Response>;
+  upload(data: Bytes, options?: { filename?: string; mediaType?: string; resumable?: boolean; onProgress?: Progress }): Promise<Document>;
+  createJob(documentId: string, commands: Command[], options?: { webhookUrl?: string }): Promise<Job>;
+  job(id: string): Promise<Job>;
+  events(id: string): AsyncGenerator<{ event: string; data: unknown }>;
+  wait(id: string, options?: { onProgress?: Progress; timeoutSeconds?: number }): Promise<Job>;
+  result(id: string, command?: string): Promise<any>;
+  cancel(id: string): Promise<Job>;
+  extract(data: Bytes, options?: { filename?: string; mediaType?: string; onProgress?: Progress; pages?: string; languages?: string[] }): Promise<ExtractResult>;
+  document(id: string): Promise<Document>;
+  deleteDocument(id: string): Promise<null>;
+  createKey(name: string, options?: { role?: string; scopes?: string[]; [key: string]: unknown }): Promise<Record<string, any> & { id: string; secret: string }>;
+  keys(): Promise<Array<Record<string, any>>>;
+  revokeKey(id: string): Promise<null>;
+  usage(period?: string): Promise<Record<string, any>>;
+}
+
+export declare function verifyWebhook(
+  secret: string,
+  headers: Headers | Record<string, string>,
+  body: string | Uint8Array,
+  options?: { toleranceSeconds?: number; now?: number },
+): Promise<unknown>;
