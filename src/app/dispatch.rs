@@ -62,9 +62,13 @@ impl<P: Ports> App<P> {
             // Probes are never limited: load balancers call them often.
             RouteId::Health => Ok(system::health()),
             RouteId::Ready => Ok(system::ready(self).await),
-            RouteId::OpenApi => {
+            RouteId::OpenApi | RouteId::Console | RouteId::ConsoleScript => {
                 let granted = limits::for_client(self, req).await?;
-                let mut resp = system::openapi();
+                let mut resp = match id {
+                    RouteId::Console => console::page(),
+                    RouteId::ConsoleScript => console::script(),
+                    _ => system::openapi(),
+                };
                 granted.apply(&mut resp);
                 Ok(resp)
             }

@@ -8,6 +8,7 @@ mod audit;
 mod background;
 mod backups;
 mod cleanup;
+mod console;
 mod dispatch;
 mod documents;
 mod gate;

@@ -16,6 +16,8 @@ pub enum RouteId {
     Health,
     Ready,
     OpenApi,
+    Console,
+    ConsoleScript,
     ListDocuments,
     CreateDocument,
     GetDocument,
@@ -174,6 +176,8 @@ pub const ROUTES: &[RouteSpec] = &[
     r(RouteId::Health, Method::Get, "/health").open(),
     r(RouteId::Ready, Method::Get, "/ready").open(),
     r(RouteId::OpenApi, Method::Get, "/openapi.json").open(),
+    r(RouteId::Console, Method::Get, "/console").open(),
+    r(RouteId::ConsoleScript, Method::Get, "/console/app.js").open(),
     r(RouteId::ListDocuments, Method::Get, "/v1/documents").scope(Scope::DocumentsRead),
     r(RouteId::CreateDocument, Method::Post, "/v1/documents")
         .scope(Scope::DocumentsWrite)
