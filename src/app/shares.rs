@@ -64,9 +64,12 @@ pub async fn put_share<P: Ports>(
         let user =
             crate::ports::Directory::get_user(&app.directory, &who.tenant_id, user_id).await?;
         if user.is_none() {
-            // The body names a user that is not there: what it points to
-            // is missing, as with a wrong id in the path.
-            return Err(ApiError::NotFound("user".into()));
+            // The document (the path's resource) is there; the body names
+            // a user that is not: the request is wrong, not the URL.
+            return Err(ApiError::Invalid(
+                "unknown_user",
+                format!("no user {user_id} in this tenant"),
+            ));
         }
     }
     if grantee == Grantee::Role(Role::Owner) || grantee == Grantee::Role(Role::Admin) {

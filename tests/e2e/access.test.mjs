@@ -140,6 +140,8 @@ test("members see their own documents and what is shared with them; viewers only
 
   // A role share reaches every viewer (and the members above them).
   assert.equal((await post(`/v1/documents/${doc.id}/shares`, { grantee: "role:viewer", access: "read" }, alice.key)).status, 200);
+  // A grantee that is no user of the tenant: the document is there, the body is wrong.
+  assertProblem(await post(`/v1/documents/${doc.id}/shares`, { grantee: "user:usr_nobody", access: "read" }, alice.key), 422, "unknown_user");
   assert.equal((await api("GET", `/v1/documents/${doc.id}/content`, { key: vera.key })).text, "alice's notes");
   const shares = await api("GET", `/v1/documents/${doc.id}/shares`, { key: alice.key });
   assert.deepEqual(shares.json.data.map((s) => s.id).sort(), ["role:viewer", `user:${bob.id}`].sort());

@@ -15,7 +15,13 @@ const shots = path.join(root, ".tmp");
 
 function chromium() {
   for (const p of ["/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome"]) if (existsSync(p)) return p;
-  execFileSync("apt-get", ["install", "-y", "--no-install-recommends", "chromium"], { stdio: "inherit" });
+  const install = () => execFileSync("apt-get", ["install", "-y", "--no-install-recommends", "chromium"], { stdio: "inherit" });
+  try {
+    install();
+  } catch {
+    execFileSync("apt-get", ["update"], { stdio: "inherit" });
+    install();
+  }
   return "/usr/bin/chromium";
 }
 
