@@ -1668,3 +1668,29 @@ fn ocr_languages_need_an_installed_model_and_the_most_confident_reading_wins() {
     assert_eq!(w.deliver(&english), Disposition::Ack);
     assert_eq!(common::result_of(&w, &english, "extract")["text"], "Strabe");
 }
+
+#[test]
+fn a_job_of_a_format_without_images_does_not_load_ocr_models() {
+    let w = spawn_app();
+    let model = vec![0x1f, 0x8b, 8, 0];
+    let put = as_operator(Method::Put, "/v1/admin/ocr-models/deu").with_body(model);
+    assert_eq!(w.send(put).status, 201);
+    let doc = w.upload_id("text/plain", b"Guten Tag.");
+    let png = w.upload_id("image/png", GREY_PNG);
+    let german = r#"[{"name":"extract","options":{"languages":["deu"]}}]"#;
+    let text_job = job_with(&w, &doc, german);
+    let image_job = job_with(&w, &png, german);
+    // The model is gone before the jobs run: the text needs none and
+    // succeeds; the image cannot be read in German and fails typed.
+    block_on(quire::ports::BlobStore::delete(
+        &w.app.blobs,
+        &quire::jobs::ocr_model_key("deu"),
+    ))
+    .unwrap();
+    assert_eq!(w.deliver(&text_job), Disposition::Ack);
+    assert_eq!(w.job(&text_job)["status"], "succeeded");
+    assert_eq!(w.deliver(&image_job), Disposition::Ack);
+    let failed = w.job(&image_job);
+    assert_eq!(failed["status"], "failed");
+    assert_eq!(failed["error"]["code"], "unsupported_language");
+}

@@ -30,12 +30,18 @@ pub(super) async fn extraction(
             "the document's content is no longer stored",
         ))
     })?;
-    let models = ocr_models(blobs, languages).await?.map_err(|language| {
-        RunFailure::Permanent(JobError::new(
-            "unsupported_language",
-            format!("the OCR model for '{language}' is no longer installed"),
-        ))
-    })?;
+    // Only images and PDFs (their scanned pages) are read by OCR: other
+    // formats do not load the models (megabytes each) at all.
+    let ocr = raster::is_image(&doc.media_type) || doc.media_type == "application/pdf";
+    let models = match ocr {
+        true => ocr_models(blobs, languages).await?.map_err(|language| {
+            RunFailure::Permanent(JobError::new(
+                "unsupported_language",
+                format!("the OCR model for '{language}' is no longer installed"),
+            ))
+        })?,
+        false => Vec::new(),
+    };
     let ex = extract_bytes(engine, &models, &doc.media_type, bytes)
         .await
         .map_err(failure)?;
