@@ -3,7 +3,7 @@
 // their job with a typed document_too_large, and the document stays stored.
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { ADMIN_KEY, createJob, upload, waitForJob } from "./helpers.mjs";
+import { ADMIN_KEY, api, createJob, extractCorpus, upload, waitForJob } from "./helpers.mjs";
 import { onePage, stream } from "./pdfs.mjs";
 
 async function failsTooLarge(pdf, mentions) {
@@ -40,4 +40,21 @@ test("a PDF whose forms draw each other 200-fold per level stops at the form-run
   );
   forms.push(stream("/Type /XObject /Subtype /Form /BBox [0 0 1 1]", Buffer.from("BT ET")));
   await failsTooLarge(onePage("<< /XObject << /X0 5 0 R >> >>", draws("X0"), forms), /form XObject runs/);
+});
+
+test("a scanned page whose indexed colour space names itself as its base succeeds without OCR instead of overflowing the stack", async () => {
+  // Object 6 is [/Indexed 6 0 R 1 <…>]: followed, it recursed without end.
+  const image = stream("/Type /XObject /Subtype /Image /Width 96 /Height 64 /ColorSpace 6 0 R /BitsPerComponent 1", Buffer.alloc(800));
+  const pdf = onePage("<< /XObject << /Im0 5 0 R >> >>", Buffer.from("q 612 0 0 792 0 0 cm /Im0 Do Q"), [
+    image,
+    Buffer.from("[/Indexed 6 0 R 1 <FFFFFF000000>]"),
+  ]);
+  const doc = await upload("self-indexed.pdf", "application/pdf", pdf);
+  const job = await waitForJob((await createJob(doc.id)).id);
+  assert.equal(job.status, "succeeded", JSON.stringify(job.error));
+  const result = await api("GET", `/v1/jobs/${job.id}/result`);
+  assert.ok(result.json.warnings.some((w) => w.startsWith("no_text_layer")), JSON.stringify(result.json.warnings));
+  // The jobs worker is still there for the next document.
+  const [next] = await extractCorpus("fake-text.txt", "text/plain");
+  assert.equal(next.status, "succeeded");
 });

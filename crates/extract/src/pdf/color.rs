@@ -91,7 +91,17 @@ pub(super) fn color_of(doc: &Document, space: Option<&Object>) -> Option<Color> 
             }
         }
         b"Indexed" | b"I" => {
-            let base = color_of(doc, arg(1))?;
+            // The base may not itself be indexed (a hostile file may make
+            // it refer back to this very space, without end).
+            let base = arg(1)?;
+            let base_name = match base {
+                Object::Array(a) => a.first().and_then(|o| o.as_name().ok()),
+                _ => None,
+            };
+            if matches!(base_name, Some(b"Indexed" | b"I")) {
+                return None;
+            }
+            let base = color_of(doc, Some(base))?;
             let lookup = match arg(3)? {
                 Object::String(s, _) => s.clone(),
                 Object::Stream(s) => s

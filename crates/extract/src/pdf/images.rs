@@ -688,4 +688,27 @@ mod tests {
             ex.warnings
         );
     }
+
+    #[test]
+    fn an_indexed_space_based_on_itself_is_refused_not_followed() {
+        // Object 6 is [/Indexed 6 0 R 1 <…>]: its base is itself.
+        let image = stream(&dims("/ColorSpace 6 0 R /BitsPerComponent 1"), &[0; 800]);
+        let pdf = pdf_of(&[
+            b"<< /Type /Catalog /Pages 2 0 R >>".to_vec(),
+            b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>".to_vec(),
+            b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] \
+              /Resources << /XObject << /Im0 5 0 R >> >> /Contents 4 0 R >>"
+                .to_vec(),
+            stream("", format!("q {UPRIGHT} cm /Im0 Do Q").as_bytes()),
+            image,
+            b"[/Indexed 6 0 R 1 <FFFFFF000000>]".to_vec(),
+        ]);
+        let (ex, scans) = extract_with_scans("application/pdf", &pdf).unwrap();
+        assert!(scans.is_empty());
+        assert!(
+            ex.warnings[0].starts_with("no_text_layer"),
+            "{:?}",
+            ex.warnings
+        );
+    }
 }
