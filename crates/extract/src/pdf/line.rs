@@ -2,6 +2,9 @@
 //! ends, its baseline, size and weight, and the segments wide gaps split
 //! it into (a table row's cells).
 
+/// Most segments (cells) one line keeps.
+const MAX_SEGMENTS: usize = 256;
+
 /// One line of text as the page places it (PDF user space: points, y up).
 #[derive(Debug, Clone)]
 pub struct TextLine {
@@ -34,6 +37,10 @@ impl TextLine {
 
     /// Starts a new segment: what follows is past a wide gap.
     pub fn split(&mut self) {
+        // A table row has tens of cells; past that, runs join the last.
+        if self.segments.len() >= MAX_SEGMENTS {
+            return;
+        }
         if self.segments.last().is_some_and(|s| !s.2.trim().is_empty()) {
             self.segments.push((f32::MAX, f32::MIN, String::new()));
         }

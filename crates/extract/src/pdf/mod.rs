@@ -308,6 +308,19 @@ dup 3 /f put\ndup 4 /eacute put\nreadonly def\ncurrentfile eexec\n";
     }
 
     #[test]
+    fn a_page_of_sixty_thousand_one_letter_lines_is_refused_before_it_holds_them() {
+        let res = format!("<< /Font << /F1 {FONT} >> >>");
+        let mut content = b"BT /F1 12 Tf 72 700 Td ".to_vec();
+        content.extend(b"(a) Tj 0 -20 Td ".repeat(60_000));
+        content.extend(b"ET");
+        let err = extract(&one_page(&res, &content, vec![]), &Limits::default()).unwrap_err();
+        assert!(
+            matches!(&err, ExtractError::TooLarge(m) if m.contains("50000 lines")),
+            "{err:?}"
+        );
+    }
+
+    #[test]
     fn a_content_stream_bomb_is_refused_with_a_typed_error() {
         // 8 MiB of white space packs into a few KB.
         let pdf = one_page("<< >>", &vec![b' '; 8 * 1024 * 1024], vec![]);

@@ -18,6 +18,10 @@ use std::rc::Rc;
 /// How deeply form XObjects may nest (they may also refer to themselves).
 const MAX_FORM_DEPTH: u32 = 8;
 
+/// Most lines of text one page may hold: a content stream of millions of
+/// runs each on its own line would otherwise hold a line record each.
+const MAX_LINES: usize = 50_000;
+
 /// Graphics and text state, and where the last run of text ended.
 struct State<'f> {
     /// Fonts and form XObjects of the content stream being walked.
@@ -37,7 +41,8 @@ struct State<'f> {
     shown: Option<(String, f32, f32, f32)>,
     /// The page's lines of text so far, the last one open.
     lines: Vec<TextLine>,
-    /// Image XObjects drawn, and the matrix each was drawn with.
+    /// The image XObject drawn over the largest area so far, and the
+    /// matrix it was drawn with (one kept, however many are drawn).
     images: Vec<(ObjectId, [f32; 4])>,
     /// The document's fonts, built once each.
     cache: &'f FontCache<'f>,
@@ -288,7 +293,14 @@ fn run_form<'a>(
         Some(b"Image") => {
             if let Object::Reference(id) = entry {
                 let [a, b, c, d, ..] = st.ctm.0;
-                st.images.push((*id, [a, b, c, d]));
+                let area = |[a, b, c, d]: [f32; 4]| (a * d - b * c).abs();
+                if st
+                    .images
+                    .first()
+                    .is_none_or(|(_, m)| area([a, b, c, d]) > area(*m))
+                {
+                    st.images = vec![(*id, [a, b, c, d])];
+                }
             }
             return Ok(());
         }
@@ -371,7 +383,14 @@ fn apply<'a>(
             st.line_offset(tx, ty);
         }
         "T*" => st.line_offset(0.0, -st.leading),
-        "'" | "\"" | "Tj" | "TJ" => st.show_operator(&op.operator, args),
+        "'" | "\"" | "Tj" | "TJ" => {
+            st.show_operator(&op.operator, args);
+            if st.lines.len() > MAX_LINES {
+                return Err(ExtractError::TooLarge(format!(
+                    "a page with more than {MAX_LINES} lines of text"
+                )));
+            }
+        }
         _ => {}
     }
     Ok(())
