@@ -2,6 +2,8 @@
 //! calibrated, ICC-based (by their component count), Lab (its lightness),
 //! separation (a tint of ink) and indexed ones.
 
+use super::inflate::decoded;
+use crate::Limits;
 use lopdf::{Document, Object};
 
 /// How an image's samples make a colour.
@@ -90,30 +92,37 @@ pub(super) fn color_of(doc: &Document, space: Option<&Object>) -> Option<Color> 
                 _ => return None,
             }
         }
-        b"Indexed" | b"I" => {
-            // The base may not itself be indexed (a hostile file may make
-            // it refer back to this very space, without end).
-            let base = arg(1)?;
-            let base_name = match base {
-                Object::Array(a) => a.first().and_then(|o| o.as_name().ok()),
-                _ => None,
+        b"Indexed" | b"I" => indexed(doc, arg(1)?, arg(3)?)?,
+        _ => return None,
+    })
+}
+
+/// An indexed space over `base` with the colour table `table`. The base
+/// may not itself be indexed (a hostile file may make it refer back to
+/// this very space, without end); the table holds at most 256 colours of
+/// 4 components, and is inflated no further.
+fn indexed(doc: &Document, base: &Object, table: &Object) -> Option<Color> {
+    let base_name = match base {
+        Object::Array(a) => a.first().and_then(|o| o.as_name().ok()),
+        _ => None,
+    };
+    if matches!(base_name, Some(b"Indexed" | b"I")) {
+        return None;
+    }
+    let base = color_of(doc, Some(base))?;
+    let lookup = match table {
+        Object::String(s, _) => s.clone(),
+        Object::Stream(s) => {
+            let limits = Limits {
+                max_stream_bytes: 256 * 4,
+                ..Limits::default()
             };
-            if matches!(base_name, Some(b"Indexed" | b"I")) {
-                return None;
-            }
-            let base = color_of(doc, Some(base))?;
-            let lookup = match arg(3)? {
-                Object::String(s, _) => s.clone(),
-                Object::Stream(s) => s
-                    .decompressed_content()
-                    .unwrap_or_else(|_| s.content.clone()),
-                _ => return None,
-            };
-            Color::Indexed {
-                base: Box::new(base),
-                lookup,
-            }
+            decoded(s, &limits, "an indexed colour table").ok()?
         }
         _ => return None,
+    };
+    Some(Color::Indexed {
+        base: Box::new(base),
+        lookup,
     })
 }

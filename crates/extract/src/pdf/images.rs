@@ -400,6 +400,20 @@ mod tests {
 
     const UPRIGHT: &str = "612 0 0 792 0 0";
 
+    /// A page drawing image object 5 upright, with object 6 after it.
+    fn scanned_with(image: Vec<u8>, sixth: Vec<u8>) -> Vec<u8> {
+        pdf_of(&[
+            b"<< /Type /Catalog /Pages 2 0 R >>".to_vec(),
+            b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>".to_vec(),
+            b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] \
+              /Resources << /XObject << /Im0 5 0 R >> >> /Contents 4 0 R >>"
+                .to_vec(),
+            stream("", format!("q {UPRIGHT} cm /Im0 Do Q").as_bytes()),
+            image,
+            sixth,
+        ])
+    }
+
     /// The page's image as the engine gets it: width, height, grey.
     fn page_raster(pdf: &[u8]) -> Result<(u32, u32, Vec<u8>), ExtractError> {
         let (ex, scans) = extract_with_scans("application/pdf", pdf)?;
@@ -693,22 +707,29 @@ mod tests {
     fn an_indexed_space_based_on_itself_is_refused_not_followed() {
         // Object 6 is [/Indexed 6 0 R 1 <…>]: its base is itself.
         let image = stream(&dims("/ColorSpace 6 0 R /BitsPerComponent 1"), &[0; 800]);
-        let pdf = pdf_of(&[
-            b"<< /Type /Catalog /Pages 2 0 R >>".to_vec(),
-            b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>".to_vec(),
-            b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] \
-              /Resources << /XObject << /Im0 5 0 R >> >> /Contents 4 0 R >>"
-                .to_vec(),
-            stream("", format!("q {UPRIGHT} cm /Im0 Do Q").as_bytes()),
-            image,
-            b"[/Indexed 6 0 R 1 <FFFFFF000000>]".to_vec(),
-        ]);
+        let pdf = scanned_with(image, b"[/Indexed 6 0 R 1 <FFFFFF000000>]".to_vec());
         let (ex, scans) = extract_with_scans("application/pdf", &pdf).unwrap();
         assert!(scans.is_empty());
         assert!(
             ex.warnings[0].starts_with("no_text_layer"),
             "{:?}",
             ex.warnings
+        );
+    }
+
+    #[test]
+    fn an_indexed_colour_table_that_inflates_to_megabytes_is_not_inflated() {
+        // The table stream packs 8 MiB of zeros; 256 colours need 1 KiB.
+        let image = stream(
+            &dims("/ColorSpace [/Indexed /DeviceRGB 1 6 0 R] /BitsPerComponent 1"),
+            &[0; 800],
+        );
+        let table = stream("", &vec![0; 8 * 1024 * 1024]);
+        let pdf = scanned_with(image, table);
+        let (_, scans) = extract_with_scans("application/pdf", &pdf).unwrap();
+        assert!(
+            scans.is_empty(),
+            "the page is not read with a table it cannot hold"
         );
     }
 }
