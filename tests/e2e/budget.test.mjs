@@ -58,3 +58,19 @@ test("a scanned page whose indexed colour space names itself as its base succeed
   const [next] = await extractCorpus("fake-text.txt", "text/plain");
   assert.equal(next.status, "succeeded");
 });
+
+test("a scanned page whose colour table packs 8 MiB is not inflated: the job succeeds without reading it", async () => {
+  const image = stream("/Type /XObject /Subtype /Image /Width 96 /Height 64 /ColorSpace [/Indexed /DeviceRGB 1 6 0 R] /BitsPerComponent 1", Buffer.alloc(800));
+  const pdf = onePage("<< /XObject << /Im0 5 0 R >> >>", Buffer.from("q 612 0 0 792 0 0 cm /Im0 Do Q"), [image, stream("", Buffer.alloc(8 * 1024 * 1024))]);
+  assert.ok(pdf.length < 200 * 1024, `${pdf.length} bytes`);
+  const doc = await upload("table-bomb.pdf", "application/pdf", pdf);
+  const job = await waitForJob((await createJob(doc.id)).id);
+  assert.equal(job.status, "succeeded", JSON.stringify(job.error));
+  const result = await api("GET", `/v1/jobs/${job.id}/result`);
+  assert.ok(result.json.warnings.some((w) => w.startsWith("no_text_layer")), JSON.stringify(result.json.warnings));
+});
+
+test("a page of 60 000 one-letter lines fails document_too_large before it holds a record per line", async () => {
+  const content = Buffer.from(`BT /F1 12 Tf 72 700 Td ${"(a) Tj 0 -20 Td ".repeat(60_000)}ET`);
+  await failsTooLarge(onePage("<< /Font << /F1 << /Type /Font /Subtype /Type1 /BaseFont /Helvetica >> >> >>", content), /50000 lines/);
+});
