@@ -170,6 +170,8 @@ pub struct MemMeta {
     pub stale_key_lookups: Cell<u32>,
     /// Times the sweeper re-sent each job.
     pub resends: RefCell<HashMap<String, u32>>,
+    /// Queued jobs held back for their tenant's turn.
+    pub held: RefCell<std::collections::BTreeSet<String>>,
 }
 
 impl MemMeta {
@@ -221,6 +223,17 @@ impl MemMeta {
             ));
         }
         Ok(())
+    }
+
+    /// The tenant's jobs sent to the queue and not ended.
+    fn in_flight(&self, tenant_id: &str) -> usize {
+        let held = self.held.borrow();
+        self.jobs
+            .borrow()
+            .values()
+            .filter(|j| j.tenant_id == tenant_id && !held.contains(&j.id))
+            .filter(|j| matches!(j.status, JobStatus::Queued | JobStatus::Running))
+            .count()
     }
 
     fn update_job(&self, id: &str, f: impl FnOnce(&mut Job)) -> StoreResult<()> {

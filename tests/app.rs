@@ -74,8 +74,12 @@ fn a_delivery_while_another_holds_the_lease_is_postponed_not_run() {
 fn a_transient_storage_failure_is_retried_and_then_succeeds() {
     let w = spawn_app();
     let job_id = w.job_id(&w.upload_id("text/plain", b"retry me"));
-    w.app.blobs.inner.faults.fail_next(1);
-    assert_eq!(w.deliver(&job_id), Disposition::Retry { delay_seconds: 5 });
+    // Three faults in a row outlast the run's own retries of the call.
+    w.app.blobs.inner.faults.fail_next(3);
+    let Disposition::Retry { delay_seconds } = w.deliver(&job_id) else {
+        panic!("the run should be retried");
+    };
+    assert!((5..=6).contains(&delay_seconds), "{delay_seconds}");
     let job = w.job(&job_id);
     assert_eq!(job["status"], "queued");
     assert_eq!(job["error"]["code"], "storage_unavailable");
@@ -87,14 +91,151 @@ fn a_transient_storage_failure_is_retried_and_then_succeeds() {
 }
 
 #[test]
+fn a_fault_that_passes_within_a_second_costs_no_run() {
+    let w = spawn_app();
+    let job_id = w.job_id(&w.upload_id("text/plain", b"brief fault"));
+    let before = w.clock.0.get();
+    w.app.blobs.inner.faults.fail_next(2);
+    assert_eq!(w.deliver(&job_id), Disposition::Ack);
+    let job = w.job(&job_id);
+    assert_eq!(
+        (job["status"].as_str(), job["attempts"].as_u64()),
+        (Some("succeeded"), Some(1))
+    );
+    assert!(
+        w.clock.0.get() - before >= 500,
+        "waited 100 ms, then 400 ms"
+    );
+}
+
+#[test]
+fn a_run_after_a_failed_one_keeps_the_commands_that_run_finished() {
+    let w = spawn_app();
+    let doc = w.upload_id("text/plain", b"one two three. four five six.");
+    let commands = r#"[{"name":"extract"},{"name":"stats"}]"#;
+    // Warm the document's stored extraction, then count one full run's calls.
+    let warm = job_with(&w, &doc, commands);
+    assert_eq!(w.deliver(&warm), Disposition::Ack);
+    let measured = job_with(&w, &doc, commands);
+    let calls = w.app.blobs.inner.faults.calls();
+    assert_eq!(w.deliver(&measured), Disposition::Ack);
+    let full_run = w.app.blobs.inner.faults.calls() - calls;
+    // The last call of a run (storing the stats) keeps failing: the run
+    // fails after storing the extract result.
+    let job_id = job_with(&w, &doc, commands);
+    w.app.blobs.inner.faults.fail_after(full_run - 1, 3);
+    assert!(matches!(w.deliver(&job_id), Disposition::Retry { .. }));
+    assert_eq!(w.job(&job_id)["command_progress"][0]["status"], "succeeded");
+    let calls = w.app.blobs.inner.faults.calls();
+    assert_eq!(w.deliver(&job_id), Disposition::Ack);
+    let second_run = w.app.blobs.inner.faults.calls() - calls;
+    assert_eq!(
+        second_run,
+        full_run - 1,
+        "the extract result is not stored again"
+    );
+    let job = w.job(&job_id);
+    assert_eq!(
+        (job["status"].as_str(), job["attempts"].as_u64()),
+        (Some("succeeded"), Some(2))
+    );
+    assert!(result_of(&w, &job_id, "extract")["text"].is_string());
+    assert!(result_of(&w, &job_id, "stats").is_object());
+}
+
+#[test]
+fn a_tenant_past_its_jobs_in_flight_waits_its_turn_and_each_ending_job_sends_the_next() {
+    let w = spawn_app_with(&[
+        ("TENANT_JOBS_IN_FLIGHT", "2"),
+        ("MAX_ACTIVE_JOBS_PER_TENANT", "10"),
+    ]);
+    let doc = w.upload_id("text/plain", b"a flood of jobs");
+    let jobs: Vec<String> = (0..5).map(|_| w.job_id(&doc)).collect();
+    // All five are accepted and queued; two are in the queue.
+    for id in &jobs {
+        assert_eq!(w.job(id)["status"], "queued");
+    }
+    assert_eq!(w.sent_job_ids(), jobs[..2].to_vec());
+    // Each job that ends sends the oldest held-back one, never more than
+    // the room it leaves.
+    assert_eq!(w.deliver(&jobs[0]), Disposition::Ack);
+    assert_eq!(w.sent_job_ids(), jobs[..3].to_vec());
+    assert_eq!(
+        w.deliver(&jobs[0]),
+        Disposition::Ack,
+        "a duplicate delivery"
+    );
+    assert_eq!(w.sent_job_ids().len(), 3, "sends nothing more");
+    // A send that is lost leaves the job queued, no longer held: the
+    // self-healing pass sends it once it has been still too long.
+    w.app.queue.faults.fail_next(1);
+    assert_eq!(w.deliver(&jobs[1]), Disposition::Ack);
+    assert_eq!(w.sent_job_ids().len(), 3, "the send failed");
+    w.clock.advance(901_000);
+    let report = block_on(w.app.sweep(w.clock.0.get()));
+    assert!(report.jobs_requeued >= 1, "{report:?}");
+    assert!(w.sent_job_ids().contains(&jobs[3]));
+    assert!(!w.sent_job_ids().contains(&jobs[4]), "still held: no room");
+    for id in &jobs[2..4] {
+        assert_eq!(w.deliver(id), Disposition::Ack);
+    }
+    assert!(w.sent_job_ids().contains(&jobs[4]));
+    assert_eq!(w.deliver(&jobs[4]), Disposition::Ack);
+    for id in &jobs {
+        assert_eq!(w.job(id)["status"], "succeeded");
+    }
+}
+
+#[test]
+fn one_tenant_alone_may_not_fill_the_service_wide_job_cap() {
+    let config = quire::config::Config::from_lookup(|k| match k {
+        "API_KEY_PEPPER" => Some("p".repeat(32)),
+        "MASTER_KEYS" => Some("k1:AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQE=".into()),
+        "MAX_ACTIVE_JOBS_PER_TENANT" => Some("500".into()),
+        "MAX_ACTIVE_JOBS_TOTAL" => Some("500".into()),
+        _ => None,
+    });
+    let err = config.expect_err("refused");
+    assert!(
+        err.to_string().contains("MAX_ACTIVE_JOBS_PER_TENANT"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_result_whose_etag_the_client_holds_is_304_without_being_read() {
+    let w = spawn_app();
+    let job_id = w.job_id(&w.upload_id("text/plain", b"cache me"));
+    assert_eq!(w.deliver(&job_id), Disposition::Ack);
+    let route = format!("/v1/jobs/{job_id}/result");
+    let first = w.send(w.as_admin(Method::Get, &route));
+    assert_eq!(first.status, 200);
+    let etag = first.header("etag").expect("an ETag").to_string();
+    let reads = w.app.blobs.inner.faults.calls();
+    let again = w.send(
+        w.as_admin(Method::Get, &route)
+            .with_header("if-none-match", &etag),
+    );
+    assert_eq!((again.status, again.body.len()), (304, 0));
+    assert_eq!(w.app.blobs.inner.faults.calls(), reads, "no R2 read");
+    // Another tenant holding the tag learns nothing.
+    let other = w.send(
+        Request::new(Method::Get, &route)
+            .with_header("authorization", &format!("Bearer {OTHER_TENANT}"))
+            .with_header("if-none-match", &etag),
+    );
+    assert_eq!(other.status, 404);
+}
+
+#[test]
 fn a_job_failing_past_its_attempt_budget_fails_with_a_typed_error() {
     let w = spawn_app();
     let job_id = w.job_id(&w.upload_id("text/plain", b"doomed"));
     for _ in 0..2 {
-        w.app.blobs.inner.faults.fail_next(1);
+        w.app.blobs.inner.faults.fail_next(3);
         assert!(matches!(w.deliver(&job_id), Disposition::Retry { .. }));
     }
-    w.app.blobs.inner.faults.fail_next(1);
+    w.app.blobs.inner.faults.fail_next(3);
     assert_eq!(w.deliver(&job_id), Disposition::Ack);
     let job = w.job(&job_id);
     assert_eq!(job["status"], "failed");
@@ -837,6 +978,7 @@ fn a_try_that_loses_the_race_for_its_key_is_told_to_retry_not_failed() {
         &w.app.meta,
         &other,
         Some("key_admin k"),
+        10,
     ))
     .unwrap();
     w.app.meta.stale_key_lookups.set(1);

@@ -35,6 +35,7 @@ pub struct SweepReport {
 pub async fn sweep<P: Ports>(app: &App<P>, now_ms: u64) -> SweepReport {
     let mut report = SweepReport::default();
     heal_jobs(app, now_ms, &mut report).await;
+    send_held_jobs(app, now_ms, &mut report).await;
     erase_tenants(app, now_ms, &mut report).await;
     match app.meta.expired_documents(now_ms, EXPIRED_PER_RUN).await {
         Ok(docs) => {
@@ -89,6 +90,9 @@ async fn verify_objects<P: Ports>(app: &App<P>, now_ms: u64, report: &mut SweepR
 }
 
 const STALLED_PER_RUN: u32 = 200;
+/// Re-sends of a job the queue never delivers before it is failed (once
+/// its retry window has passed too).
+const MAX_RESENDS: u32 = 5;
 
 /// Self-healing: jobs whose worker died mid-run (lease expired) or whose
 /// queue message was lost are queued and sent again; those that used up
@@ -109,7 +113,12 @@ pub(super) async fn heal_jobs<P: Ports>(app: &App<P>, now_ms: u64, report: &mut 
                     job.attempts
                 ),
             ))
-        } else if job.resends >= app.config.job_max_attempts {
+        } else if job.resends >= MAX_RESENDS
+            && now_ms.saturating_sub(job.created_at_ms) > app.config.job_retry_window_ms
+        {
+            // A queue slow to deliver (a long backlog, delayed retries)
+            // looks the same as one that lost the message: the job keeps
+            // being re-sent for its whole retry window.
             // The queue took it again and again without delivering it.
             Some(crate::jobs::JobError::new(
                 "never_delivered",
@@ -142,6 +151,23 @@ pub(super) async fn heal_jobs<P: Ports>(app: &App<P>, now_ms: u64, report: &mut 
                 }
             }
             Ok(false) => {}
+            Err(_) => report.errors += 1,
+        }
+    }
+}
+
+/// Held-back jobs whose tenant has room in the queue and whose hand-off
+/// was lost (the run that ended a job failed before sending the next).
+async fn send_held_jobs<P: Ports>(app: &App<P>, now_ms: u64, report: &mut SweepReport) {
+    let Ok(tenants) = app.meta.tenants_with_held(STALLED_PER_RUN).await else {
+        report.errors += 1;
+        return;
+    };
+    for tenant in tenants {
+        let in_flight = app.config.tenant_jobs_in_flight;
+        match crate::jobs::fair::send_held(&app.meta, &app.queue, &tenant, in_flight, now_ms).await
+        {
+            Ok(sent) => report.jobs_requeued += sent,
             Err(_) => report.errors += 1,
         }
     }

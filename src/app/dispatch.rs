@@ -67,7 +67,7 @@ impl<P: Ports> App<P> {
                 let mut resp = match id {
                     RouteId::Console => console::page(),
                     RouteId::ConsoleScript => console::script(),
-                    _ => system::openapi(),
+                    _ => system::openapi(req.header("if-none-match")),
                 };
                 granted.apply(&mut resp);
                 Ok(resp)

@@ -167,42 +167,64 @@ pub async fn result<P: Ports>(
 ) -> Result<Response, ApiError> {
     let job = find(app, id, who).await?;
     let command = pick_command(&job, req.query_param("command").as_deref())?;
-    let command_done = job
-        .command_states
-        .iter()
-        .any(|c| c.name == command && c.status == CommandStatus::Succeeded);
-    match job.status {
-        JobStatus::Succeeded => {}
-        // A failed or cancelled job still serves the commands that finished.
-        _ if command_done => {}
-        JobStatus::Failed => {
-            let why = job.error.as_ref().map_or("unknown", |e| e.code.as_str());
-            return Err(ApiError::Conflict(
-                "job_failed",
-                format!("the job failed ({why}); command '{command}' has no result"),
-            ));
-        }
-        JobStatus::Cancelled => {
-            return Err(ApiError::Conflict(
-                "job_cancelled",
-                format!("the job was cancelled before command '{command}' finished"),
-            ))
-        }
-        other => {
-            return Err(ApiError::Conflict(
-                "job_not_finished",
-                format!("the job is {}; poll GET /v1/jobs/{id}", other.as_str()),
-            ))
-        }
+    has_result(&job, command)?;
+    // A command's stored result never changes once it is served (a later
+    // run of the job keeps the commands an earlier one finished), so the
+    // job and command name it: a client that has it gets 304 without the
+    // result being read, after the same access check.
+    let etag = format!("\"{}.{command}\"", job.id);
+    let resp = Response::new(200)
+        .with_header("etag", &etag)
+        .with_header("cache-control", "private, no-cache");
+    if req
+        .header("if-none-match")
+        .is_some_and(|h| crate::http::ranges::etag_matches(h, &etag))
+    {
+        return Ok(Response {
+            status: 304,
+            ..resp
+        });
     }
     let bytes = app
         .blobs
         .get(&result_key(&job.tenant_id, &job.id, command))
         .await?
         .ok_or_else(|| ApiError::Internal(format!("result of {} missing", job.id)))?;
-    Ok(Response::new(200)
+    Ok(resp
         .with_header("content-type", "application/json")
         .with_body(bytes))
+}
+
+/// Whether the job has the command's result to serve.
+fn has_result(job: &Job, command: &str) -> Result<(), ApiError> {
+    let command_done = job
+        .command_states
+        .iter()
+        .any(|c| c.name == command && c.status == CommandStatus::Succeeded);
+    match job.status {
+        JobStatus::Succeeded => Ok(()),
+        // A failed or cancelled job still serves the commands that finished.
+        _ if command_done => Ok(()),
+        JobStatus::Failed => {
+            let why = job.error.as_ref().map_or("unknown", |e| e.code.as_str());
+            Err(ApiError::Conflict(
+                "job_failed",
+                format!("the job failed ({why}); command '{command}' has no result"),
+            ))
+        }
+        JobStatus::Cancelled => Err(ApiError::Conflict(
+            "job_cancelled",
+            format!("the job was cancelled before command '{command}' finished"),
+        )),
+        other => Err(ApiError::Conflict(
+            "job_not_finished",
+            format!(
+                "the job is {}; poll GET /v1/jobs/{}",
+                other.as_str(),
+                job.id
+            ),
+        )),
+    }
 }
 
 fn pick_command(job: &Job, wanted: Option<&str>) -> Result<&'static str, ApiError> {

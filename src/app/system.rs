@@ -45,9 +45,27 @@ fn state(r: &StoreResult<()>) -> &'static str {
     }
 }
 
-pub fn openapi() -> Response {
-    Response::new(200)
-        .with_header("content-type", "application/json")
+/// The OpenAPI document, with a strong ETag (its SHA-256, worked out once
+/// per isolate): a client that has it gets 304 and no body.
+pub fn openapi(if_none_match: Option<&str>) -> Response {
+    thread_local! {
+        static ETAG: String = {
+            use sha2::Digest;
+            let digest = sha2::Sha256::digest(crate::openapi::DOCUMENT.as_bytes());
+            format!("\"{}\"", hex::encode(&digest[..16]))
+        };
+    }
+    let etag = ETAG.with(String::clone);
+    let resp = Response::new(200)
+        .with_header("etag", &etag)
+        .with_header("cache-control", "public, max-age=300");
+    if if_none_match.is_some_and(|h| crate::http::ranges::etag_matches(h, &etag)) {
+        return Response {
+            status: 304,
+            ..resp
+        };
+    }
+    resp.with_header("content-type", "application/json")
         .with_body(crate::openapi::DOCUMENT.as_bytes().to_vec())
 }
 

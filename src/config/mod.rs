@@ -26,8 +26,13 @@ pub struct Config {
     pub accepted_media_types: Vec<String>,
     /// Server-side secret mixed into API-key hashes.
     pub api_key_pepper: String,
-    /// How many times a job may be started before it is failed for good.
+    /// A ceiling on the runs of one job (against one that fails fast for
+    /// ever); retries are budgeted by `job_retry_window_ms`.
     pub job_max_attempts: u32,
+    /// How long after its first start a job's transient failures are retried.
+    pub job_retry_window_ms: u64,
+    /// A tenant's jobs in the queue at once; the rest wait their turn in D1.
+    pub tenant_jobs_in_flight: u32,
     /// How long a running job's claim lasts before another delivery may take over.
     pub job_lease_ms: u64,
     /// A queued job unchanged this long has lost its message: the sweep
@@ -123,6 +128,15 @@ impl Config {
             .map_err(|e| ConfigError::Invalid("LLM_*", e))?;
         let usage_prices = parsed(&get, "USAGE_PRICES", DEFAULT_USAGE_PRICES, parse_prices)?;
         let ops = crate::ops::OpsConfig::from_lookup(&get, &environment)?;
+        let per_tenant_jobs = number(&get, "MAX_ACTIVE_JOBS_PER_TENANT", 100)?;
+        let total_jobs = number(&get, "MAX_ACTIVE_JOBS_TOTAL", 10_000)?;
+        // One tenant alone must never fill the service-wide cap.
+        if per_tenant_jobs >= total_jobs {
+            return Err(ConfigError::Invalid(
+                "MAX_ACTIVE_JOBS_PER_TENANT",
+                format!("{per_tenant_jobs} must be below MAX_ACTIVE_JOBS_TOTAL ({total_jobs})"),
+            ));
+        }
         Ok(Config {
             encrypt_at_rest: encryption(&get, &environment)?,
             upload_part_bytes: part_bytes(&get)?,
@@ -140,15 +154,17 @@ impl Config {
             budgets,
             rate_limits,
             tenant_rate_limit,
-            max_active_jobs_per_tenant: number(&get, "MAX_ACTIVE_JOBS_PER_TENANT", 100)?,
-            max_active_jobs_total: number(&get, "MAX_ACTIVE_JOBS_TOTAL", 10_000)?,
+            max_active_jobs_per_tenant: per_tenant_jobs,
+            max_active_jobs_total: total_jobs,
             environment,
             max_upload_bytes: number(&get, "MAX_UPLOAD_BYTES", DEFAULT_MAX_UPLOAD_BYTES)?,
             accepted_media_types: list(&get, "ACCEPTED_MEDIA_TYPES")
                 .map(|l| l.iter().map(|s| s.to_ascii_lowercase()).collect())
                 .unwrap_or_else(|| DEFAULT_MEDIA_TYPES.iter().map(|s| s.to_string()).collect()),
             api_key_pepper: pepper,
-            job_max_attempts: number(&get, "JOB_MAX_ATTEMPTS", 5)? as u32,
+            job_max_attempts: number(&get, "JOB_MAX_ATTEMPTS", 25)? as u32,
+            job_retry_window_ms: number(&get, "JOB_RETRY_SECONDS", 3600)? * 1000,
+            tenant_jobs_in_flight: number(&get, "TENANT_JOBS_IN_FLIGHT", 10)?.clamp(1, 1000) as u32,
             job_lease_ms: number(&get, "JOB_LEASE_SECONDS", 300)? * 1000,
             job_stall_ms: number(&get, "JOB_STALL_SECONDS", 900)? * 1000,
             enable_test_routes: test_routes,

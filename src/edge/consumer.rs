@@ -117,6 +117,8 @@ async fn run_job(
     let limits = RunnerLimits {
         max_attempts: app.config.job_max_attempts,
         lease_ms: app.config.job_lease_ms,
+        retry_window_ms: app.config.job_retry_window_ms,
+        in_flight: app.config.tenant_jobs_in_flight,
     };
     let ports = RunnerPorts {
         meta: &app.meta,

@@ -26,7 +26,9 @@ impl JobStore for MemMeta {
         let active = || {
             jobs.values().filter(|j| match j.status {
                 JobStatus::Running => j.lease_until_ms.is_some_and(|l| l >= now_ms),
-                JobStatus::Queued => j.created_at_ms >= queued_since_ms,
+                JobStatus::Queued => {
+                    j.created_at_ms >= queued_since_ms || self.held.borrow().contains(&j.id)
+                }
                 _ => false,
             })
         };
@@ -34,14 +36,58 @@ impl JobStore for MemMeta {
         Ok((mine, active().count() as u64))
     }
 
-    async fn insert_job(&self, job: &Job, key: Option<&str>) -> StoreResult<()> {
+    async fn insert_job(&self, job: &Job, key: Option<&str>, in_flight: u32) -> StoreResult<bool> {
         self.faults.check()?;
         self.insert_allowed()?;
         self.claim_idempotency_key("job", &job.tenant_id, key, &job.id, |id| {
             self.jobs.borrow().contains_key(id)
         })?;
+        let held = self.in_flight(&job.tenant_id) >= in_flight as usize;
+        if held {
+            self.held.borrow_mut().insert(job.id.clone());
+        }
         self.jobs.borrow_mut().insert(job.id.clone(), job.clone());
-        self.ack()
+        self.ack().map(|()| held)
+    }
+
+    async fn release_held(
+        &self,
+        tenant_id: &str,
+        in_flight: u32,
+        _now_ms: u64,
+    ) -> StoreResult<Vec<String>> {
+        self.faults.check()?;
+        let room = (in_flight as usize).saturating_sub(self.in_flight(tenant_id));
+        let mut waiting: Vec<Job> = self
+            .jobs
+            .borrow()
+            .values()
+            .filter(|j| j.tenant_id == tenant_id && j.status == JobStatus::Queued)
+            .filter(|j| self.held.borrow().contains(&j.id))
+            .cloned()
+            .collect();
+        waiting.sort_by(|a, b| (a.created_at_ms, &a.id).cmp(&(b.created_at_ms, &b.id)));
+        let released: Vec<String> = waiting.into_iter().take(room).map(|j| j.id).collect();
+        for id in &released {
+            self.held.borrow_mut().remove(id);
+        }
+        Ok(released)
+    }
+
+    async fn tenants_with_held(&self, limit: u32) -> StoreResult<Vec<String>> {
+        self.faults.check()?;
+        let jobs = self.jobs.borrow();
+        let mut tenants: Vec<String> = self
+            .held
+            .borrow()
+            .iter()
+            .filter_map(|id| jobs.get(id))
+            .filter(|j| j.status == JobStatus::Queued)
+            .map(|j| j.tenant_id.clone())
+            .collect();
+        tenants.dedup();
+        tenants.truncate(limit as usize);
+        Ok(tenants)
     }
 
     async fn job_by_idempotency_key(&self, tenant_id: &str, key: &str) -> StoreResult<Option<Job>> {
@@ -83,6 +129,7 @@ impl JobStore for MemMeta {
         let claimable =
             job.status == JobStatus::Queued || (job.status == JobStatus::Running && expired);
         if claimable {
+            self.held.borrow_mut().remove(id);
             job.status = JobStatus::Running;
             job.attempts += 1;
             job.lease_until_ms = Some(lease_until_ms);
@@ -179,7 +226,9 @@ impl JobStore for MemMeta {
             .values()
             .filter(|j| match j.status {
                 JobStatus::Running => j.lease_until_ms.is_some_and(|l| l < now_ms),
-                JobStatus::Queued => j.created_at_ms < queued_before_ms,
+                JobStatus::Queued => {
+                    j.created_at_ms < queued_before_ms && !self.held.borrow().contains(&j.id)
+                }
                 _ => false,
             })
             .take(limit as usize)
@@ -187,6 +236,7 @@ impl JobStore for MemMeta {
                 id: j.id.clone(),
                 attempts: j.attempts,
                 resends: resends.get(&j.id).copied().unwrap_or(0),
+                created_at_ms: j.created_at_ms,
             })
             .collect())
     }

@@ -16,7 +16,7 @@ pub enum Plan {
     Unsatisfiable,
 }
 
-fn etag_matches(header: &str, etag: &str) -> bool {
+pub fn etag_matches(header: &str, etag: &str) -> bool {
     header
         .split(',')
         .map(|t| t.trim().trim_start_matches("W/"))

@@ -45,25 +45,7 @@ mod tests {
     use crate::jobs::JobStatus;
 
     fn job(status: JobStatus) -> Job {
-        Job {
-            id: "job_1".into(),
-            tenant_id: "t".into(),
-            document_id: "doc_1".into(),
-            commands: vec![],
-            status,
-            progress: 40,
-            attempts: 1,
-            deliveries: 1,
-            error: None,
-            created_at_ms: 0,
-            started_at_ms: None,
-            finished_at_ms: None,
-            lease_until_ms: None,
-            command_states: vec![],
-            webhook_url: None,
-            llm_training_opt_in: false,
-            created_by: None,
-        }
+        crate::jobs::sample_job(status)
     }
 
     #[test]

@@ -3,6 +3,7 @@
 
 pub mod error;
 pub mod events;
+pub mod fair;
 pub mod runner;
 
 pub use error::JobError;
@@ -127,6 +128,7 @@ pub struct Stalled {
     pub attempts: u32,
     /// Times the sweeper already sent it again.
     pub resends: u32,
+    pub created_at_ms: u64,
 }
 
 /// A queue message the queue gave up on, as kept for the operator.
@@ -318,6 +320,30 @@ impl Job {
             result_url: (self.status == JobStatus::Succeeded)
                 .then(|| format!("/v1/jobs/{}/result", self.id)),
         }
+    }
+}
+
+/// A job for unit tests: one run so far, no commands, nothing set.
+#[cfg(test)]
+pub(crate) fn sample_job(status: JobStatus) -> Job {
+    Job {
+        id: "job_1".into(),
+        tenant_id: "t".into(),
+        document_id: "doc_1".into(),
+        commands: vec![],
+        status,
+        progress: 40,
+        attempts: 1,
+        deliveries: 1,
+        error: None,
+        created_at_ms: 0,
+        started_at_ms: None,
+        finished_at_ms: None,
+        lease_until_ms: None,
+        command_states: vec![],
+        webhook_url: None,
+        llm_training_opt_in: false,
+        created_by: None,
     }
 }
 

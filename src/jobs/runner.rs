@@ -7,6 +7,7 @@
 //! `ack()` / `retry()`; this code never panics and never returns an error the
 //! runtime would have to handle.
 
+use super::fair::send_held;
 use super::{
     result_key, Command, CommandState, CommandStatus, Disposition, Job, JobError, JobStatus,
 };
@@ -19,14 +20,23 @@ use crate::webhooks::runner::ensure_completion_webhook;
 
 pub(crate) mod extraction;
 mod llm;
+mod retry;
 use extraction::extraction;
 use llm::run_llm;
+use retry::{again, Steady};
+pub use retry::{backoff_seconds, give_up};
 
 /// Limits the runner works under.
 #[derive(Debug, Clone, Copy)]
 pub struct RunnerLimits {
+    /// A ceiling on runs, against a job that fails fast for ever.
     pub max_attempts: u32,
     pub lease_ms: u64,
+    /// How long after its first start a job's transient failures are
+    /// retried: the budget of retries is time, not a count.
+    pub retry_window_ms: u64,
+    /// A tenant's jobs in the queue at once (see [`super::fair`]).
+    pub in_flight: u32,
 }
 
 /// Why a claimed run stopped early.
@@ -85,7 +95,13 @@ where
 {
     let (meta, clock) = (ports.meta, ports.clock);
     let outcome = match claim(meta, limits, job_id, clock.now_ms()).await {
-        Ok(Some(job)) => run_claimed(&ports, limits, job).await,
+        Ok(Some(job)) => {
+            let steady = Steady {
+                blobs: ports.blobs,
+                clock,
+            };
+            run_claimed(&with_blobs(&ports, &steady), limits, job).await
+        }
         Ok(None) => Disposition::Ack,
         Err(d) => return d,
     };
@@ -97,14 +113,36 @@ where
     // if it fails, retrying this message tries again.
     match meta.load_job(job_id).await {
         Ok(Some(job)) if job.status.is_terminal() => {
-            match ensure_completion_webhook(ports.webhooks, ports.queue, &job, clock.now_ms()).await
-            {
+            // Its place in the queue goes to the tenant's next held-back
+            // job (lost, the sweep sends it).
+            let now = clock.now_ms();
+            let _ = send_held(meta, ports.queue, &job.tenant_id, limits.in_flight, now).await;
+            match ensure_completion_webhook(ports.webhooks, ports.queue, &job, now).await {
                 Ok(()) => Disposition::Ack,
                 Err(_) => Disposition::Retry { delay_seconds: 10 },
             }
         }
         Ok(_) => Disposition::Ack,
         Err(_) => Disposition::Retry { delay_seconds: 10 },
+    }
+}
+
+/// The same ports over other blobs.
+fn with_blobs<'a, M, B, B2, C, W, Q, U, L, K>(
+    p: &RunnerPorts<'a, M, B, C, W, Q, U, L, K>,
+    blobs: &'a B2,
+) -> RunnerPorts<'a, M, B2, C, W, Q, U, L, K> {
+    RunnerPorts {
+        meta: p.meta,
+        blobs,
+        clock: p.clock,
+        webhooks: p.webhooks,
+        queue: p.queue,
+        usage: p.usage,
+        llm: p.llm,
+        breakers: p.breakers,
+        llm_config: p.llm_config,
+        ocr: p.ocr,
     }
 }
 
@@ -171,10 +209,11 @@ async fn after_failure(
     failure: RunFailure,
     now_ms: u64,
 ) -> Disposition {
+    let backoff = backoff_seconds(&job.id, job.attempts);
     let outcome = match failure {
         RunFailure::Cancelled => return Disposition::Ack,
         RunFailure::Permanent(err) => meta.fail_job(&job.id, &err, now_ms).await,
-        RunFailure::Transient(cause) if job.attempts >= limits.max_attempts => {
+        RunFailure::Transient(cause) if give_up(job, limits, now_ms) => {
             let err = JobError::new(
                 "attempts_exhausted",
                 format!("gave up after {} attempts: {cause}", job.attempts),
@@ -187,22 +226,16 @@ async fn after_failure(
             // retried message takes over once the lease expires.
             let _ = meta.release_job(&job.id, &err, now_ms).await;
             return Disposition::Retry {
-                delay_seconds: backoff_seconds(job.attempts),
+                delay_seconds: backoff,
             };
         }
     };
     match outcome {
         Ok(()) => Disposition::Ack,
         Err(_) => Disposition::Retry {
-            delay_seconds: backoff_seconds(job.attempts),
+            delay_seconds: backoff,
         },
     }
-}
-
-/// Exponential backoff: 5 s, 10 s, 20 s … capped at 5 minutes.
-pub fn backoff_seconds(attempts: u32) -> u32 {
-    5u32.saturating_mul(1 << attempts.saturating_sub(1).min(6))
-        .min(300)
 }
 
 async fn run<M, B, C, W, Q, U, L, K>(
@@ -218,20 +251,26 @@ where
     K: BreakerStore,
 {
     let (meta, blobs, clock, usage) = (ports.meta, ports.blobs, ports.clock, ports.usage);
-    let mut states = CommandState::pending(&job.commands);
-    let doc = load_document(meta, job).await?;
-    meta.set_progress(&job.id, 10, &states, clock.now_ms())
-        .await?;
+    let mut states = resumed_states(job);
+    let doc = load_document(meta, clock, job).await?;
+    set_progress(ports, job, 10, &states).await?;
     let languages = crate::commands::ocr_languages(&job.commands);
     let extraction = extraction(blobs, ports.ocr, &doc, &languages).await?;
     charge_pages(usage, clock, job, extraction.pages).await;
-    let mut llm = run_llm(ports, job, &doc, &extraction).await?;
+    let done: Vec<bool> = states
+        .iter()
+        .map(|s| s.status == CommandStatus::Succeeded)
+        .collect();
+    let mut llm = run_llm(ports, job, &done, &doc, &extraction).await?;
     let step = 50 / job.commands.len().max(1);
     for (i, command) in job.commands.iter().enumerate() {
-        stop_if_cancelled(meta, &job.id).await?;
+        stop_if_cancelled(meta, clock, &job.id).await?;
+        if done[i] {
+            // Stored by an earlier run of this job, which failed later.
+            continue;
+        }
         states[i].status = CommandStatus::Running;
-        meta.set_progress(&job.id, (50 + step * i) as u8, &states, clock.now_ms())
-            .await?;
+        set_progress(ports, job, (50 + step * i) as u8, &states).await?;
         let outcome = match llm.remove(&i) {
             Some(Ok((value, spent))) => {
                 states[i].llm = Some(spent.clone());
@@ -248,11 +287,39 @@ where
         };
         states[i].progress = 100;
         let overall = (50 + step * (i + 1)).min(99) as u8;
-        meta.set_progress(&job.id, overall, &states, clock.now_ms())
-            .await?;
+        set_progress(ports, job, overall, &states).await?;
         outcome?;
     }
-    stop_if_cancelled(meta, &job.id).await
+    stop_if_cancelled(meta, clock, &job.id).await
+}
+
+/// The commands' states: a run after a failed one keeps what that run
+/// finished (its results were stored before the state said so); the rest
+/// start again.
+fn resumed_states(job: &Job) -> Vec<CommandState> {
+    let mut states = CommandState::pending(&job.commands);
+    if job.command_states.len() == states.len() {
+        for (state, before) in states.iter_mut().zip(&job.command_states) {
+            if before.status == CommandStatus::Succeeded && before.name == state.name {
+                *state = before.clone();
+            }
+        }
+    }
+    states
+}
+
+async fn set_progress<M: MetaStore, B, C: Clock, W, Q, U, L, K>(
+    ports: &RunnerPorts<'_, M, B, C, W, Q, U, L, K>,
+    job: &Job,
+    progress: u8,
+    states: &[CommandState],
+) -> Result<(), RunFailure> {
+    let now = ports.clock.now_ms();
+    again(ports.clock, || {
+        ports.meta.set_progress(&job.id, progress, states, now)
+    })
+    .await?;
+    Ok(())
 }
 
 /// The job was admitted under the pages budget; its actual pages are
@@ -272,8 +339,12 @@ async fn charge_pages<C: Clock, U: UsageMeter>(usage: &U, clock: &C, job: &Job, 
         .await;
 }
 
-async fn stop_if_cancelled(meta: &impl MetaStore, job_id: &str) -> Result<(), RunFailure> {
-    match meta.load_job(job_id).await? {
+async fn stop_if_cancelled(
+    meta: &impl MetaStore,
+    clock: &impl Clock,
+    job_id: &str,
+) -> Result<(), RunFailure> {
+    match again(clock, || meta.load_job(job_id)).await? {
         Some(j) if j.status == JobStatus::Running => Ok(()),
         _ => Err(RunFailure::Cancelled),
     }
@@ -309,26 +380,19 @@ async fn store_result(
     Ok(())
 }
 
-async fn load_document(meta: &impl MetaStore, job: &Job) -> Result<Document, RunFailure> {
-    meta.get_document(&job.tenant_id, &job.document_id)
-        .await?
-        .ok_or_else(|| {
-            RunFailure::Permanent(JobError::new(
-                "document_missing",
-                "the document was deleted before the job ran",
-            ))
-        })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn backoff_doubles_and_is_capped() {
-        assert_eq!(backoff_seconds(1), 5);
-        assert_eq!(backoff_seconds(2), 10);
-        assert_eq!(backoff_seconds(3), 20);
-        assert_eq!(backoff_seconds(30), 300);
-    }
+async fn load_document(
+    meta: &impl MetaStore,
+    clock: &impl Clock,
+    job: &Job,
+) -> Result<Document, RunFailure> {
+    again(clock, || {
+        meta.get_document(&job.tenant_id, &job.document_id)
+    })
+    .await?
+    .ok_or_else(|| {
+        RunFailure::Permanent(JobError::new(
+            "document_missing",
+            "the document was deleted before the job ran",
+        ))
+    })
 }

@@ -11,9 +11,9 @@ pub trait JobStore {
 
     /// Queued + running jobs: (of this tenant, of all tenants).
     /// Jobs that can still run, the tenant's and everyone's: `running`
-    /// under a live lease, or `queued` and changed since `queued_since_ms`
+    /// under a live lease, `queued` and changed since `queued_since_ms`
     /// (older queued rows are the sweeper's to re-send or end, and never
-    /// hold a tenant's place).
+    /// hold a tenant's place), and `queued` held back for the tenant's turn.
     async fn count_active_jobs(
         &self,
         tenant_id: &str,
@@ -22,8 +22,27 @@ pub trait JobStore {
     ) -> StoreResult<(u64, u64)>;
 
     /// Inserts a job row, with the Idempotency-Key it was created under if
-    /// any (at most one row per tenant and key).
-    async fn insert_job(&self, job: &Job, idempotency_key: Option<&str>) -> StoreResult<()>;
+    /// any (at most one row per tenant and key). The job is held back
+    /// (true: not to be sent yet) when its tenant already has `in_flight`
+    /// jobs sent to the queue and not ended; decided in the same write.
+    async fn insert_job(
+        &self,
+        job: &Job,
+        idempotency_key: Option<&str>,
+        in_flight: u32,
+    ) -> StoreResult<bool>;
+
+    /// The tenant's oldest held-back jobs, as many as bring its jobs in
+    /// the queue up to `in_flight`, marked sent: their ids, to be sent.
+    async fn release_held(
+        &self,
+        tenant_id: &str,
+        in_flight: u32,
+        now_ms: u64,
+    ) -> StoreResult<Vec<String>>;
+
+    /// Tenants that have held-back jobs (for the sweep).
+    async fn tenants_with_held(&self, limit: u32) -> StoreResult<Vec<String>>;
 
     /// The job created under this Idempotency-Key, if any.
     async fn job_by_idempotency_key(&self, tenant_id: &str, key: &str) -> StoreResult<Option<Job>>;

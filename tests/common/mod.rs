@@ -210,6 +210,8 @@ impl World {
         let limits = RunnerLimits {
             max_attempts: self.app.config.job_max_attempts,
             lease_ms: self.app.config.job_lease_ms,
+            retry_window_ms: self.app.config.job_retry_window_ms,
+            in_flight: self.app.config.tenant_jobs_in_flight,
         };
         block_on(process_delivery(ports, limits, job_id))
     }

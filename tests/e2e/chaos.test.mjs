@@ -2,7 +2,7 @@
 // (and 3 % of D1 calls) fail, half of them after the call took effect.
 // Clients retry 5xx with the same Idempotency-Key. Every accepted job must
 // end succeeded, or failed with a reason; none lost, none doubled, none
-// charged twice.
+// charged twice; and at least 99 % succeed, the faults having passed.
 // The SLO pass must then page, with a signed alert. Runs its own
 // `wrangler dev` with the FAULTS switch.
 import assert from "node:assert/strict";
@@ -26,7 +26,7 @@ async function retrying(call, tries = 30) {
   return last;
 }
 
-test("200 jobs under 30 % injected faults all end, once, and the SLO pages", { timeout: 420_000 }, async () => {
+test("200 jobs under 30 % injected faults all end, once, 99 % of them succeed, and the SLO pages", { timeout: 420_000 }, async () => {
   const alerts = [];
   const receiver = http.createServer((req, res) => {
     let body = "";
@@ -46,8 +46,12 @@ test("200 jobs under 30 % injected faults all end, once, and the SLO pages", { t
       RATE_LIMITING: "off",
       // The drill is about faults, not backpressure.
       MAX_ACTIVE_JOBS_PER_TENANT: "1000",
+      TENANT_JOBS_IN_FLIGHT: "1000",
       JOB_LEASE_SECONDS: "5",
       JOB_STALL_SECONDS: "3",
+      // Retries budgeted by time, as deployed (an hour), shortened so the
+      // drill ends: runs 5 s, 10 s, 20 s … apart for three minutes.
+      JOB_RETRY_SECONDS: "180",
       METRICS_FLUSH_SECONDS: "0",
       LLM_PROVIDERS: `fake=openai:${LLM}/v1`,
       LLM_TIERS: "small=fake/small;large=fake/large",
@@ -125,6 +129,13 @@ test("200 jobs under 30 % injected faults all end, once, and the SLO pages", { t
     assert.ok(pages >= succeeded.length && pages <= rows.jobs,
       `pages ${pages} between succeeded ${succeeded.length} and jobs ${rows.jobs}`);
     assert.ok(rows.rerun > 0, "the faults did make jobs run again");
+    const reasons = {};
+    for (const j of jobs.filter((j) => j.status === "failed")) reasons[j.error.code] = (reasons[j.error.code] ?? 0) + 1;
+    console.log(`# drill 1 failure reasons: ${JSON.stringify(reasons)}; ` +
+      `e.g. ${JSON.stringify(jobs.find((j) => j.status === "failed")?.error ?? null)}`);
+    // Faults that pass must not fail jobs: retries within a run and across
+    // runs (by time) outlast them.
+    assert.ok(succeeded.length >= 0.99 * JOBS, `${succeeded.length} of ${JOBS} jobs succeeded`);
 
     // The 5xx of the drill burn the availability budget: the SLO pass pages.
     let paged;
@@ -140,9 +151,6 @@ test("200 jobs under 30 % injected faults all end, once, and the SLO pages", { t
     const firings = alerts.filter((a) => JSON.parse(a.body).alert.id === "availability:page");
     assert.equal(new Set(firings.map((a) => a.headers["webhook-id"])).size, 1, "paged once, however many runs");
 
-    const reasons = {};
-    for (const j of jobs.filter((j) => j.status === "failed")) reasons[j.error.code] = (reasons[j.error.code] ?? 0) + 1;
-    console.log(`# drill 1 failure reasons: ${JSON.stringify(reasons)}`);
     console.log(`# drill 1: ${JOBS} jobs in ${Math.round((Date.now() - started) / 1000)} s: ` +
       `${succeeded.length} succeeded, ${JOBS - succeeded.length} failed with a reason; ` +
       `${retries} client retries after 5xx; ${rows.rerun} jobs ran more than once ` +

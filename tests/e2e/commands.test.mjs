@@ -188,3 +188,27 @@ test("a job with a webhook_url POSTs a signed completion event, retried after a 
     server.close();
   }
 });
+
+test("a job's result and the OpenAPI document carry strong ETags and answer 304 to them, after the access check", async () => {
+  const doc = await upload("fake-text.txt", "text/plain");
+  const done = await waitForJob((await job(doc.id, [{ name: "extract" }, { name: "stats" }])).id);
+  assert.equal(done.status, "succeeded");
+  const first = await api("GET", `/v1/jobs/${done.id}/result?command=stats`);
+  assert.equal(first.status, 200);
+  const etag = first.headers.get("etag");
+  assert.match(etag, /^"job_[0-9a-z]+\.stats"$/);
+  const again = await api("GET", `/v1/jobs/${done.id}/result?command=stats`, { headers: { "if-none-match": etag } });
+  assert.equal(again.status, 304);
+  assert.equal(again.text, "");
+  // Another command's result is another representation.
+  const other = await api("GET", `/v1/jobs/${done.id}/result?command=extract`, { headers: { "if-none-match": etag } });
+  assert.equal(other.status, 200);
+  // The ETag is no key: without access there is no 304.
+  assertProblem(await api("GET", `/v1/jobs/${done.id}/result?command=stats`, { key: "qk_test_nope", headers: { "if-none-match": etag } }), 401, "unauthorized");
+  const spec = await fetch(`${process.env.QUIRE_URL}/openapi.json`);
+  const tag = spec.headers.get("etag");
+  assert.match(tag, /^"[0-9a-f]{32}"$/);
+  await spec.arrayBuffer();
+  const cached = await fetch(`${process.env.QUIRE_URL}/openapi.json`, { headers: { "if-none-match": tag } });
+  assert.equal(cached.status, 304);
+});

@@ -56,19 +56,40 @@ pub async fn create<P: Ports>(
         finished_at_ms: None,
         lease_until_ms: None,
     };
-    if let Err(e) = app.meta.insert_job(&job, key.as_deref()).await {
-        // An error can come after the row was written: if it is there,
-        // go on (the job must then be queued), else fail.
-        if !matches!(app.meta.get_job(&who.tenant_id, &job.id).await, Ok(Some(_))) {
-            let race =
-                crate::app::idempotent::lost_race(app, &who.tenant_id, key.as_deref(), &job.id)
-                    .await;
-            return Err(race.unwrap_or_else(|| e.into()));
-        }
-    }
-    enqueue(app, ctx, who, &job).await?;
+    insert_and_send(app, ctx, who, &job, key.as_deref()).await?;
     crate::app::usage::count(app, who, ctx, "jobs");
     Ok(accepted(&job))
+}
+
+/// Writes the job's row, then sends it to the queue unless it is held
+/// back for its tenant's turn (see `crate::jobs::fair`).
+async fn insert_and_send<P: Ports>(
+    app: &App<P>,
+    ctx: &Ctx,
+    who: &Principal,
+    job: &Job,
+    key: Option<&str>,
+) -> Result<(), ApiError> {
+    let in_flight = app.config.tenant_jobs_in_flight;
+    let held = match app.meta.insert_job(job, key, in_flight).await {
+        Ok(held) => held,
+        // An error can come after the row was written: if it is there,
+        // go on (the job must then be queued; a message for a held job
+        // only runs it early), else fail.
+        Err(e) => {
+            if !matches!(app.meta.get_job(&who.tenant_id, &job.id).await, Ok(Some(_))) {
+                let race =
+                    crate::app::idempotent::lost_race(app, &who.tenant_id, key, &job.id).await;
+                return Err(race.unwrap_or_else(|| e.into()));
+            }
+            false
+        }
+    };
+    // A held job waits for its tenant's turn (see `crate::jobs::fair`).
+    if !held {
+        enqueue(app, ctx, who, job).await?;
+    }
+    Ok(())
 }
 
 /// Every OCR language the job asks for has its model installed (English

@@ -25,7 +25,7 @@ impl JobStore for D1Meta {
         }
         let sql = "SELECT SUM(tenant_id = ?1) AS mine, COUNT(*) AS total FROM jobs \
                    WHERE (status = 'running' AND lease_until >= ?2) \
-                   OR (status = 'queued' AND updated_at >= ?3)";
+                   OR (status = 'queued' AND (held = 1 OR updated_at >= ?3))";
         let args = [text(tenant_id), num(now_ms), num(queued_since_ms)];
         let row = self.first::<Counts>(sql, &args).await?;
         Ok(row.map_or((0, 0), |c| {
@@ -33,15 +33,27 @@ impl JobStore for D1Meta {
         }))
     }
 
-    async fn insert_job(&self, j: &Job, idempotency_key: Option<&str>) -> StoreResult<()> {
+    async fn insert_job(
+        &self,
+        j: &Job,
+        idempotency_key: Option<&str>,
+        in_flight: u32,
+    ) -> StoreResult<bool> {
+        #[derive(Deserialize)]
+        struct Held {
+            held: f64,
+        }
         let commands =
             serde_json::to_string(&j.commands).map_err(|e| StoreError::Permanent(e.to_string()))?;
         let states = serde_json::to_string(&j.command_states)
             .map_err(|e| StoreError::Permanent(e.to_string()))?;
+        // Held or not is decided by the same statement that writes the row.
         let sql = "INSERT INTO jobs (id, tenant_id, document_id, commands, status, progress, \
                    attempts, deliveries, created_at, updated_at, command_states, webhook_url, \
-                   llm_training_opt_in, created_by, idempotency_key) \
-                   VALUES (?1, ?2, ?3, ?4, ?5, 0, 0, 0, ?6, ?6, ?7, ?8, ?9, ?10, ?11)";
+                   llm_training_opt_in, created_by, idempotency_key, held) \
+                   SELECT ?1, ?2, ?3, ?4, ?5, 0, 0, 0, ?6, ?6, ?7, ?8, ?9, ?10, ?11, \
+                   (SELECT COUNT(*) >= ?12 FROM jobs WHERE tenant_id = ?2 AND held = 0 \
+                   AND status IN ('queued', 'running')) RETURNING held";
         let args = [
             text(&j.id),
             text(&j.tenant_id),
@@ -54,8 +66,43 @@ impl JobStore for D1Meta {
             num(u64::from(j.llm_training_opt_in)),
             opt_text(j.created_by.as_deref()),
             opt_text(idempotency_key),
+            num(u64::from(in_flight)),
         ];
-        self.run(sql, &args).await.map(|_| ())
+        let row = self.first::<Held>(sql, &args).await?;
+        Ok(row.is_some_and(|r| r.held != 0.0))
+    }
+
+    async fn release_held(
+        &self,
+        tenant_id: &str,
+        in_flight: u32,
+        now_ms: u64,
+    ) -> StoreResult<Vec<String>> {
+        #[derive(Deserialize)]
+        struct Id {
+            id: String,
+        }
+        // One statement: two callers never release the same job, nor more
+        // than the room there is.
+        let sql = "UPDATE jobs SET held = 0, updated_at = ?3 WHERE id IN \
+                   (SELECT id FROM jobs WHERE tenant_id = ?1 AND held = 1 AND status = 'queued' \
+                   ORDER BY created_at, id LIMIT MAX(0, ?2 - (SELECT COUNT(*) FROM jobs \
+                   WHERE tenant_id = ?1 AND held = 0 AND status IN ('queued', 'running')))) \
+                   RETURNING id";
+        let args = [text(tenant_id), num(u64::from(in_flight)), num(now_ms)];
+        let rows = self.all::<Id>(sql, &args).await?;
+        Ok(rows.into_iter().map(|r| r.id).collect())
+    }
+
+    async fn tenants_with_held(&self, limit: u32) -> StoreResult<Vec<String>> {
+        #[derive(Deserialize)]
+        struct Tenant {
+            tenant_id: String,
+        }
+        let sql = "SELECT DISTINCT tenant_id FROM jobs WHERE held = 1 AND status = 'queued' \
+                   LIMIT ?1";
+        let rows = self.all::<Tenant>(sql, &[num(u64::from(limit))]).await?;
+        Ok(rows.into_iter().map(|r| r.tenant_id).collect())
     }
 
     async fn job_by_idempotency_key(&self, tenant_id: &str, key: &str) -> StoreResult<Option<Job>> {
@@ -90,7 +137,7 @@ impl JobStore for D1Meta {
     async fn claim_job(&self, id: &str, now_ms: u64, lease_until_ms: u64) -> StoreResult<bool> {
         // One conditional UPDATE is atomic in D1 (SQLite): of two concurrent
         // deliveries, exactly one sees `changes = 1`.
-        let sql = "UPDATE jobs SET status = 'running', attempts = attempts + 1, \
+        let sql = "UPDATE jobs SET status = 'running', attempts = attempts + 1, held = 0, \
                    lease_until = ?3, started_at = COALESCE(started_at, ?2), \
                    progress = MAX(progress, 5), updated_at = ?2 \
                    WHERE id = ?1 AND (status = 'queued' \
@@ -169,10 +216,12 @@ impl JobStore for D1Meta {
             id: String,
             attempts: f64,
             resends: f64,
+            created_at: f64,
         }
-        let sql = "SELECT id, attempts, resends FROM jobs WHERE \
+        let sql = "SELECT id, attempts, resends, created_at FROM jobs WHERE \
                    (status = 'running' AND lease_until < ?1) OR \
-                   (status = 'queued' AND updated_at < ?2) ORDER BY updated_at LIMIT ?3";
+                   (status = 'queued' AND held = 0 AND updated_at < ?2) \
+                   ORDER BY updated_at LIMIT ?3";
         let args = [num(now_ms), num(queued_before_ms), num(u64::from(limit))];
         let rows = self.all::<Row>(sql, &args).await?;
         Ok(rows
@@ -181,6 +230,7 @@ impl JobStore for D1Meta {
                 id: r.id,
                 attempts: r.attempts as u32,
                 resends: r.resends as u32,
+                created_at_ms: r.created_at as u64,
             })
             .collect())
     }

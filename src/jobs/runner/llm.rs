@@ -13,10 +13,12 @@ use crate::ports::{BlobStore, Clock, MetaStore, UsageMeter};
 use std::collections::HashMap;
 
 /// The job's LLM commands, run together first so they can share a call:
-/// each one's outcome by its index among the job's commands.
+/// each one's outcome by its index among the job's commands. Those `done`
+/// in an earlier run of the job are not asked again.
 pub(super) async fn run_llm<M, B, C, W, Q, U, L, K>(
     ports: &RunnerPorts<'_, M, B, C, W, Q, U, L, K>,
     job: &Job,
+    done: &[bool],
     doc: &Document,
     extraction: &Extraction,
 ) -> Result<HashMap<usize, TaskOutcome>, RunFailure>
@@ -32,13 +34,15 @@ where
         .commands
         .iter()
         .enumerate()
+        .filter(|(i, _)| !done.get(*i).copied().unwrap_or(false))
         .filter_map(|(i, c)| Task::of(c).and_then(Result::ok).map(|t| (i, t)))
         .collect();
     if tasks.is_empty() {
         return Ok(HashMap::new());
     }
     // A tenant may have its own tiers over the same providers.
-    let own = match ports.meta.get_tenant(&job.tenant_id).await? {
+    let tenant = super::again(ports.clock, || ports.meta.get_tenant(&job.tenant_id)).await?;
+    let own = match tenant {
         Some(t) => t
             .llm_tiers
             .and_then(|s| ports.llm_config.with_tiers(&s).ok()),
