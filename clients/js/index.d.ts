@@ -73,6 +73,8 @@ export type Bytes = Uint8Array | ArrayBuffer | Blob;
 
 export declare class Quire {
   constructor(options: { baseUrl: string; apiKey: string; retries?: number; fetch?: typeof fetch });
+  /** The newest `Quire-Bookmark` seen; sent with every request (read-after-write across read replicas). */
+  bookmark: string | null;
   request(method: string, path: string, options?: { query?: Record<string, unknown>; json?: unknown; body?: BodyInit; headers?: Record<string, string> }): Promise<Response>;
   upload(data: Bytes, options?: { filename?: string; mediaType?: string; resumable?: boolean; onProgress?: Progress }): Promise<Document>;
   createJob(documentId: string, commands: Command[], options?: { webhookUrl?: string }): Promise<Job>;

@@ -66,6 +66,8 @@ export class Quire {
     this.apiKey = apiKey;
     this.retries = retries;
     this.fetch = f;
+    /** The newest D1 bookmark seen, sent back so reads see this client's writes even when a read replica serves them. */
+    this.bookmark = null;
   }
 
   /** One call, retried; the Response (ok or allowed), else QuireError. */
@@ -74,6 +76,7 @@ export class Quire {
     for (const [k, v] of Object.entries(query ?? {})) if (v != null) url.searchParams.set(k, String(v));
     const h = { authorization: `Bearer ${this.apiKey}`, ...headers };
     if (method === "POST" && !h["idempotency-key"]) h["idempotency-key"] = crypto.randomUUID();
+    if (this.bookmark) h["quire-bookmark"] = this.bookmark;
     if (json !== undefined) {
       h["content-type"] = "application/json";
       body = JSON.stringify(json);
@@ -87,6 +90,8 @@ export class Quire {
         await sleep(Math.min(0.5 * 2 ** attempt, 8));
         continue;
       }
+      const seen = resp.headers.get("quire-bookmark");
+      if (seen && (!this.bookmark || seen > this.bookmark)) this.bookmark = seen;
       if (RETRY.has(resp.status) && attempt < this.retries) {
         const hint = Number(resp.headers.get("retry-after"));
         await resp.body?.cancel();

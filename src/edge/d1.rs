@@ -29,7 +29,44 @@ use rows::*;
 pub(super) use rows::{role_of, JobRow, JOB_COLUMNS};
 
 /// D1, with the request's observation (call logs, injected faults).
-pub struct D1Meta(pub D1Database, pub super::observe::Obs);
+pub struct D1Meta(pub Db, pub super::observe::Obs);
+
+/// Where statements go: the database itself, or one request's session
+/// (D1's Sessions API: its reads may be served by a read replica, never
+/// older than the bookmark it started from, and each sees the writes
+/// before it).
+#[derive(Clone)]
+pub enum Db {
+    Database(std::rc::Rc<D1Database>),
+    /// API requests only (the jobs worker reads the primary).
+    #[cfg_attr(not(feature = "api"), allow(dead_code))]
+    Session(std::rc::Rc<worker::d1::D1DatabaseSession>),
+}
+
+impl From<D1Database> for Db {
+    fn from(db: D1Database) -> Db {
+        Db::Database(std::rc::Rc::new(db))
+    }
+}
+
+impl Db {
+    fn prepare(&self, sql: &str) -> D1PreparedStatement {
+        match self {
+            Db::Database(db) => db.prepare(sql),
+            Db::Session(s) => s.prepare(sql),
+        }
+    }
+
+    async fn batch(
+        &self,
+        statements: Vec<D1PreparedStatement>,
+    ) -> worker::Result<Vec<worker::D1Result>> {
+        match self {
+            Db::Database(db) => db.batch(statements).await,
+            Db::Session(s) => s.batch(statements).await,
+        }
+    }
+}
 
 pub(super) fn text(s: &str) -> JsValue {
     JsValue::from_str(s)

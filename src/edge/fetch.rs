@@ -61,16 +61,18 @@ async fn fetch(mut req: Request, env: Env, wctx: Context) -> worker::Result<Resp
         Ok(c) => Obs::for_request(ctx.request_id.clone(), ctx.trace.clone(), &c.ops),
         Err(_) => Obs::default(),
     };
-    let resp = match handle(&mut req, &env, &ctx, config.clone(), &obs).await {
+    let mut resp = match handle(&mut req, &env, &ctx, config.clone(), &obs).await {
         Ok(resp) => resp,
         Err(cause) => {
             let err = ApiError::Internal(cause);
             log(json!({"level": "error", "request_id": ctx.request_id, "error": err.to_string()}));
-            let mut r = err.to_response(&ctx.request_id);
-            r.set_header("x-request-id", &ctx.request_id);
-            r
+            err.to_response(&ctx.request_id)
         }
     };
+    // Every response names its request, refusals made before the app too.
+    if resp.header("x-request-id").is_none() {
+        resp.set_header("x-request-id", &ctx.request_id);
+    }
     if let Ok(c) = &config {
         defer_after(&env, &wctx, c, &obs, &ctx);
     }
@@ -98,7 +100,7 @@ async fn fetch(mut req: Request, env: Env, wctx: Context) -> worker::Result<Resp
     }
     log_request(&ctx, &obs, (&method, &path), &who, &resp, latency);
     if let Ok(c) = &config {
-        if let Some(streamed) = stream(&env, c, &obs, &ctx, &resp)? {
+        if let Some(streamed) = super::streams::stream(&env, c, &obs, &ctx, &resp)? {
             return Ok(streamed);
         }
     }
@@ -174,97 +176,6 @@ fn log_request(
     }));
 }
 
-/// A response whose body streams: a stored object (decrypted segment by
-/// segment) or a job's event stream; `None` for a body held in memory.
-fn stream(
-    env: &Env,
-    c: &Config,
-    obs: &Obs,
-    ctx: &Ctx,
-    resp: &http::Response,
-) -> worker::Result<Option<Response>> {
-    match resp.stream.clone() {
-        Some(http::StreamSpec::Blob {
-            key,
-            size,
-            start,
-            len,
-        }) => {
-            let blobs = EncryptedBlobs {
-                inner: R2Blobs(env.bucket("DOCUMENTS")?, obs.clone()),
-                keys: c.master_keys.clone(),
-                entropy: CryptoEntropy,
-                plain: !c.encrypt_at_rest,
-                cipher: webcrypto::WebCryptoCipher::new()
-                    .map_err(|e| worker::Error::RustError(e.to_string()))?,
-            };
-            let headers = headers_of(resp)?;
-            let body = blob_stream(blobs, key, size, start, len, ctx.request_id.clone());
-            // A fixed-length stream, so the response keeps its
-            // Content-Length and a client can tell a cut-short body from a
-            // whole one.
-            let fixed: worker::worker_sys::FixedLengthStream =
-                worker::FixedLengthStream::wrap(body, len).into();
-            let out = Response::from_body(worker::ResponseBody::Stream(fixed.readable()))?
-                .with_status(resp.status)
-                .with_headers(headers);
-            Ok(Some(out))
-        }
-        Some(http::StreamSpec::JobEvents {
-            tenant_id,
-            job_id,
-            key_id,
-            slot,
-        }) => {
-            let Ok(db) = env.d1("DB") else {
-                return Ok(None);
-            };
-            let gate = tenant::DoTenant(env.durable_object("TENANT").ok(), obs.clone());
-            let slot = slot.map(|s| (gate, s));
-            let body = events::job_events(D1Meta(db, obs.clone()), slot, tenant_id, job_id, key_id);
-            let headers = headers_of(resp)?;
-            Ok(Some(Response::from_stream(body)?.with_headers(headers)))
-        }
-        None => Ok(None),
-    }
-}
-
-/// A stored object's bytes `start .. start + len`, read and decrypted a
-/// chunk of segments at a time: memory stays at one chunk whatever the
-/// size. A failure mid-way ends the stream with an error, so the client
-/// sees a body shorter than its `Content-Length`, never wrong bytes.
-fn blob_stream(
-    blobs: EncryptedBlobs<R2Blobs, CryptoEntropy, webcrypto::WebCryptoCipher>,
-    key: String,
-    size: u64,
-    start: u64,
-    len: u64,
-    request_id: String,
-) -> impl futures_util::Stream<Item = worker::Result<Vec<u8>>> {
-    use crate::ports::BlobStore;
-    let end = start + len;
-    let blobs = std::rc::Rc::new(blobs);
-    futures_util::stream::unfold(Some(start), move |pos| {
-        let (blobs, key, request_id) = (blobs.clone(), key.clone(), request_id.clone());
-        async move {
-            let pos = pos.filter(|p| *p < end)?;
-            let n = crate::documents::STREAM_CHUNK.min(end - pos);
-            match blobs.read_range(&key, size, pos, n).await {
-                Ok(Some(chunk)) if chunk.len() as u64 == n => Some((Ok(chunk), Some(pos + n))),
-                other => {
-                    let why = match other {
-                        Err(e) => e.to_string(),
-                        _ => "object missing or shorter than recorded".into(),
-                    };
-                    log(json!({"level": "error", "msg": "download stream failed",
-                        "request_id": request_id, "offset": pos, "error": why}));
-                    Some((Err(worker::Error::RustError(why)), None))
-                }
-            }
-        }
-    })
-}
-
 /// Builds the app and runs the request; `Err` only for broken deployments
 /// (missing bindings or settings), reported as a generic 500.
 async fn handle(
@@ -287,12 +198,22 @@ async fn handle(
     }
     let limit = config.max_upload_bytes;
     let part_limit = config.upload_part_bytes;
-    let app = app(env, config, obs).map_err(|e| format!("bindings: {e}"))?;
+    let bookmark = req.headers().get(sessions::HEADER).ok().flatten();
+    let session = match sessions::open(env, bookmark.as_deref()) {
+        Ok(s) => s,
+        Err(err) => return Ok(err.to_response(&ctx.request_id)),
+    };
+    let app =
+        app_over(env, config, obs, sessions::db(&session)).map_err(|e| format!("bindings: {e}"))?;
     let core_req = match to_core(req, limit, part_limit).await {
         Ok(r) => r,
         Err(err) => return Ok(err.to_response(&ctx.request_id)),
     };
-    Ok(app.handle(&core_req, ctx).await)
+    let mut resp = app.handle(&core_req, ctx).await;
+    if let Some(b) = sessions::bookmark(&session) {
+        resp.set_header(sessions::HEADER, &b);
+    }
+    Ok(resp)
 }
 
 /// Converts the request, refusing oversized bodies before reading them.

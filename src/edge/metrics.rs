@@ -51,7 +51,7 @@ pub fn record_request(
         METRICS.with(|m| m.borrow_mut().restore(due));
         return;
     };
-    let meta = D1Meta(db, obs.clone());
+    let meta = D1Meta(db.into(), obs.clone());
     wctx.wait_until(async move {
         if meta.add_metrics(&due).await.is_err() {
             METRICS.with(|m| m.borrow_mut().restore(due));

@@ -33,8 +33,12 @@ mod observe;
 #[cfg(feature = "jobs")]
 pub(crate) mod ocr;
 mod ops;
+#[cfg(feature = "api")]
+mod sessions;
 mod signatures;
 mod storage;
+#[cfg(feature = "api")]
+mod streams;
 mod tenant;
 #[cfg(feature = "api")]
 mod test_routes;
@@ -105,9 +109,14 @@ fn config(env: &Env) -> Result<Config, crate::config::ConfigError> {
 /// The app for one request, queue message or cron run; `obs` names it in
 /// the call logs and carries the fault-injection switch.
 fn app(env: &Env, config: Config, obs: &Obs) -> worker::Result<EdgeApp> {
+    app_over(env, config, obs, env.d1("DB")?.into())
+}
+
+/// The app with its D1 statements going to `db` (a request's session).
+fn app_over(env: &Env, config: Config, obs: &Obs, db: d1::Db) -> worker::Result<EdgeApp> {
     let keys = config.master_keys.clone();
     let plain = !config.encrypt_at_rest;
-    let d1 = || -> worker::Result<D1Meta> { Ok(D1Meta(env.d1("DB")?, obs.clone())) };
+    let d1 = || -> worker::Result<D1Meta> { Ok(D1Meta(db.clone(), obs.clone())) };
     Ok(App {
         config,
         meta: d1()?,

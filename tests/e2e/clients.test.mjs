@@ -66,6 +66,15 @@ test("the JS client extracts, waits on events, and keeps a table's header in eve
   const { chunks } = await q.result(job.id, "chunk");
   const table = chunks.filter((c) => /North|South/.test(c.text));
   assert.ok(table.length && table.every((c) => c.text.startsWith("Region\tRevenue")), JSON.stringify(chunks));
+  // It keeps the newest D1 bookmark and sends it back (read-after-write).
+  assert.match(q.bookmark ?? "", /^[0-9a-f]+(-[0-9a-f]+)+$/);
+  const sent = [];
+  const spy = new Quire({ baseUrl: process.env.QUIRE_URL, apiKey: process.env.QUIRE_ADMIN_KEY,
+    fetch: (url, init) => { sent.push(init.headers["quire-bookmark"] ?? null); return fetch(url, init); } });
+  await spy.document(doc.id);
+  await spy.document(doc.id);
+  assert.equal(sent[0], null, "nothing to send before a response");
+  assert.match(sent[1], /^[0-9a-f]+(-[0-9a-f]+)+$/, "the first response's bookmark goes back");
 });
 
 test("the JS client uploads in resumable parts with progress", async () => {

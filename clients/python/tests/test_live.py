@@ -56,6 +56,14 @@ def test_a_resumable_upload_sends_parts_and_reports_progress(q, tmp_path):
     assert sent[-1] == os.path.getsize(path)
 
 
+def test_the_client_sends_back_the_newest_bookmark(q, report):
+    doc = q.upload(report)
+    first = q.bookmark
+    assert first and all(part and all(c in "0123456789abcdef" for c in part) for part in first.split("-"))
+    q.delete_document(doc["id"])
+    assert q.bookmark >= first
+
+
 def test_refusals_raise_typed_errors_with_the_problem(q):
     with pytest.raises(quire.NotFound) as missing:
         q.job("job_does_not_exist")

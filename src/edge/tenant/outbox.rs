@@ -139,7 +139,7 @@ impl TenantObject {
         if entries.is_empty() {
             return Ok(0);
         }
-        D1Meta(self.env.d1("DB")?, Obs::default())
+        D1Meta(self.env.d1("DB")?.into(), Obs::default())
             .insert_audit_batch(&entries)
             .await
             .map_err(|e| worker::Error::RustError(e.to_string()))?;

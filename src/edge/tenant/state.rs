@@ -55,7 +55,7 @@ impl TenantObject {
         if started.is_none() {
             // The chain's first writer here: continue it from where D1 has
             // it (entries appended before this object existed).
-            head = D1Meta(self.env.d1("DB")?, Obs::default())
+            head = D1Meta(self.env.d1("DB")?.into(), Obs::default())
                 .audit_head(tenant_id)
                 .await
                 .map_err(|e| worker::Error::RustError(e.to_string()))?;

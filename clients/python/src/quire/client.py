@@ -100,15 +100,21 @@ class _Base:
         self.transport = transport
         self.retries = retries
         self.timeout = timeout
+        # The newest D1 bookmark seen, sent back so reads see this client's
+        # writes even when a read replica serves them.
+        self.bookmark: Optional[str] = None
 
     @staticmethod
     def _idempotency(call: Call) -> Optional[str]:
         return call.headers.get("idempotency-key") or (str(uuid.uuid4()) if call.method == "POST" else None)
 
     def _request(self, call: Call, key: Optional[str]) -> Dict[str, Any]:
+        headers = _headers(call, self.api_key, key)
+        if self.bookmark:
+            headers["quire-bookmark"] = self.bookmark
         return dict(
             method=call.method, url=call.path, params=call.params, json=call.json, content=call.content,
-            headers=_headers(call, self.api_key, key),
+            headers=headers,
         )
 
     def _delay(self, attempt: int, reply: Optional[Reply]) -> Optional[float]:
@@ -116,6 +122,9 @@ class _Base:
         reply) or a retryable status, within the retries."""
         if reply is None:
             return _retry_delay(attempt, None, {}, self.retries)
+        seen = reply.headers.get("quire-bookmark")
+        if seen and (self.bookmark is None or seen > self.bookmark):
+            self.bookmark = seen
         return _retry_delay(attempt, reply.status, reply.headers, self.retries)
 
     @staticmethod
