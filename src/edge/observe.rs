@@ -112,6 +112,7 @@ impl Obs {
                 worker::Delay::from(std::time::Duration::from_millis(ms)).await;
                 None
             }
+            Fault::Down => Some(Injected::Before),
             Fault::Fail => Some(if draw() < 0.5 {
                 Injected::Before
             } else {

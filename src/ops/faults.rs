@@ -10,6 +10,9 @@ pub const DEPENDENCIES: [&str; 6] = ["d1", "r2", "queue", "llm", "webhook", "ten
 pub struct Faults {
     /// (dependency, failure rate from 0 to 1).
     pub fail: Vec<(String, f64)>,
+    /// Dependencies whose failures all strike before the call (`d1=1:down`,
+    /// an outage: nothing reaches it), not half of them after it took effect.
+    pub down: Vec<String>,
     /// Fraction of calls (any dependency) delayed, and by how long.
     pub delay_rate: f64,
     pub delay_ms: u64,
@@ -20,6 +23,8 @@ pub struct Faults {
 pub enum Fault {
     None,
     Fail,
+    /// Fails before the call: the dependency is down.
+    Down,
     Delay(u64),
 }
 
@@ -50,8 +55,11 @@ impl Faults {
                     .ok_or_else(|| "delay is rate:<n>ms, at most 60000ms".to_string())?;
                 f.delay_rate = rate;
                 f.delay_ms = ms;
-            } else if DEPENDENCIES.contains(&name) && extra.is_none() {
+            } else if DEPENDENCIES.contains(&name) && matches!(extra, None | Some("down")) {
                 f.fail.push((name.to_string(), rate));
+                if extra.is_some() {
+                    f.down.push(name.to_string());
+                }
             } else {
                 return Err(format!(
                     "unknown dependency '{name}' (one of {}, or delay)",
@@ -73,7 +81,9 @@ impl Faults {
             .iter()
             .find(|(d, _)| d == dependency)
             .map_or(0.0, |(_, r)| *r);
-        if draw_fail < rate {
+        if draw_fail < rate && self.down.iter().any(|d| d == dependency) {
+            Fault::Down
+        } else if draw_fail < rate {
             Fault::Fail
         } else if draw_delay < self.delay_rate {
             Fault::Delay(self.delay_ms)
@@ -113,5 +123,13 @@ mod tests {
         assert_eq!(f.decide("r2", 0.31, 0.9), Fault::None);
         assert_eq!(f.decide("r2", 0.31, 0.4), Fault::Delay(10));
         assert_eq!(f.decide("d1", 0.0, 0.9), Fault::None, "d1 not named");
+    }
+
+    #[test]
+    fn an_outage_fails_every_call_before_it_is_made() {
+        let f = Faults::parse("d1=1:down,r2=0.5").unwrap();
+        assert_eq!(f.decide("d1", 0.99, 0.9), Fault::Down);
+        assert_eq!(f.decide("r2", 0.1, 0.9), Fault::Fail);
+        assert!(Faults::parse("d1=1:up").is_err());
     }
 }
