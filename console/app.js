@@ -73,7 +73,9 @@ function render(md) {
   return out;
 }
 
+// The tenant's recent jobs (GET /v1/jobs), the ones this tab follows kept live.
 const jobs = [];
+const JOB_FIELDS = ["id", "status", "progress", (j) => (j.command_progress || []).map((c) => c.name).join(", "), "created_at"];
 async function extract(file) {
   $("error").textContent = "";
   $("status").textContent = "uploading " + file.name;
@@ -82,7 +84,7 @@ async function extract(file) {
     const doc = await api("POST", "/v1/documents", { body: file, headers: { "content-type": file.type || "application/octet-stream", "x-filename": file.name } });
     const job = await api("POST", "/v1/jobs", { body: JSON.stringify({ document_id: doc.id, commands: [{ name: "extract" }] }), headers: { "content-type": "application/json" } });
     jobs.unshift(job);
-    rows("jobs", jobs, ["id", "status", "progress"]);
+    rows("jobs", jobs, JOB_FIELDS);
     const done = await follow(job.id);
     if (done.status !== "succeeded") throw new Error(done.error ? done.error.code + ": " + done.error.message : done.status);
     const result = await api("GET", "/v1/jobs/" + job.id + "/result?command=extract");
@@ -104,7 +106,7 @@ async function follow(id) {
     $("status").textContent = job.status + " " + (job.progress || 0) + "%";
     const mine = jobs.find((j) => j.id === id);
     if (mine) Object.assign(mine, job);
-    rows("jobs", jobs, ["id", "status", "progress"]);
+    rows("jobs", jobs, JOB_FIELDS);
   };
   try {
     const r = await fetch("/v1/jobs/" + id + "/events", { headers: { authorization: "Bearer " + key } });
@@ -158,6 +160,9 @@ async function refresh() {
   $("who").textContent = (me.tenant_id || "") + " · " + (me.role || "");
   const docs = await api("GET", "/v1/documents?limit=20");
   rows("documents", docs.data || [], ["filename", "media_type", "size_bytes", "created_at"]);
+  const recent = await api("GET", "/v1/jobs?limit=20");
+  jobs.splice(0, jobs.length, ...(recent.data || []));
+  rows("jobs", jobs, JOB_FIELDS);
   try {
     const usage = await api("GET", "/v1/usage");
     $("budgets").replaceChildren(...Object.entries(usage.usage || {}).map(([metric, u]) => {

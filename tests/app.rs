@@ -228,6 +228,61 @@ fn a_result_whose_etag_the_client_holds_is_304_without_being_read() {
 }
 
 #[test]
+fn jobs_are_listed_newest_first_by_page_status_and_document_and_per_tenant() {
+    let w = spawn_app();
+    let (a, b) = (
+        w.upload_id("text/plain", b"a"),
+        w.upload_id("text/plain", b"b"),
+    );
+    let jobs: Vec<String> = [&a, &b, &a]
+        .iter()
+        .map(|d| {
+            let id = w.job_id(d);
+            w.clock.advance(1);
+            id
+        })
+        .collect();
+    assert_eq!(w.deliver(&jobs[0]), Disposition::Ack);
+    let list = |q: &str| {
+        let resp = w.send(w.as_admin(Method::Get, &format!("/v1/jobs{q}")));
+        assert_eq!(resp.status, 200, "{}", String::from_utf8_lossy(&resp.body));
+        let body = resp.json_body();
+        let ids: Vec<String> = body["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|j| j["id"].as_str().unwrap().to_string())
+            .collect();
+        (ids, body["next_cursor"].as_str().map(String::from))
+    };
+    let newest_first: Vec<String> = jobs.iter().rev().cloned().collect();
+    assert_eq!(list("").0, newest_first);
+    assert_eq!(
+        list(&format!("?document_id={a}")).0,
+        vec![jobs[2].clone(), jobs[0].clone()]
+    );
+    assert_eq!(list("?status=succeeded").0, vec![jobs[0].clone()]);
+    let (first, cursor) = list("?limit=2");
+    assert_eq!(first, newest_first[..2].to_vec());
+    let (rest, end) = list(&format!("?limit=2&cursor={}", cursor.unwrap()));
+    assert_eq!((rest, end), (newest_first[2..].to_vec(), None));
+    let other = w.send(
+        Request::new(Method::Get, "/v1/jobs")
+            .with_header("authorization", &format!("Bearer {OTHER_TENANT}")),
+    );
+    assert_eq!(other.json_body()["data"], serde_json::json!([]));
+    for bad in [
+        "?status=done",
+        "?document_id=job_1",
+        "?cursor=doc_1",
+        "?limit=0",
+    ] {
+        let resp = w.send(w.as_admin(Method::Get, &format!("/v1/jobs{bad}")));
+        assert_eq!(resp.status, 422, "{bad}");
+    }
+}
+
+#[test]
 fn a_job_failing_past_its_attempt_budget_fails_with_a_typed_error() {
     let w = spawn_app();
     let job_id = w.job_id(&w.upload_id("text/plain", b"doomed"));

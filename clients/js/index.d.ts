@@ -79,6 +79,7 @@ export declare class Quire {
   upload(data: Bytes, options?: { filename?: string; mediaType?: string; resumable?: boolean; onProgress?: Progress }): Promise<Document>;
   createJob(documentId: string, commands: Command[], options?: { webhookUrl?: string }): Promise<Job>;
   job(id: string): Promise<Job>;
+  jobs(options?: { status?: "queued" | "running" | "succeeded" | "failed" | "cancelled"; documentId?: string; limit?: number; cursor?: string }): Promise<{ data: Job[]; next_cursor: string | null }>;
   events(id: string): AsyncGenerator<{ event: string; data: unknown }>;
   wait(id: string, options?: { onProgress?: Progress; timeoutSeconds?: number }): Promise<Job>;
   result(id: string, command?: string): Promise<any>;

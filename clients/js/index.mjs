@@ -19,6 +19,7 @@ export const ROUTES = [
   ["PUT", "/v1/uploads/{id}/parts/{n}"],
   ["POST", "/v1/uploads/{id}/complete"],
   ["POST", "/v1/jobs"],
+  ["GET", "/v1/jobs"],
   ["GET", "/v1/jobs/{id}"],
   ["GET", "/v1/jobs/{id}/events"],
   ["GET", "/v1/jobs/{id}/result"],
@@ -155,6 +156,11 @@ export class Quire {
 
   job(id) {
     return this.json("GET", `/v1/jobs/${id}`);
+  }
+
+  /** A page of jobs, newest first: {data, next_cursor}. */
+  jobs({ status, documentId, limit, cursor } = {}) {
+    return this.json("GET", "/v1/jobs", { query: { status, document_id: documentId, limit, cursor } });
   }
 
   /** The job's Server-Sent Events, as {event, data} objects. */

@@ -195,6 +195,7 @@ impl<P: Ports> App<P> {
             RouteId::GetDocumentContent => documents::content(self, req, param, ctx, who).await,
             RouteId::DeleteDocument => documents::delete(self, param, ctx, who).await,
             RouteId::CreateJob => jobs::create(self, req, ctx, who).await,
+            RouteId::ListJobs => jobs::list(self, req, who).await,
             RouteId::GetJob => jobs::get(self, param, who).await,
             RouteId::GetJobResult => jobs::result(self, req, param, who).await,
             RouteId::CancelJob => jobs::cancel(self, param, ctx, who).await,

@@ -8,7 +8,7 @@ use crate::error::ApiError;
 use crate::http::{Request, Response, StreamSpec};
 use crate::ids::{looks_like_id, new_id};
 use crate::jobs::{result_key, CommandStatus, Job, JobMessage, JobStatus};
-use crate::ports::{BlobStore, JobQueue, JobStore, Ports, WebhookStore};
+use crate::ports::{BlobStore, JobPage, JobQueue, JobStore, Ports, WebhookStore};
 use crate::webhooks;
 
 mod create;
@@ -35,6 +35,59 @@ async fn find<P: Ports>(app: &App<P>, id: &str, who: &Principal) -> Result<Job, 
             other => other,
         })?;
     Ok(job)
+}
+
+const DEFAULT_PAGE: u32 = 20;
+const MAX_PAGE: u32 = 100;
+
+/// `GET /v1/jobs`: the tenant's jobs the caller may see (through their
+/// documents), newest first, a page at a time; `status` and `document_id`
+/// narrow it.
+pub async fn list<P: Ports>(
+    app: &App<P>,
+    req: &Request,
+    who: &Principal,
+) -> Result<Response, ApiError> {
+    let limit = super::page_limit(req, DEFAULT_PAGE, MAX_PAGE)?;
+    let cursor = super::id_cursor(req, "job")?;
+    let document_id = req.query_param("document_id");
+    if document_id
+        .as_deref()
+        .is_some_and(|d| !looks_like_id("doc", d))
+    {
+        return Err(ApiError::Invalid(
+            "invalid_document_id",
+            "document_id must be a document id (doc_…)".into(),
+        ));
+    }
+    let status = match req.query_param("status") {
+        None => None,
+        Some(s) => Some(JobStatus::parse(&s).ok_or_else(|| {
+            ApiError::Invalid(
+                "invalid_status",
+                "status must be queued, running, succeeded, failed or cancelled".into(),
+            )
+        })?),
+    };
+    let visibility = crate::auth::access::visibility(who);
+    let page = JobPage {
+        tenant_id: &who.tenant_id,
+        before: cursor.as_deref(),
+        limit: limit + 1,
+        status,
+        document_id: document_id.as_deref(),
+        visibility: visibility.as_ref(),
+    };
+    let mut jobs = app.meta.page_jobs(&page).await?;
+    let next_cursor = (jobs.len() > limit as usize).then(|| {
+        jobs.truncate(limit as usize);
+        jobs.last().map(|j| j.id.clone())
+    });
+    let data: Vec<_> = jobs.iter().map(|j| view_for(j, who)).collect();
+    Ok(Response::json(
+        200,
+        &serde_json::json!({ "data": data, "next_cursor": next_cursor.flatten() }),
+    ))
 }
 
 pub async fn get<P: Ports>(app: &App<P>, id: &str, who: &Principal) -> Result<Response, ApiError> {

@@ -141,6 +141,18 @@ pub use cleanup::SweepReport;
 pub use dispatch::required_scope;
 pub use ops::SloReport;
 
+/// The `cursor` of a list paged by id: an id with `prefix` from a previous
+/// page's `next_cursor`, else 422 `invalid_cursor`.
+fn id_cursor(req: &Request, prefix: &str) -> Result<Option<String>, ApiError> {
+    match req.query_param("cursor") {
+        Some(c) if !crate::ids::looks_like_id(prefix, &c) => Err(ApiError::Invalid(
+            "invalid_cursor",
+            "cursor must be a next_cursor value from a previous page".into(),
+        )),
+        other => Ok(other),
+    }
+}
+
 /// The `limit` query parameter of a paged list: `default` when absent,
 /// 422 `invalid_limit` unless an integer from 1 to `max`.
 fn page_limit(req: &Request, default: u32, max: u32) -> Result<u32, ApiError> {

@@ -14,6 +14,37 @@ impl JobStore for MemMeta {
             .collect())
     }
 
+    async fn page_jobs(&self, page: &crate::ports::JobPage<'_>) -> StoreResult<Vec<Job>> {
+        self.faults.check()?;
+        let docs = self.documents.borrow();
+        let shares = self.shares.borrow();
+        let visible = |j: &Job| match page.visibility {
+            None => true,
+            Some(v) => docs.get(&j.document_id).is_some_and(|d| {
+                let of_doc: Vec<_> = shares
+                    .iter()
+                    .filter(|(t, s)| t == page.tenant_id && s.document_id == d.id)
+                    .map(|(_, s)| s.clone())
+                    .collect();
+                v.admits(d.owner.as_deref(), &of_doc)
+            }),
+        };
+        let mut jobs: Vec<Job> = self
+            .jobs
+            .borrow()
+            .values()
+            .filter(|j| j.tenant_id == page.tenant_id)
+            .filter(|j| page.before.is_none_or(|b| j.id.as_str() < b))
+            .filter(|j| page.status.is_none_or(|s| j.status == s))
+            .filter(|j| page.document_id.is_none_or(|d| j.document_id == d))
+            .filter(|j| visible(j))
+            .cloned()
+            .collect();
+        jobs.sort_by(|a, b| b.id.cmp(&a.id));
+        jobs.truncate(page.limit as usize);
+        Ok(jobs)
+    }
+
     async fn count_active_jobs(
         &self,
         tenant_id: &str,

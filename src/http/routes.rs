@@ -24,6 +24,7 @@ pub enum RouteId {
     GetDocumentContent,
     DeleteDocument,
     CreateJob,
+    ListJobs,
     GetJob,
     GetJobResult,
     CancelJob,
@@ -204,6 +205,7 @@ pub const ROUTES: &[RouteSpec] = &[
         .scope(Scope::JobsWrite)
         .class("jobs")
         .audit("job.created", "job"),
+    r(RouteId::ListJobs, Method::Get, "/v1/jobs").scope(Scope::JobsRead),
     r(RouteId::GetJob, Method::Get, "/v1/jobs/{id}").scope(Scope::JobsRead),
     r(RouteId::GetJobResult, Method::Get, "/v1/jobs/{id}/result")
         .scope(Scope::JobsRead)

@@ -5,9 +5,24 @@ use crate::jobs::CommandState;
 use crate::jobs::Job;
 use crate::jobs::JobError;
 
+/// What one page of `GET /v1/jobs` asks for.
+pub struct JobPage<'a> {
+    pub tenant_id: &'a str,
+    pub before: Option<&'a str>,
+    pub limit: u32,
+    pub status: Option<crate::jobs::JobStatus>,
+    pub document_id: Option<&'a str>,
+    pub visibility: Option<&'a crate::auth::access::Visibility>,
+}
+
 pub trait JobStore {
     /// All the tenant's jobs and shares, for the export.
     async fn list_jobs(&self, tenant_id: &str) -> StoreResult<Vec<Job>>;
+
+    /// One page of the tenant's jobs, newest first: ids below `before`,
+    /// of `status` and `document_id` when given, and only on documents
+    /// `visibility` lets the caller see (`None`: all).
+    async fn page_jobs(&self, page: &JobPage<'_>) -> StoreResult<Vec<Job>>;
 
     /// Queued + running jobs: (of this tenant, of all tenants).
     /// Jobs that can still run, the tenant's and everyone's: `running`

@@ -19,7 +19,7 @@ pub use dead_letters::DeadLetterStore;
 pub use documents::DocumentStore;
 pub use entropy::Entropy;
 pub use error::{StoreError, StoreResult};
-pub use jobs::JobStore;
+pub use jobs::{JobPage, JobStore};
 pub use keys::KeyStore;
 pub use ocr::Ocr;
 pub use signatures::SignatureCheck;

@@ -280,3 +280,40 @@ test("a key's own rate limit cannot exceed what the deployment grants its class"
   assert.ok(read, policy);
   assert.ok(Number(read[1]) / Number(read[2]) < 1000000, policy);
 });
+
+test("GET /v1/jobs lists the jobs on documents the caller may see, newest first, by page, status and document", async () => {
+  const t = await newTenant("Job lists");
+  const alice = await user(t.owner, "alice@jobs.example", "member");
+  const bob = await user(t.owner, "bob@jobs.example", "member");
+  const mine = await uploadAs(alice.key, "Alice's own note.");
+  const hers = await uploadAs(bob.key, "Bob's note, shared with nobody.");
+  const shared = await uploadAs(bob.key, "Bob's note, shared with Alice.");
+  assert.equal((await post(`/v1/documents/${shared.id}/shares`, { grantee: `user:${alice.id}`, access: "read" }, bob.key)).status, 200);
+  const jobs = [];
+  for (const doc of [mine, hers, shared, mine]) jobs.push(await createJob(doc.id, t.owner));
+  for (const j of jobs) await waitForJob(j.id, undefined, 30_000, t.owner);
+  const list = async (query, key) => {
+    const r = await api("GET", `/v1/jobs${query}`, { key });
+    assert.equal(r.status, 200, r.text);
+    return r.json;
+  };
+  // The owner sees all four, newest first; Alice the three on documents she may read.
+  const all = await list("", t.owner);
+  assert.deepEqual(all.data.map((j) => j.id), jobs.map((j) => j.id).reverse());
+  const seen = await list("", alice.key);
+  assert.deepEqual(seen.data.map((j) => j.id), [jobs[3].id, jobs[2].id, jobs[0].id]);
+  // Filters and pages.
+  assert.deepEqual((await list(`?document_id=${mine.id}`, t.owner)).data.map((j) => j.id), [jobs[3].id, jobs[0].id]);
+  assert.equal((await list("?status=succeeded", t.owner)).data.length, 4);
+  assert.deepEqual((await list("?status=failed", t.owner)).data, []);
+  const first = await list("?limit=2", t.owner);
+  assert.equal(first.data.length, 2);
+  const second = await list(`?limit=2&cursor=${first.next_cursor}`, t.owner);
+  assert.deepEqual([...first.data, ...second.data].map((j) => j.id), all.data.map((j) => j.id));
+  assert.equal(second.next_cursor, null);
+  // Another tenant sees none of them; bad filters are refused.
+  assert.deepEqual((await list("", (await newTenant("Other")).owner)).data, []);
+  assertProblem(await api("GET", "/v1/jobs?status=done", { key: t.owner }), 422, "invalid_status");
+  assertProblem(await api("GET", "/v1/jobs?document_id=job_x", { key: t.owner }), 422, "invalid_document_id");
+  assertProblem(await api("GET", "/v1/jobs?cursor=doc_x", { key: t.owner }), 422, "invalid_cursor");
+});

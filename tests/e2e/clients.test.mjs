@@ -63,6 +63,8 @@ test("the JS client extracts, waits on events, and keeps a table's header in eve
   const done = await q.wait(job.id, { onProgress: (p) => progress.push(p) });
   assert.equal(done.status, "succeeded");
   assert.equal(progress.at(-1), 100);
+  const listed = await q.jobs({ documentId: doc.id });
+  assert.deepEqual(listed.data.map((j) => j.id), [job.id]);
   const { chunks } = await q.result(job.id, "chunk");
   const table = chunks.filter((c) => /North|South/.test(c.text));
   assert.ok(table.length && table.every((c) => c.text.startsWith("Region\tRevenue")), JSON.stringify(chunks));

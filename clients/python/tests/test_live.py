@@ -44,6 +44,11 @@ def test_a_job_with_chunks_waits_on_its_event_stream(q, report):
     chunks = q.result(job["id"], "chunk")["chunks"]
     table = [c["text"] for c in chunks if "North" in c["text"] or "South" in c["text"]]
     assert table and all(t.startswith("Region\tRevenue") for t in table)
+    listed = q.jobs(document_id=doc["id"])
+    assert [j["id"] for j in listed["data"]] == [job["id"]] and listed["next_cursor"] is None
+    assert all(j["status"] == "succeeded" for j in q.jobs(status="succeeded", limit=5)["data"])
+    with pytest.raises(ValueError):
+        q.jobs(state="done")
 
 
 def test_a_resumable_upload_sends_parts_and_reports_progress(q, tmp_path):
@@ -104,6 +109,9 @@ def test_the_cli_prints_markdown_and_fails_typed(report):
     assert out.stdout.startswith("# Quarterly report")
     bad = subprocess.run([sys.executable, "-m", "quire.cli", "jobs", "get", "job_nope"], capture_output=True, text=True, env=env)
     assert bad.returncode == 1 and "not_found" in bad.stderr
+    listed = subprocess.run([sys.executable, "-m", "quire.cli", "jobs", "list", "--status", "succeeded"], capture_output=True, text=True, env=env)
+    assert listed.returncode == 0, listed.stderr
+    assert '"data"' in listed.stdout
 
 
 def test_the_langchain_loader_gives_documents_per_chunk(report):

@@ -182,15 +182,7 @@ pub async fn list<P: Ports>(
     who: &Principal,
 ) -> Result<Response, ApiError> {
     let limit = super::page_limit(req, DEFAULT_PAGE, MAX_PAGE)?;
-    let cursor = req.query_param("cursor");
-    if let Some(c) = &cursor {
-        if !looks_like_id("doc", c) {
-            return Err(ApiError::Invalid(
-                "invalid_cursor",
-                "cursor must be a next_cursor value from a previous page".into(),
-            ));
-        }
-    }
+    let cursor = super::id_cursor(req, "doc")?;
     let mut docs = app
         .meta
         .list_documents(

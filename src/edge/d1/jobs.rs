@@ -12,6 +12,43 @@ impl JobStore for D1Meta {
             .collect()
     }
 
+    async fn page_jobs(&self, page: &crate::ports::JobPage<'_>) -> StoreResult<Vec<Job>> {
+        let mut args = vec![
+            text(page.tenant_id),
+            opt_text(page.before),
+            num(u64::from(page.limit)),
+            opt_text(page.status.map(|s| s.as_str())),
+            opt_text(page.document_id),
+        ];
+        // A job is seen through its document; roles are passed as
+        // ",member,viewer," and matched with instr (a fixed parameter count).
+        let seen = match page.visibility {
+            None => "",
+            Some(v) => {
+                let roles: String = v.roles.iter().map(|r| format!(",{}", r.as_str())).collect();
+                args.push(text(&v.owner));
+                args.push(opt_text(v.user_id.as_deref()));
+                args.push(text(&format!("{roles},")));
+                "AND EXISTS (SELECT 1 FROM documents d WHERE d.tenant_id = ?1 \
+                 AND d.id = jobs.document_id AND (d.owner = ?6 OR EXISTS ( \
+                   SELECT 1 FROM document_shares s \
+                   WHERE s.tenant_id = ?1 AND s.document_id = d.id AND ( \
+                     (s.grantee_type = 'user' AND s.grantee = ?7) OR \
+                     (s.grantee_type = 'role' AND instr(?8, ',' || s.grantee || ',') > 0)))))"
+            }
+        };
+        let sql = format!(
+            "SELECT {JOB_COLUMNS} FROM jobs WHERE tenant_id = ?1 AND (?2 IS NULL OR id < ?2) \
+             AND (?4 IS NULL OR status = ?4) AND (?5 IS NULL OR document_id = ?5) {seen} \
+             ORDER BY id DESC LIMIT ?3"
+        );
+        self.all::<JobRow>(&sql, &args)
+            .await?
+            .into_iter()
+            .map(JobRow::into_job)
+            .collect()
+    }
+
     async fn count_active_jobs(
         &self,
         tenant_id: &str,

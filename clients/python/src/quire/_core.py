@@ -158,6 +158,17 @@ def create_job(document_id: str, commands: List[Dict[str, Any]], webhook_url: Op
     return (yield Call("POST", "/v1/jobs", json=body)).json()
 
 
+JOB_FILTERS = ("status", "document_id", "limit", "cursor")
+
+
+def page_params(filters: Dict[str, Any]) -> Dict[str, Any]:
+    """The query of a list call: the filters given, unknown ones refused."""
+    unknown = set(filters) - set(JOB_FILTERS)
+    if unknown:
+        raise ValueError("unknown filter(s): %s" % ", ".join(sorted(unknown)))
+    return {k: v for k, v in filters.items() if v is not None}
+
+
 def get(path: str, params: Optional[Dict[str, Any]] = None) -> Op:
     return (yield Call("GET", path, params=params)).json()
 

@@ -53,7 +53,9 @@ def _extract(q: Client, a: argparse.Namespace) -> None:
 
 
 def _jobs(q: Client, a: argparse.Namespace) -> None:
-    if a.action == "watch":
+    if a.action == "list":
+        _print(q.jobs(status=a.status, document_id=a.document))
+    elif a.action == "watch":
         _print(q.wait(a.job_id, progress=_bar(a.job_id)))
     else:
         _print(q.job(a.job_id))
@@ -80,9 +82,11 @@ def parser() -> argparse.ArgumentParser:
     ex.add_argument("--pages", help="page range such as 2-5")
     ex.add_argument("--languages", help="OCR languages, comma-separated (eng,deu)")
     ex.set_defaults(run=_extract)
-    jobs = sub.add_parser("jobs", help="a job's state, or watch it to the end")
-    jobs.add_argument("action", choices=["get", "watch"])
-    jobs.add_argument("job_id")
+    jobs = sub.add_parser("jobs", help="list jobs, a job's state, or watch it to the end")
+    jobs.add_argument("action", choices=["list", "get", "watch"])
+    jobs.add_argument("job_id", nargs="?")
+    jobs.add_argument("--status", choices=["queued", "running", "succeeded", "failed", "cancelled"])
+    jobs.add_argument("--document", help="only the jobs on this document")
     jobs.set_defaults(run=_jobs)
     keys = sub.add_parser("keys", help="list, create or revoke API keys")
     keys.add_argument("action", choices=["list", "create", "revoke"])
@@ -99,6 +103,8 @@ def main(argv: Optional[List[str]] = None) -> int:
     a = parser().parse_args(argv)
     if a.command == "keys" and a.action in ("create", "revoke") and not a.name:
         parser().error("keys %s needs a name or id" % a.action)
+    if a.command == "jobs" and a.action != "list" and not a.job_id:
+        parser().error("jobs %s needs a job id" % a.action)
     try:
         with Client(a.url, a.key) as q:
             a.run(q, a)

@@ -199,6 +199,11 @@ class Client(_Base):
     def job(self, job_id: str) -> Dict[str, Any]:
         return self._run(_core.get("/v1/jobs/%s" % job_id))
 
+    def jobs(self, **filters: Any) -> Dict[str, Any]:
+        """A page of jobs, newest first: ``status``, ``document_id``,
+        ``limit``, ``cursor`` (``next_cursor`` of the previous page)."""
+        return self._run(_core.get("/v1/jobs", _core.page_params(filters)))
+
     def events(self, job_id: str) -> Iterator[Dict[str, Any]]:
         """The job's Server-Sent Events (``progress`` …, then ``done``)."""
         headers = {"authorization": "Bearer %s" % self.api_key, "accept": "text/event-stream"}
@@ -300,6 +305,9 @@ class AsyncClient(_Base):
 
     async def job(self, job_id: str) -> Dict[str, Any]:
         return await self._run(_core.get("/v1/jobs/%s" % job_id))
+
+    async def jobs(self, **filters: Any) -> Dict[str, Any]:
+        return await self._run(_core.get("/v1/jobs", _core.page_params(filters)))
 
     async def events(self, job_id: str) -> AsyncIterator[Dict[str, Any]]:
         headers = {"authorization": "Bearer %s" % self.api_key, "accept": "text/event-stream"}
