@@ -230,6 +230,50 @@ fn a_failing_model_opens_its_circuit_and_is_skipped_until_the_cooldown() {
 }
 
 #[test]
+fn a_weighted_step_shares_its_load_and_a_failing_member_hands_its_share_to_the_others() {
+    let w = world(&[("LLM_TIERS", "small=p/small*3+q/small|p/large;large=p/large")]);
+    w.llm.script("p/small", vec![answer(SUMMARY, (10, 2))]);
+    w.llm.script("q/small", vec![answer(SUMMARY, (10, 2))]);
+    for i in 0..80 {
+        w.clock.advance(7);
+        let (_, job) = run(
+            &w,
+            &format!("document number {i}"),
+            r#"[{"name":"summarize"}]"#,
+        );
+        assert_eq!(job["status"], "succeeded", "{job}");
+    }
+    let (p, q) = (calls_to(&w, "p/small"), calls_to(&w, "q/small"));
+    assert_eq!(p + q, 80, "one call each, no fallback needed");
+    // 3:1 expected (60:20); a weighted draw per request lands near it.
+    assert!(
+        (48..=72).contains(&p),
+        "p/small took {p} of 80, q/small {q}"
+    );
+    assert_eq!(calls_to(&w, "p/large"), 0);
+    // The heavy member fails: its circuit opens and the step's other
+    // member takes every request, before the next step is needed.
+    w.llm.script("p/small", vec![LlmScript::Fail(false)]);
+    for i in 0..20 {
+        w.clock.advance(7);
+        let (job_id, _) = run(
+            &w,
+            &format!("later document {i}"),
+            r#"[{"name":"summarize"}]"#,
+        );
+        assert_eq!(
+            result_of(&w, &job_id, "summarize")["llm"]["model"],
+            "q/small"
+        );
+    }
+    assert!(
+        calls_to(&w, "p/small") - p <= 2,
+        "at most LLM_BREAKER_FAILURES calls before it opens"
+    );
+    assert_eq!(calls_to(&w, "p/large"), 0);
+}
+
+#[test]
 fn when_every_model_is_down_summaries_and_answers_degrade_and_the_rest_fails_typed() {
     let w = world(&[]);
     for t in ["p/small", "q/small", "p/large", "q/large"] {

@@ -5,7 +5,7 @@
 //! document that has them.
 
 use super::compress::Compressed;
-use super::deps::{chain_of, LlmDeps};
+use super::deps::{first_step, LlmDeps};
 use super::tasks::{Task, PROMPT_VERSION};
 use super::usage::LlmUsage;
 use crate::ports::{BlobStore, Clock};
@@ -55,16 +55,23 @@ pub(super) async fn cached<P, K, C: Clock, B: BlobStore, U>(
     tier: &str,
     doc: &Compressed,
 ) -> Option<(Value, LlmUsage)> {
-    let first = chain_of(deps.config, tier).into_iter().next()?;
-    let key = cache_key(
-        tenant_id,
-        doc_sha256,
-        task,
-        &first.id(),
-        deps.config.max_input_tokens,
-    );
-    let bytes = deps.blobs.get(&key).await.ok()??;
-    let entry: CacheEntry = serde_json::from_slice(&bytes).ok()?;
+    // An answer is cached under the model that gave it: any of the
+    // tier's first step (they share its load).
+    let mut entry = None;
+    for first in first_step(deps.config, tier) {
+        let key = cache_key(
+            tenant_id,
+            doc_sha256,
+            task,
+            &first.id(),
+            deps.config.max_input_tokens,
+        );
+        if let Some(bytes) = deps.blobs.get(&key).await.ok().flatten() {
+            entry = serde_json::from_slice::<CacheEntry>(&bytes).ok();
+            break;
+        }
+    }
+    let entry = entry?;
     if deps.clock.now_ms() > entry.stored_at_ms + deps.config.cache_ttl_ms {
         return None;
     }

@@ -22,6 +22,10 @@ pub struct Target {
     pub model: String,
     /// The provider's API key (secret `LLM_API_KEY_<PROVIDER>`), if any.
     pub api_key: Option<String>,
+    /// Its step in the tier's fallback chain; targets of one step share
+    /// the load by `weight` (see [`super::deps::balanced`]).
+    pub group: u32,
+    pub weight: u32,
 }
 
 impl Target {
@@ -209,19 +213,10 @@ fn parse_tiers(
             .split_once('=')
             .ok_or_else(|| format!("LLM_TIERS: '{item}' is not tier=provider/model|…"))?;
         let mut targets = Vec::new();
-        for step in list(chain, '|') {
-            let (provider, model) = step
-                .split_once('/')
-                .ok_or_else(|| format!("LLM_TIERS: '{step}' is not provider/model"))?;
-            let (kind, api_key) = providers.get(provider).ok_or_else(|| {
-                format!("LLM_TIERS: provider '{provider}' is not in LLM_PROVIDERS")
-            })?;
-            targets.push(Target {
-                provider: provider.to_string(),
-                kind: kind.clone(),
-                model: model.to_string(),
-                api_key: api_key.clone(),
-            });
+        for (group, step) in list(chain, '|').enumerate() {
+            for member in list(step, '+') {
+                targets.push(parse_target(member, providers, group as u32)?);
+            }
         }
         if targets.is_empty() {
             return Err(format!("LLM_TIERS: tier '{tier}' names no model"));
@@ -232,6 +227,40 @@ fn parse_tiers(
         return Err("LLM_TIERS must define a 'large' tier".into());
     }
     Ok(tiers)
+}
+
+/// `provider/model` or `provider/model*weight` (1 to 1000; default 1).
+fn parse_target(
+    spec: &str,
+    providers: &BTreeMap<String, (ProviderKind, Option<String>)>,
+    group: u32,
+) -> Result<Target, String> {
+    let (step, weight) = match spec.rsplit_once('*') {
+        Some((step, w)) => {
+            let weight = w
+                .trim()
+                .parse::<u32>()
+                .ok()
+                .filter(|w| (1..=1000).contains(w))
+                .ok_or_else(|| format!("LLM_TIERS: weight '{w}' is not from 1 to 1000"))?;
+            (step.trim(), weight)
+        }
+        None => (spec, 1),
+    };
+    let (provider, model) = step
+        .split_once('/')
+        .ok_or_else(|| format!("LLM_TIERS: '{step}' is not provider/model"))?;
+    let (kind, api_key) = providers
+        .get(provider)
+        .ok_or_else(|| format!("LLM_TIERS: provider '{provider}' is not in LLM_PROVIDERS"))?;
+    Ok(Target {
+        provider: provider.to_string(),
+        kind: kind.clone(),
+        model: model.to_string(),
+        api_key: api_key.clone(),
+        group,
+        weight,
+    })
 }
 
 fn list(s: &str, sep: char) -> impl Iterator<Item = &str> {
@@ -302,5 +331,35 @@ mod tests {
         ])
         .is_err());
         assert!(parse(&[("LLM_PRICES", "a/m=cheap")]).is_err());
+    }
+
+    #[test]
+    fn a_step_may_share_its_load_by_weight() {
+        let c = parse(&[
+            (
+                "LLM_PROVIDERS",
+                "a=openai:http://a.test,b=openai:http://b.test",
+            ),
+            ("LLM_TIERS", "large=a/m*3+b/m|b/big"),
+        ])
+        .unwrap();
+        let chain = &c.tiers["large"];
+        let shape: Vec<(String, u32, u32)> =
+            chain.iter().map(|t| (t.id(), t.group, t.weight)).collect();
+        assert_eq!(
+            shape,
+            vec![
+                ("a/m".into(), 0, 3),
+                ("b/m".into(), 0, 1),
+                ("b/big".into(), 1, 1)
+            ]
+        );
+        for bad in ["large=a/m*0", "large=a/m*x", "large=a/m*1001", "large=a/m*"] {
+            let r = parse(&[
+                ("LLM_PROVIDERS", "a=openai:http://a.test"),
+                ("LLM_TIERS", bad),
+            ]);
+            assert!(r.is_err(), "{bad}");
+        }
     }
 }

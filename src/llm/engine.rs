@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
 pub use super::deps::LlmDeps;
-use super::deps::{chain_of, Answered};
+use super::deps::{balanced, seed_of, Answered};
 pub use super::usage::LlmUsage;
 
 impl LlmUsage {
@@ -219,8 +219,8 @@ where
     C: Clock,
     B: BlobStore,
 {
-    let chain = chain_of(deps.config, &p.tier);
     let req = p.task.request(&p.doc);
+    let chain = balanced(deps.config, &p.tier, seed_of(deps.clock.now_ms(), &req));
     let parse = |answer: &str| p.task.parse(answer, &p.doc);
     let mut usage = LlmUsage {
         tier: p.tier.clone(),
@@ -288,7 +288,7 @@ where
             compression_ratio: doc.ratio(),
             ..LlmUsage::default()
         };
-        let chain = chain_of(deps.config, &tier);
+        let chain = balanced(deps.config, &tier, seed_of(deps.clock.now_ms(), &req));
         match call_chain(deps, &chain, &req, &parse, &mut usage).await {
             Ok(answered) if answered.value.as_array().map(Vec::len) == Some(members.len()) => {
                 let names: Vec<&str> = tasks.iter().map(|t| t.name()).collect();
