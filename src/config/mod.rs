@@ -1,5 +1,5 @@
 //! Runtime configuration, parsed once per isolate from Worker vars and
-//! secrets (see the table in README.md). Parsing is pure: the edge passes a
+//! secrets (see the table in docs/OPERATIONS.md). Parsing is pure: the edge passes a
 //! lookup function.
 
 mod defaults;

@@ -146,7 +146,7 @@ impl LlmConfig {
         out
     }
 
-    /// Parses the `LLM_*` settings (see README "Configuration").
+    /// Parses the `LLM_*` settings (see docs/OPERATIONS.md, "Configuration").
     pub fn from_lookup(get: &impl Fn(&str) -> Option<String>) -> Result<LlmConfig, String> {
         let providers = parse_providers(get)?;
         let tiers = parse_tiers(&get("LLM_TIERS").unwrap_or_default(), &providers)?;

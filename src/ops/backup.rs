@@ -1,6 +1,6 @@
 //! D1 backups as SQL: `INSERT` statements for every row of every table, to
 //! be run with `wrangler d1 execute --file` on a database that has had the
-//! migrations applied (see README "Backups and recovery"). Pure.
+//! migrations applied (see docs/OPERATIONS.md, "Backups and recovery"). Pure.
 
 use serde_json::{Map, Value};
 

@@ -9,7 +9,7 @@ pub mod slo;
 
 use crate::config::error::ConfigError;
 
-/// Operations settings (see README "Configuration").
+/// Operations settings (see docs/OPERATIONS.md, "Configuration").
 #[derive(Debug, Clone)]
 pub struct OpsConfig {
     pub slos: Vec<slo::Slo>,

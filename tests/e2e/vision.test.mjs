@@ -2,7 +2,7 @@
 // through the same upload → job → result path as every other format.
 // Last in the run on purpose, and the OCR job last in the file: an OCR
 // job keeps its queue batch for seconds, and the local queue broker has
-// stopped dispatching after such batches (README, "Open: a local broker
+// stopped dispatching after such batches (docs/OPERATIONS.md, "Open: a local broker
 // that stops dispatching"); there it can stop nothing after it.
 import assert from "node:assert/strict";
 import { test } from "node:test";
