@@ -33,6 +33,9 @@ pub struct Config {
     pub job_retry_window_ms: u64,
     /// A tenant's jobs in the queue at once; the rest wait their turn in D1.
     pub tenant_jobs_in_flight: u32,
+    /// Immutable objects (results, extractions) are read through the edge
+    /// cache (`EDGE_CACHE`, on unless `off`).
+    pub edge_cache: bool,
     /// How long a running job's claim lasts before another delivery may take over.
     pub job_lease_ms: u64,
     /// A queued job unchanged this long has lost its message: the sweep
@@ -165,6 +168,7 @@ impl Config {
             job_max_attempts: number(&get, "JOB_MAX_ATTEMPTS", 25)? as u32,
             job_retry_window_ms: number(&get, "JOB_RETRY_SECONDS", 3600)? * 1000,
             tenant_jobs_in_flight: number(&get, "TENANT_JOBS_IN_FLIGHT", 10)?.clamp(1, 1000) as u32,
+            edge_cache: get("EDGE_CACHE").is_none_or(|v| v.trim() != "off"),
             job_lease_ms: number(&get, "JOB_LEASE_SECONDS", 300)? * 1000,
             job_stall_ms: number(&get, "JOB_STALL_SECONDS", 900)? * 1000,
             enable_test_routes: test_routes,

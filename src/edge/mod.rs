@@ -16,6 +16,7 @@ mod crons;
 mod crypto_bench;
 mod d1;
 mod directory;
+mod edge_cache;
 #[cfg(feature = "api")]
 mod events;
 #[cfg(feature = "api")]
@@ -116,12 +117,16 @@ fn app(env: &Env, config: Config, obs: &Obs) -> worker::Result<EdgeApp> {
 fn app_over(env: &Env, config: Config, obs: &Obs, db: d1::Db) -> worker::Result<EdgeApp> {
     let keys = config.master_keys.clone();
     let plain = !config.encrypt_at_rest;
+    // The Cache API works for a Worker on a custom domain; the jobs
+    // worker (queue invocations) reads R2 directly.
+    let cache = (config.edge_cache && cfg!(feature = "api"))
+        .then(|| config.master_keys.active_id().to_string());
     let d1 = || -> worker::Result<D1Meta> { Ok(D1Meta(db.clone(), obs.clone())) };
     Ok(App {
         config,
         meta: d1()?,
         blobs: EncryptedBlobs {
-            inner: R2Blobs(env.bucket("DOCUMENTS")?, obs.clone()),
+            inner: R2Blobs(env.bucket("DOCUMENTS")?, obs.clone(), cache),
             keys,
             entropy: CryptoEntropy,
             plain,

@@ -18,7 +18,9 @@ pub fn classify(e: worker::Error) -> StoreError {
     }
 }
 
-pub struct R2Blobs(pub Bucket, pub super::observe::Obs);
+/// R2, observed; with the edge cache's namespace when immutable objects
+/// are read through it (see `super::edge_cache`).
+pub struct R2Blobs(pub Bucket, pub super::observe::Obs, pub Option<String>);
 
 impl BlobStore for R2Blobs {
     async fn put(&self, key: &str, bytes: Vec<u8>, content_type: &str) -> StoreResult<()> {
@@ -27,24 +29,13 @@ impl BlobStore for R2Blobs {
             ..HttpMetadata::default()
         };
         let put = self.0.put(key, bytes).http_metadata(meta).execute();
-        self.1
-            .call("r2", "put", put)
-            .await
-            .map(|_| ())
-            .map_err(classify)
+        let stored = self.1.call("r2", "put", put).await.map(|_| ());
+        super::edge_cache::purge(self, key).await;
+        stored.map_err(classify)
     }
 
     async fn get(&self, key: &str) -> StoreResult<Option<Vec<u8>>> {
-        let get = async {
-            let Some(object) = self.0.get(key).execute().await? else {
-                return Ok(None);
-            };
-            match object.body() {
-                Some(body) => body.bytes().await.map(Some),
-                None => Ok(Some(Vec::new())),
-            }
-        };
-        self.1.call("r2", "get", get).await.map_err(classify)
+        super::edge_cache::get(self, key).await
     }
 
     async fn read_range(
@@ -133,10 +124,9 @@ impl BlobStore for R2Blobs {
     }
 
     async fn delete(&self, key: &str) -> StoreResult<()> {
-        self.1
-            .call("r2", "delete", self.0.delete(key))
-            .await
-            .map_err(classify)
+        let deleted = self.1.call("r2", "delete", self.0.delete(key)).await;
+        super::edge_cache::purge(self, key).await;
+        deleted.map_err(classify)
     }
 
     async fn list(

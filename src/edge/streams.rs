@@ -21,7 +21,7 @@ pub(super) fn stream(
             len,
         }) => {
             let blobs = EncryptedBlobs {
-                inner: R2Blobs(env.bucket("DOCUMENTS")?, obs.clone()),
+                inner: R2Blobs(env.bucket("DOCUMENTS")?, obs.clone(), None),
                 keys: c.master_keys.clone(),
                 entropy: CryptoEntropy,
                 plain: !c.encrypt_at_rest,

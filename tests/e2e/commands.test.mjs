@@ -2,7 +2,8 @@
 // HTTP against the real runtime.
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { api, extractCorpus, assertProblem, upload, waitForJob } from "./helpers.mjs";
+import { readFileSync } from "node:fs";
+import { api, callsIn, extractCorpus, assertProblem, upload, waitForJob } from "./helpers.mjs";
 
 async function job(documentId, commands) {
   const resp = await api("POST", "/v1/jobs", {
@@ -211,4 +212,25 @@ test("a job's result and the OpenAPI document carry strong ETags and answer 304 
   await spec.arrayBuffer();
   const cached = await fetch(`${process.env.QUIRE_URL}/openapi.json`, { headers: { "if-none-match": tag } });
   assert.equal(cached.status, 304);
+});
+
+test("a result read twice is served the second time from the edge cache, not R2, and only after the access check", async () => {
+  const doc = await upload("fake-text.txt", "text/plain");
+  const done = await waitForJob((await job(doc.id, [{ name: "extract" }])).id);
+  const reads = [];
+  for (let i = 0; i < 2; i++) {
+    const r = await api("GET", `/v1/jobs/${done.id}/result`);
+    assert.equal(r.status, 200);
+    reads.push(r);
+  }
+  assert.equal(reads[1].text, reads[0].text, "the same bytes");
+  await new Promise((r) => setTimeout(r, 500));
+  const log = readFileSync(process.env.QUIRE_LOG_FILE, "utf8");
+  const second = callsIn(log, reads[1].headers.get("x-request-id"));
+  assert.ok(second.some((c) => c.dependency === "cache" && c.op === "hit"), JSON.stringify(second));
+  assert.ok(!second.some((c) => c.dependency === "r2"), "no R2 read on a hit");
+  // Deleting the document takes its results with it: the job is gone, so
+  // the cached copy is never reached (and this data centre's is purged).
+  assert.equal((await api("DELETE", `/v1/documents/${doc.id}`)).status, 204);
+  assertProblem(await api("GET", `/v1/jobs/${done.id}/result`), 404, "not_found");
 });
