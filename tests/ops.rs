@@ -342,3 +342,36 @@ fn backups_are_encrypted_listed_downloadable_and_pruned() {
     assert_eq!(list["data"].as_array().unwrap().len(), 1);
     assert_ne!(list["data"][0]["id"], id.as_str());
 }
+
+#[test]
+fn a_job_reports_what_it_used_and_usage_and_metrics_sum_it_per_day_and_tenant() {
+    let w = spawn_app();
+    let body = b"Resources are counted. One sentence, then another.";
+    let job_id = w.job_id(&w.upload_id("text/plain", body));
+    assert_eq!(w.deliver(&job_id), Disposition::Ack);
+    let used = w.job(&job_id)["resources"].clone();
+    assert_eq!(used["bytes_read"], body.len() as u64, "{used}");
+    assert_eq!(used["pages"], 1);
+    for step in [
+        "prepare_ms",
+        "extract_ms",
+        "llm_ms",
+        "commands_ms",
+        "wasm_memory_bytes",
+    ] {
+        assert!(used[step].is_u64(), "{step} in {used}");
+    }
+    // A second job on the same bytes reads the stored extraction instead.
+    let again = w.job_id(&w.upload_id("text/plain", body));
+    assert_eq!(w.deliver(&again), Disposition::Ack);
+    assert_ne!(w.job(&again)["resources"]["bytes_read"], used["bytes_read"]);
+    let usage = w.send(w.as_admin(Method::Get, "/v1/usage")).json_body();
+    let today = quire::usage::day_of(w.clock.0.get());
+    assert_eq!(usage["daily"][&today]["jobs_succeeded"], 2, "{usage}");
+    assert!(usage["daily"][&today]["bytes_read"].as_u64().unwrap() >= body.len() as u64);
+    let metrics = op(&w, Method::Get, "/v1/admin/metrics").json_body();
+    let resources = &metrics["resources"];
+    assert_eq!(resources["jobs"], 2, "{resources}");
+    assert_eq!(resources["top_tenants"][0]["key"], "ten_a");
+    assert_eq!(resources["top_tenants"][0]["jobs"], 2);
+}

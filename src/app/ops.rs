@@ -55,6 +55,7 @@ pub async fn metrics<P: Ports>(
         .collect();
     summaries.sort_by(|a, b| b.requests.cmp(&a.requests).then(a.route.cmp(&b.route)));
     let (documents, bytes) = app.ops.stored_totals().await?;
+    let resources = super::usage::resource_figures(app, from_ms, now_ms + 1).await?;
     Ok(Response::json(
         200,
         &json!({
@@ -65,6 +66,7 @@ pub async fn metrics<P: Ports>(
             "routes": summaries,
             "jobs": job_figures(&jobs, &llm),
             "storage": { "documents": documents, "bytes": bytes },
+            "resources": resources,
         }),
     ))
 }

@@ -6,7 +6,7 @@ use super::{App, Ctx};
 use crate::auth::Principal;
 use crate::error::ApiError;
 use crate::http::Response;
-use crate::ports::{Ports, UsageMeter};
+use crate::ports::{JobStore, Ports, UsageMeter};
 use crate::usage::BreakdownRow as Row;
 use crate::usage::{month_of, Charge, METRICS};
 use serde_json::{json, Map, Value};
@@ -125,7 +125,8 @@ pub async fn report<P: Ports>(
             }),
         );
     }
-    let (daily, by_key) = by_day_and_key(&rows);
+    let (mut daily, by_key) = by_day_and_key(&rows);
+    add_job_resources(app, who, &period, &mut daily).await?;
     Ok(Response::json(
         200,
         &json!({
@@ -176,4 +177,58 @@ fn by_day_and_key(rows: &[Row]) -> (ByName, ByName) {
         }
     }
     (daily, by_key)
+}
+
+/// What the tenant's succeeded jobs used each day of the month:
+/// `jobs_succeeded`, `processing_ms`, `bytes_read` beside the day's other
+/// figures.
+async fn add_job_resources<P: Ports>(
+    app: &App<P>,
+    who: &Principal,
+    period: &str,
+    daily: &mut ByName,
+) -> Result<(), ApiError> {
+    let from = crate::time::parse_rfc3339(&format!("{period}-01T00:00:00Z"));
+    let (year, month) = (period[..4].parse::<u32>(), period[5..].parse::<u32>());
+    let (Some(from), Ok(y), Ok(m)) = (from, year, month) else {
+        return Ok(());
+    };
+    let next = if m == 12 {
+        format!("{}-01", y + 1)
+    } else {
+        format!("{y}-{:02}", m + 1)
+    };
+    let to = crate::time::parse_rfc3339(&format!("{next}-01T00:00:00Z")).unwrap_or(u64::MAX);
+    let by = crate::jobs::resources::SumBy::DayOf(&who.tenant_id);
+    for day in app.meta.resource_sums(by, from, to, 31).await? {
+        let entry = daily.entry(day.key).or_default();
+        entry.insert("jobs_succeeded".into(), json!(day.jobs));
+        entry.insert("processing_ms".into(), json!(day.processing_ms));
+        entry.insert("bytes_read".into(), json!(day.bytes_read));
+    }
+    Ok(())
+}
+
+/// Over a window: what all succeeded jobs used, and the tenants that used
+/// the most processing time (for `/v1/admin/metrics`).
+pub(super) async fn resource_figures<P: Ports>(
+    app: &App<P>,
+    from_ms: u64,
+    to_ms: u64,
+) -> Result<Value, ApiError> {
+    use crate::jobs::resources::SumBy;
+    let all = app
+        .meta
+        .resource_sums(SumBy::All, from_ms, to_ms, 1)
+        .await?;
+    let top = app
+        .meta
+        .resource_sums(SumBy::Tenant, from_ms, to_ms, 10)
+        .await?;
+    let total = all.into_iter().next().unwrap_or_default();
+    Ok(json!({
+        "jobs": total.jobs, "processing_ms": total.processing_ms,
+        "bytes_read": total.bytes_read, "pages": total.pages,
+        "top_tenants": top,
+    }))
 }

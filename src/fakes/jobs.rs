@@ -199,9 +199,51 @@ impl JobStore for MemMeta {
         }
     }
 
-    async fn complete_job(&self, id: &str, now_ms: u64) -> StoreResult<()> {
+    async fn resource_sums(
+        &self,
+        by: crate::jobs::resources::SumBy<'_>,
+        from_ms: u64,
+        to_ms: u64,
+        limit: u32,
+    ) -> StoreResult<Vec<crate::jobs::resources::ResourceSum>> {
+        use crate::jobs::resources::{ResourceSum, SumBy};
+        self.faults.check()?;
+        let mut sums: BTreeMap<String, ResourceSum> = BTreeMap::new();
+        for j in self.jobs.borrow().values() {
+            let (Some(used), Some(done)) = (&j.resources, j.finished_at_ms) else {
+                continue;
+            };
+            let key = match by {
+                SumBy::DayOf(t) if j.tenant_id == t => crate::usage::day_of(done),
+                SumBy::DayOf(_) => continue,
+                SumBy::Tenant => j.tenant_id.clone(),
+                SumBy::All => "all".into(),
+            };
+            if (from_ms..to_ms).contains(&done) {
+                let sum = sums.entry(key.clone()).or_insert(ResourceSum {
+                    key,
+                    ..ResourceSum::default()
+                });
+                sum.add(used);
+            }
+        }
+        let mut rows: Vec<ResourceSum> = sums.into_values().collect();
+        if by == SumBy::Tenant {
+            rows.sort_by_key(|r| std::cmp::Reverse(r.processing_ms));
+        }
+        rows.truncate(limit as usize);
+        Ok(rows)
+    }
+
+    async fn complete_job(
+        &self,
+        id: &str,
+        now_ms: u64,
+        resources: &crate::jobs::resources::Resources,
+    ) -> StoreResult<()> {
         self.update_job(id, |j| {
             if j.status == JobStatus::Running {
+                j.resources = Some(resources.clone());
                 j.status = JobStatus::Succeeded;
                 j.progress = 100;
                 j.error = None;

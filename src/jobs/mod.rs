@@ -4,6 +4,7 @@
 pub mod error;
 pub mod events;
 pub mod fair;
+pub mod resources;
 pub mod runner;
 
 pub use error::JobError;
@@ -118,6 +119,8 @@ pub struct Job {
     pub llm_training_opt_in: bool,
     /// The key (or `jwt:<user>`) that created it, for usage per key.
     pub created_by: Option<String>,
+    /// What its successful run used (none before it succeeds).
+    pub resources: Option<resources::Resources>,
 }
 
 /// A job the sweeper found not moving.
@@ -299,6 +302,8 @@ pub struct JobView<'a> {
     pub started_at: Option<String>,
     pub finished_at: Option<String>,
     pub result_url: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub resources: Option<&'a resources::Resources>,
 }
 
 impl Job {
@@ -319,6 +324,7 @@ impl Job {
             finished_at: self.finished_at_ms.map(rfc3339),
             result_url: (self.status == JobStatus::Succeeded)
                 .then(|| format!("/v1/jobs/{}/result", self.id)),
+            resources: self.resources.as_ref(),
         }
     }
 }
@@ -344,6 +350,7 @@ pub(crate) fn sample_job(status: JobStatus) -> Job {
         webhook_url: None,
         llm_training_opt_in: false,
         created_by: None,
+        resources: None,
     }
 }
 

@@ -8,23 +8,24 @@
 //! runtime would have to handle.
 
 use super::fair::send_held;
-use super::{
-    result_key, Command, CommandState, CommandStatus, Disposition, Job, JobError, JobStatus,
-};
-use crate::documents::Document;
-use crate::extract::Extraction;
+use super::resources::{wasm_memory_bytes, Resources};
+use super::{CommandStatus, Disposition, Job, JobError};
 use crate::llm::{BreakerStore, LlmConfig, LlmProvider};
 use crate::ports::{BlobStore, Clock, JobQueue, MetaStore, StoreError, UsageMeter, WebhookStore};
-use crate::usage::{month_of, Charge};
 use crate::webhooks::runner::ensure_completion_webhook;
 
 pub(crate) mod extraction;
 mod llm;
 mod retry;
+mod steps;
 use extraction::extraction;
 use llm::run_llm;
 use retry::{again, Steady};
 pub use retry::{backoff_seconds, give_up};
+use steps::{
+    charge_pages, load_document, resumed_states, run_command, set_progress, stop_if_cancelled,
+    store_answer,
+};
 
 /// Limits the runner works under.
 #[derive(Debug, Clone, Copy)]
@@ -99,8 +100,9 @@ where
             let steady = Steady {
                 blobs: ports.blobs,
                 clock,
+                read: std::cell::Cell::new(0),
             };
-            run_claimed(&with_blobs(&ports, &steady), limits, job).await
+            run_claimed(&with_blobs(&ports, &steady), limits, job, &steady.read).await
         }
         Ok(None) => Disposition::Ack,
         Err(d) => return d,
@@ -179,6 +181,7 @@ async fn run_claimed<M, B, C, W, Q, U, L, K>(
     ports: &RunnerPorts<'_, M, B, C, W, Q, U, L, K>,
     limits: RunnerLimits,
     job: Job,
+    bytes_read: &std::cell::Cell<u64>,
 ) -> Disposition
 where
     M: MetaStore,
@@ -190,10 +193,13 @@ where
 {
     let (meta, clock) = (ports.meta, ports.clock);
     let result = match run(ports, &job).await {
-        Ok(()) => meta
-            .complete_job(&job.id, clock.now_ms())
-            .await
-            .map_err(RunFailure::from),
+        Ok(mut used) => {
+            used.bytes_read = bytes_read.get();
+            used.wasm_memory_bytes = wasm_memory_bytes();
+            meta.complete_job(&job.id, clock.now_ms(), &used)
+                .await
+                .map_err(RunFailure::from)
+        }
         Err(failure) => Err(failure),
     };
     match result {
@@ -241,7 +247,7 @@ async fn after_failure(
 async fn run<M, B, C, W, Q, U, L, K>(
     ports: &RunnerPorts<'_, M, B, C, W, Q, U, L, K>,
     job: &Job,
-) -> Result<(), RunFailure>
+) -> Result<Resources, RunFailure>
 where
     M: MetaStore,
     B: BlobStore,
@@ -251,17 +257,21 @@ where
     K: BreakerStore,
 {
     let (meta, blobs, clock, usage) = (ports.meta, ports.blobs, ports.clock, ports.usage);
+    let mut lap = Lap::new(clock);
     let mut states = resumed_states(job);
     let doc = load_document(meta, clock, job).await?;
     set_progress(ports, job, 10, &states).await?;
+    let prepare_ms = lap.split();
     let languages = crate::commands::ocr_languages(&job.commands);
     let extraction = extraction(blobs, ports.ocr, &doc, &languages).await?;
+    let extract_ms = lap.split();
     charge_pages(usage, clock, job, extraction.pages).await;
     let done: Vec<bool> = states
         .iter()
         .map(|s| s.status == CommandStatus::Succeeded)
         .collect();
     let mut llm = run_llm(ports, job, &done, &doc, &extraction).await?;
+    let llm_ms = lap.split();
     let step = 50 / job.commands.len().max(1);
     for (i, command) in job.commands.iter().enumerate() {
         stop_if_cancelled(meta, clock, &job.id).await?;
@@ -272,13 +282,7 @@ where
         states[i].status = CommandStatus::Running;
         set_progress(ports, job, (50 + step * i) as u8, &states).await?;
         let outcome = match llm.remove(&i) {
-            Some(Ok((value, spent))) => {
-                states[i].llm = Some(spent.clone());
-                let mut value = value;
-                value["llm"] = serde_json::to_value(&spent).unwrap_or_default();
-                store_result(blobs, job, command, &value).await
-            }
-            Some(Err(e)) => Err(RunFailure::Permanent(e)),
+            Some(answer) => store_answer(blobs, job, command, answer, &mut states[i]).await,
             None => run_command(blobs, job, &doc, &extraction, command).await,
         };
         states[i].status = match outcome {
@@ -290,109 +294,36 @@ where
         set_progress(ports, job, overall, &states).await?;
         outcome?;
     }
-    stop_if_cancelled(meta, clock, &job.id).await
+    stop_if_cancelled(meta, clock, &job.id).await?;
+    Ok(Resources {
+        prepare_ms,
+        extract_ms,
+        llm_ms,
+        commands_ms: lap.split(),
+        pages: extraction.pages,
+        ..Resources::default()
+    })
 }
 
-/// The commands' states: a run after a failed one keeps what that run
-/// finished (its results were stored before the state said so); the rest
-/// start again.
-fn resumed_states(job: &Job) -> Vec<CommandState> {
-    let mut states = CommandState::pending(&job.commands);
-    if job.command_states.len() == states.len() {
-        for (state, before) in states.iter_mut().zip(&job.command_states) {
-            if before.status == CommandStatus::Succeeded && before.name == state.name {
-                *state = before.clone();
-            }
+/// Wall time between the steps of a run.
+struct Lap<'a, C> {
+    clock: &'a C,
+    at: u64,
+}
+
+impl<'a, C: Clock> Lap<'a, C> {
+    fn new(clock: &'a C) -> Self {
+        Lap {
+            clock,
+            at: clock.now_ms(),
         }
     }
-    states
-}
 
-async fn set_progress<M: MetaStore, B, C: Clock, W, Q, U, L, K>(
-    ports: &RunnerPorts<'_, M, B, C, W, Q, U, L, K>,
-    job: &Job,
-    progress: u8,
-    states: &[CommandState],
-) -> Result<(), RunFailure> {
-    let now = ports.clock.now_ms();
-    again(ports.clock, || {
-        ports.meta.set_progress(&job.id, progress, states, now)
-    })
-    .await?;
-    Ok(())
-}
-
-/// The job was admitted under the pages budget; its actual pages are
-/// counted once it is read, once per job however many attempts it takes.
-/// Metering is best effort: a lost charge is not retried.
-async fn charge_pages<C: Clock, U: UsageMeter>(usage: &U, clock: &C, job: &Job, pages: u32) {
-    let pages = Charge {
-        metric: "pages".into(),
-        amount: i64::from(pages),
-        limit: None,
-        day: Some(crate::usage::day_of(clock.now_ms())),
-        key: job.created_by.clone(),
-        once: Some(format!("pages:{}", job.id)),
-    };
-    let _ = usage
-        .charge(&job.tenant_id, &month_of(clock.now_ms()), &pages)
-        .await;
-}
-
-async fn stop_if_cancelled(
-    meta: &impl MetaStore,
-    clock: &impl Clock,
-    job_id: &str,
-) -> Result<(), RunFailure> {
-    match again(clock, || meta.load_job(job_id)).await? {
-        Some(j) if j.status == JobStatus::Running => Ok(()),
-        _ => Err(RunFailure::Cancelled),
+    /// Milliseconds since the last split.
+    fn split(&mut self) -> u64 {
+        let now = self.clock.now_ms();
+        let ms = now.saturating_sub(self.at);
+        self.at = now;
+        ms
     }
-}
-
-async fn run_command(
-    blobs: &impl BlobStore,
-    job: &Job,
-    doc: &Document,
-    extraction: &Extraction,
-    command: &Command,
-) -> Result<(), RunFailure> {
-    let result = command.run(extraction, &doc.media_type).map_err(|e| {
-        RunFailure::Permanent(JobError::new(
-            e.code(),
-            format!("command '{}': {e}", command.name()),
-        ))
-    })?;
-    store_result(blobs, job, command, &result).await
-}
-
-async fn store_result(
-    blobs: &impl BlobStore,
-    job: &Job,
-    command: &Command,
-    result: &serde_json::Value,
-) -> Result<(), RunFailure> {
-    let body = serde_json::to_vec(result).map_err(|e| {
-        RunFailure::Permanent(JobError::new("internal_error", format!("serialise: {e}")))
-    })?;
-    let key = result_key(&job.tenant_id, &job.id, command.name());
-    blobs.put(&key, body, "application/json").await?;
-    Ok(())
-}
-
-async fn load_document(
-    meta: &impl MetaStore,
-    clock: &impl Clock,
-    job: &Job,
-) -> Result<Document, RunFailure> {
-    again(clock, || {
-        meta.get_document(&job.tenant_id, &job.document_id)
-    })
-    .await?
-    .ok_or_else(|| {
-        RunFailure::Permanent(JobError::new(
-            "document_missing",
-            "the document was deleted before the job ran",
-        ))
-    })
 }

@@ -156,6 +156,7 @@ mod tests {
             commands,
             webhook_url: None,
             llm_training_opt_in: false,
+            resources: None,
             created_by: None,
             status,
             progress: 100,

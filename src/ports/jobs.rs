@@ -88,8 +88,23 @@ pub trait JobStore {
     /// `queued`/`running` → `cancelled`; false when the job is not pending.
     async fn cancel_job(&self, tenant_id: &str, id: &str, now_ms: u64) -> StoreResult<bool>;
 
-    /// `running` → `succeeded`, storing where the results are.
-    async fn complete_job(&self, id: &str, now_ms: u64) -> StoreResult<()>;
+    /// What succeeded jobs finished in `[from_ms, to_ms)` used, summed per
+    /// day of one tenant or per tenant (busiest first); at most `limit` rows.
+    async fn resource_sums(
+        &self,
+        by: crate::jobs::resources::SumBy<'_>,
+        from_ms: u64,
+        to_ms: u64,
+        limit: u32,
+    ) -> StoreResult<Vec<crate::jobs::resources::ResourceSum>>;
+
+    /// `running` → `succeeded`, with what the run used.
+    async fn complete_job(
+        &self,
+        id: &str,
+        now_ms: u64,
+        resources: &crate::jobs::resources::Resources,
+    ) -> StoreResult<()>;
 
     /// `running` → `failed` with a typed error.
     async fn fail_job(&self, id: &str, error: &JobError, now_ms: u64) -> StoreResult<()>;

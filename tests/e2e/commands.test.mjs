@@ -34,6 +34,10 @@ test("a PDF job chunks by page, counts, finds PII and keywords in one run", asyn
   const done = await waitForJob(created.id);
   assert.equal(done.status, "succeeded", JSON.stringify(done.error));
   assert.ok(done.command_progress.every((c) => c.status === "succeeded"));
+  // What the run used, measured in workerd: the PDF's bytes read, pages,
+  // and the isolate's Wasm memory.
+  assert.ok(done.resources.bytes_read > 0 && done.resources.pages > 0, JSON.stringify(done.resources));
+  assert.ok(done.resources.wasm_memory_bytes > 1 << 20, JSON.stringify(done.resources));
 
   const page2 = await result(done.id, "extract");
   assert.ok(page2.elements.every((e) => (e.page ?? 1) === 2), "only page 2");

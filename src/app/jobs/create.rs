@@ -45,6 +45,7 @@ pub async fn create<P: Ports>(
         commands: body.commands,
         webhook_url: body.webhook_url,
         llm_training_opt_in: body.llm_training_opt_in,
+        resources: None,
         created_by: Some(who.key_id.clone()),
         status: JobStatus::Queued,
         progress: 0,

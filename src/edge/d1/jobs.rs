@@ -215,11 +215,73 @@ impl JobStore for D1Meta {
             == 1)
     }
 
-    async fn complete_job(&self, id: &str, now_ms: u64) -> StoreResult<()> {
+    async fn resource_sums(
+        &self,
+        by: crate::jobs::resources::SumBy<'_>,
+        from_ms: u64,
+        to_ms: u64,
+        limit: u32,
+    ) -> StoreResult<Vec<crate::jobs::resources::ResourceSum>> {
+        use crate::jobs::resources::{ResourceSum, SumBy};
+        #[derive(Deserialize)]
+        struct Row {
+            key: String,
+            jobs: f64,
+            processing_ms: Option<f64>,
+            bytes_read: Option<f64>,
+            pages: Option<f64>,
+        }
+        let (key, filter, order) = match by {
+            SumBy::DayOf(_) => (
+                "strftime('%Y-%m-%d', finished_at / 1000, 'unixepoch')",
+                "AND tenant_id = ?4",
+                "key",
+            ),
+            SumBy::Tenant => ("tenant_id", "", "processing_ms DESC"),
+            SumBy::All => ("'all'", "", "key"),
+        };
+        let field = |f: &str| format!("json_extract(resources, '$.{f}')");
+        let processing = ["prepare_ms", "extract_ms", "llm_ms", "commands_ms"].map(&field);
+        let sql = format!(
+            "SELECT {key} AS key, COUNT(*) AS jobs, SUM({}) AS processing_ms, \
+             SUM({}) AS bytes_read, SUM({}) AS pages FROM jobs \
+             WHERE resources IS NOT NULL AND finished_at >= ?1 AND finished_at < ?2 {filter} \
+             GROUP BY key ORDER BY {order} LIMIT ?3",
+            processing.join(" + "),
+            field("bytes_read"),
+            field("pages"),
+        );
+        let mut args = vec![num(from_ms), num(to_ms), num(u64::from(limit))];
+        if let SumBy::DayOf(tenant) = by {
+            args.push(text(tenant));
+        }
+        let rows = self.all::<Row>(&sql, &args).await?;
+        Ok(rows
+            .into_iter()
+            .map(|r| ResourceSum {
+                key: r.key,
+                jobs: r.jobs as u64,
+                processing_ms: r.processing_ms.unwrap_or(0.0) as u64,
+                bytes_read: r.bytes_read.unwrap_or(0.0) as u64,
+                pages: r.pages.unwrap_or(0.0) as u64,
+            })
+            .collect())
+    }
+
+    async fn complete_job(
+        &self,
+        id: &str,
+        now_ms: u64,
+        resources: &crate::jobs::resources::Resources,
+    ) -> StoreResult<()> {
+        let used =
+            serde_json::to_string(resources).map_err(|e| StoreError::Permanent(e.to_string()))?;
         let sql = "UPDATE jobs SET status = 'succeeded', progress = 100, error_code = NULL, \
-                   error_message = NULL, finished_at = ?2, updated_at = ?2, lease_until = NULL \
-                   WHERE id = ?1 AND status = 'running'";
-        self.run(sql, &[text(id), num(now_ms)]).await.map(|_| ())
+                   error_message = NULL, finished_at = ?2, updated_at = ?2, lease_until = NULL, \
+                   resources = ?3 WHERE id = ?1 AND status = 'running'";
+        self.run(sql, &[text(id), num(now_ms), text(&used)])
+            .await
+            .map(|_| ())
     }
 
     async fn fail_job(&self, id: &str, error: &JobError, now_ms: u64) -> StoreResult<()> {

@@ -154,6 +154,8 @@ pub(in crate::edge) struct JobRow {
     pub(in crate::edge) command_states: Option<String>,
     pub(in crate::edge) webhook_url: Option<String>,
     pub(in crate::edge) llm_training_opt_in: Option<f64>,
+    #[serde(default)]
+    pub(in crate::edge) resources: Option<String>,
     pub(in crate::edge) created_by: Option<String>,
 }
 
@@ -188,6 +190,7 @@ impl JobRow {
             webhook_url: self.webhook_url,
             llm_training_opt_in: self.llm_training_opt_in.unwrap_or(0.0) > 0.0,
             created_by: self.created_by,
+            resources: self.resources.and_then(|s| serde_json::from_str(&s).ok()),
         })
     }
 }
@@ -195,4 +198,4 @@ impl JobRow {
 pub(in crate::edge) const JOB_COLUMNS: &str =
     "id, tenant_id, document_id, commands, status, progress, attempts, \
 deliveries, error_code, error_message, created_at, started_at, finished_at, lease_until, \
-command_states, webhook_url, llm_training_opt_in, created_by";
+command_states, webhook_url, llm_training_opt_in, created_by, resources";

@@ -65,6 +65,17 @@ pub fn backoff_seconds(job_id: &str, attempts: u32) -> u32 {
 pub(crate) struct Steady<'a, B, C> {
     pub blobs: &'a B,
     pub clock: &'a C,
+    /// Bytes read so far, for the run's resources.
+    pub read: std::cell::Cell<u64>,
+}
+
+impl<B, C> Steady<'_, B, C> {
+    fn count(&self, found: StoreResult<Option<Vec<u8>>>) -> StoreResult<Option<Vec<u8>>> {
+        if let Ok(Some(bytes)) = &found {
+            self.read.set(self.read.get() + bytes.len() as u64);
+        }
+        found
+    }
 }
 
 impl<B: BlobStore, C: Clock> BlobStore for Steady<'_, B, C> {
@@ -79,7 +90,7 @@ impl<B: BlobStore, C: Clock> BlobStore for Steady<'_, B, C> {
     }
 
     async fn get(&self, key: &str) -> StoreResult<Option<Vec<u8>>> {
-        again(self.clock, || self.blobs.get(key)).await
+        self.count(again(self.clock, || self.blobs.get(key)).await)
     }
 
     async fn delete(&self, key: &str) -> StoreResult<()> {
@@ -114,7 +125,8 @@ impl<B: BlobStore, C: Clock> BlobStore for Steady<'_, B, C> {
         offset: u64,
         len: u64,
     ) -> StoreResult<Option<Vec<u8>>> {
-        again(self.clock, || self.blobs.read_range(key, size, offset, len)).await
+        let found = again(self.clock, || self.blobs.read_range(key, size, offset, len)).await;
+        self.count(found)
     }
 
     async fn start_multipart(&self, key: &str, size: u64, part_size: u64) -> StoreResult<String> {
