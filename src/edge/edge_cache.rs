@@ -10,8 +10,8 @@
 //! at once. Everything else, and every write, goes to R2 as before.
 
 use super::observe::Obs;
-use super::storage::{classify, R2Blobs};
 use crate::ports::StoreResult;
+use std::future::Future;
 
 /// How long an entry lasts: also the longest a retired master key must
 /// stay configured after its objects were rewrapped (see docs/SECURITY.md).
@@ -22,45 +22,38 @@ fn immutable(key: &str) -> bool {
     key.starts_with("tenants/") && (key.contains("/results/") || key.contains("/extractions/"))
 }
 
-fn url_of(r2: &R2Blobs, key: &str) -> Option<String> {
-    let namespace = r2.2.as_deref()?;
+/// The cache's URL for `key` when it is cached at all: under `namespace`
+/// (the active master key's id; `None` with the cache off).
+pub(super) fn url_of(namespace: Option<&str>, key: &str) -> Option<String> {
+    let namespace = namespace?;
     immutable(key).then(|| format!("https://edge-cache.quire.internal/{namespace}/{key}"))
 }
 
-/// An object's bytes: from the cache when it holds them, else from R2
-/// (and then kept in the cache).
-pub(super) async fn get(r2: &R2Blobs, key: &str) -> StoreResult<Option<Vec<u8>>> {
-    let Some(url) = url_of(r2, key) else {
-        return from_r2(r2, key).await;
+/// An object's bytes: from the cache when it holds them, else from
+/// `origin` (R2), and then kept in the cache.
+pub(super) async fn read_through(
+    obs: &Obs,
+    url: Option<&str>,
+    origin: impl Future<Output = StoreResult<Option<Vec<u8>>>>,
+) -> StoreResult<Option<Vec<u8>>> {
+    let Some(url) = url else {
+        return origin.await;
     };
-    if let Some(bytes) = lookup(&r2.1, &url).await {
+    if let Some(bytes) = lookup(obs, url).await {
         return Ok(Some(bytes));
     }
-    let found = from_r2(r2, key).await?;
+    let found = origin.await?;
     if let Some(bytes) = &found {
-        keep(&r2.1, &url, bytes).await;
+        keep(obs, url, bytes).await;
     }
     Ok(found)
 }
 
-/// Drops this data centre's copy of `key` (after a delete or a rewrite).
-pub(super) async fn purge(r2: &R2Blobs, key: &str) {
-    if let Some(url) = url_of(r2, key) {
-        let _ = worker::Cache::default().delete(url.as_str(), true).await;
+/// Drops this data centre's copy (after a delete or a rewrite).
+pub(super) async fn purge(url: Option<&str>) {
+    if let Some(url) = url {
+        let _ = worker::Cache::default().delete(url, true).await;
     }
-}
-
-async fn from_r2(r2: &R2Blobs, key: &str) -> StoreResult<Option<Vec<u8>>> {
-    let get = async {
-        let Some(object) = r2.0.get(key).execute().await? else {
-            return Ok(None);
-        };
-        match object.body() {
-            Some(body) => body.bytes().await.map(Some),
-            None => Ok(Some(Vec::new())),
-        }
-    };
-    r2.1.call("r2", "get", get).await.map_err(classify)
 }
 
 /// The cached bytes, if any; a cache that fails is a miss.

@@ -1,5 +1,6 @@
 //! Adapters of the blob-store and queue ports over R2 and Cloudflare Queues.
 
+use super::edge_cache;
 use crate::jobs::JobMessage;
 #[cfg(feature = "jobs")]
 use crate::ports::Clock;
@@ -30,12 +31,23 @@ impl BlobStore for R2Blobs {
         };
         let put = self.0.put(key, bytes).http_metadata(meta).execute();
         let stored = self.1.call("r2", "put", put).await.map(|_| ());
-        super::edge_cache::purge(self, key).await;
+        edge_cache::purge(edge_cache::url_of(self.2.as_deref(), key).as_deref()).await;
         stored.map_err(classify)
     }
 
     async fn get(&self, key: &str) -> StoreResult<Option<Vec<u8>>> {
-        super::edge_cache::get(self, key).await
+        let url = edge_cache::url_of(self.2.as_deref(), key);
+        let get = async {
+            let Some(object) = self.0.get(key).execute().await? else {
+                return Ok(None);
+            };
+            match object.body() {
+                Some(body) => body.bytes().await.map(Some),
+                None => Ok(Some(Vec::new())),
+            }
+        };
+        let from_r2 = async { self.1.call("r2", "get", get).await.map_err(classify) };
+        edge_cache::read_through(&self.1, url.as_deref(), from_r2).await
     }
 
     async fn read_range(
@@ -125,7 +137,7 @@ impl BlobStore for R2Blobs {
 
     async fn delete(&self, key: &str) -> StoreResult<()> {
         let deleted = self.1.call("r2", "delete", self.0.delete(key)).await;
-        super::edge_cache::purge(self, key).await;
+        edge_cache::purge(edge_cache::url_of(self.2.as_deref(), key).as_deref()).await;
         deleted.map_err(classify)
     }
 
