@@ -1891,3 +1891,59 @@ fn a_job_of_a_format_without_images_does_not_load_ocr_models() {
     assert_eq!(failed["status"], "failed");
     assert_eq!(failed["error"]["code"], "unsupported_language");
 }
+
+/// An OCR engine during whose reading the client cancels the job.
+struct CancelsWhileReading<'a> {
+    meta: &'a quire::fakes::MemMeta,
+    job_id: String,
+}
+
+impl quire::ports::Ocr for CancelsWhileReading<'_> {
+    fn read<'b>(
+        &'b self,
+        _image: &'b quire::ports::ocr::Raster,
+        _model: &'b quire::ports::ocr::OcrModel,
+    ) -> futures::future::LocalBoxFuture<'b, Result<Vec<quire::ports::ocr::OcrWord>, String>> {
+        Box::pin(async move {
+            let cancelled = JobStore::cancel_job(self.meta, "ten_a", &self.job_id, 1).await;
+            assert_eq!(cancelled, Ok(true));
+            Ok(vec![])
+        })
+    }
+}
+
+#[test]
+fn a_job_cancelled_while_it_runs_stops_at_its_next_progress_write_and_stores_nothing_more() {
+    let w = spawn_app();
+    let doc = w.upload_id("image/png", GREY_PNG);
+    let job_id = job_with(&w, &doc, r#"[{"name":"extract"},{"name":"stats"}]"#);
+    let ocr = CancelsWhileReading {
+        meta: &w.app.meta,
+        job_id: job_id.clone(),
+    };
+    let ports = RunnerPorts {
+        meta: &w.app.meta,
+        blobs: &w.app.blobs,
+        clock: &w.clock,
+        webhooks: &w.app.webhooks,
+        queue: &w.app.queue,
+        usage: &w.app.gate,
+        llm: &w.llm,
+        breakers: &w.app.breakers,
+        llm_config: &w.app.config.llm,
+        ocr: &ocr,
+    };
+    let limits = RunnerLimits {
+        max_attempts: 3,
+        lease_ms: 60_000,
+        retry_window_ms: 3_600_000,
+        in_flight: 10,
+    };
+    assert_eq!(block_on(process_delivery(ports, limits, &job_id)), Disposition::Ack);
+    let job = w.job(&job_id);
+    assert_eq!(job["status"], "cancelled", "{job}");
+    assert!(job["resources"].is_null(), "it never completed");
+    let results = format!("tenants/ten_a/jobs/{job_id}/results/");
+    let stored = w.app.blobs.inner.objects.borrow();
+    assert!(!stored.keys().any(|k| k.starts_with(&results)), "no result stored");
+}

@@ -176,13 +176,16 @@ impl JobStore for MemMeta {
         progress: u8,
         commands: &[CommandState],
         _now_ms: u64,
-    ) -> StoreResult<()> {
+    ) -> StoreResult<bool> {
+        let mut running = false;
         self.update_job(id, |j| {
-            if j.status == JobStatus::Running {
+            running = j.status == JobStatus::Running;
+            if running {
                 j.progress = progress;
                 j.command_states = commands.to_vec();
             }
-        })
+        })?;
+        Ok(running)
     }
 
     async fn cancel_job(&self, tenant_id: &str, id: &str, now_ms: u64) -> StoreResult<bool> {

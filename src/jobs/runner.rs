@@ -22,10 +22,7 @@ use extraction::extraction;
 use llm::run_llm;
 use retry::{again, Steady};
 pub use retry::{backoff_seconds, give_up};
-use steps::{
-    charge_pages, load_document, resumed_states, run_command, set_progress, stop_if_cancelled,
-    store_answer,
-};
+use steps::{charge_pages, load_document, resumed_states, run_command, set_progress, store_answer};
 
 /// Limits the runner works under.
 #[derive(Debug, Clone, Copy)]
@@ -274,7 +271,6 @@ where
     let llm_ms = lap.split();
     let step = 50 / job.commands.len().max(1);
     for (i, command) in job.commands.iter().enumerate() {
-        stop_if_cancelled(meta, clock, &job.id).await?;
         if done[i] {
             // Stored by an earlier run of this job, which failed later.
             continue;
@@ -294,7 +290,6 @@ where
         set_progress(ports, job, overall, &states).await?;
         outcome?;
     }
-    stop_if_cancelled(meta, clock, &job.id).await?;
     Ok(Resources {
         prepare_ms,
         extract_ms,

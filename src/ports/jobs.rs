@@ -76,14 +76,16 @@ pub trait JobStore {
     /// with an expired lease. True when this caller won the claim.
     async fn claim_job(&self, id: &str, now_ms: u64, lease_until_ms: u64) -> StoreResult<bool>;
 
-    /// Records overall and per-command progress of a running job.
+    /// Records overall and per-command progress of a running job; false
+    /// when it is no longer running (cancelled meanwhile): the same write
+    /// is the run's cancellation check.
     async fn set_progress(
         &self,
         id: &str,
         progress: u8,
         commands: &[CommandState],
         now_ms: u64,
-    ) -> StoreResult<()>;
+    ) -> StoreResult<bool>;
 
     /// `queued`/`running` → `cancelled`; false when the job is not pending.
     async fn cancel_job(&self, tenant_id: &str, id: &str, now_ms: u64) -> StoreResult<bool>;

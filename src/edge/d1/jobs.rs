@@ -191,7 +191,7 @@ impl JobStore for D1Meta {
         progress: u8,
         commands: &[CommandState],
         now_ms: u64,
-    ) -> StoreResult<()> {
+    ) -> StoreResult<bool> {
         let states =
             serde_json::to_string(commands).map_err(|e| StoreError::Permanent(e.to_string()))?;
         let sql = "UPDATE jobs SET progress = ?2, command_states = ?3, updated_at = ?4 \
@@ -202,7 +202,7 @@ impl JobStore for D1Meta {
             text(&states),
             num(now_ms),
         ];
-        self.run(sql, &args).await.map(|_| ())
+        self.run(sql, &args).await.map(|changed| changed == 1)
     }
 
     async fn cancel_job(&self, tenant_id: &str, id: &str, now_ms: u64) -> StoreResult<bool> {

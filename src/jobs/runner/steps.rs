@@ -5,7 +5,7 @@
 use super::{again, RunFailure, RunnerPorts};
 use crate::documents::Document;
 use crate::extract::Extraction;
-use crate::jobs::{result_key, Command, CommandState, CommandStatus, Job, JobError, JobStatus};
+use crate::jobs::{result_key, Command, CommandState, CommandStatus, Job, JobError};
 use crate::ports::{BlobStore, Clock, MetaStore, UsageMeter};
 use crate::usage::{month_of, Charge};
 
@@ -24,6 +24,8 @@ pub(super) fn resumed_states(job: &Job) -> Vec<CommandState> {
     states
 }
 
+/// Writes the run's progress; the same write tells whether the job is
+/// still running: a job cancelled meanwhile stops the run here.
 pub(super) async fn set_progress<M: MetaStore, B, C: Clock, W, Q, U, L, K>(
     ports: &RunnerPorts<'_, M, B, C, W, Q, U, L, K>,
     job: &Job,
@@ -31,11 +33,15 @@ pub(super) async fn set_progress<M: MetaStore, B, C: Clock, W, Q, U, L, K>(
     states: &[CommandState],
 ) -> Result<(), RunFailure> {
     let now = ports.clock.now_ms();
-    again(ports.clock, || {
+    let running = again(ports.clock, || {
         ports.meta.set_progress(&job.id, progress, states, now)
     })
     .await?;
-    Ok(())
+    if running {
+        Ok(())
+    } else {
+        Err(RunFailure::Cancelled)
+    }
 }
 
 /// The job was admitted under the pages budget; its actual pages are
@@ -58,17 +64,6 @@ pub(super) async fn charge_pages<C: Clock, U: UsageMeter>(
     let _ = usage
         .charge(&job.tenant_id, &month_of(clock.now_ms()), &pages)
         .await;
-}
-
-pub(super) async fn stop_if_cancelled(
-    meta: &impl MetaStore,
-    clock: &impl Clock,
-    job_id: &str,
-) -> Result<(), RunFailure> {
-    match again(clock, || meta.load_job(job_id)).await? {
-        Some(j) if j.status == JobStatus::Running => Ok(()),
-        _ => Err(RunFailure::Cancelled),
-    }
 }
 
 pub(super) async fn run_command(
