@@ -1921,29 +1921,14 @@ fn a_job_cancelled_while_it_runs_stops_at_its_next_progress_write_and_stores_not
         meta: &w.app.meta,
         job_id: job_id.clone(),
     };
-    let ports = RunnerPorts {
-        meta: &w.app.meta,
-        blobs: &w.app.blobs,
-        clock: &w.clock,
-        webhooks: &w.app.webhooks,
-        queue: &w.app.queue,
-        usage: &w.app.gate,
-        llm: &w.llm,
-        breakers: &w.app.breakers,
-        llm_config: &w.app.config.llm,
-        ocr: &ocr,
-    };
-    let limits = RunnerLimits {
-        max_attempts: 3,
-        lease_ms: 60_000,
-        retry_window_ms: 3_600_000,
-        in_flight: 10,
-    };
-    assert_eq!(block_on(process_delivery(ports, limits, &job_id)), Disposition::Ack);
+    assert_eq!(w.deliver_with_ocr(&job_id, &ocr), Disposition::Ack);
     let job = w.job(&job_id);
     assert_eq!(job["status"], "cancelled", "{job}");
     assert!(job["resources"].is_null(), "it never completed");
     let results = format!("tenants/ten_a/jobs/{job_id}/results/");
     let stored = w.app.blobs.inner.objects.borrow();
-    assert!(!stored.keys().any(|k| k.starts_with(&results)), "no result stored");
+    assert!(
+        !stored.keys().any(|k| k.starts_with(&results)),
+        "no result stored"
+    );
 }

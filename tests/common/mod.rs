@@ -194,6 +194,11 @@ impl World {
     }
 
     pub fn deliver(&self, job_id: &str) -> Disposition {
+        self.deliver_with_ocr(job_id, &self.ocr)
+    }
+
+    /// A delivery whose OCR engine is `ocr`.
+    pub fn deliver_with_ocr(&self, job_id: &str, ocr: &dyn quire::ports::Ocr) -> Disposition {
         self.app.breakers.now_ms.set(self.clock.0.get());
         let ports = RunnerPorts {
             meta: &self.app.meta,
@@ -205,7 +210,7 @@ impl World {
             llm: &self.llm,
             breakers: &self.app.breakers,
             llm_config: &self.app.config.llm,
-            ocr: &self.ocr,
+            ocr,
         };
         let limits = RunnerLimits {
             max_attempts: self.app.config.job_max_attempts,
