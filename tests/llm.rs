@@ -274,6 +274,21 @@ fn a_weighted_step_shares_its_load_and_a_failing_member_hands_its_share_to_the_o
 }
 
 #[test]
+fn an_answer_cached_from_one_member_of_a_shared_step_serves_the_others() {
+    let w = world(&[("LLM_TIERS", "small=p/small+q/small|p/large;large=p/large")]);
+    for t in ["p/small", "q/small"] {
+        w.llm.script(t, vec![answer(SUMMARY, (10, 2))]);
+    }
+    for i in 0..6 {
+        w.clock.advance(7);
+        let (job_id, _) = run(&w, "the same bytes every time", r#"[{"name":"summarize"}]"#);
+        let served = &result_of(&w, &job_id, "summarize")["llm"];
+        assert_eq!(served["cached"], i > 0, "{served}");
+    }
+    assert_eq!(calls_to(&w, "p/small") + calls_to(&w, "q/small"), 1);
+}
+
+#[test]
 fn when_every_model_is_down_summaries_and_answers_degrade_and_the_rest_fails_typed() {
     let w = world(&[]);
     for t in ["p/small", "q/small", "p/large", "q/large"] {

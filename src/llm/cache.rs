@@ -55,23 +55,15 @@ pub(super) async fn cached<P, K, C: Clock, B: BlobStore, U>(
     tier: &str,
     doc: &Compressed,
 ) -> Option<(Value, LlmUsage)> {
-    // An answer is cached under the model that gave it: any of the
-    // tier's first step (they share its load).
-    let mut entry = None;
-    for first in first_step(deps.config, tier) {
-        let key = cache_key(
-            tenant_id,
-            doc_sha256,
-            task,
-            &first.id(),
-            deps.config.max_input_tokens,
-        );
-        if let Some(bytes) = deps.blobs.get(&key).await.ok().flatten() {
-            entry = serde_json::from_slice::<CacheEntry>(&bytes).ok();
-            break;
-        }
-    }
-    let entry = entry?;
+    let key = cache_key(
+        tenant_id,
+        doc_sha256,
+        task,
+        &step_of(deps.config, tier)?,
+        deps.config.max_input_tokens,
+    );
+    let bytes = deps.blobs.get(&key).await.ok()??;
+    let entry: CacheEntry = serde_json::from_slice(&bytes).ok()?;
     if deps.clock.now_ms() > entry.stored_at_ms + deps.config.cache_ttl_ms {
         return None;
     }
@@ -87,19 +79,38 @@ pub(super) async fn cached<P, K, C: Clock, B: BlobStore, U>(
     ))
 }
 
+/// What answers of a tier are cached under: its first step's targets (one
+/// id, or several joined by `+` when they share the load), so an answer
+/// from any of them serves the others' requests with one read.
+fn step_of(cfg: &super::LlmConfig, tier: &str) -> Option<String> {
+    let ids: Vec<String> = first_step(cfg, tier).iter().map(|t| t.id()).collect();
+    (!ids.is_empty()).then(|| ids.join("+"))
+}
+
+/// Caches an answer of the tier's first step (a fallback's answer is not
+/// what a later request of the tier would get first, and is not kept).
 pub(super) async fn store<P, K, C: Clock, B: BlobStore, U>(
     deps: &LlmDeps<'_, P, K, C, B, U>,
     tenant_id: &str,
     doc_sha256: &str,
     task: &Task,
-    model: &str,
+    (tier, model): (&str, &str),
     value: &Value,
 ) {
+    if !first_step(deps.config, tier)
+        .iter()
+        .any(|t| t.id() == model)
+    {
+        return;
+    }
+    let Some(step) = step_of(deps.config, tier) else {
+        return;
+    };
     let key = cache_key(
         tenant_id,
         doc_sha256,
         task,
-        model,
+        &step,
         deps.config.max_input_tokens,
     );
     let entry = CacheEntry {

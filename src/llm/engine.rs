@@ -230,7 +230,15 @@ where
     if let Ok(answered) = call_chain(deps, &chain, &req, &parse, &mut usage).await {
         if deps.config.optimize {
             let (model, value) = (&answered.model, &answered.value);
-            store(deps, tenant_id, doc_sha256, &p.task, model, value).await;
+            store(
+                deps,
+                tenant_id,
+                doc_sha256,
+                &p.task,
+                (&p.tier, model),
+                value,
+            )
+            .await;
         }
         let pair = answered.pair(p.task.name().to_string());
         return Ok((answered.value, usage, Some(pair)));
@@ -295,7 +303,15 @@ where
                 pairs.push(answered.pair(format!("batch:{}", names.join("+"))));
                 let shared = share_out(&members, answered, &usage, doc.tokens);
                 for (p, (value, share, model)) in members.iter().zip(shared) {
-                    store(deps, tenant_id, doc_sha256, &p.task, &model, &value).await;
+                    store(
+                        deps,
+                        tenant_id,
+                        doc_sha256,
+                        &p.task,
+                        (&tier, &model),
+                        &value,
+                    )
+                    .await;
                     out.push((p.index, Ok((value, share))));
                 }
             }
