@@ -149,6 +149,9 @@ impl ApiError {
                 format!("Media type '{t}' is not accepted. See GET /openapi.json for the list.")
             }
             ApiError::EmptyBody => "The request body is empty; send the document's bytes.".into(),
+            ApiError::Unavailable("tenant_moving") => {
+                "The tenant's data is moving to another database shard; writes resume within seconds.".into()
+            }
             ApiError::Unavailable(_) => {
                 "A dependency is temporarily unavailable; retry later.".into()
             }

@@ -677,6 +677,7 @@ fn job_events_are_a_stream_of_the_callers_job_only() {
         resp.stream,
         Some(quire::http::StreamSpec::JobEvents {
             tenant_id: "ten_a".into(),
+            shard: 0,
             job_id: job_id.clone(),
             // The stream looks at the key again while it runs.
             key_id: Some("key_admin".into()),

@@ -274,8 +274,8 @@ fn environments_do_not_share_resources() {
     }
     assert_eq!(
         seen.len(),
-        3 * 6,
-        "two workers, D1, R2, a dataset and a queue each: {seen:?}"
+        3 * 7,
+        "two workers, two D1 databases (two shards), R2, a dataset and a queue each: {seen:?}"
     );
 }
 

@@ -5,7 +5,7 @@
 use super::App;
 use crate::error::ApiError;
 use crate::http::{Request, Response};
-use crate::ports::{BlobStore, DeadLetterStore, JobStore, Ports};
+use crate::ports::{BlobStore, DeadLetterStore, JobStore, Ports, ShardStore, TenantStore};
 use serde::Deserialize;
 use serde_json::json;
 
@@ -90,6 +90,7 @@ pub async fn take_dead_letter<P: Ports>(
         (None, Some(delivery)) => ("webhook", delivery.clone()),
         (None, None) => return Err("dead letter names no job or delivery".into()),
     };
+    app.meta.enter(envelope.shard);
     let job = if kind == "job" {
         app.meta
             .load_job(&ref_id)
@@ -152,11 +153,20 @@ pub async fn replay_dead_letter<P: Ports>(
             &json!({ "replayed": false, "detail": "already replayed", "dead_letter": letter.view() }),
         ));
     }
+    // The letter's rows are in its tenant's shard (where its message
+    // said, unless the tenant has moved since).
+    let sent: crate::jobs::QueueEnvelope = serde_json::from_str(&letter.body).unwrap_or_default();
+    let moved_to = match &letter.tenant_id {
+        Some(t) => app.meta.get_tenant(t).await?.map(|t| t.shard),
+        None => None,
+    };
+    app.meta.enter(moved_to.unwrap_or(sent.shard));
     match letter.kind.as_str() {
         "job" => {
             app.meta.revive_job(&letter.ref_id, now_ms).await?;
             let msg = crate::jobs::JobMessage {
                 job_id: letter.ref_id.clone(),
+                shard: app.meta.entered(),
                 traceparent: None,
             };
             app.queue
@@ -167,6 +177,7 @@ pub async fn replay_dead_letter<P: Ports>(
         _ => {
             let msg = crate::webhooks::WebhookMessage {
                 delivery_id: letter.ref_id.clone(),
+                shard: app.meta.entered(),
             };
             app.queue
                 .send_webhook(&msg)

@@ -82,8 +82,12 @@ impl<P: Ports> App<P> {
 
     /// The per-minute self-healing pass: stalled jobs sent again or ended.
     pub async fn heal(&self, now_ms: u64) -> super::cleanup::SweepReport {
+        use crate::ports::ShardStore;
         let mut report = super::cleanup::SweepReport::default();
-        super::cleanup::heal_jobs(self, now_ms, &mut report).await;
+        for shard in 0..self.meta.shard_count() {
+            self.meta.enter(shard);
+            super::cleanup::heal_jobs(self, now_ms, &mut report).await;
+        }
         report
     }
 

@@ -5,7 +5,7 @@ use super::App;
 use crate::error::ApiError;
 use crate::http::Response;
 use crate::ops::backup;
-use crate::ports::{BlobStore, OpsStore, Ports};
+use crate::ports::{BlobStore, OpsStore, Ports, ShardStore};
 use serde_json::{json, Value};
 
 const DAY_MS: u64 = 86_400_000;
@@ -13,23 +13,23 @@ const DAY_MS: u64 = 86_400_000;
 /// Rows read from D1 per query while backing up.
 const BACKUP_PAGE: u32 = 500;
 
-/// Writes a backup of every D1 table to R2 (encrypted like documents).
+/// Writes a backup of every D1 table to R2 (encrypted like documents):
+/// the directory's tables, and each shard's rows of the tenant tables
+/// (marked `-- shard N`; restore each part into its database).
 pub async fn make_backup<P: Ports>(app: &App<P>, now_ms: u64) -> Result<Value, ApiError> {
     let tables = app.ops.backup_tables().await?;
     let mut sql = backup::header(&crate::time::rfc3339(now_ms), tables.len());
     let mut counts = serde_json::Map::new();
     for table in &tables {
-        let (mut after, mut n) = (i64::MIN, 0u64);
-        loop {
-            let rows = app.ops.backup_rows(table, after, BACKUP_PAGE).await?;
-            let Some((last, _)) = rows.last() else { break };
-            after = *last;
-            n += rows.len() as u64;
-            let maps: Vec<_> = rows.into_iter().map(|(_, m)| m).collect();
-            sql.push_str(&backup::inserts(table, &maps));
-            if maps.len() < BACKUP_PAGE as usize {
-                break;
+        let mut n = 0;
+        if crate::tenants::shards::is_tenant_table(table) {
+            for shard in 0..app.meta.shard_count() {
+                app.meta.enter(shard);
+                sql.push_str(&format!("-- shard {shard}\n"));
+                n += backup_table(app, table, &mut sql).await?;
             }
+        } else {
+            n = backup_table(app, table, &mut sql).await?;
         }
         counts.insert(table.clone(), json!(n));
     }
@@ -43,6 +43,28 @@ pub async fn make_backup<P: Ports>(app: &App<P>, now_ms: u64) -> Result<Value, A
         "id": id, "key": key, "created_at": crate::time::rfc3339(now_ms),
         "bytes": bytes, "tables": counts,
     }))
+}
+
+/// Appends a table's rows (the shard entered, for a tenant table); how
+/// many.
+async fn backup_table<P: Ports>(
+    app: &App<P>,
+    table: &str,
+    sql: &mut String,
+) -> Result<u64, ApiError> {
+    let (mut after, mut n) = (i64::MIN, 0u64);
+    loop {
+        let rows = app.ops.backup_rows(table, after, BACKUP_PAGE).await?;
+        let Some((last, _)) = rows.last() else { break };
+        after = *last;
+        n += rows.len() as u64;
+        let maps: Vec<_> = rows.into_iter().map(|(_, m)| m).collect();
+        sql.push_str(&backup::inserts(table, &maps));
+        if maps.len() < BACKUP_PAGE as usize {
+            break;
+        }
+    }
+    Ok(n)
 }
 
 /// Every backup's object key, oldest first.

@@ -6,7 +6,8 @@
 
 use super::{documents, App};
 use crate::ports::{
-    BlobStore, Directory, DocumentStore, JobQueue, JobStore, Ports, TenantStore, UploadStore,
+    BlobStore, Directory, DocumentStore, JobQueue, JobStore, Ports, ShardStore, TenantStore,
+    UploadStore,
 };
 use serde::Serialize;
 
@@ -34,9 +35,20 @@ pub struct SweepReport {
 
 pub async fn sweep<P: Ports>(app: &App<P>, now_ms: u64) -> SweepReport {
     let mut report = SweepReport::default();
-    heal_jobs(app, now_ms, &mut report).await;
-    send_held_jobs(app, now_ms, &mut report).await;
+    // Each shard's own rows, then what spans them.
+    for shard in 0..app.meta.shard_count() {
+        app.meta.enter(shard);
+        sweep_shard(app, now_ms, &mut report).await;
+    }
     erase_tenants(app, now_ms, &mut report).await;
+    reconcile(app, now_ms, &mut report).await;
+    report
+}
+
+/// The sweep's work in the shard entered.
+async fn sweep_shard<P: Ports>(app: &App<P>, now_ms: u64, report: &mut SweepReport) {
+    heal_jobs(app, now_ms, report).await;
+    send_held_jobs(app, now_ms, report).await;
     match app.meta.expired_documents(now_ms, EXPIRED_PER_RUN).await {
         Ok(docs) => {
             for doc in docs {
@@ -50,12 +62,10 @@ pub async fn sweep<P: Ports>(app: &App<P>, now_ms: u64) -> SweepReport {
         Err(_) => report.errors += 1,
     }
     match super::uploads::abort_idle(app, now_ms).await {
-        Ok(n) => report.uploads_aborted = n,
+        Ok(n) => report.uploads_aborted += n,
         Err(_) => report.errors += 1,
     }
-    reconcile(app, now_ms, &mut report).await;
-    verify_objects(app, now_ms, &mut report).await;
-    report
+    verify_objects(app, now_ms, report).await;
 }
 
 const VERIFIED_PER_RUN: u32 = 200;
@@ -142,6 +152,7 @@ pub(super) async fn heal_jobs<P: Ports>(app: &App<P>, now_ms: u64, report: &mut 
             Ok(true) => {
                 let msg = crate::jobs::JobMessage {
                     job_id: job.id,
+                    shard: app.meta.entered(),
                     traceparent: None,
                 };
                 match app.queue.send(&msg).await {
@@ -217,6 +228,13 @@ async fn erase_tenants<P: Ports>(app: &App<P>, now_ms: u64, report: &mut SweepRe
         return;
     };
     for (tenant, requested_at_ms) in tenants {
+        match app.meta.get_tenant(&tenant).await {
+            Ok(Some(t)) => app.meta.enter(t.shard),
+            _ => {
+                report.errors += 1;
+                continue;
+            }
+        }
         let Some(deleted) = empty_objects(app, &tenant, report).await else {
             return;
         };
@@ -251,7 +269,46 @@ async fn erase_tenants<P: Ports>(app: &App<P>, now_ms: u64, report: &mut SweepRe
     }
 }
 
+/// Where a tenant's rows are, as the directory says now: `None` for a
+/// tenant it does not have, `Some(None)` while the tenant moves.
+async fn placed<P: Ports>(app: &App<P>, tenant: &str) -> Result<Option<Option<u32>>, ()> {
+    let t = app.meta.get_tenant(tenant).await.map_err(|_| ())?;
+    Ok(t.map(|t| t.moving_since_ms.is_none().then_some(t.shard)))
+}
+
+/// Whether an object's owner exists, asked in its tenant's shard; a
+/// moving tenant's objects are left alone. `None` on error.
+async fn owned<P: Ports>(
+    app: &App<P>,
+    key: &str,
+    shards: &mut std::collections::HashMap<String, Option<Option<u32>>>,
+) -> Option<bool> {
+    let tenant = key.split('/').nth(1).unwrap_or_default().to_string();
+    let place = match shards.get(&tenant) {
+        Some(p) => *p,
+        None => {
+            let p = placed(app, &tenant).await.ok()?;
+            shards.insert(tenant.clone(), p);
+            p
+        }
+    };
+    match place {
+        Some(Some(shard)) => app.meta.enter(shard),
+        Some(None) => return Some(true),
+        // Erased (or never created): no row anywhere owns what its rows
+        // would; shard 0 answers for layouts the check does not know.
+        None => app.meta.enter(0),
+    }
+    let found = owner_exists(app, key).await?;
+    // A tenant that moved meanwhile was asked in the wrong shard.
+    if !found && placed(app, &tenant).await.ok()? != place {
+        return Some(true);
+    }
+    Some(found)
+}
+
 async fn reconcile<P: Ports>(app: &App<P>, now_ms: u64, report: &mut SweepReport) {
+    let mut shards = std::collections::HashMap::new();
     let mut cursor: Option<String> = None;
     while report.objects_checked < OBJECTS_PER_RUN {
         let Ok((keys, next)) = app.blobs.list("tenants/", cursor.as_deref(), 500).await else {
@@ -263,7 +320,7 @@ async fn reconcile<P: Ports>(app: &App<P>, now_ms: u64, report: &mut SweepReport
             if uploaded_ms + ORPHAN_GRACE_MS > now_ms {
                 continue;
             }
-            match owner_exists(app, &key).await {
+            match owned(app, &key, &mut shards).await {
                 Some(false) => match app.blobs.delete(&key).await {
                     Ok(()) => report.orphans_deleted += 1,
                     Err(_) => report.errors += 1,

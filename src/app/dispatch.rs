@@ -6,6 +6,8 @@
 use super::*;
 use crate::auth::{Principal, Scope};
 use crate::http::routes::{match_route, spec_of, Auth, Match, RouteId};
+use crate::http::Method;
+use crate::ports::ShardStore;
 
 impl<P: Ports> App<P> {
     /// Handles one request. Never fails: errors become problem+json, and
@@ -106,6 +108,7 @@ impl<P: Ports> App<P> {
             RouteId::CreateTenant => tenants::create(self, req, ctx).await,
             RouteId::ListTenants => tenants::list(self).await,
             RouteId::UpdateTenant => tenants::update(self, req, ctx, param).await,
+            RouteId::MoveTenant => moves::move_tenant(self, req, ctx, param).await,
             RouteId::Rewrap => admin::rewrap(self, req).await,
             RouteId::PutOcrModel => ocr_models::put(self, req, param).await,
             RouteId::ListOcrModels => ocr_models::list(self).await,
@@ -128,6 +131,8 @@ impl<P: Ports> App<P> {
         ctx: &Ctx,
     ) -> Result<Response, ApiError> {
         let caller = identity::authenticate(self, req, ctx).await?;
+        // Every tenant query of the request goes to the tenant's shard.
+        self.meta.enter(caller.who.shard);
         let scope = required_scope(id);
         let permitted = |who: &Principal| scope.map_or(Ok(()), |s| who.require(s));
         // The key is begun with the rest only for a request that may run
@@ -139,13 +144,17 @@ impl<P: Ports> App<P> {
         let class = spec_of(id).class;
         let admitted = gate::admit(self, &caller.who, class, ctx, begin).await?;
         let asked_as = caller.who.clone();
-        let who = match identity::confirm(self, req, ctx, caller, admitted.epoch).await {
+        let confirmed = identity::confirm(self, req, ctx, caller, admitted.epoch)
+            .await
+            .and_then(|who| frozen(who, req));
+        let who = match confirmed {
             Ok(who) => who,
             Err(e) => {
                 idempotent::release(self, req, &asked_as, admitted.begun.as_ref()).await;
                 return Err(e);
             }
         };
+        self.meta.enter(who.shard);
         {
             let mut log = ctx.log.borrow_mut();
             log.tenant_id = Some(who.tenant_id.clone());
@@ -238,6 +247,16 @@ impl<P: Ports> App<P> {
 }
 
 /// Leaves the route's audit entry, if it has one, for after the response.
+/// A tenant moving between shards reads but does not write until the
+/// move ends (seconds): its writes are refused with 503 and `Retry-After`.
+fn frozen(who: Principal, req: &Request) -> Result<Principal, ApiError> {
+    let reads = matches!(req.method, Method::Get | Method::Head);
+    if who.frozen && !reads {
+        return Err(ApiError::Unavailable("tenant_moving"));
+    }
+    Ok(who)
+}
+
 fn audit_after(
     id: RouteId,
     params: &[String],

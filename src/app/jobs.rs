@@ -8,7 +8,7 @@ use crate::error::ApiError;
 use crate::http::{Request, Response, StreamSpec};
 use crate::ids::{looks_like_id, new_id};
 use crate::jobs::{result_key, CommandStatus, Job, JobMessage, JobStatus};
-use crate::ports::{BlobStore, JobPage, JobQueue, JobStore, Ports, WebhookStore};
+use crate::ports::{BlobStore, JobPage, JobQueue, JobStore, Ports, ShardStore, WebhookStore};
 use crate::webhooks;
 
 mod create;
@@ -177,6 +177,7 @@ pub async fn events<P: Ports>(
             crate::auth::Credential::Jwt => None,
         },
         tenant_id: who.tenant_id.clone(),
+        shard: who.shard,
         job_id: job.id,
         slot,
     });
@@ -300,15 +301,19 @@ fn pick_command(job: &Job, wanted: Option<&str>) -> Result<&'static str, ApiErro
 /// Test-only: puts the job's message on the queue again, as a duplicate
 /// delivery would, to prove it does not run twice.
 pub async fn redeliver<P: Ports>(app: &App<P>, id: &str) -> Result<Response, ApiError> {
-    app.meta
-        .load_job(id)
-        .await?
-        .ok_or_else(|| ApiError::NotFound("job".into()))?;
-    app.queue
-        .send(&JobMessage {
-            job_id: id.to_string(),
-            traceparent: None,
-        })
-        .await?;
-    Ok(Response::new(202))
+    // The route names a job only: it is looked for in every shard.
+    for shard in 0..app.meta.shard_count() {
+        app.meta.enter(shard);
+        if app.meta.load_job(id).await?.is_some() {
+            app.queue
+                .send(&JobMessage {
+                    job_id: id.to_string(),
+                    shard,
+                    traceparent: None,
+                })
+                .await?;
+            return Ok(Response::new(202));
+        }
+    }
+    Err(ApiError::NotFound("job".into()))
 }

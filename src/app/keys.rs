@@ -156,6 +156,8 @@ pub async fn create<P: Ports>(
         plan: who.plan.clone(),
         tenant_active: true,
         tenant_retention_days: None,
+        tenant_shard: who.shard,
+        tenant_moving: false,
     };
     app.meta.insert_key(&key).await?;
     let mut body = key_view(&key, ctx.now_ms);

@@ -18,6 +18,7 @@ mod intake;
 mod jobs;
 mod keys;
 mod limits;
+mod moves;
 pub(crate) mod ocr_models;
 mod ops;
 mod privacy;

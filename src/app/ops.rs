@@ -8,7 +8,7 @@ use crate::http::{Request, Response};
 use crate::ops::jobstats::{self, JobFigures, LlmRollup};
 use crate::ops::metrics::{self, summarize, Stats};
 use crate::ops::slo;
-use crate::ports::{HttpClient, OpsStore, Ports};
+use crate::ports::{HttpClient, OpsStore, Ports, ShardStore};
 use serde::Serialize;
 use serde_json::{json, Value};
 
@@ -54,7 +54,13 @@ pub async fn metrics<P: Ports>(
         })
         .collect();
     summaries.sort_by(|a, b| b.requests.cmp(&a.requests).then(a.route.cmp(&b.route)));
-    let (documents, bytes) = app.ops.stored_totals().await?;
+    let (mut documents, mut bytes) = (0, 0);
+    for shard in 0..app.meta.shard_count() {
+        app.meta.enter(shard);
+        let (d, b) = app.ops.stored_totals().await?;
+        documents += d;
+        bytes += b;
+    }
     let resources = super::usage::resource_figures(app, from_ms, now_ms + 1).await?;
     Ok(Response::json(
         200,
@@ -142,21 +148,27 @@ pub async fn roll_up_jobs<P: Ports>(app: &App<P>, now_ms: u64) -> Result<u64, Ap
         if start >= to {
             break;
         }
-        let mut jobs = app
-            .ops
-            .finished_jobs(start * MINUTE_MS, to * MINUTE_MS, ROLLUP_PAGE)
-            .await?;
-        // A full page may end inside a minute: that minute goes to the
-        // next page, whole (unless one minute alone fills the page).
-        let mut end = to;
-        if jobs.len() == ROLLUP_PAGE as usize {
-            let last = jobs
-                .last()
-                .and_then(|t| t.job.finished_at_ms)
-                .map_or(to, |f| f / MINUTE_MS);
-            end = if last > start { last } else { start + 1 };
-            jobs.retain(|t| t.job.finished_at_ms.is_some_and(|f| f < end * MINUTE_MS));
+        // Every shard's jobs of the range, rolled up together (one row per
+        // minute and name, one mark).
+        let (mut jobs, mut end) = (Vec::new(), to);
+        for shard in 0..app.meta.shard_count() {
+            app.meta.enter(shard);
+            let page = app
+                .ops
+                .finished_jobs(start * MINUTE_MS, to * MINUTE_MS, ROLLUP_PAGE)
+                .await?;
+            // A full page may end inside a minute: that minute goes to
+            // the next page, whole (unless one minute alone fills it).
+            if page.len() == ROLLUP_PAGE as usize {
+                let last = page
+                    .last()
+                    .and_then(|t| t.job.finished_at_ms)
+                    .map_or(to, |f| f / MINUTE_MS);
+                end = end.min(if last > start { last } else { start + 1 });
+            }
+            jobs.extend(page);
         }
+        jobs.retain(|t| t.job.finished_at_ms.is_some_and(|f| f < end * MINUTE_MS));
         read += jobs.len() as u64;
         let (rows, llm) = jobstats::roll_up(&jobs);
         app.ops.put_job_rollups(&rows, &llm, end).await?;
@@ -177,13 +189,15 @@ async fn sli<P: Ports>(
         match (&objective.kind, slo::request_sli(&objective.kind, routes)) {
             (_, Some(s)) => s,
             (slo::SloKind::JobCompletion { within_ms }, None) => {
-                app.ops
-                    .job_sli(
-                        now_ms.saturating_sub(minutes * MINUTE_MS),
-                        now_ms,
-                        *within_ms,
-                    )
-                    .await?
+                let mut all = slo::Sli::default();
+                for shard in 0..app.meta.shard_count() {
+                    app.meta.enter(shard);
+                    let from = now_ms.saturating_sub(minutes * MINUTE_MS);
+                    let s = app.ops.job_sli(from, now_ms, *within_ms).await?;
+                    all.good += s.good;
+                    all.total += s.total;
+                }
+                all
             }
             _ => slo::Sli::default(),
         },

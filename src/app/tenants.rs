@@ -7,7 +7,7 @@ use crate::auth::{bearer_token, hash_key, make_secret, ApiKey, Role};
 use crate::error::ApiError;
 use crate::http::{Request, Response};
 use crate::ids::new_id;
-use crate::ports::{Entropy, Ports, TenantStore};
+use crate::ports::{Entropy, Ports, ShardStore, TenantStore};
 use crate::tenants::{is_operator, CreateTenant, Tenant, UpdateTenant};
 use serde_json::json;
 
@@ -28,6 +28,7 @@ pub async fn create<P: Ports>(
     ctx: &Ctx,
 ) -> Result<Response, ApiError> {
     let body = CreateTenant::parse(&req.body)?;
+    let loads = app.meta.shard_loads().await?;
     let tenant = Tenant {
         id: new_id("ten", ctx.now_ms, &app.entropy),
         name: body.name.trim().to_string(),
@@ -36,6 +37,8 @@ pub async fn create<P: Ports>(
         created_at_ms: ctx.now_ms,
         llm_tiers: None,
         retention_days: None,
+        shard: crate::tenants::shards::place(&loads),
+        moving_since_ms: None,
     };
     let mut random = [0u8; 20];
     app.entropy.fill(&mut random);
@@ -58,6 +61,8 @@ pub async fn create<P: Ports>(
         plan: tenant.plan.clone(),
         tenant_active: true,
         tenant_retention_days: None,
+        tenant_shard: tenant.shard,
+        tenant_moving: false,
     };
     app.meta.insert_tenant(&tenant, &owner).await?;
     operator_audit(
@@ -81,7 +86,7 @@ pub async fn list<P: Ports>(app: &App<P>) -> Result<Response, ApiError> {
 }
 
 /// Writes an operator action into the tenant's own audit log.
-fn operator_audit(
+pub(super) fn operator_audit(
     req: &Request,
     ctx: &Ctx,
     tenant_id: &str,

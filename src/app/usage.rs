@@ -217,15 +217,34 @@ pub(super) async fn resource_figures<P: Ports>(
     to_ms: u64,
 ) -> Result<Value, ApiError> {
     use crate::jobs::resources::SumBy;
-    let all = app
-        .meta
-        .resource_sums(SumBy::All, from_ms, to_ms, 1)
-        .await?;
-    let top = app
-        .meta
-        .resource_sums(SumBy::Tenant, from_ms, to_ms, 10)
-        .await?;
-    let total = all.into_iter().next().unwrap_or_default();
+    use crate::ports::ShardStore;
+    // Each tenant is in one shard: every shard's top ten, merged, holds
+    // the service's.
+    let (mut total, mut top) = (crate::jobs::resources::ResourceSum::default(), Vec::new());
+    for shard in 0..app.meta.shard_count() {
+        app.meta.enter(shard);
+        let all = app
+            .meta
+            .resource_sums(SumBy::All, from_ms, to_ms, 1)
+            .await?;
+        if let Some(s) = all.into_iter().next() {
+            total.jobs += s.jobs;
+            total.processing_ms += s.processing_ms;
+            total.bytes_read += s.bytes_read;
+            total.pages += s.pages;
+        }
+        top.extend(
+            app.meta
+                .resource_sums(SumBy::Tenant, from_ms, to_ms, 10)
+                .await?,
+        );
+    }
+    top.sort_by(|a, b| {
+        b.processing_ms
+            .cmp(&a.processing_ms)
+            .then(a.key.cmp(&b.key))
+    });
+    top.truncate(10);
     Ok(json!({
         "jobs": total.jobs, "processing_ms": total.processing_ms,
         "bytes_read": total.bytes_read, "pages": total.pages,

@@ -163,6 +163,8 @@ mod tests {
             rate_limits: vec![],
             plan: "standard".into(),
             retention_days: None,
+            shard: 0,
+            frozen: false,
         }
     }
 

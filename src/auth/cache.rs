@@ -124,6 +124,8 @@ mod tests {
             rate_limits: vec![],
             tenant_active: true,
             tenant_retention_days: None,
+            tenant_shard: 0,
+            tenant_moving: false,
             plan: "standard".into(),
         }
     }

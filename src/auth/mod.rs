@@ -121,6 +121,11 @@ pub struct ApiKey {
     pub tenant_active: bool,
     /// The tenant's document retention, when it sets its own.
     pub tenant_retention_days: Option<u64>,
+    /// The tenant's database shard.
+    pub tenant_shard: u32,
+    /// True while the tenant moves to another shard: its writes are
+    /// refused until the move ends.
+    pub tenant_moving: bool,
 }
 
 impl ApiKey {
@@ -185,6 +190,11 @@ pub struct Principal {
     /// The tenant's document retention, when it sets its own (read with
     /// the credential, so an upload need not read the tenant again).
     pub retention_days: Option<u64>,
+    /// The tenant's database shard: every tenant query of the request
+    /// goes there.
+    pub shard: u32,
+    /// The tenant is moving between shards: writes are refused.
+    pub frozen: bool,
 }
 
 impl Principal {
@@ -343,6 +353,8 @@ pub fn admit(key: &ApiKey, user: Option<&User>, now_ms: u64) -> Result<Principal
         rate_limits: key.rate_limits.clone(),
         plan: key.plan.clone(),
         retention_days: key.tenant_retention_days,
+        shard: key.tenant_shard,
+        frozen: key.tenant_moving,
     })
 }
 
@@ -421,6 +433,8 @@ mod tests {
             plan: "standard".into(),
             tenant_active: true,
             tenant_retention_days: None,
+            tenant_shard: 0,
+            tenant_moving: false,
         }
     }
 

@@ -156,7 +156,12 @@ async fn run(
         app(env, cfg.clone(), &obs)
     };
     let retry_later = Disposition::Retry { delay_seconds: 30 };
-    match msg? {
+    let msg = msg?;
+    // The message names its tenant's shard: the run's queries go there.
+    let for_message = |id: &str| {
+        for_message(id).inspect(|app| crate::ports::ShardStore::enter(&app.meta, msg.shard))
+    };
+    match msg.clone() {
         QueueEnvelope {
             job_id: Some(id), ..
         } => {

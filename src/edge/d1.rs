@@ -21,6 +21,7 @@ mod documents;
 mod jobs;
 mod keys;
 mod rows;
+mod shards;
 mod tenants;
 mod uploads;
 mod webhooks;
@@ -29,7 +30,92 @@ use rows::*;
 pub(super) use rows::{role_of, JobRow, JOB_COLUMNS};
 
 /// D1, with the request's observation (call logs, injected faults).
-pub struct D1Meta(pub Db, pub super::observe::Obs);
+pub struct D1Meta(pub std::rc::Rc<Databases>, pub super::observe::Obs);
+
+/// The most shards a deployment binds (`DB`, `DB_1` ... `DB_15`).
+const MAX_SHARDS: u32 = 16;
+
+/// Every database this worker binds: the directory, which is also shard
+/// 0 (`DB`), then shards 1.. (`DB_1`, `DB_2`, ...), and the shard the
+/// tenant statements go to (see [`crate::tenants::shards`]).
+pub struct Databases {
+    dbs: Vec<Db>,
+    entered: std::cell::Cell<Option<u32>>,
+}
+
+/// The binding of shard `n`.
+pub fn binding(n: u32) -> String {
+    if n == 0 {
+        "DB".into()
+    } else {
+        format!("DB_{n}")
+    }
+}
+
+impl Databases {
+    /// The bound databases, each opened by `open` (the database itself,
+    /// or a session on it); shards are bound without gaps.
+    pub fn bind(
+        env: &worker::Env,
+        mut open: impl FnMut(u32, D1Database) -> worker::Result<Db>,
+    ) -> worker::Result<std::rc::Rc<Databases>> {
+        let mut dbs = vec![open(0, env.d1("DB")?)?];
+        for n in 1..MAX_SHARDS {
+            let Ok(db) = env.d1(&binding(n)) else { break };
+            dbs.push(open(n, db)?);
+        }
+        Ok(std::rc::Rc::new(Databases {
+            dbs,
+            entered: std::cell::Cell::new(None),
+        }))
+    }
+
+    /// The databases themselves (no session).
+    pub fn of(env: &worker::Env) -> worker::Result<std::rc::Rc<Databases>> {
+        Databases::bind(env, |_, db| Ok(db.into()))
+    }
+
+    pub fn len(&self) -> u32 {
+        self.dbs.len() as u32
+    }
+
+    pub fn get(&self, n: u32) -> Option<&Db> {
+        self.dbs.get(n as usize)
+    }
+
+    pub fn enter(&self, n: u32) {
+        self.entered.set(Some(n));
+    }
+
+    pub fn entered(&self) -> Option<u32> {
+        self.entered.get()
+    }
+
+    /// Where a statement goes: directory statements to the directory,
+    /// tenant statements to the shard entered (refused when none was:
+    /// a statement sent to the wrong shard would read or write another
+    /// database's rows).
+    fn index_for(&self, sql: &str) -> StoreResult<u32> {
+        use crate::tenants::shards::{home_of, Home};
+        match home_of(sql).map_err(StoreError::Permanent)? {
+            Home::Directory | Home::Any => Ok(0),
+            Home::Shard => match self.entered.get() {
+                Some(n) if n < self.len() => Ok(n),
+                Some(n) => Err(StoreError::Permanent(format!("no shard {n} is bound"))),
+                None => Err(StoreError::Permanent(format!(
+                    "tenant statement with no shard chosen: {}",
+                    crate::ops::sql_op(sql)
+                ))),
+            },
+        }
+    }
+}
+
+/// A statement prepared on the database it belongs to.
+pub struct Stmt {
+    pub(super) inner: D1PreparedStatement,
+    db: u32,
+}
 
 /// Where statements go: the database itself, or one request's session
 /// (D1's Sessions API: its reads may be served by a read replica, never
@@ -81,12 +167,26 @@ pub(super) fn opt_text(s: Option<&str>) -> JsValue {
 }
 
 impl D1Meta {
-    pub(super) fn stmt(&self, sql: &str, args: &[JsValue]) -> StoreResult<D1PreparedStatement> {
-        self.0.prepare(sql).bind(args).map_err(classify)
+    /// Prepares a statement on the database it belongs to.
+    pub(super) fn stmt(&self, sql: &str, args: &[JsValue]) -> StoreResult<Stmt> {
+        let db = self.0.index_for(sql)?;
+        self.stmt_on(db, sql, args)
+    }
+
+    /// Prepares a statement on database `db` (a move's copies).
+    pub(super) fn stmt_on(&self, db: u32, sql: &str, args: &[JsValue]) -> StoreResult<Stmt> {
+        let on = self
+            .0
+            .get(db)
+            .ok_or_else(|| StoreError::Permanent(format!("no shard {db} is bound")))?;
+        Ok(Stmt {
+            inner: on.prepare(sql).bind(args).map_err(classify)?,
+            db,
+        })
     }
 
     pub(super) async fn run(&self, sql: &str, args: &[JsValue]) -> StoreResult<usize> {
-        let stmt = self.stmt(sql, args)?;
+        let stmt = self.stmt(sql, args)?.inner;
         let result = self
             .1
             .call("d1", &crate::ops::sql_op(sql), stmt.run())
@@ -105,7 +205,16 @@ impl D1Meta {
         sql: &str,
         args: &[JsValue],
     ) -> StoreResult<Vec<T>> {
-        let stmt = self.stmt(sql, args)?;
+        let stmt = self.stmt(sql, args)?.inner;
+        self.all_of(sql, stmt).await
+    }
+
+    /// The rows of a prepared statement.
+    pub(super) async fn all_of<T: for<'de> Deserialize<'de>>(
+        &self,
+        sql: &str,
+        stmt: D1PreparedStatement,
+    ) -> StoreResult<Vec<T>> {
         let result = self
             .1
             .call("d1", &crate::ops::sql_op(sql), stmt.all())
@@ -212,7 +321,7 @@ impl D1Meta {
             .collect())
     }
 
-    fn insert_key_stmt(&self, k: &ApiKey) -> StoreResult<D1PreparedStatement> {
+    fn insert_key_stmt(&self, k: &ApiKey) -> StoreResult<Stmt> {
         let sql = "INSERT INTO api_keys (id, tenant_id, user_id, name, prefix, hash, role, \
                    scopes, created_at, expires_at, rate_limits) \
                    VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)";
@@ -242,21 +351,32 @@ impl MetaStore for D1Meta {
 }
 
 impl D1Meta {
-    /// One batch (one transaction), observed as one call.
+    /// One batch (one transaction, in one database), observed as one call.
     pub(super) async fn batch_results(
         &self,
-        statements: Vec<worker::D1PreparedStatement>,
+        statements: Vec<Stmt>,
     ) -> StoreResult<Vec<worker::D1Result>> {
+        let Some(first) = statements.first() else {
+            return Ok(Vec::new());
+        };
+        let db = first.db;
+        if statements.iter().any(|s| s.db != db) {
+            return Err(StoreError::Permanent(
+                "one batch cannot span databases".into(),
+            ));
+        }
+        let on = self
+            .0
+            .get(db)
+            .ok_or_else(|| StoreError::Permanent(format!("no shard {db} is bound")))?;
+        let statements = statements.into_iter().map(|s| s.inner).collect();
         self.1
-            .call("d1", "BATCH", self.0.batch(statements))
+            .call("d1", "BATCH", on.batch(statements))
             .await
             .map_err(classify)
     }
 
-    pub(super) async fn batch(
-        &self,
-        statements: Vec<worker::D1PreparedStatement>,
-    ) -> StoreResult<()> {
+    pub(super) async fn batch(&self, statements: Vec<Stmt>) -> StoreResult<()> {
         self.batch_results(statements).await.map(|_| ())
     }
 }

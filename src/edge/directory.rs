@@ -273,8 +273,10 @@ impl Directory for D1Meta {
             )
             .await?
             .map_or(0, |c| c.n as u64);
-        // The tombstone first: the audit log's guard lets a tenant's
-        // entries go only once it exists. One transaction.
+        // The tombstone first (with the tenant's users and identity
+        // provider, one transaction in the directory), then the audit
+        // entries in the tenant's shard, whose guard lets them go by the
+        // release written and removed in the same transaction there.
         let tombstone = self.stmt(
             "INSERT OR IGNORE INTO tenant_tombstones (tenant_id, requested_at, erased_at, \
              objects_deleted, audit_entries, audit_head) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
@@ -288,11 +290,20 @@ impl Directory for D1Meta {
             ],
         )?;
         let mut statements = vec![tombstone];
-        for table in ["audit_log", "users", "identity_providers"] {
+        for table in ["users", "identity_providers"] {
             statements
                 .push(self.stmt(&format!("DELETE FROM {table} WHERE tenant_id = ?1"), &args)?);
         }
         self.batch_results(statements).await?;
+        self.batch_results(vec![
+            self.stmt(
+                "INSERT OR IGNORE INTO audit_releases (tenant_id) VALUES (?1)",
+                &args,
+            )?,
+            self.stmt("DELETE FROM audit_log WHERE tenant_id = ?1", &args)?,
+            self.stmt("DELETE FROM audit_releases WHERE tenant_id = ?1", &args)?,
+        ])
+        .await?;
         Ok(count)
     }
 
@@ -313,7 +324,7 @@ impl Directory for D1Meta {
 impl D1Meta {
     /// The insert of one audit entry; OR IGNORE: a stored seq is this
     /// entry, written by an earlier try (the tenant's gate numbers them).
-    fn audit_insert(&self, e: &Entry) -> StoreResult<worker::D1PreparedStatement> {
+    fn audit_insert(&self, e: &Entry) -> StoreResult<super::d1::Stmt> {
         let sql = "INSERT OR IGNORE INTO audit_log (tenant_id, seq, at, actor, via, action, \
                    resource, outcome, ip, request_id, detail, prev_hash, hash) \
                    VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)";

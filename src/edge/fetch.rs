@@ -199,18 +199,17 @@ async fn handle(
     let limit = config.max_upload_bytes;
     let part_limit = config.upload_part_bytes;
     let bookmark = req.headers().get(sessions::HEADER).ok().flatten();
-    let session = match sessions::open(env, bookmark.as_deref()) {
+    let (dbs, sessions) = match sessions::open(env, bookmark.as_deref()) {
         Ok(s) => s,
         Err(err) => return Ok(err.to_response(&ctx.request_id)),
     };
-    let app =
-        app_over(env, config, obs, sessions::db(&session)).map_err(|e| format!("bindings: {e}"))?;
+    let app = app_over(env, config, obs, dbs).map_err(|e| format!("bindings: {e}"))?;
     let core_req = match to_core(req, limit, part_limit).await {
         Ok(r) => r,
         Err(err) => return Ok(err.to_response(&ctx.request_id)),
     };
     let mut resp = app.handle(&core_req, ctx).await;
-    if let Some(b) = sessions::bookmark(&session) {
+    if let Some(b) = sessions.bookmark() {
         resp.set_header(sessions::HEADER, &b);
     }
     Ok(resp)

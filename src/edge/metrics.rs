@@ -47,11 +47,11 @@ pub fn record_request(
     if due.is_empty() {
         return;
     }
-    let Ok(db) = env.d1("DB") else {
+    let Ok(dbs) = super::d1::Databases::of(env) else {
         METRICS.with(|m| m.borrow_mut().restore(due));
         return;
     };
-    let meta = D1Meta(db.into(), obs.clone());
+    let meta = D1Meta(dbs, obs.clone());
     wctx.wait_until(async move {
         if meta.add_metrics(&due).await.is_err() {
             METRICS.with(|m| m.borrow_mut().restore(due));

@@ -110,18 +110,23 @@ fn config(env: &Env) -> Result<Config, crate::config::ConfigError> {
 /// The app for one request, queue message or cron run; `obs` names it in
 /// the call logs and carries the fault-injection switch.
 fn app(env: &Env, config: Config, obs: &Obs) -> worker::Result<EdgeApp> {
-    app_over(env, config, obs, env.d1("DB")?.into())
+    app_over(env, config, obs, d1::Databases::of(env)?)
 }
 
-/// The app with its D1 statements going to `db` (a request's session).
-fn app_over(env: &Env, config: Config, obs: &Obs, db: d1::Db) -> worker::Result<EdgeApp> {
+/// The app with its D1 statements going to `dbs` (a request's sessions).
+fn app_over(
+    env: &Env,
+    config: Config,
+    obs: &Obs,
+    dbs: std::rc::Rc<d1::Databases>,
+) -> worker::Result<EdgeApp> {
     let keys = config.master_keys.clone();
     let plain = !config.encrypt_at_rest;
     // The Cache API works for a Worker on a custom domain; the jobs
     // worker (queue invocations) reads R2 directly.
     let cache = (config.edge_cache && cfg!(feature = "api"))
         .then(|| config.master_keys.active_id().to_string());
-    let d1 = || -> worker::Result<D1Meta> { Ok(D1Meta(db.clone(), obs.clone())) };
+    let d1 = || -> worker::Result<D1Meta> { Ok(D1Meta(dbs.clone(), obs.clone())) };
     Ok(App {
         config,
         meta: d1()?,

@@ -1,13 +1,18 @@
 //! Read replicas through D1's Sessions API. Each API request runs in one
-//! session: its reads may be served by a replica near it, and each sees
-//! the writes before it. A client that wrote and then reads sends back the
-//! `Quire-Bookmark` its write's response carried: the session then starts
-//! from a copy at least that fresh, so it sees its own write wherever it
-//! is served. Without one the session starts at the primary (as fresh as
-//! it gets), so clients that never send a bookmark read what they did
-//! before replicas existed.
+//! session per database (the directory and each shard): its reads may be
+//! served by a replica near it, and each sees the writes before it. A
+//! client that wrote and then reads sends back the `Quire-Bookmark` its
+//! write's response carried: each session then starts from a copy at
+//! least that fresh, so it sees its own write wherever it is served.
+//! Without one a session starts at the primary (as fresh as it gets), so
+//! clients that never send a bookmark read what they did before replicas
+//! existed.
+//!
+//! The header holds one bookmark per database, in binding order (`DB`,
+//! `DB_1`, ...), joined by commas; a database the request did not touch
+//! has an empty place.
 
-use super::d1::Db;
+use super::d1::{Databases, Db};
 use crate::error::ApiError;
 use std::rc::Rc;
 use worker::{D1DatabaseSession, Env};
@@ -22,36 +27,56 @@ fn well_formed(bookmark: &str) -> bool {
         && bookmark.bytes().all(|b| b.is_ascii_hexdigit() || b == b'-')
 }
 
-/// The request's session: from the bookmark the client sent, else from
-/// the primary.
-pub fn open(env: &Env, bookmark: Option<&str>) -> Result<Rc<D1DatabaseSession>, ApiError> {
-    let start = match bookmark.map(str::trim) {
-        Some(b) if well_formed(b) => b,
-        Some(_) => {
-            return Err(ApiError::Invalid(
-                "invalid_bookmark",
-                "Quire-Bookmark must be a bookmark from an earlier response".into(),
-            ))
-        }
-        None => "first-primary",
-    };
-    let db = env
-        .d1("DB")
-        .map_err(|e| ApiError::Internal(format!("bindings: {e}")))?;
-    db.with_session(Some(start))
-        .map(Rc::new)
-        .map_err(|e| ApiError::Internal(format!("D1 session: {e}")))
+fn refused() -> ApiError {
+    ApiError::Invalid(
+        "invalid_bookmark",
+        "Quire-Bookmark must be a bookmark from an earlier response".into(),
+    )
 }
 
-pub fn db(session: &Rc<D1DatabaseSession>) -> Db {
-    Db::Session(Rc::clone(session))
+/// The sessions of a request.
+pub struct Sessions(Vec<Rc<D1DatabaseSession>>);
+
+/// The request's sessions, each from its bookmark in the header, else
+/// from the primary.
+pub fn open(env: &Env, header: Option<&str>) -> Result<(Rc<Databases>, Sessions), ApiError> {
+    let places: Vec<&str> = header.map_or(Vec::new(), |h| h.split(',').map(str::trim).collect());
+    if places.len() > 16 || places.iter().any(|p| !p.is_empty() && !well_formed(p)) {
+        return Err(refused());
+    }
+    let mut sessions = Vec::new();
+    let dbs = Databases::bind(env, |n, db| {
+        let start = match places.get(n as usize) {
+            Some(p) if !p.is_empty() => p,
+            _ => "first-primary",
+        };
+        let session = Rc::new(db.with_session(Some(start))?);
+        sessions.push(Rc::clone(&session));
+        Ok(Db::Session(session))
+    })
+    .map_err(|e| ApiError::Internal(format!("D1 sessions: {e}")))?;
+    if places.len() > dbs.len() as usize {
+        return Err(refused());
+    }
+    Ok((dbs, Sessions(sessions)))
 }
 
-/// Where the session ended, for the response.
-pub fn bookmark(session: &D1DatabaseSession) -> Option<String> {
-    session
-        .get_bookmark()
-        .ok()
-        .flatten()
-        .filter(|b| well_formed(b))
+impl Sessions {
+    /// Where the sessions ended, for the response (`None` when none
+    /// has a bookmark).
+    pub fn bookmark(&self) -> Option<String> {
+        let places: Vec<String> = self
+            .0
+            .iter()
+            .map(|s| {
+                s.get_bookmark()
+                    .ok()
+                    .flatten()
+                    .filter(|b| well_formed(b))
+                    .unwrap_or_default()
+            })
+            .collect();
+        let end = places.iter().rposition(|p| !p.is_empty())?;
+        Some(places[..=end].join(","))
+    }
 }

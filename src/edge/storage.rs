@@ -210,6 +210,7 @@ impl JobQueue for JobsQueue {
         let envelope = crate::jobs::QueueEnvelope {
             job_id: None,
             delivery_id: Some(msg.delivery_id.clone()),
+            shard: msg.shard,
             traceparent: self.1.child_traceparent(),
         };
         self.1

@@ -42,22 +42,19 @@ pub(super) fn stream(
         }
         Some(http::StreamSpec::JobEvents {
             tenant_id,
+            shard,
             job_id,
             key_id,
             slot,
         }) => {
-            let Ok(db) = env.d1("DB") else {
+            let Ok(dbs) = d1::Databases::of(env) else {
                 return Ok(None);
             };
+            dbs.enter(shard);
             let gate = tenant::DoTenant(env.durable_object("TENANT").ok(), obs.clone());
             let slot = slot.map(|s| (gate, s));
-            let body = events::job_events(
-                D1Meta(db.into(), obs.clone()),
-                slot,
-                tenant_id,
-                job_id,
-                key_id,
-            );
+            let body =
+                events::job_events(D1Meta(dbs, obs.clone()), slot, tenant_id, job_id, key_id);
             let headers = headers_of(resp)?;
             Ok(Some(Response::from_stream(body)?.with_headers(headers)))
         }

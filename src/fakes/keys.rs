@@ -17,6 +17,8 @@ impl KeyStore for MemMeta {
                     k.plan = t.plan.clone();
                     k.tenant_active = t.status == "active";
                     k.tenant_retention_days = t.retention_days;
+                    k.tenant_shard = t.shard;
+                    k.tenant_moving = t.moving_since_ms.is_some();
                 }
                 k
             }))

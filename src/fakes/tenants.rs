@@ -96,3 +96,62 @@ impl TenantStore for MemMeta {
         }))
     }
 }
+
+/// One database: every tenant is on shard 0 and there is nowhere to move.
+impl crate::ports::ShardStore for MemMeta {
+    async fn shard_loads(&self) -> StoreResult<Vec<u64>> {
+        self.faults.check()?;
+        Ok(vec![self.tenants.borrow().len() as u64])
+    }
+
+    async fn begin_move(&self, tenant_id: &str, now_ms: u64) -> StoreResult<bool> {
+        self.faults.check()?;
+        let mut tenants = self.tenants.borrow_mut();
+        Ok(match tenants.get_mut(tenant_id) {
+            Some(t) if t.moving_since_ms.is_none() => {
+                t.moving_since_ms = Some(now_ms);
+                true
+            }
+            _ => false,
+        })
+    }
+
+    async fn busy(&self, tenant_id: &str) -> StoreResult<u64> {
+        self.faults.check()?;
+        Ok(self
+            .jobs
+            .borrow()
+            .values()
+            .filter(|j| j.tenant_id == tenant_id && !j.status.is_terminal())
+            .count() as u64)
+    }
+
+    async fn end_move(&self, tenant_id: &str, to: Option<u32>) -> StoreResult<()> {
+        self.faults.check()?;
+        if let Some(t) = self.tenants.borrow_mut().get_mut(tenant_id) {
+            t.moving_since_ms = None;
+            if let Some(to) = to {
+                t.shard = to;
+            }
+        }
+        Ok(())
+    }
+
+    async fn copy_tenant(
+        &self,
+        _tenant_id: &str,
+        _from: u32,
+        to: u32,
+        _only_missing: bool,
+    ) -> StoreResult<Vec<(String, u64)>> {
+        Err(StoreError::Permanent(format!("no shard {to}")))
+    }
+
+    async fn count_tenant(&self, _tenant_id: &str, shard: u32) -> StoreResult<Vec<(String, u64)>> {
+        Err(StoreError::Permanent(format!("no shard {shard}")))
+    }
+
+    async fn drop_tenant(&self, _tenant_id: &str, shard: u32) -> StoreResult<()> {
+        Err(StoreError::Permanent(format!("no shard {shard}")))
+    }
+}

@@ -269,6 +269,8 @@ pub enum StreamSpec {
     /// looked at again while it runs so a revoked key stops its streams.
     JobEvents {
         tenant_id: String,
+        /// The tenant's database shard.
+        shard: u32,
         job_id: String,
         key_id: Option<String>,
         /// The stream's slot in its tenant's gate (renewed while it runs).

@@ -35,6 +35,7 @@ pub enum RouteId {
     CreateTenant,
     ListTenants,
     UpdateTenant,
+    MoveTenant,
     ListKeys,
     CreateKey,
     DeleteKey,
@@ -223,6 +224,7 @@ pub const ROUTES: &[RouteSpec] = &[
         .operator()
         .audit("tenant.created", "tenant"),
     r(RouteId::ListTenants, Method::Get, "/v1/tenants").operator(),
+    r(RouteId::MoveTenant, Method::Post, "/v1/tenants/{id}/move").operator(),
     r(RouteId::UpdateTenant, Method::Patch, "/v1/tenants/{id}")
         .operator()
         .audit("tenant.updated", "tenant"),

@@ -13,7 +13,7 @@ use crate::ports::{JobQueue, JobStore, StoreResult};
 /// many were sent. A send that fails leaves its job queued and no longer
 /// held: the self-healing pass re-sends it after `JOB_STALL_SECONDS`.
 pub async fn send_held(
-    meta: &impl JobStore,
+    meta: &(impl JobStore + crate::ports::ShardStore),
     queue: &impl JobQueue,
     tenant_id: &str,
     in_flight: u32,
@@ -23,6 +23,7 @@ pub async fn send_held(
     for job_id in meta.release_held(tenant_id, in_flight, now_ms).await? {
         let msg = JobMessage {
             job_id,
+            shard: meta.entered(),
             traceparent: None,
         };
         if queue.send(&msg).await.is_ok() {

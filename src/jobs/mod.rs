@@ -173,10 +173,19 @@ pub fn training_prefix(tenant_id: &str, document_id: Option<&str>) -> String {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct JobMessage {
     pub job_id: String,
+    /// The database shard of the job's tenant (0 in messages from before
+    /// sharding, where every job was).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub shard: u32,
     /// W3C `traceparent` of the request that queued it, so the consumer's
     /// work continues the same trace.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub traceparent: Option<String>,
+}
+
+/// Whether a shard number is the default one (left out of messages).
+pub fn is_zero(n: &u32) -> bool {
+    *n == 0
 }
 
 /// Any message on the queue, as read by the consumer: exactly one field is
@@ -187,6 +196,9 @@ pub struct QueueEnvelope {
     pub job_id: Option<String>,
     #[serde(default)]
     pub delivery_id: Option<String>,
+    /// The shard of the job's or delivery's tenant.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub shard: u32,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub traceparent: Option<String>,
 }

@@ -116,7 +116,8 @@ where
             // job (lost, the sweep sends it).
             let now = clock.now_ms();
             let _ = send_held(meta, ports.queue, &job.tenant_id, limits.in_flight, now).await;
-            match ensure_completion_webhook(ports.webhooks, ports.queue, &job, now).await {
+            let shard = meta.entered();
+            match ensure_completion_webhook(ports.webhooks, ports.queue, &job, shard, now).await {
                 Ok(()) => Disposition::Ack,
                 Err(_) => Disposition::Retry { delay_seconds: 10 },
             }

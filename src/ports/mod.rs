@@ -23,7 +23,7 @@ pub use jobs::{JobPage, JobStore};
 pub use keys::KeyStore;
 pub use ocr::Ocr;
 pub use signatures::SignatureCheck;
-pub use tenants::TenantStore;
+pub use tenants::{ShardStore, TenantStore};
 pub use uploads::UploadStore;
 
 use crate::auth::User;
@@ -98,7 +98,7 @@ pub trait BlobStore {
 /// Everything Quire keeps in D1, one store per kind of record; the
 /// adapters implement each, and this names them together.
 pub trait MetaStore:
-    TenantStore + KeyStore + UploadStore + DocumentStore + JobStore + DeadLetterStore
+    TenantStore + ShardStore + KeyStore + UploadStore + DocumentStore + JobStore + DeadLetterStore
 {
     async fn ping(&self) -> StoreResult<()>;
 }

@@ -1,6 +1,8 @@
 //! Tenants, as the platform operator provisions them: the record, the
 //! operator's credential check, and the rules of a tenant update. Pure.
 
+pub mod shards;
+
 use crate::error::ApiError;
 use serde::{Deserialize, Serialize};
 
@@ -20,6 +22,11 @@ pub struct Tenant {
     /// `DEFAULT_RETENTION_DAYS` (0: forever).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub retention_days: Option<u64>,
+    /// The database shard holding the tenant's data (see [`shards`]).
+    pub shard: u32,
+    /// Set while the tenant moves to another shard (writes refused).
+    #[serde(skip)]
+    pub moving_since_ms: Option<u64>,
 }
 
 /// What remains of an erased tenant.

@@ -85,6 +85,9 @@ pub struct Delivery {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct WebhookMessage {
     pub delivery_id: String,
+    /// The database shard of the delivery's tenant.
+    #[serde(default, skip_serializing_if = "crate::jobs::is_zero")]
+    pub shard: u32,
 }
 
 /// The delivery id of a job's completion webhook: one per job, so a

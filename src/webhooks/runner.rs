@@ -16,6 +16,7 @@ pub async fn ensure_completion_webhook(
     store: &impl WebhookStore,
     queue: &impl JobQueue,
     job: &Job,
+    shard: u32,
     now_ms: u64,
 ) -> StoreResult<()> {
     let Some(url) = job.webhook_url.as_deref() else {
@@ -40,6 +41,7 @@ pub async fn ensure_completion_webhook(
     queue
         .send_webhook(&WebhookMessage {
             delivery_id: delivery.id,
+            shard,
         })
         .await
 }

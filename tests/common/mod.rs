@@ -52,6 +52,8 @@ pub fn key(id: &str, tenant: &str, secret: &str, role: Role) -> ApiKey {
         rate_limits: vec![],
         tenant_active: true,
         tenant_retention_days: None,
+        tenant_shard: 0,
+        tenant_moving: false,
         plan: if tenant == "ten_free" {
             "free".into()
         } else {
@@ -262,6 +264,8 @@ pub fn seed_tenant(w: &World, id: &str) {
             created_at_ms: 0,
             llm_tiers: None,
             retention_days: None,
+            shard: 0,
+            moving_since_ms: None,
         },
     );
 }

@@ -3,7 +3,7 @@
 // tamper found by /v1/audit/verify after editing the local D1 directly).
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { api, assertProblem, createJob, localSql, waitForJob } from "./helpers.mjs";
+import { api, assertProblem, createJob, localSql, tenantDb, waitForJob } from "./helpers.mjs";
 
 const OPERATOR = process.env.QUIRE_OPERATOR_KEY;
 
@@ -223,7 +223,7 @@ test("the audit log records who did what, filters it, and finds tampering", asyn
 
   // The table refuses updates; someone with raw database access drops the
   // guard and rewrites an entry. The chain gives it away.
-  const sql = (command) => localSql(command, { json: false });
+  const sql = (command) => localSql(command, { json: false, db: tenantDb(t.id) });
   assert.throws(() => sql(`UPDATE audit_log SET outcome = 'success' WHERE tenant_id = '${t.id}' AND seq = ${failed.seq}`));
   sql(`DROP TRIGGER audit_log_append_only_update; UPDATE audit_log SET outcome = 'success' WHERE tenant_id = '${t.id}' AND seq = ${failed.seq}`);
   const broken = await api("GET", "/v1/audit/verify", { key: t.owner });

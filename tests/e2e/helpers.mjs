@@ -144,10 +144,12 @@ export function callsIn(logText, requestId) {
  * execute`), its raw output returned. The server's own writes can hold the
  * file for a moment (SQLITE_BUSY): such a statement is tried again, up to
  * six times a second apart. With `json`, the rows of the first statement.
+ * `db` is the database's binding: `DB` (the directory and shard 0) or a
+ * shard's (`DB_1`; see `tenantDb`).
  */
-export function localSql(command, { persist = process.env.QUIRE_PERSIST_DIR, json = true } = {}) {
+export function localSql(command, { persist = process.env.QUIRE_PERSIST_DIR, json = true, db = "DB" } = {}) {
   const root = new URL("../..", import.meta.url).pathname;
-  const args = ["d1", "execute", "DB", "--local", "--persist-to", persist, ...(json ? ["--json"] : []), "--command", command];
+  const args = ["d1", "execute", db, "--local", "--persist-to", persist, ...(json ? ["--json"] : []), "--command", command];
   for (let attempt = 1; ; attempt++) {
     try {
       const out = execFileSync(`${root}node_modules/.bin/wrangler`, args, {
@@ -161,4 +163,14 @@ export function localSql(command, { persist = process.env.QUIRE_PERSIST_DIR, jso
       execFileSync("sleep", ["1"]);
     }
   }
+}
+
+/** The local databases' bindings: the directory (also shard 0), then the shards. */
+export const SHARD_DBS = ["DB", "DB_1"];
+
+/** The binding of the database holding a tenant's rows (its directory row says). */
+export function tenantDb(tenantId, { persist = process.env.QUIRE_PERSIST_DIR } = {}) {
+  const [row] = localSql(`SELECT shard FROM tenants WHERE id = '${tenantId.replace(/[^A-Za-z0-9_]/g, "")}'`, { persist });
+  if (!row) throw new Error(`no tenant ${tenantId} in the directory`);
+  return SHARD_DBS[row.shard];
 }

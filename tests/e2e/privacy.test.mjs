@@ -2,7 +2,7 @@
 // reading the local D1 and R2 directly afterwards.
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { api, assertProblem, localSql, waitForJob } from "./helpers.mjs";
+import { api, assertProblem, localSql, SHARD_DBS, waitForJob } from "./helpers.mjs";
 
 const OPERATOR = process.env.QUIRE_OPERATOR_KEY;
 const json = (body) => ({ headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
@@ -48,11 +48,16 @@ test("an erased tenant leaves nothing in D1 or R2 but its tombstone; the export 
   assert.equal(run.status, 200);
   for (const k of keys) assert.equal((await rawObject(k)).status, 404, `${k} is gone`);
   const tables = ["documents", "jobs", "api_keys", "users", "document_shares", "audit_log", "webhook_deliveries", "identity_providers"];
-  const counts = sql(
-    `SELECT ${tables.map((t) => `(SELECT COUNT(*) FROM ${t} WHERE tenant_id = '${tenant}') AS ${t}`).join(", ")}, ` +
-      `(SELECT COUNT(*) FROM tenants WHERE id = '${tenant}') AS tenants`,
-  )[0];
-  for (const t of [...tables, "tenants"]) assert.equal(counts[t], 0, `${t}: ${JSON.stringify(counts)}`);
+  // Nothing in any database: the directory, and every shard (the
+  // tenant's own included).
+  for (const db of SHARD_DBS) {
+    const counts = localSql(
+      `SELECT ${tables.map((t) => `(SELECT COUNT(*) FROM ${t} WHERE tenant_id = '${tenant}') AS ${t}`).join(", ")}, ` +
+        `(SELECT COUNT(*) FROM tenants WHERE id = '${tenant}') AS tenants`,
+      { db },
+    )[0];
+    for (const t of [...tables, "tenants"]) assert.equal(counts[t], 0, `${db} ${t}: ${JSON.stringify(counts)}`);
+  }
   const [tomb] = sql(`SELECT * FROM tenant_tombstones WHERE tenant_id = '${tenant}'`);
   assert.ok(tomb.audit_entries > 0 && /^[0-9a-f]{64}$/.test(tomb.audit_head), JSON.stringify(tomb));
   const after = await api("GET", "/v1/documents", { key: owner });

@@ -231,6 +231,8 @@ fn principal_of(
         rate_limits: Vec::new(),
         plan: tenant.plan,
         retention_days: tenant.retention_days,
+        shard: tenant.shard,
+        frozen: tenant.moving_since_ms.is_some(),
     }
 }
 

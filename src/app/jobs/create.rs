@@ -181,6 +181,7 @@ async fn enqueue<P: Ports>(
 ) -> Result<(), ApiError> {
     let msg = JobMessage {
         job_id: job.id.clone(),
+        shard: who.shard,
         traceparent: ctx.trace.as_ref().map(|t| t.header()),
     };
     if let Err(e) = app.queue.send(&msg).await {

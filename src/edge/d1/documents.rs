@@ -193,8 +193,7 @@ impl DocumentStore for D1Meta {
             .collect::<StoreResult<_>>()?;
         // One batch = one transaction: the document and its jobs go together.
         let results = self
-            .0
-            .batch(vec![
+            .batch_results(vec![
                 self.stmt(
                     "DELETE FROM jobs WHERE tenant_id = ?1 AND document_id = ?2",
                     &args,
@@ -208,8 +207,7 @@ impl DocumentStore for D1Meta {
                     &args,
                 )?,
             ])
-            .await
-            .map_err(classify)?;
+            .await?;
         let deleted = results
             .get(2)
             .and_then(|r| r.meta().ok().flatten())

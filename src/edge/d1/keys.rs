@@ -17,7 +17,7 @@ impl KeyStore for D1Meta {
     async fn insert_key(&self, k: &ApiKey) -> StoreResult<()> {
         let stmt = self.insert_key_stmt(k)?;
         self.1
-            .call("d1", "INSERT api_keys", stmt.run())
+            .call("d1", "INSERT api_keys", stmt.inner.run())
             .await
             .map(|_| ())
             .map_err(classify)

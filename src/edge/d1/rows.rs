@@ -27,12 +27,14 @@ pub(in crate::edge) struct KeyRow {
     pub(in crate::edge) plan: Option<String>,
     pub(in crate::edge) status: Option<String>,
     pub(in crate::edge) retention_days: Option<f64>,
+    pub(in crate::edge) shard: Option<f64>,
+    pub(in crate::edge) moving_since: Option<f64>,
 }
 
 pub(in crate::edge) const KEY_COLUMNS: &str =
     "k.id, k.tenant_id, k.user_id, k.name, k.prefix, k.hash, k.role, \
 k.scopes, k.created_at, k.expires_at, k.last_used_at, k.revoked_at, k.rotated_to, k.rate_limits, \
-t.plan, t.status, t.retention_days";
+t.plan, t.status, t.retention_days, t.shard, t.moving_since";
 
 pub(in crate::edge) fn role_of(s: &str) -> StoreResult<Role> {
     Role::parse(s).ok_or_else(|| StoreError::Permanent(format!("bad role {s}")))
@@ -67,6 +69,8 @@ impl KeyRow {
             plan: self.plan.unwrap_or_else(|| "standard".into()),
             tenant_active: self.status.as_deref().is_none_or(|s| s == "active"),
             tenant_retention_days: self.retention_days.map(|d| d as u64),
+            tenant_shard: self.shard.map_or(0, |s| s as u32),
+            tenant_moving: self.moving_since.is_some(),
         })
     }
 }
@@ -80,7 +84,13 @@ pub(in crate::edge) struct TenantRow {
     pub(in crate::edge) created_at: f64,
     pub(in crate::edge) llm_tiers: Option<String>,
     pub(in crate::edge) retention_days: Option<f64>,
+    pub(in crate::edge) shard: f64,
+    pub(in crate::edge) moving_since: Option<f64>,
 }
+
+/// The columns of a [`TenantRow`].
+pub(in crate::edge) const TENANT_COLUMNS: &str =
+    "id, name, plan, status, created_at, llm_tiers, retention_days, shard, moving_since";
 
 impl TenantRow {
     pub(in crate::edge) fn into_tenant(self) -> Tenant {
@@ -92,6 +102,8 @@ impl TenantRow {
             created_at_ms: self.created_at as u64,
             llm_tiers: self.llm_tiers,
             retention_days: self.retention_days.map(|d| d as u64),
+            shard: self.shard as u32,
+            moving_since_ms: self.moving_since.map(|v| v as u64),
         }
     }
 }

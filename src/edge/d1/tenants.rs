@@ -5,31 +5,33 @@ use super::*;
 impl TenantStore for D1Meta {
     async fn insert_tenant(&self, t: &Tenant, owner: &ApiKey) -> StoreResult<()> {
         let tenant = self.stmt(
-            "INSERT INTO tenants (id, name, created_at, plan, status) VALUES (?1, ?2, ?3, ?4, ?5)",
+            "INSERT INTO tenants (id, name, created_at, plan, status, shard) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
             &[
                 text(&t.id),
                 text(&t.name),
                 num(t.created_at_ms),
                 text(&t.plan),
                 text(&t.status),
+                num(u64::from(t.shard)),
             ],
         )?;
         let key = self.insert_key_stmt(owner)?;
         // One batch is one transaction: no tenant without its owner key.
         self.batch_results(vec![tenant, key]).await?;
-        Ok(())
+        self.anchor(&t.id, t.shard).await
     }
 
     async fn list_tenants(&self) -> StoreResult<Vec<Tenant>> {
-        let sql = "SELECT id, name, plan, status, created_at, llm_tiers, retention_days FROM tenants ORDER BY id";
-        let rows = self.all::<TenantRow>(sql, &[]).await?;
+        let sql = format!("SELECT {TENANT_COLUMNS} FROM tenants ORDER BY id");
+        let rows = self.all::<TenantRow>(&sql, &[]).await?;
         Ok(rows.into_iter().map(TenantRow::into_tenant).collect())
     }
 
     async fn get_tenant(&self, id: &str) -> StoreResult<Option<Tenant>> {
-        let sql = "SELECT id, name, plan, status, created_at, llm_tiers, retention_days FROM tenants WHERE id = ?1";
+        let sql = format!("SELECT {TENANT_COLUMNS} FROM tenants WHERE id = ?1");
         Ok(self
-            .first::<TenantRow>(sql, &[text(id)])
+            .first::<TenantRow>(&sql, &[text(id)])
             .await?
             .map(TenantRow::into_tenant))
     }
@@ -57,6 +59,8 @@ impl TenantStore for D1Meta {
 
     async fn erase_tenant_rows(&self, tenant_id: &str) -> StoreResult<()> {
         let args = [text(tenant_id)];
+        // The shard's rows first (one transaction there), then the
+        // directory's: a pass cut short between them is run again.
         let mut statements = Vec::new();
         statements.push(self.stmt(
             "DELETE FROM upload_parts WHERE upload_id IN (SELECT id FROM uploads WHERE tenant_id = ?1)",
@@ -68,13 +72,21 @@ impl TenantStore for D1Meta {
             "webhook_deliveries",
             "jobs",
             "documents",
-            "api_keys",
         ] {
             statements
                 .push(self.stmt(&format!("DELETE FROM {table} WHERE tenant_id = ?1"), &args)?);
         }
-        statements.push(self.stmt("DELETE FROM tenants WHERE id = ?1", &args)?);
+        // A shard's copy of the tenant row (the directory's goes below).
+        let shard = crate::ports::ShardStore::entered(self);
+        if shard != 0 {
+            statements.push(self.stmt_on(shard, "DELETE FROM tenants WHERE id = ?1", &args)?);
+        }
         self.batch_results(statements).await?;
+        self.batch_results(vec![
+            self.stmt("DELETE FROM api_keys WHERE tenant_id = ?1", &args)?,
+            self.stmt("DELETE FROM tenants WHERE id = ?1", &args)?,
+        ])
+        .await?;
         Ok(())
     }
 
@@ -99,9 +111,9 @@ impl TenantStore for D1Meta {
                 .map_or(JsValue::NULL, |d| JsValue::from_f64(d as f64)),
         ];
         self.run(sql, &args).await?;
-        let sql = "SELECT id, name, plan, status, created_at, llm_tiers, retention_days FROM tenants WHERE id = ?1";
+        let sql = format!("SELECT {TENANT_COLUMNS} FROM tenants WHERE id = ?1");
         Ok(self
-            .first::<TenantRow>(sql, &[text(id)])
+            .first::<TenantRow>(&sql, &[text(id)])
             .await?
             .map(TenantRow::into_tenant))
     }

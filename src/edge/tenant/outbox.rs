@@ -139,7 +139,9 @@ impl TenantObject {
         if entries.is_empty() {
             return Ok(0);
         }
-        D1Meta(self.env.d1("DB")?.into(), Obs::default())
+        // One object, one tenant: its shard holds the chain.
+        D1Meta::for_tenant(&self.env, Obs::default(), &entries[0].tenant_id)
+            .await?
             .insert_audit_batch(&entries)
             .await
             .map_err(|e| worker::Error::RustError(e.to_string()))?;

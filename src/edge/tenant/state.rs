@@ -55,7 +55,8 @@ impl TenantObject {
         if started.is_none() {
             // The chain's first writer here: continue it from where D1 has
             // it (entries appended before this object existed).
-            head = D1Meta(self.env.d1("DB")?.into(), Obs::default())
+            head = D1Meta::for_tenant(&self.env, Obs::default(), tenant_id)
+                .await?
                 .audit_head(tenant_id)
                 .await
                 .map_err(|e| worker::Error::RustError(e.to_string()))?;
