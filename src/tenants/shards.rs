@@ -36,13 +36,16 @@ pub enum Home {
     Any,
 }
 
-/// The home of a statement, from the tables it names. A statement that
-/// names tables of both kinds cannot run anywhere: `Err` with their names.
+/// The home of a statement, from the tables it names (words outside
+/// string literals). A statement that names tables of both kinds cannot
+/// run anywhere: `Err` with their names.
 pub fn home_of(sql: &str) -> Result<Home, String> {
     let mut shard = None;
     let mut directory = None;
-    for word in sql
-        .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+    // Every other piece between single quotes is inside a literal.
+    let code = sql.split('\'').step_by(2);
+    for word in code
+        .flat_map(|piece| piece.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_')))
         .filter(|w| !w.is_empty())
     {
         if is_tenant_table(word) {
@@ -111,6 +114,15 @@ mod tests {
         // A column named like a table prefix is not the table.
         assert_eq!(home_of("UPDATE jobs SET tenants_seen = 1"), Ok(Home::Shard));
         assert!(home_of("SELECT * FROM jobs j JOIN tenants t ON t.id = j.tenant_id").is_err());
+        // A table's name inside a literal is a value, not the table.
+        assert_eq!(
+            home_of("SELECT upto_minute FROM rollup_marks WHERE name = 'jobs'"),
+            Ok(Home::Directory)
+        );
+        assert_eq!(
+            home_of("SELECT 1 FROM jobs WHERE status IN ('queued', 'tenants')"),
+            Ok(Home::Shard)
+        );
     }
 
     #[test]
