@@ -2,6 +2,8 @@
 
 export declare const ROUTES: Array<[string, string]>;
 export declare const SINGLE_UPLOAD_MAX: number;
+/** The fresher of two `Quire-Bookmark` values, place by place (one D1 bookmark per database, comma-separated). */
+export declare function newestBookmark(kept: string | null, seen: string): string;
 
 export interface Problem {
   type?: string;

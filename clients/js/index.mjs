@@ -36,6 +36,20 @@ const TERMINAL = new Set(["succeeded", "failed", "cancelled"]);
 export const SINGLE_UPLOAD_MAX = 64 * 1024 * 1024;
 
 /** A refusal: `status`, `code`, `problem` (RFC 9457), `retryAfter` (s). */
+/**
+ * The fresher of two `Quire-Bookmark` values, place by place: the header
+ * holds one D1 bookmark per database (comma-separated), and responses to
+ * concurrent calls may each be newer in a different place.
+ */
+export function newestBookmark(kept, seen) {
+  const a = (kept ?? "").split(","), b = seen.split(",");
+  const places = Array.from({ length: Math.max(a.length, b.length) }, (_, i) => {
+    const x = a[i] ?? "", y = b[i] ?? "";
+    return x > y ? x : y;
+  });
+  return places.join(",").replace(/,+$/, "");
+}
+
 export class QuireError extends Error {
   constructor(status, problem = {}, retryAfter = null) {
     super(`${status} ${problem.code ?? "error"}: ${problem.detail ?? problem.title ?? ""}`);
@@ -92,7 +106,7 @@ export class Quire {
         continue;
       }
       const seen = resp.headers.get("quire-bookmark");
-      if (seen && (!this.bookmark || seen > this.bookmark)) this.bookmark = seen;
+      if (seen) this.bookmark = newestBookmark(this.bookmark, seen);
       if (RETRY.has(resp.status) && attempt < this.retries) {
         const hint = Number(resp.headers.get("retry-after"));
         await resp.body?.cancel();

@@ -9,8 +9,10 @@
 //! existed.
 //!
 //! The header holds one bookmark per database, in binding order (`DB`,
-//! `DB_1`, ...), joined by commas; a database the request did not touch
-//! has an empty place.
+//! `DB_1`, ...), joined by commas. A database the request did not touch
+//! keeps the place the client sent (empty when it sent none), so each
+//! response's bookmark is at least as fresh, place by place, as the one
+//! the request carried.
 
 use super::d1::{Databases, Db};
 use crate::error::ApiError;
@@ -34,8 +36,8 @@ fn refused() -> ApiError {
     )
 }
 
-/// The sessions of a request.
-pub struct Sessions(Vec<Rc<D1DatabaseSession>>);
+/// The sessions of a request, with the places the client sent.
+pub struct Sessions(Vec<Rc<D1DatabaseSession>>, Vec<String>);
 
 /// The request's sessions, each from its bookmark in the header, else
 /// from the primary.
@@ -58,7 +60,8 @@ pub fn open(env: &Env, header: Option<&str>) -> Result<(Rc<Databases>, Sessions)
     if places.len() > dbs.len() as usize {
         return Err(refused());
     }
-    Ok((dbs, Sessions(sessions)))
+    let sent = places.iter().map(|p| p.to_string()).collect();
+    Ok((dbs, Sessions(sessions, sent)))
 }
 
 impl Sessions {
@@ -68,11 +71,13 @@ impl Sessions {
         let places: Vec<String> = self
             .0
             .iter()
-            .map(|s| {
+            .enumerate()
+            .map(|(i, s)| {
                 s.get_bookmark()
                     .ok()
                     .flatten()
                     .filter(|b| well_formed(b))
+                    .or_else(|| self.1.get(i).cloned())
                     .unwrap_or_default()
             })
             .collect();

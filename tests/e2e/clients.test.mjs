@@ -40,7 +40,7 @@ test("the Python client and its CLI: extract, events, resumable upload, typed er
 });
 
 // The TypeScript/ESM client (clients/js), in this process: fetch only.
-const { Quire, QuireError, JobFailed, ROUTES, verifyWebhook } = await import("../../clients/js/index.mjs");
+const { Quire, QuireError, JobFailed, ROUTES, newestBookmark, verifyWebhook } = await import("../../clients/js/index.mjs");
 const js = () => new Quire({ baseUrl: process.env.QUIRE_URL, apiKey: process.env.QUIRE_ADMIN_KEY });
 const REPORT = "# Quarterly report\n\nRevenue grew in every region.\n\n| Region | Revenue |\n|---|---|\n| North | 10 |\n| South | 12 |\n";
 
@@ -49,6 +49,15 @@ test("the JS client calls only documented routes", () => {
   const shape = (p) => p.replace(/\{[^}]+\}/g, "{}");
   const documented = new Set(Object.entries(spec.paths).flatMap(([p, ops]) => Object.keys(ops).map((m) => `${m.toUpperCase()} ${shape(p)}`)));
   assert.deepEqual(ROUTES.filter(([m, p]) => !documented.has(`${m} ${shape(p)}`)), []);
+});
+
+test("the JS client keeps the newest bookmark of every database place", () => {
+  const [old, fresh] = ["0000000a-00000001", "0000000b-00000001"];
+  assert.equal(newestBookmark(null, old), old);
+  assert.equal(newestBookmark(fresh, old), fresh, "an older reply does not roll it back");
+  // Replies to concurrent calls may each be newer in another database.
+  assert.equal(newestBookmark(`${fresh},${old}`, `${old},${fresh}`), `${fresh},${fresh}`);
+  assert.equal(newestBookmark(`${old},${fresh}`, fresh), `${fresh},${fresh}`, "an untouched place keeps what it had");
 });
 
 test("the JS client extracts, waits on events, and keeps a table's header in every chunk", async () => {

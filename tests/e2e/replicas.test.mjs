@@ -38,3 +38,30 @@ test("a hostile Quire-Bookmark is refused with 422 before it reaches D1", async 
     assertProblem(await api("GET", "/v1/documents", { headers: { "quire-bookmark": bad } }), 422, "invalid_bookmark");
   }
 });
+
+test("a tenant on the second shard gets a bookmark per database, and one sent back reads its write", async () => {
+  const OPERATOR = process.env.QUIRE_OPERATOR_KEY;
+  const json = (body) => ({ headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
+  // Tenants alternate between the two shards: make them until one is on shard 1.
+  let t;
+  for (let i = 0; i < 3 && !(t?.tenant.shard === 1); i++) {
+    t = (await api("POST", "/v1/tenants", { key: OPERATOR, ...json({ name: `replica ${i}` }) })).json;
+  }
+  assert.equal(t.tenant.shard, 1, "a tenant on shard 1");
+  const key = t.owner_key.secret;
+  const created = await api("POST", "/v1/documents", { key, headers: { "content-type": "text/plain" }, body: "on shard one" });
+  assert.equal(created.status, 201, created.text);
+  const mark = created.headers.get("quire-bookmark");
+  const [directory, shard] = mark.split(",");
+  assert.match(directory, BOOKMARK, mark);
+  assert.match(shard, BOOKMARK, mark);
+  const read = await api("GET", `/v1/documents/${created.json.id}`, { key, headers: { "quire-bookmark": mark } });
+  assert.equal(read.status, 200, read.text);
+  // Each place is at least as fresh as the one sent (an untouched
+  // database keeps the client's place).
+  const back = read.headers.get("quire-bookmark").split(",");
+  assert.ok(back[0] >= directory && back[1] >= shard, `${back} vs ${mark}`);
+  // More places than databases, or a hostile one, are refused.
+  assertProblem(await api("GET", "/v1/documents", { key, headers: { "quire-bookmark": `${mark},${shard}` } }), 422, "invalid_bookmark");
+  assertProblem(await api("GET", "/v1/documents", { key, headers: { "quire-bookmark": `${directory},x` } }), 422, "invalid_bookmark");
+});

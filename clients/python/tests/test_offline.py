@@ -88,3 +88,26 @@ def test_every_route_the_client_calls_is_in_the_openapi_document():
     documented = {(m.upper(), shape(p)) for p, ops in spec["paths"].items() for m in ops if m != "parameters"}
     missing = [r for r in ROUTES if (r[0], shape(r[1])) not in documented]
     assert not missing, missing
+
+
+def test_the_bookmark_kept_is_the_newest_in_every_database_place():
+    from quire.client import newest_bookmark
+
+    old, new = "0000000a-00000001", "0000000b-00000001"
+    # One database: the newer wins, whichever arrives last.
+    assert newest_bookmark(None, old) == old
+    assert newest_bookmark(new, old) == new
+    # Two: replies to concurrent calls may each be newer in another place.
+    assert newest_bookmark(f"{new},{old}", f"{old},{new}") == f"{new},{new}"
+    # An untouched place (empty) never erases a known one.
+    assert newest_bookmark(f"{old},{new}", f"{new}") == f"{new},{new}"
+    assert newest_bookmark(None, f",{new}") == f",{new}"
+
+    seen = iter([f"{old},{new}", f"{new}"])
+    transport = httpx.MockTransport(
+        lambda r: httpx.Response(200, headers={"quire-bookmark": next(seen)}, json={"data": []})
+    )
+    with quire.Client("http://quire.test", "qk_test", transport=transport) as q:
+        q.jobs()
+        q.jobs()
+        assert q.bookmark == f"{new},{new}"

@@ -45,6 +45,16 @@ def settings(base_url: Optional[str], api_key: Optional[str]) -> "tuple[str, str
     return url.rstrip("/"), key
 
 
+def newest_bookmark(kept: Optional[str], seen: str) -> str:
+    """The fresher of two ``Quire-Bookmark`` values, place by place: the
+    header holds one D1 bookmark per database (comma-separated), and
+    responses to concurrent calls may each be newer in a different place."""
+    a, b = (kept or "").split(","), seen.split(",")
+    n = max(len(a), len(b))
+    places = [max(a[i] if i < len(a) else "", b[i] if i < len(b) else "") for i in range(n)]
+    return ",".join(places).rstrip(",")
+
+
 def _headers(call: Call, key: str, idempotency_key: Optional[str]) -> Dict[str, str]:
     headers = {"authorization": "Bearer %s" % key, "user-agent": "quire-python/0.1", **call.headers}
     if idempotency_key:
@@ -123,8 +133,8 @@ class _Base:
         if reply is None:
             return _retry_delay(attempt, None, {}, self.retries)
         seen = reply.headers.get("quire-bookmark")
-        if seen and (self.bookmark is None or seen > self.bookmark):
-            self.bookmark = seen
+        if seen:
+            self.bookmark = newest_bookmark(self.bookmark, seen)
         return _retry_delay(attempt, reply.status, reply.headers, self.retries)
 
     @staticmethod
