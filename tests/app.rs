@@ -1933,3 +1933,50 @@ fn a_job_cancelled_while_it_runs_stops_at_its_next_progress_write_and_stores_not
         "no result stored"
     );
 }
+
+#[test]
+fn a_tenant_moving_between_shards_reads_but_its_writes_get_503_until_the_move_ends() {
+    use quire::ports::ShardStore;
+    let w = spawn_app();
+    seed_tenant(&w, "ten_a");
+    let doc = w.upload_id("text/plain", b"kept through the move");
+    // The freeze, and the auth epoch bumped as the move does: cached
+    // credentials are read again, with it.
+    assert!(block_on(w.app.meta.begin_move("ten_a", 1)).unwrap());
+    block_on(quire::ports::Gate::bump(&w.app.gate, "ten_a")).unwrap();
+    let refused = w.upload("text/plain", b"written during the move");
+    assert_problem(&refused, 503, "tenant_moving");
+    assert_eq!(refused.header("retry-after"), Some("5"));
+    let read = w.send(w.as_admin(Method::Get, &format!("/v1/documents/{doc}")));
+    assert_eq!(read.status, 200, "reads go on");
+    // A second move of the same tenant is refused while one runs.
+    let again = w.send(
+        Request::new(Method::Post, "/v1/tenants/ten_a/move")
+            .with_header("authorization", &format!("Bearer {OPERATOR}"))
+            .with_header("content-type", "application/json")
+            .with_body(br#"{"shard": 0}"#.to_vec()),
+    );
+    assert_problem(&again, 409, "already_on_shard");
+    block_on(w.app.meta.end_move("ten_a", None)).unwrap();
+    block_on(quire::ports::Gate::bump(&w.app.gate, "ten_a")).unwrap();
+    assert_eq!(w.upload("text/plain", b"after").status, 201);
+}
+
+#[test]
+fn a_move_to_a_shard_the_deployment_lacks_is_refused_and_changes_nothing() {
+    let w = spawn_app();
+    seed_tenant(&w, "ten_a");
+    let operator = |body: &str| {
+        w.send(
+            Request::new(Method::Post, "/v1/tenants/ten_a/move")
+                .with_header("authorization", &format!("Bearer {OPERATOR}"))
+                .with_header("content-type", "application/json")
+                .with_body(body.as_bytes().to_vec()),
+        )
+    };
+    assert_problem(&operator(r#"{"shard": 1}"#), 422, "no_such_shard");
+    assert_problem(&operator(r#"{"shard": -1}"#), 422, "invalid_body");
+    assert_problem(&operator(r#"{"shard": 0, "x": 1}"#), 422, "invalid_body");
+    assert_problem(&operator("{"), 422, "invalid_body");
+    assert_eq!(w.upload("text/plain", b"still writable").status, 201);
+}

@@ -143,23 +143,7 @@ impl<P: Ports> App<P> {
         };
         let class = spec_of(id).class;
         let admitted = gate::admit(self, &caller.who, class, ctx, begin).await?;
-        let asked_as = caller.who.clone();
-        let confirmed = identity::confirm(self, req, ctx, caller, admitted.epoch)
-            .await
-            .and_then(|who| frozen(who, req));
-        let who = match confirmed {
-            Ok(who) => who,
-            Err(e) => {
-                idempotent::release(self, req, &asked_as, admitted.begun.as_ref()).await;
-                return Err(e);
-            }
-        };
-        self.meta.enter(who.shard);
-        {
-            let mut log = ctx.log.borrow_mut();
-            log.tenant_id = Some(who.tenant_id.clone());
-            log.key_id = Some(who.key_id.clone());
-        }
+        let who = self.settle(req, ctx, caller, &admitted).await?;
         // A large body is read only now that its sender is known and
         // within its limits.
         let loaded;
@@ -185,6 +169,35 @@ impl<P: Ports> App<P> {
         let mut resp = outcome?;
         admitted.granted.apply(&mut resp);
         Ok(resp)
+    }
+
+    /// The caller once the gate answered: confirmed (see
+    /// [`identity::confirm`]), refused while its tenant moves if the
+    /// request writes, its shard entered and its names logged. A refusal
+    /// releases the Idempotency-Key begun for it.
+    async fn settle(
+        &self,
+        req: &Request,
+        ctx: &Ctx,
+        caller: identity::Caller,
+        admitted: &gate::Admitted,
+    ) -> Result<Principal, ApiError> {
+        let asked_as = caller.who.clone();
+        let confirmed = identity::confirm(self, req, ctx, caller, admitted.epoch)
+            .await
+            .and_then(|who| frozen(who, req));
+        let who = match confirmed {
+            Ok(who) => who,
+            Err(e) => {
+                idempotent::release(self, req, &asked_as, admitted.begun.as_ref()).await;
+                return Err(e);
+            }
+        };
+        self.meta.enter(who.shard);
+        let mut log = ctx.log.borrow_mut();
+        log.tenant_id = Some(who.tenant_id.clone());
+        log.key_id = Some(who.key_id.clone());
+        Ok(who)
     }
 
     async fn dispatch_authenticated(

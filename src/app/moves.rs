@@ -31,12 +31,8 @@ fn counted(rows: &[(String, u64)]) -> Map<String, Value> {
     rows.iter().map(|(t, n)| (t.clone(), json!(n))).collect()
 }
 
-pub async fn move_tenant<P: Ports>(
-    app: &App<P>,
-    req: &Request,
-    ctx: &Ctx,
-    id: &str,
-) -> Result<Response, ApiError> {
+/// The tenant's shard and the one asked for, checked.
+async fn route<P: Ports>(app: &App<P>, req: &Request, id: &str) -> Result<(u32, u32), ApiError> {
     let body: MoveTenant = crate::strict::object(&req.body).map_err(|e| {
         ApiError::Invalid(
             "invalid_body",
@@ -66,6 +62,16 @@ pub async fn move_tenant<P: Ports>(
             format!("tenant {id} is already on shard {to}"),
         ));
     }
+    Ok((from, to))
+}
+
+pub async fn move_tenant<P: Ports>(
+    app: &App<P>,
+    req: &Request,
+    ctx: &Ctx,
+    id: &str,
+) -> Result<Response, ApiError> {
+    let (from, to) = route(app, req, id).await?;
     if !app.meta.begin_move(id, ctx.now_ms).await? {
         return Err(ApiError::Conflict(
             "tenant_moving",
