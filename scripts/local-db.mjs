@@ -32,8 +32,8 @@ export function prepareLocalDb(persistDir) {
   if (!vars.ADMIN_API_KEY || !vars.API_KEY_PEPPER) {
     throw new Error(".dev.vars must set ADMIN_API_KEY and API_KEY_PEPPER");
   }
-  // The directory (also shard 0) and the second local shard.
-  for (const db of ["DB", "DB_1"]) run(["d1", "migrations", "apply", db], persistDir);
+  // The directory (also shard 0), the second local shard and the EU one.
+  for (const db of ["DB", "DB_1", "DB_2"]) run(["d1", "migrations", "apply", db], persistDir);
   const hash = createHmac("sha256", vars.API_KEY_PEPPER).update(vars.ADMIN_API_KEY).digest("hex");
   const now = Date.now();
   const prefix = vars.ADMIN_API_KEY.slice(0, 14);

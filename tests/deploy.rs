@@ -274,8 +274,9 @@ fn environments_do_not_share_resources() {
     }
     assert_eq!(
         seen.len(),
-        3 * 7,
-        "two workers, two D1 databases (two shards), R2, a dataset and a queue each: {seen:?}"
+        3 * 9,
+        "two workers, three D1 databases (shards 0, 1 and the EU one), two R2 buckets \
+         (the EU one), a dataset and a queue each: {seen:?}"
     );
 }
 
@@ -353,5 +354,40 @@ fn every_jobs_environment_defines_the_ocr_loaders_base_url() {
                 .is_some(),
             "{env:?}"
         );
+    }
+}
+
+#[test]
+fn every_data_region_has_a_bucket_in_its_jurisdiction_in_every_environment() {
+    for (file, top) in [
+        ("wrangler.toml", wrangler()),
+        ("wrangler.jobs.toml", jobs_wrangler()),
+    ] {
+        for env in [None, Some("dev"), Some("staging"), Some("production")] {
+            let t = section(&top, env);
+            let vars = t.get("vars").and_then(Value::as_table).expect("vars");
+            let spec = vars
+                .get("SHARD_REGIONS")
+                .and_then(Value::as_str)
+                .unwrap_or("");
+            let regions = quire::tenants::shards::ShardRegions::parse(spec).unwrap();
+            let d1 = array(t, "d1_databases").len() as u32;
+            for (shard, region) in regions.iter() {
+                assert!(
+                    shard < d1,
+                    "{file} {env:?}: shard {shard} of SHARD_REGIONS is not bound"
+                );
+                let binding = format!("DOCUMENTS_{}", region.to_ascii_uppercase());
+                let bucket = array(t, "r2_buckets")
+                    .iter()
+                    .find(|b| string(b, "binding") == binding)
+                    .unwrap_or_else(|| panic!("{file} {env:?}: no {binding}"));
+                assert_eq!(
+                    bucket.get("jurisdiction").and_then(Value::as_str),
+                    Some(region),
+                    "{file} {env:?}: {binding} must be bound with jurisdiction {region}"
+                );
+            }
+        }
     }
 }

@@ -15,7 +15,8 @@ const BACKUP_PAGE: u32 = 500;
 
 /// Writes a backup of every D1 table to R2 (encrypted like documents):
 /// the directory's tables, and each shard's rows of the tenant tables
-/// (marked `-- shard N`; restore each part into its database).
+/// (marked `-- shard N`; restore each part into its database), except
+/// the shards in a data region.
 pub async fn make_backup<P: Ports>(app: &App<P>, now_ms: u64) -> Result<Value, ApiError> {
     let tables = app.ops.backup_tables().await?;
     let mut sql = backup::header(&crate::time::rfc3339(now_ms), tables.len());
@@ -24,6 +25,12 @@ pub async fn make_backup<P: Ports>(app: &App<P>, now_ms: u64) -> Result<Value, A
         let mut n = 0;
         if crate::tenants::shards::is_tenant_table(table) {
             for shard in 0..app.meta.shard_count() {
+                // A data region's rows stay in it (the backup is kept in
+                // the main bucket); D1 Time Travel keeps their history.
+                if let Some(region) = app.config.shard_regions.of(shard) {
+                    sql.push_str(&format!("-- shard {shard} (region {region}): not here\n"));
+                    continue;
+                }
                 app.meta.enter(shard);
                 sql.push_str(&format!("-- shard {shard}\n"));
                 n += backup_table(app, table, &mut sql).await?;

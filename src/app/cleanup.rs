@@ -281,6 +281,7 @@ async fn placed<P: Ports>(app: &App<P>, tenant: &str) -> Result<Option<Option<u3
 async fn owned<P: Ports>(
     app: &App<P>,
     key: &str,
+    home: u32,
     shards: &mut std::collections::HashMap<String, Option<Option<u32>>>,
 ) -> Option<bool> {
     let tenant = key.split('/').nth(1).unwrap_or_default().to_string();
@@ -296,8 +297,9 @@ async fn owned<P: Ports>(
         Some(Some(shard)) => app.meta.enter(shard),
         Some(None) => return Some(true),
         // Erased (or never created): no row anywhere owns what its rows
-        // would; shard 0 answers for layouts the check does not know.
-        None => app.meta.enter(0),
+        // would; the bucket's first shard answers (and for layouts the
+        // check does not know).
+        None => app.meta.enter(home),
     }
     let found = owner_exists(app, key).await?;
     // A tenant that moved meanwhile was asked in the wrong shard.
@@ -307,20 +309,47 @@ async fn owned<P: Ports>(
     Some(found)
 }
 
+/// Reconciles each bucket: the one of shards in no region and each data
+/// region's, listed through the first shard that uses it.
 async fn reconcile<P: Ports>(app: &App<P>, now_ms: u64, report: &mut SweepReport) {
+    let regions = &app.config.shard_regions;
+    let mut homes: Vec<(Option<&str>, u32)> = Vec::new();
+    for shard in 0..app.meta.shard_count() {
+        let region = regions.of(shard);
+        if !homes.iter().any(|(r, _)| *r == region) {
+            homes.push((region, shard));
+        }
+    }
+    for (_, home) in homes {
+        reconcile_bucket(app, home, now_ms, report).await;
+    }
+}
+
+async fn reconcile_bucket<P: Ports>(
+    app: &App<P>,
+    home: u32,
+    now_ms: u64,
+    report: &mut SweepReport,
+) {
     let mut shards = std::collections::HashMap::new();
     let mut cursor: Option<String> = None;
-    while report.objects_checked < OBJECTS_PER_RUN {
+    let mut checked = 0;
+    while checked < OBJECTS_PER_RUN {
+        app.meta.enter(home);
         let Ok((keys, next)) = app.blobs.list("tenants/", cursor.as_deref(), 500).await else {
             report.errors += 1;
             return;
         };
         for (key, uploaded_ms) in keys {
+            checked += 1;
             report.objects_checked += 1;
             if uploaded_ms + ORPHAN_GRACE_MS > now_ms {
                 continue;
             }
-            match owned(app, &key, &mut shards).await {
+            let owner = owned(app, &key, home, &mut shards).await;
+            // The object is deleted from the bucket it was listed in.
+            app.meta.enter(home);
+            match owner {
                 Some(false) => match app.blobs.delete(&key).await {
                     Ok(()) => report.orphans_deleted += 1,
                     Err(_) => report.errors += 1,

@@ -7,7 +7,6 @@ use super::*;
 use crate::auth::{Principal, Scope};
 use crate::http::routes::{match_route, spec_of, Auth, Match, RouteId};
 use crate::http::Method;
-use crate::ports::ShardStore;
 
 impl<P: Ports> App<P> {
     /// Handles one request. Never fails: errors become problem+json, and
@@ -132,7 +131,7 @@ impl<P: Ports> App<P> {
     ) -> Result<Response, ApiError> {
         let caller = identity::authenticate(self, req, ctx).await?;
         // Every tenant query of the request goes to the tenant's shard.
-        self.meta.enter(caller.who.shard);
+        self.enter_for(ctx, caller.who.shard);
         let scope = required_scope(id);
         let permitted = |who: &Principal| scope.map_or(Ok(()), |s| who.require(s));
         // The key is begun with the rest only for a request that may run
@@ -193,7 +192,7 @@ impl<P: Ports> App<P> {
                 return Err(e);
             }
         };
-        self.meta.enter(who.shard);
+        self.enter_for(ctx, who.shard);
         let mut log = ctx.log.borrow_mut();
         log.tenant_id = Some(who.tenant_id.clone());
         log.key_id = Some(who.key_id.clone());

@@ -202,6 +202,8 @@ async fn key_from_store<P: Ports>(
     let Some(key) = app.meta.find_key_by_hash(hash).await? else {
         return Err(Refusal::Unknown.to_error());
     };
+    // A refusal is audited in the tenant's shard and region.
+    app.enter_for(ctx, key.tenant_shard);
     let user = match &key.user_id {
         Some(id) => app.directory.get_user(&key.tenant_id, id).await?,
         None => None,

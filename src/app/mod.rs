@@ -115,6 +115,9 @@ pub struct RequestLog {
     pub tenant_id: Option<String>,
     pub key_id: Option<String>,
     pub error_code: Option<&'static str>,
+    /// The shard of the tenant the request turned out to be for (the
+    /// work left for after the response goes there too).
+    pub shard: Option<u32>,
 }
 
 /// The application over its ports.
@@ -136,6 +139,15 @@ pub struct App<P: Ports> {
     pub ops: P::Ops,
     /// Public-key checks of JWT signatures.
     pub signatures: P::Signatures,
+}
+
+impl<P: Ports> App<P> {
+    /// Sends the request's tenant queries to `shard` (and the work left
+    /// for after the response).
+    pub(crate) fn enter_for(&self, ctx: &Ctx, shard: u32) {
+        crate::ports::ShardStore::enter(&self.meta, shard);
+        ctx.log.borrow_mut().shard = Some(shard);
+    }
 }
 
 pub use cleanup::SweepReport;

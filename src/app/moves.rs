@@ -62,6 +62,19 @@ async fn route<P: Ports>(app: &App<P>, req: &Request, id: &str) -> Result<(u32, 
             format!("tenant {id} is already on shard {to}"),
         ));
     }
+    // Residency: a tenant's documents stay in its region's bucket, which
+    // follows its shard; it moves only between shards of its region.
+    let region = app.config.shard_regions.of(to);
+    if region != tenant.data_region.as_deref() {
+        return Err(ApiError::Invalid(
+            "region_mismatch",
+            format!(
+                "shard {to} is in region {}, tenant {id} keeps its data in {}",
+                region.unwrap_or("none"),
+                tenant.data_region.as_deref().unwrap_or("none")
+            ),
+        ));
+    }
     Ok((from, to))
 }
 

@@ -28,7 +28,7 @@ pub async fn create<P: Ports>(
     ctx: &Ctx,
 ) -> Result<Response, ApiError> {
     let body = CreateTenant::parse(&req.body)?;
-    let loads = app.meta.shard_loads().await?;
+    let shard = placement(app, body.data_region.as_deref()).await?;
     let tenant = Tenant {
         id: new_id("ten", ctx.now_ms, &app.entropy),
         name: body.name.trim().to_string(),
@@ -37,7 +37,8 @@ pub async fn create<P: Ports>(
         created_at_ms: ctx.now_ms,
         llm_tiers: None,
         retention_days: None,
-        shard: crate::tenants::shards::place(&loads),
+        shard,
+        data_region: body.data_region,
         moving_since_ms: None,
     };
     let mut random = [0u8; 20];
@@ -78,6 +79,27 @@ pub async fn create<P: Ports>(
     });
     Ok(created(&format!("/v1/tenants/{}", tenant.id), &body)
         .with_header("cache-control", "no-store"))
+}
+
+/// The shard a new tenant of `region` goes to: the emptiest shard of that
+/// region (of no region when it names none).
+async fn placement<P: Ports>(app: &App<P>, region: Option<&str>) -> Result<u32, ApiError> {
+    let regions = &app.config.shard_regions;
+    if let Some(r) = region {
+        if !regions.has(r) {
+            return Err(ApiError::Invalid(
+                "region_unavailable",
+                format!("no database shard of this deployment is in region '{r}' (SHARD_REGIONS)"),
+            ));
+        }
+    }
+    let loads = app.meta.shard_loads().await?;
+    crate::tenants::shards::place(&loads, |s| regions.of(s) == region).ok_or_else(|| {
+        ApiError::Invalid(
+            "region_unavailable",
+            "every shard of this deployment is in a data region: name one as data_region".into(),
+        )
+    })
 }
 
 pub async fn list<P: Ports>(app: &App<P>) -> Result<Response, ApiError> {

@@ -33,6 +33,8 @@ pub struct Config {
     pub job_retry_window_ms: u64,
     /// A tenant's jobs in the queue at once; the rest wait their turn in D1.
     pub tenant_jobs_in_flight: u32,
+    /// Shards in a data region (`SHARD_REGIONS`).
+    pub shard_regions: crate::tenants::shards::ShardRegions,
     /// Immutable objects (results, extractions) are read through the edge
     /// cache (`EDGE_CACHE`, on unless `off`).
     pub edge_cache: bool,
@@ -168,12 +170,22 @@ impl Config {
             job_max_attempts: number(&get, "JOB_MAX_ATTEMPTS", 25)? as u32,
             job_retry_window_ms: number(&get, "JOB_RETRY_SECONDS", 3600)? * 1000,
             tenant_jobs_in_flight: number(&get, "TENANT_JOBS_IN_FLIGHT", 10)?.clamp(1, 1000) as u32,
+            shard_regions: crate::tenants::shards::ShardRegions::parse(
+                &get("SHARD_REGIONS").unwrap_or_default(),
+            )
+            .map_err(|e| ConfigError::Invalid("SHARD_REGIONS", e))?,
             edge_cache: get("EDGE_CACHE").is_none_or(|v| v.trim() != "off"),
             job_lease_ms: number(&get, "JOB_LEASE_SECONDS", 300)? * 1000,
             job_stall_ms: number(&get, "JOB_STALL_SECONDS", 900)? * 1000,
             enable_test_routes: test_routes,
             local_urls_allowed,
         })
+    }
+
+    /// Local development or the test harness (`wrangler dev`), where some
+    /// platform features do not exist (Durable Object jurisdictions).
+    pub fn is_local(&self) -> bool {
+        is_local(&self.environment)
     }
 
     /// `live` in production, `test` elsewhere: the environment part of key prefixes.

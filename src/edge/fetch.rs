@@ -137,9 +137,16 @@ fn defer_after(env: &Env, wctx: &Context, c: &Config, obs: &Obs, ctx: &Ctx) {
         return;
     }
     let (env, c, obs, request_id) = (env.clone(), c.clone(), obs.clone(), ctx.request_id.clone());
+    let shard = ctx.log.borrow().shard;
     wctx.wait_until(async move {
         let failed = match app(&env, c, &obs) {
-            Ok(app) => app.finish(work).await,
+            Ok(app) => {
+                // The request's tenant: its gate is in its shard's region.
+                if let Some(s) = shard {
+                    crate::ports::ShardStore::enter(&app.meta, s);
+                }
+                app.finish(work).await
+            }
             Err(e) => vec![format!("bindings: {e}")],
         };
         for f in failed {

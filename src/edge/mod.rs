@@ -34,6 +34,7 @@ mod observe;
 #[cfg(feature = "jobs")]
 pub(crate) mod ocr;
 mod ops;
+mod regions;
 #[cfg(feature = "api")]
 mod sessions;
 mod signatures;
@@ -126,12 +127,18 @@ fn app_over(
     // worker (queue invocations) reads R2 directly.
     let cache = (config.edge_cache && cfg!(feature = "api"))
         .then(|| config.master_keys.active_id().to_string());
+    let regions = regions::Regions::bind(env, dbs.clone(), &config)?;
     let d1 = || -> worker::Result<D1Meta> { Ok(D1Meta(dbs.clone(), obs.clone())) };
     Ok(App {
         config,
         meta: d1()?,
         blobs: EncryptedBlobs {
-            inner: R2Blobs(env.bucket("DOCUMENTS")?, obs.clone(), cache),
+            inner: R2Blobs(
+                env.bucket("DOCUMENTS")?,
+                obs.clone(),
+                cache,
+                regions.clone(),
+            ),
             keys,
             entropy: CryptoEntropy,
             plain,
@@ -142,7 +149,7 @@ fn app_over(
         entropy: CryptoEntropy,
         webhooks: d1()?,
         limiter: limiter::DoLimiter(env.durable_object("RATE_LIMITER").ok()),
-        gate: tenant::DoTenant(env.durable_object("TENANT").ok(), obs.clone()),
+        gate: tenant::DoTenant(env.durable_object("TENANT").ok(), obs.clone(), regions),
         credentials: CREDENTIALS.with(std::rc::Rc::clone),
         directory: d1()?,
         http: FetchSender(obs.clone()),

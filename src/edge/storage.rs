@@ -20,8 +20,32 @@ pub fn classify(e: worker::Error) -> StoreError {
 }
 
 /// R2, observed; with the edge cache's namespace when immutable objects
-/// are read through it (see `super::edge_cache`).
-pub struct R2Blobs(pub Bucket, pub super::observe::Obs, pub Option<String>);
+/// are read through it (see `super::edge_cache`), and the regional
+/// buckets a tenant's objects go to when its shard is in a data region.
+pub struct R2Blobs(
+    pub Bucket,
+    pub super::observe::Obs,
+    pub Option<String>,
+    pub std::rc::Rc<super::regions::Regions>,
+);
+
+impl R2Blobs {
+    /// The bucket of an object: a tenant's (`tenants/…`) in its region's
+    /// bucket when the shard entered is in one, everything else here.
+    fn on(&self, key: &str) -> &Bucket {
+        match self.3.bucket() {
+            Some(b) if key.starts_with("tenants/") => b,
+            _ => &self.0,
+        }
+    }
+
+    /// The edge cache's namespace for an object: none for a regional
+    /// tenant's (the Cache API keeps copies wherever it is served from).
+    fn cache(&self, key: &str) -> Option<&str> {
+        let regional = self.3.bucket().is_some() && key.starts_with("tenants/");
+        self.2.as_deref().filter(|_| !regional)
+    }
+}
 
 impl BlobStore for R2Blobs {
     async fn put(&self, key: &str, bytes: Vec<u8>, content_type: &str) -> StoreResult<()> {
@@ -29,16 +53,16 @@ impl BlobStore for R2Blobs {
             content_type: Some(content_type.to_string()),
             ..HttpMetadata::default()
         };
-        let put = self.0.put(key, bytes).http_metadata(meta).execute();
+        let put = self.on(key).put(key, bytes).http_metadata(meta).execute();
         let stored = self.1.call("r2", "put", put).await.map(|_| ());
-        edge_cache::purge(edge_cache::url_of(self.2.as_deref(), key).as_deref()).await;
+        edge_cache::purge(edge_cache::url_of(self.cache(key), key).as_deref()).await;
         stored.map_err(classify)
     }
 
     async fn get(&self, key: &str) -> StoreResult<Option<Vec<u8>>> {
-        let url = edge_cache::url_of(self.2.as_deref(), key);
+        let url = edge_cache::url_of(self.cache(key), key);
         let get = async {
-            let Some(object) = self.0.get(key).execute().await? else {
+            let Some(object) = self.on(key).get(key).execute().await? else {
                 return Ok(None);
             };
             match object.body() {
@@ -62,7 +86,7 @@ impl BlobStore for R2Blobs {
                 offset,
                 length: len,
             };
-            let Some(object) = self.0.get(key).range(range).execute().await? else {
+            let Some(object) = self.on(key).get(key).range(range).execute().await? else {
                 return Ok(None);
             };
             match object.body() {
@@ -75,7 +99,7 @@ impl BlobStore for R2Blobs {
 
     async fn start_multipart(&self, key: &str, _size: u64, _part_size: u64) -> StoreResult<String> {
         let start = async {
-            let upload = self.0.create_multipart_upload(key).execute().await?;
+            let upload = self.on(key).create_multipart_upload(key).execute().await?;
             Ok(upload.upload_id().await)
         };
         self.1
@@ -95,7 +119,7 @@ impl BlobStore for R2Blobs {
         let number = u16::try_from(n)
             .map_err(|_| StoreError::Permanent("part numbers stop at 10000".into()))?;
         let put = async {
-            let upload = self.0.resume_multipart_upload(key, upload_id)?;
+            let upload = self.on(key).resume_multipart_upload(key, upload_id)?;
             Ok(upload.upload_part(number, bytes).await?.etag())
         };
         self.1
@@ -115,7 +139,7 @@ impl BlobStore for R2Blobs {
             .map(|(n, etag)| worker::UploadedPart::new(*n as u16, etag.clone()))
             .collect();
         let finish = async {
-            let upload = self.0.resume_multipart_upload(key, upload_id)?;
+            let upload = self.on(key).resume_multipart_upload(key, upload_id)?;
             upload.complete(uploaded).await.map(|_| ())
         };
         self.1
@@ -126,7 +150,7 @@ impl BlobStore for R2Blobs {
 
     async fn abort_multipart(&self, key: &str, upload_id: &str) -> StoreResult<()> {
         let abort = async {
-            let upload = self.0.resume_multipart_upload(key, upload_id)?;
+            let upload = self.on(key).resume_multipart_upload(key, upload_id)?;
             upload.abort().await
         };
         self.1
@@ -136,8 +160,8 @@ impl BlobStore for R2Blobs {
     }
 
     async fn delete(&self, key: &str) -> StoreResult<()> {
-        let deleted = self.1.call("r2", "delete", self.0.delete(key)).await;
-        edge_cache::purge(edge_cache::url_of(self.2.as_deref(), key).as_deref()).await;
+        let deleted = self.1.call("r2", "delete", self.on(key).delete(key)).await;
+        edge_cache::purge(edge_cache::url_of(self.cache(key), key).as_deref()).await;
         deleted.map_err(classify)
     }
 
@@ -147,7 +171,7 @@ impl BlobStore for R2Blobs {
         cursor: Option<&str>,
         limit: u32,
     ) -> StoreResult<(Vec<(String, u64)>, Option<String>)> {
-        let mut req = self.0.list().prefix(prefix).limit(limit);
+        let mut req = self.on(prefix).list().prefix(prefix).limit(limit);
         if let Some(c) = cursor {
             req = req.cursor(c);
         }
@@ -171,7 +195,7 @@ impl BlobStore for R2Blobs {
 
     async fn exists(&self, key: &str) -> StoreResult<bool> {
         self.1
-            .call("r2", "head", self.0.head(key))
+            .call("r2", "head", self.on(key).head(key))
             .await
             .map(|o| o.is_some())
             .map_err(classify)

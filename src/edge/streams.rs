@@ -16,12 +16,16 @@ pub(super) fn stream(
     match resp.stream.clone() {
         Some(http::StreamSpec::Blob {
             key,
+            shard,
             size,
             start,
             len,
         }) => {
+            let dbs = d1::Databases::of(env)?;
+            dbs.enter(shard);
+            let regions = regions::Regions::bind(env, dbs, c)?;
             let blobs = EncryptedBlobs {
-                inner: R2Blobs(env.bucket("DOCUMENTS")?, obs.clone(), None),
+                inner: R2Blobs(env.bucket("DOCUMENTS")?, obs.clone(), None, regions),
                 keys: c.master_keys.clone(),
                 entropy: CryptoEntropy,
                 plain: !c.encrypt_at_rest,
@@ -51,7 +55,8 @@ pub(super) fn stream(
                 return Ok(None);
             };
             dbs.enter(shard);
-            let gate = tenant::DoTenant(env.durable_object("TENANT").ok(), obs.clone());
+            let regions = regions::Regions::bind(env, dbs.clone(), c)?;
+            let gate = tenant::DoTenant(env.durable_object("TENANT").ok(), obs.clone(), regions);
             let slot = slot.map(|s| (gate, s));
             let body =
                 events::job_events(D1Meta(dbs, obs.clone()), slot, tenant_id, job_id, key_id);

@@ -23,15 +23,22 @@ pub(super) async fn forward_to_jobs(req: &Request, env: &Env) -> Result<http::Re
     Ok(out)
 }
 
-/// Test-only: an object's bytes exactly as R2 holds them.
+/// Test-only: an object's bytes exactly as R2 holds them, from the bucket
+/// `bucket` names (`DOCUMENTS`, the default, or a region's, such as
+/// `DOCUMENTS_EU`).
 pub(super) async fn raw_object(req: &Request, env: &Env) -> Result<http::Response, String> {
     let url = req.url().map_err(|e| e.to_string())?;
-    let key = url
-        .query_pairs()
-        .find(|(k, _)| k == "key")
-        .map(|(_, v)| v.into_owned())
-        .unwrap_or_default();
-    let bucket = env.bucket("DOCUMENTS").map_err(|e| e.to_string())?;
+    let param = |name: &str| {
+        url.query_pairs()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.into_owned())
+    };
+    let key = param("key").unwrap_or_default();
+    let binding = param("bucket").unwrap_or_else(|| "DOCUMENTS".into());
+    if !binding.starts_with("DOCUMENTS") {
+        return Ok(ApiError::NotFound("bucket".into()).to_response(""));
+    }
+    let bucket = env.bucket(&binding).map_err(|e| e.to_string())?;
     let object = bucket
         .get(&key)
         .execute()

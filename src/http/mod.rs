@@ -280,6 +280,8 @@ pub enum StreamSpec {
     /// object's (plaintext) size.
     Blob {
         key: String,
+        /// The shard of the object's tenant (its region's bucket).
+        shard: u32,
         size: u64,
         start: u64,
         len: u64,

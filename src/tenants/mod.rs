@@ -24,6 +24,10 @@ pub struct Tenant {
     pub retention_days: Option<u64>,
     /// The database shard holding the tenant's data (see [`shards`]).
     pub shard: u32,
+    /// The region its documents, results and database rows are kept in
+    /// (the region of its shard); `None`: no restriction.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub data_region: Option<String>,
     /// Set while the tenant moves to another shard (writes refused).
     #[serde(skip)]
     pub moving_since_ms: Option<u64>,
@@ -47,6 +51,10 @@ pub struct CreateTenant {
     pub name: String,
     #[serde(default = "standard")]
     pub plan: String,
+    /// Where the tenant's data is kept (one of [`shards::REGIONS`] that a
+    /// shard of this deployment is in); fixed at creation.
+    #[serde(default, deserialize_with = "crate::strict::some")]
+    pub data_region: Option<String>,
 }
 
 fn standard() -> String {

@@ -82,14 +82,68 @@ pub fn is_tenant_table(table: &str) -> bool {
     TENANT_TABLES.contains(&table) || LOCAL_TABLES.contains(&table)
 }
 
-/// The shard a new tenant is placed on: the one with the fewest tenants
-/// (the lowest index on a tie). `counts[i]` is shard i's tenant count.
-pub fn place(counts: &[u64]) -> u32 {
+/// The shard a new tenant is placed on: of the shards `eligible` allows,
+/// the one with the fewest tenants (the lowest index on a tie); `None`
+/// when it allows none. `counts[i]` is shard i's tenant count.
+pub fn place(counts: &[u64], eligible: impl Fn(u32) -> bool) -> Option<u32> {
     counts
         .iter()
         .enumerate()
+        .filter(|(i, _)| eligible(*i as u32))
         .min_by_key(|(i, n)| (**n, *i))
-        .map_or(0, |(i, _)| i as u32)
+        .map(|(i, _)| i as u32)
+}
+
+/// Regions data can be kept in: Cloudflare's jurisdictions, which R2
+/// buckets and Durable Objects can be restricted to.
+pub const REGIONS: [&str; 2] = ["eu", "fedramp"];
+
+/// Which shards are in a region (`SHARD_REGIONS`, e.g. `2=eu`): their
+/// tenants' documents and results are kept in that region's bucket
+/// (`DOCUMENTS_EU`) and their Durable Objects in its jurisdiction.
+/// Shards not named are in no region.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ShardRegions(std::collections::BTreeMap<u32, String>);
+
+impl ShardRegions {
+    pub fn parse(spec: &str) -> Result<ShardRegions, String> {
+        let mut map = std::collections::BTreeMap::new();
+        for part in spec.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+            let (shard, region) = part
+                .split_once('=')
+                .ok_or_else(|| format!("'{part}' is not shard=region"))?;
+            let shard: u32 = shard
+                .trim()
+                .parse()
+                .map_err(|_| format!("'{shard}' is not a shard number"))?;
+            let region = region.trim();
+            if !REGIONS.contains(&region) {
+                return Err(format!(
+                    "region '{region}' is not one of {}",
+                    REGIONS.join(", ")
+                ));
+            }
+            if map.insert(shard, region.to_string()).is_some() {
+                return Err(format!("shard {shard} is named twice"));
+            }
+        }
+        Ok(ShardRegions(map))
+    }
+
+    /// The region of a shard, if it is in one.
+    pub fn of(&self, shard: u32) -> Option<&str> {
+        self.0.get(&shard).map(String::as_str)
+    }
+
+    /// Every shard in a region, with it.
+    pub fn iter(&self) -> impl Iterator<Item = (u32, &str)> {
+        self.0.iter().map(|(s, r)| (*s, r.as_str()))
+    }
+
+    /// Whether some shard is in `region`.
+    pub fn has(&self, region: &str) -> bool {
+        self.0.values().any(|r| r == region)
+    }
 }
 
 #[cfg(test)]
@@ -126,11 +180,27 @@ mod tests {
     }
 
     #[test]
-    fn a_new_tenant_goes_to_the_emptiest_shard() {
-        assert_eq!(place(&[3, 1, 2]), 1);
-        assert_eq!(place(&[2, 2]), 0);
-        assert_eq!(place(&[5]), 0);
-        assert_eq!(place(&[]), 0);
+    fn a_new_tenant_goes_to_the_emptiest_shard_it_may_use() {
+        let any = |_| true;
+        assert_eq!(place(&[3, 1, 2], any), Some(1));
+        assert_eq!(place(&[2, 2], any), Some(0));
+        assert_eq!(place(&[5], any), Some(0));
+        assert_eq!(place(&[], any), None);
+        // Only the shards of the tenant's region: the fullest if it must.
+        assert_eq!(place(&[0, 0, 9], |s| s == 2), Some(2));
+        assert_eq!(place(&[0, 0], |s| s == 2), None);
+    }
+
+    #[test]
+    fn shard_regions_name_cloudflare_jurisdictions_only() {
+        let r = ShardRegions::parse("2=eu, 3=fedramp").unwrap();
+        assert_eq!(r.of(2), Some("eu"));
+        assert_eq!(r.of(0), None);
+        assert!(r.has("eu") && !r.has("us"));
+        assert_eq!(ShardRegions::parse("").unwrap(), ShardRegions::default());
+        for bad in ["2=us", "x=eu", "2", "2=eu,2=eu", "2=EU"] {
+            assert!(ShardRegions::parse(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]

@@ -150,6 +150,7 @@ impl World {
             size,
             start,
             len,
+            ..
         }) = resp.stream.clone()
         {
             let mut pos = start;
@@ -265,6 +266,7 @@ pub fn seed_tenant(w: &World, id: &str) {
             llm_tiers: None,
             retention_days: None,
             shard: 0,
+            data_region: None,
             moving_since_ms: None,
         },
     );

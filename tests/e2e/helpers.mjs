@@ -165,8 +165,8 @@ export function localSql(command, { persist = process.env.QUIRE_PERSIST_DIR, jso
   }
 }
 
-/** The local databases' bindings: the directory (also shard 0), then the shards. */
-export const SHARD_DBS = ["DB", "DB_1"];
+/** The local databases' bindings: the directory (also shard 0), then the shards (DB_2 is the EU one). */
+export const SHARD_DBS = ["DB", "DB_1", "DB_2"];
 
 /** The binding of the database holding a tenant's rows (its directory row says). */
 export function tenantDb(tenantId, { persist = process.env.QUIRE_PERSIST_DIR } = {}) {

@@ -108,7 +108,7 @@ test("a backup restores into a fresh database with every row", { timeout: 120_00
     // The backup holds every shard's rows (restored here into one).
     const order = "ORDER BY tenant_id, seq";
     const chain = (persist, db) => query(persist, `SELECT tenant_id, seq, hash FROM audit_log ${order}`, db);
-    const live = ["DB", "DB_1"].flatMap((db) => chain(process.env.QUIRE_PERSIST_DIR, db));
+    const live = ["DB", "DB_1", "DB_2"].flatMap((db) => chain(process.env.QUIRE_PERSIST_DIR, db));
     const key = (e) => `${e.tenant_id} ${String(e.seq).padStart(12, "0")}`;
     const restoredChain = chain(fresh, "DB");
     const byTenant = new Map(live.map((e) => [key(e), e.hash]));

@@ -73,6 +73,7 @@ async fn with_bytes<P: Ports>(
         resp.set_header("content-length", &len.to_string());
         resp.stream = Some(StreamSpec::Blob {
             key: doc.blob_key.clone(),
+            shard: crate::ports::ShardStore::entered(&app.meta),
             size: doc.size_bytes,
             start,
             len,

@@ -196,6 +196,7 @@ pub(super) async fn json_web_token<P: Ports>(
     let Some(tenant) = app.meta.get_tenant(&tenant_id).await? else {
         return Err(ApiError::Unauthorized);
     };
+    app.enter_for(ctx, tenant.shard);
     if tenant.status != "active" {
         fail("tenant_suspended");
         return Err(ApiError::TenantSuspended);

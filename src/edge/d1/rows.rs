@@ -85,12 +85,13 @@ pub(in crate::edge) struct TenantRow {
     pub(in crate::edge) llm_tiers: Option<String>,
     pub(in crate::edge) retention_days: Option<f64>,
     pub(in crate::edge) shard: f64,
+    pub(in crate::edge) data_region: Option<String>,
     pub(in crate::edge) moving_since: Option<f64>,
 }
 
 /// The columns of a [`TenantRow`].
 pub(in crate::edge) const TENANT_COLUMNS: &str =
-    "id, name, plan, status, created_at, llm_tiers, retention_days, shard, moving_since";
+    "id, name, plan, status, created_at, llm_tiers, retention_days, shard, data_region, moving_since";
 
 impl TenantRow {
     pub(in crate::edge) fn into_tenant(self) -> Tenant {
@@ -103,6 +104,7 @@ impl TenantRow {
             llm_tiers: self.llm_tiers,
             retention_days: self.retention_days.map(|d| d as u64),
             shard: self.shard as u32,
+            data_region: self.data_region,
             moving_since_ms: self.moving_since.map(|v| v as u64),
         }
     }

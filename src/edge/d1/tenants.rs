@@ -5,8 +5,8 @@ use super::*;
 impl TenantStore for D1Meta {
     async fn insert_tenant(&self, t: &Tenant, owner: &ApiKey) -> StoreResult<()> {
         let tenant = self.stmt(
-            "INSERT INTO tenants (id, name, created_at, plan, status, shard) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            "INSERT INTO tenants (id, name, created_at, plan, status, shard, data_region) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
             &[
                 text(&t.id),
                 text(&t.name),
@@ -14,6 +14,7 @@ impl TenantStore for D1Meta {
                 text(&t.plan),
                 text(&t.status),
                 num(u64::from(t.shard)),
+                opt_text(t.data_region.as_deref()),
             ],
         )?;
         let key = self.insert_key_stmt(owner)?;

@@ -11,7 +11,11 @@ use serde::Deserialize;
 use worker::ObjectNamespace;
 
 /// Calls the tenant's gate object (each call in the request's log line).
-pub struct DoTenant(pub Option<ObjectNamespace>, pub Obs);
+pub struct DoTenant(
+    pub Option<ObjectNamespace>,
+    pub Obs,
+    pub std::rc::Rc<crate::edge::regions::Regions>,
+);
 
 impl Op {
     fn name(&self) -> &'static str {
@@ -31,12 +35,36 @@ impl Op {
     }
 }
 
+/// The namespace's objects restricted to a jurisdiction
+/// (`namespace.jurisdiction(region)`, which workers-rs does not wrap).
+fn in_jurisdiction(ns: &ObjectNamespace, region: &str) -> StoreResult<ObjectNamespace> {
+    use worker::wasm_bindgen::{JsCast, JsValue};
+    let js: &JsValue = ns.as_ref();
+    let call = || -> Result<JsValue, JsValue> {
+        let f: worker::js_sys::Function =
+            worker::js_sys::Reflect::get(js, &JsValue::from_str("jurisdiction"))?.dyn_into()?;
+        f.call1(js, &JsValue::from_str(region))
+    };
+    call()
+        .map(ObjectNamespace::unchecked_from_js)
+        .map_err(|e| StoreError::Permanent(format!("jurisdiction {region}: {e:?}")))
+}
+
 impl DoTenant {
     async fn call<T: for<'de> Deserialize<'de>>(&self, tenant_id: &str, op: Op) -> StoreResult<T> {
         let ns = self
             .0
             .as_ref()
             .ok_or_else(|| StoreError::Permanent("TENANT binding missing".into()))?;
+        // A tenant of a data region has its object in that jurisdiction.
+        let jurisdiction;
+        let ns = match self.2.jurisdiction() {
+            Some(region) => {
+                jurisdiction = in_jurisdiction(ns, region)?;
+                &jurisdiction
+            }
+            None => ns,
+        };
         let name = op.name();
         let call = Call {
             tenant: tenant_id.to_string(),
