@@ -133,15 +133,7 @@ impl Config {
             .map_err(|e| ConfigError::Invalid("LLM_*", e))?;
         let usage_prices = parsed(&get, "USAGE_PRICES", DEFAULT_USAGE_PRICES, parse_prices)?;
         let ops = crate::ops::OpsConfig::from_lookup(&get, &environment)?;
-        let per_tenant_jobs = number(&get, "MAX_ACTIVE_JOBS_PER_TENANT", 100)?;
-        let total_jobs = number(&get, "MAX_ACTIVE_JOBS_TOTAL", 10_000)?;
-        // One tenant alone must never fill the service-wide cap.
-        if per_tenant_jobs >= total_jobs {
-            return Err(ConfigError::Invalid(
-                "MAX_ACTIVE_JOBS_PER_TENANT",
-                format!("{per_tenant_jobs} must be below MAX_ACTIVE_JOBS_TOTAL ({total_jobs})"),
-            ));
-        }
+        let (per_tenant_jobs, total_jobs) = job_caps(&get)?;
         Ok(Config {
             encrypt_at_rest: encryption(&get, &environment)?,
             upload_part_bytes: part_bytes(&get)?,
@@ -320,6 +312,20 @@ fn encryption(
         ));
     }
     Ok(on)
+}
+
+/// The active-job caps, per tenant and service-wide: one tenant alone must
+/// never fill the service-wide cap.
+fn job_caps(get: &impl Fn(&str) -> Option<String>) -> Result<(u64, u64), ConfigError> {
+    let per_tenant_jobs = number(get, "MAX_ACTIVE_JOBS_PER_TENANT", 100)?;
+    let total_jobs = number(get, "MAX_ACTIVE_JOBS_TOTAL", 10_000)?;
+    if per_tenant_jobs >= total_jobs {
+        return Err(ConfigError::Invalid(
+            "MAX_ACTIVE_JOBS_PER_TENANT",
+            format!("{per_tenant_jobs} must be below MAX_ACTIVE_JOBS_TOTAL ({total_jobs})"),
+        ));
+    }
+    Ok((per_tenant_jobs, total_jobs))
 }
 
 fn is_local(environment: &str) -> bool {
