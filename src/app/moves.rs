@@ -9,8 +9,8 @@
 //! the operator told to retry. Otherwise its rows are copied, copied again
 //! for whatever landed meanwhile (a request admitted just before the
 //! freeze), and counted on both sides; only when every table's counts
-//! agree does the directory point at the new shard, and the old copy is
-//! deleted. The audit entries move with their sequence numbers and hashes,
+//! agree does the directory point at the new shard; what reached the old
+//! one meanwhile is copied once more, and the old copy is deleted. The audit entries move with their sequence numbers and hashes,
 //! so the chain verifies as before.
 
 use super::tenants::operator_audit;
@@ -95,12 +95,7 @@ pub async fn move_tenant<P: Ports>(
     let moved = copy_over(app, id, from, to).await;
     match moved {
         Ok(copied) => {
-            app.meta.end_move(id, Some(to)).await?;
-            super::gate::bump(app, id, ctx).await;
-            // The old copy goes last: until here the old shard still had
-            // everything. A failure leaves rows no query reaches (the
-            // directory points at the new shard); it is reported.
-            let dropped = app.meta.drop_tenant(id, from).await;
+            let dropped = switch(app, ctx, id, (from, to)).await?;
             if let Err(e) = &dropped {
                 ctx.warn(format!(
                     "tenant {id} moved, old rows on shard {from} not deleted: {e}"
@@ -130,6 +125,30 @@ pub async fn move_tenant<P: Ports>(
             Err(e)
         }
     }
+}
+
+/// Points the directory at the new shard (the freeze ends), then deletes
+/// the old copy; whether that deletion went through.
+async fn switch<P: Ports>(
+    app: &App<P>,
+    ctx: &Ctx,
+    id: &str,
+    (from, to): (u32, u32),
+) -> Result<crate::ports::StoreResult<()>, ApiError> {
+    app.meta.end_move(id, Some(to)).await?;
+    super::gate::bump(app, id, ctx).await;
+    // What reached the old shard between the last copy and the switch (an
+    // audit entry of a read during the freeze, written out by the gate) is
+    // carried over before the old copy goes: the chain must not lose a
+    // link. From here on everything is written to the new shard.
+    let _ = app.gate.flush(id).await;
+    Ok(match app.meta.copy_tenant(id, from, to, true).await {
+        // The old copy goes last: until here the old shard still had
+        // everything. A failure leaves rows no query reaches (the
+        // directory points at the new shard); it is reported.
+        Ok(_) => app.meta.drop_tenant(id, from).await,
+        Err(e) => Err(e),
+    })
 }
 
 /// Copies the tenant's rows and checks the copy; the rows per table.
