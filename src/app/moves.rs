@@ -87,7 +87,7 @@ pub async fn move_tenant<P: Ports>(
     let (from, to) = route(app, req, id).await?;
     if !app.meta.begin_move(id, ctx.now_ms).await? {
         return Err(ApiError::Conflict(
-            "tenant_moving",
+            "move_in_progress",
             format!("tenant {id} is already being moved"),
         ));
     }
