@@ -158,6 +158,9 @@ test("while a tenant moves its writes get 503 with Retry-After, its reads go on"
     assert.equal(keyResp.headers.get("retry-after"), "5");
     assert.equal((await api("GET", `/v1/documents/${doc.id}`, { key: t.key })).status, 200, "reads go on");
     assertProblem(await api("POST", "/v1/documents", { key: t.key, headers: { "content-type": "text/plain" }, body: "x" }), 503, "tenant_moving");
+    // One move at a time.
+    const second = await api("POST", `/v1/tenants/${t.id}/move`, { key: OPERATOR, ...json({ shard: 1 - t.shard }) });
+    assertProblem(second, 409, "move_in_progress");
   } finally {
     localSql(`UPDATE tenants SET moving_since = NULL WHERE id = '${t.id}'`);
     await bump();
