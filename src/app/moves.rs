@@ -85,6 +85,9 @@ pub async fn move_tenant<P: Ports>(
     id: &str,
 ) -> Result<Response, ApiError> {
     let (from, to) = route(app, req, id).await?;
+    // The tenant's gate (epoch, audit outbox) is in its shard's region,
+    // which the new shard shares.
+    app.enter_for(ctx, from);
     if !app.meta.begin_move(id, ctx.now_ms).await? {
         return Err(ApiError::Conflict(
             "move_in_progress",

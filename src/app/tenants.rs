@@ -66,6 +66,8 @@ pub async fn create<P: Ports>(
         tenant_moving: false,
     };
     app.meta.insert_tenant(&tenant, &owner).await?;
+    // The entry is written by the tenant's gate, in its shard's region.
+    app.enter_for(ctx, tenant.shard);
     operator_audit(
         req,
         ctx,
@@ -151,6 +153,8 @@ pub async fn update<P: Ports>(
         .update_tenant(id, &body)
         .await?
         .ok_or_else(|| ApiError::NotFound("tenant".into()))?;
+    // The tenant's gate is in its shard's region (its jurisdiction).
+    app.enter_for(ctx, tenant.shard);
     // Status and plan decide what every key of the tenant may do.
     super::gate::bump(app, &tenant.id, ctx).await;
     let detail = json!({
