@@ -186,6 +186,11 @@ pub(super) async fn json_web_token<P: Ports>(
             .map_or("anonymous".to_string(), |s| format!("subject:{s}"));
         refused(req, ctx, &tenant_id, actor, Some("jwt".into()), reason)
     };
+    let Some(tenant) = app.meta.get_tenant(&tenant_id).await? else {
+        return Err(ApiError::Unauthorized);
+    };
+    // Its refusals are audited by its gate, in its shard's region.
+    app.enter_for(ctx, tenant.shard);
     let verified = match verify_with_keys(app, &peeked, &record, &cfg, ctx).await {
         Ok(v) => v,
         Err(f) => {
@@ -193,10 +198,6 @@ pub(super) async fn json_web_token<P: Ports>(
             return Err(ApiError::Unauthorized);
         }
     };
-    let Some(tenant) = app.meta.get_tenant(&tenant_id).await? else {
-        return Err(ApiError::Unauthorized);
-    };
-    app.enter_for(ctx, tenant.shard);
     if tenant.status != "active" {
         fail("tenant_suspended");
         return Err(ApiError::TenantSuspended);
