@@ -14,6 +14,8 @@ use serde_json::json;
 struct RewrapRequest {
     cursor: Option<String>,
     limit: Option<u32>,
+    /// The data region whose bucket to go through (none: the main one).
+    region: Option<String>,
 }
 
 pub async fn rewrap<P: Ports>(app: &App<P>, req: &Request) -> Result<Response, ApiError> {
@@ -30,6 +32,18 @@ pub async fn rewrap<P: Ports>(app: &App<P>, req: &Request) -> Result<Response, A
             "invalid_limit",
             "limit must be from 1 to 500".into(),
         ));
+    }
+    // A region's objects are in its bucket, reached through its shards.
+    if let Some(region) = body.region.as_deref() {
+        let regions = &app.config.shard_regions;
+        let home = (0..app.meta.shard_count()).find(|s| regions.of(*s) == Some(region));
+        let Some(home) = home else {
+            return Err(ApiError::Invalid(
+                "region_unavailable",
+                format!("no database shard of this deployment is in region '{region}'"),
+            ));
+        };
+        app.meta.enter(home);
     }
     let (keys, next) = app
         .blobs

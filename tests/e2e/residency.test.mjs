@@ -78,6 +78,14 @@ test("an eu tenant's documents and results exist only in the EU bucket, its rows
   assertProblem(await api("POST", `/v1/tenants/${eu.id}/move`, { key: OPERATOR, ...json({ shard: 0 }) }), 422, "region_mismatch");
   assertProblem(await api("POST", `/v1/tenants/${other.id}/move`, { key: OPERATOR, ...json({ shard: 2 }) }), 422, "region_mismatch");
 
+  // A master-key rotation reaches the EU bucket too: its rewrap pass
+  // goes through the EU tenant's objects (here already under the active
+  // key), the main pass through the others'.
+  const rewrapEu = await api("POST", "/v1/admin/rewrap", { key: OPERATOR, ...json({ region: "eu", limit: 500 }) });
+  assert.equal(rewrapEu.status, 200, rewrapEu.text);
+  assert.ok(rewrapEu.json.checked >= mine.keys.length && rewrapEu.json.failed.length === 0, rewrapEu.text);
+  assertProblem(await api("POST", "/v1/admin/rewrap", { key: OPERATOR, ...json({ region: "fedramp" }) }), 422, "region_unavailable");
+
   // Erased, it leaves nothing in the EU bucket either.
   const erase = await api("DELETE", "/v1/tenant", { key: eu.key, ...json({ confirm: eu.id }) });
   assert.equal(erase.status, 202, erase.text);
