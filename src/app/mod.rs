@@ -22,6 +22,8 @@ mod moves;
 pub(crate) mod ocr_models;
 mod ops;
 mod privacy;
+mod reconcile;
+mod rollups;
 mod shares;
 pub(crate) mod system;
 mod tenants;

@@ -2,7 +2,7 @@
 //! statement filters by tenant. Integers are bound as `f64` because D1
 //! refuses JS BigInts.
 
-use super::storage::classify;
+use super::observe::classify;
 use crate::auth::access::{Access, Grantee, Share, Visibility};
 use crate::auth::{scopes_string, ApiKey};
 use crate::documents::Document;

@@ -191,3 +191,14 @@ impl Obs {
 fn injected_error(dependency: &str) -> worker::Error {
     worker::Error::RustError(format!("injected fault: {dependency} unavailable"))
 }
+
+/// Classifies a binding error. Constraint violations will fail again the same
+/// way; anything else (network, overload, timeouts) may pass on a retry.
+pub fn classify(e: worker::Error) -> crate::ports::StoreError {
+    let text = e.to_string();
+    if text.contains("constraint") || text.contains("SQLITE_ERROR") {
+        crate::ports::StoreError::Permanent(text)
+    } else {
+        crate::ports::StoreError::Transient(text)
+    }
+}

@@ -1,23 +1,13 @@
 //! Adapters of the blob-store and queue ports over R2 and Cloudflare Queues.
 
 use super::edge_cache;
+use super::observe::classify;
 use crate::jobs::JobMessage;
 #[cfg(feature = "jobs")]
 use crate::ports::Clock;
 use crate::ports::{BlobStore, Entropy, JobQueue, StoreError, StoreResult, WebhookSender};
 use crate::webhooks::WebhookMessage;
 use worker::{Bucket, HttpMetadata, Queue};
-
-/// Classifies a binding error. Constraint violations will fail again the same
-/// way; anything else (network, overload, timeouts) may pass on a retry.
-pub fn classify(e: worker::Error) -> StoreError {
-    let text = e.to_string();
-    if text.contains("constraint") || text.contains("SQLITE_ERROR") {
-        StoreError::Permanent(text)
-    } else {
-        StoreError::Transient(text)
-    }
-}
 
 /// R2, observed; with the edge cache's namespace when immutable objects
 /// are read through it (see `super::edge_cache`), and the regional

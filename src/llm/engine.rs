@@ -11,50 +11,16 @@ use super::{BreakerStore, LlmConfig, LlmProvider};
 use crate::jobs::error::JobError;
 use crate::ports::{BlobStore, Clock, UsageMeter};
 use crate::usage::{month_of, Charge};
-use serde::{Deserialize, Serialize};
-use serde_json::{json, Value};
+
+use serde_json::Value;
 
 pub use super::deps::LlmDeps;
 use super::deps::{balanced, seed_of, Answered};
+pub use super::training::TrainingPair;
 pub use super::usage::LlmUsage;
-
-impl LlmUsage {
-    pub fn tokens(&self) -> u32 {
-        self.input_tokens + self.output_tokens
-    }
-}
 
 /// One command's outcome: its result with its usage, or a typed error.
 pub type TaskOutcome = Result<(Value, LlmUsage), JobError>;
-
-/// A prompt and the answer that was accepted, for the fine-tuning export.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct TrainingPair {
-    /// The command, or `batch:<a>+<b>` for a batched call.
-    pub command: String,
-    pub model: String,
-    pub system: String,
-    pub user: String,
-    pub answer: String,
-}
-
-impl TrainingPair {
-    /// One line of an OpenAI-style chat fine-tuning file.
-    pub fn jsonl_line(&self, with_metadata: bool) -> String {
-        let mut v = json!({
-            "messages": [
-                {"role": "system", "content": self.system},
-                {"role": "user", "content": self.user},
-                {"role": "assistant", "content": self.answer},
-            ]
-        });
-        if with_metadata {
-            v["command"] = json!(self.command);
-            v["model"] = json!(self.model);
-        }
-        v.to_string()
-    }
-}
 
 /// Everything a run of the LLM commands produced.
 #[derive(Debug, Default)]

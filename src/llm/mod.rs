@@ -14,6 +14,7 @@ mod deps;
 pub mod engine;
 pub mod schema;
 pub mod tasks;
+mod training;
 pub mod usage;
 
 pub use config::{LlmConfig, Target};

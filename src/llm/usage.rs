@@ -27,3 +27,9 @@ pub struct LlmUsage {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub failures: Vec<String>,
 }
+
+impl LlmUsage {
+    pub fn tokens(&self) -> u32 {
+        self.input_tokens + self.output_tokens
+    }
+}
