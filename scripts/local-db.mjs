@@ -1,7 +1,7 @@
 // Applies the D1 migrations to a local persisted state directory and seeds
 // the development tenant, whose admin key is ADMIN_API_KEY from .dev.vars.
 // Usage: node scripts/local-db.mjs <persist-dir>. Idempotent.
-import { execFileSync } from "node:child_process";
+import { spawn } from "node:child_process";
 import { createHmac } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
@@ -20,20 +20,22 @@ export function readDevVars(file = path.join(root, ".dev.vars")) {
 }
 
 function run(args, persistDir) {
-  execFileSync(wrangler, [...args, "--local", "--persist-to", persistDir], {
-    cwd: root,
-    stdio: ["ignore", "ignore", "inherit"],
-    env: { ...process.env, CI: "true", WRANGLER_SEND_METRICS: "false" },
+  return new Promise((resolve, reject) => {
+    const child = spawn(wrangler, [...args, "--local", "--persist-to", persistDir], {
+      cwd: root,
+      stdio: ["ignore", "ignore", "inherit"],
+      env: { ...process.env, CI: "true", WRANGLER_SEND_METRICS: "false" },
+    });
+    child.on("error", reject);
+    child.on("exit", (code) => (code === 0 ? resolve() : reject(new Error(`wrangler ${args.join(" ")}: exit ${code}`))));
   });
 }
 
-export function prepareLocalDb(persistDir) {
+export async function prepareLocalDb(persistDir) {
   const vars = readDevVars();
   if (!vars.ADMIN_API_KEY || !vars.API_KEY_PEPPER) {
     throw new Error(".dev.vars must set ADMIN_API_KEY and API_KEY_PEPPER");
   }
-  // The directory (also shard 0), the second local shard and the EU one.
-  for (const db of ["DB", "DB_1", "DB_2"]) run(["d1", "migrations", "apply", db], persistDir);
   const hash = createHmac("sha256", vars.API_KEY_PEPPER).update(vars.ADMIN_API_KEY).digest("hex");
   const now = Date.now();
   const prefix = vars.ADMIN_API_KEY.slice(0, 14);
@@ -42,11 +44,18 @@ export function prepareLocalDb(persistDir) {
     `INSERT OR IGNORE INTO tenants (id, name, created_at) VALUES ('ten_dev', 'Development', ${now});` +
     `INSERT OR IGNORE INTO api_keys (id, tenant_id, name, prefix, hash, role, created_at) ` +
     `VALUES ('key_devadmin', 'ten_dev', 'development admin', '${prefix.replace(/'/g, "")}', '${hash}', 'owner', ${now});`;
-  run(["d1", "execute", "DB", "--command", sql], persistDir);
+  // The directory (also shard 0) then its seed, beside the second local
+  // shard and the EU one: each database is its own file, so the three
+  // migrations run at once (a wrangler start is most of each).
+  const directory = run(["d1", "migrations", "apply", "DB"], persistDir).then(() =>
+    run(["d1", "execute", "DB", "--command", sql], persistDir),
+  );
+  const shards = ["DB_1", "DB_2"].map((db) => run(["d1", "migrations", "apply", db], persistDir));
+  await Promise.all([directory, ...shards]);
   return vars;
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
-  prepareLocalDb(path.resolve(root, process.argv[2] ?? ".wrangler/state"));
+  await prepareLocalDb(path.resolve(root, process.argv[2] ?? ".wrangler/state"));
   console.error("local-db: migrations applied, development tenant seeded");
 }

@@ -71,7 +71,7 @@ export async function startServer({ vars = {}, logName = "wrangler", persistDir,
   const persist = persistDir ?? mkdtempSync(path.join(root, ".tmp", "state-"));
   const owned = !persistDir && !keepState;
   const logFile = path.join(root, ".tmp", `${logName}.log`);
-  const devVars = prepareLocalDb(persist);
+  const devVars = await prepareLocalDb(persist);
   const port = await freePort();
   const base = `http://127.0.0.1:${port}`;
   const allVars = { ENABLE_TEST_ROUTES: "true", ENVIRONMENT: "test", ...vars };
