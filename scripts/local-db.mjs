@@ -44,14 +44,12 @@ export async function prepareLocalDb(persistDir) {
     `INSERT OR IGNORE INTO tenants (id, name, created_at) VALUES ('ten_dev', 'Development', ${now});` +
     `INSERT OR IGNORE INTO api_keys (id, tenant_id, name, prefix, hash, role, created_at) ` +
     `VALUES ('key_devadmin', 'ten_dev', 'development admin', '${prefix.replace(/'/g, "")}', '${hash}', 'owner', ${now});`;
-  // The directory (also shard 0) then its seed, beside the second local
-  // shard and the EU one: each database is its own file, so the three
-  // migrations run at once (a wrangler start is most of each).
-  const directory = run(["d1", "migrations", "apply", "DB"], persistDir).then(() =>
-    run(["d1", "execute", "DB", "--command", sql], persistDir),
-  );
-  const shards = ["DB_1", "DB_2"].map((db) => run(["d1", "migrations", "apply", db], persistDir));
-  await Promise.all([directory, ...shards]);
+  // The directory (also shard 0), the second local shard and the EU one,
+  // then the seed. One after another: wrangler processes sharing a state
+  // directory at once can meet on a locked SQLite file (SQLITE_BUSY, seen
+  // in the e2e suite), which fails a server's start.
+  for (const db of ["DB", "DB_1", "DB_2"]) await run(["d1", "migrations", "apply", db], persistDir);
+  await run(["d1", "execute", "DB", "--command", sql], persistDir);
   return vars;
 }
 
