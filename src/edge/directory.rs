@@ -42,6 +42,7 @@ struct IdpRow {
     config: String,
     jwks: Option<String>,
     jwks_fetched_at: Option<f64>,
+    shard: Option<f64>,
 }
 
 impl From<IdpRow> for IdpRecord {
@@ -51,6 +52,7 @@ impl From<IdpRow> for IdpRecord {
             config: r.config,
             jwks: r.jwks,
             jwks_fetched_at_ms: r.jwks_fetched_at.map(|v| v as u64),
+            shard: r.shard.map_or(0, |s| s as u32),
         }
     }
 }
@@ -94,7 +96,8 @@ impl From<AuditRow> for Entry {
 
 const USER_COLUMNS: &str =
     "id, tenant_id, email, name, external_id, role, status, created_at, updated_at";
-const IDP_COLUMNS: &str = "tenant_id, config, jwks, jwks_fetched_at";
+const IDP_COLUMNS: &str = "tenant_id, config, jwks, jwks_fetched_at, \
+    (SELECT t.shard FROM tenants t WHERE t.id = identity_providers.tenant_id) AS shard";
 
 fn opt_num(n: Option<u64>) -> JsValue {
     n.map_or(JsValue::NULL, num)

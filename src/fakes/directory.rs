@@ -88,6 +88,7 @@ impl Directory for MemDirectory {
                 config: config.to_string(),
                 jwks: None,
                 jwks_fetched_at_ms: None,
+                shard: 0,
             },
         );
         Ok(())

@@ -112,6 +112,9 @@ pub struct IdpRecord {
     /// The last JWKS fetched from its `jwks_url`, as JSON.
     pub jwks: Option<String>,
     pub jwks_fetched_at_ms: Option<u64>,
+    /// The tenant's database shard (read with the record, so a token's
+    /// refusal reaches the tenant's gate without another read).
+    pub shard: u32,
 }
 
 /// Users, identity providers and the audit log (D1).

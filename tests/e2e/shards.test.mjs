@@ -121,7 +121,7 @@ test("a moved tenant keeps its documents, jobs, results, shares and a verifying 
   assert.equal((await api("GET", "/v1/audit/verify", { key: t.key })).json.valid, true);
 });
 
-test("a move is refused while the tenant has work in flight, and for a shard that does not exist", async () => {
+test("a tenant's own owner key cannot move it; a move is refused while work is in flight or to a shard that does not exist", async () => {
   const t = await newTenant("Busy");
   const doc = await uploadText(t.key, "busy words");
   // An open resumable upload is work in flight.

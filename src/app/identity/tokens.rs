@@ -186,17 +186,17 @@ pub(super) async fn json_web_token<P: Ports>(
             .map_or("anonymous".to_string(), |s| format!("subject:{s}"));
         refused(req, ctx, &tenant_id, actor, Some("jwt".into()), reason)
     };
-    let Some(tenant) = app.meta.get_tenant(&tenant_id).await? else {
-        return Err(ApiError::Unauthorized);
-    };
     // Its refusals are audited by its gate, in its shard's region.
-    app.enter_for(ctx, tenant.shard);
+    app.enter_for(ctx, record.shard);
     let verified = match verify_with_keys(app, &peeked, &record, &cfg, ctx).await {
         Ok(v) => v,
         Err(f) => {
             fail(f.as_str());
             return Err(ApiError::Unauthorized);
         }
+    };
+    let Some(tenant) = app.meta.get_tenant(&tenant_id).await? else {
+        return Err(ApiError::Unauthorized);
     };
     if tenant.status != "active" {
         fail("tenant_suspended");
