@@ -223,6 +223,8 @@ pub fn extract(media_type: &str, bytes: &[u8]) -> Result<Extraction, ExtractErro
 /// A scanned page's image, for the OCR engine.
 pub use pdf::images::PageImage;
 pub use pdf::MAX_OCR_PAGES;
+/// PDFs read by byte ranges, in parts of pages (large documents, split jobs).
+pub use pdf::{sparse, split};
 
 /// Extracts a document, handing back the images of its scanned pages (a
 /// PDF's pages without text) for the caller to read by OCR. Once their

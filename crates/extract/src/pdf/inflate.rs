@@ -59,26 +59,33 @@ fn unpack_object_streams(doc: &mut Document, limits: &Limits) -> Result<(), Extr
         let Some(Object::Stream(stream)) = doc.objects.get_mut(&id) else {
             continue;
         };
-        let data = match decoded(stream, limits, "an object stream") {
-            Ok(data) => data,
-            Err(e @ ExtractError::TooLarge(_)) => return Err(e),
-            // A filter we do not decode: its objects are missing, as they
-            // would be in lopdf, and pages that need them say so.
-            Err(_) => continue,
-        };
-        let mut plain = Stream::new(stream.dict.clone(), data);
-        plain.dict.set("Type", Object::Name(b"ObjStm".to_vec()));
-        plain.dict.remove(b"Filter");
-        plain.dict.remove(b"DecodeParms");
-        // A malformed object stream contributes nothing, as in lopdf.
-        if let Ok(unpacked) = ObjectStream::new(&mut plain) {
-            found.extend(unpacked.objects);
-        }
+        found.extend(unpack(stream, limits)?);
     }
     for (id, object) in found {
         doc.objects.entry(id).or_insert(object);
     }
     Ok(())
+}
+
+/// The objects packed in an object stream, decoded under the budget.
+/// One whose filter is not decoded, or that is malformed, gives none (as
+/// in lopdf), and pages that need them say so.
+pub fn unpack(
+    stream: &Stream,
+    limits: &Limits,
+) -> Result<std::collections::BTreeMap<lopdf::ObjectId, Object>, ExtractError> {
+    let data = match decoded(stream, limits, "an object stream") {
+        Ok(data) => data,
+        Err(e @ ExtractError::TooLarge(_)) => return Err(e),
+        Err(_) => return Ok(Default::default()),
+    };
+    let mut plain = Stream::new(stream.dict.clone(), data);
+    plain.dict.set("Type", Object::Name(b"ObjStm".to_vec()));
+    plain.dict.remove(b"Filter");
+    plain.dict.remove(b"DecodeParms");
+    Ok(ObjectStream::new(&mut plain)
+        .map(|u| u.objects)
+        .unwrap_or_default())
 }
 
 /// A stream's data with its filters undone, within the budget.

@@ -7,8 +7,9 @@
 use super::line::TextLine;
 use crate::model::{Element, Kind};
 
-/// Lines of one page that read as one block.
-#[derive(Debug)]
+/// Lines of one page that read as one block (kept between the parts of
+/// a document read in parts: [`super::split`]).
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
 pub struct Block {
     pub text: String,
     pub page: u32,

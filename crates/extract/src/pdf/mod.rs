@@ -19,6 +19,8 @@ mod inflate;
 mod layout;
 mod line;
 mod matrix;
+pub mod sparse;
+pub mod split;
 mod tables;
 mod walker;
 
@@ -107,6 +109,20 @@ impl Reading {
         Ok(())
     }
 
+    /// Keeps the first [`MAX_OCR_PAGES`] scanned pages for OCR and names
+    /// the rest in a warning.
+    fn cap_scans(&mut self) {
+        if self.scans.len() > MAX_OCR_PAGES {
+            let skipped: Vec<u32> = self.scans.drain(MAX_OCR_PAGES..).map(|s| s.page).collect();
+            self.warnings.push(format!(
+                "ocr_skipped: {} scanned pages were not read ({}): OCR reads at most \
+             {MAX_OCR_PAGES} pages of a document",
+                skipped.len(),
+                page_list(&skipped)
+            ));
+        }
+    }
+
     fn finish(mut self, pages: usize) -> (Extraction, Vec<PageImage>) {
         if !self.empty.is_empty() {
             self.warnings.push(format!(
@@ -115,15 +131,7 @@ impl Reading {
                 page_list(&self.empty)
             ));
         }
-        if self.scans.len() > MAX_OCR_PAGES {
-            let skipped: Vec<u32> = self.scans.drain(MAX_OCR_PAGES..).map(|s| s.page).collect();
-            self.warnings.push(format!(
-                "ocr_skipped: {} scanned pages were not read ({}): OCR reads at most \
-                 {MAX_OCR_PAGES} pages of a document",
-                skipped.len(),
-                page_list(&skipped)
-            ));
-        }
+        self.cap_scans();
         // Each page after the first opens with a page break.
         let mut b = Builder::default();
         let mut page = 1;

@@ -50,3 +50,42 @@ pub fn one_page(res: &str, content: &[u8], more: Vec<Vec<u8>>) -> Vec<u8> {
     objects.extend(more);
     pdf_of(&objects)
 }
+
+/// A document of `n` pages, each saying "page N says" and `filler` bytes
+/// of text, its pages in one flat page tree.
+pub fn pages(n: usize, filler: usize) -> Vec<u8> {
+    let font = "<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>";
+    let kids: Vec<String> = (0..n).map(|i| format!("{} 0 R", 4 + 2 * i)).collect();
+    let mut objects = vec![
+        b"<< /Type /Catalog /Pages 2 0 R >>".to_vec(),
+        format!("<< /Type /Pages /Kids [{}] /Count {n} >>", kids.join(" ")).into_bytes(),
+        font.as_bytes().to_vec(),
+    ];
+    let mut seed = 0x2545_f491_u32;
+    for i in 0..n {
+        // Text that does not compress away, so pages have weight.
+        let words: String = (0..filler / 9)
+            .map(|_| {
+                seed ^= seed << 13;
+                seed ^= seed >> 17;
+                seed ^= seed << 5;
+                format!("{seed:08x} ")
+            })
+            .collect();
+        objects.push(
+            format!(
+                "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] \
+                 /Resources << /Font << /F1 3 0 R >> >> /Contents {} 0 R >>",
+                5 + 2 * i
+            )
+            .into_bytes(),
+        );
+        let content = format!(
+            "BT /F1 10 Tf 72 700 Td (page {} says) Tj 0 -14 Td (final {}) Tj ET % {words}",
+            i + 1,
+            i + 1
+        );
+        objects.push(stream("", content.as_bytes()));
+    }
+    pdf_of(&objects)
+}
