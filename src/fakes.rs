@@ -22,6 +22,7 @@ mod dead_letters;
 mod documents;
 mod jobs;
 mod keys;
+mod parts;
 mod tenants;
 mod uploads;
 
@@ -172,6 +173,10 @@ pub struct MemMeta {
     pub resends: RefCell<HashMap<String, u32>>,
     /// Queued jobs held back for their tenant's turn.
     pub held: RefCell<std::collections::BTreeSet<String>>,
+    /// The parts of split jobs, by job and part.
+    pub parts: RefCell<BTreeMap<(String, u32), crate::ports::parts::JobPart>>,
+    /// Running jobs waiting for their parts.
+    pub parked: RefCell<std::collections::BTreeSet<String>>,
 }
 
 impl MemMeta {

@@ -179,6 +179,7 @@ pub async fn replay_dead_letter<P: Ports>(
         "job" => {
             app.meta.revive_job(&letter.ref_id, now_ms).await?;
             let msg = crate::jobs::JobMessage {
+                part: None,
                 job_id: letter.ref_id.clone(),
                 shard: app.meta.entered(),
                 traceparent: None,

@@ -153,6 +153,7 @@ pub(super) async fn heal_jobs<P: Ports>(app: &App<P>, now_ms: u64, report: &mut 
         match app.meta.requeue_stalled(&job.id, now_ms).await {
             Ok(true) => {
                 let msg = crate::jobs::JobMessage {
+                    part: None,
                     job_id: job.id,
                     shard: app.meta.entered(),
                     traceparent: None,

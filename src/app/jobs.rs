@@ -307,6 +307,7 @@ pub async fn redeliver<P: Ports>(app: &App<P>, id: &str) -> Result<Response, Api
         if app.meta.load_job(id).await?.is_some() {
             app.queue
                 .send(&JobMessage {
+                    part: None,
                     job_id: id.to_string(),
                     shard,
                     traceparent: None,

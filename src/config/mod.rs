@@ -81,6 +81,8 @@ pub struct Config {
     pub upload_part_bytes: u64,
     /// Largest document a job will process (it is read into memory).
     pub max_process_bytes: u64,
+    /// Which documents jobs read in parts, and how.
+    pub split: crate::jobs::split::Split,
     /// `ENCRYPTION_AT_REST=off` stores new objects unencrypted: for the
     /// storage benchmark's baseline only; refused in production.
     pub encrypt_at_rest: bool,
@@ -139,6 +141,7 @@ impl Config {
             upload_part_bytes: part_bytes(&get)?,
             // Processing holds the sealed and the plain document at once.
             max_process_bytes: whole(&get, "MAX_PROCESS_BYTES", 25 * 1024 * 1024)?,
+            split: crate::jobs::split::Split::from_lookup(&get)?,
             ops,
             llm,
             usage_prices,

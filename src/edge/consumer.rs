@@ -4,6 +4,7 @@
 use super::*;
 use crate::jobs::runner::{process_delivery, RunnerLimits, RunnerPorts};
 use crate::jobs::{Disposition, QueueEnvelope};
+use crate::ports::Ports;
 use crate::webhooks::runner::process_webhook;
 use storage::WallClock;
 use worker::{MessageBatch, MessageExt, QueueRetryOptionsBuilder};
@@ -114,30 +115,53 @@ async fn run_job(
         CryptoEntropy.fill(&mut span);
         t.child(span).header()
     });
-    let limits = RunnerLimits {
-        max_attempts: app.config.job_max_attempts,
-        lease_ms: app.config.job_lease_ms,
-        retry_window_ms: app.config.job_retry_window_ms,
-        in_flight: app.config.tenant_jobs_in_flight,
-    };
-    let ports = RunnerPorts {
+    let limits = RunnerLimits::of(&app.config);
+    let llm = edge_llm(app, env, traceparent);
+    process_delivery(runner_ports(app, &llm), limits, job_id).await
+}
+
+/// One part of a split job: its pages read, the job woken after the last.
+async fn run_part(app: &EdgeApp, env: &Env, job_id: &str, part: u32) -> Disposition {
+    let llm = edge_llm(app, env, None);
+    let limits = RunnerLimits::of(&app.config);
+    crate::jobs::runner::parts::process_part(runner_ports(app, &llm), limits, job_id, part).await
+}
+
+fn edge_llm(app: &EdgeApp, env: &Env, traceparent: Option<String>) -> llm::EdgeLlm {
+    llm::EdgeLlm {
+        ai: env.ai("AI").ok(),
+        timeout_ms: app.config.llm.timeout_ms,
+        traceparent,
+        obs: app.http.0.clone(),
+    }
+}
+
+type Of = super::EdgePorts;
+type Runner<'a> = RunnerPorts<
+    'a,
+    <Of as Ports>::Meta,
+    <Of as Ports>::Blobs,
+    WallClock,
+    <Of as Ports>::Webhooks,
+    <Of as Ports>::Queue,
+    <Of as Ports>::Gate,
+    llm::EdgeLlm,
+    <Of as Ports>::Breakers,
+>;
+
+fn runner_ports<'a>(app: &'a EdgeApp, llm: &'a llm::EdgeLlm) -> Runner<'a> {
+    RunnerPorts {
         meta: &app.meta,
         blobs: &app.blobs,
         clock: &WallClock,
         webhooks: &app.webhooks,
         queue: &app.queue,
         usage: &app.gate,
-        llm: &llm::EdgeLlm {
-            ai: env.ai("AI").ok(),
-            timeout_ms: app.config.llm.timeout_ms,
-            traceparent,
-            obs: app.http.0.clone(),
-        },
+        llm,
         breakers: &app.breakers,
         llm_config: &app.config.llm,
         ocr: &super::ocr::TesseractOcr,
-    };
-    process_delivery(ports, limits, job_id).await
+    }
 }
 
 /// Runs what a message asks for: (kind, id, disposition), or `None` for
@@ -162,6 +186,20 @@ async fn run(
         for_message(id).inspect(|app| crate::ports::ShardStore::enter(&app.meta, msg.shard))
     };
     match msg.clone() {
+        QueueEnvelope {
+            job_id: Some(id),
+            part: Some(part),
+            ..
+        } => {
+            let outcome = match for_message(&id) {
+                Ok(app) => {
+                    let read = run_part(&app, env, &id, part);
+                    within(app.config.job_lease_ms, read).await
+                }
+                Err(_) => retry_later,
+            };
+            Some(("job part", format!("{id}#{part}"), outcome))
+        }
         QueueEnvelope {
             job_id: Some(id), ..
         } => {

@@ -20,6 +20,7 @@ mod dead_letters;
 mod documents;
 mod jobs;
 mod keys;
+mod parts;
 mod rows;
 mod shards;
 mod tenants;

@@ -224,6 +224,7 @@ impl JobQueue for JobsQueue {
         let envelope = crate::jobs::QueueEnvelope {
             job_id: None,
             delivery_id: Some(msg.delivery_id.clone()),
+            part: None,
             shard: msg.shard,
             traceparent: self.1.child_traceparent(),
         };

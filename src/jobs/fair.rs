@@ -22,6 +22,7 @@ pub async fn send_held(
     let mut sent = 0;
     for job_id in meta.release_held(tenant_id, in_flight, now_ms).await? {
         let msg = JobMessage {
+            part: None,
             job_id,
             shard: meta.entered(),
             traceparent: None,

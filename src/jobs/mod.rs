@@ -6,6 +6,7 @@ pub mod events;
 pub mod fair;
 pub mod resources;
 pub mod runner;
+pub mod split;
 
 pub use error::JobError;
 
@@ -173,6 +174,9 @@ pub fn training_prefix(tenant_id: &str, document_id: Option<&str>) -> String {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct JobMessage {
     pub job_id: String,
+    /// One part of a split job to read, instead of the job's run.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub part: Option<u32>,
     /// The database shard of the job's tenant (0 in messages from before
     /// sharding, where every job was).
     #[serde(default, skip_serializing_if = "is_zero")]
@@ -196,6 +200,9 @@ pub struct QueueEnvelope {
     pub job_id: Option<String>,
     #[serde(default)]
     pub delivery_id: Option<String>,
+    /// With `job_id`: the part of a split job to read.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub part: Option<u32>,
     /// The shard of the job's or delivery's tenant.
     #[serde(default, skip_serializing_if = "is_zero")]
     pub shard: u32,
@@ -267,6 +274,11 @@ impl CreateJobRequest {
 /// Where a command's result is stored: under the tenant, beside the job.
 pub fn result_key(tenant_id: &str, job_id: &str, command: &str) -> String {
     format!("tenants/{tenant_id}/jobs/{job_id}/results/{command}.json")
+}
+
+/// Where what one part of a split job read is kept until the merge.
+pub fn part_key(tenant_id: &str, job_id: &str, part: u32) -> String {
+    format!("tenants/{tenant_id}/jobs/{job_id}/parts/{part}.json")
 }
 
 /// Where a document's extraction is cached: per tenant (never shared

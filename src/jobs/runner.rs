@@ -16,9 +16,9 @@ use crate::webhooks::runner::ensure_completion_webhook;
 
 pub(crate) mod extraction;
 mod llm;
+pub mod parts;
 mod retry;
 mod steps;
-use extraction::extraction;
 use llm::run_llm;
 use retry::{again, Steady};
 pub use retry::{backoff_seconds, give_up};
@@ -35,12 +35,29 @@ pub struct RunnerLimits {
     pub retry_window_ms: u64,
     /// A tenant's jobs in the queue at once (see [`super::fair`]).
     pub in_flight: u32,
+    /// Which documents are read in parts, and how.
+    pub split: super::split::Split,
+}
+
+impl RunnerLimits {
+    pub fn of(config: &crate::config::Config) -> RunnerLimits {
+        RunnerLimits {
+            max_attempts: config.job_max_attempts,
+            lease_ms: config.job_lease_ms,
+            retry_window_ms: config.job_retry_window_ms,
+            in_flight: config.tenant_jobs_in_flight,
+            split: config.split,
+        }
+    }
 }
 
 /// Why a claimed run stopped early.
 enum RunFailure {
     /// The client cancelled the job while it ran; leave it as it is.
     Cancelled,
+    /// The run waits for the parts of its document (a large PDF read in
+    /// parts); the last part wakes it.
+    Parked,
     /// The job cannot succeed; fail it for good.
     Permanent(JobError),
     /// A dependency failed; the job may succeed if tried again.
@@ -185,12 +202,13 @@ where
     M: MetaStore,
     B: BlobStore,
     C: Clock,
+    Q: JobQueue,
     U: UsageMeter,
     L: LlmProvider,
     K: BreakerStore,
 {
     let (meta, clock) = (ports.meta, ports.clock);
-    let result = match run(ports, &job).await {
+    let result = match run(ports, limits, &job).await {
         Ok(mut used) => {
             used.bytes_read = bytes_read.get();
             used.wasm_memory_bytes = wasm_memory_bytes();
@@ -215,7 +233,7 @@ async fn after_failure(
 ) -> Disposition {
     let backoff = backoff_seconds(&job.id, job.attempts);
     let outcome = match failure {
-        RunFailure::Cancelled => return Disposition::Ack,
+        RunFailure::Cancelled | RunFailure::Parked => return Disposition::Ack,
         RunFailure::Permanent(err) => meta.fail_job(&job.id, &err, now_ms).await,
         RunFailure::Transient(cause) if give_up(job, limits, now_ms) => {
             let err = JobError::new(
@@ -244,12 +262,14 @@ async fn after_failure(
 
 async fn run<M, B, C, W, Q, U, L, K>(
     ports: &RunnerPorts<'_, M, B, C, W, Q, U, L, K>,
+    limits: RunnerLimits,
     job: &Job,
 ) -> Result<Resources, RunFailure>
 where
     M: MetaStore,
     B: BlobStore,
     C: Clock,
+    Q: JobQueue,
     U: UsageMeter,
     L: LlmProvider,
     K: BreakerStore,
@@ -261,7 +281,9 @@ where
     set_progress(ports, job, 10, &states).await?;
     let prepare_ms = lap.split();
     let languages = crate::commands::ocr_languages(&job.commands);
-    let extraction = extraction(blobs, ports.ocr, &doc, &languages).await?;
+    let extraction = parts::extraction_of(ports, limits, job, &doc, &languages)
+        .await?
+        .ok_or(RunFailure::Parked)?;
     let extract_ms = lap.split();
     charge_pages(usage, clock, job, extraction.pages).await;
     let done: Vec<bool> = states

@@ -10,6 +10,7 @@ pub mod error;
 pub mod jobs;
 pub mod keys;
 pub mod ocr;
+pub mod parts;
 pub mod signatures;
 pub mod tenants;
 pub mod uploads;
@@ -22,6 +23,7 @@ pub use error::{StoreError, StoreResult};
 pub use jobs::{JobPage, JobStore};
 pub use keys::KeyStore;
 pub use ocr::Ocr;
+pub use parts::PartStore;
 pub use signatures::SignatureCheck;
 pub use tenants::{ShardStore, TenantStore};
 pub use uploads::UploadStore;
@@ -98,7 +100,14 @@ pub trait BlobStore {
 /// Everything Quire keeps in D1, one store per kind of record; the
 /// adapters implement each, and this names them together.
 pub trait MetaStore:
-    TenantStore + ShardStore + KeyStore + UploadStore + DocumentStore + JobStore + DeadLetterStore
+    TenantStore
+    + ShardStore
+    + KeyStore
+    + UploadStore
+    + DocumentStore
+    + JobStore
+    + PartStore
+    + DeadLetterStore
 {
     async fn ping(&self) -> StoreResult<()>;
 }

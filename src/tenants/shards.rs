@@ -11,9 +11,10 @@
 /// Tables that hold one tenant's data, in the order a move copies them
 /// (parents first). `upload_parts` has no `tenant_id`: it goes with its
 /// upload.
-pub const TENANT_TABLES: [&str; 7] = [
+pub const TENANT_TABLES: [&str; 8] = [
     "documents",
     "jobs",
+    "job_parts",
     "document_shares",
     "uploads",
     "upload_parts",

@@ -202,8 +202,54 @@ impl World {
 
     /// A delivery whose OCR engine is `ocr`.
     pub fn deliver_with_ocr(&self, job_id: &str, ocr: &dyn quire::ports::Ocr) -> Disposition {
+        let limits = RunnerLimits::of(&self.app.config);
+        block_on(process_delivery(self.runner_ports(ocr), limits, job_id))
+    }
+
+    /// A delivery of one part of a split job.
+    pub fn deliver_part(&self, job_id: &str, part: u32) -> Disposition {
+        let limits = RunnerLimits::of(&self.app.config);
+        let ports = self.runner_ports(&self.ocr);
+        block_on(quire::jobs::runner::parts::process_part(
+            ports, limits, job_id, part,
+        ))
+    }
+
+    /// Delivers every message on the queue, and those they send, in order;
+    /// retried ones again. The deliveries made.
+    pub fn drain_queue(&self) -> usize {
+        let mut at = 0;
+        while at < self.app.queue.sent.borrow().len() {
+            let msg = self.app.queue.sent.borrow()[at].clone();
+            at += 1;
+            let outcome = match msg.part {
+                Some(part) => self.deliver_part(&msg.job_id, part),
+                None => self.deliver(&msg.job_id),
+            };
+            if outcome != Disposition::Ack {
+                self.app.queue.sent.borrow_mut().push(msg);
+            }
+            assert!(at < 10_000, "the queue never drains");
+        }
+        at
+    }
+
+    fn runner_ports<'a>(
+        &'a self,
+        ocr: &'a dyn quire::ports::Ocr,
+    ) -> RunnerPorts<
+        'a,
+        MemMeta,
+        EncryptedBlobs<MemBlobs, CountingEntropy>,
+        ManualClock,
+        MemWebhooks,
+        MemQueue,
+        MemGate,
+        ScriptedLlm,
+        MemBreakers,
+    > {
         self.app.breakers.now_ms.set(self.clock.0.get());
-        let ports = RunnerPorts {
+        RunnerPorts {
             meta: &self.app.meta,
             blobs: &self.app.blobs,
             clock: &self.clock,
@@ -214,14 +260,7 @@ impl World {
             breakers: &self.app.breakers,
             llm_config: &self.app.config.llm,
             ocr,
-        };
-        let limits = RunnerLimits {
-            max_attempts: self.app.config.job_max_attempts,
-            lease_ms: self.app.config.job_lease_ms,
-            retry_window_ms: self.app.config.job_retry_window_ms,
-            in_flight: self.app.config.tenant_jobs_in_flight,
-        };
-        block_on(process_delivery(ports, limits, job_id))
+        }
     }
 
     /// The job ids sent to the queue, in order.

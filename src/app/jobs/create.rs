@@ -36,7 +36,7 @@ pub async fn create<P: Ports>(
             return finish_earlier_try(app, ctx, who, &body, job).await;
         }
     }
-    admit(app, ctx, who, &body, doc.size_bytes).await?;
+    admit(app, ctx, who, &body, (&doc.media_type, doc.size_bytes)).await?;
     let job = Job {
         id: new_id("job", ctx.now_ms, &app.entropy),
         tenant_id: who.tenant_id.clone(),
@@ -129,14 +129,16 @@ async fn admit<P: Ports>(
     ctx: &Ctx,
     who: &Principal,
     body: &CreateJobRequest,
-    size_bytes: u64,
+    (media_type, size_bytes): (&str, u64),
 ) -> Result<(), ApiError> {
-    // Processing reads the whole document into the isolate's memory.
-    if size_bytes > app.config.max_process_bytes {
+    // A document is read whole into the isolate's memory, except a large
+    // PDF, read in parts of pages by range.
+    if !app.config.split.admits(media_type, size_bytes) {
         return Err(ApiError::Invalid(
             "document_too_large",
             format!(
-                "the document has {} bytes; jobs process documents of up to {} (MAX_PROCESS_BYTES)",
+                "the document has {} bytes; jobs read documents of up to {} whole \
+                 (MAX_PROCESS_BYTES), and larger ones only if they are PDFs (read in parts)",
                 size_bytes, app.config.max_process_bytes
             ),
         ));
@@ -180,6 +182,7 @@ async fn enqueue<P: Ports>(
     job: &Job,
 ) -> Result<(), ApiError> {
     let msg = JobMessage {
+        part: None,
         job_id: job.id.clone(),
         shard: who.shard,
         traceparent: ctx.trace.as_ref().map(|t| t.header()),

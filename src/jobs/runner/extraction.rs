@@ -160,23 +160,38 @@ fn mean_confidence(words: &[ocr::OcrWord]) -> f32 {
 /// their pages are. A page image that cannot be decoded is a warning.
 async fn read_scans(engine: &Reader<'_>, mut ex: Extraction, scans: &[PageImage]) -> Extraction {
     for scan in scans {
-        let (elements, warnings) = match scan.raster(&Limits::default()) {
-            Ok(image) => engine.page(&image, scan.page).await,
-            Err(e) => (
-                Vec::new(),
-                vec![format!(
-                    "ocr_failed: page {}: its image could not be decoded: {e}",
-                    scan.page
-                )],
-            ),
-        };
-        let at = ex
-            .elements
-            .iter()
-            .position(|e| e.page.unwrap_or(1) > scan.page)
-            .unwrap_or(ex.elements.len());
-        ex.elements.splice(at..at, elements);
+        let (elements, warnings) = scan_reading(engine, scan).await;
+        for element in elements {
+            crate::extract::split::place(&mut ex, element);
+        }
         ex.warnings.extend(warnings);
     }
     ex
+}
+
+/// The scanned pages of one part of a split PDF, read into the part.
+pub(crate) async fn read_part_scans(
+    engine: &dyn Ocr,
+    models: &[OcrModel],
+    part: &mut crate::extract::split::Part,
+) {
+    let reader = Reader { engine, models };
+    for scan in std::mem::take(&mut part.scans) {
+        let (elements, warnings) = scan_reading(&reader, &scan).await;
+        part.ocr.extend(elements);
+        part.warn(warnings);
+    }
+}
+
+async fn scan_reading(engine: &Reader<'_>, scan: &PageImage) -> (Vec<Element>, Vec<String>) {
+    match scan.raster(&Limits::default()) {
+        Ok(image) => engine.page(&image, scan.page).await,
+        Err(e) => (
+            Vec::new(),
+            vec![format!(
+                "ocr_failed: page {}: its image could not be decoded: {e}",
+                scan.page
+            )],
+        ),
+    }
 }

@@ -1,0 +1,96 @@
+//! When a job reads its document in parts: PDFs larger than
+//! `SPLIT_MIN_BYTES` are read as ranges of `SPLIT_PAGES` pages, each a
+//! queue message of its own, at most `SPLIT_IN_FLIGHT` of one job at once
+//! (so one tenant's large document does not fill the queue), then merged
+//! in page order ([`super::runner::parts`]).
+
+use crate::config::read::whole;
+use crate::config::ConfigError;
+use crate::documents::Document;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Split {
+    /// PDFs larger than this are read in parts.
+    pub min_bytes: u64,
+    /// Pages per part.
+    pub pages: u32,
+    /// A job's parts on the queue at once.
+    pub in_flight: u32,
+    /// The largest document read whole (any format; PDFs that cannot be
+    /// read in parts, such as encrypted ones, too).
+    pub max_whole_bytes: u64,
+}
+
+impl Default for Split {
+    fn default() -> Split {
+        Split {
+            min_bytes: 8 * 1024 * 1024,
+            pages: 50,
+            in_flight: 4,
+            max_whole_bytes: 25 * 1024 * 1024,
+        }
+    }
+}
+
+impl Split {
+    pub fn from_lookup(get: &impl Fn(&str) -> Option<String>) -> Result<Split, ConfigError> {
+        let d = Split::default();
+        let pages = whole(get, "SPLIT_PAGES", u64::from(d.pages))?;
+        if !(1..=500).contains(&pages) {
+            return Err(ConfigError::Invalid(
+                "SPLIT_PAGES",
+                "between 1 and 500 pages per part".into(),
+            ));
+        }
+        Ok(Split {
+            min_bytes: whole(get, "SPLIT_MIN_BYTES", d.min_bytes)?,
+            pages: pages as u32,
+            in_flight: whole(get, "SPLIT_IN_FLIGHT", u64::from(d.in_flight))?.clamp(1, 100) as u32,
+            max_whole_bytes: whole(get, "MAX_PROCESS_BYTES", d.max_whole_bytes)?,
+        })
+    }
+
+    /// Whether a job reads this document in parts.
+    pub fn applies(&self, doc: &Document) -> bool {
+        doc.media_type == "application/pdf" && doc.size_bytes > self.min_bytes
+    }
+
+    /// Whether a job may take a document of this type and size: read
+    /// whole within `MAX_PROCESS_BYTES`, or a PDF read in parts.
+    pub fn admits(&self, media_type: &str, size_bytes: u64) -> bool {
+        size_bytes <= self.max_whole_bytes
+            || (media_type == "application/pdf" && size_bytes > self.min_bytes)
+    }
+
+    /// Page ranges of `pages` pages in parts.
+    pub fn ranges(&self, pages: u32) -> Vec<(u32, u32)> {
+        let size = self.pages.max(1);
+        (0..pages.max(1).div_ceil(size))
+            .map(|i| (i * size + 1, ((i + 1) * size).min(pages.max(1))))
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ranges_cover_every_page_once_in_order() {
+        let s = Split {
+            pages: 50,
+            ..Split::default()
+        };
+        assert_eq!(s.ranges(120), vec![(1, 50), (51, 100), (101, 120)]);
+        assert_eq!(s.ranges(50), vec![(1, 50)]);
+        assert_eq!(s.ranges(0), vec![(1, 1)]);
+    }
+
+    #[test]
+    fn large_pdfs_are_admitted_and_other_large_formats_are_not() {
+        let s = Split::default();
+        assert!(s.admits("application/pdf", 4 * 1024 * 1024 * 1024));
+        assert!(!s.admits("text/plain", 26 * 1024 * 1024));
+        assert!(s.admits("text/plain", 1024));
+    }
+}
