@@ -38,3 +38,29 @@ export function onePage(resources, content, more = []) {
     ...more,
   ]);
 }
+
+/**
+ * A PDF of `pages` pages, each saying "page N says hello." and carrying
+ * `filler` bytes of text that does not compress (so the file has weight),
+ * its pages in one flat page tree, streams stored as they are.
+ */
+export function manyPages(pages, filler = 0) {
+  const kids = Array.from({ length: pages }, (_, i) => `${4 + 2 * i} 0 R`).join(" ");
+  const objects = [
+    Buffer.from("<< /Type /Catalog /Pages 2 0 R >>"),
+    Buffer.from(`<< /Type /Pages /Kids [${kids}] /Count ${pages} >>`),
+    Buffer.from("<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>"),
+  ];
+  let seed = 0x2545f491;
+  for (let i = 0; i < pages; i++) {
+    objects.push(Buffer.from(`<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Resources << /Font << /F1 3 0 R >> >> /Contents ${5 + 2 * i} 0 R >>`));
+    let noise = "";
+    while (noise.length < filler) {
+      seed ^= seed << 13; seed ^= seed >>> 17; seed ^= seed << 5;
+      noise += (seed >>> 0).toString(16).padStart(8, "0") + " ";
+    }
+    const content = Buffer.from(`BT /F1 10 Tf 72 700 Td (page ${i + 1} says hello.) Tj ET\n% ${noise}\n`);
+    objects.push(Buffer.concat([Buffer.from(`<< /Length ${content.length} >>\nstream\n`), content, Buffer.from("\nendstream")]));
+  }
+  return pdfOf(objects);
+}

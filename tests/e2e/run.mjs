@@ -35,6 +35,10 @@ try {
     PLAN_BUDGETS: "llm-tiny:llm_tokens=10",
     // Rollups go to D1 after every request, so tests read them at once.
     METRICS_FLUSH_SECONDS: "0",
+    // PDFs over 1.5 MB are read in parts of 25 pages (split.test.mjs);
+    // every other document of the suite is smaller.
+    SPLIT_MIN_BYTES: "1500000",
+    SPLIT_PAGES: "25",
   };
   server = await startServer({ vars, logName: "e2e-wrangler" });
   const files = readdirSync(here).filter((f) => f.endsWith(".test.mjs")).sort().map((f) => path.join(here, f));
