@@ -7,29 +7,11 @@
 // so cases run from the smallest expected growth to the largest.
 //
 //   MEMORY_BODY_MB (400)  size of the streamed hostile bodies
-import { readdirSync, readFileSync } from "node:fs";
 import { onePage } from "../tests/e2e/pdfs.mjs";
 import { startServer } from "./local-server.mjs";
+import { workerdRss } from "./rss.mjs";
 
 const BODY_MB = Number(process.env.MEMORY_BODY_MB ?? 400);
-
-/** RSS in bytes of every workerd process in the server's process group. */
-function workerdRss(pgid) {
-  let total = 0;
-  for (const pid of readdirSync("/proc").filter((p) => /^\d+$/.test(p))) {
-    try {
-      const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-      const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-      const comm = stat.slice(stat.indexOf("(") + 1, stat.lastIndexOf(")"));
-      if (Number(fields[2]) !== pgid || !comm.includes("workerd")) continue;
-      const status = readFileSync(`/proc/${pid}/status`, "utf8");
-      total += Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0) * 1024;
-    } catch {
-      // gone meanwhile
-    }
-  }
-  return total;
-}
 
 /** A stream of `mb` MiB of zeros, sent chunked (no Content-Length). */
 function zeros(mb) {
