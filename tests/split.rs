@@ -88,6 +88,12 @@ fn a_large_pdf_read_in_parts_gives_what_a_whole_read_gives() {
         2
     );
     drop(sent);
+    // What the parts read is the job's: they fetched the file by range.
+    let used = &split.job(&job)["resources"];
+    assert!(
+        used["bytes_read"].as_u64().unwrap() >= pdf.len() as u64 / 2,
+        "{used}"
+    );
     let whole = world("100000000");
     let (_, read_whole) = extract_text(&whole, &pdf);
     assert_eq!(parted, read_whole);

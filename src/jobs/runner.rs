@@ -210,8 +210,8 @@ where
     let (meta, clock) = (ports.meta, ports.clock);
     let result = match run(ports, limits, &job).await {
         Ok(mut used) => {
-            used.bytes_read = bytes_read.get();
-            used.wasm_memory_bytes = wasm_memory_bytes();
+            used.bytes_read += bytes_read.get();
+            used.wasm_memory_bytes = used.wasm_memory_bytes.max(wasm_memory_bytes());
             meta.complete_job(&job.id, clock.now_ms(), &used)
                 .await
                 .map_err(RunFailure::from)
@@ -281,7 +281,7 @@ where
     set_progress(ports, job, 10, &states).await?;
     let prepare_ms = lap.split();
     let languages = crate::commands::ocr_languages(&job.commands);
-    let extraction = parts::extraction_of(ports, limits, job, &doc, &languages)
+    let (extraction, parts_used) = parts::extraction_of(ports, limits, job, &doc, &languages)
         .await?
         .ok_or(RunFailure::Parked)?;
     let extract_ms = lap.split();
@@ -319,7 +319,9 @@ where
         llm_ms,
         commands_ms: lap.split(),
         pages: extraction.pages,
-        ..Resources::default()
+        // What the parts of a split document read and held, beside this run's.
+        bytes_read: parts_used.bytes_read,
+        wasm_memory_bytes: parts_used.wasm_memory_bytes,
     })
 }
 

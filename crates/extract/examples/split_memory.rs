@@ -50,7 +50,9 @@ fn mib(n: usize) -> String {
 fn main() {
     let mut args = std::env::args().skip(1);
     let path = args.next().expect("a PDF file");
-    let per_part: u32 = args.next().map_or(50, |n| n.parse().expect("pages per part"));
+    let per_part: u32 = args
+        .next()
+        .map_or(50, |n| n.parse().expect("pages per part"));
     let size = std::fs::metadata(&path).expect("the file").len();
 
     let started = Instant::now();

@@ -21,18 +21,22 @@ use crate::ports::{BlobStore, Clock, JobQueue, MetaStore};
 /// Rounds of range reads one step may take (the page tree's depth and
 /// the chains of objects a page draws with are far shorter).
 const MAX_ROUNDS: usize = 64;
+/// The most pages of a document read in parts (its merged result is held
+/// at once; whole reads stop at 2,000).
+const MAX_PAGES: u32 = 10_000;
 /// Times a part is read before it is given up as unreadable.
 const PART_ATTEMPTS: u32 = 5;
 
-/// The job's extraction: read whole, or from its parts; `None` when the
-/// run parked to wait for parts.
+/// The job's extraction: read whole, or from its parts (with what the
+/// parts used: bytes read summed, Wasm memory at its highest); `None`
+/// when the run parked to wait for parts.
 pub(super) async fn extraction_of<M, B, C, W, Q, U, L, K>(
     ports: &RunnerPorts<'_, M, B, C, W, Q, U, L, K>,
     limits: RunnerLimits,
     job: &Job,
     doc: &Document,
     languages: &[String],
-) -> Result<Option<Extraction>, RunFailure>
+) -> Result<Option<(Extraction, PartUse)>, RunFailure>
 where
     M: MetaStore,
     B: BlobStore,
@@ -43,16 +47,16 @@ where
     let cache_key = extraction_key(&doc.tenant_id, &doc.sha256, languages);
     let cached = match limits.split.applies(doc) {
         true => blobs.get(&cache_key).await?,
-        false => return extraction(blobs, ports.ocr, doc, languages).await.map(Some),
+        false => return whole(extraction(blobs, ports.ocr, doc, languages).await),
     };
     if let Some(ex) = cached.and_then(|c| serde_json::from_slice::<Extraction>(&c).ok()) {
-        return Ok(Some(ex));
+        return Ok(Some((ex, PartUse::default())));
     }
     let mut parts = again(ports.clock, || meta.job_parts(&job.id)).await?;
     if parts.is_empty() {
         let Some(ranges) = plan(blobs, limits, doc).await? else {
             // Not readable in parts, and small enough to read whole.
-            return extraction(blobs, ports.ocr, doc, languages).await.map(Some);
+            return whole(extraction(blobs, ports.ocr, doc, languages).await);
         };
         meta.plan_parts(&doc.tenant_id, &job.id, &ranges).await?;
         parts = meta.job_parts(&job.id).await?;
@@ -74,12 +78,22 @@ where
     if let Ok(json) = serde_json::to_vec(&ex) {
         let _ = blobs.put(&cache_key, json, "application/json").await;
     }
+    let mut used = PartUse::default();
     for p in &parts {
         let _ = blobs
             .delete(&part_key(&job.tenant_id, &job.id, p.part))
             .await;
+        used.bytes_read += p.used.bytes_read;
+        used.wasm_memory_bytes = used.wasm_memory_bytes.max(p.used.wasm_memory_bytes);
+        used.ms += p.used.ms;
     }
-    Ok(Some(ex))
+    Ok(Some((ex, used)))
+}
+
+fn whole(
+    read: Result<Extraction, RunFailure>,
+) -> Result<Option<(Extraction, PartUse)>, RunFailure> {
+    read.map(|ex| Some((ex, PartUse::default())))
 }
 
 /// The page ranges of a PDF read in parts; `None` when it cannot be read
@@ -92,6 +106,10 @@ async fn plan(
 ) -> Result<Option<Vec<(u32, u32)>>, RunFailure> {
     let mut sparse = Sparse::new(doc.size_bytes, Limits::default());
     match drive(blobs, doc, &mut sparse, |s| s.page_count()).await {
+        Ok(pages) if pages > MAX_PAGES => Err(RunFailure::Permanent(JobError::new(
+            "document_too_large",
+            format!("this PDF has {pages} pages; jobs read documents of up to {MAX_PAGES}"),
+        ))),
         Ok(pages) => Ok(Some(limits.split.ranges(pages))),
         Err(RunFailure::Permanent(_)) if doc.size_bytes <= limits.split.max_whole_bytes => Ok(None),
         Err(RunFailure::Permanent(e)) => Err(RunFailure::Permanent(JobError::new(

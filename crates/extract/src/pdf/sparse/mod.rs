@@ -23,6 +23,12 @@ use std::collections::{BTreeMap, BTreeSet, HashSet};
 const WINDOW: u64 = 64 * 1024;
 /// Spans closer than this are fetched as one.
 const JOIN_GAP: u64 = 16 * 1024;
+/// Reads asked for in one round at most (each is a subrequest of the
+/// Worker's invocation, which has a ceiling): past this, the spans with
+/// the smallest gaps between them are fetched as one.
+pub const MAX_SPANS: usize = 12;
+/// Objects one document's cross-reference sections may name.
+const MAX_OBJECTS: usize = 1_000_000;
 
 /// Why a step stopped.
 #[derive(Debug)]
@@ -133,7 +139,8 @@ impl Sparse {
             _ => {
                 // What was supplied for the last need has been used.
                 self.bytes.clear();
-                Err(Fault::Need(joined(std::mem::take(&mut self.want))))
+                let spans = joined(std::mem::take(&mut self.want));
+                Err(Fault::Need(fewest(spans, MAX_SPANS)))
             }
         }
     }
@@ -189,16 +196,21 @@ impl Sparse {
             };
             self.sections.queue.pop();
             self.sections.read.insert(at);
-            self.take_section(section);
+            self.take_section(section)?;
         }
         self.finish_sections()?;
         Ok(true)
     }
 
-    fn take_section(&mut self, section: xref::Section) {
+    fn take_section(&mut self, section: xref::Section) -> Result<(), ExtractError> {
         let s = &mut self.sections;
         for (id, entry) in section.entries {
             s.entries.entry(id).or_insert(entry);
+        }
+        if s.entries.len() > MAX_OBJECTS {
+            return Err(ExtractError::TooLarge(format!(
+                "more than {MAX_OBJECTS} objects in its cross-reference sections"
+            )));
         }
         let offset = |key: &[u8]| {
             section
@@ -217,6 +229,7 @@ impl Sparse {
         if s.trailer.is_none() {
             s.trailer = Some(section.trailer);
         }
+        Ok(())
     }
 
     fn finish_sections(&mut self) -> Result<(), ExtractError> {
@@ -379,6 +392,20 @@ fn joined(want: BTreeSet<(u64, u64)>) -> Vec<(u64, u64)> {
         }
     }
     out
+}
+
+/// At most `max` spans: the two with the smallest gap between them are
+/// joined until so.
+fn fewest(mut spans: Vec<(u64, u64)>, max: usize) -> Vec<(u64, u64)> {
+    while spans.len() > max.max(1) {
+        let i = (0..spans.len() - 1)
+            .min_by_key(|&i| spans[i + 1].0.saturating_sub(spans[i].0 + spans[i].1))
+            .unwrap_or(0);
+        let (at, len) = spans.remove(i + 1);
+        let first = &mut spans[i];
+        first.1 = (at + len).max(first.0 + first.1) - first.0;
+    }
+    spans
 }
 
 #[cfg(test)]

@@ -139,3 +139,19 @@ fn spans_close_together_are_fetched_as_one() {
     let want: BTreeSet<(u64, u64)> = [(0, 10), (100, 10), (1_000_000, 5)].into();
     assert_eq!(joined(want), vec![(0, 110), (1_000_000, 5)]);
 }
+
+#[test]
+fn a_round_asks_for_at_most_a_dozen_reads() {
+    let spans: Vec<(u64, u64)> = (0..100)
+        .map(|i| (i * 100_000 + (i % 7) * 1_000, 50))
+        .collect();
+    let few = fewest(spans.clone(), MAX_SPANS);
+    assert_eq!(few.len(), MAX_SPANS);
+    // Every byte asked for is still covered.
+    for (at, len) in spans {
+        assert!(
+            few.iter().any(|(o, l)| *o <= at && at + len <= o + l),
+            "{at}"
+        );
+    }
+}
