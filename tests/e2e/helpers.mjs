@@ -1,8 +1,8 @@
 // Shared helpers for end-to-end tests: a tiny client for the running worker.
 import assert from "node:assert/strict";
-import { execFileSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import path from "node:path";
+import { localSql } from "../../scripts/local-sql.mjs";
 
 export const BASE = process.env.QUIRE_URL;
 export const ADMIN_KEY = process.env.QUIRE_ADMIN_KEY;
@@ -139,7 +139,7 @@ export function callsIn(logText, requestId) {
   return calls;
 }
 
-export { localSql } from "../../scripts/local-sql.mjs";
+export { localSql };
 
 /** The local databases' bindings: the directory (also shard 0), then the shards (DB_2 is the EU one). */
 export const SHARD_DBS = ["DB", "DB_1", "DB_2"];
