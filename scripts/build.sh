@@ -18,12 +18,21 @@ export WASM_BINDGEN_BIN ESBUILD_BIN
 # other and every build would recompile (and race when two `wrangler dev`
 # build at once, as the e2e tests do).
 # The API worker is built for size (`opt-level = "z"`: its module is its
-# cold start, and its requests wait on I/O, not on its code); the jobs
-# worker keeps the release profile's "s".
+# cold start, and its requests wait on I/O, not on its code). The jobs
+# worker is built for speed: `opt-level = 3` and Wasm SIMD (`simd128`,
+# which V8 and so workerd run; memchr's searches and the inflaters use
+# it): PDF extraction in workerd went from 0.29x to 0.83-1.07x of native
+# pages/s (`npm run bench:extract`, docs/MEASUREMENTS.md).
+# QUIRE_JOBS_OPT_LEVEL and QUIRE_JOBS_RUSTFLAGS override both (to measure).
 build() {
-  if [ "$1" = api ]; then level=z; else level=s; fi
-  CARGO_PROFILE_RELEASE_OPT_LEVEL=$level CARGO_TARGET_DIR="target/worker-$1" \
-    worker-build --release --out-dir "build/.next/$1" . --features "$1"
+  if [ "$1" = api ]; then
+    CARGO_PROFILE_RELEASE_OPT_LEVEL=z CARGO_TARGET_DIR="target/worker-$1" \
+      worker-build --release --out-dir "build/.next/$1" . --features "$1"
+  else
+    CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS="${QUIRE_JOBS_RUSTFLAGS--C target-feature=+simd128}" \
+    CARGO_PROFILE_RELEASE_OPT_LEVEL="${QUIRE_JOBS_OPT_LEVEL:-3}" CARGO_TARGET_DIR="target/worker-$1" \
+      worker-build --release --out-dir "build/.next/$1" . --features "$1"
+  fi
   # Optional size pass (binaryen's JS build, about 40 s). Once the name
   # section is stripped it makes the module smaller raw but larger gzipped
   # (`npm run bench:size` measures both), so deploys do not use it.
