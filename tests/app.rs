@@ -1980,3 +1980,61 @@ fn a_move_to_a_shard_the_deployment_lacks_is_refused_and_changes_nothing() {
     assert_problem(&operator("{"), 422, "invalid_body");
     assert_eq!(w.upload("text/plain", b"still writable").status, 201);
 }
+
+/// A classic little-endian TIFF of grey pages (`w` × `h`, uncompressed),
+/// one flat shade each, each page's directory pointing at the next.
+fn tiff_of(w: u16, h: u16, shades: &[u8]) -> Vec<u8> {
+    let mut out = b"II\x2a\x00\x00\x00\x00\x00".to_vec();
+    let mut link = 4;
+    for &shade in shades {
+        let strip = out.len() as u32;
+        out.extend(std::iter::repeat_n(shade, usize::from(w) * usize::from(h)));
+        let dir = out.len() as u32;
+        out[link..link + 4].copy_from_slice(&dir.to_le_bytes());
+        let entries: [(u16, u16, u32); 9] = [
+            (256, 3, u32::from(w)),
+            (257, 3, u32::from(h)),
+            (258, 3, 8),
+            (259, 3, 1),
+            (262, 3, 1),
+            (273, 4, strip),
+            (277, 3, 1),
+            (278, 3, u32::from(h)),
+            (279, 4, u32::from(w) * u32::from(h)),
+        ];
+        out.extend(9u16.to_le_bytes());
+        for (tag, kind, value) in entries {
+            out.extend(tag.to_le_bytes());
+            out.extend(kind.to_le_bytes());
+            out.extend(1u32.to_le_bytes());
+            out.extend(value.to_le_bytes());
+        }
+        link = out.len();
+        out.extend(0u32.to_le_bytes());
+    }
+    out
+}
+
+#[test]
+fn every_page_of_a_multi_page_tiff_is_read_by_ocr_on_its_own_page() {
+    let mut w = spawn_app_with(&[
+        ("MAX_UPLOAD_BYTES", "100000"),
+        ("USAGE_BUDGETS", "stored_bytes=100000"),
+    ]);
+    w.ocr.words = vec![ocr_word("Fax", 10, 10, true)];
+    let tiff = tiff_of(64, 48, &[0, 128, 255]);
+    let job_id = w.job_id(&w.upload_id("image/tiff", &tiff));
+    assert_eq!(w.deliver(&job_id), Disposition::Ack);
+    let result = common::result_of(&w, &job_id, "extract");
+    assert_eq!(result["pages"], 3, "{result}");
+    let pages: Vec<u64> = result["elements"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["type"] != "page_break")
+        .map(|e| e["page"].as_u64().unwrap())
+        .collect();
+    assert_eq!(pages, vec![1, 2, 3]);
+    // Each page went to the engine as its own picture.
+    assert_eq!(*w.ocr.seen.borrow(), vec![(64, 48); 3]);
+}

@@ -8,6 +8,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { readFileSync } from "node:fs";
 import zlib from "node:zlib";
+import { createHash } from "node:crypto";
 import { api, corpus, createJob, extractCorpus, upload, waitForJob } from "./helpers.mjs";
 
 test("an image that is not what it says is refused; a broken one fails its job typed", async () => {
@@ -109,6 +110,36 @@ test("another OCR language: the operator installs French and a French scan reads
   });
   assert.equal(refused.status, 422, refused.text);
   assert.equal(refused.json.code, "unsupported_language");
+});
+
+test("every page of a multi-page TIFF is read by OCR in the runtime, each on its own page", { timeout: 180_000 }, async () => {
+  // 3.9 MB, over the suite's single-request limit: a resumable upload.
+  const tiff = corpus("img/layout-parser-paper-combined.tiff");
+  const sha256 = createHash("sha256").update(tiff).digest("hex");
+  const json = { "content-type": "application/json" };
+  const start = await api("POST", "/v1/uploads", {
+    headers: json,
+    body: JSON.stringify({ filename: "combined.tiff", content_type: "image/tiff", size: tiff.length, sha256 }),
+  });
+  assert.equal(start.status, 201, start.text);
+  const put = await fetch(`${process.env.QUIRE_URL}/v1/uploads/${start.json.id}/parts/1`, {
+    method: "PUT",
+    headers: { authorization: `Bearer ${process.env.QUIRE_ADMIN_KEY}`, "content-type": "application/octet-stream" },
+    body: tiff,
+  });
+  assert.equal(put.status, 200, await put.text());
+  const doc = await api("POST", `/v1/uploads/${start.json.id}/complete`);
+  assert.equal(doc.status, 201, doc.text);
+  const job = await waitForJob((await createJob(doc.json.id)).id, undefined, 120_000);
+  assert.equal(job.status, "succeeded", JSON.stringify(job.error));
+  const result = (await api("GET", `/v1/jobs/${job.id}/result`)).json;
+  assert.equal(result.pages, 2);
+  for (const page of [1, 2]) {
+    const text = result.elements.filter((e) => e.page === page && e.type !== "page_break").map((e) => e.text).join(" ");
+    assert.ok(text.replace(/\s+/g, "").length >= 40, `page ${page}: ${text.slice(0, 300)}`);
+  }
+  const warnings = result.warnings ?? [];
+  assert.ok(!warnings.some((w) => /^ocr_(no_text|failed|skipped)/.test(w)), JSON.stringify(warnings));
 });
 
 test("a scanned page image is read by OCR in the runtime: words, confidence, nothing left unread", async () => {

@@ -38,8 +38,8 @@ pub struct Raster {
     pub gray: Vec<u8>,
 }
 
-/// Decodes an image (the first frame of an animation or a multi-page
-/// TIFF) to grey, scaled to at most [`OCR_PIXELS`].
+/// Decodes an image (the first frame of an animation, the first page of
+/// a multi-page TIFF) to grey, scaled to at most [`OCR_PIXELS`].
 pub fn decode(media_type: &str, bytes: &[u8], limits: &Limits) -> Result<Raster, ExtractError> {
     let format = FORMATS
         .iter()
@@ -47,6 +47,80 @@ pub fn decode(media_type: &str, bytes: &[u8], limits: &Limits) -> Result<Raster,
         .map(|(_, f)| *f)
         .ok_or_else(|| ExtractError::Unsupported(media_type.to_string()))?;
     Ok(fit(decode_gray(format, bytes, limits)?))
+}
+
+/// Most pages of a TIFF looked for (its directories are a linked list a
+/// hostile file can make endless).
+const MAX_TIFF_PAGES: usize = 10_000;
+
+/// How many pages an image has: a TIFF's image directories (classic
+/// TIFF; a BigTIFF counts as one page), one for any other image.
+pub fn page_count(media_type: &str, bytes: &[u8]) -> usize {
+    match media_type {
+        "image/tiff" => tiff_directories(bytes).len().max(1),
+        _ => 1,
+    }
+}
+
+/// Page `index` (from 0) of an image, decoded as [`decode`] does: a later
+/// page of a TIFF is read by pointing a copy's header at its directory.
+pub fn decode_page(
+    media_type: &str,
+    bytes: &[u8],
+    index: usize,
+    limits: &Limits,
+) -> Result<Raster, ExtractError> {
+    if index == 0 {
+        return decode(media_type, bytes, limits);
+    }
+    let Some(&at) = tiff_directories(bytes).get(index) else {
+        return Err(ExtractError::Malformed(format!(
+            "the image has no page {}",
+            index + 1
+        )));
+    };
+    let mut copy = bytes.to_vec();
+    let offset = match &bytes[..2] {
+        b"II" => at.to_le_bytes(),
+        _ => at.to_be_bytes(),
+    };
+    copy[4..8].copy_from_slice(&offset);
+    decode(media_type, &copy, limits)
+}
+
+/// The offsets of a classic TIFF's image directories, in order; empty for
+/// anything else. A directory out of the file or met twice ends the list.
+fn tiff_directories(bytes: &[u8]) -> Vec<u32> {
+    let little = match bytes.get(..4) {
+        Some(b"II\x2a\x00") => true,
+        Some(b"MM\x00\x2a") => false,
+        _ => return Vec::new(),
+    };
+    let u16_at = |at: usize| -> Option<u16> {
+        let b: [u8; 2] = bytes.get(at..at + 2)?.try_into().ok()?;
+        Some(if little {
+            u16::from_le_bytes(b)
+        } else {
+            u16::from_be_bytes(b)
+        })
+    };
+    let u32_at = |at: usize| -> Option<u32> {
+        let b: [u8; 4] = bytes.get(at..at + 4)?.try_into().ok()?;
+        Some(if little {
+            u32::from_le_bytes(b)
+        } else {
+            u32::from_be_bytes(b)
+        })
+    };
+    let mut found = Vec::new();
+    let mut next = u32_at(4).unwrap_or(0);
+    while next != 0 && found.len() < MAX_TIFF_PAGES && !found.contains(&next) {
+        let at = next as usize;
+        let Some(entries) = u16_at(at) else { break };
+        found.push(next);
+        next = u32_at(at + 2 + 12 * usize::from(entries)).unwrap_or(0);
+    }
+    found
 }
 
 /// Decodes an image of a known format to grey, under the pixel cap and
@@ -110,6 +184,45 @@ pub(crate) fn fit(mut gray: GrayImage) -> Raster {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A TIFF of grey pages, each one flat shade, written by the `tiff`
+    /// crate (through `image`'s encoder, one page per call, then chained).
+    fn tiff_pages(shades: &[u8]) -> Vec<u8> {
+        let mut out = Cursor::new(Vec::new());
+        let mut encoder = tiff::encoder::TiffEncoder::new(&mut out).unwrap();
+        for &shade in shades {
+            let pixels = vec![shade; 40 * 30];
+            encoder
+                .write_image::<tiff::encoder::colortype::Gray8>(40, 30, &pixels)
+                .unwrap();
+        }
+        out.into_inner()
+    }
+
+    #[test]
+    fn every_page_of_a_multi_page_tiff_decodes() {
+        let tiff = tiff_pages(&[10, 120, 250]);
+        assert_eq!(page_count("image/tiff", &tiff), 3);
+        for (i, shade) in [10u8, 120, 250].into_iter().enumerate() {
+            let r = decode_page("image/tiff", &tiff, i, &Limits::default()).unwrap();
+            assert_eq!((r.width, r.height), (40, 30));
+            assert!(r.gray.iter().all(|g| *g == shade), "page {i}");
+        }
+        assert!(decode_page("image/tiff", &tiff, 3, &Limits::default()).is_err());
+    }
+
+    #[test]
+    fn a_tiff_whose_directories_loop_counts_each_once() {
+        let mut tiff = tiff_pages(&[10, 20]);
+        let dirs = tiff_directories(&tiff);
+        // The second directory's "next" points back at the first.
+        let entries = u16::from_le_bytes([tiff[dirs[1] as usize], tiff[dirs[1] as usize + 1]]);
+        let next = dirs[1] as usize + 2 + 12 * usize::from(entries);
+        tiff[next..next + 4].copy_from_slice(&dirs[0].to_le_bytes());
+        assert_eq!(page_count("image/tiff", &tiff), 2);
+        assert_eq!(page_count("image/png", &tiff), 1);
+        assert_eq!(page_count("image/tiff", b"II\x2a\x00\xff\xff\xff\x7f"), 1);
+    }
 
     fn png(width: u32, height: u32) -> Vec<u8> {
         let img = image::RgbaImage::from_pixel(width, height, image::Rgba([255, 0, 0, 255]));

@@ -5,7 +5,7 @@
 
 use super::RunFailure;
 use crate::documents::Document;
-use crate::extract::model::Element;
+use crate::extract::model::{Element, Kind};
 use crate::extract::{self, ocr, raster, ExtractError, Extraction, Limits, PageImage};
 use crate::jobs::{extraction_key, ocr_model_key, JobError};
 use crate::ports::ocr::OcrModel;
@@ -92,20 +92,56 @@ pub(crate) async fn extract_bytes(
     let engine = Reader { engine, models };
     let limits = Limits::default();
     if raster::is_image(media_type) {
-        let image = raster::decode(media_type, &bytes, &limits)?;
-        drop(bytes);
-        let (elements, warnings) = engine.page(&image, 1).await;
-        let ex = Extraction {
-            elements,
-            pages: 1,
-            warnings,
-        };
-        return Ok(ex);
+        return read_image(&engine, media_type, bytes).await;
     }
     let (ex, scans) = extract::extract_with_scans(media_type, &bytes)?;
     drop(bytes);
     let ex = read_scans(&engine, ex, &scans).await;
     extract::checked(ex, &limits)
+}
+
+/// An image read by OCR, every page of a multi-page TIFF (at most
+/// [`extract::MAX_OCR_PAGES`], the rest named in a warning), each decoded
+/// under its own budget and dropped before the next; a later page that
+/// cannot be decoded is a warning naming it.
+async fn read_image(
+    engine: &Reader<'_>,
+    media_type: &str,
+    bytes: Vec<u8>,
+) -> Result<Extraction, ExtractError> {
+    let pages = raster::page_count(media_type, &bytes);
+    let read = pages.min(extract::MAX_OCR_PAGES);
+    let (mut elements, mut warnings) = (Vec::new(), Vec::new());
+    for i in 0..read {
+        let page = i as u32 + 1;
+        if page > 1 {
+            elements.push(Element::new(Kind::PageBreak, "").on_page(page));
+        }
+        match raster::decode_page(media_type, &bytes, i, &Limits::default()) {
+            Ok(image) => {
+                let (read, said) = engine.page(&image, page).await;
+                elements.extend(read);
+                warnings.extend(said);
+            }
+            Err(e) if i == 0 => return Err(e),
+            Err(e) => warnings.push(format!(
+                "ocr_failed: page {page}: its image could not be decoded: {e}"
+            )),
+        }
+    }
+    if pages > read {
+        warnings.push(format!(
+            "ocr_skipped: {} pages were not read (page {}–{pages}): OCR reads at most {read} \
+             pages of a document",
+            pages - read,
+            read + 1
+        ));
+    }
+    Ok(Extraction {
+        elements,
+        pages: pages as u32,
+        warnings,
+    })
 }
 
 /// The engine and the models a document is read with.
