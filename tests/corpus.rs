@@ -141,6 +141,39 @@ fn utf16_corpus_files_read_the_same_words_as_their_utf8_twin() {
 }
 
 #[test]
+fn every_element_of_every_corpus_presentation_has_its_slide_and_a_box_on_it() {
+    let mut all = Vec::new();
+    files(&corpus_dir(), &mut all);
+    let pptx = "application/vnd.openxmlformats-officedocument.presentationml.presentation";
+    let mut boxed = 0;
+    for path in all
+        .iter()
+        .filter(|p| p.extension().is_some_and(|e| e == "pptx"))
+    {
+        let ex = extract(pptx, &std::fs::read(path).unwrap()).unwrap();
+        for el in ex
+            .elements
+            .iter()
+            .filter(|e| !matches!(e.kind, quire::extract::model::Kind::PageBreak))
+        {
+            let page = el.page.unwrap_or(0);
+            assert!((1..=ex.pages).contains(&page), "{path:?}: {el:?}");
+            let [l, t, r, b] = el
+                .bbox
+                .unwrap_or_else(|| panic!("{path:?}: no box: {el:?}"));
+            // Points from the slide's top-left corner (a shape may stand
+            // partly off the slide).
+            assert!(
+                l <= r && t <= b && l.is_finite() && b.is_finite(),
+                "{path:?}: {el:?}"
+            );
+            boxed += 1;
+        }
+    }
+    assert!(boxed >= 50, "{boxed} elements");
+}
+
+#[test]
 fn html_corpus_text_excludes_scripts_and_styles() {
     let dir = corpus_dir();
     for name in ["example-10k-1p.html", "fake-html.html", "ideas-page.html"] {

@@ -4,6 +4,7 @@
 mod docx;
 mod odt;
 mod pptx;
+mod shapes;
 mod xlsx;
 
 pub use docx::extract as docx;

@@ -1,33 +1,50 @@
 //! PPTX: one page per slide, in slide order. Title placeholders become
 //! headings, explicit bullets list items, tables tables, pictures their
-//! descriptions; slide numbers, dates and footers are left out.
+//! descriptions; slide numbers, dates and footers are left out. Each
+//! element carries its shape's box in points from the slide's top-left
+//! corner ([`shapes`]), a placeholder's inherited from its layout or
+//! master when it has none of its own.
 
+use super::shapes::{self, Geometry, Placeholder};
 use super::{numbered_parts, walk, Attrs, Ev, TableBuilder};
 use crate::model::{Builder, Element, Kind};
 use crate::zipped::Archive;
 use crate::{ExtractError, Extraction, Limits};
+use std::collections::HashMap;
 
 #[derive(Default)]
-struct Slide {
+struct Slide<'a> {
     b: Builder,
+    geo: Geometry,
+    /// The placeholders of the slide's layout and master.
+    inherits: (&'a [Placeholder], &'a [Placeholder]),
     /// Placeholder type of the current shape (`title`, `body`, `sldNum`…).
     placeholder: Option<String>,
+    /// Its index, which ties it to its layout's placeholder.
+    placeholder_idx: Option<String>,
+    /// A picture's description, pushed with its box at its end.
+    picture: Option<String>,
     para: Option<(String, Option<u8>)>,
     table: Option<TableBuilder>,
     in_text: bool,
     in_picture: bool,
 }
 
-impl Slide {
+impl Slide<'_> {
     fn start(&mut self, name: &str, a: &Attrs) {
+        self.geo.start(name, a);
         match name {
-            "sp" | "graphicFrame" => self.placeholder = None,
-            "ph" => self.placeholder = Some(a.get("type").unwrap_or("body").to_string()),
+            "sp" | "graphicFrame" => {
+                self.placeholder = None;
+                self.placeholder_idx = None;
+            }
+            "ph" => {
+                self.placeholder = Some(a.get("type").unwrap_or("body").to_string());
+                self.placeholder_idx = a.get("idx").map(str::to_string);
+            }
             "pic" => self.in_picture = true,
             "cNvPr" if self.in_picture => {
-                let alt = a.get("descr").unwrap_or("").trim();
-                self.b
-                    .push(Element::new(Kind::Image { alt: alt.into() }, alt));
+                self.picture = Some(a.get("descr").unwrap_or("").trim().to_string());
             }
             "p" => self.para = Some((String::new(), None)),
             "pPr" => {
@@ -50,15 +67,21 @@ impl Slide {
     }
 
     fn end(&mut self, name: &str) {
+        self.geo.end(name);
         match name {
             "t" => self.in_text = false,
-            "pic" => self.in_picture = false,
+            "pic" => {
+                self.in_picture = false;
+                if let Some(alt) = self.picture.take() {
+                    self.push(Element::new(Kind::Image { alt: alt.clone() }, alt));
+                }
+            }
             "p" => self.end_paragraph(),
             "tc" => self.with_table(TableBuilder::end_cell),
             "tr" => self.with_table(TableBuilder::end_row),
             "tbl" => {
                 if let Some(t) = self.table.take() {
-                    self.b.push(Element::table(t.rows));
+                    self.push(Element::table(t.rows));
                 }
             }
             _ => {}
@@ -94,7 +117,91 @@ impl Slide {
                 None => Kind::Paragraph,
             },
         };
-        self.b.push(Element::new(kind, text));
+        self.push(Element::new(kind, text));
+    }
+
+    /// Pushes an element with its shape's box.
+    fn push(&mut self, mut el: Element) {
+        el.bbox = self.geo.shape_box().or_else(|| {
+            let kind = self.placeholder.as_deref()?;
+            let (layout, master) = self.inherits;
+            shapes::inherited(kind, self.placeholder_idx.as_deref(), layout, master)
+        });
+        self.b.push(el);
+    }
+}
+
+/// The part a part's relationship of `kind` (`slideLayout`,
+/// `slideMaster`) points at, as a path in the package.
+fn related(zip: &mut Archive, part: &str, kind: &str) -> Result<Option<String>, ExtractError> {
+    let (dir, file) = part.rsplit_once('/').unwrap_or(("", part));
+    let Some(rels) = zip.read(&format!("{dir}/_rels/{file}.rels"))? else {
+        return Ok(None);
+    };
+    let suffix = format!("/{kind}");
+    let mut target = None;
+    walk(&rels, |ev| {
+        if let Ev::Start("Relationship", a) = ev {
+            if target.is_none() && a.get("Type").is_some_and(|t| t.ends_with(&suffix)) {
+                target = a.get("Target").map(str::to_string);
+            }
+        }
+    })?;
+    Ok(target.map(|t| resolve(dir, &t)))
+}
+
+/// A relationship's target, relative to `dir`, as a package path.
+fn resolve(dir: &str, target: &str) -> String {
+    let mut parts: Vec<&str> = match target.strip_prefix('/') {
+        Some(_) => Vec::new(),
+        None => dir.split('/').filter(|p| !p.is_empty()).collect(),
+    };
+    for piece in target.trim_start_matches('/').split('/') {
+        match piece {
+            ".." => {
+                parts.pop();
+            }
+            "." | "" => {}
+            p => parts.push(p),
+        }
+    }
+    parts.join("/")
+}
+
+/// The placeholders of each layout and master, read once.
+#[derive(Default)]
+struct Inherited {
+    parsed: HashMap<String, Vec<Placeholder>>,
+}
+
+impl Inherited {
+    /// The slide's layout and master names, their placeholders parsed.
+    fn of(
+        &mut self,
+        zip: &mut Archive,
+        slide: &str,
+    ) -> Result<(Option<String>, Option<String>), ExtractError> {
+        let layout = related(zip, slide, "slideLayout")?;
+        let master = match &layout {
+            Some(l) => related(zip, l, "slideMaster")?,
+            None => None,
+        };
+        for part in layout.iter().chain(master.iter()) {
+            if !self.parsed.contains_key(part) {
+                let found = match zip.read(part)? {
+                    Some(xml) => shapes::placeholders(&xml)?,
+                    None => Vec::new(),
+                };
+                self.parsed.insert(part.clone(), found);
+            }
+        }
+        Ok((layout, master))
+    }
+
+    fn get(&self, part: &Option<String>) -> &[Placeholder] {
+        part.as_ref()
+            .and_then(|p| self.parsed.get(p))
+            .map_or(&[], Vec::as_slice)
     }
 }
 
@@ -111,9 +218,14 @@ pub fn extract(bytes: &[u8], limits: &Limits) -> Result<Extraction, ExtractError
         )));
     }
     let mut elements = Vec::new();
+    let mut inherited = Inherited::default();
     for (i, name) in slides.iter().enumerate() {
         let xml = zip.require(name)?;
-        let mut slide = Slide::default();
+        let (layout, master) = inherited.of(&mut zip, name)?;
+        let mut slide = Slide {
+            inherits: (inherited.get(&layout), inherited.get(&master)),
+            ..Slide::default()
+        };
         let page = i as u32 + 1;
         slide.b.set_page(page);
         walk(&xml, |ev| match ev {
