@@ -188,28 +188,22 @@ async fn run(
     match msg.clone() {
         QueueEnvelope {
             job_id: Some(id),
-            part: Some(part),
+            part,
             ..
         } => {
-            let outcome = match for_message(&id) {
-                Ok(app) => {
-                    let read = run_part(&app, env, &id, part);
-                    within(app.config.job_lease_ms, read).await
+            // A run (or a part's read) never outlasts a job's lease: past
+            // it another delivery may take the job over anyway.
+            let outcome = match (for_message(&id), part) {
+                (Ok(app), Some(n)) => {
+                    within(app.config.job_lease_ms, run_part(&app, env, &id, n)).await
                 }
-                Err(_) => retry_later,
+                (Ok(app), None) => {
+                    within(app.config.job_lease_ms, run_job(&app, env, &id, trace)).await
+                }
+                (Err(_), _) => retry_later,
             };
-            Some(("job part", format!("{id}#{part}"), outcome))
-        }
-        QueueEnvelope {
-            job_id: Some(id), ..
-        } => {
-            let outcome = match for_message(&id) {
-                // A run never outlasts its lease: past it another delivery
-                // may take the job over anyway.
-                Ok(app) => within(app.config.job_lease_ms, run_job(&app, env, &id, trace)).await,
-                Err(_) => retry_later,
-            };
-            Some(("job", id, outcome))
+            let label = part.map_or(("job", id.clone()), |n| ("job part", format!("{id}#{n}")));
+            Some((label.0, label.1, outcome))
         }
         QueueEnvelope {
             delivery_id: Some(id),

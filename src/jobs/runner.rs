@@ -274,7 +274,7 @@ where
     L: LlmProvider,
     K: BreakerStore,
 {
-    let (meta, blobs, clock, usage) = (ports.meta, ports.blobs, ports.clock, ports.usage);
+    let (meta, clock, usage) = (ports.meta, ports.clock, ports.usage);
     let mut lap = Lap::new(clock);
     let mut states = resumed_states(job);
     let doc = load_document(meta, clock, job).await?;
@@ -292,27 +292,8 @@ where
         .collect();
     let mut llm = run_llm(ports, job, &done, &doc, &extraction).await?;
     let llm_ms = lap.split();
-    let step = 50 / job.commands.len().max(1);
-    for (i, command) in job.commands.iter().enumerate() {
-        if done[i] {
-            // Stored by an earlier run of this job, which failed later.
-            continue;
-        }
-        states[i].status = CommandStatus::Running;
-        set_progress(ports, job, (50 + step * i) as u8, &states).await?;
-        let outcome = match llm.remove(&i) {
-            Some(answer) => store_answer(blobs, job, command, answer, &mut states[i]).await,
-            None => run_command(blobs, job, &doc, &extraction, command).await,
-        };
-        states[i].status = match outcome {
-            Ok(()) => CommandStatus::Succeeded,
-            Err(_) => CommandStatus::Failed,
-        };
-        states[i].progress = 100;
-        let overall = (50 + step * (i + 1)).min(99) as u8;
-        set_progress(ports, job, overall, &states).await?;
-        outcome?;
-    }
+    let read = (&doc, &extraction);
+    run_commands(ports, job, read, (&done, &mut llm), &mut states).await?;
     Ok(Resources {
         prepare_ms,
         extract_ms,
@@ -323,6 +304,48 @@ where
         bytes_read: parts_used.bytes_read,
         wasm_memory_bytes: parts_used.wasm_memory_bytes,
     })
+}
+
+/// The commands in order, each stored with its state; those an earlier
+/// run finished (`done`) are skipped, LLM ones take their answer.
+async fn run_commands<M, B, C, W, Q, U, L, K>(
+    ports: &RunnerPorts<'_, M, B, C, W, Q, U, L, K>,
+    job: &Job,
+    (doc, extraction): (&crate::documents::Document, &crate::extract::Extraction),
+    (done, llm): (
+        &[bool],
+        &mut std::collections::HashMap<usize, crate::llm::engine::TaskOutcome>,
+    ),
+    states: &mut [super::CommandState],
+) -> Result<(), RunFailure>
+where
+    M: MetaStore,
+    B: BlobStore,
+    C: Clock,
+{
+    let blobs = ports.blobs;
+    let step = 50 / job.commands.len().max(1);
+    for (i, command) in job.commands.iter().enumerate() {
+        if done[i] {
+            // Stored by an earlier run of this job, which failed later.
+            continue;
+        }
+        states[i].status = CommandStatus::Running;
+        set_progress(ports, job, (50 + step * i) as u8, states).await?;
+        let outcome = match llm.remove(&i) {
+            Some(answer) => store_answer(blobs, job, command, answer, &mut states[i]).await,
+            None => run_command(blobs, job, doc, extraction, command).await,
+        };
+        states[i].status = match outcome {
+            Ok(()) => CommandStatus::Succeeded,
+            Err(_) => CommandStatus::Failed,
+        };
+        states[i].progress = 100;
+        let overall = (50 + step * (i + 1)).min(99) as u8;
+        set_progress(ports, job, overall, states).await?;
+        outcome?;
+    }
+    Ok(())
 }
 
 /// Wall time between the steps of a run.

@@ -4,8 +4,8 @@
 //! (so one tenant's large document does not fill the queue), then merged
 //! in page order ([`super::runner::parts`]).
 
+use crate::config::error::ConfigError;
 use crate::config::read::whole;
-use crate::config::ConfigError;
 use crate::documents::Document;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -47,6 +47,30 @@ fn mib(n: usize) -> String {
     format!("{:.1} MiB", n as f64 / 1024.0 / 1024.0)
 }
 
+/// Reads pages `first..=last` from the file by the spans they ask for:
+/// the bytes fetched and the rounds of fetches.
+fn read_from(file: &mut std::fs::File, size: u64, (first, last): (u32, u32)) -> (u64, u32) {
+    let limits = Limits::default();
+    let mut sparse = Sparse::new(size, limits.clone());
+    let mut rounds = 0;
+    loop {
+        match read_part(&mut sparse, first, last, &limits) {
+            Ok(_) => return (sparse.fetched(), rounds),
+            Err(Fault::Failed(e)) => panic!("pages {first}-{last}: {e}"),
+            Err(Fault::Need(spans)) => {
+                rounds += 1;
+                for (at, len) in spans {
+                    let len = len.min(size - at);
+                    let mut buf = vec![0; len as usize];
+                    file.seek(SeekFrom::Start(at)).expect("seek");
+                    file.read_exact(&mut buf).expect("read");
+                    sparse.supply(at, buf);
+                }
+            }
+        }
+    }
+}
+
 fn main() {
     let mut args = std::env::args().skip(1);
     let path = args.next().expect("a PDF file");
@@ -73,28 +97,7 @@ fn main() {
     for (i, first) in (1..=pages).step_by(per_part as usize).enumerate() {
         let last = (first + per_part - 1).min(pages);
         let started = Instant::now();
-        let ((fetched, rounds), peak) = peak_of(|| {
-            let limits = Limits::default();
-            let mut sparse = Sparse::new(size, limits.clone());
-            let mut rounds = 0;
-            loop {
-                match read_part(&mut sparse, first, last, &limits) {
-                    Ok(_) => break,
-                    Err(Fault::Failed(e)) => panic!("part {i}: {e}"),
-                    Err(Fault::Need(spans)) => {
-                        rounds += 1;
-                        for (at, len) in spans {
-                            let len = len.min(size - at);
-                            let mut buf = vec![0; len as usize];
-                            file.seek(SeekFrom::Start(at)).expect("seek");
-                            file.read_exact(&mut buf).expect("read");
-                            sparse.supply(at, buf);
-                        }
-                    }
-                }
-            }
-            (sparse.fetched(), rounds)
-        });
+        let ((fetched, rounds), peak) = peak_of(|| read_from(&mut file, size, (first, last)));
         worst = worst.max(peak);
         println!(
             "part {i} (pages {first}-{last}): peak heap {}, fetched {} in {rounds} rounds, {} ms",

@@ -268,28 +268,43 @@ where
         ms: ports.clock.now_ms().saturating_sub(started),
     };
     let now = ports.clock.now_ms();
-    let last = match meta
+    match meta
         .finish_part(job_id, part, error.as_deref(), used, now)
         .await
     {
-        Ok(last) => last,
+        Ok(last) => hand_on(&ports, limits, job_id, last, now).await,
         Err(_) => return retry,
-    };
-    // The job's message is sent once, by whoever unparks it; lost, the
-    // sweep finds the job's lapsed lease and sends it. Before the last,
-    // the next parts go in this one's place.
-    if last && meta.unpark_job(job_id).await.unwrap_or(false) {
-        let _ = send_job(ports.queue, meta.entered(), job_id).await;
-    } else if !last {
-        let stale = now.saturating_sub(limits.lease_ms);
-        if let Ok(due) = meta
-            .send_parts(job_id, limits.split.in_flight, now, stale)
-            .await
-        {
-            let _ = send(ports.queue, meta.entered(), job_id, &due).await;
-        }
     }
     Disposition::Ack
+}
+
+/// After a part: the job woken when it was the last (its message is sent
+/// once, by whoever unparks it; lost, the sweep finds the job's lapsed
+/// lease and sends it), else the next parts sent in this one's place.
+async fn hand_on<M, B, C, W, Q, U, L, K>(
+    ports: &RunnerPorts<'_, M, B, C, W, Q, U, L, K>,
+    limits: RunnerLimits,
+    job_id: &str,
+    last: bool,
+    now: u64,
+) where
+    M: MetaStore,
+    Q: JobQueue,
+{
+    let meta = ports.meta;
+    if last {
+        if meta.unpark_job(job_id).await.unwrap_or(false) {
+            let _ = send_job(ports.queue, meta.entered(), job_id).await;
+        }
+        return;
+    }
+    let stale = now.saturating_sub(limits.lease_ms);
+    if let Ok(due) = meta
+        .send_parts(job_id, limits.split.in_flight, now, stale)
+        .await
+    {
+        let _ = send(ports.queue, meta.entered(), job_id, &due).await;
+    }
 }
 
 async fn send_job(queue: &impl JobQueue, shard: u32, job_id: &str) -> Result<(), RunFailure> {
