@@ -44,11 +44,14 @@ impl Split {
                 "between 1 and 500 pages per part".into(),
             ));
         }
+        let max_whole_bytes = whole(get, "MAX_PROCESS_BYTES", d.max_whole_bytes)?;
         Ok(Split {
-            min_bytes: whole(get, "SPLIT_MIN_BYTES", d.min_bytes)?,
+            // Never above what a whole read takes: a PDF between the two
+            // could be read neither way.
+            min_bytes: whole(get, "SPLIT_MIN_BYTES", max_whole_bytes)?.min(max_whole_bytes),
             pages: pages as u32,
             in_flight: whole(get, "SPLIT_IN_FLIGHT", u64::from(d.in_flight))?.clamp(1, 100) as u32,
-            max_whole_bytes: whole(get, "MAX_PROCESS_BYTES", d.max_whole_bytes)?,
+            max_whole_bytes,
         })
     }
 
@@ -60,8 +63,7 @@ impl Split {
     /// Whether a job may take a document of this type and size: read
     /// whole within `MAX_PROCESS_BYTES`, or a PDF read in parts.
     pub fn admits(&self, media_type: &str, size_bytes: u64) -> bool {
-        size_bytes <= self.max_whole_bytes
-            || (media_type == "application/pdf" && size_bytes > self.min_bytes)
+        size_bytes <= self.max_whole_bytes || media_type == "application/pdf"
     }
 
     /// Page ranges of `pages` pages in parts.
@@ -95,5 +97,13 @@ mod tests {
         assert!(s.admits("application/pdf", 4 * 1024 * 1024 * 1024));
         assert!(!s.admits("text/plain", 26 * 1024 * 1024));
         assert!(s.admits("text/plain", 1024));
+        // A split size above the whole-read cap is brought down to it.
+        let env = |k: &str| match k {
+            "SPLIT_MIN_BYTES" => Some("900000000".to_string()),
+            "MAX_PROCESS_BYTES" => Some("1000".to_string()),
+            _ => None,
+        };
+        let s = Split::from_lookup(&env).unwrap();
+        assert_eq!((s.min_bytes, s.max_whole_bytes), (1000, 1000));
     }
 }
