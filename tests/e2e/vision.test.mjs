@@ -78,6 +78,17 @@ test("a scanned PDF's image pages (Group 4, and JPEG stored sideways) are decode
   assert.deepEqual(r.json.warnings, []);
 });
 
+test("a scanned PDF page stored as JPEG 2000 is decoded and read by OCR in the runtime", async () => {
+  const pdf = readFileSync(new URL("../../crates/extract/tests/fixtures/scanned-jpx.pdf", import.meta.url));
+  const r = await api("POST", "/__test/ocr", { headers: { "content-type": "application/pdf" }, body: pdf });
+  assert.equal(r.status, 200, r.text);
+  assert.equal(r.json.pages, 1);
+  for (const line of ["JPEG 2000 scans are decoded for OCR.", "Archives store their pages this way.", "Every word here should be read back."]) {
+    assert.ok(r.json.text.includes(line), `${line}: ${r.json.text}`);
+  }
+  assert.deepEqual(r.json.warnings, []);
+});
+
 test("another OCR language: the operator installs French and a French scan reads with its accents, where English drops them", async () => {
   const OPERATOR = process.env.QUIRE_OPERATOR_KEY;
   const scan = readFileSync(new URL("../../crates/extract/tests/fixtures/scanned-fr.pdf", import.meta.url));

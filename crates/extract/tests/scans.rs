@@ -38,3 +38,23 @@ fn without_an_ocr_engine_the_scanned_pages_are_named_in_a_warning() {
         ex.warnings
     );
 }
+
+/// A scan stored as JPEG 2000 (fixtures/scanned-jpx.pdf, written by
+/// fixtures/make_jpx_pdf.py): 1275 × 1650 grey with three lines of text.
+#[test]
+fn a_jpeg_2000_page_image_is_decoded_for_ocr() {
+    let pdf = include_bytes!("fixtures/scanned-jpx.pdf");
+    let (ex, scans) = extract_with_scans("application/pdf", pdf).unwrap();
+    assert_eq!(ex.pages, 1);
+    assert_eq!(scans.len(), 1);
+    let r = scans[0].raster(&Limits::default()).unwrap();
+    assert_eq!((r.width, r.height), (1275, 1650));
+    let dark = r.gray.iter().filter(|&&g| g < 96).count();
+    // Text in the top quarter only: dark there, white below.
+    let top = (r.width * r.height / 4) as usize;
+    let dark_top = r.gray[..top].iter().filter(|&&g| g < 96).count();
+    assert!(
+        dark > 5_000 && dark_top == dark,
+        "{dark} dark, {dark_top} in the top quarter"
+    );
+}

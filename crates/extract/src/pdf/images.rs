@@ -163,11 +163,7 @@ impl PageImage {
             Codec::Dct => crate::raster::decode_gray(ImageFormat::Jpeg, &data, limits)?,
             Codec::Fax => self.fax(&data, limits)?,
             Codec::Jbig2 => self.jbig2(&data, limits)?,
-            Codec::Jpx => {
-                return Err(ExtractError::Unsupported(
-                    "a JPEG 2000 (JPXDecode) page image".into(),
-                ))
-            }
+            Codec::Jpx => super::jpx::gray(&data, limits)?,
         };
         if self.inverted() && !matches!(self.color, Color::Indexed { .. }) {
             image::imageops::invert(&mut gray);
@@ -616,10 +612,11 @@ mod tests {
 
     #[test]
     fn pages_that_cannot_be_decoded_are_typed_refusals() {
+        // A JP2 signature and nothing after it.
         let jpx = raw(&dims("/Filter /JPXDecode"), b"\x00\x00\x00\x0cjP  ");
         assert!(matches!(
             page_raster(&scanned(jpx, UPRIGHT, "")),
-            Err(ExtractError::Unsupported(_))
+            Err(ExtractError::Malformed(_))
         ));
         let jbig2 = raw(
             &dims("/ColorSpace /DeviceGray /BitsPerComponent 1 /Filter /JBIG2Decode"),

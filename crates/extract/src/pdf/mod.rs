@@ -16,6 +16,7 @@ mod fonts;
 mod glyphs;
 pub mod images;
 mod inflate;
+mod jpx;
 mod layout;
 mod line;
 mod matrix;
