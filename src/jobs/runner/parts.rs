@@ -179,7 +179,8 @@ async fn merged(
             });
         read.push(part);
     }
-    let pages = parts.iter().map(|p| p.last_page).max().unwrap_or(1);
+    // The pages found, not the page tree's claimed count.
+    let pages = read.iter().map(|p| p.last).max().unwrap_or(1).max(1);
     checked(merge(read, pages), &Limits::default())
         .map_err(|e| RunFailure::Permanent(JobError::new(e.code(), e.to_string())))
 }

@@ -155,3 +155,28 @@ fn a_round_asks_for_at_most_a_dozen_reads() {
         );
     }
 }
+
+#[test]
+fn a_page_tree_claiming_more_pages_than_it_holds_gives_only_those_it_holds() {
+    let page = |content: u32| {
+        format!(
+            "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] \
+             /Resources << /Font << /F1 {FONT} >> >> /Contents {content} 0 R >>"
+        )
+        .into_bytes()
+    };
+    let pdf = pdf_of(&[
+        b"<< /Type /Catalog /Pages 2 0 R >>".to_vec(),
+        b"<< /Type /Pages /Kids [3 0 R 5 0 R] /Count 3000 >>".to_vec(),
+        page(4),
+        stream("", b"BT /F1 12 Tf 72 700 Td (one) Tj ET"),
+        page(6),
+        stream("", b"BT /F1 12 Tf 72 700 Td (two) Tj ET"),
+    ]);
+    assert_eq!(drive(&pdf, |s| s.page_count()).unwrap(), 3000);
+    let limits = Limits::default();
+    let part = drive(&pdf, |s| read_part(s, 1, 50, &limits)).unwrap();
+    assert_eq!((part.first, part.last), (1, 2));
+    let beyond = drive(&pdf, |s| read_part(s, 51, 100, &limits)).unwrap();
+    assert_eq!(beyond.last, 50, "nothing found past the pages it holds");
+}

@@ -15,6 +15,7 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Default, Serialize, Deserialize)]
 pub struct Part {
     pub first: u32,
+    /// The last page read (a failed part: the last it was to read).
     pub last: u32,
     blocks: Vec<Block>,
     warnings: Vec<String>,
@@ -69,9 +70,12 @@ pub fn read_part(sparse: &mut Sparse, first: u32, last: u32, limits: &Limits) ->
         read.page(&of.doc, page, &cache, limits)?;
     }
     read.cap_scans();
+    // The last page actually found: a page tree whose count claims more
+    // pages than it holds gives no empty pages past its end.
+    let found = of.pages.last().map_or(first - 1, |p| p.0);
     Ok(Part {
         first,
-        last: last.min(of.total),
+        last: found,
         blocks: read.blocks,
         warnings: read.warnings,
         empty: read.empty,
