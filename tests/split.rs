@@ -168,3 +168,28 @@ fn a_large_document_other_than_a_pdf_is_still_refused() {
     let doc = w.upload_id("text/plain", &vec![b'a'; 2000]);
     assert_problem(&w.create_job(&doc), 422, "document_too_large");
 }
+
+#[test]
+fn deleting_the_document_removes_what_the_parts_of_a_cancelled_job_read() {
+    let w = world("1000");
+    let doc = w.upload_id("application/pdf", &pdf(25));
+    let job = w.job_id(&doc);
+    w.deliver(&job);
+    assert_eq!(w.deliver_part(&job, 0), Disposition::Ack);
+    let parts = || {
+        let objects = w.app.blobs.inner.objects.borrow();
+        objects.keys().filter(|k| k.contains("/parts/")).count()
+    };
+    assert_eq!(parts(), 1, "part 0's reading is stored until the merge");
+    let cancel = w.send(w.as_admin(Method::Post, &format!("/v1/jobs/{job}/cancel")));
+    assert!(
+        cancel.status < 300,
+        "{}",
+        String::from_utf8_lossy(&cancel.body)
+    );
+    w.drain_queue();
+    assert_eq!(parts(), 1, "a cancelled job never merges its parts");
+    let gone = w.send(w.as_admin(Method::Delete, &format!("/v1/documents/{doc}")));
+    assert_eq!(gone.status, 204);
+    assert_eq!(parts(), 0, "the document's text is gone with it");
+}

@@ -235,6 +235,10 @@ impl Directory for D1Meta {
             .is_some_and(|n| n == 1))
     }
 
+    /// `action` matches itself and the actions below it (`document`:
+    /// `document.created`, …) by a range of keys, not `LIKE`: D1 refuses
+    /// `LIKE` patterns over 50 bytes, and a filter's `%` or `_` would be
+    /// wildcards.
     async fn list_audit(
         &self,
         tenant_id: &str,
@@ -244,7 +248,7 @@ impl Directory for D1Meta {
     ) -> StoreResult<Vec<Entry>> {
         let sql = "SELECT * FROM audit_log WHERE tenant_id = ?1 \
                    AND (?2 IS NULL OR seq < ?2) \
-                   AND (?3 IS NULL OR action = ?3 OR action LIKE ?3 || '.%') \
+                   AND (?3 IS NULL OR action = ?3 OR (action >= ?3 || '.' AND action < ?3 || '/')) \
                    AND (?4 IS NULL OR actor = ?4) AND (?5 IS NULL OR resource = ?5) \
                    AND (?6 IS NULL OR outcome = ?6) AND (?7 IS NULL OR at >= ?7) \
                    AND (?8 IS NULL OR at < ?8) ORDER BY seq DESC LIMIT ?9";

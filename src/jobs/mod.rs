@@ -278,7 +278,12 @@ pub fn result_key(tenant_id: &str, job_id: &str, command: &str) -> String {
 
 /// Where what one part of a split job read is kept until the merge.
 pub fn part_key(tenant_id: &str, job_id: &str, part: u32) -> String {
-    format!("tenants/{tenant_id}/jobs/{job_id}/parts/{part}.json")
+    format!("{}{part}.json", parts_prefix(tenant_id, job_id))
+}
+
+/// Every part reading of a job (left by a job that never merged them).
+pub fn parts_prefix(tenant_id: &str, job_id: &str) -> String {
+    format!("tenants/{tenant_id}/jobs/{job_id}/parts/")
 }
 
 /// Where a document's extraction is cached: per tenant (never shared

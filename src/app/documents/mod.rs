@@ -11,7 +11,7 @@ use crate::documents::{blob_key, check_size, clean_filename, resolve_media_type,
 use crate::error::ApiError;
 use crate::http::{multipart, Request, Response};
 use crate::ids::{looks_like_id, new_id};
-use crate::jobs::{extractions_prefix, result_key};
+use crate::jobs::{extractions_prefix, parts_prefix, result_key};
 use crate::ports::{BlobStore, DocumentStore, Ports, UsageMeter};
 use serde_json::json;
 use sha2::{Digest, Sha256};
@@ -291,6 +291,9 @@ pub async fn remove<P: Ports>(app: &App<P>, doc: &Document, now_ms: u64) -> Resu
                 .delete(&result_key(&job.tenant_id, &job.id, command.name()))
                 .await;
         }
+        // What the parts of a large PDF read, if its job never merged them
+        // (cancelled or failed meanwhile): the document's text too.
+        delete_prefix(app, &parts_prefix(&job.tenant_id, &job.id)).await;
     }
     Ok(true)
 }
