@@ -215,8 +215,8 @@ fn is_page(node: &Dictionary) -> bool {
 }
 
 /// What an object refers to that a page may need. A page tree node is
-/// followed only by its inherited attributes; a page not asked for is
-/// kept (a reference to it resolves) but not followed.
+/// followed only by its inherited attributes; a page not asked for, and
+/// the catalog, are kept (a reference to them resolves) but not followed.
 fn follow(id: ObjectId, object: &Object, selected: &BTreeSet<ObjectId>, todo: &mut Vec<ObjectId>) {
     let dict = match object {
         Object::Dictionary(d) => d,
@@ -226,6 +226,10 @@ fn follow(id: ObjectId, object: &Object, selected: &BTreeSet<ObjectId>, todo: &m
     let only: Option<&[&[u8]]> = match dict.get(b"Type").and_then(Object::as_name).ok() {
         Some(b"Pages") => Some(&[b"Resources", b"MediaBox", b"CropBox", b"Rotate", b"Parent"]),
         Some(b"Page") if !selected.contains(&id) => Some(&[]),
+        // The catalog is kept for the trailer's /Root; what it names
+        // (structure tree, outlines, forms, name trees: whole-document
+        // things, large in tagged PDFs) no page draws with.
+        Some(b"Catalog") => Some(&[]),
         Some(b"Page") => {
             if let Ok(parent) = dict.get(b"Parent") {
                 refs(parent, todo);

@@ -180,3 +180,31 @@ fn a_page_tree_claiming_more_pages_than_it_holds_gives_only_those_it_holds() {
     let beyond = drive(&pdf, |s| read_part(s, 51, 100, &limits)).unwrap();
     assert_eq!(beyond.last, 50, "nothing found past the pages it holds");
 }
+
+#[test]
+fn a_part_does_not_fetch_what_the_catalog_names_for_the_whole_document() {
+    // A tagged PDF's structure tree (object 5) is reachable from the
+    // catalog only: reading the page must not fetch it.
+    let pdf = pdf_of(&[
+        b"<< /Type /Catalog /Pages 2 0 R /StructTreeRoot 5 0 R >>".to_vec(),
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>".to_vec(),
+        format!(
+            "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] \
+             /Resources << /Font << /F1 {FONT} >> >> /Contents 4 0 R >>"
+        )
+        .into_bytes(),
+        stream("", b"BT /F1 12 Tf 72 700 Td (tagged) Tj ET"),
+        format!(
+            "<< /Type /StructTreeRoot /Padding ({}) >>",
+            "x".repeat(200_000)
+        )
+        .into_bytes(),
+    ]);
+    let limits = Limits::default();
+    let mut sparse = Sparse::new(pdf.len() as u64, limits.clone());
+    let (part, _) =
+        crate::pdf::split::tests::drive(&pdf, &mut sparse, |s| read_part(s, 1, 1, &limits))
+            .unwrap();
+    assert_eq!(merge(vec![part], 1).text().trim(), "tagged");
+    assert!(sparse.fetched() < 100_000, "fetched {}", sparse.fetched());
+}
