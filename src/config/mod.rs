@@ -5,6 +5,7 @@
 mod defaults;
 pub mod error;
 pub mod read;
+pub mod split;
 
 pub use defaults::*;
 pub use error::ConfigError;
@@ -82,7 +83,7 @@ pub struct Config {
     /// Largest document a job will process (it is read into memory).
     pub max_process_bytes: u64,
     /// Which documents jobs read in parts, and how.
-    pub split: crate::jobs::split::Split,
+    pub split: split::Split,
     /// `ENCRYPTION_AT_REST=off` stores new objects unencrypted: for the
     /// storage benchmark's baseline only; refused in production.
     pub encrypt_at_rest: bool,
@@ -141,7 +142,7 @@ impl Config {
             upload_part_bytes: part_bytes(&get)?,
             // Processing holds the sealed and the plain document at once.
             max_process_bytes: whole(&get, "MAX_PROCESS_BYTES", 25 * 1024 * 1024)?,
-            split: crate::jobs::split::Split::from_lookup(&get)?,
+            split: split::Split::from_lookup(&get)?,
             ops,
             llm,
             usage_prices,

@@ -6,7 +6,6 @@ pub mod events;
 pub mod fair;
 pub mod resources;
 pub mod runner;
-pub mod split;
 
 pub use error::JobError;
 

@@ -36,7 +36,7 @@ pub struct RunnerLimits {
     /// A tenant's jobs in the queue at once (see [`super::fair`]).
     pub in_flight: u32,
     /// Which documents are read in parts, and how.
-    pub split: super::split::Split,
+    pub split: crate::config::split::Split,
 }
 
 impl RunnerLimits {

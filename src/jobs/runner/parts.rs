@@ -45,7 +45,7 @@ where
 {
     let (meta, blobs) = (ports.meta, ports.blobs);
     let cache_key = extraction_key(&doc.tenant_id, &doc.sha256, languages);
-    let cached = match limits.split.applies(doc) {
+    let cached = match limits.split.applies(&doc.media_type, doc.size_bytes) {
         true => blobs.get(&cache_key).await?,
         false => return whole(extraction(blobs, ports.ocr, doc, languages).await),
     };

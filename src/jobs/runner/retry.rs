@@ -237,7 +237,7 @@ mod tests {
             lease_ms: 300_000,
             retry_window_ms: 3_600_000,
             in_flight: 10,
-            split: crate::jobs::split::Split::default(),
+            split: crate::config::split::Split::default(),
         };
         // Eight failed runs within ten minutes: keep going.
         assert!(!give_up(&job_started_at(0, 8), limits, 600_000));

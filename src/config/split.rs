@@ -2,11 +2,10 @@
 //! `SPLIT_MIN_BYTES` are read as ranges of `SPLIT_PAGES` pages, each a
 //! queue message of its own, at most `SPLIT_IN_FLIGHT` of one job at once
 //! (so one tenant's large document does not fill the queue), then merged
-//! in page order ([`super::runner::parts`]).
+//! in page order (`jobs::runner::parts`).
 
-use crate::config::error::ConfigError;
-use crate::config::read::whole;
-use crate::documents::Document;
+use super::error::ConfigError;
+use super::read::whole;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Split {
@@ -55,9 +54,9 @@ impl Split {
         })
     }
 
-    /// Whether a job reads this document in parts.
-    pub fn applies(&self, doc: &Document) -> bool {
-        doc.media_type == "application/pdf" && doc.size_bytes > self.min_bytes
+    /// Whether a job reads a document of this type and size in parts.
+    pub fn applies(&self, media_type: &str, size_bytes: u64) -> bool {
+        media_type == "application/pdf" && size_bytes > self.min_bytes
     }
 
     /// Whether a job may take a document of this type and size: read
