@@ -12,36 +12,33 @@
 #![allow(async_fn_in_trait)]
 
 pub mod app;
-pub mod audit;
+pub use quire_core::audit;
 pub mod auth;
 pub mod commands;
 pub mod config;
 pub mod crypto;
 pub mod documents;
 pub mod error;
+pub use quire_core::gate;
 /// The document engine, its own crate (`crates/extract`).
 pub use quire_extract as extract;
-pub mod gate;
 pub mod http;
-pub mod idempotency;
-pub mod ids;
+pub use quire_core::idempotency;
+pub use quire_core::ids;
 pub mod jobs;
 pub mod llm;
 pub mod openapi;
 pub mod ops;
 pub mod ports;
-pub mod ratelimit;
+pub use quire_core::ratelimit;
+pub use quire_core::strict;
 pub use quire_extract::scan;
-pub mod strict;
 pub mod tenants;
-pub mod time;
-pub mod trace;
+pub use quire_core::time;
+pub use quire_core::trace;
 pub mod uploads;
-pub mod usage;
+pub use quire_core::usage;
 pub mod webhooks;
-
-#[cfg(not(target_arch = "wasm32"))]
-pub mod fakes;
 
 #[cfg(target_arch = "wasm32")]
 mod edge;

@@ -1895,7 +1895,7 @@ fn a_job_of_a_format_without_images_does_not_load_ocr_models() {
 
 /// An OCR engine during whose reading the client cancels the job.
 struct CancelsWhileReading<'a> {
-    meta: &'a quire::fakes::MemMeta,
+    meta: &'a quire_testkit::MemMeta,
     job_id: String,
 }
 

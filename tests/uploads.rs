@@ -292,7 +292,7 @@ fn stream_upload(w: &World, declared: u64, data: Vec<u8>) -> Response {
 }
 
 fn stream_typed(w: &World, declared: u64, data: Vec<u8>, content_type: &str) -> Response {
-    let source = std::rc::Rc::new(quire::fakes::VecSource::new(data, 50_000));
+    let source = std::rc::Rc::new(quire_testkit::VecSource::new(data, 50_000));
     w.send(
         w.as_admin(Method::Post, "/v1/documents")
             .with_header("content-type", content_type)

@@ -24,6 +24,8 @@
 mod claims;
 mod config;
 pub mod keys;
+#[cfg(not(target_arch = "wasm32"))]
+mod native;
 
 use super::{Role, Scope};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -31,6 +33,8 @@ use base64::Engine;
 pub use config::{ClaimNames, IdpConfig, RequiredClaim, ALGORITHMS};
 use hmac::{Hmac, Mac};
 pub use keys::{jwks_keys, PublicKey, SignatureCheck};
+#[cfg(not(target_arch = "wasm32"))]
+pub use native::PureSignatures;
 
 use serde_json::{Map, Value};
 use sha2::Sha256;

@@ -1,11 +1,11 @@
 //! Ports: one small trait per outside system the core talks to.
 //!
-//! The edge implements them over D1, R2 and Queues; [`crate::fakes`] over
+//! The edge implements them over D1, R2 and Queues; the `quire-testkit` crate over
 //! memory, for application tests. Futures need not be `Send` (one thread).
 
 pub mod dead_letters;
 pub mod documents;
-pub mod entropy;
+pub use quire_core::entropy;
 pub mod error;
 pub mod jobs;
 pub mod keys;

@@ -2,7 +2,7 @@
 //! confidence). At the edge it is Tesseract compiled to Wasm, run by the
 //! jobs worker's JavaScript (`js/ocr.mjs`, reached through
 //! `edge::ocr`); natively there is no engine, and the fakes say
-//! so ([`crate::fakes::NoOcr`]). Object-safe, so the runner takes it as
+//! so (`quire_testkit::NoOcr`). Object-safe, so the runner takes it as
 //! `&dyn Ocr` without another type parameter.
 
 use futures_util::future::LocalBoxFuture;

@@ -88,7 +88,7 @@ fn claims() -> Value {
 
 fn check(token: &str, cfg: &IdpConfig, keys: &[Value]) -> Result<Verified, JwtFailure> {
     let p = peek(token)?;
-    futures::executor::block_on(verify(&crate::fakes::PureSignatures, &p, cfg, keys, NOW))
+    futures::executor::block_on(verify(&super::PureSignatures, &p, cfg, keys, NOW))
 }
 
 fn hs(claims: &Value) -> String {

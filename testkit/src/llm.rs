@@ -5,12 +5,12 @@ use super::*;
 /// Circuit breakers in memory (one isolate's view; the edge shares them).
 #[derive(Default)]
 pub struct MemBreakers {
-    pub breakers: RefCell<BTreeMap<String, crate::llm::breaker::Breaker>>,
+    pub breakers: RefCell<BTreeMap<String, quire::llm::breaker::Breaker>>,
     pub now_ms: Cell<u64>,
 }
 
-impl crate::llm::BreakerStore for MemBreakers {
-    async fn allow(&self, target: &str, policy: crate::llm::breaker::Policy) -> bool {
+impl quire::llm::BreakerStore for MemBreakers {
+    async fn allow(&self, target: &str, policy: quire::llm::breaker::Policy) -> bool {
         let now = self.now_ms.get();
         self.breakers
             .borrow_mut()
@@ -18,7 +18,7 @@ impl crate::llm::BreakerStore for MemBreakers {
             .or_default()
             .allow(now, policy)
     }
-    async fn record(&self, target: &str, ok: bool, policy: crate::llm::breaker::Policy) {
+    async fn record(&self, target: &str, ok: bool, policy: quire::llm::breaker::Policy) {
         let now = self.now_ms.get();
         self.breakers
             .borrow_mut()
@@ -26,7 +26,7 @@ impl crate::llm::BreakerStore for MemBreakers {
             .or_default()
             .record(ok, now, policy);
     }
-    async fn state(&self, target: &str) -> Option<crate::llm::breaker::Breaker> {
+    async fn state(&self, target: &str) -> Option<quire::llm::breaker::Breaker> {
         self.breakers.borrow().get(target).cloned()
     }
 }
@@ -47,7 +47,7 @@ pub enum LlmScript {
 #[derive(Default)]
 pub struct ScriptedLlm {
     pub scripts: RefCell<HashMap<String, Vec<LlmScript>>>,
-    pub calls: RefCell<Vec<(String, crate::llm::LlmRequest)>>,
+    pub calls: RefCell<Vec<(String, quire::llm::LlmRequest)>>,
 }
 
 impl ScriptedLlm {
@@ -56,12 +56,12 @@ impl ScriptedLlm {
     }
 }
 
-impl crate::llm::LlmProvider for ScriptedLlm {
+impl quire::llm::LlmProvider for ScriptedLlm {
     async fn complete(
         &self,
-        target: &crate::llm::Target,
-        req: &crate::llm::LlmRequest,
-    ) -> Result<crate::llm::LlmResponse, crate::llm::LlmError> {
+        target: &quire::llm::Target,
+        req: &quire::llm::LlmRequest,
+    ) -> Result<quire::llm::LlmResponse, quire::llm::LlmError> {
         let id = target.id();
         self.calls.borrow_mut().push((id.clone(), req.clone()));
         let step = {
@@ -73,7 +73,7 @@ impl crate::llm::LlmProvider for ScriptedLlm {
                 _ => steps.remove(0),
             }
         };
-        let ok = |text: String, usage: Option<(u32, u32)>, reason: &str| crate::llm::LlmResponse {
+        let ok = |text: String, usage: Option<(u32, u32)>, reason: &str| quire::llm::LlmResponse {
             text,
             input_tokens: usage.map(|u| u.0),
             output_tokens: usage.map(|u| u.1),
@@ -82,7 +82,7 @@ impl crate::llm::LlmProvider for ScriptedLlm {
         match step {
             LlmScript::Answer(text, usage) => Ok(ok(text, usage, "stop")),
             LlmScript::Truncated => Ok(ok("{\"summ".into(), Some((10, 1)), "length")),
-            LlmScript::Fail(retryable) => Err(crate::llm::LlmError {
+            LlmScript::Fail(retryable) => Err(quire::llm::LlmError {
                 message: format!("scripted failure of {id}"),
                 retryable,
             }),

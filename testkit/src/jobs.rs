@@ -14,7 +14,7 @@ impl JobStore for MemMeta {
             .collect())
     }
 
-    async fn page_jobs(&self, page: &crate::ports::JobPage<'_>) -> StoreResult<Vec<Job>> {
+    async fn page_jobs(&self, page: &quire::ports::JobPage<'_>) -> StoreResult<Vec<Job>> {
         self.faults.check()?;
         let docs = self.documents.borrow();
         let shares = self.shares.borrow();
@@ -204,12 +204,12 @@ impl JobStore for MemMeta {
 
     async fn resource_sums(
         &self,
-        by: crate::jobs::resources::SumBy<'_>,
+        by: quire::jobs::resources::SumBy<'_>,
         from_ms: u64,
         to_ms: u64,
         limit: u32,
-    ) -> StoreResult<Vec<crate::jobs::resources::ResourceSum>> {
-        use crate::jobs::resources::{ResourceSum, SumBy};
+    ) -> StoreResult<Vec<quire::jobs::resources::ResourceSum>> {
+        use quire::jobs::resources::{ResourceSum, SumBy};
         self.faults.check()?;
         let mut sums: BTreeMap<String, ResourceSum> = BTreeMap::new();
         for j in self.jobs.borrow().values() {
@@ -217,7 +217,7 @@ impl JobStore for MemMeta {
                 continue;
             };
             let key = match by {
-                SumBy::DayOf(t) if j.tenant_id == t => crate::usage::day_of(done),
+                SumBy::DayOf(t) if j.tenant_id == t => quire::usage::day_of(done),
                 SumBy::DayOf(_) => continue,
                 SumBy::Tenant => j.tenant_id.clone(),
                 SumBy::All => "all".into(),
@@ -242,7 +242,7 @@ impl JobStore for MemMeta {
         &self,
         id: &str,
         now_ms: u64,
-        resources: &crate::jobs::resources::Resources,
+        resources: &quire::jobs::resources::Resources,
     ) -> StoreResult<()> {
         self.update_job(id, |j| {
             if j.status == JobStatus::Running {
@@ -291,7 +291,7 @@ impl JobStore for MemMeta {
         now_ms: u64,
         queued_before_ms: u64,
         limit: u32,
-    ) -> StoreResult<Vec<crate::jobs::Stalled>> {
+    ) -> StoreResult<Vec<quire::jobs::Stalled>> {
         self.faults.check()?;
         // The fake keeps no `updated_at`: a queued job counts from when it
         // was created.
@@ -308,7 +308,7 @@ impl JobStore for MemMeta {
                 _ => false,
             })
             .take(limit as usize)
-            .map(|j| crate::jobs::Stalled {
+            .map(|j| quire::jobs::Stalled {
                 id: j.id.clone(),
                 attempts: j.attempts,
                 resends: resends.get(&j.id).copied().unwrap_or(0),

@@ -1,20 +1,25 @@
 //! In-memory fakes of the ports, for application tests (native only).
-//! Each can be told to fail, to exercise the error paths.
+//! Each can be told to fail, to exercise the error paths. [`world`] is the
+//! application tests' world over them (`spawn_app`).
 
-use crate::audit::{Entry, Filter};
-use crate::auth::access::{Grantee, Share, Visibility};
-use crate::auth::{ApiKey, User};
-use crate::documents::Document;
-use crate::jobs::{CommandState, Job, JobError, JobMessage, JobStatus};
-use crate::ports::{
+#![allow(async_fn_in_trait)]
+
+use quire::audit::{Entry, Filter};
+use quire::auth::access::{Grantee, Share, Visibility};
+use quire::auth::{ApiKey, User};
+use quire::documents::Document;
+use quire::jobs::{CommandState, Job, JobError, JobMessage, JobStatus};
+use quire::ports::{
     BlobStore, Clock, Directory, Entropy, HttpClient, IdpRecord, JobQueue, MetaStore, Ports,
     RateLimiter, StoreError, StoreResult, WebhookSender, WebhookStore,
 };
-use crate::ports::{DeadLetterStore, DocumentStore, JobStore, KeyStore, TenantStore, UploadStore};
-use crate::webhooks::{Delivery, DeliveryStatus, WebhookMessage};
+use quire::ports::{DeadLetterStore, DocumentStore, JobStore, KeyStore, TenantStore, UploadStore};
+use quire::webhooks::{Delivery, DeliveryStatus, WebhookMessage};
 use std::cell::{Cell, RefCell};
 use std::collections::BTreeMap;
 use std::collections::HashMap;
+
+pub mod world;
 
 mod gate;
 
@@ -31,7 +36,6 @@ mod directory;
 mod llm;
 mod ocr;
 mod ops;
-mod signatures;
 mod webhooks;
 pub use blobs::MemBlobs;
 pub use directory::MemDirectory;
@@ -39,7 +43,7 @@ pub use gate::MemGate;
 pub use llm::{LlmScript, MemBreakers, ScriptedLlm};
 pub use ocr::{NoOcr, ScriptedOcr};
 pub use ops::MemOps;
-pub use signatures::PureSignatures;
+pub use quire::auth::jwt::PureSignatures;
 pub use webhooks::{MemWebhooks, ScriptedSender, SentRequest};
 
 /// The in-memory port set.
@@ -47,7 +51,7 @@ pub struct MemPorts;
 
 impl Ports for MemPorts {
     type Meta = MemMeta;
-    type Blobs = crate::crypto::blobs::EncryptedBlobs<MemBlobs, CountingEntropy>;
+    type Blobs = quire::crypto::blobs::EncryptedBlobs<MemBlobs, CountingEntropy>;
     type Queue = MemQueue;
     type Entropy = CountingEntropy;
     type Webhooks = MemWebhooks;
@@ -101,7 +105,7 @@ impl HttpClient for MemHttp {
 pub type StoredParts = BTreeMap<u32, (String, Vec<u8>)>;
 
 /// An upload's received parts by number.
-pub type PartMap = BTreeMap<u32, crate::uploads::Part>;
+pub type PartMap = BTreeMap<u32, quire::uploads::Part>;
 
 /// A table row as D1 returns it.
 pub type Row = serde_json::Map<String, serde_json::Value>;
@@ -147,17 +151,17 @@ impl Faults {
 #[derive(Default)]
 pub struct MemMeta {
     pub keys: RefCell<Vec<ApiKey>>,
-    pub tenants: RefCell<BTreeMap<String, crate::tenants::Tenant>>,
+    pub tenants: RefCell<BTreeMap<String, quire::tenants::Tenant>>,
     pub documents: RefCell<BTreeMap<String, Document>>,
     pub jobs: RefCell<BTreeMap<String, Job>>,
     pub shares: RefCell<Vec<(String, Share)>>,
-    pub dead_letters: RefCell<BTreeMap<String, crate::jobs::DeadLetter>>,
+    pub dead_letters: RefCell<BTreeMap<String, quire::jobs::DeadLetter>>,
     /// Tenants asked to be erased, with when.
     pub erasing: RefCell<BTreeMap<String, u64>>,
     /// When each document's object was last checked by the sweep.
     pub verified: RefCell<HashMap<String, u64>>,
     /// Uploads in progress with their parts by number.
-    pub uploads: RefCell<BTreeMap<String, (crate::uploads::Upload, PartMap)>>,
+    pub uploads: RefCell<BTreeMap<String, (quire::uploads::Upload, PartMap)>>,
     pub faults: Faults,
     /// While set, every insert fails with a transient error.
     pub fail_inserts: Cell<bool>,
@@ -174,7 +178,7 @@ pub struct MemMeta {
     /// Queued jobs held back for their tenant's turn.
     pub held: RefCell<std::collections::BTreeSet<String>>,
     /// The parts of split jobs, by job and part.
-    pub parts: RefCell<BTreeMap<(String, u32), crate::ports::parts::JobPart>>,
+    pub parts: RefCell<BTreeMap<(String, u32), quire::ports::parts::JobPart>>,
     /// Running jobs waiting for their parts.
     pub parked: RefCell<std::collections::BTreeSet<String>>,
 }
@@ -330,12 +334,12 @@ impl RateLimiter for MemLimiter {
     async fn check(
         &self,
         subject: &str,
-        policy: &crate::ratelimit::Policy,
-    ) -> StoreResult<crate::ratelimit::Decision> {
+        policy: &quire::ratelimit::Policy,
+    ) -> StoreResult<quire::ratelimit::Decision> {
         self.faults.check()?;
         let key = format!("{subject}/{}", policy.name);
         let tat = self.tats.borrow().get(&key).copied();
-        let (next, decision) = crate::ratelimit::check(tat, policy, self.now_ms.get());
+        let (next, decision) = quire::ratelimit::check(tat, policy, self.now_ms.get());
         if decision.allowed {
             self.tats.borrow_mut().insert(key, next);
         }
@@ -361,7 +365,7 @@ impl VecSource {
     }
 }
 
-impl crate::http::ChunkSource for VecSource {
+impl quire::http::ChunkSource for VecSource {
     fn read(
         &self,
         max: usize,

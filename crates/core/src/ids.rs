@@ -2,7 +2,7 @@
 //! 48 bits of milliseconds and 80 random bits (ULID layout), so ids sort by
 //! creation time, which is what cursor pagination relies on.
 
-use crate::ports::entropy::Entropy;
+use crate::entropy::Entropy;
 
 const ALPHABET: &[u8; 32] = b"0123456789abcdefghjkmnpqrstvwxyz";
 

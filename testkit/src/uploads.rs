@@ -3,7 +3,7 @@
 use super::*;
 
 impl UploadStore for MemMeta {
-    async fn insert_upload(&self, upload: &crate::uploads::Upload) -> StoreResult<()> {
+    async fn insert_upload(&self, upload: &quire::uploads::Upload) -> StoreResult<()> {
         self.faults.check()?;
         self.uploads
             .borrow_mut()
@@ -15,7 +15,7 @@ impl UploadStore for MemMeta {
         &self,
         tenant_id: &str,
         id: &str,
-    ) -> StoreResult<Option<crate::uploads::Upload>> {
+    ) -> StoreResult<Option<quire::uploads::Upload>> {
         self.faults.check()?;
         Ok(self
             .uploads
@@ -28,7 +28,7 @@ impl UploadStore for MemMeta {
     async fn put_upload_part(
         &self,
         upload_id: &str,
-        part: &crate::uploads::Part,
+        part: &quire::uploads::Part,
         now_ms: u64,
     ) -> StoreResult<()> {
         self.faults.check()?;
@@ -39,7 +39,7 @@ impl UploadStore for MemMeta {
         Ok(())
     }
 
-    async fn list_upload_parts(&self, upload_id: &str) -> StoreResult<Vec<crate::uploads::Part>> {
+    async fn list_upload_parts(&self, upload_id: &str) -> StoreResult<Vec<quire::uploads::Part>> {
         self.faults.check()?;
         Ok(self
             .uploads
@@ -84,7 +84,7 @@ impl UploadStore for MemMeta {
         &self,
         before_ms: u64,
         limit: u32,
-    ) -> StoreResult<Vec<crate::uploads::Upload>> {
+    ) -> StoreResult<Vec<quire::uploads::Upload>> {
         self.faults.check()?;
         let mut idle: Vec<_> = self
             .uploads

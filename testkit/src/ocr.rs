@@ -4,8 +4,8 @@
 //! runner does with an engine's answer is tested here; the engine itself
 //! end to end, in workerd.
 
-use crate::ports::ocr::{Ocr, OcrModel, OcrWord, Raster};
-use futures_util::future::LocalBoxFuture;
+use futures::future::LocalBoxFuture;
+use quire::ports::ocr::{Ocr, OcrModel, OcrWord, Raster};
 use std::cell::RefCell;
 
 pub struct NoOcr;

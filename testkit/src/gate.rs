@@ -1,13 +1,13 @@
-//! The tenants' gates in memory: the same [`crate::gate::Tenant`] logic the
+//! The tenants' gates in memory: the same [`quire::gate::Tenant`] logic the
 //! Durable Object runs, on a manual clock, with its audit entries written
 //! to the shared [`super::MemDirectory`] store.
 
 use super::Faults;
-use crate::audit::Entry;
-use crate::gate::{Answer, Ask, MonthCharge, Settle, Tenant};
-use crate::idempotency::{Entry as Record, Outcome, StoredResponse};
-use crate::ports::{Gate, IdempotencyStore, StoreResult, UsageMeter};
-use crate::usage::{Charge, Charged, Totals};
+use quire::audit::Entry;
+use quire::gate::{Answer, Ask, MonthCharge, Settle, Tenant};
+use quire::idempotency::{Entry as Record, Outcome, StoredResponse};
+use quire::ports::{Gate, IdempotencyStore, StoreResult, UsageMeter};
+use quire::usage::{Charge, Charged, Totals};
 use std::cell::{Cell, RefCell};
 use std::collections::{HashMap, HashSet};
 use std::rc::Rc;
@@ -211,7 +211,7 @@ impl IdempotencyStore for MemGate {
         let id = format!("{tenant_id}/{key}");
         let mut records = self.records.borrow_mut();
         let (outcome, entry) =
-            crate::idempotency::begin(records.get(&id), fingerprint, self.now_ms.get());
+            quire::idempotency::begin(records.get(&id), fingerprint, self.now_ms.get());
         if let Some(e) = entry {
             records.insert(id, e);
         }

@@ -6,11 +6,11 @@ use super::*;
 /// figures come from `jobs`, which tests fill.
 #[derive(Default)]
 pub struct MemOps {
-    pub rollups: RefCell<BTreeMap<(u64, String), crate::ops::metrics::Stats>>,
-    pub llm_rollups: RefCell<BTreeMap<(u64, String), crate::ops::jobstats::LlmRollup>>,
+    pub rollups: RefCell<BTreeMap<(u64, String), quire::ops::metrics::Stats>>,
+    pub llm_rollups: RefCell<BTreeMap<(u64, String), quire::ops::jobstats::LlmRollup>>,
     pub job_rollup_mark: Cell<Option<u64>>,
-    pub alerts: RefCell<BTreeMap<String, crate::ops::slo::Alert>>,
-    pub jobs: RefCell<Vec<crate::ports::JobTiming>>,
+    pub alerts: RefCell<BTreeMap<String, quire::ops::slo::Alert>>,
+    pub jobs: RefCell<Vec<quire::ports::JobTiming>>,
     /// Dead letters by received time and whether replayed.
     pub dead_letters: RefCell<Vec<(u64, bool)>>,
     /// Table name -> rows, for backups.
@@ -18,8 +18,8 @@ pub struct MemOps {
     pub faults: Faults,
 }
 
-impl crate::ports::OpsStore for MemOps {
-    async fn add_metrics(&self, rollups: &[crate::ops::metrics::Rollup]) -> StoreResult<()> {
+impl quire::ports::OpsStore for MemOps {
+    async fn add_metrics(&self, rollups: &[quire::ops::metrics::Rollup]) -> StoreResult<()> {
         self.faults.check()?;
         let mut stored = self.rollups.borrow_mut();
         for r in rollups {
@@ -34,9 +34,9 @@ impl crate::ports::OpsStore for MemOps {
     async fn metrics_since(
         &self,
         from_minute: u64,
-    ) -> StoreResult<Vec<(String, crate::ops::metrics::Stats)>> {
+    ) -> StoreResult<Vec<(String, quire::ops::metrics::Stats)>> {
         self.faults.check()?;
-        let mut by_name: BTreeMap<String, crate::ops::metrics::Stats> = BTreeMap::new();
+        let mut by_name: BTreeMap<String, quire::ops::metrics::Stats> = BTreeMap::new();
         for ((minute, name), stats) in self.rollups.borrow().iter() {
             if *minute >= from_minute {
                 by_name.entry(name.clone()).or_default().merge(stats);
@@ -59,7 +59,7 @@ impl crate::ports::OpsStore for MemOps {
         from_ms: u64,
         to_ms: u64,
         limit: u32,
-    ) -> StoreResult<Vec<crate::ports::JobTiming>> {
+    ) -> StoreResult<Vec<quire::ports::JobTiming>> {
         self.faults.check()?;
         let mut out: Vec<_> = self
             .jobs
@@ -79,8 +79,8 @@ impl crate::ports::OpsStore for MemOps {
 
     async fn put_job_rollups(
         &self,
-        rows: &[crate::ops::metrics::Rollup],
-        llm: &[crate::ops::jobstats::LlmRollup],
+        rows: &[quire::ops::metrics::Rollup],
+        llm: &[quire::ops::jobstats::LlmRollup],
         upto_minute: u64,
     ) -> StoreResult<()> {
         self.faults.check()?;
@@ -104,9 +104,9 @@ impl crate::ports::OpsStore for MemOps {
     async fn llm_since(
         &self,
         from_minute: u64,
-    ) -> StoreResult<Vec<crate::ops::jobstats::LlmRollup>> {
+    ) -> StoreResult<Vec<quire::ops::jobstats::LlmRollup>> {
         self.faults.check()?;
-        let mut by_model: BTreeMap<String, crate::ops::jobstats::LlmRollup> = BTreeMap::new();
+        let mut by_model: BTreeMap<String, quire::ops::jobstats::LlmRollup> = BTreeMap::new();
         for ((minute, model), m) in self.llm_rollups.borrow().iter() {
             if *minute >= from_minute {
                 let sum = by_model.entry(model.clone()).or_default();
@@ -126,8 +126,8 @@ impl crate::ports::OpsStore for MemOps {
         from_ms: u64,
         now_ms: u64,
         within_ms: u64,
-    ) -> StoreResult<crate::ops::slo::Sli> {
-        let mut sli = crate::ops::slo::Sli::default();
+    ) -> StoreResult<quire::ops::slo::Sli> {
+        let mut sli = quire::ops::slo::Sli::default();
         for t in self.jobs.borrow().iter() {
             let j = &t.job;
             let ended = j.status.is_terminal();
@@ -161,12 +161,12 @@ impl crate::ports::OpsStore for MemOps {
         Ok((0, 0))
     }
 
-    async fn list_alerts(&self) -> StoreResult<Vec<crate::ops::slo::Alert>> {
+    async fn list_alerts(&self) -> StoreResult<Vec<quire::ops::slo::Alert>> {
         self.faults.check()?;
         Ok(self.alerts.borrow().values().cloned().collect())
     }
 
-    async fn put_alert(&self, alert: &crate::ops::slo::Alert) -> StoreResult<()> {
+    async fn put_alert(&self, alert: &quire::ops::slo::Alert) -> StoreResult<()> {
         self.faults.check()?;
         self.alerts
             .borrow_mut()

@@ -9,7 +9,7 @@ pub struct MemDirectory {
     pub idps: RefCell<BTreeMap<String, IdpRecord>>,
     /// Shared with [`MemGate`], which appends to it.
     pub audit: std::rc::Rc<RefCell<Vec<Entry>>>,
-    pub tombstones: RefCell<BTreeMap<String, crate::tenants::Tombstone>>,
+    pub tombstones: RefCell<BTreeMap<String, quire::tenants::Tombstone>>,
     pub faults: Faults,
 }
 
@@ -168,7 +168,7 @@ impl Directory for MemDirectory {
         out.truncate(limit as usize);
         Ok(out)
     }
-    async fn erase_directory(&self, t: &crate::tenants::Tombstone) -> StoreResult<u64> {
+    async fn erase_directory(&self, t: &quire::tenants::Tombstone) -> StoreResult<u64> {
         self.faults.check()?;
         let mut audit = self.audit.borrow_mut();
         let before = audit.len();

@@ -3,7 +3,7 @@
 use super::*;
 
 impl DeadLetterStore for MemMeta {
-    async fn insert_dead_letter(&self, d: &crate::jobs::DeadLetter) -> StoreResult<()> {
+    async fn insert_dead_letter(&self, d: &quire::jobs::DeadLetter) -> StoreResult<()> {
         self.faults.check()?;
         self.dead_letters
             .borrow_mut()
@@ -12,7 +12,7 @@ impl DeadLetterStore for MemMeta {
         Ok(())
     }
 
-    async fn list_dead_letters(&self, limit: u32) -> StoreResult<Vec<crate::jobs::DeadLetter>> {
+    async fn list_dead_letters(&self, limit: u32) -> StoreResult<Vec<quire::jobs::DeadLetter>> {
         self.faults.check()?;
         let mut all: Vec<_> = self.dead_letters.borrow().values().cloned().collect();
         all.sort_by_key(|d| std::cmp::Reverse(d.received_at_ms));
@@ -20,7 +20,7 @@ impl DeadLetterStore for MemMeta {
         Ok(all)
     }
 
-    async fn get_dead_letter(&self, id: &str) -> StoreResult<Option<crate::jobs::DeadLetter>> {
+    async fn get_dead_letter(&self, id: &str) -> StoreResult<Option<quire::jobs::DeadLetter>> {
         self.faults.check()?;
         Ok(self.dead_letters.borrow().get(id).cloned())
     }

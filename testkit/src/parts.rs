@@ -1,8 +1,8 @@
 //! MemMeta: the parts of split jobs and parked jobs.
 
 use super::*;
-use crate::ports::parts::{JobPart, PartStatus, PartUse};
-use crate::ports::PartStore;
+use quire::ports::parts::{JobPart, PartStatus, PartUse};
+use quire::ports::PartStore;
 
 impl MemMeta {
     fn parts_of(&self, job_id: &str) -> Vec<JobPart> {

@@ -5,7 +5,7 @@ use super::*;
 impl TenantStore for MemMeta {
     async fn insert_tenant(
         &self,
-        tenant: &crate::tenants::Tenant,
+        tenant: &quire::tenants::Tenant,
         owner: &ApiKey,
     ) -> StoreResult<()> {
         self.faults.check()?;
@@ -17,12 +17,12 @@ impl TenantStore for MemMeta {
         Ok(())
     }
 
-    async fn list_tenants(&self) -> StoreResult<Vec<crate::tenants::Tenant>> {
+    async fn list_tenants(&self) -> StoreResult<Vec<quire::tenants::Tenant>> {
         self.faults.check()?;
         Ok(self.tenants.borrow().values().cloned().collect())
     }
 
-    async fn get_tenant(&self, id: &str) -> StoreResult<Option<crate::tenants::Tenant>> {
+    async fn get_tenant(&self, id: &str) -> StoreResult<Option<quire::tenants::Tenant>> {
         self.faults.check()?;
         Ok(self.tenants.borrow().get(id).cloned())
     }
@@ -70,8 +70,8 @@ impl TenantStore for MemMeta {
     async fn update_tenant(
         &self,
         id: &str,
-        changes: &crate::tenants::UpdateTenant,
-    ) -> StoreResult<Option<crate::tenants::Tenant>> {
+        changes: &quire::tenants::UpdateTenant,
+    ) -> StoreResult<Option<quire::tenants::Tenant>> {
         self.faults.check()?;
         let (plan, status) = (changes.plan.as_deref(), changes.status.as_deref());
         let mut tenants = self.tenants.borrow_mut();
@@ -98,7 +98,7 @@ impl TenantStore for MemMeta {
 }
 
 /// One database: every tenant is on shard 0 and there is nowhere to move.
-impl crate::ports::ShardStore for MemMeta {
+impl quire::ports::ShardStore for MemMeta {
     async fn shard_loads(&self) -> StoreResult<Vec<u64>> {
         self.faults.check()?;
         Ok(vec![self.tenants.borrow().len() as u64])
