@@ -64,7 +64,7 @@ test("a PNG of a few bytes claiming a 100 000 × 100 000 canvas fails document_t
 test("a scanned PDF's image pages (Group 4, and JPEG stored sideways) are decoded and read by OCR in the runtime", async () => {
   // Through the jobs worker's test route: extract_bytes, the function a
   // job's extraction runs, with the real engine, without the queue (the
-  // job path with OCR is the next test; the splicing of pages, tests/app.rs).
+  // job path with OCR is the next test; the splicing of pages, tests/service/app.rs).
   const pdf = readFileSync(new URL("../../crates/extract/tests/fixtures/scanned.pdf", import.meta.url));
   const r = await api("POST", "/__test/ocr", { headers: { "content-type": "application/pdf" }, body: pdf });
   assert.equal(r.status, 200, r.text);
@@ -113,7 +113,7 @@ test("another OCR language: the operator installs French and a French scan reads
   }
   assert.ok(!english.json.text.includes("façon"), english.json.text.slice(0, 400));
   // A job asking for a language that is not installed is refused up front
-  // (one asking for French is accepted: tests/app.rs runs that path).
+  // (one asking for French is accepted: tests/service/app.rs runs that path).
   const doc = await upload("scanned-fr.pdf", "application/pdf", scan);
   const refused = await api("POST", "/v1/jobs", {
     headers: { "content-type": "application/json" },

@@ -2,9 +2,8 @@
 //! order, resent parts, SHA-256 checks, aborts, idle sweeps, encryption
 //! part by part, and reading the assembled document back by range.
 
-mod common;
-use common::*;
 use quire::ports::{BlobStore, UploadStore};
+use quire_testkit::world::*;
 use sha2::{Digest, Sha256};
 
 const PART: usize = 128 * 1024;

@@ -1,10 +1,9 @@
 //! Application tests of operations: the operator's metrics, SLO burn-rate
 //! alerts (signed, de-duplicated, resolved), and D1 backups to R2.
 
-mod common;
-use common::*;
 use quire::ops::metrics::{Rollup, Stats};
 use quire::ports::{JobTiming, OpsStore};
+use quire_testkit::world::*;
 
 const ALERTS: &str = "http://alerts.test/hook";
 const MINUTE: u64 = 60_000;

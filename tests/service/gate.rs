@@ -2,9 +2,7 @@
 //! before its response (so they cannot creep back), and that credentials
 //! remembered between requests never outlive a change to who may call.
 
-mod common;
-
-use common::*;
+use quire_testkit::world::*;
 
 /// Calls made to every fake that stands for an outside system.
 fn calls(w: &World) -> u32 {

@@ -2,8 +2,7 @@
 //! caching, batching, retries, fallbacks, circuit breakers, repair of
 //! invalid answers, degradation, budgets and token accounting.
 
-mod common;
-use common::*;
+use quire_testkit::world::*;
 
 const SUMMARY: &str = r#"{"summary":"A short summary."}"#;
 

@@ -3,11 +3,10 @@
 //! throttling, JWKS caching and refetching, sealed HS256 secrets, and audit
 //! appends that fail without failing the request.
 
-mod common;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
-use common::*;
 use p256::ecdsa::signature::Signer;
+use quire_testkit::world::*;
 use serde_json::json;
 
 fn post_json(w: &World, key: &str, path: &str, body: Value) -> Response {

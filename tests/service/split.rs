@@ -2,8 +2,7 @@
 //! at most a few of one job at once, merged in page order into the same
 //! result a whole read gives.
 
-mod common;
-use common::*;
+use quire_testkit::world::*;
 
 /// A PDF of `n` pages, each saying "page N says", its pages in one flat
 /// page tree, with a classic cross-reference table.

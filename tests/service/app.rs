@@ -2,9 +2,8 @@
 //! of D1, R2 and the queue, driven without a socket. Faults are injected
 //! through the fakes to prove nothing stored is lost.
 
-mod common;
-use common::*;
 use quire::ports::JobStore;
+use quire_testkit::world::*;
 
 #[test]
 fn an_uploaded_text_document_is_extracted_by_its_job() {
@@ -1738,7 +1737,7 @@ fn an_image_is_decoded_for_the_ocr_engine_and_its_words_become_marked_paragraphs
     ];
     let job_id = w.job_id(&w.upload_id("image/png", GREY_PNG));
     assert_eq!(w.deliver(&job_id), Disposition::Ack);
-    let result = common::result_of(&w, &job_id, "extract");
+    let result = result_of(&w, &job_id, "extract");
     assert_eq!(result["text"], "Main game\n\nCreatures");
     assert_eq!(result["elements"][0]["ocr_confidence"], 0.875);
     assert_eq!(result["elements"][1]["page"], 1);
@@ -1753,7 +1752,7 @@ fn an_image_the_engine_reads_as_nothing_says_so_on_its_page() {
     let w = spawn_app();
     let job_id = w.job_id(&w.upload_id("image/png", GREY_PNG));
     assert_eq!(w.deliver(&job_id), Disposition::Ack);
-    let result = common::result_of(&w, &job_id, "extract");
+    let result = result_of(&w, &job_id, "extract");
     assert_eq!(result["text"], "");
     assert_eq!(
         result["warnings"][0],
@@ -1771,10 +1770,10 @@ fn a_scanned_pdfs_image_pages_are_read_by_ocr_in_page_order() {
         ocr_word("Scanned", 10, 10, false),
         ocr_word("words", 80, 10, true),
     ];
-    let pdf = include_bytes!("../crates/extract/tests/fixtures/scanned.pdf");
+    let pdf = include_bytes!("../../crates/extract/tests/fixtures/scanned.pdf");
     let job_id = w.job_id(&w.upload_id("application/pdf", pdf));
     assert_eq!(w.deliver(&job_id), Disposition::Ack);
-    let result = common::result_of(&w, &job_id, "extract");
+    let result = result_of(&w, &job_id, "extract");
     // Page 1's text layer, then each scanned page's words on its page.
     assert_eq!(
         result["text"],
@@ -1856,7 +1855,7 @@ fn ocr_languages_need_an_installed_model_and_the_most_confident_reading_wins() {
     assert_eq!(resp.status, 202, "{}", String::from_utf8_lossy(&resp.body));
     let job_id = resp.json_body()["id"].as_str().unwrap().to_string();
     assert_eq!(w.deliver(&job_id), Disposition::Ack);
-    assert_eq!(common::result_of(&w, &job_id, "extract")["text"], "Straße");
+    assert_eq!(result_of(&w, &job_id, "extract")["text"], "Straße");
     assert_eq!(
         *w.ocr.models.borrow(),
         vec![("deu".to_string(), model.len()), ("eng".to_string(), 0)]
@@ -1864,7 +1863,7 @@ fn ocr_languages_need_an_installed_model_and_the_most_confident_reading_wins() {
     // English alone is another extraction, not the German one cached.
     let english = w.job_id(&doc);
     assert_eq!(w.deliver(&english), Disposition::Ack);
-    assert_eq!(common::result_of(&w, &english, "extract")["text"], "Strabe");
+    assert_eq!(result_of(&w, &english, "extract")["text"], "Strabe");
 }
 
 #[test]
@@ -2025,7 +2024,7 @@ fn every_page_of_a_multi_page_tiff_is_read_by_ocr_on_its_own_page() {
     let tiff = tiff_of(64, 48, &[0, 128, 255]);
     let job_id = w.job_id(&w.upload_id("image/tiff", &tiff));
     assert_eq!(w.deliver(&job_id), Disposition::Ack);
-    let result = common::result_of(&w, &job_id, "extract");
+    let result = result_of(&w, &job_id, "extract");
     assert_eq!(result["pages"], 3, "{result}");
     let pages: Vec<u64> = result["elements"]
         .as_array()
