@@ -65,13 +65,13 @@ pub fn spawn_app() -> World {
     spawn_app_with(&[])
 }
 
-/// The world with extra settings (they win over the defaults below).
-pub fn spawn_app_with(extra: &[(&str, &str)]) -> World {
+/// The test settings, `extra` winning over the defaults below.
+fn test_config(extra: &[(&str, &str)]) -> Config {
     let extra: Vec<(String, String)> = extra
         .iter()
         .map(|(k, v)| (k.to_string(), v.to_string()))
         .collect();
-    let config = Config::from_lookup(|k| {
+    Config::from_lookup(|k| {
         if let Some((_, v)) = extra.iter().find(|(name, _)| name == k) {
             return Some(v.clone());
         }
@@ -89,7 +89,12 @@ pub fn spawn_app_with(extra: &[(&str, &str)]) -> World {
             _ => None,
         }
     })
-    .unwrap();
+    .unwrap()
+}
+
+/// The world with extra settings (they win over the defaults).
+pub fn spawn_app_with(extra: &[(&str, &str)]) -> World {
+    let config = test_config(extra);
     let meta = MemMeta::default();
     meta.keys
         .borrow_mut()

@@ -4,6 +4,7 @@
 //! headings, levelled by size across the whole document; every block
 //! carries its box on the page.
 
+use super::grid::Grid;
 use super::line::TextLine;
 use crate::model::{Element, Kind};
 
@@ -22,6 +23,38 @@ pub struct Block {
     origin: (f32, f32),
     /// A table's rows of cells.
     rows: Option<Vec<Vec<String>>>,
+}
+
+impl Block {
+    /// A paragraph's first line.
+    fn of(line: &TextLine, text: String, page: u32, origin: (f32, f32)) -> Block {
+        let mut area = [line.left, line.baseline, line.right, line.baseline];
+        grow(&mut area, line);
+        Block {
+            text,
+            page,
+            size: line.size,
+            bold: line.bold(),
+            lines: 1,
+            area,
+            origin,
+            rows: None,
+        }
+    }
+
+    /// The next line of the paragraph.
+    fn add(&mut self, line: &TextLine, text: &str) {
+        if self.text.ends_with('-') && text.starts_with(char::is_lowercase) {
+            self.text.pop(); // re-join a hyphenated word
+        } else {
+            self.text.push(' ');
+        }
+        self.text.push_str(text);
+        self.lines += 1;
+        self.bold &= line.bold();
+        self.size = self.size.max(line.size);
+        grow(&mut self.area, line);
+    }
 }
 
 /// Whether `next` goes on the paragraph whose last line is `prev`, of a
@@ -48,14 +81,32 @@ fn continues(prev: &TextLine, next: &TextLine, right: f32) -> bool {
     same_face && spaced && aligned && full && !trimmed.is_empty()
 }
 
-/// A page's lines as blocks. `origin` is its MediaBox's top-left corner.
-pub fn blocks(lines: &[TextLine], page: u32, origin: (f32, f32)) -> Vec<Block> {
+/// A page's lines as blocks. `origin` is its MediaBox's top-left corner;
+/// `grids`, the page's ruled grids: a grid that holds a table stands as
+/// one block where its first line comes, its lines read as its cells.
+pub fn blocks(lines: &[TextLine], grids: &[Grid], page: u32, origin: (f32, f32)) -> Vec<Block> {
     let mut out: Vec<Block> = Vec::new();
     let mut prev: Option<&TextLine> = None;
+    let mut ruled = ruled_tables(lines, grids, page, origin);
+    let in_grid: Vec<bool> = lines
+        .iter()
+        .map(|l| ruled.iter().any(|(g, _)| grids[*g].holds(l)))
+        .collect();
+    // Tables by alignment among the other lines.
     let tables = super::tables::find(lines);
-    let mut tables = tables.into_iter().peekable();
+    let mut tables = tables
+        .into_iter()
+        .filter(|t| !in_grid[t.start..t.end].contains(&true))
+        .peekable();
     let mut skip_to = 0;
     for (i, line) in lines.iter().enumerate() {
+        if in_grid[i] {
+            if let Some(at) = ruled.iter().position(|(g, _)| grids[*g].holds(line)) {
+                out.push(ruled.swap_remove(at).1);
+            }
+            prev = None;
+            continue;
+        }
         if i < skip_to {
             continue; // a table's line
         }
@@ -69,39 +120,35 @@ pub fn blocks(lines: &[TextLine], page: u32, origin: (f32, f32)) -> Vec<Block> {
         if text.is_empty() {
             continue;
         }
-        let joined = match (prev, out.last_mut()) {
+        match (prev, out.last_mut()) {
             (Some(p), Some(block)) if continues(p, line, block.area[2]) => {
-                if block.text.ends_with('-') && text.starts_with(char::is_lowercase) {
-                    block.text.pop(); // re-join a hyphenated word
-                } else {
-                    block.text.push(' ');
-                }
-                block.text.push_str(&text);
-                block.lines += 1;
-                block.bold &= line.bold();
-                block.size = block.size.max(line.size);
-                grow(&mut block.area, line);
-                true
+                block.add(line, &text);
             }
-            _ => false,
-        };
-        if !joined {
-            let mut area = [line.left, line.baseline, line.right, line.baseline];
-            grow(&mut area, line);
-            out.push(Block {
-                text,
-                page,
-                size: line.size,
-                bold: line.bold(),
-                lines: 1,
-                area,
-                origin,
-                rows: None,
-            });
+            _ => out.push(Block::of(line, text, page, origin)),
         }
         prev = Some(line);
     }
     out
+}
+
+/// The grids that hold a table, each with its block.
+fn ruled_tables(
+    lines: &[TextLine],
+    grids: &[Grid],
+    page: u32,
+    origin: (f32, f32),
+) -> Vec<(usize, Block)> {
+    grids
+        .iter()
+        .enumerate()
+        .filter_map(|(g, grid)| {
+            let held: Vec<&TextLine> = lines.iter().filter(|l| grid.holds(l)).collect();
+            let rows = grid.rows(&held)?;
+            let size = held.first().map_or(0.0, |l| l.size);
+            let block = table_of(rows, (size, held.len()), grid.area, page, origin);
+            Some((g, block))
+        })
+        .collect()
 }
 
 /// A table found among the lines, as one block.
@@ -111,6 +158,17 @@ fn table_block(lines: &[TextLine], rows: Vec<Vec<String>>, page: u32, origin: (f
     for line in lines {
         grow(&mut area, line);
     }
+    table_of(rows, (first.size, lines.len()), area, page, origin)
+}
+
+/// A table's block: its rows, its text size and count of lines, its area.
+fn table_of(
+    rows: Vec<Vec<String>>,
+    (size, lines): (f32, usize),
+    area: [f32; 4],
+    page: u32,
+    origin: (f32, f32),
+) -> Block {
     Block {
         text: rows
             .iter()
@@ -118,9 +176,9 @@ fn table_block(lines: &[TextLine], rows: Vec<Vec<String>>, page: u32, origin: (f
             .collect::<Vec<_>>()
             .join("\n"),
         page,
-        size: first.size,
+        size,
         bold: false,
-        lines: lines.len(),
+        lines,
         area,
         origin,
         rows: Some(rows),
@@ -284,7 +342,7 @@ mod tests {
             line("it is.", 72.0, 676.0, 10.0, false),
             line("Another paragraph begins here.", 72.0, 652.0, 10.0, false),
         ];
-        let blocks = blocks(&lines, 1, (0.0, 792.0));
+        let blocks = blocks(&lines, &[], 1, (0.0, 792.0));
         let texts: Vec<&str> = blocks.iter().map(|b| b.text.as_str()).collect();
         assert_eq!(
             texts,
@@ -323,7 +381,7 @@ mod tests {
                 false,
             ),
         ];
-        let els = elements(blocks(&lines, 2, (0.0, 792.0)));
+        let els = elements(blocks(&lines, &[], 2, (0.0, 792.0)));
         let kinds: Vec<&Kind> = els.iter().map(|(e, _)| &e.kind).collect();
         assert_eq!(
             kinds,

@@ -5,6 +5,9 @@
 /// Most segments (cells) one line keeps.
 const MAX_SEGMENTS: usize = 256;
 
+/// Most gaps one line keeps (a line of thousands of runs keeps the first).
+const MAX_GAPS: usize = 4_096;
+
 /// One line of text as the page places it (PDF user space: points, y up).
 #[derive(Debug, Clone)]
 pub struct TextLine {
@@ -19,6 +22,10 @@ pub struct TextLine {
     /// Stretches of the line separated by gaps of an em or more (cells,
     /// when the line is a table row): left, right, text.
     pub segments: Vec<(f32, f32, String)>,
+    /// Gaps between runs (word spaces and wider): where each starts and
+    /// ends, and the offset in `text` of what follows it. A ruled table's
+    /// column edge crossing one parts two cells ([`super::grid`]).
+    pub gaps: Vec<(f32, f32, usize)>,
 }
 
 impl TextLine {
@@ -32,6 +39,14 @@ impl TextLine {
             bold_chars: 0,
             chars: 0,
             segments: Vec::new(),
+            gaps: Vec::new(),
+        }
+    }
+
+    /// Notes a gap from `x0` to `x1` before the text that follows.
+    pub fn gap(&mut self, x0: f32, x1: f32) {
+        if self.gaps.len() < MAX_GAPS {
+            self.gaps.push((x0, x1, self.text.len()));
         }
     }
 

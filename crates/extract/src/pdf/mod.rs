@@ -14,12 +14,14 @@ mod embedded;
 mod encoding;
 mod fonts;
 mod glyphs;
+mod grid;
 pub mod images;
 mod inflate;
 mod jpx;
 mod layout;
 mod line;
 mod matrix;
+mod rules;
 pub mod sparse;
 pub mod split;
 mod tables;
@@ -105,8 +107,12 @@ impl Reading {
             }
         }
         let origin = page_origin(doc, page_id);
-        self.blocks
-            .extend(layout::blocks(&shown.lines, number, origin));
+        self.blocks.extend(layout::blocks(
+            &shown.lines,
+            &grid::grids(&shown.rules),
+            number,
+            origin,
+        ));
         Ok(())
     }
 

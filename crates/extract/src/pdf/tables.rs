@@ -4,8 +4,9 @@
 //! page that some segment covers, with white space down between them.
 //! A cell is what falls in its column on its row. Lists (a marker, then
 //! text) and two text columns side by side (long runs of prose) are not
-//! tables. Ruling lines are not read: the text's alignment is the
-//! evidence.
+//! tables. This finder reads alignment only; tables drawn with ruling
+//! lines are found first by their rules ([`super::grid`]), and their
+//! lines are not offered here.
 
 use super::line::TextLine;
 

@@ -4,11 +4,15 @@
 //! (the font's glyph widths) decide line breaks and word spaces, so text
 //! placed glyph by glyph reads as words.
 
+mod forms;
+
+use forms::{deref_dict, run_form, Scope};
+
 use super::content::{for_each_piece, page_content, PageError};
 use super::fonts::{Font, FontCache};
-use super::inflate::decoded;
 use super::line::TextLine;
 use super::matrix::{num, Matrix, IDENTITY};
+use super::rules::{Ink, Paths, Rule};
 use crate::{ExtractError, Limits};
 use lopdf::content::Operation;
 use lopdf::{Dictionary, Document, Object, ObjectId};
@@ -27,7 +31,7 @@ struct State<'f> {
     /// Fonts and form XObjects of the content stream being walked.
     scope: Scope<'f>,
     ctm: Matrix,
-    stack: Vec<Matrix>,
+    stack: Vec<(Matrix, Ink)>,
     tm: Matrix,
     tlm: Matrix,
     leading: f32,
@@ -46,6 +50,8 @@ struct State<'f> {
     images: Vec<(ObjectId, [f32; 4])>,
     /// The document's fonts, built once each.
     cache: &'f FontCache<'f>,
+    /// The path being built, and the page's ruling lines.
+    paths: Paths,
 }
 
 impl State<'_> {
@@ -87,9 +93,10 @@ impl State<'_> {
                     if x - end_x > 0.15 * h || x < end_x - 2.0 * h {
                         self.space();
                     }
-                    // A gap of an em or more may separate table cells.
-                    if x - end_x > h {
-                        if let Some(line) = self.lines.last_mut() {
+                    if let Some(line) = self.lines.last_mut().filter(|_| x - end_x > 0.15 * h) {
+                        line.gap(end_x, x);
+                        // A gap of an em or more may separate table cells.
+                        if x - end_x > h {
                             line.split();
                         }
                     }
@@ -177,50 +184,13 @@ impl State<'_> {
     }
 }
 
-/// The named resources a content stream can use.
-#[derive(Clone, Default)]
-struct Scope<'a> {
-    fonts: BTreeMap<Vec<u8>, Rc<Font<'a>>>,
-    xobjects: Option<&'a Dictionary>,
-}
-
-fn deref_dict<'a>(doc: &'a Document, o: Option<&'a Object>) -> Option<&'a Dictionary> {
-    doc.dereference(o?).ok()?.1.as_dict().ok()
-}
-
-/// A form XObject's scope: its own resources over the enclosing ones.
-fn form_scope<'a>(
-    doc: &'a Document,
-    resources: Option<&'a Dictionary>,
-    outer: &Scope<'a>,
-    cache: &FontCache<'a>,
-    limits: &Limits,
-) -> Result<Scope<'a>, ExtractError> {
-    let mut scope = outer.clone();
-    let Some(res) = resources else {
-        return Ok(scope);
-    };
-    if let Some(fonts) = deref_dict(doc, res.get(b"Font").ok()) {
-        for (name, f) in fonts.iter() {
-            if let Some(dict) = deref_dict(doc, Some(f)) {
-                scope
-                    .fonts
-                    .insert(name.clone(), cache.font(doc, dict, limits)?);
-            }
-        }
-    }
-    if let Some(x) = deref_dict(doc, res.get(b"XObject").ok()) {
-        scope.xobjects = Some(x);
-    }
-    Ok(scope)
-}
-
 /// What a page shows: its lines of text, and the images it draws (with
 /// the scale and rotation of each: the CTM's `a b c d`).
 #[derive(Default)]
 pub struct PageText {
     pub lines: Vec<TextLine>,
     pub images: Vec<(ObjectId, [f32; 4])>,
+    pub rules: Vec<Rule>,
 }
 
 /// The text of one page, and its images.
@@ -258,73 +228,14 @@ pub fn page_text<'a>(
         lines: Vec::new(),
         images: Vec::new(),
         cache,
+        paths: Paths::default(),
     };
     walk(doc, &content, &mut st, 0, limits)?;
     Ok(PageText {
         lines: st.lines,
         images: st.images,
+        rules: st.paths.rules,
     })
-}
-
-/// Draws an XObject (`Do`): runs a form with its matrix and resources,
-/// notes an image and the area it covers.
-fn run_form<'a>(
-    doc: &'a Document,
-    name: &[u8],
-    st: &mut State<'a>,
-    depth: u32,
-    limits: &Limits,
-) -> Result<(), ExtractError> {
-    if depth >= MAX_FORM_DEPTH {
-        return Ok(());
-    }
-    let Some(entry) = st.scope.xobjects.and_then(|x| x.get(name).ok()) else {
-        return Ok(());
-    };
-    let Some(stream) = doc
-        .dereference(entry)
-        .ok()
-        .and_then(|(_, o)| o.as_stream().ok())
-    else {
-        return Ok(());
-    };
-    match stream.dict.get(b"Subtype").and_then(Object::as_name).ok() {
-        Some(b"Form") => {}
-        Some(b"Image") => {
-            if let Object::Reference(id) = entry {
-                let [a, b, c, d, ..] = st.ctm.0;
-                let area = |[a, b, c, d]: [f32; 4]| (a * d - b * c).abs();
-                if st
-                    .images
-                    .first()
-                    .is_none_or(|(_, m)| area([a, b, c, d]) > area(*m))
-                {
-                    st.images = vec![(*id, [a, b, c, d])];
-                }
-            }
-            return Ok(());
-        }
-        _ => return Ok(()),
-    }
-    // Every run counts, and decodes its stream again under the budget: a
-    // form drawn a million times costs what a million forms would.
-    limits.take_form_run()?;
-    let data = match decoded(stream, limits, "a form XObject") {
-        Ok(d) => d,
-        Err(e @ ExtractError::TooLarge(_)) => return Err(e),
-        Err(_) => stream.content.clone(),
-    };
-    let resources = deref_dict(doc, stream.dict.get(b"Resources").ok());
-    let saved_scope = std::mem::take(&mut st.scope);
-    st.scope = form_scope(doc, resources, &saved_scope, st.cache, limits)?;
-    let saved_ctm = st.ctm;
-    if let Ok(Object::Array(m)) = stream.dict.get(b"Matrix") {
-        st.ctm = Matrix::of(m).then(st.ctm);
-    }
-    let walked = walk(doc, &data, st, depth + 1, limits);
-    st.ctm = saved_ctm;
-    st.scope = saved_scope;
-    walked
 }
 
 /// Walks a content stream's operators, piece by piece.
@@ -356,8 +267,8 @@ fn apply<'a>(
                 run_form(doc, name, st, depth, limits)?;
             }
         }
-        "q" => st.stack.push(st.ctm),
-        "Q" => st.ctm = st.stack.pop().unwrap_or(IDENTITY),
+        "q" => st.stack.push((st.ctm, st.paths.ink)),
+        "Q" => (st.ctm, st.paths.ink) = st.stack.pop().unwrap_or((IDENTITY, Ink::default())),
         "cm" => st.ctm = Matrix::of(args).then(st.ctm),
         "BT" => {
             st.tm = IDENTITY;
@@ -383,6 +294,13 @@ fn apply<'a>(
             st.line_offset(tx, ty);
         }
         "T*" => st.line_offset(0.0, -st.leading),
+        "m" | "l" | "c" | "v" | "y" | "h" | "re" => st.paths.build(&op.operator, args, st.ctm),
+        "S" | "s" | "f" | "F" | "f*" | "B" | "B*" | "b" | "b*" | "n" => {
+            st.paths.paint(&op.operator)
+        }
+        "G" | "g" | "RG" | "rg" | "K" | "k" | "SC" | "sc" | "SCN" | "scn" | "CS" | "cs" => {
+            st.paths.color(&op.operator, args)
+        }
         "'" | "\"" | "Tj" | "TJ" => {
             st.show_operator(&op.operator, args);
             if st.lines.len() > MAX_LINES {
