@@ -69,6 +69,22 @@ test("a PDF's headings come from its type: sizes become Markdown levels, bold bo
   assert.ok(r.markdown.startsWith("# MAIN GAME\n\n## CREATURES\n\n### Abomination\n\n"), r.markdown.slice(0, 200));
 });
 
+test("a PDF's ruled tables come back cell for cell in workerd, one over three pages joined", async () => {
+  const bytes = readFileSync(new URL("../../crates/extract/tests/fixtures/ruled-tables.pdf", import.meta.url));
+  const doc = await upload("ruled-tables.pdf", "application/pdf", bytes);
+  const created = await job(doc.id, [{ name: "extract" }]);
+  const done = await waitForJob(created.id);
+  assert.equal(done.status, "succeeded", JSON.stringify(done.error));
+  const r = await result(done.id, "extract");
+  const tables = r.elements.filter((e) => e.type === "table").map((e) => e.rows);
+  assert.equal(tables.length, 3);
+  // Cells 3 pt from their rules, a header spanning two columns, wrapped cells.
+  assert.deepEqual(tables[0][3], ["Low vision", "5", "98.3% n=2 (97.7%, n=3)", "1716 sec, n=3 (1934 sec, n=2)"]);
+  assert.equal(tables[1].length, 61);
+  assert.deepEqual(tables[2][5], ["2023", "2,000", "1,860", "16"]);
+  assert.ok(r.markdown.includes("| Disability category | Participants | Results |  |\n| --- | --- | --- | --- |"), r.markdown.slice(0, 300));
+});
+
 test("redaction replaces e-mail addresses and phone numbers", async () => {
   const doc = await upload("contact.txt", "text/plain", Buffer.from("Reach me at jane.doe@example.org or +1 415 555 0100."));
   const done = await waitForJob((await job(doc.id, [{ name: "redact_pii" }])).id);

@@ -227,14 +227,17 @@ fn heading_like(b: &Block) -> bool {
 /// repeats it, is dropped.
 fn join_continued_tables(blocks: Vec<Block>) -> Vec<Block> {
     let mut out: Vec<Block> = Vec::with_capacity(blocks.len());
+    // The page the last block reaches (a joined table, its last page's).
+    let mut reach = 0;
     for b in blocks {
         let continues = match (out.last(), &b.rows) {
             (Some(prev), Some(rows)) => prev
                 .rows
                 .as_ref()
-                .is_some_and(|p| prev.page + 1 == b.page && p[0].len() == rows[0].len()),
+                .is_some_and(|p| reach + 1 == b.page && p[0].len() == rows[0].len()),
             _ => false,
         };
+        reach = b.page;
         if !continues {
             out.push(b);
             continue;

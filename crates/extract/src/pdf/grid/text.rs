@@ -109,10 +109,12 @@ fn prose_side_by_side(
 
 /// How each band of a grid parts into rows of text. A band ruled as one
 /// row holds one row (its cells may wrap onto more lines); a band that
-/// holds two lines or more each filling half the columns or more (a grid
-/// ruled down its columns but not between its rows) is a row per such
-/// line, each taking the lines below it that fill fewer (their
-/// wrapped cells). `None` for a band of one row.
+/// holds lines each filling half the columns or more (a grid ruled down
+/// its columns but not between its rows) is a row per such line, each
+/// taking the lines below it that fill fewer (their wrapped cells): two
+/// such lines or more where the grid has two bands of text at most (a
+/// header and a body), three or more where it has more (two would be a
+/// ruled row's cells wrapping). `None` for a band of one row.
 /// The baselines that start a row, per band.
 fn subrows(
     pieces: &[(usize, usize, f32, f32, String)],
@@ -120,6 +122,12 @@ fn subrows(
     cols: usize,
 ) -> Vec<Option<Vec<f32>>> {
     let full = 2.max(cols.div_ceil(2));
+    // A grid ruled between its rows has many bands of text: two lines in
+    // one of its bands are a cell wrapping, three a band of rows.
+    let with_text = (0..bands)
+        .filter(|b| pieces.iter().any(|p| p.0 == *b))
+        .count();
+    let fewest = if with_text <= 2 { 2 } else { 3 };
     (0..bands)
         .map(|band| {
             // Lines of the band, top down: (baseline, columns filled).
@@ -146,7 +154,7 @@ fn subrows(
                     (n + 1, w + p.4.split_whitespace().count())
                 });
             let prose = words > ROW_WORDS * count.max(1);
-            (starts.len() >= 2 && !prose).then_some(starts)
+            (starts.len() >= fewest && !prose).then_some(starts)
         })
         .collect()
 }

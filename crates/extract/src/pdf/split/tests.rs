@@ -58,6 +58,9 @@ fn corpus_pdfs() -> Vec<(String, Vec<u8>)> {
             }
         }
     }
+    // And the ruled tables, one of them over three pages.
+    let ruled = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/ruled-tables.pdf");
+    out.push(("ruled-tables.pdf".into(), std::fs::read(ruled).unwrap()));
     out.sort();
     out
 }
