@@ -18,6 +18,9 @@ step "clippy (wasm32, api worker)"
 cargo clippy --target wasm32-unknown-unknown --lib --locked --features api -- -D warnings
 step "clippy (wasm32, jobs worker)"
 cargo clippy --target wasm32-unknown-unknown --lib --locked --features jobs -- -D warnings
+step "client types: generated from docs/openapi.json, and type-checked"
+node scripts/gen-client-types.mjs --check
+node_modules/.bin/tsc -p clients/js/tsconfig.json
 step "unit, application and corpus tests (native)"
 cargo test --workspace --locked
 # The engine must build and test on its own, not only with the service's

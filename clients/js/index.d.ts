@@ -1,19 +1,12 @@
-// Types for @quire/client (index.mjs). Shapes follow docs/openapi.json.
+// Types for @quire/client (index.mjs). The shapes of requests and answers
+// are generated from docs/openapi.json (schema.d.ts).
+import type { Command, Document, ExtractResult, Job, Problem } from "./schema";
+export type * from "./schema";
 
 export declare const ROUTES: Array<[string, string]>;
 export declare const SINGLE_UPLOAD_MAX: number;
 /** The fresher of two `Quire-Bookmark` values, place by place (one D1 bookmark per database, comma-separated). */
 export declare function newestBookmark(kept: string | null, seen: string): string;
-
-export interface Problem {
-  type?: string;
-  title?: string;
-  status?: number;
-  detail?: string;
-  code?: string;
-  request_id?: string;
-  [key: string]: unknown;
-}
 
 export declare class QuireError extends Error {
   status: number;
@@ -25,49 +18,6 @@ export declare class QuireError extends Error {
 
 export declare class JobFailed extends QuireError {
   job: Job;
-}
-
-export interface Document {
-  id: string;
-  filename: string;
-  media_type: string;
-  size_bytes: number;
-  sha256: string;
-  created_at: string;
-  [key: string]: unknown;
-}
-
-export interface Job {
-  id: string;
-  document_id: string;
-  status: "queued" | "running" | "succeeded" | "failed" | "cancelled";
-  progress: number;
-  error?: { code: string; message: string } | null;
-  [key: string]: unknown;
-}
-
-export interface Element {
-  type: string;
-  text: string;
-  page?: number;
-  level?: number;
-  rows?: string[][];
-  bbox?: [number, number, number, number];
-  ocr_confidence?: number;
-}
-
-export interface ExtractResult {
-  text: string;
-  markdown: string;
-  elements: Element[];
-  pages: number;
-  warnings?: string[];
-  [key: string]: unknown;
-}
-
-export interface Command {
-  name: string;
-  options?: Record<string, unknown>;
 }
 
 export type Progress = (done: number, total: number) => void;

@@ -8,7 +8,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { test } from "node:test";
 import { fileURLToPath } from "node:url";
-import { api, callsIn, waitForJob } from "./helpers.mjs";
+import { api, callsIn, localSql, SHARD_DBS, waitForJob } from "./helpers.mjs";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 const OPERATOR = process.env.QUIRE_OPERATOR_KEY;
@@ -107,10 +107,12 @@ test("a backup restores into a fresh database with every row", { timeout: 120_00
     // The restored audit chain still verifies: every hash carried over.
     // The backup holds every shard's rows (restored here into one).
     const order = "ORDER BY tenant_id, seq";
-    const chain = (persist, db) => query(persist, `SELECT tenant_id, seq, hash FROM audit_log ${order}`, db);
-    const live = ["DB", "DB_1", "DB_2"].flatMap((db) => chain(process.env.QUIRE_PERSIST_DIR, db));
+    const chainSql = `SELECT tenant_id, seq, hash FROM audit_log ${order}`;
+    // The live databases through localSql, which waits out SQLITE_BUSY
+    // (the running server may hold a write lock at that instant).
+    const live = SHARD_DBS.flatMap((db) => localSql(chainSql, { db }));
     const key = (e) => `${e.tenant_id} ${String(e.seq).padStart(12, "0")}`;
-    const restoredChain = chain(fresh, "DB");
+    const restoredChain = query(fresh, chainSql);
     const byTenant = new Map(live.map((e) => [key(e), e.hash]));
     for (const e of restoredChain) assert.equal(byTenant.get(key(e)), e.hash, key(e));
   } finally {

@@ -90,6 +90,18 @@ def test_every_route_the_client_calls_is_in_the_openapi_document():
     assert not missing, missing
 
 
+def test_the_schema_types_carry_what_the_openapi_document_requires():
+    import json
+    import pathlib
+
+    spec = json.loads((pathlib.Path(__file__).parents[3] / "docs" / "openapi.json").read_text())
+    for name, schema in spec["components"]["schemas"].items():
+        typed = getattr(quire.schema, name)
+        assert typed.__required_keys__ == frozenset(schema.get("required", [])) or not schema.get("properties"), name
+        assert set(schema.get("properties", {})) == typed.__required_keys__ | typed.__optional_keys__, name
+    assert {"id", "status", "progress"} <= quire.schema.Job.__required_keys__
+
+
 def test_the_bookmark_kept_is_the_newest_in_every_database_place():
     from quire.client import newest_bookmark
 

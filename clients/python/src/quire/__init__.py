@@ -4,7 +4,11 @@
     with Client() as q:                      # QUIRE_URL, QUIRE_API_KEY
         result = q.extract("report.pdf")
         print(result["markdown"])
+
+The shapes of what the API answers are TypedDicts in `quire.schema`,
+generated from the OpenAPI document (`Job`, `Document`, `ExtractResult`, …).
 """
+from . import schema
 from .client import AsyncClient, Client
 from .errors import (
     AuthenticationError,
@@ -32,5 +36,6 @@ __all__ = [
     "RateLimited",
     "ServiceUnavailable",
     "WebhookVerificationError",
+    "schema",
     "verify_webhook",
 ]

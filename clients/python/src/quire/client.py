@@ -21,6 +21,7 @@ import httpx
 from . import _core
 from ._core import Call, Op, Progress, Reply, Sleep
 from .errors import error_for
+from .schema import ApiKey, ApiKeyWithSecret, Document, ExtractResult, Job, JobPage
 
 RETRY_STATUSES = (429, 502, 503, 504)
 DEFAULT_URL = "http://127.0.0.1:8787"
@@ -189,27 +190,27 @@ class Client(_Base):
     # Documents
     def upload(
         self, path: str, media_type: Optional[str] = None, progress: Optional[Progress] = None, resumable: Optional[bool] = None
-    ) -> Dict[str, Any]:
+    ) -> Document:
         """Uploads a file (in resumable parts when large); its metadata."""
         return self._run(_core.upload_file(path, media_type, progress, resumable))
 
-    def upload_bytes(self, data: bytes, filename: str, media_type: Optional[str] = None) -> Dict[str, Any]:
+    def upload_bytes(self, data: bytes, filename: str, media_type: Optional[str] = None) -> Document:
         return self._run(_core.upload_bytes(data, filename, media_type))
 
-    def document(self, document_id: str) -> Dict[str, Any]:
+    def document(self, document_id: str) -> Document:
         return self._run(_core.get("/v1/documents/%s" % document_id))
 
     def delete_document(self, document_id: str) -> None:
         self._run(_core.delete("/v1/documents/%s" % document_id))
 
     # Jobs
-    def create_job(self, document_id: str, commands: List[Dict[str, Any]], webhook_url: Optional[str] = None) -> Dict[str, Any]:
+    def create_job(self, document_id: str, commands: List[Dict[str, Any]], webhook_url: Optional[str] = None) -> Job:
         return self._run(_core.create_job(document_id, commands, webhook_url))
 
-    def job(self, job_id: str) -> Dict[str, Any]:
+    def job(self, job_id: str) -> Job:
         return self._run(_core.get("/v1/jobs/%s" % job_id))
 
-    def jobs(self, **filters: Any) -> Dict[str, Any]:
+    def jobs(self, **filters: Any) -> JobPage:
         """A page of jobs, newest first: ``status``, ``document_id``,
         ``limit``, ``cursor`` (``next_cursor`` of the previous page)."""
         return self._run(_core.get("/v1/jobs", _core.page_params(filters)))
@@ -225,7 +226,7 @@ class Client(_Base):
                 if event:
                     yield event
 
-    def wait(self, job_id: str, progress: Optional[Progress] = None, timeout: float = 600.0) -> Dict[str, Any]:
+    def wait(self, job_id: str, progress: Optional[Progress] = None, timeout: float = 600.0) -> Job:
         """Waits for the job to end: its events stream, else polling."""
         try:
             for event in self.events(job_id):
@@ -238,19 +239,19 @@ class Client(_Base):
     def result(self, job_id: str, command: Optional[str] = None) -> Dict[str, Any]:
         return self._run(_core.result(job_id, command))
 
-    def cancel(self, job_id: str) -> Dict[str, Any]:
+    def cancel(self, job_id: str) -> Job:
         return self._run(_core.get_post("/v1/jobs/%s/cancel" % job_id))
 
-    def extract(self, path: str, media_type: Optional[str] = None, progress: Optional[Progress] = None, **options: Any) -> Dict[str, Any]:
+    def extract(self, path: str, media_type: Optional[str] = None, progress: Optional[Progress] = None, **options: Any) -> ExtractResult:
         """Uploads a file, extracts it and returns ``text``, ``markdown``,
         ``elements``, ``pages`` and ``warnings``."""
         return self._run(_core.extract(path, media_type, options or None, progress))
 
     # Keys and usage
-    def create_key(self, name: str, role: Optional[str] = None, scopes: Optional[List[str]] = None, **more: Any) -> Dict[str, Any]:
+    def create_key(self, name: str, role: Optional[str] = None, scopes: Optional[List[str]] = None, **more: Any) -> ApiKeyWithSecret:
         return self._run(_core.create_key(name, role, scopes, **more))
 
-    def keys(self) -> List[Dict[str, Any]]:
+    def keys(self) -> List[ApiKey]:
         return self._run(_core.get("/v1/keys"))["data"]
 
     def revoke_key(self, key_id: str) -> None:
@@ -304,19 +305,19 @@ class AsyncClient(_Base):
 
     async def upload(
         self, path: str, media_type: Optional[str] = None, progress: Optional[Progress] = None, resumable: Optional[bool] = None
-    ) -> Dict[str, Any]:
+    ) -> Document:
         return await self._run(_core.upload_file(path, media_type, progress, resumable))
 
-    async def upload_bytes(self, data: bytes, filename: str, media_type: Optional[str] = None) -> Dict[str, Any]:
+    async def upload_bytes(self, data: bytes, filename: str, media_type: Optional[str] = None) -> Document:
         return await self._run(_core.upload_bytes(data, filename, media_type))
 
-    async def create_job(self, document_id: str, commands: List[Dict[str, Any]], webhook_url: Optional[str] = None) -> Dict[str, Any]:
+    async def create_job(self, document_id: str, commands: List[Dict[str, Any]], webhook_url: Optional[str] = None) -> Job:
         return await self._run(_core.create_job(document_id, commands, webhook_url))
 
-    async def job(self, job_id: str) -> Dict[str, Any]:
+    async def job(self, job_id: str) -> Job:
         return await self._run(_core.get("/v1/jobs/%s" % job_id))
 
-    async def jobs(self, **filters: Any) -> Dict[str, Any]:
+    async def jobs(self, **filters: Any) -> JobPage:
         return await self._run(_core.get("/v1/jobs", _core.page_params(filters)))
 
     async def events(self, job_id: str) -> AsyncIterator[Dict[str, Any]]:
@@ -330,7 +331,7 @@ class AsyncClient(_Base):
                 if event:
                     yield event
 
-    async def wait(self, job_id: str, progress: Optional[Progress] = None, timeout: float = 600.0) -> Dict[str, Any]:
+    async def wait(self, job_id: str, progress: Optional[Progress] = None, timeout: float = 600.0) -> Job:
         """Waits for the job to end: its events stream, else polling."""
         try:
             async for event in self.events(job_id):
@@ -343,13 +344,13 @@ class AsyncClient(_Base):
     async def result(self, job_id: str, command: Optional[str] = None) -> Dict[str, Any]:
         return await self._run(_core.result(job_id, command))
 
-    async def extract(self, path: str, media_type: Optional[str] = None, progress: Optional[Progress] = None, **options: Any) -> Dict[str, Any]:
+    async def extract(self, path: str, media_type: Optional[str] = None, progress: Optional[Progress] = None, **options: Any) -> ExtractResult:
         return await self._run(_core.extract(path, media_type, options or None, progress))
 
-    async def create_key(self, name: str, role: Optional[str] = None, scopes: Optional[List[str]] = None, **more: Any) -> Dict[str, Any]:
+    async def create_key(self, name: str, role: Optional[str] = None, scopes: Optional[List[str]] = None, **more: Any) -> ApiKeyWithSecret:
         return await self._run(_core.create_key(name, role, scopes, **more))
 
-    async def keys(self) -> List[Dict[str, Any]]:
+    async def keys(self) -> List[ApiKey]:
         return (await self._run(_core.get("/v1/keys")))["data"]
 
     async def revoke_key(self, key_id: str) -> None:
