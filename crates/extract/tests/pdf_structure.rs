@@ -34,6 +34,14 @@ fn a_papers_table_comes_back_as_rows_and_cells() {
         "8,837".to_string(),
         "11,313".to_string()
     ]));
+    // Table 5: its header set tighter than an em (one stretch of text),
+    // cut where the body's columns part.
+    let gold = tables
+        .iter()
+        .find(|t| t.iter().any(|r| r[0] == "Dist. Sup."))
+        .unwrap_or_else(|| panic!("no Table 5 among {tables:?}"));
+    assert_eq!(gold[0], ["", "Top-1", "Top-5", "Top-20", "Top-100"]);
+    assert_eq!(gold[2], ["Dist. Sup.", "43.9", "65.3", "77.1", "84.4"]);
     // In Markdown, a GFM table.
     assert!(ex
         .markdown()

@@ -23,7 +23,7 @@ const MIN_ROWS: usize = 3;
 
 /// The tables among a page's lines, in order.
 pub fn find(lines: &[TextLine]) -> Vec<Found> {
-    let mut out = Vec::new();
+    let mut out: Vec<Found> = Vec::new();
     let mut i = 0;
     while i < lines.len() {
         let mut j = i;
@@ -33,10 +33,15 @@ pub fn find(lines: &[TextLine]) -> Vec<Found> {
         {
             j += 1;
         }
-        if j - i >= MIN_ROWS {
-            if let Some(rows) = columns(&lines[i..j]) {
+        // The line above, not part of an earlier table, may be the run's
+        // header set tighter than its body (gaps under an em).
+        let head = i
+            .checked_sub(1)
+            .filter(|&h| out.last().is_none_or(|t| t.end <= h) && close(&lines[h], &lines[i]));
+        if j - i >= MIN_ROWS - 1 {
+            if let Some((start, rows)) = table(lines, head, i, j) {
                 out.push(Found {
-                    start: i,
+                    start,
                     end: j,
                     rows,
                 });
@@ -47,6 +52,28 @@ pub fn find(lines: &[TextLine]) -> Vec<Found> {
         i = j.max(i + 1);
     }
     out
+}
+
+/// The rows of the body `i..j`, with the header line `head` above it
+/// when it parts into the body's columns: the table's first line and
+/// rows, if they make [`MIN_ROWS`] or more and read as a table.
+fn table(
+    lines: &[TextLine],
+    head: Option<usize>,
+    i: usize,
+    j: usize,
+) -> Option<(usize, Vec<Vec<String>>)> {
+    let spans = spans(&lines[i..j])?;
+    let mut rows: Vec<Vec<String>> = lines[i..j].iter().map(|l| row(l, &spans)).collect();
+    let header = head.and_then(|h| header(&lines[h], &spans).map(|r| (h, r)));
+    let start = match header {
+        Some((h, r)) => {
+            rows.insert(0, r);
+            h
+        }
+        None => i,
+    };
+    (rows.len() >= MIN_ROWS && tabular(&rows)).then_some((start, rows))
 }
 
 /// Non-empty segments of a line.
@@ -63,8 +90,9 @@ fn close(prev: &TextLine, next: &TextLine) -> bool {
     gap > 0.0 && gap < 3.0 * prev.size.max(next.size).max(1.0)
 }
 
-/// The rows of cells of lines that line up in two columns or more.
-fn columns(lines: &[TextLine]) -> Option<Vec<Vec<String>>> {
+/// The columns of lines: the stretches of the page some segment covers,
+/// with white space down between them; two or more.
+fn spans(lines: &[TextLine]) -> Option<Vec<(f32, f32)>> {
     let mut spans: Vec<(f32, f32)> = lines
         .iter()
         .flat_map(|l| l.segments.iter())
@@ -79,34 +107,66 @@ fn columns(lines: &[TextLine]) -> Option<Vec<Vec<String>>> {
             _ => merged.push((x0, x1)),
         }
     }
-    if merged.len() < 2 {
+    (merged.len() >= 2).then_some(merged)
+}
+
+/// A line's cells: each segment in the column its middle falls in.
+fn row(line: &TextLine, spans: &[(f32, f32)]) -> Vec<String> {
+    let mut row = vec![String::new(); spans.len()];
+    for (x0, x1, text) in &line.segments {
+        let centre = (x0 + x1) / 2.0;
+        let col = spans
+            .iter()
+            .position(|(a, b)| centre >= *a && centre <= *b)
+            .unwrap_or(0);
+        put(&mut row[col], text);
+    }
+    row
+}
+
+/// A header line of one stretch cut where its gaps (half an em or
+/// wider, wider than word spaces) cross the body's gutters, each piece
+/// in a column; `None` unless it parts into two columns or more and
+/// every piece stands over a column, within the body's width.
+fn header(line: &TextLine, spans: &[(f32, f32)]) -> Option<Vec<String>> {
+    let em = line.size.max(1.0);
+    let (left, right) = (spans[0].0, spans[spans.len() - 1].1);
+    if cells(line) != 1 || line.left < left - em || line.right > right + em {
         return None;
     }
-    let rows: Vec<Vec<String>> = lines
-        .iter()
-        .map(|l| {
-            let mut row = vec![String::new(); merged.len()];
-            for (x0, x1, text) in &l.segments {
-                let centre = (x0 + x1) / 2.0;
-                let col = merged
-                    .iter()
-                    .position(|(a, b)| centre >= *a && centre <= *b)
-                    .unwrap_or(0);
-                let cell = &mut row[col];
-                if !cell.is_empty() {
-                    cell.push(' ');
-                }
-                cell.push_str(
-                    text.split_whitespace()
-                        .collect::<Vec<_>>()
-                        .join(" ")
-                        .as_str(),
-                );
-            }
-            row
-        })
-        .collect();
-    tabular(&rows).then_some(rows)
+    let gutters: Vec<(f32, f32)> = spans.windows(2).map(|w| (w[0].1, w[1].0)).collect();
+    let mut pieces: Vec<(f32, f32, &str)> = Vec::new();
+    let (mut from, mut start) = (0, line.left);
+    for &(g0, g1, at) in &line.gaps {
+        let middle = (g0 + g1) / 2.0;
+        let cut = g1 - g0 >= 0.5 * em && gutters.iter().any(|&(a, b)| middle >= a && middle <= b);
+        if cut && at > from && at <= line.text.len() {
+            pieces.push((start, g0, &line.text[from..at]));
+            (from, start) = (at, g1);
+        }
+    }
+    pieces.push((start, line.right, &line.text[from..]));
+    let mut row = vec![String::new(); spans.len()];
+    for (x0, x1, text) in &pieces {
+        let centre = (x0 + x1) / 2.0;
+        let col = spans
+            .iter()
+            .position(|(a, b)| centre >= *a - em && centre <= *b + em)?;
+        put(&mut row[col], text);
+    }
+    (pieces.len() >= 2).then_some(row)
+}
+
+/// Adds text to a cell, its spaces made single.
+fn put(cell: &mut String, text: &str) {
+    let text = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    if text.is_empty() {
+        return;
+    }
+    if !cell.is_empty() {
+        cell.push(' ');
+    }
+    cell.push_str(&text);
 }
 
 /// Whether rows of cells look like a table rather than a list or prose
@@ -184,5 +244,85 @@ mod tests {
             .map(|i| row(&[(long, 72.0), (long, 450.0)], 700.0 - 12.0 * i as f32))
             .collect();
         assert!(find(&prose).is_empty());
+    }
+
+    /// One stretch of words at the given x positions (gaps under an em,
+    /// so no segments), each gap noted as the walker notes it.
+    fn tight(words: &[(&str, f32)], baseline: f32) -> TextLine {
+        let mut line = TextLine::at(words[0].1, baseline);
+        let mut end = words[0].1;
+        for (i, (text, x)) in words.iter().enumerate() {
+            if i > 0 {
+                line.text.push(' ');
+                line.gap(end, *x);
+            }
+            end = x + text.len() as f32 * 5.0;
+            line.add(text, (*x, end), 10.0, false);
+        }
+        line
+    }
+
+    /// Two rows of five columns (a label, then numbers at 370, 407, 446, 491).
+    fn two_rows() -> Vec<TextLine> {
+        let cols = |label, a, b, c, d| {
+            vec![
+                (label, 312.0),
+                (a, 370.0),
+                (b, 407.0),
+                (c, 446.0),
+                (d, 491.0),
+            ]
+        };
+        vec![
+            row(&cols("Gold", "44.9", "66.8", "78.1", "85.0"), 686.0),
+            row(&cols("Dist. Sup.", "43.9", "65.3", "77.1", "84.4"), 672.0),
+        ]
+    }
+
+    #[test]
+    fn a_header_set_tighter_than_its_body_is_cut_at_the_body_gutters() {
+        // "Top-1 Top-5 …" 8 to 9 pt apart (under an em): one stretch,
+        // whose gaps fall in the gutters between the body's columns.
+        let mut lines = vec![tight(
+            &[
+                ("Top-1", 366.0),
+                ("Top-5", 403.0),
+                ("Top-20", 440.0),
+                ("Top-100", 482.0),
+            ],
+            700.0,
+        )];
+        lines.extend(two_rows());
+        let found = find(&lines);
+        assert_eq!(found.len(), 1);
+        assert_eq!((found[0].start, found[0].end), (0, 3));
+        assert_eq!(
+            found[0].rows[0],
+            vec!["", "Top-1", "Top-5", "Top-20", "Top-100"]
+        );
+        assert_eq!(
+            found[0].rows[2],
+            vec!["Dist. Sup.", "43.9", "65.3", "77.1", "84.4"]
+        );
+    }
+
+    #[test]
+    fn a_line_of_prose_above_two_rows_is_not_their_header() {
+        // Word spaces (under half an em) are not cut, whatever they fall
+        // across; two rows alone are no table.
+        let mut lines = vec![tight(
+            &[
+                ("The", 312.0),
+                ("figures", 333.0),
+                ("of", 371.0),
+                ("both", 384.0),
+                ("runs", 408.0),
+                ("follow", 432.0),
+                ("below", 465.0),
+            ],
+            700.0,
+        )];
+        lines.extend(two_rows());
+        assert!(find(&lines).is_empty());
     }
 }
