@@ -63,8 +63,14 @@ fn table(
     i: usize,
     j: usize,
 ) -> Option<(usize, Vec<Vec<String>>)> {
-    let spans = spans(&lines[i..j])?;
-    let mut rows: Vec<Vec<String>> = lines[i..j].iter().map(|l| row(l, &spans)).collect();
+    let body = &lines[i..j];
+    let found = spans(body)?;
+    let spans = split_tight(&found, body);
+    let mut rows: Vec<Vec<String>> = if spans.len() == found.len() {
+        body.iter().map(|l| row(l, &spans)).collect()
+    } else {
+        body.iter().map(|l| cut_row(l, &spans)).collect()
+    };
     let header = head.and_then(|h| header(&lines[h], &spans).map(|r| (h, r)));
     let start = match header {
         Some((h, r)) => {
@@ -124,6 +130,112 @@ fn row(line: &TextLine, spans: &[(f32, f32)]) -> Vec<String> {
     row
 }
 
+/// Columns set closer than an em split further: where, inside a column,
+/// no line's text runs across a point and two lines or more (half of
+/// those with text in the column or more) have a gap of half an em or
+/// wider there, the column parts at those gaps' common stretch.
+fn split_tight(spans: &[(f32, f32)], lines: &[TextLine]) -> Vec<(f32, f32)> {
+    let mut out = Vec::new();
+    for &(a, b) in spans {
+        let mut xs: Vec<f32> = lines
+            .iter()
+            .flat_map(wide_gaps)
+            .map(|(g0, g1)| (g0 + g1) / 2.0)
+            .filter(|x| *x > a && *x < b)
+            .collect();
+        xs.sort_by(f32::total_cmp);
+        let mut left = a;
+        for x in xs {
+            if x <= left {
+                continue; // in the gutter just found
+            }
+            if let Some((gl, gr)) = gutter_at(lines, x, (a, b)) {
+                out.push((left, gl));
+                left = gr;
+            }
+        }
+        out.push((left, b));
+    }
+    out
+}
+
+/// A line's gaps of half an em or wider.
+fn wide_gaps(line: &TextLine) -> impl Iterator<Item = (f32, f32)> + '_ {
+    let half = 0.5 * line.size.max(1.0);
+    line.gaps
+        .iter()
+        .filter(move |g| g.1 - g.0 >= half)
+        .map(|g| (g.0, g.1))
+}
+
+/// The stretch every line's wide gap at `x` shares, if no line's text in
+/// the column `a..b` runs across `x` and enough lines part there.
+fn gutter_at(lines: &[TextLine], x: f32, (a, b): (f32, f32)) -> Option<(f32, f32)> {
+    let (mut gl, mut gr) = (f32::MIN, f32::MAX);
+    let (mut parted, mut with_text) = (0, 0);
+    for line in lines {
+        let text = |s: &&(f32, f32, String)| !s.2.trim().is_empty();
+        if !line
+            .segments
+            .iter()
+            .filter(text)
+            .any(|s| s.0 < b && s.1 > a)
+        {
+            continue;
+        }
+        with_text += 1;
+        if let Some((g0, g1)) = wide_gaps(line).find(|g| g.0 <= x && x <= g.1) {
+            parted += 1;
+            (gl, gr) = (gl.max(g0), gr.min(g1));
+        } else if line
+            .segments
+            .iter()
+            .filter(text)
+            .any(|s| s.0 < x && x < s.1)
+        {
+            return None;
+        }
+    }
+    (parted >= 2 && parted * 2 >= with_text && gl < gr).then_some((gl, gr))
+}
+
+/// The stretches between columns.
+fn gutters(spans: &[(f32, f32)]) -> Vec<(f32, f32)> {
+    spans.windows(2).map(|w| (w[0].1, w[1].0)).collect()
+}
+
+/// A line cut at its gaps (`min` wide or wider) that reach into a gutter:
+/// each piece's left, right and text.
+fn pieces<'a>(line: &'a TextLine, gutters: &[(f32, f32)], min: f32) -> Vec<(f32, f32, &'a str)> {
+    let mut pieces = Vec::new();
+    let (mut from, mut start) = (0, line.left);
+    for &(g0, g1, at) in &line.gaps {
+        let cut = g1 - g0 >= min && gutters.iter().any(|&(a, b)| g0 <= b && g1 >= a);
+        if cut && at > from && at <= line.text.len() && line.text.is_char_boundary(at) {
+            pieces.push((start, g0, &line.text[from..at]));
+            (from, start) = (at, g1);
+        }
+    }
+    pieces.push((start, line.right, &line.text[from..]));
+    pieces
+}
+
+/// A row of a table whose columns part closer than an em: the line cut
+/// at the gutters, each piece in the column its middle falls in (or the
+/// nearest).
+fn cut_row(line: &TextLine, spans: &[(f32, f32)]) -> Vec<String> {
+    let mut row = vec![String::new(); spans.len()];
+    for (x0, x1, text) in pieces(line, &gutters(spans), 0.0) {
+        let centre = (x0 + x1) / 2.0;
+        let distance = |&(a, b): &(f32, f32)| (a - centre).max(centre - b).max(0.0);
+        let col = (0..spans.len())
+            .min_by(|&p, &q| distance(&spans[p]).total_cmp(&distance(&spans[q])))
+            .unwrap_or(0);
+        put(&mut row[col], text);
+    }
+    row
+}
+
 /// A header line of one stretch cut where its gaps (half an em or
 /// wider, wider than word spaces) cross the body's gutters, each piece
 /// in a column; `None` unless it parts into two columns or more and
@@ -134,18 +246,7 @@ fn header(line: &TextLine, spans: &[(f32, f32)]) -> Option<Vec<String>> {
     if cells(line) != 1 || line.left < left - em || line.right > right + em {
         return None;
     }
-    let gutters: Vec<(f32, f32)> = spans.windows(2).map(|w| (w[0].1, w[1].0)).collect();
-    let mut pieces: Vec<(f32, f32, &str)> = Vec::new();
-    let (mut from, mut start) = (0, line.left);
-    for &(g0, g1, at) in &line.gaps {
-        let middle = (g0 + g1) / 2.0;
-        let cut = g1 - g0 >= 0.5 * em && gutters.iter().any(|&(a, b)| middle >= a && middle <= b);
-        if cut && at > from && at <= line.text.len() {
-            pieces.push((start, g0, &line.text[from..at]));
-            (from, start) = (at, g1);
-        }
-    }
-    pieces.push((start, line.right, &line.text[from..]));
+    let pieces = pieces(line, &gutters(spans), 0.5 * em);
     let mut row = vec![String::new(); spans.len()];
     for (x0, x1, text) in &pieces {
         let centre = (x0 + x1) / 2.0;
@@ -324,5 +425,53 @@ mod tests {
         )];
         lines.extend(two_rows());
         assert!(find(&lines).is_empty());
+    }
+
+    /// A label, then numbers set `gap` pt apart (one stretch when under an em).
+    fn label_and_numbers(label: &str, numbers: [&str; 3], gap: f32, baseline: f32) -> TextLine {
+        let mut line = row(&[(label, 72.0)], baseline);
+        line.split();
+        let mut x = 200.0;
+        for (i, n) in numbers.iter().enumerate() {
+            if i > 0 {
+                line.text.push(' ');
+                line.gap(x - gap, x);
+            } else {
+                line.text.push(' ');
+                line.gap(72.0 + label.len() as f32 * 5.0, x);
+            }
+            line.add(n, (x, x + 20.0), 10.0, false);
+            x += 20.0 + gap;
+        }
+        line
+    }
+
+    #[test]
+    fn columns_set_closer_than_an_em_part_where_every_row_leaves_a_wide_gap() {
+        // Numbers 7 pt apart at 10 pt: under an em, so each row has two
+        // segments, but over half an em in every row, at the same place.
+        let lines: Vec<TextLine> = [
+            ("Random", ["47.0", "64.3", "77.8"]),
+            ("BM25", ["50.0", "63.3", "74.8"]),
+            ("Gold", ["42.6", "63.1", "78.3"]),
+        ]
+        .iter()
+        .enumerate()
+        .map(|(i, (label, n))| label_and_numbers(label, *n, 7.0, 700.0 - 14.0 * i as f32))
+        .collect();
+        let found = find(&lines);
+        assert_eq!(found.len(), 1);
+        assert_eq!(found[0].rows[1], vec!["BM25", "50.0", "63.3", "74.8"]);
+        // Word spaces (3 pt) part nothing: the numbers stay one cell.
+        let lines: Vec<TextLine> = [
+            ("Random", ["47.0", "64.3", "77.8"]),
+            ("BM25", ["50.0", "63.3", "74.8"]),
+            ("Gold", ["42.6", "63.1", "78.3"]),
+        ]
+        .iter()
+        .enumerate()
+        .map(|(i, (label, n))| label_and_numbers(label, *n, 3.0, 700.0 - 14.0 * i as f32))
+        .collect();
+        assert_eq!(find(&lines)[0].rows[1], vec!["BM25", "50.0 63.3 74.8"]);
     }
 }
