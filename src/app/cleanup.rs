@@ -10,6 +10,7 @@ use crate::ports::{
     BlobStore, Directory, DocumentStore, JobQueue, JobStore, Ports, ShardStore, TenantStore,
 };
 use serde::Serialize;
+use std::collections::BTreeMap;
 
 const EXPIRED_PER_RUN: u32 = 200;
 
@@ -36,7 +37,7 @@ pub async fn sweep<P: Ports>(app: &App<P>, now_ms: u64) -> SweepReport {
     // Each shard's own rows, then what spans them.
     for shard in 0..app.meta.shard_count() {
         app.meta.enter(shard);
-        sweep_shard(app, now_ms, &mut report).await;
+        sweep_shard(app, shard, now_ms, &mut report).await;
     }
     erase_tenants(app, now_ms, &mut report).await;
     let mut reconciled = super::reconcile::Reconciled::default();
@@ -48,12 +49,29 @@ pub async fn sweep<P: Ports>(app: &App<P>, now_ms: u64) -> SweepReport {
 }
 
 /// The sweep's work in the shard entered.
-async fn sweep_shard<P: Ports>(app: &App<P>, now_ms: u64, report: &mut SweepReport) {
+async fn sweep_shard<P: Ports>(app: &App<P>, shard: u32, now_ms: u64, report: &mut SweepReport) {
     heal_jobs(app, now_ms, report).await;
     send_held_jobs(app, now_ms, report).await;
     match app.meta.expired_documents(now_ms, EXPIRED_PER_RUN).await {
         Ok(docs) => {
+            // A tenant being moved keeps its rows as they are until the
+            // move ends: a deletion here, during the copy, would not reach
+            // the new shard (the row would come back without its object).
+            let mut here: BTreeMap<String, bool> = BTreeMap::new();
             for doc in docs {
+                if !here.contains_key(&doc.tenant_id) {
+                    let ok = match super::reconcile::placed(app, &doc.tenant_id).await {
+                        // Unknown to the directory: swept as before.
+                        Ok(None) => true,
+                        Ok(Some(Some(home))) => home == shard,
+                        // Moving, or the directory unreachable: next run.
+                        Ok(Some(None)) | Err(()) => false,
+                    };
+                    here.insert(doc.tenant_id.clone(), ok);
+                }
+                if !here[&doc.tenant_id] {
+                    continue;
+                }
                 match documents::remove(app, &doc, now_ms).await {
                     Ok(true) => report.expired_deleted += 1,
                     Ok(false) => {}

@@ -22,7 +22,10 @@ const ORPHAN_GRACE_MS: u64 = 60 * 60 * 1000;
 
 /// Where a tenant's rows are, as the directory says now: `None` for a
 /// tenant it does not have, `Some(None)` while the tenant moves.
-async fn placed<P: Ports>(app: &App<P>, tenant: &str) -> Result<Option<Option<u32>>, ()> {
+pub(super) async fn placed<P: Ports>(
+    app: &App<P>,
+    tenant: &str,
+) -> Result<Option<Option<u32>>, ()> {
     let t = app.meta.get_tenant(tenant).await.map_err(|_| ())?;
     Ok(t.map(|t| t.moving_since_ms.is_none().then_some(t.shard)))
 }

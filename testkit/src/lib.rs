@@ -151,7 +151,8 @@ impl Faults {
 #[derive(Default)]
 pub struct MemMeta {
     pub keys: RefCell<Vec<ApiKey>>,
-    pub tenants: RefCell<BTreeMap<String, quire::tenants::Tenant>>,
+    /// Shared (an `Rc`), so a test can change a tenant while a request runs.
+    pub tenants: std::rc::Rc<RefCell<BTreeMap<String, quire::tenants::Tenant>>>,
     pub documents: RefCell<BTreeMap<String, Document>>,
     pub jobs: RefCell<BTreeMap<String, Job>>,
     pub shares: RefCell<Vec<(String, Share)>>,
@@ -353,6 +354,9 @@ pub struct VecSource {
     pub data: RefCell<Vec<u8>>,
     pub pos: Cell<usize>,
     pub piece: usize,
+    /// Run once, when the first piece has been read (something that
+    /// happens while a body is still arriving).
+    pub meanwhile: RefCell<Option<Box<dyn FnOnce()>>>,
 }
 
 impl VecSource {
@@ -361,7 +365,14 @@ impl VecSource {
             data: RefCell::new(data),
             pos: Cell::new(0),
             piece,
+            meanwhile: RefCell::new(None),
         }
+    }
+
+    /// The same source, running `f` once its first piece is read.
+    pub fn meanwhile(self, f: impl FnOnce() + 'static) -> VecSource {
+        *self.meanwhile.borrow_mut() = Some(Box::new(f));
+        self
     }
 }
 
@@ -375,6 +386,9 @@ impl quire::http::ChunkSource for VecSource {
         let end = (start + max.min(self.piece)).min(data.len());
         self.pos.set(end);
         let chunk = data[start..end].to_vec();
+        if let Some(f) = self.meanwhile.borrow_mut().take() {
+            f();
+        }
         Box::pin(async move { Ok(chunk) })
     }
 }

@@ -1366,6 +1366,40 @@ fn the_sweep_deletes_expired_documents_and_orphaned_objects() {
 }
 
 #[test]
+fn the_sweep_leaves_a_moving_tenants_expired_documents_for_after_the_move() {
+    // Deleted on the shard being left during the copy, a document would
+    // come back on the new shard without its object.
+    let w = spawn_app();
+    seed_tenant(&w, "ten_a");
+    let resp = w.send(
+        w.as_admin(Method::Post, "/v1/documents?expires_in=60")
+            .with_header("content-type", "text/plain")
+            .with_body(b"short-lived".to_vec()),
+    );
+    assert_eq!(resp.status, 201);
+    let id = resp.json_body()["id"].as_str().unwrap().to_string();
+    let moving = |since: Option<u64>| {
+        w.app
+            .meta
+            .tenants
+            .borrow_mut()
+            .get_mut("ten_a")
+            .unwrap()
+            .moving_since_ms = since;
+    };
+    moving(Some(1));
+    let later = w.clock.0.get() + 2 * 60 * 60 * 1000;
+    let report = block_on(w.app.sweep(later));
+    assert_eq!(report.expired_deleted, 0);
+    assert!(w.app.meta.documents.borrow().values().any(|d| d.id == id));
+    // The move over, the next sweep deletes it.
+    moving(None);
+    let report = block_on(w.app.sweep(later));
+    assert_eq!(report.expired_deleted, 1);
+    assert!(w.app.meta.documents.borrow().values().all(|d| d.id != id));
+}
+
+#[test]
 fn a_fresh_unreferenced_object_is_left_alone() {
     let w = spawn_app();
     w.app.blobs.inner.now_ms.set(1_000);

@@ -595,3 +595,50 @@ fn large_archives_are_scanned_from_their_directory() {
         serde_json::json!(["nested_archive_not_scanned"])
     );
 }
+
+#[test]
+fn a_streamed_upload_that_outlasts_the_start_of_a_tenant_move_is_refused_not_written_to_the_shard_left(
+) {
+    let w = world();
+    seed_tenant(&w, "ten_a");
+    // The request was let in before the freeze; the move begins while the
+    // body is still arriving (after its first piece).
+    let tenants = w.app.meta.tenants.clone();
+    let all = data(3 * PART + 5);
+    let source = std::rc::Rc::new(
+        quire_testkit::VecSource::new(all.clone(), 50_000).meanwhile(move || {
+            tenants
+                .borrow_mut()
+                .get_mut("ten_a")
+                .unwrap()
+                .moving_since_ms = Some(1);
+        }),
+    );
+    let resp = w.send(
+        w.as_admin(Method::Post, "/v1/documents")
+            .with_header("content-type", "text/plain")
+            .with_stream(all.len() as u64, source),
+    );
+    assert_problem(&resp, 503, "tenant_moving");
+    // No row on the shard being left, no object, the charge given back.
+    assert!(w.app.meta.documents.borrow().is_empty());
+    assert!(w
+        .app
+        .blobs
+        .inner
+        .objects
+        .borrow()
+        .keys()
+        .all(|k| !k.contains("/documents/")));
+    assert_eq!(stored_bytes(&w), 0);
+    // Once the move is over, the same upload goes through.
+    w.app
+        .meta
+        .tenants
+        .borrow_mut()
+        .get_mut("ten_a")
+        .unwrap()
+        .moving_since_ms = None;
+    let resp = stream_upload(&w, all.len() as u64, all);
+    assert_eq!(resp.status, 201, "{}", String::from_utf8_lossy(&resp.body));
+}

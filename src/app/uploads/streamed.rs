@@ -15,7 +15,7 @@ use crate::documents::{blob_key, resolve_media_type, Document};
 use crate::error::ApiError;
 use crate::http::{BodyStream, Request, Response};
 use crate::ids::new_id;
-use crate::ports::{BlobStore, DocumentStore, Ports};
+use crate::ports::{BlobStore, DocumentStore, Ports, TenantStore};
 use crate::scan::markers::MarkerScan;
 
 /// What the request declared, checked.
@@ -141,7 +141,23 @@ async fn store<P: Ports>(
         .with_header("location", &format!("/v1/documents/{}", doc.id)))
 }
 
-/// Inserts the document's row. A failed insert whose row is there after
+/// Whether the tenant is still where the request found it. A body that
+/// streams for minutes can outlast the start of a move to another shard
+/// (the freeze, the copy and the catch-up): its row would then land on the
+/// shard being left after the last copy, and be lost with it. Asked again
+/// right before the row is written, the directory says so (503
+/// `tenant_moving`, the client sends again once the move is done).
+async fn still_placed<P: Ports>(app: &App<P>, who: &Principal) -> Result<(), ApiError> {
+    match app.meta.get_tenant(&who.tenant_id).await? {
+        Some(t) if t.moving_since_ms.is_some() || t.shard != who.shard => {
+            Err(ApiError::Unavailable("tenant_moving"))
+        }
+        _ => Ok(()),
+    }
+}
+
+/// Inserts the document's row, unless the tenant began to move meanwhile
+/// (then its object goes). A failed insert whose row is there after
 /// all (the write landed, its answer did not) is success.
 async fn record<P: Ports>(
     app: &App<P>,
@@ -149,6 +165,10 @@ async fn record<P: Ports>(
     who: &Principal,
     idempotency_key: Option<&str>,
 ) -> Result<(), ApiError> {
+    if let Err(e) = still_placed(app, who).await {
+        let _ = app.blobs.delete(&doc.blob_key).await;
+        return Err(e);
+    }
     let Err(e) = app.meta.insert_document(doc, idempotency_key).await else {
         return Ok(());
     };
