@@ -5,6 +5,7 @@ mod docx;
 mod odt;
 mod pptx;
 mod shapes;
+mod sheet_box;
 mod xlsx;
 
 pub use docx::extract as docx;

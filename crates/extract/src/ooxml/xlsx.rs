@@ -1,6 +1,8 @@
 //! XLSX: one page per worksheet, each a heading (the sheet's name) and a
-//! table. Shared and inline strings are resolved; numbers stay as stored.
+//! table with the box its used range takes on the sheet ([`SheetBox`]).
+//! Shared and inline strings are resolved; numbers stay as stored.
 
+use super::sheet_box::SheetBox;
 use super::{walk, Ev, TableBuilder};
 use crate::model::{Element, Kind};
 use crate::zipped::Archive;
@@ -76,12 +78,25 @@ fn column(reference: &str) -> usize {
         .saturating_sub(1)
 }
 
-fn sheet_rows(xml: &[u8], strings: &[String]) -> Result<Vec<Vec<String>>, ExtractError> {
+/// A sheet's rows of cells, and where its used range stands.
+fn sheet_rows(
+    xml: &[u8],
+    strings: &[String],
+) -> Result<(Vec<Vec<String>>, SheetBox), ExtractError> {
     let mut t = TableBuilder::default();
+    let mut place = SheetBox::default();
     let mut row: Vec<String> = Vec::new();
+    let mut at_row = 0usize;
     let (mut col, mut kind, mut value, mut in_v) = (0usize, String::new(), String::new(), false);
     walk(xml, |ev| match ev {
-        Ev::Start("row", _) => row.clear(),
+        Ev::Start("sheetFormatPr", a) => place.format(a),
+        Ev::Start("col", a) => place.col(a),
+        Ev::Start("row", a) => {
+            row.clear();
+            let r = a.get("r").and_then(|r| r.trim().parse::<usize>().ok());
+            at_row = r.map_or(at_row + 1, |r| r.max(1));
+            place.row(at_row - 1, a);
+        }
         Ev::Start("c", a) => {
             col = a.get("r").map_or(row.len(), column).min(MAX_COLUMNS);
             kind = a.get("t").unwrap_or("n").to_string();
@@ -105,6 +120,9 @@ fn sheet_rows(xml: &[u8], strings: &[String]) -> Result<Vec<Vec<String>>, Extrac
                 row.resize(col + 1, String::new());
             }
             row[col] = text.trim().to_string();
+            if !row[col].is_empty() {
+                place.cell(col, at_row.saturating_sub(1));
+            }
         }
         Ev::End("row") => {
             t.start_row();
@@ -117,7 +135,7 @@ fn sheet_rows(xml: &[u8], strings: &[String]) -> Result<Vec<Vec<String>>, Extrac
         }
         _ => {}
     })?;
-    Ok(t.rows)
+    Ok((t.rows, place))
 }
 
 pub fn extract(bytes: &[u8], limits: &Limits) -> Result<Extraction, ExtractError> {
@@ -137,10 +155,12 @@ pub fn extract(bytes: &[u8], limits: &Limits) -> Result<Extraction, ExtractError
     for (i, (name, path)) in sheets.iter().enumerate() {
         let page = i as u32 + 1;
         let Some(xml) = zip.read(path)? else { continue };
-        let rows = sheet_rows(&xml, &strings)?;
+        let (rows, place) = sheet_rows(&xml, &strings)?;
         elements.push(Element::new(Kind::Heading { level: 2 }, name.clone()).on_page(page));
         if !rows.is_empty() {
-            elements.push(Element::table(rows).on_page(page));
+            let mut table = Element::table(rows).on_page(page);
+            table.bbox = place.bbox();
+            elements.push(table);
         }
     }
     Ok(Extraction {
@@ -169,7 +189,28 @@ mod tests {
             <row r="1"><c r="A1" t="s"><v>0</v></c><c r="C1" t="s"><v>1</v></c></row>
             <row r="2"><c r="A2" t="inlineStr"><is><t>Blues</t></is></c><c r="C2"><v>1</v></c></row>
             </sheetData></worksheet>"#;
-        let rows = sheet_rows(xml, &strings).unwrap();
+        let (rows, place) = sheet_rows(xml, &strings).unwrap();
         assert_eq!(rows, vec![vec!["Team", "", "Cups"], vec!["Blues", "", "1"]]);
+        // A1:C2 at the defaults: three 8.43-character columns (64 px,
+        // 48 pt each), two 15 pt rows.
+        assert_eq!(place.bbox(), Some([0.0, 0.0, 144.0, 30.0]));
+    }
+
+    #[test]
+    fn a_tables_box_follows_the_sheets_widths_heights_and_hidden_columns() {
+        // Used range B3:D4. Column A is 20 characters (145 px, 108.75 pt),
+        // B hidden, C and D at the sheet's 10-character default (75 px);
+        // row 2 is 30 pt high, row 1 hidden, the others 12 pt.
+        let xml = br#"<worksheet><sheetFormatPr defaultColWidth="10" defaultRowHeight="12"/>
+            <cols><col min="1" max="1" width="20"/><col min="2" max="2" width="9" hidden="1"/></cols>
+            <sheetData>
+            <row r="1" hidden="1"><c r="A1"><v></v></c></row>
+            <row r="2" ht="30"/>
+            <row r="3"><c r="B3" t="inlineStr"><is><t>Name</t></is></c><c r="D3" t="inlineStr"><is><t>Cups</t></is></c></row>
+            <row r="4"><c r="C4"><v>3</v></c></row>
+            </sheetData></worksheet>"#;
+        let (_, place) = sheet_rows(xml, &[]).unwrap();
+        let x_b = 108.8; // A's 108.75 pt, to a tenth
+        assert_eq!(place.bbox(), Some([x_b, 30.0, x_b + 2.0 * 56.25, 54.0]));
     }
 }
