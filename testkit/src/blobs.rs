@@ -13,7 +13,13 @@ pub struct MemBlobs {
     pub bytes_read: Cell<u64>,
     /// Unfinished multipart uploads: id -> part number -> (etag, bytes).
     pub multipart: RefCell<BTreeMap<String, StoredParts>>,
+    /// Run once, right after the first `put` of a key holding the given
+    /// text (something else happening at that moment).
+    pub after_put: RefCell<Option<AfterPut>>,
 }
+
+/// What to run after a `put` of a key holding the text.
+pub type AfterPut = (String, Box<dyn FnOnce()>);
 
 impl BlobStore for MemBlobs {
     async fn put(&self, key: &str, bytes: Vec<u8>, _content_type: &str) -> StoreResult<()> {
@@ -22,6 +28,11 @@ impl BlobStore for MemBlobs {
         self.uploaded
             .borrow_mut()
             .insert(key.to_string(), self.now_ms.get());
+        let hook = self.after_put.borrow_mut().take();
+        match hook {
+            Some((text, f)) if key.contains(&text) => f(),
+            other => *self.after_put.borrow_mut() = other,
+        }
         Ok(())
     }
     async fn get(&self, key: &str) -> StoreResult<Option<Vec<u8>>> {

@@ -154,7 +154,8 @@ pub struct MemMeta {
     /// Shared (an `Rc`), so a test can change a tenant while a request runs.
     pub tenants: std::rc::Rc<RefCell<BTreeMap<String, quire::tenants::Tenant>>>,
     pub documents: RefCell<BTreeMap<String, Document>>,
-    pub jobs: RefCell<BTreeMap<String, Job>>,
+    /// Shared (an `Rc`), so a test can change a job while a step runs.
+    pub jobs: std::rc::Rc<RefCell<BTreeMap<String, Job>>>,
     pub shares: RefCell<Vec<(String, Share)>>,
     pub dead_letters: RefCell<BTreeMap<String, quire::jobs::DeadLetter>>,
     /// Tenants asked to be erased, with when.

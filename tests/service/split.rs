@@ -192,3 +192,29 @@ fn deleting_the_document_removes_what_the_parts_of_a_cancelled_job_read() {
     assert_eq!(gone.status, 204);
     assert_eq!(parts(), 0, "the document's text is gone with it");
 }
+
+#[test]
+fn a_part_that_ends_after_its_document_was_deleted_leaves_no_reading_behind() {
+    let w = world("1000");
+    let doc = w.upload_id("application/pdf", &pdf(25));
+    let job = w.job_id(&doc);
+    w.deliver(&job);
+    // The document's deletion removes its rows (the job's among them)
+    // just as the part stores its reading, after deleting the part
+    // readings it found (none yet).
+    let jobs = w.app.meta.jobs.clone();
+    let deleted = job.clone();
+    *w.app.blobs.inner.after_put.borrow_mut() = Some((
+        "/parts/".into(),
+        Box::new(move || {
+            jobs.borrow_mut().remove(&deleted);
+        }),
+    ));
+    assert_eq!(w.deliver_part(&job, 0), Disposition::Ack);
+    let objects = w.app.blobs.inner.objects.borrow();
+    assert!(
+        objects.keys().all(|k| !k.contains("/parts/")),
+        "the document's text stays in storage: {:?}",
+        objects.keys().collect::<Vec<_>>()
+    );
+}

@@ -357,5 +357,13 @@ where
     })?;
     let key = part_key(&job.tenant_id, &job.id, p.part);
     ports.blobs.put(&key, body, "application/json").await?;
+    // The document may have been deleted while the part read it: its rows
+    // go first, then its objects, the part readings among them. A job
+    // gone after the reading was stored means that deletion may already
+    // have swept past this key: the reading (the document's text) goes.
+    if matches!(ports.meta.load_job(job_id).await, Ok(None)) {
+        let _ = ports.blobs.delete(&key).await;
+        return Err(RunFailure::Cancelled);
+    }
     Ok(sparse.fetched())
 }
