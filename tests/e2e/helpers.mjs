@@ -38,8 +38,17 @@ async function send(url, init) {
 export async function api(method, route, { key = ADMIN_KEY, headers = {}, body } = {}) {
   const h = { ...headers };
   if (key) h.authorization = `Bearer ${key}`;
-  const resp = await send(`${BASE}${route}`, { method, headers: h, body });
-  const text = await resp.text();
+  let resp = await send(`${BASE}${route}`, { method, headers: h, body });
+  let text = await resp.text();
+  // `wrangler dev`'s own answer (not Quire's: no problem document) when
+  // its runtime connection broke under the request, which it retries only
+  // for GET and HEAD. Said on stderr, and the request sent once more.
+  const replayable = body === undefined || typeof body === "string" || body instanceof Uint8Array;
+  if (resp.status === 503 && text.includes("Your worker restarted mid-request") && replayable) {
+    console.error(`# ${method} ${route}: the dev server's runtime restarted mid-request; sent again`);
+    resp = await send(`${BASE}${route}`, { method, headers: h, body });
+    text = await resp.text();
+  }
   let json = null;
   try {
     json = JSON.parse(text);
