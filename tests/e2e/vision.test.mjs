@@ -1,9 +1,11 @@
 // OCR in the runtime: images read by Tesseract (Wasm, in the jobs worker)
 // through the same upload → job → result path as every other format.
-// Last in the run on purpose, and the OCR job last in the file: an OCR
-// job keeps its queue batch for seconds, and the local queue broker has
-// stopped dispatching after such batches (docs/OPERATIONS.md, "Open: a local broker
-// that stops dispatching"); there it can stop nothing after it.
+// Last in the run on purpose, and the OCR jobs last in the file, queued
+// together: an OCR job keeps its queue batch for seconds, and the local
+// queue broker has stopped dispatching after such batches
+// (docs/OPERATIONS.md, "Open: a local broker that stops dispatching");
+// there it can stop nothing after it. The other OCR tests read through the
+// jobs worker's test route, without the queue.
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { readFileSync } from "node:fs";
@@ -123,7 +125,10 @@ test("another OCR language: the operator installs French and a French scan reads
   assert.equal(refused.json.code, "unsupported_language");
 });
 
-test("every page of a multi-page TIFF is read by OCR in the runtime, each on its own page", { timeout: 180_000 }, async () => {
+// The two OCR jobs that go through the queue are created together, so the
+// broker hands them over in one batch: after an OCR batch it may dispatch
+// nothing more (see the top of this file), and here nothing comes after.
+test("OCR jobs through the queue: every page of a multi-page TIFF on its own page, and a scanned image's words with confidence, nothing left unread", { timeout: 180_000 }, async () => {
   // 3.9 MB, over the suite's single-request limit: a resumable upload.
   const tiff = corpus("img/layout-parser-paper-combined.tiff");
   const sha256 = createHash("sha256").update(tiff).digest("hex");
@@ -141,7 +146,10 @@ test("every page of a multi-page TIFF is read by OCR in the runtime, each on its
   assert.equal(put.status, 200, await put.text());
   const doc = await api("POST", `/v1/uploads/${start.json.id}/complete`);
   assert.equal(doc.status, 201, doc.text);
-  const job = await waitForJob((await createJob(doc.json.id)).id, undefined, 120_000);
+  const image = await upload("img/layout-parser-paper-fast.jpg", "image/jpeg");
+  const [tiffJob, imageJob] = await Promise.all([createJob(doc.json.id), createJob(image.id)]);
+
+  const job = await waitForJob(tiffJob.id, undefined, 120_000);
   assert.equal(job.status, "succeeded", JSON.stringify(job.error));
   const result = (await api("GET", `/v1/jobs/${job.id}/result`)).json;
   assert.equal(result.pages, 2);
@@ -151,17 +159,15 @@ test("every page of a multi-page TIFF is read by OCR in the runtime, each on its
   }
   const warnings = result.warnings ?? [];
   assert.ok(!warnings.some((w) => /^ocr_(no_text|failed|skipped)/.test(w)), JSON.stringify(warnings));
-});
 
-test("a scanned page image is read by OCR in the runtime: words, confidence, nothing left unread", async () => {
-  const [job, result] = await extractCorpus("img/layout-parser-paper-fast.jpg", "image/jpeg");
-  assert.equal(job.status, "succeeded", JSON.stringify(job.error));
+  const read = await waitForJob(imageJob.id, undefined, 120_000);
+  assert.equal(read.status, "succeeded", JSON.stringify(read.error));
+  const scanned = (await api("GET", `/v1/jobs/${read.id}/result`)).json;
   for (const words of ["LayoutParser", "Unified Toolkit for Deep", "Document Image Analysis"]) {
-    assert.ok(result.text.includes(words), `${words}: ${result.text.slice(0, 600)}`);
+    assert.ok(scanned.text.includes(words), `${words}: ${scanned.text.slice(0, 600)}`);
   }
-  const confidences = result.elements.map((e) => e.ocr_confidence);
+  const confidences = scanned.elements.map((e) => e.ocr_confidence);
   assert.ok(confidences.every((c) => c > 0 && c <= 1), "every element says how sure the engine was");
-  assert.ok(result.elements.every((e) => e.page === 1));
-  const warnings = result.warnings ?? [];
-  assert.ok(!warnings.some((w) => /^ocr_(no_text|failed)/.test(w)), JSON.stringify(warnings));
+  assert.ok(scanned.elements.every((e) => e.page === 1));
+  assert.ok(!(scanned.warnings ?? []).some((w) => /^ocr_(no_text|failed)/.test(w)), JSON.stringify(scanned.warnings));
 });

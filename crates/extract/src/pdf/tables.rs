@@ -21,6 +21,9 @@ pub struct Found {
 /// Fewest lines that make a table.
 const MIN_ROWS: usize = 3;
 
+/// Most rows of a run whose columns are sought closer than an em.
+const MAX_TIGHT_ROWS: usize = 500;
+
 /// The tables among a page's lines, in order.
 pub fn find(lines: &[TextLine]) -> Vec<Found> {
     let mut out: Vec<Found> = Vec::new();
@@ -135,6 +138,11 @@ fn row(line: &TextLine, spans: &[(f32, f32)]) -> Vec<String> {
 /// those with text in the column or more) have a gap of half an em or
 /// wider there, the column parts at those gaps' common stretch.
 fn split_tight(spans: &[(f32, f32)], lines: &[TextLine]) -> Vec<(f32, f32)> {
+    // Each candidate is held against every line: a run longer than any
+    // table's page is left as its segments say.
+    if lines.len() > MAX_TIGHT_ROWS {
+        return spans.to_vec();
+    }
     let mut out = Vec::new();
     for &(a, b) in spans {
         let mut xs: Vec<f32> = lines
@@ -144,6 +152,8 @@ fn split_tight(spans: &[(f32, f32)], lines: &[TextLine]) -> Vec<(f32, f32)> {
             .filter(|x| *x > a && *x < b)
             .collect();
         xs.sort_by(f32::total_cmp);
+        // One candidate per point of width at most.
+        xs.dedup_by(|x, prev| *x - *prev < 1.0);
         let mut left = a;
         for x in xs {
             if x <= left {

@@ -18,8 +18,13 @@ use std::collections::BTreeMap;
 const TOL: f32 = 2.0;
 
 /// Most pairs of rules (one across, one down) a page's grids are sought
-/// among: a full grid of a thousand rules each way is a million.
-const MAX_CROSSINGS: usize = 2_000_000;
+/// among: a full grid of five hundred rules each way (a table's is tens).
+/// With the document's operator budget, this bounds the work a hostile
+/// document's rules can cost.
+const MAX_CROSSINGS: usize = 250_000;
+
+/// Most grids one page keeps (each is held against every line).
+const MAX_GRIDS: usize = 64;
 
 /// Most slots (rows × columns) a grid may have.
 const MAX_SLOTS: usize = 20_000;
@@ -115,6 +120,7 @@ pub fn grids(rules: &[Rule]) -> Vec<Grid> {
     figures
         .into_values()
         .filter_map(|(area, rules)| grid(area, rules))
+        .take(MAX_GRIDS)
         .collect()
 }
 

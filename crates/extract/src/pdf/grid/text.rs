@@ -80,7 +80,7 @@ impl Grid {
             let crossed = inner
                 .iter()
                 .any(|&x| x >= gap_left - TOL && x <= gap_right + TOL);
-            if crossed && at > from && at <= line.text.len() {
+            if crossed && at > from && at <= line.text.len() && line.text.is_char_boundary(at) {
                 out.push((left, gap_left, line.text[from..at].trim().to_string()));
                 (from, left) = (at, gap_right);
             }
