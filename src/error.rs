@@ -5,7 +5,7 @@
 //! the edge can log it with the request id, and is never sent to the client.
 
 use crate::http::Response;
-use crate::ports::error::StoreError;
+use quire_core::store::StoreError;
 use serde::Serialize;
 
 /// Everything that can go wrong in a request, as the client will see it.

@@ -1,21 +1,4 @@
-//! How a storage or messaging dependency fails: its own file, so the
-//! error envelope can map it without depending on the ports.
+//! How a storage or messaging dependency fails: the core's value type
+//! (`quire_core::store`), named here beside the ports that return it.
 
-/// A failure of a storage or messaging dependency.
-#[derive(Debug, Clone, PartialEq, thiserror::Error)]
-pub enum StoreError {
-    /// May succeed if tried again (network blip, overload, timeout).
-    #[error("transient storage failure: {0}")]
-    Transient(String),
-    /// Will fail again the same way (bad query, constraint violation).
-    #[error("storage failure: {0}")]
-    Permanent(String),
-}
-
-impl StoreError {
-    pub fn is_retryable(&self) -> bool {
-        matches!(self, StoreError::Transient(_))
-    }
-}
-
-pub type StoreResult<T> = Result<T, StoreError>;
+pub use quire_core::store::{StoreError, StoreResult};
