@@ -114,3 +114,26 @@ fn rules_of_figures_that_cross_a_page_wide_rule_make_no_grid() {
         BT /F1 10 Tf 30 40 Td (Page 1) Tj ET BT /F1 10 Tf 120 40 Td (Caption) Tj ET";
     assert!(tables(&format!("{rules}{text}")).is_empty());
 }
+
+#[test]
+fn a_page_of_thousands_of_boxes_and_lines_is_read_within_its_bounds() {
+    // Hostile: 3,000 small stroked boxes in touching rows and columns (far
+    // more rules than a page keeps), crossed by lines of text. The page
+    // reads, with at most the grids a page keeps, each a well-formed table.
+    let mut content = String::new();
+    for i in 0..3_000 {
+        let (x, y) = (20 + (i % 60) * 9, 20 + (i / 60) * 14);
+        content.push_str(&format!("{x} {y} 9 14 re S "));
+    }
+    for i in 0..50 {
+        let y = 24 + i * 14;
+        content.push_str(&format!(
+            "BT /F1 6 Tf 22 {y} Td (a b c d e f g h i j k l m) Tj ET "
+        ));
+    }
+    let found = tables(&content);
+    assert!(found.len() <= 64);
+    for rows in &found {
+        assert!(rows.len() >= 2 && rows.iter().all(|r| r.len() == rows[0].len()));
+    }
+}
