@@ -43,6 +43,22 @@ impl TextLine {
         }
     }
 
+    /// The line cut at the gaps `cut(left, right)` chooses: each piece's
+    /// left, right and text (untrimmed; the last piece always there).
+    pub fn cut(&self, cut: impl Fn(f32, f32) -> bool) -> Vec<(f32, f32, &str)> {
+        let mut pieces = Vec::new();
+        let (mut from, mut start) = (0, self.left);
+        for &(g0, g1, at) in &self.gaps {
+            let fits = at > from && at <= self.text.len() && self.text.is_char_boundary(at);
+            if fits && cut(g0, g1) {
+                pieces.push((start, g0, &self.text[from..at]));
+                (from, start) = (at, g1);
+            }
+        }
+        pieces.push((start, self.right, &self.text[from..]));
+        pieces
+    }
+
     /// Notes a gap from `x0` to `x1` before the text that follows.
     pub fn gap(&mut self, x0: f32, x1: f32) {
         if self.gaps.len() < MAX_GAPS {

@@ -217,17 +217,7 @@ fn gutters(spans: &[(f32, f32)]) -> Vec<(f32, f32)> {
 /// A line cut at its gaps (`min` wide or wider) that reach into a gutter:
 /// each piece's left, right and text.
 fn pieces<'a>(line: &'a TextLine, gutters: &[(f32, f32)], min: f32) -> Vec<(f32, f32, &'a str)> {
-    let mut pieces = Vec::new();
-    let (mut from, mut start) = (0, line.left);
-    for &(g0, g1, at) in &line.gaps {
-        let cut = g1 - g0 >= min && gutters.iter().any(|&(a, b)| g0 <= b && g1 >= a);
-        if cut && at > from && at <= line.text.len() && line.text.is_char_boundary(at) {
-            pieces.push((start, g0, &line.text[from..at]));
-            (from, start) = (at, g1);
-        }
-    }
-    pieces.push((start, line.right, &line.text[from..]));
-    pieces
+    line.cut(|g0, g1| g1 - g0 >= min && gutters.iter().any(|&(a, b)| g0 <= b && g1 >= a))
 }
 
 /// A row of a table whose columns part closer than an em: the line cut

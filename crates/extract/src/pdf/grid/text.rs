@@ -71,23 +71,14 @@ impl Grid {
     }
 
     /// A line cut where a column edge crosses a gap between its words:
-    /// (left, right, text) of each piece.
+    /// (left, right, text) of each piece that has text.
     fn pieces(&self, line: &TextLine) -> Vec<(f32, f32, String)> {
         let inner = &self.xs[1..self.xs.len() - 1];
-        let mut out = Vec::new();
-        let (mut from, mut left) = (0, line.left);
-        for &(gap_left, gap_right, at) in &line.gaps {
-            let crossed = inner
-                .iter()
-                .any(|&x| x >= gap_left - TOL && x <= gap_right + TOL);
-            if crossed && at > from && at <= line.text.len() && line.text.is_char_boundary(at) {
-                out.push((left, gap_left, line.text[from..at].trim().to_string()));
-                (from, left) = (at, gap_right);
-            }
-        }
-        out.push((left, line.right, line.text[from..].trim().to_string()));
-        out.retain(|p| !p.2.is_empty());
-        out
+        line.cut(|g0, g1| inner.iter().any(|&x| x >= g0 - TOL && x <= g1 + TOL))
+            .into_iter()
+            .map(|(l, r, text)| (l, r, text.trim().to_string()))
+            .filter(|p| !p.2.is_empty())
+            .collect()
     }
 }
 
