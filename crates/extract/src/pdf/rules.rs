@@ -125,9 +125,14 @@ impl Paths {
             matches!(operator, "S" | "s" | "B" | "B*" | "b" | "b*") && !self.ink.stroke_white;
         let filled =
             matches!(operator, "f" | "F" | "f*" | "B" | "B*" | "b" | "b*") && !self.ink.fill_white;
+        let closes = matches!(operator, "s" | "b" | "b*");
         let subpaths = std::mem::take(&mut self.subpaths);
         self.points = 0;
-        for sub in subpaths {
+        for mut sub in subpaths {
+            // `s`, `b` and `b*` close each subpath before they paint it.
+            if let (true, Some(&(start, _))) = (closes, sub.first()) {
+                sub.push((start, true));
+            }
             if stroked {
                 for pair in sub.windows(2).filter(|p| p[1].1) {
                     self.keep(line(pair[0].0, pair[1].0));
@@ -225,6 +230,13 @@ mod tests {
         p.build("re", &nums(&[0.0, 0.0, 50.0, 20.0]), IDENTITY);
         p.paint("n");
         assert_eq!(p.rules.len(), 6);
+        // Three sides drawn, closed and stroked by `s`: four rules.
+        p.build("m", &nums(&[0.0, 0.0]), IDENTITY);
+        for (x, y) in [(50.0, 0.0), (50.0, 20.0), (0.0, 20.0)] {
+            p.build("l", &nums(&[x, y]), IDENTITY);
+        }
+        p.paint("s");
+        assert_eq!(p.rules.len(), 10);
     }
 
     #[test]
