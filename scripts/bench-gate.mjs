@@ -16,6 +16,7 @@ import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { freePort, startServer } from "./local-server.mjs";
+import { wranglerEnv } from "./wrangler-env.mjs";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const ROUNDS = Number(process.env.GATE_ROUNDS ?? 3);
@@ -36,7 +37,7 @@ function ensureWrk() {
 
 async function startHello() {
   const dir = path.join(root, "bench", "hello");
-  const env = { ...process.env, WRANGLER_SEND_METRICS: "false", PATH: `${os.homedir()}/.cargo/bin:${process.env.PATH}` };
+  const env = wranglerEnv({ ...process.env, PATH: `${os.homedir()}/.cargo/bin:${process.env.PATH}` });
   // The same offline overrides as Quire's build (scripts/build.sh).
   env.WASM_BINDGEN_BIN = execFileSync("sh", ["-c", "command -v wasm-bindgen"], { env }).toString().trim();
   env.ESBUILD_BIN = execFileSync("sh", ["-c", "ls node_modules/@esbuild/*/bin/esbuild node_modules/wrangler/node_modules/@esbuild/*/bin/esbuild 2>/dev/null | head -n 1"], { cwd: root }).toString().trim();

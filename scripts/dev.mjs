@@ -6,6 +6,7 @@ import { spawn } from "node:child_process";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { startTicker } from "./ticker.mjs";
+import { wranglerEnv } from "./wrangler-env.mjs";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const port = process.env.PORT ?? "8787";
@@ -15,7 +16,7 @@ const child = spawn(
   // Both workers in one session: the API (primary, on the port) and the
   // jobs worker. Extra arguments (`--var`) reach the API worker only.
   ["dev", "-c", "wrangler.toml", "-c", "wrangler.jobs.toml", "--ip", "127.0.0.1", "--port", port, "--persist-to", ".wrangler/state", ...process.argv.slice(2)],
-  { cwd: root, stdio: "inherit", env: { ...process.env, WRANGLER_SEND_METRICS: "false" } },
+  { cwd: root, stdio: "inherit", env: wranglerEnv() },
 );
 const stopTicker = startTicker(base, {
   log: (m) => {

@@ -13,6 +13,7 @@ import { fileURLToPath } from "node:url";
 import { jobsConfig } from "./jobs-config.mjs";
 import { prepareLocalDb, readDevVars } from "./local-db.mjs";
 import { startTicker } from "./ticker.mjs";
+import { wranglerEnv } from "./wrangler-env.mjs";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 
@@ -124,7 +125,7 @@ export async function startServer({ vars = {}, logName = "wrangler", persistDir,
     cwd: root,
     detached: true,
     stdio: ["ignore", log, log],
-    env: { ...process.env, WRANGLER_SEND_METRICS: "false" },
+    env: wranglerEnv(),
   });
   let stopTicker = () => {};
   const stop = async () => {

@@ -1,11 +1,7 @@
 // OCR in the runtime: images read by Tesseract (Wasm, in the jobs worker)
-// through the same upload → job → result path as every other format.
-// Last in the run on purpose, and the OCR jobs last in the file, queued
-// together: an OCR job keeps its queue batch for seconds, and the local
-// queue broker has stopped dispatching after such batches
-// (docs/OPERATIONS.md, "Open: a local broker that stops dispatching");
-// there it can stop nothing after it. The other OCR tests read through the
-// jobs worker's test route, without the queue.
+// through the same upload → job → result path as every other format. The
+// OCR tests that are not about the queue read through the jobs worker's
+// test route.
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { readFileSync } from "node:fs";
@@ -125,9 +121,6 @@ test("another OCR language: the operator installs French and a French scan reads
   assert.equal(refused.json.code, "unsupported_language");
 });
 
-// The two OCR jobs that go through the queue are created together, so the
-// broker hands them over in one batch: after an OCR batch it may dispatch
-// nothing more (see the top of this file), and here nothing comes after.
 test("OCR jobs through the queue: every page of a multi-page TIFF on its own page, and a scanned image's words with confidence, nothing left unread", { timeout: 180_000 }, async () => {
   // 3.9 MB, over the suite's single-request limit: a resumable upload.
   const tiff = corpus("img/layout-parser-paper-combined.tiff");
@@ -170,4 +163,28 @@ test("OCR jobs through the queue: every page of a multi-page TIFF on its own pag
   assert.ok(confidences.every((c) => c > 0 && c <= 1), "every element says how sure the engine was");
   assert.ok(scanned.elements.every((e) => e.page === 1));
   assert.ok(!(scanned.warnings ?? []).some((w) => /^ocr_(no_text|failed)/.test(w)), JSON.stringify(scanned.warnings));
+});
+
+// A batch that holds workerd's thread for seconds (OCR) while wrangler's
+// Node process closes the idle connection the queue broker logs through
+// made the broker's next log call fail, and the broker then delivered
+// nothing more: every later job stayed `queued`. The gaps put Node's 5 s
+// idle close (counted from the last batch's log) inside the OCR batch;
+// scripts/loopback-keepalive.cjs is the fix.
+test("jobs sent after an OCR batch that held the runtime for seconds are still delivered: the local queue keeps dispatching", { timeout: 240_000 }, async () => {
+  const jpeg = corpus("img/layout-parser-paper-fast.jpg");
+  const quick = async (label) => {
+    const doc = await upload(`${label}.txt`, "text/plain", Buffer.from(`delivered ${label}\n`));
+    const job = await waitForJob((await createJob(doc.id)).id);
+    assert.equal(job.status, "succeeded", `${label}: ${JSON.stringify(job)}`);
+  };
+  for (const gapMs of [2500, 3000, 3500, 4000, 4500]) {
+    await quick(`before-${gapMs}`);
+    await new Promise((r) => setTimeout(r, gapMs));
+    // Bytes after the JPEG's end make each a new document (no cached reading).
+    const scan = await upload(`scan-${gapMs}.jpg`, "image/jpeg", Buffer.concat([jpeg, Buffer.from(`gap ${gapMs}`)]));
+    const read = await waitForJob((await createJob(scan.id)).id, undefined, 60_000);
+    assert.equal(read.status, "succeeded", JSON.stringify(read.error));
+  }
+  await quick("after");
 });
