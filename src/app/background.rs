@@ -40,6 +40,12 @@ fn group_after(work: Vec<After>) -> Grouped {
             } => settle_for(&mut per_tenant, &tenant_id)
                 .charges
                 .push(crate::gate::MonthCharge { month, charge }),
+            After::WriteDone {
+                tenant_id,
+                request_id,
+            } => settle_for(&mut per_tenant, &tenant_id)
+                .writes_done
+                .push(request_id),
             After::Touch {
                 key_id,
                 now_ms,
@@ -51,13 +57,19 @@ fn group_after(work: Vec<After>) -> Grouped {
 }
 
 impl<P: Ports> App<P> {
-    /// Runs the work requests left for after their responses: one gate
-    /// call per tenant for its audit entries and counts, then last-use
-    /// times; what failed, for the log.
+    /// Runs the work requests left for after their responses: last-use
+    /// times, then one gate call per tenant for its audit entries, counts
+    /// and writes over (after the touches: a write is over once all of
+    /// its request's writes are); what failed, for the log.
     pub async fn finish(&self, work: Vec<After>) -> Vec<String> {
         use crate::ports::Gate;
         let mut failed = Vec::new();
         let (per_tenant, touches) = group_after(work);
+        for (key_id, now_ms, since_ms) in touches {
+            if let Err(e) = self.meta.touch_key(&key_id, now_ms, since_ms).await {
+                failed.push(format!("last_used_at not recorded: {e}"));
+            }
+        }
         for (tenant, settle) in per_tenant {
             if let Err(e) = self.gate.settle(&tenant, &settle).await {
                 failed.push(format!(
@@ -65,11 +77,6 @@ impl<P: Ports> App<P> {
                     settle.audits.len(),
                     settle.charges.len()
                 ));
-            }
-        }
-        for (key_id, now_ms, since_ms) in touches {
-            if let Err(e) = self.meta.touch_key(&key_id, now_ms, since_ms).await {
-                failed.push(format!("last_used_at not recorded: {e}"));
             }
         }
         failed

@@ -140,7 +140,7 @@ impl<P: Ports> App<P> {
             Ok(()) if req.deferred.is_none() => idempotent::begin_of(req, &caller.who),
             _ => None,
         };
-        let class = spec_of(id).class;
+        let class = (spec_of(id).class, !reads(req));
         let admitted = gate::admit(self, &caller.who, class, ctx, begin).await?;
         let who = self.settle(req, ctx, caller, &admitted).await?;
         // A large body is read only now that its sender is known and
@@ -258,17 +258,21 @@ impl<P: Ports> App<P> {
     }
 }
 
-/// Leaves the route's audit entry, if it has one, for after the response.
+/// Whether the request only reads (the rest may write).
+fn reads(req: &Request) -> bool {
+    matches!(req.method, Method::Get | Method::Head)
+}
+
 /// A tenant moving between shards reads but does not write until the
 /// move ends (seconds): its writes are refused with 503 and `Retry-After`.
 fn frozen(who: Principal, req: &Request) -> Result<Principal, ApiError> {
-    let reads = matches!(req.method, Method::Get | Method::Head);
-    if who.frozen && !reads {
+    if who.frozen && !reads(req) {
         return Err(ApiError::Unavailable("tenant_moving"));
     }
     Ok(who)
 }
 
+/// Leaves the route's audit entry, if it has one, for after the response.
 fn audit_after(
     id: RouteId,
     params: &[String],

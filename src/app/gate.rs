@@ -7,7 +7,7 @@
 //! credential and begins no key.
 
 use super::limits::{verdict, Granted};
-use super::{App, Ctx};
+use super::{After, App, Ctx};
 use crate::auth::Principal;
 use crate::error::ApiError;
 use crate::gate::{Ask, Begin, Limit, MonthCharge};
@@ -69,20 +69,24 @@ pub fn ask_for<P: Ports>(app: &App<P>, who: &Principal, class: &str, ctx: &Ctx) 
             },
         }),
         begin: None,
+        write: None,
     }
 }
 
 /// Asks the tenant's gate about the request; refuses it when over a rate
-/// limit or the request budget.
+/// limit or the request budget. A request that `writes` is held by the
+/// gate as a write in flight until its work after the response is done
+/// (a tenant move waits for it: see `moves`).
 pub async fn admit<P: Ports>(
     app: &App<P>,
     who: &Principal,
-    class: &str,
+    (class, writes): (&str, bool),
     ctx: &Ctx,
     begin: Option<Begin>,
 ) -> Result<Admitted, ApiError> {
     let mut ask = ask_for(app, who, class, ctx);
     ask.begin = begin;
+    ask.write = writes.then(|| ctx.request_id.clone());
     let answer = match app.gate.admit(&who.tenant_id, &ask).await {
         Ok(a) => a,
         Err(e) => {
@@ -90,6 +94,12 @@ pub async fn admit<P: Ports>(
             return Ok(Admitted::default());
         }
     };
+    if let Some(request_id) = ask.write.take() {
+        ctx.defer(After::WriteDone {
+            tenant_id: who.tenant_id.clone(),
+            request_id,
+        });
+    }
     let pairs = ask
         .limits
         .into_iter()

@@ -69,6 +69,12 @@ pub enum After {
         month: String,
         charge: crate::usage::Charge,
     },
+    /// A write the tenant's gate holds as in flight is over (last: what the
+    /// request wrote, its last-use time included, is written by then).
+    WriteDone {
+        tenant_id: String,
+        request_id: String,
+    },
     /// A key's `last_used_at`, written at most once per interval.
     Touch {
         key_id: String,

@@ -3,12 +3,14 @@
 //!
 //! The freeze comes first (writes get 503 with `Retry-After`; reads go on
 //! from the old shard), then every isolate's cached credentials are made
-//! stale so they see it, and the tenant's gate writes out the audit
-//! entries it holds. A tenant with work in flight (jobs queued or running,
-//! uploads open, webhooks pending) is not moved: the freeze is lifted and
-//! the operator told to retry. Otherwise its rows are copied, copied again
-//! for whatever landed meanwhile (a request admitted just before the
-//! freeze), and counted on both sides; only when every table's counts
+//! stale so they see it (a move whose bump fails does not go on), then
+//! the move waits for the writes the tenant's gate admitted before the
+//! freeze to end ([`DRAIN_MS`] at most: a write still running after it
+//! makes the tenant busy), and the gate writes out the audit entries it
+//! holds. A tenant with work in flight (jobs queued or running, uploads
+//! open, webhooks pending) is not moved: the freeze is lifted and the
+//! operator told to retry. Otherwise its rows are copied, copied again
+//! for whatever landed meanwhile, and counted on both sides; only when every table's counts
 //! agree does the directory point at the new shard; what reached the old
 //! one meanwhile is copied once more, and the old copy is deleted. The audit entries move with their sequence numbers and hashes,
 //! so the chain verifies as before.
@@ -94,8 +96,10 @@ pub async fn move_tenant<P: Ports>(
             format!("tenant {id} is already being moved"),
         ));
     }
-    super::gate::bump(app, id, ctx).await;
-    let moved = copy_over(app, id, from, to).await;
+    let moved = match freeze(app, id).await {
+        Ok(()) => copy_over(app, id, from, to).await,
+        Err(e) => Err(e),
+    };
     match moved {
         Ok(copied) => {
             let dropped = switch(app, ctx, id, (from, to)).await?;
@@ -128,6 +132,29 @@ pub async fn move_tenant<P: Ports>(
             Err(e)
         }
     }
+}
+
+/// The longest a move waits for writes admitted before its freeze.
+pub const DRAIN_MS: u64 = 10_000;
+
+/// Makes the freeze hold: every cached credential stale (or the move does
+/// not go on), then no write admitted before it still running.
+async fn freeze<P: Ports>(app: &App<P>, id: &str) -> Result<(), ApiError> {
+    // Without the bump, cached credentials would not see the freeze and
+    // writes could land on the old shard during the copy.
+    app.gate.bump(id).await?;
+    let running = app.gate.drain_writes(id, DRAIN_MS).await?;
+    if running > 0 {
+        return Err(ApiError::Conflict(
+            "tenant_busy",
+            format!(
+                "tenant {id} has {running} writes admitted before the move still running \
+                 after {} s; retry the move when they are done",
+                DRAIN_MS / 1000
+            ),
+        ));
+    }
+    Ok(())
 }
 
 /// Points the directory at the new shard (the freeze ends), then deletes

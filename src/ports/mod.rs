@@ -319,6 +319,9 @@ pub trait Gate {
     async fn flush(&self, tenant_id: &str) -> StoreResult<()>;
     /// After the tenant's audit log was erased: the chain starts again.
     async fn reset_audit(&self, tenant_id: &str) -> StoreResult<()>;
+    /// Waits up to `wait_ms` for the writes admitted before the last
+    /// [`Gate::bump`] to settle; how many still run.
+    async fn drain_writes(&self, tenant_id: &str, wait_ms: u64) -> StoreResult<u64>;
 }
 
 /// Idempotency records (the tenant's gate object, with an expiry alarm).

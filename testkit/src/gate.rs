@@ -64,6 +64,11 @@ impl MemGate {
         });
     }
 
+    /// The writes the tenant's gate holds as in flight.
+    pub fn writes_held(&self, tenant_id: &str) -> usize {
+        self.with(tenant_id, |t| t.writes.len())
+    }
+
     fn enter(&self) -> StoreResult<()> {
         self.faults.check()
     }
@@ -156,6 +161,7 @@ impl Gate for MemGate {
             self.pending.borrow_mut().extend(entry);
         }
         self.write_pending();
+        self.with(tenant_id, |t| t.end_writes(&work.writes_done));
         Ok(())
     }
 
@@ -184,6 +190,13 @@ impl Gate for MemGate {
             .retain(|e| e.tenant_id != tenant_id);
         self.with(tenant_id, |t| t.audit_head = None);
         Ok(())
+    }
+
+    /// No time passes here: the writes still running now.
+    async fn drain_writes(&self, tenant_id: &str, _wait_ms: u64) -> StoreResult<u64> {
+        self.enter()?;
+        let now = self.now_ms.get();
+        Ok(self.with(tenant_id, |t| t.writes_before_bump(now)))
     }
 }
 

@@ -167,3 +167,53 @@ test("while a tenant moves its writes get 503 with Retry-After, its reads go on"
   }
   await uploadText(t.key, "thawed");
 });
+
+// A write admitted just before the freeze whose row lands after the copy
+// was lost: the upload below is let in, then its body stalls while the
+// move starts; its row was written to the shard being left after the copy
+// had been taken, and deleted with it (or left where no query looks), yet
+// the client had its 201. The move now waits for such writes to end.
+test("a document whose upload was admitted before a move and finished during it is not lost: the move waits for the write", { timeout: 60_000 }, async () => {
+  const t = await newTenant("Racer");
+  const size = 1024 * 1024; // read after admission (over 64 KiB), not streamed to storage
+  const text = Buffer.alloc(size, "racing words ");
+  let release;
+  const released = new Promise((r) => (release = r));
+  const body = new ReadableStream({
+    async start(controller) {
+      controller.enqueue(text.subarray(0, 128 * 1024));
+      await released;
+      controller.enqueue(text.subarray(128 * 1024));
+      controller.close();
+    },
+  });
+  const events = [];
+  const upload = fetch(`${process.env.QUIRE_URL}/v1/documents`, {
+    method: "POST",
+    headers: { authorization: `Bearer ${t.key}`, "content-type": "text/plain", "content-length": String(size) },
+    body,
+    duplex: "half",
+  }).then(async (r) => {
+    events.push("upload answered");
+    return { status: r.status, json: await r.json() };
+  });
+  await new Promise((r) => setTimeout(r, 1000)); // admitted; its body still arriving
+  const to = 1 - t.shard;
+  const move = api("POST", `/v1/tenants/${t.id}/move`, { key: OPERATOR, ...json({ shard: to }) }).then((r) => {
+    events.push("move answered");
+    return r;
+  });
+  await new Promise((r) => setTimeout(r, 2000));
+  release();
+  const [uploaded, moved] = await Promise.all([upload, move]);
+  assert.equal(uploaded.status, 201, JSON.stringify(uploaded.json));
+  assert.equal(moved.status, 200, moved.text);
+  assert.deepEqual(events, ["upload answered", "move answered"], "the move waited for the write admitted before it");
+  assert.equal(moved.json.rows.documents, 1, moved.text);
+  assert.equal(tenantDb(t.id), SHARD_DBS[to]);
+  const got = await api("GET", `/v1/documents/${uploaded.json.id}`, { key: t.key });
+  assert.equal(got.status, 200, got.text);
+  const content = await api("GET", `/v1/documents/${uploaded.json.id}/content`, { key: t.key });
+  assert.equal(content.status, 200);
+  assert.equal(content.text.length, size);
+});

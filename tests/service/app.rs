@@ -1996,6 +1996,35 @@ fn a_tenant_moving_between_shards_reads_but_its_writes_get_503_until_the_move_en
 }
 
 #[test]
+fn a_write_is_held_by_its_tenants_gate_until_its_work_after_the_response_is_done() {
+    use quire::ports::Gate;
+    let w = spawn_app();
+    seed_tenant(&w, "ten_a");
+    // As the edge runs it: the response first, its work after it later.
+    let write = w
+        .as_admin(Method::Post, "/v1/documents")
+        .with_header("content-type", "text/plain")
+        .with_body(b"held while written".to_vec());
+    let ctx = quire::app::Ctx::new(1_700_000_000_100, "req_write");
+    assert_eq!(block_on(w.app.handle(&write, &ctx)).status, 201);
+    assert_eq!(w.app.gate.writes_held("ten_a"), 1);
+    // A move's freeze bumps the epoch: the write, admitted before it, is
+    // one the move waits for.
+    block_on(w.app.gate.bump("ten_a")).unwrap();
+    assert_eq!(block_on(w.app.gate.drain_writes("ten_a", 0)).unwrap(), 1);
+    // A read holds nothing.
+    let read = w.as_admin(Method::Get, "/v1/documents");
+    let read_ctx = quire::app::Ctx::new(1_700_000_000_200, "req_read");
+    assert_eq!(block_on(w.app.handle(&read, &read_ctx)).status, 200);
+    assert_eq!(w.app.gate.writes_held("ten_a"), 1);
+    // Once the work after the response is done, nothing holds a move back.
+    assert!(block_on(w.app.finish(ctx.take_after())).is_empty());
+    assert!(block_on(w.app.finish(read_ctx.take_after())).is_empty());
+    assert_eq!(w.app.gate.writes_held("ten_a"), 0);
+    assert_eq!(block_on(w.app.gate.drain_writes("ten_a", 0)).unwrap(), 0);
+}
+
+#[test]
 fn a_move_to_a_shard_the_deployment_lacks_is_refused_and_changes_nothing() {
     let w = spawn_app();
     seed_tenant(&w, "ten_a");

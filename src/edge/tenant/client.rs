@@ -31,6 +31,7 @@ impl Op {
             Op::Stream { .. } => "stream",
             Op::Flush => "flush",
             Op::ResetAudit => "reset audit",
+            Op::DrainWrites { .. } => "drain writes",
         }
     }
 }
@@ -123,6 +124,10 @@ impl Gate for DoTenant {
         self.call::<bool>(tenant_id, Op::ResetAudit)
             .await
             .map(|_| ())
+    }
+
+    async fn drain_writes(&self, tenant_id: &str, wait_ms: u64) -> StoreResult<u64> {
+        self.call(tenant_id, Op::DrainWrites { wait_ms }).await
     }
 }
 

@@ -75,6 +75,10 @@ enum Op {
     },
     Flush,
     ResetAudit,
+    /// Waits up to `wait_ms` for the writes admitted before the last bump.
+    DrainWrites {
+        wait_ms: u64,
+    },
 }
 
 /// An audit entry stored here until D1 has it: the draft and the head it
@@ -95,6 +99,34 @@ pub struct TenantObject {
     /// A write-out to D1 is under way (one at a time: it takes what is
     /// held when it looks, and looks again until nothing is left).
     writing: std::cell::Cell<bool>,
+}
+
+/// How often a drain looks again at the writes it waits for.
+const DRAIN_POLL_MS: u64 = 25;
+
+impl TenantObject {
+    /// Opens or renews (`hold`) or frees a stream's slot; whether it is held.
+    fn stream(&self, key: &str, id: &str, hold: bool, now: u64) -> bool {
+        if hold {
+            return self.with(|t| t.hold_stream(key, id, now));
+        }
+        self.with(|t| t.drop_stream(key, id));
+        true
+    }
+
+    /// Writes admitted before the last bump still running after waiting
+    /// up to `wait_ms` (their settles reach this object meanwhile: a wait
+    /// on a timer holds no other event back).
+    async fn drain_writes(&self, started: u64, wait_ms: u64) -> u64 {
+        loop {
+            let now = worker::Date::now().as_millis();
+            let left = self.with(|t| t.writes_before_bump(now));
+            if left == 0 || now.saturating_sub(started) >= wait_ms {
+                return left;
+            }
+            worker::Delay::from(std::time::Duration::from_millis(DRAIN_POLL_MS)).await;
+        }
+    }
 }
 
 impl worker::DurableObject for TenantObject {
@@ -145,15 +177,7 @@ impl worker::DurableObject for TenantObject {
                 self.settle(&call.tenant, work, now).await?;
                 Response::from_json(&true)
             }
-            Op::Stream { key, id, hold } => {
-                let held = if hold {
-                    self.with(|t| t.hold_stream(&key, &id, now))
-                } else {
-                    self.with(|t| t.drop_stream(&key, &id));
-                    true
-                };
-                Response::from_json(&held)
-            }
+            Op::Stream { key, id, hold } => Response::from_json(&self.stream(&key, &id, hold, now)),
             Op::Flush => {
                 // A reader waits for everything held, even while another
                 // write-out runs (an entry written twice is ignored).
@@ -163,6 +187,9 @@ impl worker::DurableObject for TenantObject {
             Op::ResetAudit => {
                 self.reset_audit().await?;
                 Response::from_json(&true)
+            }
+            Op::DrainWrites { wait_ms } => {
+                Response::from_json(&self.drain_writes(now, wait_ms).await)
             }
         }
     }

@@ -33,6 +33,9 @@ impl TenantObject {
         if appended {
             self.write_out().await;
         }
+        // Last: a move that waits for these writes then finds their audit
+        // entries held here (it flushes them before copying).
+        self.with(|t| t.end_writes(&work.writes_done));
         counted
     }
 

@@ -78,7 +78,7 @@ impl TenantObject {
                 tats: tats.unwrap_or_default(),
                 usage: HashMap::new(),
                 audit_head: head,
-                streams: HashMap::new(),
+                ..Tenant::default()
             });
         }
         Ok(())

@@ -43,6 +43,10 @@ pub struct Ask {
     pub limits: Vec<Limit>,
     pub charge: Option<MonthCharge>,
     pub begin: Option<Begin>,
+    /// The request writes: its id is held as a write in flight from its
+    /// admission until it settles (see [`Tenant::writes`]).
+    #[serde(default)]
+    pub write: Option<String>,
 }
 
 /// The gate's answer. Later steps are taken only when the earlier ones
@@ -80,11 +84,14 @@ pub struct Throttle {
 pub struct Settle {
     pub audits: Vec<(Draft, Option<Throttle>)>,
     pub charges: Vec<MonthCharge>,
+    /// Writes that are over (their requests' ids).
+    #[serde(default)]
+    pub writes_done: Vec<String>,
 }
 
 impl Settle {
     pub fn is_empty(&self) -> bool {
-        self.audits.is_empty() && self.charges.is_empty()
+        self.audits.is_empty() && self.charges.is_empty() && self.writes_done.is_empty()
     }
 }
 
@@ -101,7 +108,19 @@ pub struct Tenant {
     /// Open event streams per key: (stream id, lease end). Memory only:
     /// an evicted object forgets them, which errs towards letting in.
     pub streams: HashMap<String, Vec<(String, u64)>>,
+    /// Writes admitted and not yet settled: request id → (admitted at, the
+    /// epoch it was admitted under). A tenant move waits for those admitted
+    /// before its freeze (an older epoch), so none lands on the old shard
+    /// after the copy. Memory only, like the streams: an evicted object
+    /// forgets them, which errs towards moving.
+    pub writes: HashMap<String, (u64, u64)>,
 }
+
+/// A write not settled after this long is taken for lost (its isolate
+/// died): it no longer holds a move back.
+pub const WRITE_LEASE_MS: u64 = 15 * 60_000;
+/// Writes held at most; past it the oldest is forgotten.
+pub const WRITES_HELD: usize = 10_000;
 
 /// Event streams one key (or signed-in user) may hold open at once.
 pub const STREAMS_PER_KEY: usize = 5;
@@ -168,6 +187,9 @@ impl Tenant {
             let (outcome, entry) = idempotency::begin(existing, &b.fingerprint, now_ms);
             answer.begun = Some(outcome);
             changes.entry = entry;
+        }
+        if let Some(id) = &ask.write {
+            self.hold_write(id, now_ms);
         }
         (answer, changes)
     }
@@ -237,6 +259,38 @@ impl Tenant {
     }
 }
 
+impl Tenant {
+    fn hold_write(&mut self, id: &str, now_ms: u64) {
+        if self.writes.len() >= WRITES_HELD {
+            self.writes
+                .retain(|_, (at, _)| at.saturating_add(WRITE_LEASE_MS) > now_ms);
+        }
+        if self.writes.len() >= WRITES_HELD {
+            let oldest = self.writes.iter().min_by_key(|(_, (at, _))| *at);
+            if let Some(k) = oldest.map(|(k, _)| k.clone()) {
+                self.writes.remove(&k);
+            }
+        }
+        self.writes.insert(id.to_string(), (now_ms, self.epoch));
+    }
+
+    /// Writes that are over.
+    pub fn end_writes(&mut self, ids: &[String]) {
+        for id in ids {
+            self.writes.remove(id);
+        }
+    }
+
+    /// Writes admitted before the last [`Tenant::bump`] and still running
+    /// (lapsed ones are forgotten).
+    pub fn writes_before_bump(&mut self, now_ms: u64) -> u64 {
+        self.writes
+            .retain(|_, (at, _)| at.saturating_add(WRITE_LEASE_MS) > now_ms);
+        let epoch = self.epoch;
+        self.writes.values().filter(|(_, e)| *e < epoch).count() as u64
+    }
+}
+
 fn slot_of(subject: &str, policy: &Policy) -> String {
     format!("{subject}/{}", policy.name)
 }
@@ -277,6 +331,7 @@ mod tests {
                 },
             }),
             begin: None,
+            write: None,
         }
     }
 
@@ -387,5 +442,57 @@ mod tests {
         };
         assert_eq!(t.charge(&mc, false).total, 3);
         assert_eq!(t.charge(&mc, true).total, 3);
+    }
+
+    #[test]
+    fn a_move_waits_for_writes_admitted_before_its_bump_only() {
+        let mut t = Tenant::default();
+        let write = |id: &str| Ask {
+            write: Some(id.into()),
+            ..Ask::default()
+        };
+        t.admit(&write("req_before"), None, false, 1_000);
+        t.admit(&Ask::default(), None, false, 1_000); // a read holds nothing
+        assert_eq!(t.writes_before_bump(1_000), 0, "nothing is older yet");
+        t.bump();
+        // Admitted after the freeze's bump: refused by the freeze, not waited for.
+        t.admit(&write("req_after"), None, false, 2_000);
+        assert_eq!(t.writes_before_bump(2_000), 1);
+        t.end_writes(&["req_before".into()]);
+        assert_eq!(t.writes_before_bump(2_000), 0);
+        assert!(t.writes.contains_key("req_after"));
+    }
+
+    #[test]
+    fn a_refused_write_holds_nothing_and_a_lost_one_lapses() {
+        let mut t = Tenant::default();
+        let mut refused = ask(1, 10);
+        t.admit(&refused, None, false, 0); // takes the key's one slot
+        refused.write = Some("req_refused".into());
+        let (answer, _) = t.admit(&refused, None, false, 1);
+        assert!(!answer.within_limits());
+        assert!(t.writes.is_empty());
+        let lost = Ask {
+            write: Some("req_lost".into()),
+            ..Ask::default()
+        };
+        t.admit(&lost, None, false, 0);
+        t.bump();
+        assert_eq!(t.writes_before_bump(WRITE_LEASE_MS - 1), 1);
+        assert_eq!(t.writes_before_bump(WRITE_LEASE_MS), 0);
+    }
+
+    #[test]
+    fn writes_held_are_bounded() {
+        let mut t = Tenant::default();
+        for i in 0..WRITES_HELD + 5 {
+            let a = Ask {
+                write: Some(format!("req_{i}")),
+                ..Ask::default()
+            };
+            t.admit(&a, None, false, i as u64);
+        }
+        assert_eq!(t.writes.len(), WRITES_HELD);
+        assert!(!t.writes.contains_key("req_0"), "the oldest went first");
     }
 }
