@@ -165,6 +165,42 @@ test("OCR jobs through the queue: every page of a multi-page TIFF on its own pag
   assert.ok(!(scanned.warnings ?? []).some((w) => /^ocr_(no_text|failed)/.test(w)), JSON.stringify(scanned.warnings));
 });
 
+test("a scanned table drawn with ruling lines comes back as a table: its rules found in the image, the OCR'd words put in their cells", { timeout: 120_000 }, async () => {
+  const [job, r] = await extractCorpus("img/table-multi-row-column-cells.png", "image/png");
+  assert.equal(job.status, "succeeded", JSON.stringify(job.error));
+  const tables = r.elements.filter((e) => e.type === "table");
+  assert.equal(tables.length, 1, JSON.stringify(r.elements));
+  const [table] = tables;
+  assert.ok(table.ocr_confidence > 0 && table.ocr_confidence <= 1);
+  // The box is the grid's, from its top rule (y 37) to its bottom one
+  // (y 595): the rules were found, not only words that line up.
+  assert.ok(table.bbox[1] <= 40 && table.bbox[3] >= 594, JSON.stringify(table.bbox));
+  // Tesseract (Wasm, whole page) reads neither this table's shaded
+  // header nor its lone digits; what it reads lands in its cells, empty
+  // columns left out.
+  const row = (label) => table.rows.find((cells) => cells[0] === label);
+  assert.deepEqual(row("Blind"), ["Blind", "34.5%, n=1", "1199 sec, n=1"], JSON.stringify(table.rows));
+  assert.deepEqual(row("Mobility"), ["Mobility", "95.4%, n=3", "1416 sec, n=3"], JSON.stringify(table.rows));
+  // A cell of two lines keeps both, and no bar read off a rule.
+  assert.deepEqual(row("Low Vision"), ["Low Vision", "98.3% n=2 (97.7%, n=3)", "1716 sec, n=3 (1934 sec, n=2)"]);
+  assert.ok(r.markdown.includes("| Blind | 34.5%, n=1 | 1199 sec, n=1 |"), r.markdown);
+});
+
+test("a scanned table set by alignment alone (rules only above and below) comes back as rows of cells; two columns of prose side by side do not", async () => {
+  const read = async (name) => {
+    const r = await api("POST", "/__test/ocr", { headers: { "content-type": "image/jpeg" }, body: corpus(name) });
+    assert.equal(r.status, 200, r.text);
+    return r.json.text.split("\n").filter((l) => l.includes("\t"));
+  };
+  const rows = await read("img/embedded-images-tables.jpg");
+  // Table 1: a header of two lines over six rows of seven columns.
+  assert.equal(rows.length, 8, rows.join("\n"));
+  assert.ok(rows.every((r) => r.split("\t").length === 7), rows.join("\n"));
+  assert.ok(rows[0].startsWith("Inhibitor\t"), rows[0]);
+  assert.ok(rows.some((r) => r.startsWith("10\t0.0382\t0.0086\t")), rows.join("\n"));
+  assert.deepEqual(await read("img/double-column-A.jpg"), []);
+});
+
 // A batch that holds workerd's thread for seconds (OCR) while wrangler's
 // Node process closes the idle connection the queue broker logs through
 // made the broker's next log call fail, and the broker then delivered

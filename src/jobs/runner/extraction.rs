@@ -169,7 +169,7 @@ impl Reader<'_> {
             }
         }
         match (best, failed) {
-            (Some((_, words)), _) => ocr::page_elements(&words, page),
+            (Some((_, words)), _) => ocr::page_elements(&words, image, page),
             (None, e) => (
                 Vec::new(),
                 vec![format!(

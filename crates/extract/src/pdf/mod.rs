@@ -14,18 +14,21 @@ mod embedded;
 mod encoding;
 mod fonts;
 mod glyphs;
-mod grid;
+pub(crate) mod grid;
 pub mod images;
 mod inflate;
 mod jpx;
 mod layout;
-mod line;
+pub(crate) mod line;
 mod matrix;
 mod rules;
 pub mod sparse;
 pub mod split;
-mod tables;
+pub(crate) mod tables;
 mod walker;
+
+/// Ruling lines, for the grids of page images too ([`crate::ocr`]).
+pub(crate) use rules::{Rule, MAX_RULES};
 
 #[cfg(test)]
 pub(crate) mod testpdf;

@@ -1,9 +1,15 @@
 //! Text an OCR engine read from a page image, made into elements: words
 //! (each with its box in pixels and the engine's confidence) joined into
 //! lines, lines into paragraphs where they sit close together and start
-//! at about the same place. Every element says how sure the engine was.
+//! at about the same place, and the lines standing in a table the page's
+//! ruling lines draw into that table's cells ([`tables`]). Every element
+//! says how sure the engine was.
+
+mod rules;
+mod tables;
 
 use crate::model::{Element, Kind};
+use crate::raster::Raster;
 use serde::Deserialize;
 
 /// One word as the engine reports it.
@@ -24,9 +30,11 @@ pub struct OcrWord {
 /// Below this mean confidence a page's text is flagged as doubtful.
 const DOUBTFUL: f32 = 0.6;
 
-/// A page's words as paragraphs, with the warnings a reader should see:
-/// a page where nothing was read, or read with little confidence.
-pub fn page_elements(words: &[OcrWord], page: u32) -> (Vec<Element>, Vec<String>) {
+/// A page's words as paragraphs and tables, with the warnings a reader
+/// should see: a page where nothing was read, or read with little
+/// confidence. `image` is the page the words were read from (its ruling
+/// lines frame tables).
+pub fn page_elements(words: &[OcrWord], image: &Raster, page: u32) -> (Vec<Element>, Vec<String>) {
     let words: Vec<&OcrWord> = words.iter().filter(|w| !w.text.trim().is_empty()).collect();
     if words.is_empty() {
         return (
@@ -37,16 +45,30 @@ pub fn page_elements(words: &[OcrWord], page: u32) -> (Vec<Element>, Vec<String>
         );
     }
     let lines = lines(&words);
+    let mut found = tables::ruled(&lines, image);
+    let mut in_table = vec![false; lines.len()];
+    for i in found.iter().flat_map(|t| &t.lines) {
+        in_table[*i] = true;
+    }
+    found.extend(tables::aligned(&lines, &in_table));
+    for i in found.iter().flat_map(|t| &t.lines) {
+        in_table[*i] = true;
+    }
     let mut elements = Vec::new();
     let mut para: Vec<&Line> = Vec::new();
-    for line in &lines {
+    for (line, _) in lines.iter().zip(&in_table).filter(|(_, t)| !**t) {
         if para.last().is_some_and(|prev| !continues(prev, line)) {
             elements.push(paragraph(&para, page));
             para.clear();
         }
         para.push(line);
     }
-    elements.push(paragraph(&para, page));
+    if !para.is_empty() {
+        elements.push(paragraph(&para, page));
+    }
+    for t in found {
+        place(&mut elements, table(&t, &lines, page));
+    }
     let mean = words.iter().map(|w| w.confidence).sum::<f32>() / words.len() as f32;
     let mut warnings = Vec::new();
     if mean < DOUBTFUL {
@@ -55,6 +77,31 @@ pub fn page_elements(words: &[OcrWord], page: u32) -> (Vec<Element>, Vec<String>
         ));
     }
     (elements, warnings)
+}
+
+/// A table's element: its rows, its box, its words' mean confidence.
+fn table(t: &tables::Found, lines: &[Line], page: u32) -> Element {
+    let words = t.lines.iter().flat_map(|&i| lines[i].words.iter());
+    let (sum, count) = words.fold((0.0f32, 0usize), |(s, n), w| (s + w.confidence, n + 1));
+    let mut el = Element::table(t.rows.clone()).on_page(page);
+    el.ocr_confidence = Some(rounded(sum / count.max(1) as f32));
+    el.bbox = Some(t.bbox.map(|v| v.round()));
+    el
+}
+
+/// Puts a table before the first element that starts below its top (the
+/// rest keep the engine's reading order).
+fn place(elements: &mut Vec<Element>, table: Element) {
+    let top = table.bbox.map_or(0.0, |b| b[1]);
+    let at = elements
+        .iter()
+        .position(|e| e.bbox.is_some_and(|b| b[1] > top))
+        .unwrap_or(elements.len());
+    elements.insert(at, table);
+}
+
+fn rounded(v: f32) -> f32 {
+    (v * 1000.0).round() / 1000.0
 }
 
 struct Line<'w> {
@@ -116,7 +163,7 @@ fn paragraph(lines: &[&Line], page: u32) -> Element {
         text.push_str(&line_text);
     }
     let mut el = Element::new(Kind::Paragraph, text).on_page(page);
-    el.ocr_confidence = Some((sum / count.max(1) as f32 * 1000.0).round() / 1000.0);
+    el.ocr_confidence = Some(rounded(sum / count.max(1) as f32));
     // The box around its words, in pixels of the image read.
     let words = lines.iter().flat_map(|l| l.words.iter());
     let (mut l, mut t, mut r, mut b) = (i32::MAX, i32::MAX, i32::MIN, i32::MIN);
@@ -143,6 +190,92 @@ mod tests {
         }
     }
 
+    fn blank() -> Raster {
+        Raster {
+            width: 0,
+            height: 0,
+            gray: Vec::new(),
+        }
+    }
+
+    /// A white page of `w` × `h` with a grid of 2-px black rules at the
+    /// given column and row edges.
+    fn ruled(w: u32, h: u32, xs: &[u32], ys: &[u32]) -> Raster {
+        let mut gray = vec![255u8; (w * h) as usize];
+        let (x0, x1) = (xs[0], *xs.last().unwrap());
+        let (y0, y1) = (ys[0], *ys.last().unwrap());
+        for &y in ys {
+            for x in x0..x1 + 2 {
+                gray[(y * w + x) as usize] = 0;
+                gray[((y + 1) * w + x) as usize] = 0;
+            }
+        }
+        for &x in xs {
+            for y in y0..y1 + 2 {
+                gray[(y * w + x) as usize] = 0;
+                gray[(y * w + x + 1) as usize] = 0;
+            }
+        }
+        Raster {
+            width: w,
+            height: h,
+            gray,
+        }
+    }
+
+    #[test]
+    fn lines_standing_in_a_ruled_grid_are_its_cells_whatever_order_they_were_read_in() {
+        // Three columns (x 50 | 250 | 450 | 650), three rows (y 100 | 160 |
+        // 220 | 280); the engine read the cells column by column, each its
+        // own line, and a paragraph above the grid.
+        let img = ruled(700, 400, &[50, 250, 450, 650], &[100, 160, 220, 280]);
+        let cell = |text: &str, col: i32, row: i32| {
+            let (left, top) = (70 + 200 * col, 120 + 60 * row);
+            OcrWord {
+                text: text.into(),
+                confidence: 0.8,
+                left,
+                top,
+                right: left + 15 * text.len() as i32,
+                bottom: top + 20,
+                line_end: true,
+            }
+        };
+        let mut words = vec![word("Results", 50, 40, true)];
+        for (col, texts) in [
+            ["Name", "Ann", "Bo"],
+            ["Age", "34", "41"],
+            ["City", "Oslo", "Rome"],
+        ]
+        .iter()
+        .enumerate()
+        {
+            for (row, t) in texts.iter().enumerate() {
+                words.push(cell(t, col as i32, row as i32));
+            }
+        }
+        let (els, _) = page_elements(&words, &img, 1);
+        assert_eq!(els.len(), 2, "{els:?}");
+        assert_eq!(els[0].text, "Results");
+        let Kind::Table { rows } = &els[1].kind else {
+            panic!("{:?}", els[1].kind);
+        };
+        assert_eq!(
+            rows,
+            &vec![
+                vec!["Name", "Age", "City"],
+                vec!["Ann", "34", "Oslo"],
+                vec!["Bo", "41", "Rome"],
+            ]
+        );
+        assert_eq!(els[1].ocr_confidence, Some(0.8));
+        let bbox = els[1].bbox.unwrap();
+        assert!(
+            (bbox[0] - 50.0).abs() <= 3.0 && (bbox[3] - 282.0).abs() <= 3.0,
+            "{bbox:?}"
+        );
+    }
+
     #[test]
     fn words_become_lines_and_close_lines_one_paragraph() {
         let words = vec![
@@ -153,7 +286,7 @@ mod tests {
             // A wide gap: a new paragraph.
             word("Next", 10, 120, true),
         ];
-        let (els, warnings) = page_elements(&words, 3);
+        let (els, warnings) = page_elements(&words, &blank(), 3);
         let texts: Vec<&str> = els.iter().map(|e| e.text.as_str()).collect();
         assert_eq!(texts, vec!["A paragraph here.", "Next"]);
         assert_eq!(els[0].page, Some(3));
@@ -164,7 +297,7 @@ mod tests {
 
     #[test]
     fn a_page_read_as_nothing_or_doubtfully_says_so() {
-        let (els, warnings) = page_elements(&[], 2);
+        let (els, warnings) = page_elements(&[], &blank(), 2);
         assert!(els.is_empty());
         assert_eq!(
             warnings,
@@ -172,7 +305,7 @@ mod tests {
         );
         let mut w = word("blurry", 0, 0, true);
         w.confidence = 0.3;
-        let (_, warnings) = page_elements(&[w], 1);
+        let (_, warnings) = page_elements(&[w], &blank(), 1);
         assert!(warnings[0].starts_with("ocr_low_confidence: page 1"));
     }
 }
