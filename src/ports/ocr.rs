@@ -18,6 +18,20 @@ pub trait Ocr {
         image: &'a Raster,
         model: &'a OcrModel,
     ) -> LocalBoxFuture<'a, Result<Vec<OcrWord>, String>>;
+
+    /// The words of a part of a page read on its own (a table's cell with
+    /// ink where the page's reading found no word: an engine binarises a
+    /// small part by its own light, and reads there what it could not in
+    /// the whole page). Read as a page by default, which the edge's
+    /// Tesseract does (tesseract-wasm ignores the page segmentation mode:
+    /// set to one block, it read the same words, tried 2026-12-08).
+    fn read_part<'a>(
+        &'a self,
+        image: &'a Raster,
+        model: &'a OcrModel,
+    ) -> LocalBoxFuture<'a, Result<Vec<OcrWord>, String>> {
+        self.read(image, model)
+    }
 }
 
 /// A language's model: English is built into the engine; others are

@@ -26,9 +26,17 @@ impl Ocr for NoOcr {
 #[derive(Default)]
 pub struct ScriptedOcr {
     pub words: Vec<OcrWord>,
+    /// What a part of a page read on its own says (each such read).
+    pub parts: Vec<OcrWord>,
     pub by_language: std::collections::HashMap<String, Vec<OcrWord>>,
     pub seen: RefCell<Vec<(u32, u32)>>,
     pub models: RefCell<Vec<(String, usize)>>,
+}
+
+impl ScriptedOcr {
+    fn saw(&self, image: &Raster) {
+        self.seen.borrow_mut().push((image.width, image.height));
+    }
 }
 
 impl Ocr for ScriptedOcr {
@@ -37,7 +45,7 @@ impl Ocr for ScriptedOcr {
         image: &'a Raster,
         model: &'a OcrModel,
     ) -> LocalBoxFuture<'a, Result<Vec<OcrWord>, String>> {
-        self.seen.borrow_mut().push((image.width, image.height));
+        self.saw(image);
         let size = model.gz.as_ref().map_or(0, |gz| gz.len());
         self.models
             .borrow_mut()
@@ -47,6 +55,16 @@ impl Ocr for ScriptedOcr {
             .get(&model.language)
             .unwrap_or(&self.words)
             .clone();
+        Box::pin(async move { Ok(words) })
+    }
+
+    fn read_part<'a>(
+        &'a self,
+        image: &'a Raster,
+        _model: &'a OcrModel,
+    ) -> LocalBoxFuture<'a, Result<Vec<OcrWord>, String>> {
+        self.saw(image);
+        let words = self.parts.clone();
         Box::pin(async move { Ok(words) })
     }
 }

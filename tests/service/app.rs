@@ -2046,11 +2046,18 @@ fn a_move_to_a_shard_the_deployment_lacks_is_refused_and_changes_nothing() {
 /// A classic little-endian TIFF of grey pages (`w` × `h`, uncompressed),
 /// one flat shade each, each page's directory pointing at the next.
 fn tiff_of(w: u16, h: u16, shades: &[u8]) -> Vec<u8> {
+    let area = usize::from(w) * usize::from(h);
+    let pages: Vec<Vec<u8>> = shades.iter().map(|&s| vec![s; area]).collect();
+    tiff_pages(w, h, &pages)
+}
+
+/// A classic little-endian TIFF of grey pages of `w` × `h` pixels each.
+fn tiff_pages(w: u16, h: u16, pages: &[Vec<u8>]) -> Vec<u8> {
     let mut out = b"II\x2a\x00\x00\x00\x00\x00".to_vec();
     let mut link = 4;
-    for &shade in shades {
+    for pixels in pages {
         let strip = out.len() as u32;
-        out.extend(std::iter::repeat_n(shade, usize::from(w) * usize::from(h)));
+        out.extend_from_slice(pixels);
         let dir = out.len() as u32;
         out[link..link + 4].copy_from_slice(&dir.to_le_bytes());
         let entries: [(u16, u16, u32); 9] = [
@@ -2099,4 +2106,57 @@ fn every_page_of_a_multi_page_tiff_is_read_by_ocr_on_its_own_page() {
     assert_eq!(pages, vec![1, 2, 3]);
     // Each page went to the engine as its own picture.
     assert_eq!(*w.ocr.seen.borrow(), vec![(64, 48); 3]);
+}
+
+#[test]
+fn a_ruled_cell_the_page_reading_passed_over_is_read_again_on_its_own_and_lands_in_its_cell() {
+    let mut w = spawn_app_with(&[
+        ("MAX_UPLOAD_BYTES", "100000"),
+        ("USAGE_BUDGETS", "stored_bytes=100000"),
+    ]);
+    // A grid of two columns (x 20 | 150 | 280) and two rows (y 20 | 80 |
+    // 140) of 2-px rules, and ink in the bottom-right cell.
+    let (width, height) = (300usize, 200usize);
+    let mut px = vec![255u8; width * height];
+    for &y in &[20, 80, 140] {
+        for x in 20..282 {
+            px[y * width + x] = 0;
+            px[(y + 1) * width + x] = 0;
+        }
+    }
+    for &x in &[20, 150, 280] {
+        for y in 20..142 {
+            px[y * width + x] = 0;
+            px[y * width + x + 1] = 0;
+        }
+    }
+    for y in 100..120 {
+        for x in 200..212 {
+            px[y * width + x] = 0;
+        }
+    }
+    w.ocr.words = vec![
+        ocr_word("Item", 40, 40, true),
+        ocr_word("Count", 170, 40, true),
+        ocr_word("Pens", 40, 100, true),
+    ];
+    // Read on its own, the cell says 42 (where it stands in the crop).
+    w.ocr.parts = vec![ocr_word("42", 15, 15, true)];
+    let tiff = tiff_pages(width as u16, height as u16, &[px]);
+    let job_id = w.job_id(&w.upload_id("image/tiff", &tiff));
+    assert_eq!(w.deliver(&job_id), Disposition::Ack);
+    let result = result_of(&w, &job_id, "extract");
+    let table = &result["elements"][0];
+    assert_eq!(table["type"], "table", "{result}");
+    assert_eq!(
+        table["rows"],
+        serde_json::json!([["Item", "Count"], ["Pens", "42"]])
+    );
+    // The page, then the one cell with ink and no word: two reads.
+    let seen = w.ocr.seen.borrow();
+    assert_eq!(seen.len(), 2, "{seen:?}");
+    assert!(
+        seen[1].0 < 150 && seen[1].1 < 80,
+        "a cell, not the page: {seen:?}"
+    );
 }

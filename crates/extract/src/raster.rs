@@ -38,6 +38,34 @@ pub struct Raster {
     pub gray: Vec<u8>,
 }
 
+impl Raster {
+    /// The part `[left, top, right, bottom)` (clipped to the image), set
+    /// in a white border `pad` pixels wide (an engine reads text that
+    /// touches the edge badly).
+    pub fn crop(&self, [x0, y0, x1, y1]: [u32; 4], pad: u32) -> Raster {
+        let whole = self.gray.len() >= self.width as usize * self.height as usize;
+        let (x1, y1) = if whole {
+            (x1.min(self.width), y1.min(self.height))
+        } else {
+            (0, 0)
+        };
+        let (x0, y0) = (x0.min(x1), y0.min(y1));
+        let (w, h) = (x1 - x0 + 2 * pad, y1 - y0 + 2 * pad);
+        let mut gray = vec![255u8; w as usize * h as usize];
+        for y in y0..y1 {
+            let from = (y * self.width + x0) as usize;
+            let to = ((y - y0 + pad) * w + pad) as usize;
+            gray[to..to + (x1 - x0) as usize]
+                .copy_from_slice(&self.gray[from..from + (x1 - x0) as usize]);
+        }
+        Raster {
+            width: w,
+            height: h,
+            gray,
+        }
+    }
+}
+
 /// Decodes an image (the first frame of an animation, the first page of
 /// a multi-page TIFF) to grey, scaled to at most [`OCR_PIXELS`].
 pub fn decode(media_type: &str, bytes: &[u8], limits: &Limits) -> Result<Raster, ExtractError> {

@@ -155,21 +155,24 @@ impl Reader<'_> {
     /// reading. An engine that cannot read it leaves a warning naming the
     /// page, never a silent empty result.
     async fn page(&self, image: &raster::Raster, page: u32) -> (Vec<Element>, Vec<String>) {
-        let mut best: Option<(f32, Vec<ocr::OcrWord>)> = None;
+        let mut best: Option<(f32, Vec<ocr::OcrWord>, &OcrModel)> = None;
         let mut failed = None;
         for model in self.models {
             match self.engine.read(image, model).await {
                 Ok(words) => {
                     let score = mean_confidence(&words);
-                    if best.as_ref().is_none_or(|(s, _)| score > *s) {
-                        best = Some((score, words));
+                    if best.as_ref().is_none_or(|(s, _, _)| score > *s) {
+                        best = Some((score, words, model));
                     }
                 }
                 Err(e) => failed = Some(e),
             }
         }
         match (best, failed) {
-            (Some((_, words)), _) => ocr::page_elements(&words, image, page),
+            (Some((_, words, model)), _) => {
+                let words = self.cells(image, model, words).await;
+                ocr::page_elements(&words, image, page)
+            }
             (None, e) => (
                 Vec::new(),
                 vec![format!(
@@ -178,6 +181,39 @@ impl Reader<'_> {
                 )],
             ),
         }
+    }
+}
+
+/// White pixels around a cell read again (text touching an image's edge
+/// is read badly).
+const CELL_PAD: u32 = 10;
+
+impl Reader<'_> {
+    /// The page's words, with those of its ruled tables' cells where the
+    /// page's reading left ink unread, each such cell cut out and read
+    /// again on its own (a cell the engine cannot read stays as it was).
+    async fn cells(
+        &self,
+        image: &raster::Raster,
+        model: &OcrModel,
+        mut words: Vec<ocr::OcrWord>,
+    ) -> Vec<ocr::OcrWord> {
+        for [x0, y0, x1, y1] in ocr::unread_cells(&words, image) {
+            let crop = image.crop([x0, y0, x1, y1], CELL_PAD);
+            let Ok(read) = self.engine.read_part(&crop, model).await else {
+                continue;
+            };
+            if let Some(last) = words.last_mut() {
+                last.line_end = true;
+            }
+            let (dx, dy) = (x0 as i32 - CELL_PAD as i32, y0 as i32 - CELL_PAD as i32);
+            words.extend(read.into_iter().map(|mut w| {
+                (w.left, w.right, w.top, w.bottom) =
+                    (w.left + dx, w.right + dx, w.top + dy, w.bottom + dy);
+                w
+            }));
+        }
+        words
     }
 }
 

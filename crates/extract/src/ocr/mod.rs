@@ -79,6 +79,15 @@ pub fn page_elements(words: &[OcrWord], image: &Raster, page: u32) -> (Vec<Eleme
     (elements, warnings)
 }
 
+/// The cells of the page's ruled tables with ink in them where no word
+/// was read, for reading again one at a time (an engine thresholds a
+/// part by its own light: a shaded header it left blank in the whole page
+/// it may read alone): their insides in pixels, left, top, right, bottom.
+pub fn unread_cells(words: &[OcrWord], image: &Raster) -> Vec<[u32; 4]> {
+    let words: Vec<&OcrWord> = words.iter().filter(|w| !w.text.trim().is_empty()).collect();
+    tables::unread(&lines(&words), image)
+}
+
 /// A table's element: its rows, its box, its words' mean confidence.
 fn table(t: &tables::Found, lines: &[Line], page: u32) -> Element {
     let words = t.lines.iter().flat_map(|&i| lines[i].words.iter());
@@ -274,6 +283,60 @@ mod tests {
             (bbox[0] - 50.0).abs() <= 3.0 && (bbox[3] - 282.0).abs() <= 3.0,
             "{bbox:?}"
         );
+    }
+
+    #[test]
+    fn a_ruled_cell_with_ink_and_no_word_read_is_given_to_be_read_again() {
+        // Two columns (x 50 | 250 | 450), three rows (y 100 | 160 | 220 | 280).
+        let mut img = ruled(500, 320, &[50, 250, 450], &[100, 160, 220, 280]);
+        // A lone "5" the engine passed over, in the middle row's right cell.
+        for y in 180..200 {
+            for x in 340..352 {
+                img.gray[y * 500 + x] = 0;
+            }
+        }
+        let cell = |text: &str, left: i32, top: i32| OcrWord {
+            text: text.into(),
+            confidence: 0.9,
+            left,
+            top,
+            right: left + 60,
+            bottom: top + 20,
+            line_end: true,
+        };
+        let words = vec![
+            cell("Name", 70, 120),
+            cell("Count", 270, 120),
+            cell("Pens", 70, 180),
+            cell("Ink", 70, 240),
+            cell("3", 270, 240),
+        ];
+        let cells = unread_cells(&words, &img);
+        assert_eq!(cells.len(), 1, "{cells:?}");
+        let [l, t, r, b] = cells[0];
+        assert!(l > 252 && l < 340 && r > 352 && r < 450, "{cells:?}");
+        assert!(t > 162 && t < 180 && b > 200 && b < 220, "{cells:?}");
+        // What is read there comes back in its cell.
+        let mut all = words.clone();
+        all.push(cell("5", 340, 180));
+        let (els, _) = page_elements(&all, &img, 1);
+        let Kind::Table { rows } = &els[0].kind else {
+            panic!("{els:?}");
+        };
+        assert_eq!(rows[1], vec!["Pens", "5"]);
+        assert!(unread_cells(&all, &img).is_empty());
+    }
+
+    #[test]
+    fn a_crop_is_set_in_a_white_border() {
+        let img = ruled(100, 100, &[10, 50, 90], &[10, 50, 90]);
+        let part = img.crop([8, 8, 14, 12], 3);
+        assert_eq!((part.width, part.height), (12, 10));
+        assert_eq!(part.gray[0], 255);
+        assert_eq!(part.gray[3 * 12 + 3], 255, "(8, 8) is white");
+        assert_eq!(part.gray[5 * 12 + 5], 0, "(10, 10) is the rule");
+        let outside = img.crop([90, 95, 200, 300], 1);
+        assert_eq!((outside.width, outside.height), (12, 7));
     }
 
     #[test]

@@ -11,7 +11,7 @@ use crate::raster::Raster;
 
 /// Darker than this (0 black … 255 white) a pixel is ink: black and dark
 /// rules; light cell shading is not.
-const INK: u8 = 128;
+pub(super) const INK: u8 = 128;
 
 /// A run of ink at least this many text heights long may be a rule
 /// (glyph strokes are shorter than one).

@@ -26,20 +26,25 @@ pub(super) struct Found {
     pub bbox: [f32; 4],
 }
 
-/// The ruled tables among the page's lines.
-pub(super) fn ruled(lines: &[Line], image: &Raster) -> Vec<Found> {
-    let Some(text_px) = text_height(lines) else {
-        return Vec::new();
-    };
+/// The grids the page's rules draw, with the page's text height in
+/// pixels and the grid finder's units a pixel; `None` without lines or
+/// rules enough for one.
+fn grids(lines: &[Line], image: &Raster) -> Option<(f32, f32, Vec<grid::Grid>)> {
+    let text_px = text_height(lines)?;
     let scale = TEXT_UNITS / text_px;
     let rules = super::rules::rules(image, text_px, scale);
-    if rules.len() < 4 {
+    (rules.len() >= 4).then(|| (text_px, scale, grid::grids(&rules)))
+}
+
+/// The ruled tables among the page's lines.
+pub(super) fn ruled(lines: &[Line], image: &Raster) -> Vec<Found> {
+    let Some((_, scale, grids)) = grids(lines, image) else {
         return Vec::new();
-    }
+    };
     let placed: Vec<TextLine> = lines.iter().map(|l| text_line(l, scale)).collect();
     let mut taken = vec![false; lines.len()];
     let mut out = Vec::new();
-    for g in grid::grids(&rules) {
+    for g in grids {
         let held: Vec<usize> = (0..lines.len())
             .filter(|&i| !taken[i] && g.holds(&placed[i]))
             .collect();
@@ -58,6 +63,71 @@ pub(super) fn ruled(lines: &[Line], image: &Raster) -> Vec<Found> {
         });
     }
     out
+}
+
+/// Most cells of a page read again (see [`unread`]).
+const MAX_REREAD: usize = 64;
+
+/// The cells of the page's ruled tables with ink in them and no word
+/// read: an engine reading a whole page passes over a lone digit or a
+/// shaded header. Their insides in pixels (left, top, right, bottom), the
+/// rules left out, at most [`MAX_REREAD`].
+pub(super) fn unread(lines: &[Line], image: &Raster) -> Vec<[u32; 4]> {
+    let Some((text_px, scale, grids)) = grids(lines, image) else {
+        return Vec::new();
+    };
+    let inset = 0.2 * text_px + 2.0;
+    let read = |b: &[f32; 4]| {
+        lines.iter().flat_map(|l| &l.words).any(|w| {
+            let (x, y) = (
+                (w.left + w.right) as f32 / 2.0,
+                (w.top + w.bottom) as f32 / 2.0,
+            );
+            x >= b[0] && x <= b[2] && y >= b[1] && y <= b[3]
+        })
+    };
+    let mut out = Vec::new();
+    for g in grids {
+        for [l, b, r, t] in g.cell_areas() {
+            let inside = [
+                l / scale + inset,
+                -t / scale + inset,
+                r / scale - inset,
+                -b / scale - inset,
+            ];
+            if inside[2] - inside[0] < text_px / 2.0
+                || inside[3] - inside[1] < text_px / 2.0
+                || read(&inside)
+            {
+                continue;
+            }
+            let px = inside.map(|v| v.max(0.0) as u32);
+            if inked(image, px) >= (text_px * text_px / 10.0) as usize {
+                out.push(px);
+                if out.len() >= MAX_REREAD {
+                    return out;
+                }
+            }
+        }
+    }
+    out
+}
+
+/// Ink pixels in `[left, top, right, bottom)`.
+fn inked(image: &Raster, [x0, y0, x1, y1]: [u32; 4]) -> usize {
+    let w = image.width as usize;
+    if image.gray.len() < w * image.height as usize {
+        return 0;
+    }
+    let (x1, y1) = (x1.min(image.width) as usize, y1.min(image.height) as usize);
+    (y0 as usize..y1)
+        .map(|y| {
+            image.gray[y * w + (x0 as usize).min(x1)..y * w + x1]
+                .iter()
+                .filter(|&&p| p < super::rules::INK)
+                .count()
+        })
+        .sum()
 }
 
 /// An aligned table's columns hold this many characters a cell on

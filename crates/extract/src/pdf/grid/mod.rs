@@ -244,6 +244,26 @@ impl Grid {
         ruled(&at_y[0]) && ruled(&at_y[at_y.len() - 1])
     }
 
+    /// Each cell's area (left, bottom, right, top), a spanned cell whole;
+    /// none when the rules do not make a table (as [`Grid::rows`] says).
+    pub fn cell_areas(&self) -> Vec<[f32; 4]> {
+        let spans = self.spans();
+        if self.ruled_share(&spans) < MIN_RULED || !self.closed(&spans.1) {
+            return Vec::new();
+        }
+        let cols = self.xs.len() - 1;
+        let mut areas: BTreeMap<usize, [f32; 4]> = BTreeMap::new();
+        for (i, owner) in self.cells(&spans).into_iter().enumerate() {
+            let (r, c) = (i / cols, i % cols);
+            let slot = [self.xs[c], self.ys[r + 1], self.xs[c + 1], self.ys[r]];
+            areas
+                .entry(owner)
+                .and_modify(|a| widen(a, &slot))
+                .or_insert(slot);
+        }
+        areas.into_values().collect()
+    }
+
     /// Each slot's cell: the top-left slot of the ruled cell it is part
     /// of (a slot without a rule on its left joins its left neighbour's
     /// cell, else one without a rule above joins the cell above).
