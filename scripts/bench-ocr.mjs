@@ -8,6 +8,8 @@
 // against the CLI process's. At 300 dpi each page is also sent as a
 // scanned PDF (one image over the page: a JPEG, then Flate grey samples),
 // read as a job reads one: the image taken out of the PDF, decoded, OCR'd.
+// Last, the corpus's page images (img/*.png, *.jpg): the table rows each
+// reads as.
 // Needs poppler-utils and tesseract-ocr (Debian packages).
 import { execFileSync } from "node:child_process";
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
@@ -177,6 +179,17 @@ try {
       const failed = r.filter((x) => x.failed).map((x) => `${x.name}: ${x.failed}`);
       console.log(`| ${dpi} | ${label} | ${r.length} | ${mean.toFixed(3)} | ${worst.f1.toFixed(3)} (${worst.name}) | ${(r.length / secs).toFixed(2)} | ${(secs / r.length).toFixed(2)} |${failed.length ? ` failed: ${failed.join(", ")}` : ""}`);
     }
+  }
+  // Tables in the corpus's page images: the rows each reads as cells (a
+  // table element's text parts its cells with tabs; a paragraph has none).
+  console.log("\nTables in the corpus images (rows read as cells; cells in the widest row):\n");
+  console.log("| image | table rows | cells, widest row |\n|---|---|---|");
+  const images = path.resolve(pdfs, "..", "img");
+  for (const name of readdirSync(images).filter((n) => /\.(png|jpe?g)$/.test(n)).sort()) {
+    const r = await quire(readFileSync(path.join(images, name)), name.endsWith(".png") ? "image/png" : "image/jpeg");
+    const rows = r.text.split("\n").filter((l) => l.includes("\t"));
+    const widest = Math.max(0, ...rows.map((l) => l.split("\t").length));
+    console.log(`| ${name} | ${rows.length} | ${widest} |${r.failed ? ` failed: ${r.failed}` : ""}`);
   }
 } finally {
   await server.stop();
