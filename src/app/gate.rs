@@ -94,12 +94,7 @@ pub async fn admit<P: Ports>(
             return Ok(Admitted::default());
         }
     };
-    if let Some(request_id) = ask.write.take() {
-        ctx.defer(After::WriteDone {
-            tenant_id: who.tenant_id.clone(),
-            request_id,
-        });
-    }
+    let write = ask.write.take();
     let pairs = ask
         .limits
         .into_iter()
@@ -114,6 +109,14 @@ pub async fn admit<P: Ports>(
                 limit: mc.charge.limit.unwrap_or(0),
             });
         }
+    }
+    // Held by the gate only when let through (a refusal holds nothing
+    // and costs no settle).
+    if let Some(request_id) = write {
+        ctx.defer(After::WriteDone {
+            tenant_id: who.tenant_id.clone(),
+            request_id,
+        });
     }
     Ok(Admitted {
         granted,
