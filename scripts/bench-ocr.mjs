@@ -81,7 +81,7 @@ async function call(url, init = {}) {
 }
 // The page through the jobs worker's OCR (POST /__test/ocr, forwarded by
 // the API worker): decoding and reading exactly as a job does, without the
-// queue (whose local broker has stalled after long batches; docs/OPERATIONS.md).
+// queue's batching and job bookkeeping in the times.
 async function quire(body, type = "image/png") {
   const t = process.hrtime.bigint();
   const r = await call(`${server.base}/__test/ocr`, { method: "POST", headers: { "content-type": type }, body });
