@@ -6,25 +6,41 @@ use super::{Pending, TenantObject, AUDIT_RETRY_MS, PENDING, RECORD, WRITE_BATCH}
 use crate::audit::{Draft, Entry};
 use crate::edge::d1::D1Meta;
 use crate::edge::observe::Obs;
-use crate::gate::{Settle, Throttle};
+use crate::gate::{MonthCharge, Settle, Throttle};
 use crate::idempotency::Entry as Record;
 use worker::ListOptions;
 
 impl TenantObject {
-    /// Stores a request's audit entries, then its usage counts: a count
-    /// that cannot be stored must not cost an entry.
+    /// Stores a request's audit entries, then its usage counts (a count
+    /// that cannot be stored must not cost an entry), then ends its writes
+    /// whatever failed (a write left held would stall moves until it
+    /// lapses).
     pub(super) async fn settle(
         &self,
         tenant_id: &str,
         work: Settle,
         now: u64,
     ) -> worker::Result<()> {
+        let done = self.keep(tenant_id, work.audits, &work.charges, now).await;
+        // Last: a move that waits for these writes then finds their audit
+        // entries held here (it flushes them before copying).
+        self.with(|t| t.end_writes(&work.writes_done));
+        done
+    }
+
+    async fn keep(
+        &self,
+        tenant_id: &str,
+        audits: Vec<(Draft, Option<Throttle>)>,
+        charges: &[MonthCharge],
+        now: u64,
+    ) -> worker::Result<()> {
         let mut appended = false;
-        for (draft, throttle) in work.audits {
+        for (draft, throttle) in audits {
             appended |= self.append(draft, throttle.as_ref(), now).await?;
         }
         let counted = async {
-            for mc in &work.charges {
+            for mc in charges {
                 self.charge(tenant_id, mc).await?;
             }
             Ok::<_, worker::Error>(())
@@ -33,9 +49,6 @@ impl TenantObject {
         if appended {
             self.write_out().await;
         }
-        // Last: a move that waits for these writes then finds their audit
-        // entries held here (it flushes them before copying).
-        self.with(|t| t.end_writes(&work.writes_done));
         counted
     }
 
