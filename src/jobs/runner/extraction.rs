@@ -170,8 +170,9 @@ impl Reader<'_> {
         }
         match (best, failed) {
             (Some((_, words, model)), _) => {
-                let words = self.cells(image, model, words).await;
-                ocr::page_elements(&words, image, page)
+                let ruling = ocr::ruling(&words, image);
+                let words = self.cells(image, &ruling, model, words).await;
+                ocr::page_elements(&words, &ruling, page)
             }
             (None, e) => (
                 Vec::new(),
@@ -195,10 +196,11 @@ impl Reader<'_> {
     async fn cells(
         &self,
         image: &raster::Raster,
+        ruling: &ocr::Ruling,
         model: &OcrModel,
         mut words: Vec<ocr::OcrWord>,
     ) -> Vec<ocr::OcrWord> {
-        for [x0, y0, x1, y1] in ocr::unread_cells(&words, image) {
+        for [x0, y0, x1, y1] in ocr::unread_cells(&words, image, ruling) {
             let crop = image.crop([x0, y0, x1, y1], CELL_PAD);
             let Ok(read) = self.engine.read_part(&crop, model).await else {
                 continue;

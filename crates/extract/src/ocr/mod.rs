@@ -30,11 +30,19 @@ pub struct OcrWord {
 /// Below this mean confidence a page's text is flagged as doubtful.
 const DOUBTFUL: f32 = 0.6;
 
+pub use tables::Ruling;
+
+/// The ruling lines of the page image `words` were read from (they frame
+/// tables), for [`unread_cells`] and [`page_elements`].
+pub fn ruling(words: &[OcrWord], image: &Raster) -> Ruling {
+    let words: Vec<&OcrWord> = words.iter().filter(|w| !w.text.trim().is_empty()).collect();
+    Ruling::of(&lines(&words), image)
+}
+
 /// A page's words as paragraphs and tables, with the warnings a reader
 /// should see: a page where nothing was read, or read with little
-/// confidence. `image` is the page the words were read from (its ruling
-/// lines frame tables).
-pub fn page_elements(words: &[OcrWord], image: &Raster, page: u32) -> (Vec<Element>, Vec<String>) {
+/// confidence. `ruling` is the page image's (see [`ruling`]).
+pub fn page_elements(words: &[OcrWord], ruling: &Ruling, page: u32) -> (Vec<Element>, Vec<String>) {
     let words: Vec<&OcrWord> = words.iter().filter(|w| !w.text.trim().is_empty()).collect();
     if words.is_empty() {
         return (
@@ -45,7 +53,7 @@ pub fn page_elements(words: &[OcrWord], image: &Raster, page: u32) -> (Vec<Eleme
         );
     }
     let lines = lines(&words);
-    let mut found = tables::ruled(&lines, image);
+    let mut found = tables::ruled(&lines, ruling);
     let mut in_table = vec![false; lines.len()];
     for i in found.iter().flat_map(|t| &t.lines) {
         in_table[*i] = true;
@@ -83,9 +91,9 @@ pub fn page_elements(words: &[OcrWord], image: &Raster, page: u32) -> (Vec<Eleme
 /// was read, for reading again one at a time (an engine thresholds a
 /// part by its own light: a shaded header it left blank in the whole page
 /// it may read alone): their insides in pixels, left, top, right, bottom.
-pub fn unread_cells(words: &[OcrWord], image: &Raster) -> Vec<[u32; 4]> {
+pub fn unread_cells(words: &[OcrWord], image: &Raster, ruling: &Ruling) -> Vec<[u32; 4]> {
     let words: Vec<&OcrWord> = words.iter().filter(|w| !w.text.trim().is_empty()).collect();
-    tables::unread(&lines(&words), image)
+    tables::unread(&lines(&words), image, ruling)
 }
 
 /// A table's element: its rows, its box, its words' mean confidence.
@@ -263,7 +271,7 @@ mod tests {
                 words.push(cell(t, col as i32, row as i32));
             }
         }
-        let (els, _) = page_elements(&words, &img, 1);
+        let (els, _) = page_elements(&words, &ruling(&words, &img), 1);
         assert_eq!(els.len(), 2, "{els:?}");
         assert_eq!(els[0].text, "Results");
         let Kind::Table { rows } = &els[1].kind else {
@@ -311,7 +319,7 @@ mod tests {
             cell("Ink", 70, 240),
             cell("3", 270, 240),
         ];
-        let cells = unread_cells(&words, &img);
+        let cells = unread_cells(&words, &img, &ruling(&words, &img));
         assert_eq!(cells.len(), 1, "{cells:?}");
         let [l, t, r, b] = cells[0];
         assert!(l > 252 && l < 340 && r > 352 && r < 450, "{cells:?}");
@@ -319,12 +327,12 @@ mod tests {
         // What is read there comes back in its cell.
         let mut all = words.clone();
         all.push(cell("5", 340, 180));
-        let (els, _) = page_elements(&all, &img, 1);
+        let (els, _) = page_elements(&all, &ruling(&words, &img), 1);
         let Kind::Table { rows } = &els[0].kind else {
             panic!("{els:?}");
         };
         assert_eq!(rows[1], vec!["Pens", "5"]);
-        assert!(unread_cells(&all, &img).is_empty());
+        assert!(unread_cells(&all, &img, &ruling(&words, &img)).is_empty());
     }
 
     #[test]
@@ -349,7 +357,7 @@ mod tests {
             // A wide gap: a new paragraph.
             word("Next", 10, 120, true),
         ];
-        let (els, warnings) = page_elements(&words, &blank(), 3);
+        let (els, warnings) = page_elements(&words, &ruling(&words, &blank()), 3);
         let texts: Vec<&str> = els.iter().map(|e| e.text.as_str()).collect();
         assert_eq!(texts, vec!["A paragraph here.", "Next"]);
         assert_eq!(els[0].page, Some(3));
@@ -360,7 +368,7 @@ mod tests {
 
     #[test]
     fn a_page_read_as_nothing_or_doubtfully_says_so() {
-        let (els, warnings) = page_elements(&[], &blank(), 2);
+        let (els, warnings) = page_elements(&[], &ruling(&[], &blank()), 2);
         assert!(els.is_empty());
         assert_eq!(
             warnings,
@@ -368,7 +376,7 @@ mod tests {
         );
         let mut w = word("blurry", 0, 0, true);
         w.confidence = 0.3;
-        let (_, warnings) = page_elements(&[w], &blank(), 1);
+        let (_, warnings) = page_elements(&[w], &ruling(&[], &blank()), 1);
         assert!(warnings[0].starts_with("ocr_low_confidence: page 1"));
     }
 }

@@ -11,7 +11,7 @@
 
 use super::Line;
 use crate::pdf::line::TextLine;
-use crate::pdf::{grid, tables};
+use crate::pdf::{grid, tables, Rule};
 use crate::raster::Raster;
 
 /// Units of the grid finder per text height (see [`super::rules`]).
@@ -26,19 +26,43 @@ pub(super) struct Found {
     pub bbox: [f32; 4],
 }
 
-/// The grids the page's rules draw, with the page's text height in
-/// pixels and the grid finder's units a pixel; `None` without lines or
-/// rules enough for one.
-fn grids(lines: &[Line], image: &Raster) -> Option<(f32, f32, Vec<grid::Grid>)> {
-    let text_px = text_height(lines)?;
-    let scale = TEXT_UNITS / text_px;
-    let rules = super::rules::rules(image, text_px, scale);
-    (rules.len() >= 4).then(|| (text_px, scale, grid::grids(&rules)))
+/// A page image's ruling lines in the grid finder's units, with the text
+/// height they were measured against: found once (a pass over every
+/// pixel, each way) for both the tables and the cells read again.
+pub struct Ruling {
+    text_px: f32,
+    scale: f32,
+    rules: Vec<Rule>,
+}
+
+impl Ruling {
+    pub(super) fn of(lines: &[Line], image: &Raster) -> Ruling {
+        let Some(text_px) = text_height(lines) else {
+            return Ruling {
+                text_px: 0.0,
+                scale: 0.0,
+                rules: Vec::new(),
+            };
+        };
+        let scale = TEXT_UNITS / text_px;
+        let rules = super::rules::rules(image, text_px, scale);
+        Ruling {
+            text_px,
+            scale,
+            rules,
+        }
+    }
+
+    /// The grids the rules draw, with the text height in pixels and the
+    /// grid finder's units a pixel; `None` without rules enough for one.
+    fn grids(&self) -> Option<(f32, f32, Vec<grid::Grid>)> {
+        (self.rules.len() >= 4).then(|| (self.text_px, self.scale, grid::grids(&self.rules)))
+    }
 }
 
 /// The ruled tables among the page's lines.
-pub(super) fn ruled(lines: &[Line], image: &Raster) -> Vec<Found> {
-    let Some((_, scale, grids)) = grids(lines, image) else {
+pub(super) fn ruled(lines: &[Line], ruling: &Ruling) -> Vec<Found> {
+    let Some((_, scale, grids)) = ruling.grids() else {
         return Vec::new();
     };
     let placed: Vec<TextLine> = lines.iter().map(|l| text_line(l, scale)).collect();
@@ -72,8 +96,8 @@ const MAX_REREAD: usize = 64;
 /// read: an engine reading a whole page passes over a lone digit or a
 /// shaded header. Their insides in pixels (left, top, right, bottom), the
 /// rules left out, at most [`MAX_REREAD`].
-pub(super) fn unread(lines: &[Line], image: &Raster) -> Vec<[u32; 4]> {
-    let Some((text_px, scale, grids)) = grids(lines, image) else {
+pub(super) fn unread(lines: &[Line], image: &Raster, ruling: &Ruling) -> Vec<[u32; 4]> {
+    let Some((text_px, scale, grids)) = ruling.grids() else {
         return Vec::new();
     };
     let inset = 0.2 * text_px + 2.0;
